@@ -1,0 +1,315 @@
+/* cnnfilter.h - public API of libcnnfilter: kernels, plans, images and codecs.
+ *
+ * The library never prints, exits or reads argv.  Every function that can
+ * fail returns a cnf_status and, when given a non-NULL cnf_error, fills it
+ * with a one-line reason (and the file / line / column when known).  There
+ * is no global error state.  All functions are thread-safe in the sense that
+ * distinct objects may be used from distinct threads at once; a plan may be
+ * run from several threads at once (it is read-only after creation).
+ *
+ * Images are PLANAR float32: plane c (0 <= c < channels) starts at
+ * data + c * width * height, rows are contiguous (row stride = width).  When
+ * has_alpha is set, the last plane is the alpha plane and channels counts it.
+ */
+#ifndef CNNFILTER_H
+#define CNNFILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CNF_VERSION_STRING "0.1.0"
+
+/* Limits (SPEC §8).  Each has a reason beside it. */
+/* Pillow's decompression-bomb threshold: 178956970 = 2^31 / 4 / 3, so an
+ * RGBA float plane count still fits in 32-bit signed arithmetic. */
+#define CNF_DEFAULT_MAX_PIXELS 178956970ULL
+/* Default memory budget of a plan: fits a laptop. */
+#define CNF_DEFAULT_MAX_MEMORY (2ULL << 30)
+/* Kernel sides: beyond 255 a direct convolution is hopeless anyway. */
+#define CNF_MAX_KERNEL_SIDE 255
+/* Kernel depth (input channels of a 3-D kernel). */
+#define CNF_MAX_KERNEL_DEPTH 64
+/* JSON documents (kernels, pipelines, matrices given as kernels). */
+#define CNF_MAX_JSON_BYTES (4u << 20)
+#define CNF_MAX_JSON_DEPTH 32
+/* Numeric matrix inputs (.json/.csv/.txt): bounded by max_pixels too. */
+#define CNF_MAX_MATRIX_BYTES (1u << 30)
+#define CNF_MAX_CHANNELS 64
+
+/* cnf_status - result of every fallible call. */
+typedef enum cnf_status {
+    CNF_OK = 0,
+    CNF_E_NOMEM,   /* allocation failed */
+    CNF_E_USAGE,   /* bad argument, bad kernel spec or kernel file: exit 2 */
+    CNF_E_LIMIT,   /* a usage limit exceeded (kernel size, JSON size/depth): exit 2 */
+    CNF_E_DECODE,  /* input could not be decoded: exit 1 */
+    CNF_E_TOO_BIG, /* image over max_pixels or plan over max_memory: exit 1 */
+    CNF_E_EMPTY,   /* the plan leaves no output pixels for this input: exit 1 */
+    CNF_E_IO,      /* read or write failure: exit 1 */
+    CNF_E_FORMAT   /* the output format cannot hold this result: exit 2 */
+} cnf_status;
+
+/* cnf_error - filled by failing calls.  `where` is the file name (or a flag
+ * such as "--kernel") the error is about, or empty; line/col are 1-based
+ * positions in a JSON document, or 0 when not applicable. */
+typedef struct cnf_error {
+    cnf_status status;
+    char where[512];
+    int line, col;
+    char msg[512];
+} cnf_error;
+
+/* cnf_strerror - a static description of a status.  Never NULL. */
+const char *cnf_strerror(cnf_status s);
+
+/* cnf_status_exit_code - the CLI exit code for a status: 0, 1 or 2. */
+int cnf_status_exit_code(cnf_status s);
+
+/* ------------------------------------------------------------------ images */
+
+/* cnf_image - a planar float32 image; see the file comment for layout.
+ * Owned by whoever created it; release with cnf_image_free(). */
+typedef struct cnf_image {
+    int width, height;
+    int channels;  /* planes including alpha */
+    int has_alpha; /* 1: the last plane is alpha */
+    float *data;
+} cnf_image;
+
+/* cnf_image_alloc - allocate a zeroed image.  Fails with CNF_E_TOO_BIG when
+ * the size overflows, CNF_E_NOMEM when allocation fails. */
+cnf_status cnf_image_alloc(cnf_image *img, int width, int height, int channels,
+                           int has_alpha, cnf_error *err);
+/* cnf_image_free - release the pixels; the struct is zeroed.  NULL is ok. */
+void cnf_image_free(cnf_image *img);
+/* cnf_image_plane - pointer to plane c. */
+static inline float *cnf_image_plane(const cnf_image *img, int c)
+{
+    return img->data + (size_t)c * (size_t)img->width * (size_t)img->height;
+}
+
+/* cnf_input_kind - what a byte buffer holds. */
+typedef enum cnf_input_kind {
+    CNF_IN_AUTO,   /* sniff: an image format by its magic bytes, else a matrix */
+    CNF_IN_IMAGE,  /* any format stb_image reads */
+    CNF_IN_JSON,   /* numeric matrix: 1-D (one row), 2-D, or 3-D [c][row][col] */
+    CNF_IN_CSV,    /* rows of comma-separated numbers */
+    CNF_IN_TXT     /* rows of whitespace-separated numbers, blank line between channels */
+} cnf_input_kind;
+
+/* cnf_input_kind_for_path - the kind implied by a file name's extension
+ * (.json/.csv/.txt), CNF_IN_AUTO otherwise. */
+cnf_input_kind cnf_input_kind_for_path(const char *path);
+
+/* cnf_decode - decode `len` bytes into a new image.  8-bit images give
+ * values 0..255; 16-bit PNG is reduced to 8 bits; HDR gives linear values
+ * times 255.  Matrices give their values as they are, with no alpha.
+ * The pixel count is checked against max_pixels from the header before any
+ * pixel buffer is allocated.  `name` is only used in error messages.
+ * On failure *img is left empty. */
+cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                      const char *name, uint64_t max_pixels, cnf_image *img,
+                      cnf_error *err);
+
+/* cnf_output_format - how a result is written. */
+typedef enum cnf_output_format {
+    CNF_OUT_NONE = 0,
+    CNF_OUT_PNG, CNF_OUT_JPG, CNF_OUT_BMP, CNF_OUT_TGA, /* 8-bit, via cnf_map */
+    CNF_OUT_NPY,  /* float32 (C,H,W), exact */
+    CNF_OUT_TXT,  /* %.9g rows, blank line between channels */
+    CNF_OUT_JSON  /* 2-D for one channel, else 3-D [c][row][col] */
+} cnf_output_format;
+
+/* cnf_output_format_for_path - format from a file name's extension
+ * (case-insensitive); CNF_OUT_NONE for an unknown one. */
+cnf_output_format cnf_output_format_for_path(const char *path);
+/* cnf_output_format_from_name - "png", "jpg", ... ; CNF_OUT_NONE if unknown. */
+cnf_output_format cnf_output_format_from_name(const char *name);
+/* cnf_output_format_is_8bit - 1 for PNG/JPG/BMP/TGA. */
+int cnf_output_format_is_8bit(cnf_output_format f);
+
+/* cnf_map_mode - how real values become 8-bit pixels (SPEC §5). */
+typedef enum cnf_map_mode {
+    CNF_MAP_CLAMP, CNF_MAP_ABS, CNF_MAP_OFFSET, CNF_MAP_NORMALIZE
+} cnf_map_mode;
+
+/* cnf_map_stats - what mapping did, for `-v`. */
+typedef struct cnf_map_stats {
+    double min, max;       /* value range over colour channels before mapping */
+    uint64_t clipped_low;  /* values mapped below 0 and clamped to 0 */
+    uint64_t clipped_high; /* values above 255 clamped to 255 */
+    uint64_t values;
+} cnf_map_stats;
+
+/* cnf_map_to_u8 - map an image to interleaved 8-bit pixels (w*h*channels
+ * bytes, caller-allocated).  Alpha planes are rounded and clamped only.
+ * stats may be NULL. */
+void cnf_map_to_u8(const cnf_image *img, cnf_map_mode mode, unsigned char *out,
+                   cnf_map_stats *stats);
+
+/* cnf_encode - encode an image into a new malloc'd buffer (*out, *out_len;
+ * caller frees).  8-bit formats map with `mode`; JPEG uses `jpeg_quality`.
+ * Fails with CNF_E_FORMAT when the channel count does not fit the format. */
+cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode mode,
+                      int jpeg_quality, unsigned char **out, size_t *out_len,
+                      cnf_map_stats *stats, cnf_error *err);
+
+/* ----------------------------------------------------------------- kernels */
+
+/* cnf_kernel - an opaque, immutable kernel: weights [depth][h][w] (depth 1
+ * for a 2-D kernel), a divisor, a bias and a name. */
+typedef struct cnf_kernel cnf_kernel;
+
+/* cnf_kernel_parse - a kernel from a spec: a built-in `NAME[:SIZE[:SIGMA]]`,
+ * an inline JSON matrix `[[...]]`, or a path to a kernel JSON file (read
+ * here, at most CNF_MAX_JSON_BYTES).  A composite built-in (sobel, prewitt,
+ * scharr) fails: use cnf_kernel_composite() first.  Errors name `flag`
+ * (e.g. "--kernel") for built-ins and inline matrices, the file otherwise;
+ * inline JSON errors give line 1 and the column. */
+cnf_status cnf_kernel_parse(const char *spec, const char *flag, cnf_kernel **k_ret,
+                            cnf_error *err);
+
+/* cnf_kernel_from_json - a kernel from a kernel-file document (SPEC §4) or a
+ * bare matrix; `name` is used in errors and as the default kernel name. */
+cnf_status cnf_kernel_from_json(const char *text, size_t len, const char *name,
+                                const char *default_name, cnf_kernel **k_ret,
+                                cnf_error *err);
+
+/* cnf_kernel_composite - 1 if spec names a composite built-in (sobel,
+ * prewitt, scharr); then *v_name and *h_name are its pair. */
+int cnf_kernel_composite(const char *spec, const char **v_name, const char **h_name);
+
+/* cnf_kernel_free - release a kernel.  NULL is a no-op. */
+void cnf_kernel_free(cnf_kernel *k);
+
+/* cnf_kernel_width/height/depth - shape. */
+int cnf_kernel_width(const cnf_kernel *k);
+int cnf_kernel_height(const cnf_kernel *k);
+int cnf_kernel_depth(const cnf_kernel *k);
+/* cnf_kernel_is_3d - 1 when the kernel has its own weights per input channel. */
+int cnf_kernel_is_3d(const cnf_kernel *k);
+/* cnf_kernel_weights - the raw weights [depth][h][w] before the divisor,
+ * after any flip. */
+const double *cnf_kernel_weights(const cnf_kernel *k);
+double cnf_kernel_divisor(const cnf_kernel *k);
+double cnf_kernel_bias(const cnf_kernel *k);
+/* cnf_kernel_name - the name for `{kernel}` templates: built-in spec with
+ * ':' replaced by '-', the file stem, or "" for an inline matrix. */
+const char *cnf_kernel_name(const cnf_kernel *k);
+
+/* cnf_kernel_flipped - a new kernel rotated by 180 degrees. */
+cnf_status cnf_kernel_flipped(const cnf_kernel *k, cnf_kernel **k_ret, cnf_error *err);
+
+/* cnf_kernel_separable - 1 if a 2-D kernel is rank 1 (outer product of a
+ * column and a row, up to 1e-12 relative); fills col[h] and row[w] when
+ * both are non-NULL, with weights(i,j) == col[i] * row[j] (before the
+ * divisor; integer weights give integer factors). */
+int cnf_kernel_separable(const cnf_kernel *k, double *col, double *row);
+
+/* cnf_kernel_describe - print the weights, sum, size and separability. */
+void cnf_kernel_describe(const cnf_kernel *k, FILE *out);
+
+/* cnf_builtin - the table of built-in kernels, for `cnnfilter kernels`. */
+typedef struct cnf_builtin_info {
+    const char *name;
+    const char *usage;        /* e.g. "box[:N]" */
+    const char *description;
+} cnf_builtin_info;
+/* cnf_builtins - the table; *count_ret gets its length. */
+const cnf_builtin_info *cnf_builtins(size_t *count_ret);
+
+/* ------------------------------------------------------------------- plans */
+
+typedef enum cnf_border {
+    CNF_BORDER_ZERO, CNF_BORDER_REPLICATE, CNF_BORDER_REFLECT, CNF_BORDER_MIRROR,
+    CNF_BORDER_WRAP
+} cnf_border;
+
+typedef enum cnf_channels {
+    CNF_CH_AUTO, CNF_CH_GRAY, CNF_CH_RGB, CNF_CH_SUM
+} cnf_channels;
+
+typedef enum cnf_padding_kind { CNF_PAD_SAME, CNF_PAD_VALID, CNF_PAD_EXPLICIT } cnf_padding_kind;
+
+typedef enum cnf_combine { CNF_COMBINE_NONE, CNF_COMBINE_MAGNITUDE, CNF_COMBINE_MAX,
+                           CNF_COMBINE_SUM } cnf_combine;
+
+typedef enum cnf_activation { CNF_ACT_NONE, CNF_ACT_RELU, CNF_ACT_ABS, CNF_ACT_LEAKY_RELU,
+                              CNF_ACT_SIGMOID, CNF_ACT_TANH } cnf_activation;
+
+typedef enum cnf_pool { CNF_POOL_NONE, CNF_POOL_MAX, CNF_POOL_AVG, CNF_POOL_MIN } cnf_pool;
+
+/* cnf_layer - one CLI layer (SPEC §9.5 order: convolve, scale/bias, combine,
+ * activation, pool).  Fill with cnf_layer_init() then set fields. */
+typedef struct cnf_layer {
+    const cnf_kernel *const *kernels; /* n_kernels kernels, borrowed */
+    int n_kernels;                    /* 0: no convolution (pooling alone) */
+    cnf_padding_kind padding;
+    int pad_h, pad_w;                 /* CNF_PAD_EXPLICIT: per side */
+    cnf_border border;
+    int stride_y, stride_x;
+    int dilation;
+    int flip;                         /* rotate every kernel once more */
+    cnf_channels channels;
+    int keep_alpha;
+    double scale, bias;
+    cnf_combine combine;
+    cnf_activation activation;
+    double activation_param;          /* leaky_relu slope */
+    cnf_pool pool;
+    int pool_size, pool_stride, pool_padding, pool_ceil;
+} cnf_layer;
+
+/* cnf_layer_init - the CLI defaults of SPEC §1. */
+void cnf_layer_init(cnf_layer *l);
+
+/* cnf_plan - an opaque, immutable execution plan for one input shape. */
+typedef struct cnf_plan cnf_plan;
+
+/* cnf_plan_limits - resource limits checked when planning. */
+typedef struct cnf_plan_limits {
+    uint64_t max_memory; /* bytes; 0 = no limit */
+} cnf_plan_limits;
+
+/* cnf_plan_create - plan one layer for an input of the given shape.  Fails
+ * with CNF_E_USAGE for inconsistent options (e.g. a 3-D kernel whose depth
+ * does not match), CNF_E_EMPTY when no output pixel remains, CNF_E_TOO_BIG
+ * when the memory estimate is over the limit. */
+cnf_status cnf_plan_create(const cnf_layer *layer, int width, int height, int channels,
+                           int has_alpha, const cnf_plan_limits *limits,
+                           cnf_plan **plan_ret, cnf_error *err);
+/* cnf_plan_free - NULL is a no-op. */
+void cnf_plan_free(cnf_plan *p);
+/* cnf_plan_output_shape - the shape cnf_plan_run() will produce. */
+void cnf_plan_output_shape(const cnf_plan *p, int *width, int *height, int *channels,
+                           int *has_alpha);
+/* cnf_plan_n_groups - how many output images the result holds: 1, or one
+ * per kernel for a bank with combine none.  The result's colour planes are
+ * ordered group-major (kernel 0's channels first); alpha, if any, is the
+ * last plane and belongs to every group.  See cnf_image_group(). */
+int cnf_plan_n_groups(const cnf_plan *p);
+/* cnf_plan_memory - the memory estimate in bytes. */
+uint64_t cnf_plan_memory(const cnf_plan *p);
+/* cnf_plan_explain - print each stage, its shapes and the size arithmetic. */
+void cnf_plan_explain(const cnf_plan *p, FILE *out);
+
+/* cnf_plan_run - run the plan on `in` (whose shape must be the planned one)
+ * with up to `threads` threads (row bands; the same pixels for any count).
+ * *out receives a new image the caller frees with cnf_image_free(). */
+cnf_status cnf_plan_run(const cnf_plan *p, const cnf_image *in, int threads,
+                        cnf_image *out, cnf_error *err);
+
+/* cnf_image_group - copy group g of n_groups (see cnf_plan_n_groups) of
+ * `all` into a new image *out (its colour planes plus alpha if any). */
+cnf_status cnf_image_group(const cnf_image *all, int n_groups, int g, cnf_image *out,
+                           cnf_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

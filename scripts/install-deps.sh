@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# install-deps.sh - install the Debian packages cnnfilter builds and tests with, when missing.
+set -euo pipefail
+
+# Build: compiler, CMake, stb and cJSON.  Tests: NumPy as an independent
+# reference (PyTorch is used too when present, but it is large and optional).
+pkgs=(cmake gcc make pkg-config libstb-dev libcjson-dev python3 python3-numpy)
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

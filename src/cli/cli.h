@@ -1,0 +1,66 @@
+/* cli.h - what the CLI's files share: options, messages, file I/O. */
+#ifndef CNF_CLI_H
+#define CNF_CLI_H
+
+#include "cnnfilter.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define CLI_MAX_KERNELS 64
+
+typedef struct options {
+    const char *kernels[CLI_MAX_KERNELS];
+    int n_kernels;
+    const char *pipeline;
+    cnf_layer layer; /* kernels filled in later */
+    int geometry_flags_seen; /* a conv/pool flag was given (conflicts with --pipeline) */
+    const char *geometry_flag; /* the first one, for the error */
+    cnf_map_mode map;
+    const char *output_dir;
+    int recursive;
+    int jobs;
+    const char *output_format;
+    int skip_existing;
+    int shard_k, shard_n;
+    int explain;
+    uint64_t max_pixels, max_memory;
+    int quiet, verbose;
+    int progress; /* 0 auto, 1 always, 2 never */
+    int quality;
+    const char **args;
+    int n_args;
+} options;
+
+/* options.c */
+/* parse_options - fill o from argv[first..argc); returns 0, or the exit code
+ * (2 usage error, or -1 for --help/--version already printed: exit 0). */
+int parse_options(int argc, char **argv, int first, options *o);
+void print_help(FILE *f);
+
+/* msg.c */
+void msg_set_quiet(int quiet);
+/* msg_error - "cnnfilter: WHERE: text" (WHERE omitted if NULL/empty). */
+void msg_error(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* msg_usage - like msg_error, then "Try 'cnnfilter --help' for more information." */
+void msg_usage(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void msg_warn(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* msg_cnf - print a library error; `fallback` names the file when the
+ * error names none.  Returns the exit code for it. */
+int msg_cnf(const cnf_error *e, const char *fallback);
+/* escape - control characters as \n, \t, \xNN; result in buf. */
+const char *escape(const char *s, char *buf, size_t size);
+
+/* fileio.c */
+/* read_input - whole file (or stdin for "-") into a malloc'd buffer. */
+cnf_status read_input(const char *path, unsigned char **buf, size_t *len, cnf_error *err);
+/* write_output - write data to path atomically (temp file in the same
+ * folder, then rename), or to stdout for "-". */
+cnf_status write_output(const char *path, const unsigned char *data, size_t len, cnf_error *err);
+/* same_file - 1 if both paths name the same existing file. */
+int same_file(const char *a, const char *b);
+/* install_signal_handlers - remove the temp file on SIGINT/SIGTERM. */
+void install_signal_handlers(void);
+
+#endif

@@ -1,0 +1,236 @@
+/* fileio.c - reading inputs, writing outputs atomically, and cleaning up on signals. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Inputs are read whole; stb needs the bytes in memory and its length is an
+ * int, so 2 GiB is a hard ceiling for any input. */
+#define MAX_INPUT_BYTES ((size_t)INT_MAX)
+
+cnf_status read_input(const char *path, unsigned char **buf_ret, size_t *len_ret,
+                      cnf_error *err)
+{
+    int fd = 0;
+    int is_stdin = strcmp(path, "-") == 0;
+    struct stat st;
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0;
+    *buf_ret = NULL;
+    *len_ret = 0;
+    memset(err, 0, sizeof *err);
+    if (!is_stdin) {
+        fd = open(path, O_RDONLY);
+        if (fd < 0)
+            goto syserr;
+        if (fstat(fd, &st) != 0)
+            goto syserr;
+        if (S_ISDIR(st.st_mode)) {
+            close(fd);
+            err->status = CNF_E_IO;
+            snprintf(err->where, sizeof err->where, "%s", path);
+            snprintf(err->msg, sizeof err->msg, "is a directory");
+            return CNF_E_IO;
+        }
+        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > MAX_INPUT_BYTES) {
+            close(fd);
+            err->status = CNF_E_TOO_BIG;
+            snprintf(err->where, sizeof err->where, "%s", path);
+            snprintf(err->msg, sizeof err->msg, "file is larger than 2 GiB");
+            return CNF_E_TOO_BIG;
+        }
+        if (S_ISREG(st.st_mode))
+            cap = (size_t)st.st_size + 1;
+    }
+    if (cap < 65536)
+        cap = 65536;
+    buf = malloc(cap);
+    if (!buf)
+        goto nomem;
+    for (;;) {
+        ssize_t n;
+        if (len == cap) {
+            unsigned char *nb;
+            if (cap >= MAX_INPUT_BYTES) {
+                if (!is_stdin)
+                    close(fd);
+                free(buf);
+                err->status = CNF_E_TOO_BIG;
+                snprintf(err->where, sizeof err->where, "%s", path);
+                snprintf(err->msg, sizeof err->msg, "input is larger than 2 GiB");
+                return CNF_E_TOO_BIG;
+            }
+            cap = cap > MAX_INPUT_BYTES / 2 ? MAX_INPUT_BYTES : cap * 2;
+            nb = realloc(buf, cap);
+            if (!nb)
+                goto nomem;
+            buf = nb;
+        }
+        n = read(fd, buf + len, cap - len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            goto syserr;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    if (!is_stdin)
+        close(fd);
+    *buf_ret = buf;
+    *len_ret = len;
+    return CNF_OK;
+syserr : {
+    int e = errno;
+    if (fd > 0)
+        close(fd);
+    free(buf);
+    err->status = CNF_E_IO;
+    snprintf(err->where, sizeof err->where, "%s", path);
+    snprintf(err->msg, sizeof err->msg, "%s", strerror(e));
+    return CNF_E_IO;
+}
+nomem:
+    if (fd > 0)
+        close(fd);
+    free(buf);
+    err->status = CNF_E_NOMEM;
+    snprintf(err->where, sizeof err->where, "%s", path);
+    snprintf(err->msg, sizeof err->msg, "out of memory");
+    return CNF_E_NOMEM;
+}
+
+/* The temp file being written, for the signal handler.  Written before the
+ * file exists and cleared after rename, so the handler never unlinks a
+ * finished output. */
+static char g_temp[PATH_MAX + 32];
+static volatile sig_atomic_t g_temp_live;
+
+static void on_signal(int sig)
+{
+    if (g_temp_live)
+        unlink(g_temp);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    /* A closed stdout pipe must give EPIPE (reported, exit 1), not a signal
+     * death halfway through a write. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static cnf_status io_fail(cnf_error *err, const char *path, const char *what, int e)
+{
+    err->status = CNF_E_IO;
+    err->line = err->col = 0;
+    snprintf(err->where, sizeof err->where, "%s", path);
+    snprintf(err->msg, sizeof err->msg, "%s%s%s", what, *what ? ": " : "", strerror(e));
+    return CNF_E_IO;
+}
+
+cnf_status write_output(const char *path, const unsigned char *data, size_t len, cnf_error *err)
+{
+    char dir[PATH_MAX];
+    const char *slash;
+    int fd;
+    struct stat st;
+    mode_t mask;
+    if (strcmp(path, "-") == 0) {
+        if (write_all(STDOUT_FILENO, data, len) != 0)
+            return io_fail(err, "-", "write error", errno);
+        return CNF_OK;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        err->status = CNF_E_IO;
+        snprintf(err->where, sizeof err->where, "%s", path);
+        snprintf(err->msg, sizeof err->msg, "is a directory");
+        return CNF_E_IO;
+    }
+    slash = strrchr(path, '/');
+    if (slash) {
+        size_t n = (size_t)(slash - path);
+        if (n == 0)
+            n = 1; /* "/file" */
+        if (n >= sizeof dir)
+            return io_fail(err, path, "", ENAMETOOLONG);
+        memcpy(dir, path, n);
+        dir[n] = 0;
+    } else {
+        strcpy(dir, ".");
+    }
+    if (strlen(dir) + 24 >= sizeof g_temp)
+        return io_fail(err, path, "", ENAMETOOLONG);
+    snprintf(g_temp, sizeof g_temp, "%s/.cnnfilter-XXXXXX", dir);
+    g_temp_live = 0;
+    fd = mkstemp(g_temp);
+    if (fd < 0)
+        return io_fail(err, path, "cannot create a temporary file beside it", errno);
+    g_temp_live = 1;
+    /* mkstemp makes 0600; give the output the usual 0666 & ~umask. */
+    mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0 || write_all(fd, data, len) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(g_temp);
+        g_temp_live = 0;
+        return io_fail(err, path, "write error", e);
+    }
+    if (close(fd) != 0) {
+        int e = errno;
+        unlink(g_temp);
+        g_temp_live = 0;
+        return io_fail(err, path, "write error", e);
+    }
+    if (rename(g_temp, path) != 0) {
+        int e = errno;
+        unlink(g_temp);
+        g_temp_live = 0;
+        return io_fail(err, path, "cannot rename the temporary file into place", e);
+    }
+    g_temp_live = 0;
+    return CNF_OK;
+}
+
+int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
+        return 0;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+        return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}

@@ -1,0 +1,367 @@
+/* main.c - the cnnfilter command: options, then decode -> plan -> run -> map -> encode -> write. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int cmd_kernels(void)
+{
+    size_t n;
+    const cnf_builtin_info *b = cnf_builtins(&n);
+    for (size_t i = 0; i < n; i++)
+        printf("%-22s %s\n", b[i].usage, b[i].description);
+    return 0;
+}
+
+static int cmd_show_kernel(int argc, char **argv)
+{
+    const char *v, *h;
+    cnf_kernel *k = NULL;
+    cnf_error err;
+    if (argc != 3) {
+        msg_usage("show-kernel", "needs exactly one kernel SPEC");
+        return 2;
+    }
+    if (cnf_kernel_composite(argv[2], &v, &h)) {
+        int r = 0;
+        printf("%s: magnitude sqrt(%s^2 + %s^2) of the pair:\n\n", argv[2], v, h);
+        for (int i = 0; i < 2 && r == 0; i++) {
+            char *sub[3] = {argv[0], argv[1], (char *)(i ? h : v)};
+            if (i)
+                putchar('\n');
+            r = cmd_show_kernel(3, sub);
+        }
+        return r;
+    }
+    memset(&err, 0, sizeof err);
+    if (cnf_kernel_parse(argv[2], "--kernel", &k, &err) != CNF_OK)
+        return msg_cnf(&err, "--kernel");
+    cnf_kernel_describe(k, stdout);
+    cnf_kernel_free(k);
+    return 0;
+}
+
+/* Replace {kernel} and {index} in a template. */
+static int expand_template(const char *tpl, const char *kname, int index, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const char *p = tpl; *p;) {
+        const char *rep = NULL;
+        char num[16];
+        size_t skip = 0;
+        if (strncmp(p, "{kernel}", 8) == 0) {
+            rep = kname;
+            skip = 8;
+        } else if (strncmp(p, "{index}", 7) == 0) {
+            snprintf(num, sizeof num, "%d", index);
+            rep = num;
+            skip = 7;
+        }
+        if (rep) {
+            size_t n = strlen(rep);
+            if (o + n >= size)
+                return -1;
+            memcpy(out + o, rep, n);
+            o += n;
+            p += skip;
+        } else {
+            if (o + 1 >= size)
+                return -1;
+            out[o++] = *p++;
+        }
+    }
+    out[o] = 0;
+    return 0;
+}
+
+static int has_template(const char *s)
+{
+    return strstr(s, "{kernel}") || strstr(s, "{index}");
+}
+
+typedef struct run_ctx {
+    options *o;
+    cnf_kernel *kernels[CLI_MAX_KERNELS];
+    const cnf_kernel *kptr[CLI_MAX_KERNELS];
+    char names[CLI_MAX_KERNELS][270];
+    int n_kernels;
+} run_ctx;
+
+static void free_ctx(run_ctx *c)
+{
+    for (int i = 0; i < c->n_kernels; i++)
+        cnf_kernel_free(c->kernels[i]);
+    c->n_kernels = 0;
+}
+
+/* Parse -k specs (expanding a composite sobel/prewitt/scharr). */
+static int load_kernels(run_ctx *c)
+{
+    options *o = c->o;
+    const char *v, *h;
+    cnf_error err;
+    if (o->n_kernels == 1 && cnf_kernel_composite(o->kernels[0], &v, &h)) {
+        const char *pair[2] = {v, h};
+        for (int i = 0; i < 2; i++) {
+            memset(&err, 0, sizeof err);
+            if (cnf_kernel_parse(pair[i], "--kernel", &c->kernels[i], &err) != CNF_OK)
+                return msg_cnf(&err, "--kernel");
+            c->kptr[i] = c->kernels[i];
+            snprintf(c->names[i], sizeof c->names[i], "%s", pair[i]);
+            c->n_kernels = i + 1;
+        }
+        if (o->layer.combine == CNF_COMBINE_NONE)
+            o->layer.combine = CNF_COMBINE_MAGNITUDE;
+        return 0;
+    }
+    for (int i = 0; i < o->n_kernels; i++) {
+        memset(&err, 0, sizeof err);
+        if (cnf_kernel_parse(o->kernels[i], "--kernel", &c->kernels[i], &err) != CNF_OK)
+            return msg_cnf(&err, "--kernel");
+        c->kptr[i] = c->kernels[i];
+        c->n_kernels = i + 1;
+        if (cnf_kernel_name(c->kernels[i])[0])
+            snprintf(c->names[i], sizeof c->names[i], "%s", cnf_kernel_name(c->kernels[i]));
+        else
+            snprintf(c->names[i], sizeof c->names[i], "k%d", i);
+    }
+    return 0;
+}
+
+static void report_map(const char *out, cnf_output_format fmt, const cnf_map_stats *s,
+                       const cnf_image *img)
+{
+    if (cnf_output_format_is_8bit(fmt)) {
+        uint64_t clipped = s->clipped_low + s->clipped_high;
+        msg_info("%s: values %.9g .. %.9g before mapping; %llu of %llu clipped (%llu below 0, "
+                 "%llu above 255)",
+                 out, s->min, s->max, (unsigned long long)clipped,
+                 (unsigned long long)s->values, (unsigned long long)s->clipped_low,
+                 (unsigned long long)s->clipped_high);
+    } else {
+        double lo = 0, hi = 0;
+        size_t n = (size_t)img->width * img->height * (size_t)(img->channels - img->has_alpha);
+        for (size_t i = 0; i < n; i++) {
+            if (i == 0 || img->data[i] < lo)
+                lo = img->data[i];
+            if (i == 0 || img->data[i] > hi)
+                hi = img->data[i];
+        }
+        msg_info("%s: %d x %d x %d values %.9g .. %.9g, written exactly", out, img->channels,
+                 img->height, img->width, lo, hi);
+    }
+}
+
+static int write_one(options *o, const cnf_image *img, const char *out, cnf_output_format fmt)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    cnf_map_stats stats;
+    cnf_error err;
+    cnf_status st;
+    memset(&err, 0, sizeof err);
+    st = cnf_encode(img, fmt, o->map, o->quality, &data, &len, &stats, &err);
+    if (st)
+        return msg_cnf(&err, out);
+    if (o->verbose)
+        report_map(out, fmt, &stats, img);
+    st = write_output(out, data, len, &err);
+    free(data);
+    if (st) {
+        if (err.msg[0] && strstr(err.msg, "Broken pipe"))
+            return 1; /* the reader went away: quietly */
+        return msg_cnf(&err, out);
+    }
+    return 0;
+}
+
+static int run_single(options *o)
+{
+    run_ctx c;
+    const char *in_path, *out_path;
+    cnf_output_format fmt;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    cnf_image in = {0}, res = {0};
+    cnf_plan *plan = NULL;
+    cnf_error err;
+    cnf_plan_limits lim;
+    int rc = 0, groups;
+    memset(&c, 0, sizeof c);
+    c.o = o;
+
+    if (o->n_args < 1 || o->n_args > 2 || (o->n_args == 1 && !o->explain)) {
+        msg_usage(NULL, "expected INPUT and OUTPUT (or -o DIR INPUT...), got %d argument%s",
+                  o->n_args, o->n_args == 1 ? "" : "s");
+        return 2;
+    }
+    in_path = o->args[0];
+    out_path = o->n_args > 1 ? o->args[1] : NULL;
+    fmt = CNF_OUT_PNG;
+    if (out_path) {
+        if (strcmp(out_path, "-") == 0) {
+            if (o->output_format)
+                fmt = cnf_output_format_from_name(o->output_format);
+            if (!o->explain && isatty(STDOUT_FILENO) && fmt != CNF_OUT_TXT &&
+                fmt != CNF_OUT_JSON) {
+                msg_usage("-", "refusing to write binary image data to a terminal");
+                return 2;
+            }
+        } else {
+            fmt = cnf_output_format_for_path(out_path);
+            if (fmt == CNF_OUT_NONE) {
+                msg_usage(out_path, "unknown output extension (use .png, .jpg, .bmp, .tga, "
+                                    ".npy, .txt or .json)");
+                return 2;
+            }
+        }
+        if (same_file(in_path, out_path)) {
+            msg_usage(out_path, "OUTPUT is the INPUT file; refusing to overwrite the input");
+            return 2;
+        }
+    }
+    if (o->n_kernels == 0 && o->layer.pool == CNF_POOL_NONE) {
+        msg_usage("--kernel", "a kernel is required (or --pool for pooling alone)");
+        return 2;
+    }
+    rc = load_kernels(&c);
+    if (rc)
+        goto out;
+    if (out_path && c.n_kernels > 1 && o->layer.combine == CNF_COMBINE_NONE &&
+        !has_template(out_path)) {
+        msg_usage(out_path,
+                  "a bank of %d kernels with --combine none writes one file per kernel: put "
+                  "{kernel} or {index} in OUTPUT, or choose --combine",
+                  c.n_kernels);
+        rc = 2;
+        goto out;
+    }
+    o->layer.kernels = c.kptr;
+    o->layer.n_kernels = c.n_kernels;
+
+    if (read_input(in_path, &buf, &len, &err) != CNF_OK) {
+        rc = msg_cnf(&err, in_path);
+        goto out;
+    }
+    memset(&err, 0, sizeof err);
+    if (cnf_decode(buf, len, strcmp(in_path, "-") == 0 ? CNF_IN_AUTO
+                                                       : cnf_input_kind_for_path(in_path),
+                   strcmp(in_path, "-") == 0 ? "-" : in_path, o->max_pixels, &in,
+                   &err) != CNF_OK) {
+        rc = msg_cnf(&err, in_path);
+        goto out;
+    }
+    free(buf);
+    buf = NULL;
+
+    lim.max_memory = o->max_memory;
+    memset(&err, 0, sizeof err);
+    if (cnf_plan_create(&o->layer, in.width, in.height, in.channels, in.has_alpha, &lim, &plan,
+                        &err) != CNF_OK) {
+        rc = msg_cnf(&err, in_path);
+        goto out;
+    }
+    if (o->explain) {
+        cnf_plan_explain(plan, stdout);
+        goto out;
+    }
+    {
+        int w, h, ch, a;
+        cnf_plan_output_shape(plan, &w, &h, &ch, &a);
+        groups = cnf_plan_n_groups(plan);
+        if (cnf_output_format_is_8bit(fmt)) {
+            int colour = (ch - a) / groups;
+            if (colour != 1 && colour != 3) {
+                msg_usage(out_path,
+                          "the result has %d channels per image, which %s cannot hold (1 or 3, "
+                          "plus alpha); write .npy/.txt/.json",
+                          colour, "an 8-bit image");
+                rc = 2;
+                goto out;
+            }
+        }
+    }
+    memset(&err, 0, sizeof err);
+    if (cnf_plan_run(plan, &in, o->jobs, &res, &err) != CNF_OK) {
+        rc = msg_cnf(&err, in_path);
+        goto out;
+    }
+    cnf_image_free(&in);
+    if (groups == 1) {
+        rc = write_one(o, &res, out_path, fmt);
+    } else {
+        for (int g = 0; g < groups && rc == 0; g++) {
+            char path[4096];
+            cnf_image part;
+            if (expand_template(out_path, c.names[g], g, path, sizeof path) != 0) {
+                msg_usage(out_path, "output name too long");
+                rc = 2;
+                break;
+            }
+            if (same_file(in_path, path)) {
+                msg_usage(path, "OUTPUT is the INPUT file; refusing to overwrite the input");
+                rc = 2;
+                break;
+            }
+            memset(&err, 0, sizeof err);
+            if (cnf_image_group(&res, groups, g, &part, &err) != CNF_OK) {
+                rc = msg_cnf(&err, path);
+                break;
+            }
+            rc = write_one(o, &part, path, fmt);
+            cnf_image_free(&part);
+        }
+    }
+out:
+    free(buf);
+    cnf_image_free(&in);
+    cnf_image_free(&res);
+    cnf_plan_free(plan);
+    free_ctx(&c);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int rc;
+    install_signal_handlers();
+    if (argc >= 2 && strcmp(argv[1], "kernels") == 0) {
+        if (argc != 2) {
+            msg_usage("kernels", "takes no arguments");
+            return 2;
+        }
+        rc = cmd_kernels();
+    } else if (argc >= 2 && strcmp(argv[1], "show-kernel") == 0) {
+        rc = cmd_show_kernel(argc, argv);
+    } else if (argc >= 2 && strcmp(argv[1], "compare") == 0) {
+        msg_error("compare", "not available in this version yet");
+        return 2;
+    } else {
+        rc = parse_options(argc, argv, 1, &o);
+        if (rc == -1) {
+            rc = 0;
+        } else if (rc == 0) {
+            msg_set_quiet(o.quiet);
+            if (o.pipeline) {
+                msg_usage("--pipeline", "pipelines are not available in this version yet");
+                rc = 2;
+            } else if (o.output_dir) {
+                msg_usage("--output-dir", "batch mode is not available in this version yet");
+                rc = 2;
+            } else {
+                rc = run_single(&o);
+            }
+        }
+        free(o.args);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno != EPIPE)
+            msg_error("-", "write error on standard output: %s", strerror(errno));
+        return rc ? rc : 1;
+    }
+    return rc;
+}

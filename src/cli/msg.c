@@ -1,0 +1,102 @@
+/* msg.c - every line the CLI writes to stderr: one line each, prefixed "cnnfilter: ". */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int g_quiet;
+
+void msg_set_quiet(int quiet) { g_quiet = quiet; }
+
+const char *escape(const char *s, char *buf, size_t size)
+{
+    size_t o = 0;
+    if (size == 0)
+        return "";
+    for (; *s && o + 5 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n') {
+            buf[o++] = '\\';
+            buf[o++] = 'n';
+        } else if (c == '\t') {
+            buf[o++] = '\\';
+            buf[o++] = 't';
+        } else if (c == '\r') {
+            buf[o++] = '\\';
+            buf[o++] = 'r';
+        } else if (c < 0x20 || c == 0x7f) {
+            o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+        } else {
+            buf[o++] = (char)c;
+        }
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+static void vline(const char *where, const char *fmt, va_list ap)
+{
+    char text[1024], esc[2048], wesc[1100];
+    vsnprintf(text, sizeof text, fmt, ap);
+    escape(text, esc, sizeof esc);
+    if (where && *where)
+        fprintf(stderr, "cnnfilter: %s: %s\n", escape(where, wesc, sizeof wesc), esc);
+    else
+        fprintf(stderr, "cnnfilter: %s\n", esc);
+    fflush(stderr);
+}
+
+void msg_error(const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vline(where, fmt, ap);
+    va_end(ap);
+}
+
+void msg_usage(const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    char text[1024];
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    /* One line: the hint rides on the same line so the error stays one line. */
+    msg_error(where, "%s (try 'cnnfilter --help')", text);
+}
+
+void msg_warn(const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    if (g_quiet)
+        return;
+    va_start(ap, fmt);
+    vline(where, fmt, ap);
+    va_end(ap);
+}
+
+void msg_info(const char *fmt, ...)
+{
+    va_list ap;
+    char text[1024];
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "cnnfilter: %s\n", text);
+}
+
+int msg_cnf(const cnf_error *e, const char *fallback)
+{
+    char where[1200];
+    const char *w = e->where[0] ? e->where : fallback;
+    if (e->line > 0)
+        snprintf(where, sizeof where, "%s:%d:%d", w ? w : "", e->line, e->col);
+    else
+        snprintf(where, sizeof where, "%s", w ? w : "");
+    if (cnf_status_exit_code(e->status) == 2 && w && w[0] == '-' && w[1] == '-')
+        msg_usage(where, "%s", e->msg);
+    else
+        msg_error(where, "%s", e->msg);
+    return cnf_status_exit_code(e->status);
+}

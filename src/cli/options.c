@@ -1,0 +1,455 @@
+/* options.c - the option table: it drives both the parser and --help, so they cannot drift. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum opt_id {
+    O_KERNEL, O_PIPELINE, O_PADDING, O_BORDER, O_STRIDE, O_DILATION, O_FLIP, O_CHANNELS,
+    O_ALPHA, O_SCALE, O_BIAS, O_ACTIVATION, O_POOL, O_POOL_SIZE, O_POOL_STRIDE,
+    O_POOL_PADDING, O_CEIL, O_COMBINE, O_MAP, O_OUTPUT_DIR, O_RECURSIVE, O_JOBS,
+    O_OUTPUT_FORMAT, O_QUALITY, O_SKIP_EXISTING, O_SHARD, O_EXPLAIN, O_MAX_PIXELS,
+    O_MAX_MEMORY, O_QUIET, O_VERBOSE, O_PROGRESS, O_HELP, O_VERSION
+} opt_id;
+
+typedef struct opt {
+    opt_id id;
+    const char *name;  /* long name without "--" */
+    char short_name;   /* 0 if none */
+    const char *arg;   /* metavar, NULL for a switch */
+    int geometry;      /* conflicts with --pipeline (SPEC §9.12) */
+    const char *help;
+} opt;
+
+static const opt OPTIONS[] = {
+    {O_KERNEL, "kernel", 'k', "SPEC", 1,
+     "kernel: built-in NAME[:SIZE[:SIGMA]], a .json file, or an inline matrix "
+     "'[[0,1,0],[1,-4,1],[0,1,0]]'; repeat for a filter bank"},
+    {O_PIPELINE, "pipeline", 0, "FILE.json", 0, "a multi-layer pipeline (not with the layer flags)"},
+    {O_PADDING, "padding", 0, "valid|same|N|PH,PW", 1, "border added before convolving (same)"},
+    {O_BORDER, "border", 0, "zero|replicate|reflect|mirror|wrap", 1,
+     "what the padding contains (zero)"},
+    {O_STRIDE, "stride", 0, "S|SY,SX", 1, "step of the kernel (1)"},
+    {O_DILATION, "dilation", 0, "D", 1, "spacing between kernel taps (1)"},
+    {O_FLIP, "flip", 0, NULL, 1, "true convolution: rotate the kernel by 180 degrees"},
+    {O_CHANNELS, "channels", 0, "auto|gray|rgb|sum", 1,
+     "per channel, luma first, forced per channel, or summed into one (auto)"},
+    {O_ALPHA, "alpha", 0, "keep|drop", 0, "keep the alpha plane (follows the geometry) or drop it (keep)"},
+    {O_SCALE, "scale", 0, "S", 1, "multiply the weights by S (1)"},
+    {O_BIAS, "bias", 0, "B", 1, "add B after the convolution (0)"},
+    {O_ACTIVATION, "activation", 0, "none|relu|abs|leaky_relu[:A]|sigmoid|tanh", 1,
+     "applied after the bias (none)"},
+    {O_POOL, "pool", 0, "none|max|avg|min", 1, "pooling after the activation (none)"},
+    {O_POOL_SIZE, "pool-size", 0, "P", 1, "pooling window (2)"},
+    {O_POOL_STRIDE, "pool-stride", 0, "S", 1, "pooling step (the window)"},
+    {O_POOL_PADDING, "pool-padding", 0, "N", 1, "pooling padding, at most half the window (0)"},
+    {O_CEIL, "ceil", 0, NULL, 1, "pooling output size rounds up (ceil mode)"},
+    {O_COMBINE, "combine", 0, "none|magnitude|max|sum", 1,
+     "how a filter bank's maps become one image; none: one output per kernel (none)"},
+    {O_MAP, "map", 0, "clamp|abs|offset|normalize", 0, "how real values become 8-bit pixels (clamp)"},
+    {O_OUTPUT_DIR, "output-dir", 'o', "DIR", 0, "batch mode: write outputs under DIR"},
+    {O_RECURSIVE, "recursive", 'r', NULL, 0, "batch mode: descend into folders"},
+    {O_JOBS, "jobs", 'j', "N", 0, "worker threads (all cores)"},
+    {O_OUTPUT_FORMAT, "output-format", 0, "FMT", 0,
+     "png, jpg, bmp, tga, npy, txt or json: batch outputs, and stdout (png)"},
+    {O_QUALITY, "quality", 0, "Q", 0, "JPEG quality 1..100 (90)"},
+    {O_SKIP_EXISTING, "skip-existing", 0, NULL, 0, "batch mode: skip outputs that exist"},
+    {O_SHARD, "shard", 0, "K/N", 0, "batch mode: process only shard K (from 0) of N"},
+    {O_EXPLAIN, "explain", 0, NULL, 0, "print each stage's shapes and size arithmetic, process nothing"},
+    {O_MAX_PIXELS, "max-pixels", 0, "N", 0, "refuse larger images before decoding (178956970)"},
+    {O_MAX_MEMORY, "max-memory", 0, "BYTES", 0, "refuse a plan needing more memory; K, M, G suffixes (2G)"},
+    {O_QUIET, "quiet", 'q', NULL, 0, "no warnings"},
+    {O_VERBOSE, "verbose", 'v', NULL, 0, "report value ranges and clipping"},
+    {O_PROGRESS, "progress", 0, "auto|always|never", 0, "progress bar on stderr (auto: on a terminal)"},
+    {O_HELP, "help", 'h', NULL, 0, "show this help and exit"},
+    {O_VERSION, "version", 0, NULL, 0, "show the version and exit"},
+};
+#define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
+
+void print_help(FILE *f)
+{
+    fprintf(f,
+            "Usage: cnnfilter [OPTIONS] INPUT OUTPUT          one image (or matrix) in, one out\n"
+            "       cnnfilter [OPTIONS] -o DIR INPUT...       batch: files and/or folders in\n"
+            "       cnnfilter kernels                         list the built-in kernels\n"
+            "       cnnfilter show-kernel SPEC                print a kernel's weights\n"
+            "       cnnfilter --help | --version\n"
+            "\n"
+            "Filters images with the math of convolutional neural networks: convolution\n"
+            "(cross-correlation), padding, stride, dilation, channel sums, activations and\n"
+            "pooling.  INPUT/OUTPUT may be '-' for stdin/stdout (PNG on stdout).  Inputs: PNG,\n"
+            "JPEG, BMP, TGA, GIF, PNM, PSD, HDR, and numeric matrices (.json, .csv, .txt).\n"
+            "Outputs by extension: .png .jpg .bmp .tga (8-bit), .npy .txt .json (exact values).\n"
+            "\n"
+            "Options:\n");
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const opt *o = &OPTIONS[i];
+        char left[96];
+        int n;
+        if (o->short_name)
+            n = snprintf(left, sizeof left, "  -%c, --%s%s%s", o->short_name, o->name,
+                         o->arg ? " " : "", o->arg ? o->arg : "");
+        else
+            n = snprintf(left, sizeof left, "      --%s%s%s", o->name, o->arg ? " " : "",
+                         o->arg ? o->arg : "");
+        if (n < 30)
+            fprintf(f, "%-30s %s\n", left, o->help);
+        else
+            fprintf(f, "%s\n%-30s %s\n", left, "", o->help);
+    }
+    fprintf(f, "\n"
+               "Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
+               "Examples:\n"
+               "  cnnfilter -k sobel_v --map abs in.png edges.png\n"
+               "  cnnfilter -k gaussian:5 --border reflect in.jpg blurred.png\n"
+               "  cnnfilter -k '[[1,0],[0,-1]]' --padding valid m.txt out.txt\n");
+}
+
+/* ------------------------------------------------------- value parsers */
+
+static int bad(const char *flag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(const char *flag, const char *fmt, ...)
+{
+    char m[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    msg_usage(flag, "%s", m);
+    return 2;
+}
+
+/* Strict integer in [lo, hi]. */
+static int parse_int(const char *flag, const char *s, long lo, long hi, int *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    if (!*s || *s == ' ' || *s == '+')
+        goto fail;
+    v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        goto fail;
+    *out = (int)v;
+    return 0;
+fail:
+    return bad(flag, "'%s' is not an integer from %ld to %ld", s, lo, hi);
+}
+
+/* "A" or "A,B" of integers in [lo, hi]. */
+static int parse_pair(const char *flag, const char *s, long lo, long hi, int *a, int *b)
+{
+    const char *comma = strchr(s, ',');
+    char first[64];
+    if (!comma) {
+        if (parse_int(flag, s, lo, hi, a))
+            return 2;
+        *b = *a;
+        return 0;
+    }
+    if ((size_t)(comma - s) >= sizeof first)
+        return bad(flag, "'%s' is not N or N,N", s);
+    memcpy(first, s, (size_t)(comma - s));
+    first[comma - s] = 0;
+    if (parse_int(flag, first, lo, hi, a) || parse_int(flag, comma + 1, lo, hi, b))
+        return 2;
+    return 0;
+}
+
+static int parse_double(const char *flag, const char *s, double *out)
+{
+    char *end;
+    double v;
+    errno = 0;
+    if (!*s || *s == ' ')
+        return bad(flag, "'%s' is not a number", s);
+    v = strtod(s, &end);
+    if (*end || errno || !isfinite(v))
+        return bad(flag, "'%s' is not a finite number", s);
+    *out = v;
+    return 0;
+}
+
+static int parse_enum(const char *flag, const char *s, const char *const *names, int n, int *out)
+{
+    char list[300] = "";
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    for (int i = 0; i < n; i++) {
+        strncat(list, names[i], sizeof list - strlen(list) - 1);
+        if (i + 1 < n)
+            strncat(list, ", ", sizeof list - strlen(list) - 1);
+    }
+    return bad(flag, "'%s' is not one of: %s", s, list);
+}
+
+/* Bytes with an optional K/M/G/T suffix (powers of 1024). */
+static int parse_bytes(const char *flag, const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    int shift = 0;
+    errno = 0;
+    if (!*s || *s == '-' || *s == ' ' || *s == '+')
+        return bad(flag, "'%s' is not a size (e.g. 512M, 2G)", s);
+    v = strtoull(s, &end, 10);
+    if (errno)
+        return bad(flag, "'%s' is not a size (e.g. 512M, 2G)", s);
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    else if (*end == 'T' || *end == 't')
+        shift = 40;
+    if (shift)
+        end++;
+    if ((*end == 'B' || *end == 'b') && end[1] == 0)
+        end++;
+    if (*end || v == 0 || (shift && v > (UINT64_MAX >> shift)))
+        return bad(flag, "'%s' is not a positive size (e.g. 512M, 2G)", s);
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+static const char *const PADDING_WORDS[] = {"same", "valid"};
+static const char *const BORDERS[] = {"zero", "replicate", "reflect", "mirror", "wrap"};
+static const char *const CHANNELS[] = {"auto", "gray", "rgb", "sum"};
+static const char *const ALPHAS[] = {"keep", "drop"};
+static const char *const POOLS[] = {"none", "max", "avg", "min"};
+static const char *const COMBINES[] = {"none", "magnitude", "max", "sum"};
+static const char *const MAPS[] = {"clamp", "abs", "offset", "normalize"};
+static const char *const PROGRESS[] = {"auto", "always", "never"};
+
+/* Limits of the geometry flags: far above any real use, low enough that
+ * every size computation stays inside 32-bit ints. */
+#define MAX_PAD (1 << 20)
+#define MAX_STRIDE (1 << 20)
+#define MAX_DILATION (1 << 16)
+
+static int apply(options *o, const opt *op, const char *flag, const char *val)
+{
+    cnf_layer *L = &o->layer;
+    int v = 0;
+    if (op->geometry && !o->geometry_flags_seen) {
+        o->geometry_flags_seen = 1;
+        o->geometry_flag = op->name;
+    }
+    switch (op->id) {
+    case O_KERNEL:
+        if (o->n_kernels >= CLI_MAX_KERNELS) {
+            msg_usage(flag, "at most %d kernels", CLI_MAX_KERNELS);
+            return 2;
+        }
+        o->kernels[o->n_kernels++] = val;
+        return 0;
+    case O_PIPELINE: o->pipeline = val; return 0;
+    case O_PADDING:
+        if (strcmp(val, "same") == 0) {
+            L->padding = CNF_PAD_SAME;
+        } else if (strcmp(val, "valid") == 0) {
+            L->padding = CNF_PAD_VALID;
+        } else {
+            L->padding = CNF_PAD_EXPLICIT;
+            if (strchr(val, ',') == NULL && (val[0] < '0' || val[0] > '9')) {
+                (void)PADDING_WORDS;
+                return bad(flag, "'%s' is not valid, same, N or PH,PW", val);
+            }
+            return parse_pair(flag, val, 0, MAX_PAD, &L->pad_h, &L->pad_w);
+        }
+        return 0;
+    case O_BORDER:
+        if (parse_enum(flag, val, BORDERS, 5, &v))
+            return 2;
+        L->border = (cnf_border)v;
+        return 0;
+    case O_STRIDE: return parse_pair(flag, val, 1, MAX_STRIDE, &L->stride_y, &L->stride_x);
+    case O_DILATION: return parse_int(flag, val, 1, MAX_DILATION, &L->dilation);
+    case O_FLIP: L->flip = 1; return 0;
+    case O_CHANNELS:
+        if (parse_enum(flag, val, CHANNELS, 4, &v))
+            return 2;
+        L->channels = (cnf_channels)v;
+        return 0;
+    case O_ALPHA:
+        if (parse_enum(flag, val, ALPHAS, 2, &v))
+            return 2;
+        L->keep_alpha = v == 0;
+        return 0;
+    case O_SCALE: return parse_double(flag, val, &L->scale);
+    case O_BIAS: return parse_double(flag, val, &L->bias);
+    case O_ACTIVATION: {
+        static const char *const acts[] = {"none", "relu", "abs", "leaky_relu", "sigmoid",
+                                           "tanh"};
+        const char *colon = strchr(val, ':');
+        char name[32];
+        size_t n = colon ? (size_t)(colon - val) : strlen(val);
+        if (n >= sizeof name)
+            n = sizeof name - 1;
+        memcpy(name, val, n);
+        name[n] = 0;
+        if (parse_enum(flag, name, acts, 6, &v))
+            return 2;
+        L->activation = (cnf_activation)v;
+        L->activation_param = 0.01;
+        if (colon) {
+            if (L->activation != CNF_ACT_LEAKY_RELU)
+                return bad(flag, "'%s': only leaky_relu takes a parameter", val);
+            return parse_double(flag, colon + 1, &L->activation_param);
+        }
+        return 0;
+    }
+    case O_POOL:
+        if (parse_enum(flag, val, POOLS, 4, &v))
+            return 2;
+        L->pool = (cnf_pool)v;
+        return 0;
+    case O_POOL_SIZE: return parse_int(flag, val, 1, CNF_MAX_KERNEL_SIDE, &L->pool_size);
+    case O_POOL_STRIDE: return parse_int(flag, val, 1, MAX_STRIDE, &L->pool_stride);
+    case O_POOL_PADDING: return parse_int(flag, val, 0, CNF_MAX_KERNEL_SIDE, &L->pool_padding);
+    case O_CEIL: L->pool_ceil = 1; return 0;
+    case O_COMBINE:
+        if (parse_enum(flag, val, COMBINES, 4, &v))
+            return 2;
+        L->combine = (cnf_combine)v;
+        return 0;
+    case O_MAP:
+        if (parse_enum(flag, val, MAPS, 4, &v))
+            return 2;
+        o->map = (cnf_map_mode)v;
+        return 0;
+    case O_OUTPUT_DIR: o->output_dir = val; return 0;
+    case O_RECURSIVE: o->recursive = 1; return 0;
+    case O_JOBS: return parse_int(flag, val, 1, 256, &o->jobs);
+    case O_OUTPUT_FORMAT:
+        if (cnf_output_format_from_name(val) == CNF_OUT_NONE)
+            return bad(flag, "'%s' is not one of: png, jpg, bmp, tga, npy, txt, json", val);
+        o->output_format = val;
+        return 0;
+    case O_QUALITY: return parse_int(flag, val, 1, 100, &o->quality);
+    case O_SKIP_EXISTING: o->skip_existing = 1; return 0;
+    case O_SHARD: {
+        const char *slash = strchr(val, '/');
+        char k[32];
+        if (!slash || (size_t)(slash - val) >= sizeof k)
+            return bad(flag, "'%s' is not K/N", val);
+        memcpy(k, val, (size_t)(slash - val));
+        k[slash - val] = 0;
+        if (parse_int(flag, slash + 1, 1, 1000000, &o->shard_n) ||
+            parse_int(flag, k, 0, o->shard_n - 1, &o->shard_k))
+            return 2;
+        return 0;
+    }
+    case O_EXPLAIN: o->explain = 1; return 0;
+    case O_MAX_PIXELS: return parse_bytes(flag, val, &o->max_pixels);
+    case O_MAX_MEMORY: return parse_bytes(flag, val, &o->max_memory);
+    case O_QUIET: o->quiet = 1; return 0;
+    case O_VERBOSE: o->verbose = 1; return 0;
+    case O_PROGRESS:
+        if (parse_enum(flag, val, PROGRESS, 3, &v))
+            return 2;
+        o->progress = v;
+        return 0;
+    case O_HELP:
+        print_help(stdout);
+        return -1;
+    case O_VERSION:
+        printf("cnnfilter %s\n", CNF_VERSION_STRING);
+        return -1;
+    }
+    return 0;
+}
+
+int parse_options(int argc, char **argv, int first, options *o)
+{
+    int only_args = 0;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    memset(o, 0, sizeof *o);
+    cnf_layer_init(&o->layer);
+    o->map = CNF_MAP_CLAMP;
+    o->jobs = ncpu > 0 ? (int)(ncpu > 256 ? 256 : ncpu) : 1;
+    o->max_pixels = CNF_DEFAULT_MAX_PIXELS;
+    o->max_memory = CNF_DEFAULT_MAX_MEMORY;
+    o->quality = 90;
+    o->args = calloc((size_t)argc + 1, sizeof(char *));
+    if (!o->args) {
+        msg_error(NULL, "out of memory");
+        return 1;
+    }
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        const opt *op = NULL;
+        char flag[64];
+        const char *val = NULL;
+        if (only_args || a[0] != '-' || a[1] == 0) {
+            o->args[o->n_args++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_args = 1;
+            continue;
+        }
+        if (a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            for (size_t k = 0; k < N_OPTIONS; k++)
+                if (strlen(OPTIONS[k].name) == n && strncmp(OPTIONS[k].name, a + 2, n) == 0)
+                    op = &OPTIONS[k];
+            if (!op) {
+                char name[64];
+                snprintf(name, sizeof name, "%.*s", (int)(n > 40 ? 40 : n), a);
+                msg_usage(name, "unknown option");
+                return 2;
+            }
+            if (eq) {
+                if (!op->arg) {
+                    char name[64];
+                    snprintf(name, sizeof name, "--%s", op->name);
+                    msg_usage(name, "takes no value");
+                    return 2;
+                }
+                val = eq + 1;
+            }
+        } else {
+            for (size_t k = 0; k < N_OPTIONS; k++)
+                if (OPTIONS[k].short_name == a[1])
+                    op = &OPTIONS[k];
+            if (!op) {
+                char name[8];
+                snprintf(name, sizeof name, "-%c", a[1]);
+                msg_usage(name, "unknown option");
+                return 2;
+            }
+            if (a[2]) {
+                if (!op->arg) {
+                    msg_usage(a, "unknown option (switches cannot be grouped)");
+                    return 2;
+                }
+                val = a + 2;
+            }
+        }
+        snprintf(flag, sizeof flag, "--%s", op->name);
+        if (op->arg && !val) {
+            if (i + 1 >= argc) {
+                msg_usage(flag, "needs a value (%s)", op->arg);
+                return 2;
+            }
+            val = argv[++i];
+        }
+        {
+            int r = apply(o, op, flag, val);
+            if (r)
+                return r;
+        }
+    }
+    return 0;
+}

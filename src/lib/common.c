@@ -1,0 +1,156 @@
+/* common.c - errors, image allocation, border mapping and rounding shared by all stages. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *cnf_strerror(cnf_status s)
+{
+    switch (s) {
+    case CNF_OK: return "success";
+    case CNF_E_NOMEM: return "out of memory";
+    case CNF_E_USAGE: return "invalid argument";
+    case CNF_E_LIMIT: return "limit exceeded";
+    case CNF_E_DECODE: return "cannot decode input";
+    case CNF_E_TOO_BIG: return "too large";
+    case CNF_E_EMPTY: return "no output pixels";
+    case CNF_E_IO: return "input/output error";
+    case CNF_E_FORMAT: return "output format cannot hold the result";
+    }
+    return "unknown error";
+}
+
+int cnf_status_exit_code(cnf_status s)
+{
+    switch (s) {
+    case CNF_OK: return 0;
+    case CNF_E_USAGE:
+    case CNF_E_LIMIT:
+    case CNF_E_FORMAT: return 2;
+    default: return 1;
+    }
+}
+
+static cnf_status vfail(cnf_error *err, cnf_status st, const char *where, int line, int col,
+                        const char *fmt, va_list ap)
+{
+    if (!err)
+        return st;
+    err->status = st;
+    err->line = line;
+    err->col = col;
+    snprintf(err->where, sizeof err->where, "%s", where ? where : "");
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    return st;
+}
+
+cnf_status cnf__fail(cnf_error *err, cnf_status st, const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(err, st, where, 0, 0, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+cnf_status cnf__fail_at(cnf_error *err, cnf_status st, const char *where, int line, int col,
+                        const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(err, st, where, line, col, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+cnf_status cnf_image_alloc(cnf_image *img, int width, int height, int channels, int has_alpha,
+                           cnf_error *err)
+{
+    size_t n, bytes;
+    memset(img, 0, sizeof *img);
+    if (width <= 0 || height <= 0 || channels <= 0)
+        return cnf__fail(err, CNF_E_USAGE, NULL, "image of %dx%dx%d has no pixels", width,
+                         height, channels);
+    if (!cnf__mul3((size_t)width, (size_t)height, (size_t)channels, &n) ||
+        !cnf__mul(n, sizeof(float), &bytes))
+        return cnf__fail(err, CNF_E_TOO_BIG, NULL, "image of %dx%dx%d is too large", width,
+                         height, channels);
+    img->data = calloc(n, sizeof(float));
+    if (!img->data)
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory allocating %zu bytes", bytes);
+    img->width = width;
+    img->height = height;
+    img->channels = channels;
+    img->has_alpha = has_alpha ? 1 : 0;
+    return CNF_OK;
+}
+
+void cnf_image_free(cnf_image *img)
+{
+    if (!img)
+        return;
+    free(img->data);
+    memset(img, 0, sizeof *img);
+}
+
+cnf_status cnf_image_group(const cnf_image *all, int n_groups, int g, cnf_image *out,
+                           cnf_error *err)
+{
+    int colour = all->channels - all->has_alpha;
+    int per = colour / n_groups;
+    size_t plane = (size_t)all->width * (size_t)all->height;
+    cnf_status st = cnf_image_alloc(out, all->width, all->height, per + all->has_alpha,
+                                    all->has_alpha, err);
+    if (st)
+        return st;
+    memcpy(out->data, all->data + (size_t)g * per * plane, (size_t)per * plane * sizeof(float));
+    if (all->has_alpha)
+        memcpy(cnf_image_plane(out, per), cnf_image_plane(all, colour), plane * sizeof(float));
+    return CNF_OK;
+}
+
+int cnf__border_index(cnf_border b, int i, int n)
+{
+    if (i >= 0 && i < n)
+        return i;
+    switch (b) {
+    case CNF_BORDER_ZERO:
+        return -1;
+    case CNF_BORDER_REPLICATE:
+        return i < 0 ? 0 : n - 1;
+    case CNF_BORDER_WRAP: {
+        int r = i % n;
+        return r < 0 ? r + n : r;
+    }
+    case CNF_BORDER_REFLECT: {
+        /* cba|abc|cba: period 2n, edge repeated. */
+        long p = 2L * n;
+        long r = i % p;
+        if (r < 0)
+            r += p;
+        return (int)(r < n ? r : p - 1 - r);
+    }
+    case CNF_BORDER_MIRROR: {
+        /* cb|abc|ba: period 2n-2, edge not repeated; n == 1 repeats (§9.11). */
+        if (n == 1)
+            return 0;
+        long p = 2L * n - 2;
+        long r = i % p;
+        if (r < 0)
+            r += p;
+        return (int)(r < n ? r : p - r);
+    }
+    }
+    return -1;
+}
+
+double cnf__round_even(double v)
+{
+    if (isnan(v))
+        return 0;
+    /* nearbyint honours the current rounding mode, which is round-to-nearest-
+     * even unless someone changed it; we never do. */
+    return nearbyint(v);
+}

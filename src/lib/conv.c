@@ -1,0 +1,430 @@
+/* conv.c - the convolution stage: padding, borders, stride, dilation, several kernels, alpha.
+ *
+ * Portable reference path.  For each output row, the input rows it touches
+ * are copied once into horizontally padded double rows (the border rule is
+ * applied there, per row and per pad column, never per pixel), then every
+ * non-zero tap adds w * row into a double accumulator:
+ *     out(y, x) = acc(y, x) * scale / divisor + bias
+ * Summation order is fixed (input channel, kernel row, kernel column), so
+ * results do not depend on threads or bands.  Integer weights on 8-bit (or
+ * any integer) data are exact: every partial sum is an integer below 2^53.
+ * Keeping the divisor apart makes box/line/gaussian results the correctly
+ * rounded quotient rather than a sum of rounded fractions.
+ */
+#include "stage.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct tap {
+    int i, j;
+    double w;
+} tap;
+
+typedef struct conv_map {
+    int kh, kw, pt, pb, pl, pr;
+    int in_first, in_count; /* input colour planes [in_first, in_first + in_count) */
+    tap *taps;              /* in_count groups, tap_count[c] each */
+    int *tap_count;
+    double scale, divisor, bias;
+    char name[260];
+    int is3d;
+} conv_map;
+
+typedef struct conv_impl {
+    int n_maps;
+    conv_map *maps;
+    int sy, sx, d;
+    cnf_border border;
+    cnf_padding_kind padding;
+    int in_colour;
+    int plmax, prmax, wp;
+    int *lmap, *rmap;  /* source column of each pad cell, -1 for zero */
+    int vspan;         /* max over maps of D*(kh-1)+1 + (ptmax - pt) */
+    int ptmax;
+    int alpha_in, alpha_out;
+    int *alpha_cols;   /* source column per output x, -1 for zero */
+    int per_channel;
+    int groups;        /* kernels */
+} conv_impl;
+
+static void padding_for(const cnf_layer *L, int n, int k, int s, int d, int horizontal, int *before,
+                        int *after)
+{
+    if (L->padding == CNF_PAD_VALID) {
+        *before = *after = 0;
+    } else if (L->padding == CNF_PAD_EXPLICIT) {
+        *before = *after = horizontal ? L->pad_w : L->pad_h;
+    } else {
+        long total = ((long)(n + s - 1) / s - 1) * s + (long)d * (k - 1) + 1 - n;
+        if (total < 0)
+            total = 0;
+        *before = (int)(total / 2);
+        *after = (int)(total - total / 2);
+    }
+}
+
+static void conv_need(const cnf_stage *s, int y0, int y1, int *lo, int *hi)
+{
+    const conv_impl *c = s->impl;
+    int mn = s->in.h, mx = -1;
+    for (int m = 0; m < c->n_maps; m++) {
+        const conv_map *mp = &c->maps[m];
+        long v0 = (long)y0 * c->sy - mp->pt;
+        long v1 = (long)(y1 - 1) * c->sy - mp->pt + (long)c->d * (mp->kh - 1);
+        for (long v = v0; v <= v1; v++) {
+            int r = cnf__border_index(c->border, (int)v, s->in.h);
+            if (r < 0)
+                continue;
+            if (r < mn)
+                mn = r;
+            if (r > mx)
+                mx = r;
+            if (mn == 0 && mx == s->in.h - 1)
+                break;
+        }
+    }
+    if (c->alpha_out) {
+        const conv_map *mp = &c->maps[0];
+        int ay = (mp->kh - 1) / 2;
+        for (int y = y0; y < y1; y++) {
+            int r = cnf__border_index(c->border, y * c->sy + ay * c->d - mp->pt, s->in.h);
+            if (r >= 0 && r < mn)
+                mn = r;
+            if (r > mx)
+                mx = r;
+        }
+    }
+    if (mx < 0) {
+        *lo = *hi = 0;
+    } else {
+        *lo = mn;
+        *hi = mx + 1;
+    }
+}
+
+/* Virtual rows of a band of `rows` output rows, and the scratch layout. */
+static int conv_nv(const conv_impl *c, int rows)
+{
+    return (rows - 1) * c->sy + c->vspan;
+}
+
+static size_t conv_scratch(const cnf_stage *s, int rows)
+{
+    const conv_impl *c = s->impl;
+    size_t nv = (size_t)conv_nv(c, rows);
+    return nv * (size_t)c->in_colour * (size_t)c->wp * sizeof(double) /* padded rows */
+           + nv * (size_t)c->in_colour                               /* built flags */
+           + (size_t)s->out.w * sizeof(double) + 64;                /* accumulator */
+}
+
+static void build_row(const conv_impl *c, const float *src, int w, double *dst)
+{
+    for (int k = 0; k < c->plmax; k++)
+        dst[k] = c->lmap[k] < 0 ? 0.0 : src[c->lmap[k]];
+    for (int x = 0; x < w; x++)
+        dst[c->plmax + x] = src[x];
+    for (int k = 0; k < c->prmax; k++)
+        dst[c->plmax + w + k] = c->rmap[k] < 0 ? 0.0 : src[c->rmap[k]];
+}
+
+static void conv_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int y0, int y1,
+                     void *scratch)
+{
+    const conv_impl *c = s->impl;
+    int rows = y1 - y0, nv = conv_nv(c, rows), ow = s->out.w, W = s->in.w;
+    size_t slot = (size_t)c->wp;
+    double *pad = scratch;
+    unsigned char *built = (unsigned char *)(pad + (size_t)nv * c->in_colour * slot);
+    double *acc = (double *)(((uintptr_t)(built + (size_t)nv * c->in_colour) + 63) & ~(uintptr_t)63);
+    /* Virtual row v of the band is slot v - vbase. */
+    long vbase = (long)y0 * c->sy - c->ptmax;
+
+    memset(built, 0, (size_t)nv * c->in_colour);
+    for (int y = y0; y < y1; y++) {
+        for (int m = 0; m < c->n_maps; m++) {
+            const conv_map *mp = &c->maps[m];
+            const tap *t = mp->taps;
+            float *dst = cnf__band_row(out, m, y);
+            memset(acc, 0, (size_t)ow * sizeof(double));
+            for (int ci = 0; ci < mp->in_count; ci++) {
+                int ch = mp->in_first + ci;
+                int nt = mp->tap_count[ci];
+                for (int k = 0; k < nt; k++) {
+                    long v = (long)y * c->sy + (long)t[k].i * c->d - mp->pt;
+                    size_t sidx = (size_t)(v - vbase) * c->in_colour + (size_t)ch;
+                    double *prow = pad + sidx * slot;
+                    const double *src;
+                    double w = t[k].w;
+                    if (!built[sidx]) {
+                        int r = cnf__border_index(c->border, (int)v, s->in.h);
+                        built[sidx] = r < 0 ? 2 : 1;
+                        if (r >= 0)
+                            build_row(c, cnf__band_row(in, ch, r), W, prow);
+                    }
+                    if (built[sidx] == 2)
+                        continue; /* a zero-border row adds nothing */
+                    src = prow + (c->plmax - mp->pl) + (size_t)t[k].j * c->d;
+                    if (c->sx == 1) {
+                        for (int x = 0; x < ow; x++)
+                            acc[x] += w * src[x];
+                    } else {
+                        for (int x = 0; x < ow; x++)
+                            acc[x] += w * src[(size_t)x * c->sx];
+                    }
+                }
+                t += nt;
+            }
+            for (int x = 0; x < ow; x++)
+                dst[x] = (float)(acc[x] * mp->scale / mp->divisor + mp->bias);
+        }
+        if (c->alpha_out) {
+            const conv_map *mp = &c->maps[0];
+            int ay = (mp->kh - 1) / 2;
+            int r = cnf__border_index(c->border, y * c->sy + ay * c->d - mp->pt, s->in.h);
+            float *dst = cnf__band_row(out, c->n_maps, y);
+            if (r < 0) {
+                memset(dst, 0, (size_t)ow * sizeof(float));
+            } else {
+                const float *src = cnf__band_row(in, s->in.c - 1, r);
+                for (int x = 0; x < ow; x++)
+                    dst[x] = c->alpha_cols[x] < 0 ? 0.0f : src[c->alpha_cols[x]];
+            }
+        }
+    }
+}
+
+static const char *border_name(cnf_border b)
+{
+    static const char *const n[] = {"zero", "replicate", "reflect", "mirror", "wrap"};
+    return n[b];
+}
+
+static void conv_explain(const cnf_stage *s, FILE *f)
+{
+    const conv_impl *c = s->impl;
+    const conv_map *m0 = &c->maps[0];
+    int nk = c->groups;
+    fprintf(f, "conv: %d kernel%s", nk, nk == 1 ? "" : "s");
+    for (int g = 0; g < nk; g++) {
+        const conv_map *mp = &c->maps[c->per_channel ? g * (c->n_maps / nk) : g];
+        fprintf(f, "%s%s %dx%d%s", g ? ", " : " (", mp->name[0] ? mp->name : "inline", mp->kh,
+                mp->kw, mp->is3d ? "x3d" : "");
+    }
+    fprintf(f, "), %s, stride %d,%d, dilation %d, border %s\n",
+            c->per_channel ? "each channel separately" : "channels summed", c->sy, c->sx, c->d,
+            border_name(c->border));
+    for (int axis = 0; axis < 2; axis++) {
+        /* Maps of a bank share their output size; show map 0's arithmetic. */
+        int n = axis ? s->in.w : s->in.h, k = axis ? m0->kw : m0->kh;
+        int pb = axis ? m0->pl : m0->pt, pa = axis ? m0->pr : m0->pb;
+        int st = axis ? c->sx : c->sy, o = axis ? s->out.w : s->out.h;
+        int ext = c->d * (k - 1) + 1;
+        fprintf(f, "    %s:  floor((%d + %d + %d - %d) / %d) + 1 = %d", axis ? "width " : "height",
+                n, pb, pa, ext, st, o);
+        if (c->padding == CNF_PAD_SAME)
+            fprintf(f, "   (same: padding %d = %d before + %d after)", pb + pa, pb, pa);
+        fputc('\n', f);
+    }
+    fprintf(f, "    path: direct, %s taps, double accumulation\n",
+            "non-zero");
+}
+
+static void conv_destroy(cnf_stage *s)
+{
+    conv_impl *c = s->impl;
+    if (!c)
+        return;
+    for (int m = 0; m < c->n_maps; m++) {
+        free(c->maps[m].taps);
+        free(c->maps[m].tap_count);
+    }
+    free(c->maps);
+    free(c->lmap);
+    free(c->rmap);
+    free(c->alpha_cols);
+    free(c);
+    s->impl = NULL;
+}
+
+static const cnf_stage_ops CONV_OPS = {conv_need, conv_scratch, conv_run, conv_explain,
+                                       conv_destroy};
+
+/* Build map `m` from kernel k reading input planes [first, first+count). */
+static int fill_map(conv_map *mp, const cnf_kernel *k, int first, int count, int flip)
+{
+    size_t nt = 0;
+    int plane_w = k->w * k->h;
+    mp->kh = k->h;
+    mp->kw = k->w;
+    mp->in_first = first;
+    mp->in_count = count;
+    mp->divisor = k->divisor;
+    mp->is3d = k->is3d;
+    snprintf(mp->name, sizeof mp->name, "%s", k->name);
+    mp->tap_count = calloc((size_t)count, sizeof(int));
+    mp->taps = malloc(sizeof(tap) * (size_t)plane_w * (size_t)count + 1);
+    if (!mp->tap_count || !mp->taps)
+        return 0;
+    for (int ci = 0; ci < count; ci++) {
+        const double *w = k->weights + (size_t)(k->is3d ? ci : 0) * plane_w;
+        for (int i = 0; i < k->h; i++)
+            for (int j = 0; j < k->w; j++) {
+                int si = flip ? k->h - 1 - i : i, sj = flip ? k->w - 1 - j : j;
+                double v = w[si * k->w + sj];
+                if (v == 0)
+                    continue;
+                mp->taps[nt].i = i;
+                mp->taps[nt].j = j;
+                mp->taps[nt].w = v;
+                nt++;
+                mp->tap_count[ci]++;
+            }
+    }
+    return 1;
+}
+
+cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L,
+                           const cnf_kernel *const *kernels, int n_kernels, int per_channel,
+                           int keep_alpha, cnf_error *err)
+{
+    conv_impl *c;
+    int colour = in->c - in->alpha;
+    long oh = -1, ow = -1;
+    cnf_status st = CNF_OK;
+
+    memset(s, 0, sizeof *s);
+    s->ops = &CONV_OPS;
+    s->in = *in;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    s->impl = c;
+    c->sy = L->stride_y;
+    c->sx = L->stride_x;
+    c->d = L->dilation;
+    c->border = L->border;
+    c->padding = L->padding;
+    c->in_colour = colour;
+    c->per_channel = per_channel;
+    c->groups = n_kernels;
+    c->n_maps = per_channel ? n_kernels * colour : n_kernels;
+    c->maps = calloc((size_t)c->n_maps, sizeof(conv_map));
+    if (!c->maps) {
+        st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+        goto fail;
+    }
+    for (int g = 0; g < n_kernels; g++) {
+        const cnf_kernel *k = kernels[g];
+        int flip = L->flip;
+        if (k->is3d && per_channel) {
+            st = cnf__fail(err, CNF_E_USAGE, "--channels",
+                           "kernel '%s' is 3-D (one plane per input channel) and needs "
+                           "channels 'sum'",
+                           k->name[0] ? k->name : "inline");
+            goto fail;
+        }
+        if (k->is3d && k->depth != colour) {
+            st = cnf__fail(err, CNF_E_USAGE, "--kernel",
+                           "kernel '%s' has depth %d but the input has %d channel%s",
+                           k->name[0] ? k->name : "inline", k->depth, colour,
+                           colour == 1 ? "" : "s");
+            goto fail;
+        }
+        for (int ci = 0; ci < (per_channel ? colour : 1); ci++) {
+            conv_map *mp = &c->maps[per_channel ? g * colour + ci : g];
+            int first = per_channel ? ci : 0, count = per_channel ? 1 : colour;
+            long h, w;
+            if (!fill_map(mp, k, first, count, flip)) {
+                st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+                goto fail;
+            }
+            mp->scale = L->scale;
+            mp->bias = k->bias + L->bias;
+            padding_for(L, in->h, k->h, c->sy, c->d, 0, &mp->pt, &mp->pb);
+            padding_for(L, in->w, k->w, c->sx, c->d, 1, &mp->pl, &mp->pr);
+            h = cnf__out_size(in->h, mp->pt, mp->pb, (long)c->d * (k->h - 1) + 1, c->sy);
+            w = cnf__out_size(in->w, mp->pl, mp->pr, (long)c->d * (k->w - 1) + 1, c->sx);
+            if (h < 1 || w < 1) {
+                st = cnf__fail(err, CNF_E_EMPTY, NULL,
+                               "kernel %dx%d (dilation %d) with this padding leaves no output "
+                               "pixels for a %dx%d input",
+                               k->h, k->w, c->d, in->w, in->h);
+                goto fail;
+            }
+            if (oh >= 0 && (h != oh || w != ow)) {
+                st = cnf__fail(err, CNF_E_USAGE, "--kernel",
+                               "the kernels of a bank give different output sizes (%ldx%ld and "
+                               "%ldx%ld); use --padding same or kernels of one size",
+                               ow, oh, w, h);
+                goto fail;
+            }
+            oh = h;
+            ow = w;
+        }
+    }
+    if (oh > INT32_MAX || ow > INT32_MAX) {
+        st = cnf__fail(err, CNF_E_TOO_BIG, NULL, "output too large");
+        goto fail;
+    }
+    s->out.h = (int)oh;
+    s->out.w = (int)ow;
+    c->alpha_in = in->alpha;
+    c->alpha_out = in->alpha && keep_alpha;
+    s->out.alpha = c->alpha_out;
+    s->out.c = c->n_maps + c->alpha_out;
+
+    /* Horizontal extent of the padded rows: what the taps actually reach. */
+    c->plmax = 0;
+    c->prmax = 0;
+    c->ptmax = 0;
+    for (int m = 0; m < c->n_maps; m++) {
+        conv_map *mp = &c->maps[m];
+        long right = (long)(ow - 1) * c->sx + (long)c->d * (mp->kw - 1) - mp->pl - (in->w - 1);
+        if (mp->pl > c->plmax)
+            c->plmax = mp->pl;
+        if (right > c->prmax)
+            c->prmax = (int)right;
+        if (mp->pt > c->ptmax)
+            c->ptmax = mp->pt;
+    }
+    c->vspan = 0;
+    for (int m = 0; m < c->n_maps; m++) {
+        conv_map *mp = &c->maps[m];
+        int span = c->d * (mp->kh - 1) + 1 + (c->ptmax - mp->pt);
+        if (span > c->vspan)
+            c->vspan = span;
+    }
+    c->wp = in->w + c->plmax + c->prmax;
+    c->lmap = malloc(sizeof(int) * (size_t)(c->plmax + 1));
+    c->rmap = malloc(sizeof(int) * (size_t)(c->prmax + 1));
+    if (!c->lmap || !c->rmap) {
+        st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+        goto fail;
+    }
+    for (int k = 0; k < c->plmax; k++)
+        c->lmap[k] = cnf__border_index(c->border, k - c->plmax, in->w);
+    for (int k = 0; k < c->prmax; k++)
+        c->rmap[k] = cnf__border_index(c->border, in->w + k, in->w);
+    if (c->alpha_out) {
+        const conv_map *mp = &c->maps[0];
+        int ax = (mp->kw - 1) / 2;
+        c->alpha_cols = malloc(sizeof(int) * (size_t)ow);
+        if (!c->alpha_cols) {
+            st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+            goto fail;
+        }
+        for (long x = 0; x < ow; x++)
+            c->alpha_cols[x] =
+                cnf__border_index(c->border, (int)(x * c->sx + (long)ax * c->d - mp->pl), in->w);
+    }
+    for (int g = 0; g < n_kernels; g++)
+        s->params += (uint64_t)kernels[g]->w * kernels[g]->h *
+                         (uint64_t)(kernels[g]->is3d ? kernels[g]->depth : 1) +
+                     1;
+    return CNF_OK;
+fail:
+    conv_destroy(s);
+    return st;
+}

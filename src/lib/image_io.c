@@ -1,0 +1,258 @@
+/* image_io.c - decoding and encoding image formats through stb (the only file that includes stb). */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+/* The implementation is compiled here from the system's libstb-dev headers
+ * so its symbols stay private; its own warnings are not ours to fix. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#endif
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+/* stb 2.27 declares stbi_set_unpremultiply_on_load_thread() static and may
+ * not define it; GCC reports that at the end of the file, after the pop. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#endif
+
+/* ------------------------------------------------------------ sniffing */
+
+static int has_prefix(const unsigned char *b, size_t len, const char *magic, size_t n)
+{
+    return len >= n && memcmp(b, magic, n) == 0;
+}
+
+/* 1 if the bytes start like a format stb_image reads (TGA has no magic and
+ * is only tried when nothing else matches). */
+static int looks_like_image(const unsigned char *b, size_t len)
+{
+    return has_prefix(b, len, "\x89PNG", 4) || has_prefix(b, len, "\xff\xd8", 2) ||
+           has_prefix(b, len, "BM", 2) || has_prefix(b, len, "GIF8", 4) ||
+           has_prefix(b, len, "8BPS", 4) || has_prefix(b, len, "#?RADIANCE", 10) ||
+           has_prefix(b, len, "#?RGBE", 6) || has_prefix(b, len, "P5", 2) ||
+           has_prefix(b, len, "P6", 2);
+}
+
+static const char *ext_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    if (!dot || (slash && dot < slash))
+        return "";
+    return dot + 1;
+}
+
+cnf_input_kind cnf_input_kind_for_path(const char *path)
+{
+    const char *e = ext_of(path);
+    if (strcasecmp(e, "json") == 0)
+        return CNF_IN_JSON;
+    if (strcasecmp(e, "csv") == 0)
+        return CNF_IN_CSV;
+    if (strcasecmp(e, "txt") == 0)
+        return CNF_IN_TXT;
+    return CNF_IN_AUTO;
+}
+
+cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                      const char *name, uint64_t max_pixels, cnf_image *img, cnf_error *err)
+{
+    int w = 0, h = 0, comp = 0;
+    unsigned char *px;
+    cnf_status st;
+    memset(img, 0, sizeof *img);
+    if (len == 0)
+        return cnf__fail(err, CNF_E_DECODE, name, "empty file");
+    if (kind == CNF_IN_AUTO && !looks_like_image(buf, len)) {
+        size_t i = 0;
+        while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+            i++;
+        if (i < len && buf[i] == '[')
+            kind = CNF_IN_JSON;
+        else if (i < len && (buf[i] == '-' || buf[i] == '+' || buf[i] == '.' ||
+                             (buf[i] >= '0' && buf[i] <= '9')))
+            kind = CNF_IN_TXT;
+    }
+    if (kind == CNF_IN_JSON)
+        return cnf__json_matrix((const char *)buf, len, name, max_pixels, img, err);
+    if (kind == CNF_IN_CSV || kind == CNF_IN_TXT)
+        return cnf__text_matrix((const char *)buf, len, kind == CNF_IN_CSV, name, max_pixels,
+                                img, err);
+    if (len > INT32_MAX)
+        return cnf__fail(err, CNF_E_TOO_BIG, name, "file larger than 2 GiB");
+    /* The header first: refuse a decompression bomb before stb allocates. */
+    if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp))
+        return cnf__fail(err, CNF_E_DECODE, name, "not a readable image (%s)",
+                         stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
+    if (w <= 0 || h <= 0)
+        return cnf__fail(err, CNF_E_DECODE, name, "image has no pixels (%dx%d)", w, h);
+    if ((uint64_t)w * (uint64_t)h > max_pixels)
+        return cnf__fail(err, CNF_E_TOO_BIG, name,
+                         "%dx%d image is over the pixel limit %llu (raise it with --max-pixels)",
+                         w, h, (unsigned long long)max_pixels);
+    px = stbi_load_from_memory(buf, (int)len, &w, &h, &comp, 0);
+    if (!px)
+        return cnf__fail(err, CNF_E_DECODE, name, "corrupt image (%s)",
+                         stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
+    if ((uint64_t)w * (uint64_t)h > max_pixels || comp < 1 || comp > 4) {
+        stbi_image_free(px);
+        return cnf__fail(err, CNF_E_DECODE, name, "image header and data disagree");
+    }
+    st = cnf_image_alloc(img, w, h, comp, comp == 2 || comp == 4, err);
+    if (st) {
+        stbi_image_free(px);
+        if (err)
+            snprintf(err->where, sizeof err->where, "%s", name);
+        return st;
+    }
+    {
+        size_t plane = (size_t)w * (size_t)h;
+        for (int c = 0; c < comp; c++) {
+            float *dst = img->data + (size_t)c * plane;
+            const unsigned char *src = px + c;
+            for (size_t i = 0; i < plane; i++)
+                dst[i] = src[i * (size_t)comp];
+        }
+    }
+    stbi_image_free(px);
+    return CNF_OK;
+}
+
+/* ------------------------------------------------------------ encoding */
+
+cnf_output_format cnf_output_format_from_name(const char *e)
+{
+    if (strcasecmp(e, "png") == 0)
+        return CNF_OUT_PNG;
+    if (strcasecmp(e, "jpg") == 0 || strcasecmp(e, "jpeg") == 0)
+        return CNF_OUT_JPG;
+    if (strcasecmp(e, "bmp") == 0)
+        return CNF_OUT_BMP;
+    if (strcasecmp(e, "tga") == 0)
+        return CNF_OUT_TGA;
+    if (strcasecmp(e, "npy") == 0)
+        return CNF_OUT_NPY;
+    if (strcasecmp(e, "txt") == 0)
+        return CNF_OUT_TXT;
+    if (strcasecmp(e, "json") == 0)
+        return CNF_OUT_JSON;
+    return CNF_OUT_NONE;
+}
+
+cnf_output_format cnf_output_format_for_path(const char *path)
+{
+    return cnf_output_format_from_name(ext_of(path));
+}
+
+int cnf_output_format_is_8bit(cnf_output_format f)
+{
+    return f == CNF_OUT_PNG || f == CNF_OUT_JPG || f == CNF_OUT_BMP || f == CNF_OUT_TGA;
+}
+
+/* A growable memory sink for stb's *_to_func writers; stb cannot report a
+ * failed callback, so we remember it. */
+typedef struct membuf {
+    unsigned char *data;
+    size_t len, cap;
+    int failed;
+} membuf;
+
+static void membuf_write(void *ctx, void *data, int size)
+{
+    membuf *m = ctx;
+    if (m->failed || size <= 0)
+        return;
+    if (m->len + (size_t)size > m->cap) {
+        size_t cap = m->cap ? m->cap : 4096;
+        unsigned char *nd;
+        while (cap < m->len + (size_t)size) {
+            if (cap > SIZE_MAX / 2) {
+                m->failed = 1;
+                return;
+            }
+            cap *= 2;
+        }
+        nd = realloc(m->data, cap);
+        if (!nd) {
+            m->failed = 1;
+            return;
+        }
+        m->data = nd;
+        m->cap = cap;
+    }
+    memcpy(m->data + m->len, data, (size_t)size);
+    m->len += (size_t)size;
+}
+
+cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode mode,
+                      int jpeg_quality, unsigned char **out, size_t *out_len,
+                      cnf_map_stats *stats, cnf_error *err)
+{
+    membuf m = {0};
+    unsigned char *px;
+    size_t n;
+    int ok = 0, comp = img->channels, colour = img->channels - img->has_alpha;
+    *out = NULL;
+    *out_len = 0;
+    if (!cnf_output_format_is_8bit(fmt))
+        return cnf__encode_matrix(img, fmt, out, out_len, err);
+    if (!(colour == 1 || colour == 3))
+        return cnf__fail(err, CNF_E_FORMAT, NULL,
+                         "%d channels cannot be written as an image (1 or 3, plus alpha); use "
+                         ".npy or an {index} template",
+                         colour);
+    if (img->width > 65535 || img->height > 65535) {
+        if (fmt == CNF_OUT_JPG)
+            return cnf__fail(err, CNF_E_FORMAT, NULL, "JPEG cannot hold %dx%d pixels",
+                             img->width, img->height);
+    }
+    if (!cnf__mul3((size_t)img->width, (size_t)img->height, (size_t)comp, &n) || n > INT32_MAX)
+        return cnf__fail(err, CNF_E_TOO_BIG, NULL, "image too large to encode");
+    px = malloc(n);
+    if (!px)
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    cnf_map_to_u8(img, mode, px, stats);
+    switch (fmt) {
+    case CNF_OUT_PNG:
+        ok = stbi_write_png_to_func(membuf_write, &m, img->width, img->height, comp, px,
+                                    img->width * comp);
+        break;
+    case CNF_OUT_JPG:
+        ok = stbi_write_jpg_to_func(membuf_write, &m, img->width, img->height, comp, px,
+                                    jpeg_quality);
+        break;
+    case CNF_OUT_BMP:
+        ok = stbi_write_bmp_to_func(membuf_write, &m, img->width, img->height, comp, px);
+        break;
+    case CNF_OUT_TGA:
+        ok = stbi_write_tga_to_func(membuf_write, &m, img->width, img->height, comp, px);
+        break;
+    default:
+        break;
+    }
+    free(px);
+    if (!ok || m.failed) {
+        free(m.data);
+        return cnf__fail(err, m.failed ? CNF_E_NOMEM : CNF_E_IO, NULL, "encoding failed");
+    }
+    *out = m.data;
+    *out_len = m.len;
+    return CNF_OK;
+}

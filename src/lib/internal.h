@@ -1,0 +1,73 @@
+/* internal.h - shared helpers of the library: errors, checked size math, stages. */
+#ifndef CNF_INTERNAL_H
+#define CNF_INTERNAL_H
+
+#include "cnnfilter.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define CNF_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CNF_PRINTF(a, b)
+#endif
+
+/* cnf__fail - fill err (if any) and return status.  `where` may be NULL. */
+cnf_status cnf__fail(cnf_error *err, cnf_status st, const char *where, const char *fmt, ...)
+    CNF_PRINTF(4, 5);
+/* cnf__fail_at - like cnf__fail with a JSON line and column. */
+cnf_status cnf__fail_at(cnf_error *err, cnf_status st, const char *where, int line, int col,
+                        const char *fmt, ...) CNF_PRINTF(6, 7);
+
+/* Checked size arithmetic: return false on overflow. */
+static inline bool cnf__mul(size_t a, size_t b, size_t *r)
+{
+    return !__builtin_mul_overflow(a, b, r);
+}
+static inline bool cnf__add(size_t a, size_t b, size_t *r)
+{
+    return !__builtin_add_overflow(a, b, r);
+}
+static inline bool cnf__mul3(size_t a, size_t b, size_t c, size_t *r)
+{
+    size_t t;
+    return cnf__mul(a, b, &t) && cnf__mul(t, c, r);
+}
+
+/* cnf__json_matrix - decode a numeric JSON matrix (1-D row, 2-D, 3-D) into
+ * an image with no alpha (kernel_json.c). */
+cnf_status cnf__json_matrix(const char *text, size_t len, const char *name,
+                            uint64_t max_pixels, cnf_image *img, cnf_error *err);
+
+/* cnf__text_matrix - decode .csv (csv != 0) or .txt rows (matrix_io.c). */
+cnf_status cnf__text_matrix(const char *text, size_t len, int csv, const char *name,
+                            uint64_t max_pixels, cnf_image *img, cnf_error *err);
+
+/* cnf__encode_matrix - .npy / .txt / .json output (matrix_io.c). */
+cnf_status cnf__encode_matrix(const cnf_image *img, cnf_output_format fmt, unsigned char **out,
+                              size_t *out_len, cnf_error *err);
+
+/* cnf__kernel_new - allocate a kernel with zeroed weights. */
+cnf_kernel *cnf__kernel_new(int w, int h, int depth);
+
+struct cnf_kernel {
+    int w, h, depth;
+    int is3d;
+    double divisor;
+    double bias;
+    double *weights; /* depth * h * w */
+    char name[260];
+};
+
+/* Border index mapping for one axis of length n: the source index of
+ * virtual index i, or -1 for a zero border.  Used per row and per padded
+ * column, never per pixel in an inner loop. */
+int cnf__border_index(cnf_border b, int i, int n);
+
+/* cnf__round_even - round half to even, NaN to 0. */
+double cnf__round_even(double v);
+
+#endif

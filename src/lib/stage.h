@@ -1,0 +1,82 @@
+/* stage.h - the stage interface: how a plan's steps produce rows from the rows they need.
+ *
+ * A plan is a chain of stages.  Each stage knows its input and output shape
+ * and can compute any band of output rows [y0, y1) from a band of input rows
+ * that covers what need() asks for.  The executor decides where bands come
+ * from (today: whole images between stages; later: a streaming decoder and
+ * ring buffers) and how bands are spread over threads.  Computing a row never
+ * depends on which band it is in, so results are the same for any split.
+ */
+#ifndef CNF_STAGE_H
+#define CNF_STAGE_H
+
+#include "internal.h"
+
+#include <stdio.h>
+
+/* Shape of the data between stages: `c` planes including the alpha plane. */
+typedef struct cnf_shape {
+    int w, h, c;
+    int alpha; /* 1: the last plane is alpha */
+} cnf_shape;
+
+/* A band: rows [y0, y1) of every plane of a w-wide image.  Row y of plane p
+ * is at data + p * plane_stride + (y - y0) * w. */
+typedef struct cnf_band {
+    float *data;
+    int w, y0, y1;
+    size_t plane_stride;
+} cnf_band;
+
+static inline float *cnf__band_row(const cnf_band *b, int p, int y)
+{
+    return b->data + (size_t)p * b->plane_stride + (size_t)(y - b->y0) * (size_t)b->w;
+}
+
+typedef struct cnf_stage cnf_stage;
+
+typedef struct cnf_stage_ops {
+    /* Input rows [*lo, *hi) (within the input) needed for output rows [y0, y1). */
+    void (*need)(const cnf_stage *s, int y0, int y1, int *lo, int *hi);
+    /* Bytes of per-thread scratch for a band of `rows` output rows. */
+    size_t (*scratch)(const cnf_stage *s, int rows);
+    /* Compute output rows [y0, y1) into `out`; `scratch` has scratch() bytes. */
+    void (*run)(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int y0, int y1,
+                void *scratch);
+    /* Print the stage for --explain (shapes are printed by the plan). */
+    void (*explain)(const cnf_stage *s, FILE *f);
+    /* Release impl. */
+    void (*destroy)(cnf_stage *s);
+} cnf_stage_ops;
+
+struct cnf_stage {
+    const cnf_stage_ops *ops;
+    cnf_shape in, out;
+    uint64_t params; /* weights + biases, for --explain */
+    void *impl;
+};
+
+/* Stage constructors.  Each validates its arguments, computes its output
+ * shape from `in`, and fails with a message naming what is wrong. */
+cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *layer,
+                           const cnf_kernel *const *kernels, int n_kernels, int per_channel,
+                           int keep_alpha, cnf_error *err);
+cnf_status cnf__luma_stage(cnf_stage *s, const cnf_shape *in, int keep_alpha, cnf_error *err);
+cnf_status cnf__combine_stage(cnf_stage *s, const cnf_shape *in, int groups, cnf_combine mode,
+                              cnf_error *err);
+cnf_status cnf__activation_stage(cnf_stage *s, const cnf_shape *in, cnf_activation act,
+                                 double param, cnf_error *err);
+cnf_status cnf__pool_stage(cnf_stage *s, const cnf_shape *in, cnf_pool mode, int size,
+                           int stride, int padding, int ceil_mode, int keep_alpha,
+                           cnf_error *err);
+
+/* Output size of one axis per SPEC §3 (floor mode). */
+static inline long cnf__out_size(long n, long pb, long pa, long extent, long stride)
+{
+    long span = n + pb + pa - extent;
+    if (span < 0)
+        return 0;
+    return span / stride + 1;
+}
+
+#endif
