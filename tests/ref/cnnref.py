@@ -301,11 +301,14 @@ def sample_anchor(plane, kh, kw, sy, sx, d, pt, pl, oh, ow, border):
 # --------------------------------------------------------------------------------------------
 
 class Result:
-    """colour: float64 (C,H,W) after scale/bias; alpha: float64 (H,W) or None."""
+    """colour: float64 (C,H,W) after scale/bias; alpha: float64 (H,W) or None;
+    magnitude: float64 like colour, |bias| + sum of |weight * input| over the window (with
+    |input| through luma for gray), the scale of float rounding error a float32 pipeline has."""
 
-    def __init__(self, colour, alpha):
+    def __init__(self, colour, alpha, magnitude=None):
         self.colour = colour
         self.alpha = alpha
+        self.magnitude = magnitude if magnitude is not None else np.abs(colour)
 
     def planes(self):
         """All output planes as the .npy/.txt/.json outputs hold them (alpha last)."""
@@ -320,13 +323,14 @@ def compute(opts, colour, alpha):
     w = parse_kernel(opts.kernel)
     channels = opts.channels
     c_in = colour.shape[0]
+    absolute = np.abs(colour)
+    if channels == "gray":
+        colour, absolute = luma(colour), luma(absolute)
+        c_in = 1
     if w.ndim == 3:
         # A 3-D kernel has its own weights per input channel and implies sum (SPEC 2).
         if channels in ("rgb",):
             raise UsageError("--channels rgb with a 3-D kernel")
-        if channels == "gray":
-            colour = luma(colour)
-            c_in = 1
         if w.shape[0] != c_in:
             raise RuntimeFailure("3-D kernel has %d planes, input has %d channels" % (w.shape[0], c_in))
         channels = "sum"
@@ -334,8 +338,6 @@ def compute(opts, colour, alpha):
         w = w[..., ::-1, ::-1]          # 180 degree rotation of the weights only (9.11)
     w = w * opts.scale                   # --scale multiplies weights, never the bias (9.18)
 
-    if channels == "gray":
-        colour = luma(colour)
     # auto / rgb: every channel independently; sum: handled below
     h, wd = colour.shape[1:]
     kh, kw = w.shape[-2:]
@@ -351,19 +353,21 @@ def compute(opts, colour, alpha):
     def corr(plane, wk):
         return correlate_plane(plane, wk, sy, sx, d, pt, pl, oh, ow, opts.border)
 
-    if channels == "sum":
-        acc = np.zeros((oh, ow))
-        for c in range(colour.shape[0]):
-            acc += corr(colour[c], w[c] if w.ndim == 3 else w)
-        out = acc[None]
-    else:
-        out = np.stack([corr(colour[c], w) for c in range(colour.shape[0])])
-    out = out + opts.bias
+    def layer(src, wk):
+        if channels == "sum":
+            acc = np.zeros((oh, ow))
+            for c in range(src.shape[0]):
+                acc += corr(src[c], wk[c] if wk.ndim == 3 else wk)
+            return acc[None]
+        return np.stack([corr(src[c], wk) for c in range(src.shape[0])])
+
+    out = layer(colour, w) + opts.bias
+    magnitude = layer(absolute, np.abs(w)) + abs(opts.bias)
 
     a = None
     if alpha is not None and opts.alpha == "keep":
         a = sample_anchor(alpha, kh, kw, sy, sx, d, pt, pl, oh, ow, opts.border)
-    return Result(out, a)
+    return Result(out, a, magnitude)
 
 
 def luma(colour):

@@ -1,0 +1,519 @@
+/* test_conv.c - convolution against hand-computed matrices: borders, padding, stride, dilation,
+ * flip, scale/bias, channels, alpha, threads, exactness. */
+#include "test_util.h"
+
+#include <stdint.h>
+
+static cnf_image run1(cnf_layer *L, const char *spec, const cnf_image *in, int threads)
+{
+    cnf_kernel *k = t_kernel(spec);
+    const cnf_kernel *ks[1] = {k};
+    cnf_image out;
+    cnf_error e;
+    L->kernels = ks;
+    L->n_kernels = 1;
+    if (t_run(L, in, threads, &out, &e) != CNF_OK) {
+        fprintf(stderr, "run failed: %s\n", e.msg);
+        abort();
+    }
+    cnf_kernel_free(k);
+    return out;
+}
+
+static void seed_example_vertical_line_gives_12_21_15_24(void)
+{
+    float in[] = {0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11, 3, 6, 9, 12};
+    float ex[] = {12, 21, 15, 24};
+    cnf_image img = t_image(4, 4, 1, 0, in), out;
+    cnf_layer L;
+    cnf_layer_init(&L);
+    L.padding = CNF_PAD_VALID;
+    out = run1(&L, "[[0,1,0],[0,1,0],[0,1,0]]", &img, 1);
+    CHECK(t_equal(&out, 2, 2, 1, ex));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
+static void seed_example_diagonal_difference_is_minus_4(void)
+{
+    float in[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    float ex[] = {-4, -4, -4, -4};
+    cnf_image img = t_image(3, 3, 1, 0, in), out;
+    cnf_layer L;
+    cnf_layer_init(&L);
+    L.padding = CNF_PAD_VALID;
+    out = run1(&L, "[[1,0],[0,-1]]", &img, 1);
+    CHECK(t_equal(&out, 2, 2, 1, ex));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
+static void seed_example_one_row_gradient_is_minus_2(void)
+{
+    float in[] = {1, 2, 3, 4, 5};
+    float ex[] = {-2, -2, -2};
+    cnf_image img = t_image(5, 1, 1, 0, in), out;
+    cnf_layer L;
+    cnf_layer_init(&L);
+    L.padding = CNF_PAD_VALID;
+    out = run1(&L, "[1,0,-1]", &img, 1);
+    CHECK(t_equal(&out, 3, 1, 1, ex));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
+/* A 1x1 kernel with padding shows the padded row itself. */
+static void check_border_row(cnf_border b, int pad, const float *row, int n, const float *ex)
+{
+    cnf_image img = t_image(n, 1, 1, 0, row), out;
+    cnf_layer L;
+    cnf_layer_init(&L);
+    L.padding = CNF_PAD_EXPLICIT;
+    L.pad_h = 0;
+    L.pad_w = pad;
+    L.border = b;
+    out = run1(&L, "[[1]]", &img, 1);
+    CHECK(t_equal(&out, n + 2 * pad, 1, 1, ex));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+    /* The same along the other axis. */
+    img = t_image(1, n, 1, 0, row);
+    L.pad_h = pad;
+    L.pad_w = 0;
+    out = run1(&L, "[[1]]", &img, 1);
+    CHECK(t_equal(&out, 1, n + 2 * pad, 1, ex));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
+static void each_border_mode_pads_as_the_spec_draws_it(void)
+{
+    float r[] = {1, 2, 3};
+    float zero[] = {0, 0, 1, 2, 3, 0, 0};
+    float repl[] = {1, 1, 1, 2, 3, 3, 3};
+    float refl[] = {2, 1, 1, 2, 3, 3, 2};
+    float mirr[] = {3, 2, 1, 2, 3, 2, 1};
+    float wrap[] = {2, 3, 1, 2, 3, 1, 2};
+    check_border_row(CNF_BORDER_ZERO, 2, r, 3, zero);
+    check_border_row(CNF_BORDER_REPLICATE, 2, r, 3, repl);
+    check_border_row(CNF_BORDER_REFLECT, 2, r, 3, refl);
+    check_border_row(CNF_BORDER_MIRROR, 2, r, 3, mirr);
+    check_border_row(CNF_BORDER_WRAP, 2, r, 3, wrap);
+}
+
+static void padding_wider_than_the_image_keeps_reflecting_and_wrapping(void)
+{
+    float r[] = {1, 2, 3};
+    float refl[] = {2, 3, 3, 2, 1, 1, 2, 3, 3, 2, 1, 1, 2};
+    float mirr[] = {2, 1, 2, 3, 2, 1, 2, 3, 2, 1, 2, 3, 2};
+    float wrap[] = {2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2};
+    float repl[] = {1, 1, 1, 1, 1, 1, 2, 3, 3, 3, 3, 3, 3};
+    check_border_row(CNF_BORDER_REFLECT, 5, r, 3, refl);
+    check_border_row(CNF_BORDER_MIRROR, 5, r, 3, mirr);
+    check_border_row(CNF_BORDER_WRAP, 5, r, 3, wrap);
+    check_border_row(CNF_BORDER_REPLICATE, 5, r, 3, repl);
+}
+
+static void mirror_on_a_length_one_axis_repeats_the_pixel(void)
+{
+    float r[] = {5};
+    float ex[] = {5, 5, 5, 5, 5};
+    check_border_row(CNF_BORDER_MIRROR, 2, r, 1, ex);
+}
+
+static cnf_image ramp(int w, int h)
+{
+    cnf_image img = t_image(w, h, 1, 0, NULL);
+    for (int i = 0; i < w * h; i++)
+        img.data[i] = (float)i;
+    return img;
+}
+
+static void stride_picks_every_sth_pixel_per_axis(void)
+{
+    cnf_image img = ramp(4, 4), out;
+    cnf_layer L;
+    float ex2[] = {0, 2, 8, 10};
+    float ex12[] = {0, 2, 4, 6, 8, 10, 12, 14};
+    cnf_layer_init(&L);
+    L.padding = CNF_PAD_VALID;
+    L.stride_y = L.stride_x = 2;
+    out = run1(&L, "[[1]]", &img, 1);
+    CHECK(t_equal(&out, 2, 2, 1, ex2));
+    cnf_image_free(&out);
+    L.stride_y = 1;
+    out = run1(&L, "[[1]]", &img, 1);
+    CHECK(t_equal(&out, 2, 4, 1, ex12));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
+static void same_padding_with_stride_matches_tensorflow_same(void)
+{
+    cnf_image img = ramp(5, 5), out;
+    cnf_layer L;
+    float ex5[] = {0, 2, 4, 10, 12, 14, 20, 22, 24};
+    float ex4[] = {5, 7, 13, 15};
+    cnf_layer_init(&L);
+    L.stride_y = L.stride_x = 2;
+    out = run1(&L, "identity", &img, 1);
+    CHECK(t_equal(&out, 3, 3, 1, ex5));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+    /* Even input: total padding 1, all of it after. */
+    img = ramp(4, 4);
+    out = run1(&L, "identity", &img, 1);
+    CHECK(t_equal(&out, 2, 2, 1, ex4));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
+static void dilation_spreads_the_taps(void)
+{
+    cnf_image img = ramp(5, 5), out;
+    cnf_layer L;
+    float ex1[] = {24};
+    float ex2[] = {24, 28, 32, 44, 48, 52, 64, 68, 72};
+    cnf_layer_init(&L);
+    L.padding = CNF_PAD_VALID;
+    L.dilation = 2;
+    out = run1(&L, "[[1,0,0],[0,0,0],[0,0,1]]", &img, 1);
+    CHECK(t_equal(&out, 1, 1, 1, ex1));
+    cnf_image_free(&out);
+    out = run1(&L, "[[1,1],[1,1]]", &img, 1);
+    CHECK(t_equal(&out, 3, 3, 1, ex2));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
+static void flip_rotates_weights_and_scale_bias_apply(void)
+{
+    float in[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    float ex_flip[] = {4, 4, 4, 4};
+    float ex_sb[] = {-7, -7, -7, -7};
+    cnf_image img = t_image(3, 3, 1, 0, in), out;
+    cnf_layer L;
+    cnf_layer_init(&L);
+    L.padding = CNF_PAD_VALID;
+    L.flip = 1;
+    out = run1(&L, "[[1,0],[0,-1]]", &img, 1);
+    CHECK(t_equal(&out, 2, 2, 1, ex_flip));
+    cnf_image_free(&out);
+    L.flip = 0;
+    L.scale = 2;
+    L.bias = 1;
+    out = run1(&L, "[[1,0],[0,-1]]", &img, 1);
+    CHECK(t_equal(&out, 2, 2, 1, ex_sb));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
+static void even_kernel_same_padding_puts_the_extra_cell_after(void)
+{
+    float in[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    float ex[] = {-4, -4, 3, -4, -4, 6, 7, 8, 9};
+    cnf_image img = t_image(3, 3, 1, 0, in), out;
+    cnf_layer L;
+    cnf_layer_init(&L);
+    out = run1(&L, "[[1,0],[0,-1]]", &img, 1);
+    CHECK(t_equal(&out, 3, 3, 1, ex));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
+static void channel_modes_sum_gray_auto_and_3d_kernels(void)
+{
+    float in[] = {1, 2, 3, 4, 10, 20, 30, 40, 100, 200, 300, 400};
+    float ex_sum[] = {111, 222, 333, 444};
+    float ex_3d[] = {321, 642, 963, 1284};
+    float ex_gray[4];
+    cnf_image img = t_image(2, 2, 3, 0, in), out;
+    cnf_layer L;
+    for (int i = 0; i < 4; i++)
+        ex_gray[i] = (float)(0.299 * in[i] + 0.587 * in[4 + i] + 0.114 * in[8 + i]);
+    cnf_layer_init(&L);
+    L.channels = CNF_CH_SUM;
+    out = run1(&L, "[[1]]", &img, 1);
+    CHECK(t_equal(&out, 2, 2, 1, ex_sum));
+    cnf_image_free(&out);
+    L.channels = CNF_CH_GRAY;
+    out = run1(&L, "[[1]]", &img, 1);
+    CHECK(t_equal(&out, 2, 2, 1, ex_gray));
+    cnf_image_free(&out);
+    L.channels = CNF_CH_AUTO;
+    out = run1(&L, "[[1]]", &img, 1);
+    CHECK(t_equal(&out, 2, 2, 3, in));
+    cnf_image_free(&out);
+    out = run1(&L, "[[[1]],[[2]],[[3]]]", &img, 1);
+    CHECK(t_equal(&out, 2, 2, 1, ex_3d));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
+static void a_3d_kernel_of_the_wrong_depth_is_a_usage_error(void)
+{
+    float in[] = {1, 2, 3, 4, 10, 20, 30, 40};
+    cnf_image img = t_image(2, 2, 2, 0, in), out;
+    cnf_kernel *k = t_kernel("[[[1]],[[2]],[[3]]]");
+    const cnf_kernel *ks[1] = {k};
+    cnf_layer L;
+    cnf_error e;
+    cnf_layer_init(&L);
+    L.kernels = ks;
+    L.n_kernels = 1;
+    CHECK_EQ_INT(t_run(&L, &img, 1, &out, &e), CNF_E_USAGE);
+    CHECK_STR_CONTAINS(e.msg, "depth 3");
+    L.channels = CNF_CH_RGB;
+    CHECK_EQ_INT(t_run(&L, &img, 1, &out, &e), CNF_E_USAGE);
+    cnf_kernel_free(k);
+    cnf_image_free(&img);
+}
+
+static void alpha_follows_the_anchor_and_is_never_convolved(void)
+{
+    /* 5x5 RGBA: colour = ramp, alpha = 100 + ramp. */
+    cnf_image img = t_image(5, 5, 4, 1, NULL), out;
+    cnf_layer L;
+    for (int c = 0; c < 4; c++)
+        for (int i = 0; i < 25; i++)
+            img.data[c * 25 + i] = (float)(c == 3 ? 100 + i : i);
+    cnf_layer_init(&L);
+    L.padding = CNF_PAD_VALID;
+    L.stride_y = L.stride_x = 2;
+    out = run1(&L, "box", &img, 1);
+    CHECK_EQ_INT(out.channels, 4);
+    CHECK_EQ_INT(out.has_alpha, 1);
+    CHECK_EQ_INT(out.width, 2);
+    /* Anchor (1,1): alpha(y,x) = A(2y+1, 2x+1). */
+    CHECK(cnf_image_plane(&out, 3)[0] == 100 + 6);
+    CHECK(cnf_image_plane(&out, 3)[1] == 100 + 8);
+    CHECK(cnf_image_plane(&out, 3)[2] == 100 + 16);
+    CHECK(cnf_image_plane(&out, 3)[3] == 100 + 18);
+    /* Colour: mean of the 3x3 window around the same anchor. */
+    CHECK(cnf_image_plane(&out, 0)[0] == 6);
+    cnf_image_free(&out);
+    /* Even kernel: anchor (0,0); zero border outside. */
+    L.stride_y = L.stride_x = 1;
+    L.padding = CNF_PAD_EXPLICIT;
+    L.pad_h = L.pad_w = 1;
+    out = run1(&L, "[[1,1],[1,1]]", &img, 1);
+    CHECK_EQ_INT(out.width, 6);
+    CHECK(cnf_image_plane(&out, 3)[0] == 0);       /* (-1,-1): zero border */
+    CHECK(cnf_image_plane(&out, 3)[7] == 100 + 0); /* (1,1) -> A(0,0) */
+    cnf_image_free(&out);
+    L.keep_alpha = 0;
+    out = run1(&L, "[[1,1],[1,1]]", &img, 1);
+    CHECK_EQ_INT(out.channels, 3);
+    CHECK_EQ_INT(out.has_alpha, 0);
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
+static uint32_t rng_state = 12345;
+static uint32_t rnd(void)
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return rng_state >> 8;
+}
+
+/* Independent integer reference: int64 sums with the border rule written
+ * out again here. */
+static int ref_index(cnf_border b, int i, int n)
+{
+    if (i >= 0 && i < n)
+        return i;
+    if (b == CNF_BORDER_ZERO)
+        return -1;
+    if (b == CNF_BORDER_REPLICATE)
+        return i < 0 ? 0 : n - 1;
+    while (i < 0 || i >= n) {
+        if (b == CNF_BORDER_WRAP)
+            i = i < 0 ? i + n : i - n;
+        else if (b == CNF_BORDER_REFLECT)
+            i = i < 0 ? -i - 1 : 2 * n - 1 - i;
+        else if (n == 1)
+            i = 0;
+        else
+            i = i < 0 ? -i : 2 * n - 2 - i;
+    }
+    return i;
+}
+
+static void integer_kernels_on_8bit_data_are_exact_for_every_border(void)
+{
+    for (int trial = 0; trial < 40; trial++) {
+        int w = 1 + (int)(rnd() % 40), h = 1 + (int)(rnd() % 40);
+        int kh = 1 + (int)(rnd() % 6), kw = 1 + (int)(rnd() % 6);
+        int sy = 1 + (int)(rnd() % 3), sx = 1 + (int)(rnd() % 3), d = 1 + (int)(rnd() % 2);
+        cnf_border b = (cnf_border)(rnd() % 5);
+        int pad = (int)(rnd() % 4);
+        char spec[4096];
+        size_t o = 0;
+        int wts[36];
+        cnf_image img = t_image(w, h, 1, 0, NULL), out;
+        cnf_layer L;
+        long oh, ow;
+        int ok = 1;
+        for (int i = 0; i < w * h; i++)
+            img.data[i] = (float)(rnd() % 256);
+        o += (size_t)snprintf(spec + o, sizeof spec - o, "[");
+        for (int i = 0; i < kh; i++) {
+            o += (size_t)snprintf(spec + o, sizeof spec - o, "%s[", i ? "," : "");
+            for (int j = 0; j < kw; j++) {
+                wts[i * kw + j] = (int)(rnd() % 201) - 100;
+                o += (size_t)snprintf(spec + o, sizeof spec - o, "%s%d", j ? "," : "",
+                                      wts[i * kw + j]);
+            }
+            o += (size_t)snprintf(spec + o, sizeof spec - o, "]");
+        }
+        snprintf(spec + o, sizeof spec - o, "]");
+        oh = (h + 2 * pad - d * (kh - 1) - 1);
+        ow = (w + 2 * pad - d * (kw - 1) - 1);
+        if (oh < 0 || ow < 0) {
+            cnf_image_free(&img);
+            continue;
+        }
+        oh = oh / sy + 1;
+        ow = ow / sx + 1;
+        cnf_layer_init(&L);
+        L.padding = CNF_PAD_EXPLICIT;
+        L.pad_h = L.pad_w = pad;
+        L.border = b;
+        L.stride_y = sy;
+        L.stride_x = sx;
+        L.dilation = d;
+        out = run1(&L, spec, &img, 1 + trial % 3);
+        CHECK(out.width == ow && out.height == oh);
+        for (long y = 0; y < oh && ok; y++)
+            for (long x = 0; x < ow && ok; x++) {
+                long long acc = 0;
+                for (int i = 0; i < kh; i++)
+                    for (int j = 0; j < kw; j++) {
+                        int r = ref_index(b, (int)(y * sy + i * d - pad), h);
+                        int c = ref_index(b, (int)(x * sx + j * d - pad), w);
+                        if (r >= 0 && c >= 0)
+                            acc += (long long)wts[i * kw + j] * (long long)img.data[r * w + c];
+                    }
+                if ((double)out.data[y * ow + x] != (double)acc) {
+                    fprintf(stderr, "trial %d (%s, border %d): (%ld,%ld) = %.9g, expected %lld\n",
+                            trial, spec, b, y, x, out.data[y * ow + x], acc);
+                    ok = 0;
+                }
+            }
+        CHECK(ok);
+        cnf_image_free(&out);
+        cnf_image_free(&img);
+    }
+}
+
+static void identity_kernel_copies_the_image_for_every_border(void)
+{
+    cnf_image img = t_image(17, 11, 3, 0, NULL), out;
+    for (int i = 0; i < 17 * 11 * 3; i++)
+        img.data[i] = (float)(rnd() % 1000) / 7.0f;
+    for (int b = 0; b < 5; b++) {
+        cnf_layer L;
+        cnf_layer_init(&L);
+        L.border = (cnf_border)b;
+        out = run1(&L, "identity", &img, 2);
+        CHECK(t_equal(&out, 17, 11, 3, img.data));
+        cnf_image_free(&out);
+    }
+    cnf_image_free(&img);
+}
+
+static void any_thread_count_gives_identical_bits(void)
+{
+    cnf_image img = t_image(97, 131, 4, 1, NULL), ref, out;
+    const char *specs[] = {"sobel_v", "gaussian:7:1.5", "[[0.1,0.2],[0.3,-0.7]]", "box:5"};
+    for (int i = 0; i < 97 * 131 * 4; i++)
+        img.data[i] = (float)(rnd() % 256);
+    for (size_t s = 0; s < 4; s++) {
+        cnf_layer L;
+        cnf_layer_init(&L);
+        L.border = CNF_BORDER_REFLECT;
+        ref = run1(&L, specs[s], &img, 1);
+        for (int t = 2; t <= 7; t += 5) {
+            out = run1(&L, specs[s], &img, t);
+            CHECK(out.width == ref.width && out.height == ref.height &&
+                  memcmp(out.data, ref.data,
+                         sizeof(float) * (size_t)ref.width * ref.height * ref.channels) == 0);
+            cnf_image_free(&out);
+        }
+        cnf_image_free(&ref);
+    }
+    cnf_image_free(&img);
+}
+
+static void a_kernel_larger_than_the_input_leaves_no_output(void)
+{
+    cnf_image img = ramp(3, 3), out;
+    cnf_kernel *k = t_kernel("box:5");
+    const cnf_kernel *ks[1] = {k};
+    cnf_layer L;
+    cnf_error e;
+    cnf_layer_init(&L);
+    L.padding = CNF_PAD_VALID;
+    L.kernels = ks;
+    L.n_kernels = 1;
+    CHECK_EQ_INT(t_run(&L, &img, 1, &out, &e), CNF_E_EMPTY);
+    CHECK_EQ_INT(cnf_status_exit_code(CNF_E_EMPTY), 1);
+    cnf_kernel_free(k);
+    cnf_image_free(&img);
+}
+
+static void divisor_gives_the_correctly_rounded_quotient(void)
+{
+    /* box:3 over values whose sum is 10: 10/9 exactly rounded to float. */
+    float in[] = {1, 1, 1, 1, 2, 1, 1, 1, 1};
+    cnf_image img = t_image(3, 3, 1, 0, in), out;
+    cnf_layer L;
+    cnf_layer_init(&L);
+    L.padding = CNF_PAD_VALID;
+    out = run1(&L, "box", &img, 1);
+    CHECK(out.data[0] == (float)(10.0 / 9.0));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
+static void memory_limit_refuses_a_plan_before_running(void)
+{
+    cnf_kernel *k = t_kernel("sobel_v");
+    const cnf_kernel *ks[1] = {k};
+    cnf_layer L;
+    cnf_plan *p = NULL;
+    cnf_error e;
+    cnf_plan_limits lim = {1 << 20};
+    cnf_layer_init(&L);
+    L.kernels = ks;
+    L.n_kernels = 1;
+    CHECK_EQ_INT(cnf_plan_create(&L, 4000, 3000, 3, 0, &lim, &p, &e), CNF_E_TOO_BIG);
+    CHECK_STR_CONTAINS(e.msg, "--max-memory");
+    CHECK(p == NULL);
+    cnf_kernel_free(k);
+}
+
+int main(void)
+{
+    RUN(seed_example_vertical_line_gives_12_21_15_24);
+    RUN(seed_example_diagonal_difference_is_minus_4);
+    RUN(seed_example_one_row_gradient_is_minus_2);
+    RUN(each_border_mode_pads_as_the_spec_draws_it);
+    RUN(padding_wider_than_the_image_keeps_reflecting_and_wrapping);
+    RUN(mirror_on_a_length_one_axis_repeats_the_pixel);
+    RUN(stride_picks_every_sth_pixel_per_axis);
+    RUN(same_padding_with_stride_matches_tensorflow_same);
+    RUN(dilation_spreads_the_taps);
+    RUN(flip_rotates_weights_and_scale_bias_apply);
+    RUN(even_kernel_same_padding_puts_the_extra_cell_after);
+    RUN(channel_modes_sum_gray_auto_and_3d_kernels);
+    RUN(a_3d_kernel_of_the_wrong_depth_is_a_usage_error);
+    RUN(alpha_follows_the_anchor_and_is_never_convolved);
+    RUN(integer_kernels_on_8bit_data_are_exact_for_every_border);
+    RUN(identity_kernel_copies_the_image_for_every_border);
+    RUN(any_thread_count_gives_identical_bits);
+    RUN(a_kernel_larger_than_the_input_leaves_no_output);
+    RUN(divisor_gives_the_correctly_rounded_quotient);
+    RUN(memory_limit_refuses_a_plan_before_running);
+    return t_finish("test_conv");
+}
