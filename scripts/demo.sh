@@ -246,7 +246,7 @@ n_variants=$(grep -c '<figure' "$tmp/cards-variants" || true)
                                linear-gradient(45deg, #ddd 25%, transparent 25%, transparent 75%, #ddd 75%);
              background-size: 16px 16px; background-position: 0 0, 8px 8px; }
   pre { margin: 10px 0 0; padding: 6px 8px; background: #f1f1ee; border-radius: 4px;
-        white-space: pre-wrap; word-break: break-all; }
+        white-space: pre-wrap; overflow-wrap: anywhere; }
 </style>
 </head>
 <body>

@@ -178,7 +178,7 @@ def main(argv):
         size = write_png(path, pixels)
         total += size
         shape = "x".join(str(n) for n in pixels.shape)
-        print(f"{os.path.normpath(path)}  {shape}  {size} bytes")
+        print(f"{os.path.relpath(path)}  {shape}  {size} bytes")
     print(f"{len(SAMPLES)} samples, {total} bytes")
     return 0
 

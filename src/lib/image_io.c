@@ -97,7 +97,23 @@ cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
                                 img, err);
     if (len > INT32_MAX)
         return cnf__fail(err, CNF_E_TOO_BIG, name, "file larger than 2 GiB");
-    /* The header first: refuse a decompression bomb before stb allocates. */
+    /* The header first: refuse a decompression bomb before stb allocates.
+     * PNG's IHDR is read here too, because stb's own header scan gives up on
+     * images over 2^30 pixels with only "unknown image type". */
+    if (len >= 24 && has_prefix(buf, len, "\x89PNG\r\n\x1a\n", 8) &&
+        memcmp(buf + 12, "IHDR", 4) == 0) {
+        uint32_t pw = (uint32_t)buf[16] << 24 | (uint32_t)buf[17] << 16 | (uint32_t)buf[18] << 8 |
+                      buf[19];
+        uint32_t ph = (uint32_t)buf[20] << 24 | (uint32_t)buf[21] << 16 | (uint32_t)buf[22] << 8 |
+                      buf[23];
+        if (pw == 0 || ph == 0)
+            return cnf__fail(err, CNF_E_DECODE, name, "PNG header says %ux%u: no pixels", pw, ph);
+        if ((uint64_t)pw * ph > max_pixels)
+            return cnf__fail(err, CNF_E_TOO_BIG, name,
+                             "%ux%u image is over the pixel limit %llu (raise it with "
+                             "--max-pixels)",
+                             pw, ph, (unsigned long long)max_pixels);
+    }
     if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp))
         return cnf__fail(err, CNF_E_DECODE, name, "not a readable image (%s)",
                          stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
