@@ -11,8 +11,13 @@ static int cmd_kernels(void)
 {
     size_t n;
     const cnf_builtin_info *b = cnf_builtins(&n);
-    for (size_t i = 0; i < n; i++)
-        printf("%-22s %s\n", b[i].usage, b[i].description);
+    /* The name first and alone, so scripts can take the first word. */
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(b[i].name, b[i].usage) != 0)
+            printf("%-11s %s; spec %s\n", b[i].name, b[i].description, b[i].usage);
+        else
+            printf("%-11s %s\n", b[i].name, b[i].description);
+    }
     return 0;
 }
 
