@@ -406,7 +406,7 @@ int parse_options(int argc, char **argv, int first, options *o)
                     op = &OPTIONS[k];
             if (!op) {
                 char name[64];
-                snprintf(name, sizeof name, "%.*s", (int)(n > 40 ? 40 : n), a);
+                snprintf(name, sizeof name, "%.*s", (int)(n > 40 ? 42 : n + 2), a);
                 msg_usage(name, "unknown option");
                 return 2;
             }

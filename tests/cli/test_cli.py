@@ -1,0 +1,395 @@
+#!/usr/bin/env python3
+"""test_cli.py - runs the real cnnfilter binary: exit codes, stdout, stderr, output pixels.
+
+Each test is a function named like a sentence.  Output images are compared by
+decoded pixels (tests/ref/cnnref.py has an independent PNG reader), never by
+bytes.  The binary comes from $CNNFILTER_BIN (default: build/cnnfilter).
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "ref"))
+import cnnref  # noqa: E402
+
+BIN = os.path.abspath(os.environ.get("CNNFILTER_BIN", os.path.join(ROOT, "build", "cnnfilter")))
+TMP = tempfile.mkdtemp(prefix="cnnfilter-cli-")
+SAMPLES = os.path.join(ROOT, "samples")
+
+
+def path(name):
+    return os.path.join(TMP, name)
+
+
+def write(name, data):
+    p = path(name)
+    with open(p, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
+    return p
+
+
+def run(*args, stdin=None, cwd=None):
+    r = subprocess.run([BIN] + [str(a) for a in args], input=stdin, capture_output=True,
+                       cwd=cwd or TMP, timeout=60)
+    return r.returncode, r.stdout, r.stderr.decode("utf-8", "replace")
+
+
+def png(p):
+    with open(p, "rb") as f:
+        return cnnref.png_read(f.read())
+
+
+def txt(p):
+    with open(p) as f:
+        return f.read()
+
+
+def one_error_line(err, prefix):
+    """stderr is exactly one line starting with prefix."""
+    lines = err.splitlines()
+    assert len(lines) == 1, "expected one line on stderr, got %r" % err
+    assert lines[0].startswith(prefix), "%r does not start with %r" % (lines[0], prefix)
+    return lines[0]
+
+
+def no_temp_files(d=None):
+    left = [f for f in os.listdir(d or TMP) if f.startswith(".cnnfilter-")]
+    assert not left, "temporary files left: %r" % left
+
+
+def rgba_png(name, h=6, w=7, seed=1):
+    rng = np.random.default_rng(seed)
+    px = rng.integers(0, 256, size=(h, w, 4), dtype=np.uint8)
+    p = write(name, cnnref.png_write(px))
+    return p, px
+
+
+# --------------------------------------------------------------------------- tests
+
+def help_and_version_go_to_stdout_and_exit_0():
+    rc, out, err = run("--help")
+    assert rc == 0 and b"Usage: cnnfilter" in out and err == ""
+    for flag in (b"--kernel", b"--padding", b"--border", b"--stride", b"--dilation", b"--flip",
+                 b"--channels", b"--alpha", b"--scale", b"--bias", b"--map", b"--max-pixels"):
+        assert flag in out, flag
+    rc, out, err = run("--version")
+    assert rc == 0 and re.match(rb"cnnfilter \d+\.\d+\.\d+\n$", out)
+
+
+def kernels_lists_every_builtin_of_the_spec_one_per_line():
+    rc, out, err = run("kernels")
+    assert rc == 0
+    names = [l.split()[0] for l in out.decode().splitlines()]
+    for n in ("identity", "sobel_v", "sobel_h", "prewitt_v", "prewitt_h", "scharr_v", "scharr_h",
+              "edge_v", "edge_h", "laplacian", "laplacian8", "sharpen", "emboss", "box",
+              "gaussian", "line_v", "line_h", "line_diag", "line_anti", "frame", "sobel",
+              "prewitt", "scharr"):
+        assert n in names, n
+    assert all(len(l.split()) > 1 for l in out.decode().splitlines()), "every line has a description"
+
+
+def show_kernel_prints_weights_sum_size_and_separability():
+    rc, out, err = run("show-kernel", "sobel_v")
+    o = out.decode()
+    assert rc == 0, err
+    assert "-1  0  1\n" in o and "-2  0  2\n" in o
+    assert "size: 3 x 3" in o and "sum: 0" in o and "separable: yes, column [1 2 1] x row [-1 0 1]" in o
+    rc, out, err = run("show-kernel", "box:5")
+    assert rc == 0 and "divisor: 25" in out.decode() and "sum: 1 " in out.decode()
+    rc, out, err = run("show-kernel", "laplacian")
+    assert "separable: no" in out.decode()
+    rc, out, err = run("show-kernel", "sobel")
+    assert rc == 0 and "sobel_v" in out.decode() and "sobel_h" in out.decode()
+    rc, out, err = run("show-kernel", "box:0")
+    assert rc == 2
+    one_error_line(err, "cnnfilter: --kernel: ")
+
+
+def seed_worked_examples_come_out_exactly():
+    write("s1.json", "[[0,3,6,9],[1,4,7,10],[2,5,8,11],[3,6,9,12]]")
+    rc, _, err = run("-k", "[[0,1,0],[0,1,0],[0,1,0]]", "--padding", "valid", "s1.json", "o1.txt")
+    assert rc == 0, err
+    assert txt(path("o1.txt")) == "12 21\n15 24\n"
+    write("s2.txt", "0 3 6 9\n1 4 7 10\n2 5 8 11\n")
+    rc, _, err = run("--pool", "max", "--pool-size", "2", "--pool-stride", "1", "s2.txt", "o2.npy")
+    assert rc == 0, err
+    assert np.load(path("o2.npy")).tolist() == [[[4, 7, 10], [5, 8, 11]]]
+    write("s3.csv", "1,2,3\n4,5,6\n7,8,9\n")
+    rc, _, err = run("-k", "[[1,0],[0,-1]]", "--padding", "valid", "s3.csv", "o3.json")
+    assert rc == 0, err
+    assert json.load(open(path("o3.json"))) == [[-4, -4], [-4, -4]]
+    write("s4.json", "[1,2,3,4,5]")
+    rc, _, err = run("-k", "[1,0,-1]", "--padding", "valid", "s4.json", "o4.txt")
+    assert rc == 0 and txt(path("o4.txt")) == "-2 -2 -2\n", err
+    write("s5.txt", "0 1 1 1 0\n0 1 0 1 0\n0 1 1 1 0\n0 1 0 1 0\n0 1 1 1 0\n")
+    k = "[[0,0,0],[0,0,0],[1,0,1]]"
+    rc, _, err = run("-k", k, "--padding", "valid", "s5.txt", "o5.txt")
+    assert rc == 0 and txt(path("o5.txt")) == "1 2 1\n0 2 0\n1 2 1\n", err
+    rc, _, err = run("-k", k, "--padding", "valid", "--activation", "relu", "--pool", "max",
+                     "--ceil", "s5.txt", "o6.npy")
+    assert rc == 0, err
+    assert np.load(path("o6.npy")).tolist() == [[[2, 1], [2, 1]]]
+
+
+def npy_output_loads_in_numpy_as_float32_chw():
+    p, px = rgba_png("n.png")
+    rc, _, err = run("-k", "identity", p, "n.npy")
+    assert rc == 0, err
+    a = np.load(path("n.npy"))
+    assert a.dtype == np.float32 and a.shape == (4, 6, 7)
+    assert (a == np.moveaxis(px, 2, 0)).all()
+
+
+def each_image_format_is_written_and_decodes():
+    p, px = rgba_png("f.png", seed=2)
+    for ext in ("png", "bmp", "tga", "jpg"):
+        rc, _, err = run("-k", "identity", p, "f_out." + ext)
+        assert rc == 0, (ext, err)
+        # Decode with cnnfilter itself into .npy (stb reads all four).
+        rc, _, err = run("-k", "identity", "f_out." + ext, "f_back_%s.npy" % ext)
+        assert rc == 0, err
+        back = np.load(path("f_back_%s.npy" % ext))
+        if ext == "jpg":
+            assert back.shape[1:] == (6, 7)
+        else:
+            assert (back == np.moveaxis(px, 2, 0)).all(), ext
+
+
+def rgba_channel_and_alpha_modes():
+    p, px = rgba_png("c.png", h=5, w=5, seed=3)
+    rc, _, err = run("-k", "identity", p, "c_auto.png")
+    assert rc == 0 and (png(path("c_auto.png")) == px).all(), err
+    rc, _, err = run("-k", "identity", "--alpha", "drop", p, "c_drop.png")
+    assert rc == 0 and (png(path("c_drop.png")) == px[:, :, :3]).all(), err
+    rc, _, err = run("-k", "[[1]]", "--channels", "sum", "--map", "normalize", p, "c_sum.npy")
+    assert rc == 0, err
+    a = np.load(path("c_sum.npy"))
+    assert a.shape == (2, 5, 5)
+    assert (a[0] == px[:, :, :3].astype(np.float64).sum(axis=2)).all()
+    assert (a[1] == px[:, :, 3]).all()
+    rc, _, err = run("-k", "[[1]]", "--channels", "gray", p, "c_gray.npy")
+    assert rc == 0, err
+    g = np.load(path("c_gray.npy"))
+    expect = 0.299 * px[:, :, 0] + 0.587 * px[:, :, 1] + 0.114 * px[:, :, 2]
+    assert g.shape == (2, 5, 5) and np.abs(g[0] - expect).max() < 1e-4
+    rc, _, err = run("-k", "[[1]]", "--channels", "rgb", p, "c_rgb.png")
+    assert rc == 0 and (png(path("c_rgb.png")) == px).all(), err
+    # Alpha in a strided, valid convolution: the anchor's alpha.
+    rc, _, err = run("-k", "box", "--padding", "valid", "--stride", "2", p, "c_s2.png")
+    assert rc == 0, err
+    out = png(path("c_s2.png"))
+    assert out.shape == (2, 2, 4)
+    assert (out[:, :, 3] == px[1:5:2, 1:5:2, 3]).all()
+
+
+def stdin_and_stdout_carry_png():
+    p, px = rgba_png("io.png", seed=4)
+    data = open(p, "rb").read()
+    rc, out, err = run("-k", "identity", "-", "-", stdin=data)
+    assert rc == 0, err
+    assert (cnnref.png_read(out) == px).all()
+    rc, out, err = run("-k", "[[2]]", "--output-format", "txt", "-", "-", stdin=b"1 2\n3 4\n")
+    assert rc == 0 and out == b"2 4\n6 8\n", err
+
+
+def usage_errors_exit_2_with_one_line_naming_the_flag():
+    src = write("u.txt", "1 2\n3 4\n")
+    cases = [
+        (["--bogus", src, "o.png"], "cnnfilter: --bogus: "),
+        (["-k", "identity", "--stride", "0", src, "o.png"], "cnnfilter: --stride: "),
+        (["-k", "identity", "--padding", "x", src, "o.png"], "cnnfilter: --padding: "),
+        (["-k", "identity", "--border", "nope", src, "o.png"], "cnnfilter: --border: "),
+        (["-k", "identity", "--scale", "inf", src, "o.png"], "cnnfilter: --scale: "),
+        (["-k", "nosuch", src, "o.png"], "cnnfilter: --kernel: "),
+        (["-k", "[[1,2],[3]]", src, "o.png"], "cnnfilter: --kernel:1:8: "),
+        (["-k", "[[1,2],[3,x]]", src, "o.png"], "cnnfilter: --kernel:1:11: "),
+        (["-k", "identity", src, "o.gif"], "cnnfilter: o.gif: "),
+        (["-k", "identity", src], "cnnfilter: "),
+        (["-k", "sobel_v", "-k", "sobel_h", src, "o.png"], "cnnfilter: o.png: "),
+        (["-k", "[[[1]],[[2]]]", src, "o.npy"], "cnnfilter: --kernel: "),
+        (["-k", "identity", "--channels", "gray", write("u3.txt", "1\n\n2\n"), "o.npy"],
+         "cnnfilter: --channels: "),
+        ([src, "o.png"], "cnnfilter: --kernel: "),
+    ]
+    for args, prefix in cases:
+        rc, out, err = run(*args)
+        assert rc == 2, (args, rc, err)
+        one_error_line(err, prefix)
+        assert not os.path.exists(path("o.png")) and not os.path.exists(path("o.npy"))
+    no_temp_files()
+
+
+def kernel_file_errors_give_file_line_and_column():
+    kf = write("bad.json", '{"weights": [[1, 2],\n  [3]],\n "divisor": 2}')
+    rc, _, err = run("-k", kf, write("m.txt", "1\n"), "o.txt")
+    assert rc == 2
+    one_error_line(err, "cnnfilter: %s:2:3: " % kf)
+    kf = write("dup.json", '{"weights": [[1]], "weights": [[2]]}')
+    rc, _, err = run("-k", kf, path("m.txt"), "o.txt")
+    assert rc == 2 and "duplicate" in one_error_line(err, "cnnfilter: %s:1:20: " % kf)
+
+
+def kernel_file_with_divisor_bias_and_flip_is_applied():
+    kf = write("k.json", '{"name": "k", "weights": [[1, 2], [3, 4]], "divisor": 2, "bias": 1, "flip": true}')
+    write("km.txt", "1 2\n3 4\n")
+    rc, _, err = run("-k", kf, "--padding", "valid", path("km.txt"), "ko.txt")
+    # flipped [[4,3],[2,1]] . [[1,2],[3,4]] = 4+6+6+4 = 20; / 2 + 1 = 11
+    assert rc == 0 and txt(path("ko.txt")) == "11\n", err
+    rc, _, err = run("-k", kf, "--flip", "--scale", "2", "--padding", "valid", path("km.txt"), "ko.txt")
+    # flipped twice = [[1,2],[3,4]]: 1+4+9+16 = 30; * 2 / 2 + 1 = 31
+    assert rc == 0 and txt(path("ko.txt")) == "31\n", err
+
+
+def runtime_failures_exit_1_and_leave_no_output():
+    good = write("g.txt", "1 2\n3 4\n")
+    write("notpng.png", "this is text\n")
+    write("trunc.png", open(os.path.join(SAMPLES, "shapes.png"), "rb").read()[:200])
+    os.makedirs(path("adir"), exist_ok=True)
+    cases = [
+        (["-k", "identity", "missing.png", "o.png"], "cnnfilter: missing.png: "),
+        (["-k", "identity", "notpng.png", "o.png"], "cnnfilter: notpng.png: "),
+        (["-k", "identity", "trunc.png", "o.png"], "cnnfilter: trunc.png: "),
+        (["-k", "identity", "adir", "o.png"], "cnnfilter: adir: "),
+        (["-k", "box:5", "--padding", "valid", good, "o.png"], "cnnfilter: %s: " % good),
+        (["-k", "identity", "--max-pixels", "3", good, "o.png"], "cnnfilter: %s: " % good),
+        (["-k", "identity", "--max-memory", "1K", good, "o.png"], "cnnfilter: %s: " % good),
+        (["-k", "identity", good, "nodir/o.png"], "cnnfilter: nodir/o.png: "),
+    ]
+    for args, prefix in cases:
+        rc, _, err = run(*args)
+        assert rc == 1, (args, rc, err)
+        one_error_line(err, prefix)
+        assert not os.path.exists(path("o.png"))
+    no_temp_files()
+
+
+def a_failed_run_keeps_the_existing_output_untouched():
+    good = write("keep.txt", "1 2\n3 4\n")
+    write("keep_out.txt", "precious\n")
+    rc, _, err = run("-k", "box:5", "--padding", "valid", good, "keep_out.txt")
+    assert rc == 1
+    assert txt(path("keep_out.txt")) == "precious\n"
+    rc, _, err = run("-k", "identity", good, "keep_out.txt")
+    assert rc == 0 and txt(path("keep_out.txt")) == "1 2\n3 4\n"
+    no_temp_files()
+
+
+def output_that_is_the_input_is_refused():
+    p = write("self.txt", "1 2\n")
+    os.makedirs(path("sub"), exist_ok=True)
+    for out in ("self.txt", "./self.txt", "sub/../self.txt"):
+        rc, _, err = run("-k", "identity", "self.txt", out)
+        assert rc == 2, (out, err)
+        one_error_line(err, "cnnfilter: ")
+    os.link(p, path("hardlink.txt"))
+    rc, _, err = run("-k", "identity", "self.txt", "hardlink.txt")
+    assert rc == 2
+    assert txt(p) == "1 2\n"
+
+
+def control_characters_in_names_stay_on_one_line():
+    rc, _, err = run("-k", "identity", "bad\nname.png", "o.png")
+    assert rc == 1
+    line = one_error_line(err, "cnnfilter: bad\\nname.png: ")
+    assert "\n" not in line
+
+
+def filter_bank_writes_one_file_per_kernel_through_templates():
+    write("b.txt", "0 0 0 0\n0 9 9 0\n0 9 9 0\n0 0 0 0\n")
+    rc, _, err = run("-k", "sobel_v", "-k", "box:3", "-k", "[[1]]", "b.txt", "b_{kernel}_{index}.txt")
+    assert rc == 0, err
+    for name in ("b_sobel_v_0.txt", "b_box-3_1.txt", "b_k2_2.txt"):
+        assert os.path.exists(path(name)), name
+    assert txt(path("b_k2_2.txt")) == txt(path("b.txt"))
+
+
+def sobel_is_the_magnitude_of_its_pair():
+    write("mag.txt", "0 0 0 0\n0 0 9 9\n0 0 9 9\n0 0 9 9\n")
+    rc, _, err = run("-k", "sobel", "mag.txt", "mag.npy")
+    assert rc == 0, err
+    run("-k", "sobel_v", "mag.txt", "mv.npy")
+    run("-k", "sobel_h", "mag.txt", "mh.npy")
+    v, h, m = (np.load(path(n)).astype(np.float64) for n in ("mv.npy", "mh.npy", "mag.npy"))
+    assert np.abs(m - np.sqrt(v * v + h * h)).max() < 1e-4
+
+
+def verbose_reports_range_and_clipping():
+    write("v.txt", "0 0 0\n0 100 0\n0 0 0\n")
+    rc, _, err = run("-v", "-k", "laplacian", "v.txt", "v.png")
+    assert rc == 0
+    assert "values -400 .. 100 before mapping; 1 of 9 clipped (1 below 0, 0 above 255)" in err, err
+
+
+def jobs_do_not_change_the_bytes():
+    src = os.path.join(SAMPLES, "shapes.png")
+    for k in ("sobel_v", "gaussian:5:1.3", "box:7"):
+        outs = []
+        for j in ("1", "2", "3"):
+            rc, _, err = run("-j", j, "-k", k, "--border", "reflect", src, "j%s.npy" % j)
+            assert rc == 0, err
+            outs.append(open(path("j%s.npy" % j), "rb").read())
+        assert outs[0] == outs[1] == outs[2], k
+
+
+def write_errors_on_stdout_are_reported():
+    src = write("w.txt", "1 2\n3 4\n")
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([BIN, "-k", "identity", src, "-"], stdout=full, stderr=subprocess.PIPE,
+                           timeout=30)
+    assert r.returncode == 1, r
+    one_error_line(r.stderr.decode(), "cnnfilter: -: ")
+
+
+def explain_prints_the_size_arithmetic_and_writes_nothing():
+    write("e.txt", "\n".join(" ".join("1" for _ in range(28)) for _ in range(28)) + "\n")
+    rc, out, err = run("--explain", "-k", "box:5", "--padding", "valid", "e.txt", "e_out.png")
+    assert rc == 0, err
+    o = out.decode()
+    assert "floor((28 + 0 + 0 - 5) / 1) + 1 = 24" in o, o
+    assert "parameters: 26" in o
+    assert not os.path.exists(path("e_out.png"))
+
+
+def samples_decode_and_every_kernel_runs_on_them():
+    rc, out, _ = run("kernels")
+    names = [l.split()[0] for l in out.decode().splitlines()]
+    for s in sorted(os.listdir(SAMPLES)):
+        if not s.endswith(".png"):
+            continue
+        for n in names:
+            rc, _, err = run("-k", n, os.path.join(SAMPLES, s), "all.png")
+            assert rc == 0, (s, n, err)
+
+
+TESTS = [v for k, v in list(globals().items()) if callable(v) and v.__module__ == "__main__"
+         and k not in ("path", "write", "run", "png", "txt", "one_error_line", "no_temp_files",
+                       "rgba_png", "main")]
+
+
+def main():
+    passed = failed = 0
+    try:
+        for t in TESTS:
+            try:
+                t()
+                print("ok   " + t.__name__)
+                passed += 1
+            except Exception as e:  # noqa: BLE001 - report every failure and go on
+                print("FAIL %s: %s: %s" % (t.__name__, type(e).__name__, e))
+                failed += 1
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    print("cli: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
