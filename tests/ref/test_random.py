@@ -348,7 +348,9 @@ def read_output(path, want_channels):
             a = a[None]                        # a 1-channel matrix may be written 2-D
         if a.ndim == 1:
             a = a.reshape(1, 1, -1)
-        return a
+        # The CLI's values are float32; JSON may print them with just enough digits (%.9g)
+        # to read back as the same float32, as SPEC 9.6 does for .txt.
+        return a.astype(np.float32).astype(np.float64)
     if ext == ".png":
         with open(path, "rb") as f:
             px = cnnref.png_read(f.read())
@@ -554,6 +556,8 @@ def run_case(case, workdir, ref_only, tf, report):
             rc, err = p.returncode, p.stderr.decode("utf-8", "replace").strip()
         except subprocess.TimeoutExpired:
             rc, err = None, "timed out after 20 s"
+        except OSError as e:
+            rc, err = None, "cannot run the binary: %s" % e
         left = sorted(set(os.listdir(d)) - set(case.files) - ({out} if rc == 0 else set()))
         msg = None
         got = None

@@ -1,0 +1,79 @@
+/* bench_core.c - convolution core alone (no codec): median time and Mpix/s per kernel and thread count.
+ *
+ * Usage: bench_core [WIDTH HEIGHT [RUNS]]   (default 4000 3000 5: a 12 MP RGB image)
+ * The image is synthetic 8-bit RGB; each kernel runs RUNS times per thread count and the
+ * median is printed.  Figures, never assertions: this machine is shared and noisy.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cnnfilter.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    int w = argc > 2 ? atoi(argv[1]) : 4000, h = argc > 2 ? atoi(argv[2]) : 3000;
+    int runs = argc > 3 ? atoi(argv[3]) : 5;
+    const char *specs[] = {"sobel_v", "gaussian", "box:15", "line_diag:25", "line_v:25",
+                           "laplacian"};
+    cnf_image img;
+    cnf_error e;
+    if (w < 1 || h < 1 || runs < 1 || runs > 101 ||
+        cnf_image_alloc(&img, w, h, 3, 0, &e) != CNF_OK) {
+        fprintf(stderr, "bench_core: bad size or out of memory\n");
+        return 2;
+    }
+    for (size_t i = 0; i < (size_t)w * h * 3; i++)
+        img.data[i] = (float)((i * 2654435761u) >> 24);
+    printf("convolution core, %dx%d RGB (%.1f MP), median of %d runs\n", w, h, w * h / 1e6, runs);
+    printf("%-14s %8s %10s %8s %10s\n", "kernel", "1 thr s", "Mpix/s", "2 thr s", "Mpix/s");
+    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
+        cnf_kernel *k = NULL;
+        const cnf_kernel *ks[1];
+        cnf_layer L;
+        cnf_plan *p = NULL;
+        double med[2];
+        if (cnf_kernel_parse(specs[s], "--kernel", &k, &e) != CNF_OK)
+            return 2;
+        ks[0] = k;
+        cnf_layer_init(&L);
+        L.kernels = ks;
+        L.n_kernels = 1;
+        if (cnf_plan_create(&L, w, h, 3, 0, NULL, &p, &e) != CNF_OK)
+            return 2;
+        for (int t = 0; t < 2; t++) {
+            double times[101];
+            for (int r = 0; r < runs; r++) {
+                cnf_image out;
+                double t0 = now();
+                if (cnf_plan_run(p, &img, t + 1, &out, &e) != CNF_OK)
+                    return 2;
+                times[r] = now() - t0;
+                cnf_image_free(&out);
+            }
+            qsort(times, (size_t)runs, sizeof times[0], cmp);
+            med[t] = times[runs / 2];
+        }
+        printf("%-14s %8.3f %10.1f %8.3f %10.1f\n", specs[s], med[0], w * h / 1e6 / med[0],
+               med[1], w * h / 1e6 / med[1]);
+        cnf_plan_free(p);
+        cnf_kernel_free(k);
+    }
+    cnf_image_free(&img);
+    return 0;
+}
