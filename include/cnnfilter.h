@@ -40,6 +40,10 @@ extern "C" {
 /* Numeric matrix inputs (.json/.csv/.txt): bounded by max_pixels too. */
 #define CNF_MAX_MATRIX_BYTES (1u << 30)
 #define CNF_MAX_CHANNELS 64
+/* Pipelines: layers and kernels per layer (a bank of 64 maps is already far
+ * past what a hand-written pipeline needs; each map costs a full plane). */
+#define CNF_MAX_LAYERS 64
+#define CNF_MAX_LAYER_KERNELS 64
 
 /* cnf_status - result of every fallible call. */
 typedef enum cnf_status {
@@ -308,6 +312,30 @@ cnf_status cnf_plan_run(const cnf_plan *p, const cnf_image *in, int threads,
  * `all` into a new image *out (its colour planes plus alpha if any). */
 cnf_status cnf_image_group(const cnf_image *all, int n_groups, int g, cnf_image *out,
                            cnf_error *err);
+
+/* --------------------------------------------------------------- pipelines */
+
+/* cnf_pipeline - an opaque, immutable multi-layer pipeline (SPEC §4). */
+typedef struct cnf_pipeline cnf_pipeline;
+
+/* cnf_pipeline_parse - parse a pipeline document {"layers": [...]}.  `name`
+ * names the document in errors (with line and column); kernel file paths
+ * inside it are looked up relative to `base_dir` first (may be NULL), then
+ * as given.  At most CNF_MAX_LAYERS layers and CNF_MAX_LAYER_KERNELS kernels
+ * per layer. */
+cnf_status cnf_pipeline_parse(const char *text, size_t len, const char *name,
+                              const char *base_dir, cnf_pipeline **p_ret, cnf_error *err);
+/* cnf_pipeline_free - NULL is a no-op. */
+void cnf_pipeline_free(cnf_pipeline *p);
+/* cnf_pipeline_n_layers - number of layers. */
+int cnf_pipeline_n_layers(const cnf_pipeline *p);
+
+/* cnf_plan_create_pipeline - plan a pipeline for an input shape.  Input alpha
+ * is dropped (the outputs are feature maps).  Errors name the layer, with the
+ * pipeline's name and the layer's line and column. */
+cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int height, int channels,
+                                    int has_alpha, const cnf_plan_limits *limits,
+                                    cnf_plan **plan_ret, cnf_error *err);
 
 #ifdef __cplusplus
 }

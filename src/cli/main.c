@@ -89,6 +89,7 @@ static int has_template(const char *s)
 
 typedef struct run_ctx {
     options *o;
+    cnf_pipeline *pipeline;
     cnf_kernel *kernels[CLI_MAX_KERNELS];
     const cnf_kernel *kptr[CLI_MAX_KERNELS];
     char names[CLI_MAX_KERNELS][270];
@@ -100,6 +101,42 @@ static void free_ctx(run_ctx *c)
     for (int i = 0; i < c->n_kernels; i++)
         cnf_kernel_free(c->kernels[i]);
     c->n_kernels = 0;
+    cnf_pipeline_free(c->pipeline);
+    c->pipeline = NULL;
+}
+
+/* Read and parse --pipeline; kernel files in it are found beside it first. */
+static int load_pipeline(run_ctx *c)
+{
+    options *o = c->o;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    cnf_error err;
+    char dir[4096];
+    const char *slash = strrchr(o->pipeline, '/');
+    if (o->geometry_flags_seen) {
+        char flag[80];
+        snprintf(flag, sizeof flag, "--%s", o->geometry_flag);
+        msg_usage(flag, "cannot be combined with --pipeline (set it in the pipeline's layers)");
+        return 2;
+    }
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - o->pipeline) : 0, o->pipeline);
+    if (slash && slash == o->pipeline)
+        snprintf(dir, sizeof dir, "/");
+    memset(&err, 0, sizeof err);
+    if (read_input(o->pipeline, &buf, &len, &err) != CNF_OK) {
+        /* An unreadable pipeline is a bad spec: usage error (SPEC §1). */
+        msg_cnf(&err, o->pipeline);
+        return 2;
+    }
+    memset(&err, 0, sizeof err);
+    if (cnf_pipeline_parse((const char *)buf, len, o->pipeline, dir, &c->pipeline, &err) !=
+        CNF_OK) {
+        free(buf);
+        return msg_cnf(&err, o->pipeline);
+    }
+    free(buf);
+    return 0;
 }
 
 /* Parse -k specs (expanding a composite sobel/prewitt/scharr). */
@@ -228,13 +265,19 @@ static int run_single(options *o)
             return 2;
         }
     }
-    if (o->n_kernels == 0 && o->layer.pool == CNF_POOL_NONE) {
-        msg_usage("--kernel", "a kernel is required (or --pool for pooling alone)");
-        return 2;
+    if (o->pipeline) {
+        rc = load_pipeline(&c);
+        if (rc)
+            goto out;
+    } else {
+        if (o->n_kernels == 0 && o->layer.pool == CNF_POOL_NONE) {
+            msg_usage("--kernel", "a kernel is required (or --pool for pooling alone)");
+            return 2;
+        }
+        rc = load_kernels(&c);
+        if (rc)
+            goto out;
     }
-    rc = load_kernels(&c);
-    if (rc)
-        goto out;
     if (out_path && c.n_kernels > 1 && o->layer.combine == CNF_COMBINE_NONE &&
         !has_template(out_path)) {
         msg_usage(out_path,
@@ -264,8 +307,10 @@ static int run_single(options *o)
 
     lim.max_memory = o->max_memory;
     memset(&err, 0, sizeof err);
-    if (cnf_plan_create(&o->layer, in.width, in.height, in.channels, in.has_alpha, &lim, &plan,
-                        &err) != CNF_OK) {
+    if ((c.pipeline ? cnf_plan_create_pipeline(c.pipeline, in.width, in.height, in.channels,
+                                               in.has_alpha, &lim, &plan, &err)
+                    : cnf_plan_create(&o->layer, in.width, in.height, in.channels, in.has_alpha,
+                                      &lim, &plan, &err)) != CNF_OK) {
         rc = msg_cnf(&err, in_path);
         goto out;
     }
@@ -277,6 +322,18 @@ static int run_single(options *o)
         int w, h, ch, a;
         cnf_plan_output_shape(plan, &w, &h, &ch, &a);
         groups = cnf_plan_n_groups(plan);
+        if (c.pipeline && cnf_output_format_is_8bit(fmt) && ch - a != 1 && ch - a != 3 &&
+            has_template(out_path)) {
+            /* Feature maps that no image holds: one gray file per map. */
+            groups = ch - a;
+            for (int g = 0; g < groups && g < CLI_MAX_KERNELS; g++)
+                snprintf(c.names[g], sizeof c.names[g], "map%d", g);
+            if (groups > CLI_MAX_KERNELS) {
+                msg_usage(out_path, "%d maps are more than %d files", groups, CLI_MAX_KERNELS);
+                rc = 2;
+                goto out;
+            }
+        }
         if (cnf_output_format_is_8bit(fmt)) {
             int colour = (ch - a) / groups;
             if (colour != 1 && colour != 3) {
@@ -351,10 +408,7 @@ int main(int argc, char **argv)
             rc = 0;
         } else if (rc == 0) {
             msg_set_quiet(o.quiet);
-            if (o.pipeline) {
-                msg_usage("--pipeline", "pipelines are not available in this version yet");
-                rc = 2;
-            } else if (o.output_dir) {
+            if (o.output_dir) {
                 msg_usage("--output-dir", "batch mode is not available in this version yet");
                 rc = 2;
             } else {

@@ -221,7 +221,7 @@ static void conv_explain(const cnf_stage *s, FILE *f)
         int pb = axis ? m0->pl : m0->pt, pa = axis ? m0->pr : m0->pb;
         int st = axis ? c->sx : c->sy, o = axis ? s->out.w : s->out.h;
         int ext = c->d * (k - 1) + 1;
-        fprintf(f, "    %s:  floor((%d + %d + %d - %d) / %d) + 1 = %d", axis ? "width " : "height",
+        fprintf(f, "    %s floor((%d + %d + %d - %d) / %d) + 1 = %d", axis ? "width: " : "height:",
                 n, pb, pa, ext, st, o);
         if (c->padding == CNF_PAD_SAME)
             fprintf(f, "   (same: padding %d = %d before + %d after)", pb + pa, pb, pa);
@@ -420,9 +420,9 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
                 cnf__border_index(c->border, (int)(x * c->sx + (long)ax * c->d - mp->pl), in->w);
     }
     for (int g = 0; g < n_kernels; g++)
-        s->params += (uint64_t)kernels[g]->w * kernels[g]->h *
-                         (uint64_t)(kernels[g]->is3d ? kernels[g]->depth : 1) +
-                     1;
+        s->weights += (uint64_t)kernels[g]->w * kernels[g]->h *
+                      (uint64_t)(kernels[g]->is3d ? kernels[g]->depth : 1);
+    s->biases = (uint64_t)n_kernels;
     return CNF_OK;
 fail:
     conv_destroy(s);

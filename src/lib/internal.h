@@ -62,6 +62,26 @@ struct cnf_kernel {
     char name[260];
 };
 
+/* A pipeline layer (json.c parses, plan.c plans). */
+typedef enum cnf_layer_kind {
+    CNF_LAYER_CONV, CNF_LAYER_ACT, CNF_LAYER_POOL, CNF_LAYER_COMBINE
+} cnf_layer_kind;
+
+typedef struct cnf_pl_layer {
+    cnf_layer_kind kind;
+    cnf_layer layer; /* conv: geometry + kernels; act/pool/combine: that field */
+    cnf_kernel *kernels[CNF_MAX_LAYER_KERNELS]; /* owned */
+    const cnf_kernel *kptr[CNF_MAX_LAYER_KERNELS];
+    int line, col;
+    char type[16];
+} cnf_pl_layer;
+
+struct cnf_pipeline {
+    int n;
+    cnf_pl_layer *layers;
+    char name[512];
+};
+
 /* Border index mapping for one axis of length n: the source index of
  * virtual index i, or -1 for a zero border.  Used per row and per padded
  * column, never per pixel in an inner loop. */

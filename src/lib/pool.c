@@ -84,7 +84,7 @@ static void pool_explain(const cnf_stage *s, FILE *f)
     for (int axis = 0; axis < 2; axis++) {
         int n = axis ? s->in.w : s->in.h, o = axis ? s->out.w : s->out.h;
         long raw = axis ? p->raw_w : p->raw_h;
-        fprintf(f, "    %s:  %s((%d + %d + %d - %d) / %d) + 1 = %ld", axis ? "width " : "height",
+        fprintf(f, "    %s %s((%d + %d + %d - %d) / %d) + 1 = %ld", axis ? "width: " : "height:",
                 p->ceil_mode ? "ceil" : "floor", n, p->padding, p->padding, p->size, p->stride,
                 raw);
         if (raw != o)

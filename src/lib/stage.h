@@ -52,7 +52,7 @@ typedef struct cnf_stage_ops {
 struct cnf_stage {
     const cnf_stage_ops *ops;
     cnf_shape in, out;
-    uint64_t params; /* weights + biases, for --explain */
+    uint64_t weights, biases; /* parameters, for --explain */
     void *impl;
 };
 
