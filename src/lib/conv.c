@@ -209,8 +209,12 @@ static void conv_explain(const cnf_stage *s, FILE *f)
     fprintf(f, "conv: %d kernel%s", nk, nk == 1 ? "" : "s");
     for (int g = 0; g < nk; g++) {
         const conv_map *mp = &c->maps[c->per_channel ? g * (c->n_maps / nk) : g];
-        fprintf(f, "%s%s %dx%d%s", g ? ", " : " (", mp->name[0] ? mp->name : "inline", mp->kh,
-                mp->kw, mp->is3d ? "x3d" : "");
+        if (mp->is3d)
+            fprintf(f, "%s%s %dx%dx%d", g ? ", " : " (", mp->name[0] ? mp->name : "inline",
+                    mp->in_count, mp->kh, mp->kw);
+        else
+            fprintf(f, "%s%s %dx%d", g ? ", " : " (", mp->name[0] ? mp->name : "inline", mp->kh,
+                    mp->kw);
     }
     fprintf(f, "), %s, stride %d,%d, dilation %d, border %s\n",
             c->per_channel ? "each channel separately" : "channels summed", c->sy, c->sx, c->d,

@@ -513,8 +513,11 @@ static cnf_status kernel_from_object(const char *s, size_t len, size_t obj, cons
                           "\"name\" is longer than 256 characters (limit)");
             goto out;
         }
-        /* The {kernel} template uses the file stem (SPEC §9.4); the name is
-         * informational, shown by show-kernel. */
+        /* The {kernel} template uses the file stem (SPEC §9.4), so a file's
+         * name is informational; a kernel written inside a pipeline has no
+         * file, and its name labels it in --explain. */
+        if (!default_name[0])
+            snprintf(k->name, sizeof k->name, "%s", v->valuestring);
     }
     if (kp[K_DIVISOR].seen) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(node, "divisor");
