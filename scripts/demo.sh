@@ -45,6 +45,9 @@ done
 mkdir -p "$outdir/inputs" "$outdir/outputs"
 outdir=$(cd "$outdir" && pwd)
 cp "$samples"/*.png "$outdir/inputs/"
+# The example pipelines, so the captions' commands run as shown.
+mkdir -p "$outdir/pipelines"
+cp "$samples/../kernels/edges.json" "$samples/../kernels/lenet.json" "$outdir/pipelines/"
 # outputs of an earlier run (only the names this script makes)
 rm -f "$outdir"/outputs/[0-9][0-9][0-9]-*.png
 
@@ -141,6 +144,11 @@ run() {
   slug=${slug#k-}
   slug=${slug%-}
   out=$(printf 'outputs/%03d-%s-%s.png' "$count" "${slug:0:60}" "$stem")
+  # A pipeline with several feature maps writes one file per map through {index}.
+  local maps=${MAPS:-0} m outs=()
+  if [ "$maps" -gt 0 ]; then
+    out=${out%.png}-map{index}.png
+  fi
 
   cmd=cnnfilter
   for a in "${args[@]}" "inputs/$sample" "$out"; do
@@ -153,11 +161,18 @@ run() {
     err=$(cat "$tmp/err")
     die "cnnfilter failed (exit $rc) in $outdir: $cmd${err:+$'\n'$err}"
   fi
-  [ -s "$outdir/$out" ] || die "cnnfilter exited 0 but wrote no $out: $cmd"
+  if [ "$maps" -gt 0 ]; then
+    for ((m = 0; m < maps; m++)); do outs+=("${out//\{index\}/$m}"); done
+  else
+    outs=("$out")
+  fi
+  for m in "${outs[@]}"; do
+    [ -s "$outdir/$m" ] || die "cnnfilter exited 0 but wrote no $m: $cmd"
+  done
 
   local iw ih ow oh sc
   read -r iw ih < <(png_size "$outdir/inputs/$sample")
-  read -r ow oh < <(png_size "$outdir/$out")
+  read -r ow oh < <(png_size "$outdir/${outs[0]}")
   sc=$(display_scale "$iw" "$ih")
 
   {
@@ -168,9 +183,12 @@ run() {
     printf '    <div class="img"><img src="%s" width="%d" height="%d" alt="input %s" loading="lazy"><span>input %s &middot; %d&times;%d</span></div>\n' \
       "$(html_escape "inputs/$sample")" $((iw * sc)) $((ih * sc)) "$(html_escape "$sample")" \
       "$(html_escape "$sample")" "$iw" "$ih"
-    printf '    <div class="img"><img src="%s" width="%d" height="%d" alt="output" loading="lazy"><span>output &middot; %d&times;%d%s</span></div>\n' \
-      "$(html_escape "$out")" $((ow * sc)) $((oh * sc)) "$ow" "$oh" \
-      "$([ "$sc" -gt 1 ] && printf ' &middot; shown &times;%d' "$sc")"
+    for m in "${!outs[@]}"; do
+      printf '    <div class="img"><img src="%s" width="%d" height="%d" alt="output" loading="lazy"><span>%s &middot; %d&times;%d%s</span></div>\n' \
+        "$(html_escape "${outs[$m]}")" $((ow * sc)) $((oh * sc)) \
+        "$([ "$maps" -gt 0 ] && printf 'map %d' "$m" || printf 'output')" "$ow" "$oh" \
+        "$([ "$sc" -gt 1 ] && printf ' &middot; shown &times;%d' "$sc")"
+    done
     printf '  </div>\n  <pre><code>%s</code></pre>\n</figure>\n' "$(html_escape "$cmd")"
   } >>"$tmp/cards-$section"
 }
@@ -210,6 +228,15 @@ v "box:5 on RGBA" "alpha is kept: the transparent hole stays (checkerboard behin
 v "edge_v, --map abs" "the seeds' vertical edge filter on the 8 digit" digit8.png -k edge_v --map abs
 v "seed kernel, relu, max pool" "inline matrix, then ReLU and 2x2 max pooling" digit8.png \
   -k '[[0,0,0],[0,0,0],[1,0,1]]' --activation relu --pool max --map normalize
+
+: >"$tmp/cards-pipelines"
+p() { run pipelines "$@"; }
+MAPS=4 p "pipeline edges.json" "Sobel/Prewitt bank on the luma, ReLU, 2x2 max pool: four feature maps ({index})" \
+  lines.png --pipeline pipelines/edges.json
+MAPS=4 p "pipeline edges.json" "the same four maps on the shapes" shapes.png --pipeline pipelines/edges.json
+p "pipeline lenet.json" "two conv layers with hand-set weights: red corners, green diagonals, blue blobs" \
+  shapes.png --pipeline pipelines/lenet.json --map normalize
+p "pipeline lenet.json" "the LeNet-style features of the texture" texture.png --pipeline pipelines/lenet.json --map normalize
 
 # ---------------------------------------------------------------- page
 
@@ -258,6 +285,9 @@ EOF
   cat "$tmp/cards-kernels"
   printf '</div>\n<h2>Sizes, maps, channels, stride, alpha (%d runs)</h2>\n<div class="grid">\n' "$n_variants"
   cat "$tmp/cards-variants"
+  printf '</div>\n<h2>Pipelines from kernels/ (%d runs)</h2>\n<div class="grid">\n' \
+    "$(grep -c '<figure' "$tmp/cards-pipelines" || true)"
+  cat "$tmp/cards-pipelines"
   printf '</div>\n</body>\n</html>\n'
 } >"$tmp/index.html"
 mv "$tmp/index.html" "$outdir/index.html"
