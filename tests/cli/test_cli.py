@@ -369,6 +369,119 @@ def samples_decode_and_every_kernel_runs_on_them():
             assert rc == 0, (s, n, err)
 
 
+LENET_EXPLAIN = """\
+input: 1 x 50 x 50 (channels x height x width)
+1. conv: 4 kernels (vertical 5x5, horizontal 5x5, diagonal 5x5, blob 5x5), each channel separately, stride 1,1, dilation 1, border zero
+    height: floor((50 + 0 + 0 - 5) / 1) + 1 = 46
+    width:  floor((50 + 0 + 0 - 5) / 1) + 1 = 46
+    path: direct, non-zero taps, double accumulation
+    shape: 1 x 50 x 50 -> 4 x 46 x 46, parameters: 104 (100 weights + 4 biases)
+2. activation: relu
+    shape: 4 x 46 x 46 -> 4 x 46 x 46
+3. maxpool: window 2, stride 2, padding 0, floor mode
+    height: floor((46 + 0 + 0 - 2) / 2) + 1 = 23
+    width:  floor((46 + 0 + 0 - 2) / 2) + 1 = 23
+    shape: 4 x 46 x 46 -> 4 x 23 x 23
+4. conv: 3 kernels (corner 4x3x3, diagonal texture 4x3x3, blobs 4x3x3), channels summed, stride 1,1, dilation 1, border zero
+    height: floor((23 + 1 + 1 - 3) / 1) + 1 = 23   (same: padding 2 = 1 before + 1 after)
+    width:  floor((23 + 1 + 1 - 3) / 1) + 1 = 23   (same: padding 2 = 1 before + 1 after)
+    path: direct, non-zero taps, double accumulation
+    shape: 4 x 23 x 23 -> 3 x 23 x 23, parameters: 111 (108 weights + 3 biases)
+5. activation: relu
+    shape: 3 x 23 x 23 -> 3 x 23 x 23
+6. maxpool: window 2, stride 2, padding 0, floor mode
+    height: floor((23 + 0 + 0 - 2) / 2) + 1 = 11
+    width:  floor((23 + 0 + 0 - 2) / 2) + 1 = 11
+    shape: 3 x 23 x 23 -> 3 x 11 x 11
+parameters: 215 (208 weights + 7 biases)
+"""
+
+
+def explain_of_the_lenet_pipeline_matches_line_by_line():
+    rc, out, err = run("--pipeline", os.path.join(ROOT, "kernels", "lenet.json"), "--explain",
+                       os.path.join(SAMPLES, "digit8.png"))
+    assert rc == 0, err
+    got = out.decode().splitlines()
+    want = LENET_EXPLAIN.splitlines()
+    for i, line in enumerate(want):
+        assert i < len(got) and got[i] == line, "line %d: %r, expected %r" % (i + 1, got[i] if i < len(got) else None, line)
+    assert re.match(r"memory estimate: \d+\.\d MiB$", got[len(want)]) and len(got) == len(want) + 1
+
+
+def every_example_pipeline_runs():
+    shapes = {"edges.json": (4, 128, 128), "lenet.json": (3, 63, 63)}
+    found = 0
+    for f in sorted(os.listdir(os.path.join(ROOT, "kernels"))):
+        p = os.path.join(ROOT, "kernels", f)
+        if not f.endswith(".json") or '"layers"' not in open(p).read():
+            continue
+        found += 1
+        rc, _, err = run("--pipeline", p, os.path.join(SAMPLES, "shapes.png"), "pl.npy")
+        assert rc == 0, (f, err)
+        a = np.load(path("pl.npy"))
+        assert a.shape == shapes[f], (f, a.shape)
+        assert a.min() >= 0 and a.max() > 0, f  # each ends in ReLU + max pool
+    assert found == len(shapes)
+    # Four maps into an image format need {index}; three make RGB.
+    rc, _, err = run("--pipeline", os.path.join(ROOT, "kernels", "edges.json"),
+                     os.path.join(SAMPLES, "lines.png"), "four.png")
+    assert rc == 2
+    one_error_line(err, "cnnfilter: four.png: ")
+    rc, _, err = run("--pipeline", os.path.join(ROOT, "kernels", "edges.json"),
+                     os.path.join(SAMPLES, "lines.png"), "map_{index}.png")
+    assert rc == 0 and all(png(path("map_%d.png" % i)).shape == (128, 128, 1) for i in range(4))
+    rc, _, err = run("--pipeline", os.path.join(ROOT, "kernels", "lenet.json"),
+                     os.path.join(SAMPLES, "shapes.png"), "lenet.png")
+    assert rc == 0 and png(path("lenet.png")).shape == (63, 63, 3)
+
+
+def pipeline_layers_compute_the_seed_example():
+    write("p8.txt", "0 1 1 1 0\n0 1 0 1 0\n0 1 1 1 0\n0 1 0 1 0\n0 1 1 1 0\n")
+    write("p8.json", '{"layers": [{"type": "conv", "kernels": ["[[0,0,0],[0,0,0],[1,0,1]]"], '
+                     '"padding": "valid"}, {"type": "relu"}, '
+                     '{"type": "maxpool", "size": 2, "ceil": true}]}')
+    rc, _, err = run("--pipeline", "p8.json", "p8.txt", "p8_out.txt")
+    assert rc == 0 and txt(path("p8_out.txt")) == "2 1\n2 1\n", err
+    # Kernel objects, per-kernel biases, a 3-D kernel, combine and the alpha drop.
+    p, px = rgba_png("pa.png", h=4, w=4, seed=9)
+    write("pa.json", '{"layers": [{"type": "conv", "kernels": [{"weights": [[1]], "bias": 1}, '
+                     '"[[2]]"], "bias": [0, 10]}, '
+                     '{"type": "conv", "kernels": [{"weights": [[[1]], [[-1]]]}]}, '
+                     '{"type": "abs"}]}')
+    rc, _, err = run("--pipeline", "pa.json", "pa.png", "pa.npy")
+    assert rc == 0, err
+    col = px[:, :, :3].astype(np.float64).sum(axis=2)
+    expect = np.abs((col + 1) - (2 * col + 10))
+    a = np.load(path("pa.npy"))
+    assert a.shape == (1, 4, 4) and (a[0] == expect).all(), (a, expect)
+
+
+def pipeline_errors_name_the_file_and_the_layer():
+    src = write("pe.txt", "1 2 3\n4 5 6\n7 8 9\n")
+    cases = [
+        ('{"layers": [{"type": "combine"}]}', 2, "pe1.json:1:13: "),
+        ('{"layers": [\n  {"type": "relu", "x": 1}]}', 2, "pe2.json:2:20: "),
+        ('{"layers": [{"type": "conv", "kernels": ["[[[1]],[[2]]]"]}]}', 2, "pe3.json:1:13: "),
+        ('{"layers": [{"type": "conv", "kernels": ["nosuch"]}]}', 2, "pe4.json:1:41: "),
+        ('{"layers": [{"type": "maxpool", "size": 9}]}', 1, "pe5.json:1:13: "),
+        ('{"layers": [{"type": "maxpool", "size": 2, "padding": 2}]}', 2, "pe6.json:1:"),
+        ('{"layers": []}', 2, "pe7.json:1:"),
+        ('{"layers": [{"type": "conv", "kernels": ["box"]}], "layers": []}', 2, "pe8.json:1:"),
+    ]
+    for i, (text, code, prefix) in enumerate(cases):
+        name = "pe%d.json" % (i + 1)
+        write(name, text)
+        rc, _, err = run("--pipeline", name, src, "pe_out.npy")
+        assert rc == code, (name, rc, err)
+        line = one_error_line(err, "cnnfilter: " + prefix)
+        if name in ("pe3.json", "pe5.json"):
+            assert "layer 1" in line, line
+        assert not os.path.exists(path("pe_out.npy"))
+    rc, _, err = run("--pipeline", "pe1.json", "--stride", "2", src, "pe_out.npy")
+    assert rc == 2
+    one_error_line(err, "cnnfilter: --stride: ")
+
+
 TESTS = [v for k, v in list(globals().items()) if callable(v) and v.__module__ == "__main__"
          and k not in ("path", "write", "run", "png", "txt", "one_error_line", "no_temp_files",
                        "rgba_png", "main")]
