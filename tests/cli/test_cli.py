@@ -462,7 +462,7 @@ def pipeline_errors_name_the_file_and_the_layer():
         ('{"layers": [{"type": "combine"}]}', 2, "pe1.json:1:13: "),
         ('{"layers": [\n  {"type": "relu", "x": 1}]}', 2, "pe2.json:2:20: "),
         ('{"layers": [{"type": "conv", "kernels": ["[[[1]],[[2]]]"]}]}', 2, "pe3.json:1:13: "),
-        ('{"layers": [{"type": "conv", "kernels": ["nosuch"]}]}', 2, "pe4.json:1:41: "),
+        ('{"layers": [{"type": "conv", "kernels": ["nosuch"]}]}', 2, "pe4.json:1:42: "),
         ('{"layers": [{"type": "maxpool", "size": 9}]}', 1, "pe5.json:1:13: "),
         ('{"layers": [{"type": "maxpool", "size": 2, "padding": 2}]}', 2, "pe6.json:1:"),
         ('{"layers": []}', 2, "pe7.json:1:"),
