@@ -13,6 +13,7 @@ INPUT: .png (8-bit gray / gray+alpha / RGB / RGBA, read by the small decoder bel
 (whitespace-separated rows, channels separated by an empty line), .json (1-D = one row, 2-D,
 or 3-D [channel][row][col]).  Matrix inputs have no alpha; 3 matrix channels are taken as R,G,B.
 OUTPUT: .npy (float32 (C,H,W), alpha last), .txt (%.9g, SPEC 9.6), .json, .png (8-bit via --map).
+-j/--jobs N is accepted and ignored (the output may not depend on it, SPEC 5).
 
 Exit status like the CLI: 0 ok, 1 runtime failure (e.g. empty output, SPEC 9.9), 2 usage error.
 
@@ -132,6 +133,7 @@ class Options:
         self.scale = 1.0
         self.bias = 0.0
         self.map = "clamp"
+        self.jobs = None
         self.input = None
         self.output = None
 
@@ -150,7 +152,8 @@ def parse_args(argv):
     o = Options()
     takes_value = {"-k": "kernel", "--kernel": "kernel", "--padding": "padding", "--border": "border",
                    "--stride": "stride", "--dilation": "dilation", "--channels": "channels",
-                   "--alpha": "alpha", "--scale": "scale", "--bias": "bias", "--map": "map"}
+                   "--alpha": "alpha", "--scale": "scale", "--bias": "bias", "--map": "map",
+                   "-j": "jobs", "--jobs": "jobs"}   # jobs: accepted and ignored (SPEC 5 determinism)
     positional = []
     i = 0
     while i < len(argv):

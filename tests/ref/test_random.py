@@ -33,6 +33,7 @@ BIN = os.environ.get("CNNFILTER_BIN") or os.path.join(ROOT, "build", "cnnfilter"
 N_MATRIX = 64
 N_EMPTY = 5
 N_IMAGE = 34
+N_LARGE = 4
 
 BORDERS = ["zero", "replicate", "reflect", "mirror", "wrap"]
 MAPS = ["clamp", "abs", "offset", "normalize"]
@@ -267,13 +268,17 @@ def gen_empty_case(idx, seed):
     return case
 
 
-def gen_image_case(idx, seed):
+def gen_image_case(idx, seed, large=False):
+    """A random PNG case; large: 30..60 pixels a side and -j N (row bands, SPEC 5 determinism)."""
     rng = random.Random(seed * 15485863 + idx)
     case = Case(idx, "image")
     for _attempt in range(200):
         ptype = rng.choice(["gray", "ga", "rgb", "rgba", "rgb", "rgba"])
         ch = {"gray": 1, "ga": 2, "rgb": 3, "rgba": 4}[ptype]
-        h, w = rng.randint(1, 14), rng.randint(1, 14)
+        if large:
+            h, w = rng.randint(30, 60), rng.randint(30, 60)
+        else:
+            h, w = rng.randint(1, 14), rng.randint(1, 14)
         builtin, kh, kw = pick_kernel_shape(rng)
         geo = rand_geometry(rng, h, w, kh, kw)
         if not out_empty(h, w, kh, kw, geo):
@@ -295,10 +300,15 @@ def gen_image_case(idx, seed):
         args += ["--channels", chan]
     if ch in (2, 4) and rng.random() < 0.6:
         args += ["--alpha", rng.choice(["keep", "drop"])]
+    if large:
+        args += ["-j", rng.choice(["1", "2", "3", "7"])]
     out = "out.png"
-    if rng.random() < 0.2:
+    r = rng.random()
+    if r < 0.2:
         out = "out.npy"           # unrounded values, alpha as the last channel
     else:
+        if r > 0.9:
+            out = "-"             # PNG on stdout (SPEC 1)
         mp = rng.choice(MAPS)
         if mp != "clamp" or rng.random() < 0.5:
             args += ["--map", mp]
@@ -322,6 +332,8 @@ def all_cases(seed):
         cases.append(gen_empty_case(len(cases), seed))
     for i in range(N_IMAGE):
         cases.append(gen_image_case(len(cases), seed))
+    for i in range(N_LARGE):
+        cases.append(gen_image_case(len(cases), seed, large=True))
     return cases
 
 
@@ -528,13 +540,14 @@ def run_case(case, workdir, ref_only, tf, report):
     for name, writer in case.files.items():
         writer(os.path.join(d, name))
     inp, out = case.args[-2], case.args[-1]
-    cmd = [BIN] + case.args[:-2] + [os.path.join(d, inp), os.path.join(d, out)]
+    out_path = "-" if out == "-" else os.path.join(d, out)
+    cmd = [BIN] + case.args[:-2] + [os.path.join(d, inp), out_path]
     shown = shlex.join(["cnnfilter"] + case.args)
     results = []
 
     # reference
     try:
-        opts, ref = cnnref.run_argv(case.args[:-2] + [os.path.join(d, inp), os.path.join(d, out)])
+        opts, ref = cnnref.run_argv(case.args[:-2] + [os.path.join(d, inp), out_path])
         ref_status = 0
     except cnnref.RuntimeFailure:
         opts, ref, ref_status = None, None, 1
@@ -554,6 +567,10 @@ def run_case(case, workdir, ref_only, tf, report):
             p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                timeout=20)
             rc, err = p.returncode, p.stderr.decode("utf-8", "replace").strip()
+            if out == "-" and rc == 0:
+                with open(os.path.join(d, "stdout.png"), "wb") as f:
+                    f.write(p.stdout)
+                out = "stdout.png"
         except subprocess.TimeoutExpired:
             rc, err = None, "timed out after 20 s"
         except OSError as e:
