@@ -111,6 +111,32 @@ cnf_status cnf_image_group(const cnf_image *all, int n_groups, int g, cnf_image 
     return CNF_OK;
 }
 
+void cnf__buf_put(cnf_buf *b, const void *p, size_t n)
+{
+    if (b->failed || n == 0)
+        return;
+    if (n > b->cap - b->len) {
+        size_t cap = b->cap ? b->cap : 4096;
+        unsigned char *nd;
+        while (n > cap - b->len) {
+            if (cap > SIZE_MAX / 2) {
+                b->failed = 1;
+                return;
+            }
+            cap *= 2;
+        }
+        nd = realloc(b->data, cap);
+        if (!nd) {
+            b->failed = 1;
+            return;
+        }
+        b->data = nd;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
 int cnf__border_index(cnf_border b, int i, int n)
 {
     if (i >= 0 && i < n)

@@ -182,46 +182,19 @@ int cnf_output_format_is_8bit(cnf_output_format f)
     return f == CNF_OUT_PNG || f == CNF_OUT_JPG || f == CNF_OUT_BMP || f == CNF_OUT_TGA;
 }
 
-/* A growable memory sink for stb's *_to_func writers; stb cannot report a
- * failed callback, so we remember it. */
-typedef struct membuf {
-    unsigned char *data;
-    size_t len, cap;
-    int failed;
-} membuf;
-
+/* stb's *_to_func writers cannot be told that a callback failed, so the
+ * buffer remembers it (cnf_buf.failed). */
 static void membuf_write(void *ctx, void *data, int size)
 {
-    membuf *m = ctx;
-    if (m->failed || size <= 0)
-        return;
-    if (m->len + (size_t)size > m->cap) {
-        size_t cap = m->cap ? m->cap : 4096;
-        unsigned char *nd;
-        while (cap < m->len + (size_t)size) {
-            if (cap > SIZE_MAX / 2) {
-                m->failed = 1;
-                return;
-            }
-            cap *= 2;
-        }
-        nd = realloc(m->data, cap);
-        if (!nd) {
-            m->failed = 1;
-            return;
-        }
-        m->data = nd;
-        m->cap = cap;
-    }
-    memcpy(m->data + m->len, data, (size_t)size);
-    m->len += (size_t)size;
+    if (size > 0)
+        cnf__buf_put(ctx, data, (size_t)size);
 }
 
 cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode mode,
                       int jpeg_quality, unsigned char **out, size_t *out_len,
                       cnf_map_stats *stats, cnf_error *err)
 {
-    membuf m = {0};
+    cnf_buf m = {0};
     unsigned char *px;
     size_t n;
     int ok = 0, comp = img->channels, colour = img->channels - img->has_alpha;

@@ -42,6 +42,15 @@ static inline bool cnf__mul3(size_t a, size_t b, size_t c, size_t *r)
 cnf_status cnf__json_matrix(const char *text, size_t len, const char *name,
                             uint64_t max_pixels, cnf_image *img, cnf_error *err);
 
+/* cnf_buf - a growable byte buffer; `failed` latches an allocation failure
+ * so writers can append without checking each call. */
+typedef struct cnf_buf {
+    unsigned char *data;
+    size_t len, cap;
+    int failed;
+} cnf_buf;
+void cnf__buf_put(cnf_buf *b, const void *p, size_t n);
+
 /* cnf__text_matrix - decode .csv (csv != 0) or .txt rows (matrix_io.c). */
 cnf_status cnf__text_matrix(const char *text, size_t len, int csv, const char *name,
                             uint64_t max_pixels, cnf_image *img, cnf_error *err);

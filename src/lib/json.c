@@ -287,7 +287,7 @@ static cnf_status parse_numeric_doc(const char *s, size_t len, const char *name,
                                     double **vals_ret, size_t shape[3], int *ndims_ret,
                                     cnf_error *err)
 {
-    size_t start, end = 0;
+    size_t start = 0, end = 0;
     cnf_status st = precheck(s, len, name, err);
     if (st)
         return st;
@@ -560,26 +560,33 @@ out:
     return st;
 }
 
-/* Parse a whole JSON document with cJSON after the depth pre-check, and
- * reject trailing content.  *start_ret is the offset of the first value. */
-static cnf_status parse_document(const char *text, size_t len, const char *name, cJSON **root_ret,
+/* The checks every document gets before parsing: size limit, depth pre-scan,
+ * not empty.  *start_ret is the offset of the first value. */
+static cnf_status document_start(const char *text, size_t len, const char *name,
                                  size_t *start_ret, cnf_error *err)
 {
-    const char *parse_end = NULL;
-    size_t start, end;
-    cJSON *root;
     cnf_status st;
-    *root_ret = NULL;
     if (len > CNF_MAX_JSON_BYTES)
         return cnf__fail(err, CNF_E_LIMIT, name, "JSON larger than %u bytes (limit)",
                          CNF_MAX_JSON_BYTES);
     st = precheck(text, len, name, err);
     if (st)
         return st;
-    start = skip_ws(text, len, 0);
-    if (start >= len)
-        return fail_off(err, CNF_E_USAGE, name, text, start, "empty document");
-    root = cJSON_ParseWithLengthOpts(text, len, &parse_end, 0);
+    *start_ret = skip_ws(text, len, 0);
+    if (*start_ret >= len)
+        return fail_off(err, CNF_E_USAGE, name, text, *start_ret, "empty document");
+    return CNF_OK;
+}
+
+/* Parse a whole document (already through document_start) with cJSON and
+ * reject trailing content. */
+static cnf_status parse_document(const char *text, size_t len, const char *name, cJSON **root_ret,
+                                 cnf_error *err)
+{
+    const char *parse_end = NULL;
+    size_t end;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &parse_end, 0);
+    *root_ret = NULL;
     if (!root) {
         size_t off = parse_end ? (size_t)(parse_end - text) : 0;
         return fail_off(err, CNF_E_USAGE, name, text, off > len ? len : off, "JSON syntax error");
@@ -591,27 +598,20 @@ static cnf_status parse_document(const char *text, size_t len, const char *name,
                         "unexpected content after the JSON document");
     }
     *root_ret = root;
-    *start_ret = start;
     return CNF_OK;
 }
 
 cnf_status cnf_kernel_from_json(const char *text, size_t len, const char *name,
                                 const char *default_name, cnf_kernel **k_ret, cnf_error *err)
 {
-    size_t start, end = 0;
+    size_t start = 0, end = 0;
     cnf_status st;
     cJSON *root = NULL;
 
     *k_ret = NULL;
-    if (len > CNF_MAX_JSON_BYTES)
-        return cnf__fail(err, CNF_E_LIMIT, name, "JSON larger than %u bytes (limit)",
-                         CNF_MAX_JSON_BYTES);
-    st = precheck(text, len, name, err);
+    st = document_start(text, len, name, &start, err);
     if (st)
         return st;
-    start = skip_ws(text, len, 0);
-    if (start >= len)
-        return fail_off(err, CNF_E_USAGE, name, text, start, "empty kernel document");
     if (text[start] == '[') {
         st = kernel_from_array(text, len, start, name, default_name, k_ret, &end, err);
         if (st)
@@ -628,7 +628,7 @@ cnf_status cnf_kernel_from_json(const char *text, size_t len, const char *name,
     if (text[start] != '{')
         return fail_off(err, CNF_E_USAGE, name, text, start,
                         "expected a kernel object {\"weights\": [[...]], ...} or a matrix");
-    st = parse_document(text, len, name, &root, &start, err);
+    st = parse_document(text, len, name, &root, err);
     if (st)
         return st;
     st = kernel_from_object(text, len, start, root, name, default_name, k_ret, err);
@@ -949,7 +949,7 @@ cnf_status cnf_pipeline_parse(const char *text, size_t len, const char *name,
 {
     static const char *const top_keys[] = {"layers", "name", "description"};
     cJSON *root = NULL;
-    size_t start, offs[CNF_MAX_LAYERS];
+    size_t start = 0, offs[CNF_MAX_LAYERS];
     keypos kp[3];
     cnf_pipeline *p = NULL;
     const cJSON *layers, *l;
@@ -959,7 +959,10 @@ cnf_status cnf_pipeline_parse(const char *text, size_t len, const char *name,
     int i = 0;
 
     *p_ret = NULL;
-    st = parse_document(text, len, name, &root, &start, err);
+    st = document_start(text, len, name, &start, err);
+    if (st)
+        return st;
+    st = parse_document(text, len, name, &root, err);
     if (st)
         return st;
     if (!cJSON_IsObject(root)) {

@@ -211,37 +211,9 @@ fail:
 
 /* ------------------------------------------------------------- writing */
 
-typedef struct obuf {
-    char *d;
-    size_t n, cap;
-    int failed;
-} obuf;
+typedef cnf_buf obuf;
 
-static void ob_put(obuf *o, const void *p, size_t n)
-{
-    if (o->failed)
-        return;
-    if (o->n + n > o->cap) {
-        size_t cap = o->cap ? o->cap : 4096;
-        char *nd;
-        while (cap < o->n + n) {
-            if (cap > SIZE_MAX / 2) {
-                o->failed = 1;
-                return;
-            }
-            cap *= 2;
-        }
-        nd = realloc(o->d, cap);
-        if (!nd) {
-            o->failed = 1;
-            return;
-        }
-        o->d = nd;
-        o->cap = cap;
-    }
-    memcpy(o->d + o->n, p, n);
-    o->n += n;
-}
+static void ob_put(obuf *o, const void *p, size_t n) { cnf__buf_put(o, p, n); }
 
 static void ob_str(obuf *o, const char *s) { ob_put(o, s, strlen(s)); }
 
@@ -313,7 +285,7 @@ cnf_status cnf__encode_matrix(const cnf_image *img, cnf_output_format fmt, unsig
         int three = img->channels > 1;
         for (size_t i = 0; i < plane * (size_t)img->channels; i++)
             if (!isfinite(img->data[i])) {
-                free(o.d);
+                free(o.data);
                 return cnf__fail(err, CNF_E_FORMAT, NULL,
                                  "the result has non-finite values, which JSON cannot hold; use "
                                  ".npy or .txt");
@@ -340,10 +312,10 @@ cnf_status cnf__encode_matrix(const cnf_image *img, cnf_output_format fmt, unsig
         return cnf__fail(err, CNF_E_USAGE, NULL, "not a matrix format");
     }
     if (o.failed) {
-        free(o.d);
+        free(o.data);
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
     }
-    *out = (unsigned char *)o.d;
-    *out_len = o.n;
+    *out = o.data;
+    *out_len = o.len;
     return CNF_OK;
 }
