@@ -120,6 +120,12 @@ cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
                       const char *name, uint64_t max_pixels, cnf_image *img,
                       cnf_error *err);
 
+/* cnf_probe - the shape cnf_decode() would give, from the header alone for
+ * image formats (a matrix is parsed).  Same limits and errors as cnf_decode. */
+cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, const char *name,
+                     uint64_t max_pixels, int *width, int *height, int *channels, int *has_alpha,
+                     cnf_error *err);
+
 /* cnf_output_format - how a result is written. */
 typedef enum cnf_output_format {
     CNF_OUT_NONE = 0,

@@ -295,12 +295,17 @@ static int run_single(options *o)
         goto out;
     }
     memset(&err, 0, sizeof err);
-    if (cnf_decode(buf, len, strcmp(in_path, "-") == 0 ? CNF_IN_AUTO
-                                                       : cnf_input_kind_for_path(in_path),
-                   strcmp(in_path, "-") == 0 ? "-" : in_path, o->max_pixels, &in,
-                   &err) != CNF_OK) {
-        rc = msg_cnf(&err, in_path);
-        goto out;
+    {
+        cnf_input_kind kind = strcmp(in_path, "-") == 0 ? CNF_IN_AUTO
+                                                        : cnf_input_kind_for_path(in_path);
+        /* --explain processes nothing: an image's header gives its shape. */
+        cnf_status st = o->explain ? cnf_probe(buf, len, kind, in_path, o->max_pixels, &in.width,
+                                               &in.height, &in.channels, &in.has_alpha, &err)
+                                   : cnf_decode(buf, len, kind, in_path, o->max_pixels, &in, &err);
+        if (st != CNF_OK) {
+            rc = msg_cnf(&err, in_path);
+            goto out;
+        }
     }
     free(buf);
     buf = NULL;

@@ -71,15 +71,10 @@ cnf_input_kind cnf_input_kind_for_path(const char *path)
     return CNF_IN_AUTO;
 }
 
-cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
-                      const char *name, uint64_t max_pixels, cnf_image *img, cnf_error *err)
+/* The kind of a buffer: an image format, or a matrix sniffed from its first
+ * character when the kind is not known from the name. */
+static cnf_input_kind sniff(const unsigned char *buf, size_t len, cnf_input_kind kind)
 {
-    int w = 0, h = 0, comp = 0;
-    unsigned char *px;
-    cnf_status st;
-    memset(img, 0, sizeof *img);
-    if (len == 0)
-        return cnf__fail(err, CNF_E_DECODE, name, "empty file");
     if (kind == CNF_IN_AUTO && !looks_like_image(buf, len)) {
         size_t i = 0;
         while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
@@ -90,16 +85,17 @@ cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
                              (buf[i] >= '0' && buf[i] <= '9')))
             kind = CNF_IN_TXT;
     }
-    if (kind == CNF_IN_JSON)
-        return cnf__json_matrix((const char *)buf, len, name, max_pixels, img, err);
-    if (kind == CNF_IN_CSV || kind == CNF_IN_TXT)
-        return cnf__text_matrix((const char *)buf, len, kind == CNF_IN_CSV, name, max_pixels,
-                                img, err);
+    return kind == CNF_IN_AUTO ? CNF_IN_IMAGE : kind;
+}
+
+/* Image header: dimensions checked against the limit before any decoding. */
+static cnf_status image_header(const unsigned char *buf, size_t len, const char *name,
+                               uint64_t max_pixels, int *w, int *h, int *comp, cnf_error *err)
+{
     if (len > INT32_MAX)
         return cnf__fail(err, CNF_E_TOO_BIG, name, "file larger than 2 GiB");
-    /* The header first: refuse a decompression bomb before stb allocates.
-     * PNG's IHDR is read here too, because stb's own header scan gives up on
-     * images over 2^30 pixels with only "unknown image type". */
+    /* PNG's IHDR is read here first, because stb's own header scan gives up
+     * on images over 2^30 pixels with only "unknown image type". */
     if (len >= 24 && has_prefix(buf, len, "\x89PNG\r\n\x1a\n", 8) &&
         memcmp(buf + 12, "IHDR", 4) == 0) {
         uint32_t pw = (uint32_t)buf[16] << 24 | (uint32_t)buf[17] << 16 | (uint32_t)buf[18] << 8 |
@@ -114,20 +110,74 @@ cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
                              "--max-pixels)",
                              pw, ph, (unsigned long long)max_pixels);
     }
-    if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp))
+    if (!stbi_info_from_memory(buf, (int)len, w, h, comp))
         return cnf__fail(err, CNF_E_DECODE, name, "not a readable image (%s)",
                          stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
-    if (w <= 0 || h <= 0)
-        return cnf__fail(err, CNF_E_DECODE, name, "image has no pixels (%dx%d)", w, h);
-    if ((uint64_t)w * (uint64_t)h > max_pixels)
+    if (*w <= 0 || *h <= 0)
+        return cnf__fail(err, CNF_E_DECODE, name, "image has no pixels (%dx%d)", *w, *h);
+    if ((uint64_t)*w * (uint64_t)*h > max_pixels)
         return cnf__fail(err, CNF_E_TOO_BIG, name,
                          "%dx%d image is over the pixel limit %llu (raise it with --max-pixels)",
-                         w, h, (unsigned long long)max_pixels);
+                         *w, *h, (unsigned long long)max_pixels);
+    if (*comp < 1 || *comp > 4)
+        return cnf__fail(err, CNF_E_DECODE, name, "unsupported channel count %d", *comp);
+    return CNF_OK;
+}
+
+cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, const char *name,
+                     uint64_t max_pixels, int *width, int *height, int *channels, int *has_alpha,
+                     cnf_error *err)
+{
+    int comp = 0;
+    cnf_status st;
+    if (len == 0)
+        return cnf__fail(err, CNF_E_DECODE, name, "empty file");
+    kind = sniff(buf, len, kind);
+    if (kind != CNF_IN_IMAGE) {
+        cnf_image img;
+        st = cnf_decode(buf, len, kind, name, max_pixels, &img, err);
+        if (st)
+            return st;
+        *width = img.width;
+        *height = img.height;
+        *channels = img.channels;
+        *has_alpha = img.has_alpha;
+        cnf_image_free(&img);
+        return CNF_OK;
+    }
+    st = image_header(buf, len, name, max_pixels, width, height, &comp, err);
+    if (st)
+        return st;
+    *channels = comp;
+    *has_alpha = comp == 2 || comp == 4;
+    return CNF_OK;
+}
+
+cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                      const char *name, uint64_t max_pixels, cnf_image *img, cnf_error *err)
+{
+    int w = 0, h = 0, comp = 0;
+    unsigned char *px;
+    cnf_status st;
+    memset(img, 0, sizeof *img);
+    if (len == 0)
+        return cnf__fail(err, CNF_E_DECODE, name, "empty file");
+    kind = sniff(buf, len, kind);
+    if (kind == CNF_IN_JSON)
+        return cnf__json_matrix((const char *)buf, len, name, max_pixels, img, err);
+    if (kind == CNF_IN_CSV || kind == CNF_IN_TXT)
+        return cnf__text_matrix((const char *)buf, len, kind == CNF_IN_CSV, name, max_pixels,
+                                img, err);
+    /* The header first: refuse a decompression bomb before stb allocates. */
+    st = image_header(buf, len, name, max_pixels, &w, &h, &comp, err);
+    if (st)
+        return st;
     px = stbi_load_from_memory(buf, (int)len, &w, &h, &comp, 0);
     if (!px)
         return cnf__fail(err, CNF_E_DECODE, name, "corrupt image (%s)",
                          stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
     if ((uint64_t)w * (uint64_t)h > max_pixels || comp < 1 || comp > 4) {
+        /* stb decoded other dimensions than its header scan reported. */
         stbi_image_free(px);
         return cnf__fail(err, CNF_E_DECODE, name, "image header and data disagree");
     }

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True      # no __pycache__ beside the sources
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cnnref  # noqa: E402  (re-executes under /usr/bin/python3 when numpy is missing)
@@ -600,7 +601,10 @@ def run_case(case, workdir, ref_only, tf, report):
         if msg is None and left:
             msg = "files left in the output folder: %s" % left
         if msg:
-            results.append(("case %d" % case.idx, "fail", "%s | %s | input=%s" % (shown, msg, case.input_repr)))
+            inp_txt = case.input_repr
+            if len(inp_txt) > 300:
+                inp_txt = inp_txt[:300] + "... (rerun with --case %d to keep the files)" % case.idx
+            results.append(("case %d" % case.idx, "fail", "%s | %s | input=%s" % (shown, msg, inp_txt)))
         else:
             results.append(("case %d" % case.idx, "pass", shown))
 
