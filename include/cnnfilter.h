@@ -103,7 +103,8 @@ typedef enum cnf_input_kind {
     CNF_IN_IMAGE,  /* any format stb_image reads */
     CNF_IN_JSON,   /* numeric matrix: 1-D (one row), 2-D, or 3-D [c][row][col] */
     CNF_IN_CSV,    /* rows of comma-separated numbers */
-    CNF_IN_TXT     /* rows of whitespace-separated numbers, blank line between channels */
+    CNF_IN_TXT,    /* rows of whitespace-separated numbers, blank line between channels */
+    CNF_IN_NPY     /* NumPy .npy: 2-D (H,W) or 3-D (C,H,W), C order; float32/64, (u)int8/16/32 */
 } cnf_input_kind;
 
 /* cnf_input_kind_for_path - the kind implied by a file name's extension

@@ -38,6 +38,11 @@ typedef struct options {
 int parse_options(int argc, char **argv, int first, options *o);
 void print_help(FILE *f);
 
+/* compare.c */
+/* cmd_compare - `cnnfilter compare [--tolerance N] [--diff FILE] A B`; argv[1]
+ * is "compare".  Returns the exit code: 0 within tolerance, 1 different, 2 error. */
+int cmd_compare(int argc, char **argv);
+
 /* msg.c */
 void msg_set_quiet(int quiet);
 /* msg_error - "cnnfilter: WHERE: text" (WHERE omitted if NULL/empty). */

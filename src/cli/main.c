@@ -49,6 +49,54 @@ static int cmd_show_kernel(int argc, char **argv)
     return 0;
 }
 
+/* Find a kernel or pipeline file: as given (relative to the current folder),
+ * then, for a bare file name, in $CNNFILTER_KERNELS, in the kernels folder
+ * installed beside this binary (<prefix>/share/cnnfilter/kernels, found from
+ * /proc/self/exe so an installed tree can be moved), and in the folder
+ * compiled in.  Returns `name` itself when nothing is found. */
+static const char *find_data_file(const char *name, char *buf, size_t size)
+{
+    char exe[4096];
+    const char *dirs[3] = {getenv("CNNFILTER_KERNELS"), NULL, CNF_KERNELS_DIR};
+    ssize_t n;
+    if (access(name, F_OK) == 0 || strchr(name, '/') || name[0] == '[')
+        return name;
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        char *slash;
+        exe[n] = 0;
+        slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            slash = strrchr(exe, '/');
+            if (slash) {
+                *slash = 0;
+                strncat(exe, "/share/cnnfilter/kernels", sizeof exe - strlen(exe) - 1);
+                dirs[1] = exe;
+            }
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!dirs[i] || !dirs[i][0])
+            continue;
+        snprintf(buf, size, "%s/%s", dirs[i], name);
+        if (access(buf, R_OK) == 0)
+            return buf;
+    }
+    return name;
+}
+
+/* 1 if spec names a built-in kernel (the part before any ':'). */
+static int is_builtin_spec(const char *spec)
+{
+    size_t n, len = strcspn(spec, ":");
+    const cnf_builtin_info *b = cnf_builtins(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strlen(b[i].name) == len && strncmp(b[i].name, spec, len) == 0)
+            return 1;
+    return 0;
+}
+
 /* Replace {kernel} and {index} in a template. */
 static int expand_template(const char *tpl, const char *kname, int index, char *out, size_t size)
 {
@@ -112,25 +160,31 @@ static int load_pipeline(run_ctx *c)
     unsigned char *buf = NULL;
     size_t len = 0;
     cnf_error err;
-    char dir[4096];
-    const char *slash = strrchr(o->pipeline, '/');
+    char dir[4096], found[4200];
+    const char *path = find_data_file(o->pipeline, found, sizeof found);
+    const char *slash = strrchr(path, '/');
     if (o->geometry_flags_seen) {
         char flag[80];
         snprintf(flag, sizeof flag, "--%s", o->geometry_flag);
         msg_usage(flag, "cannot be combined with --pipeline (set it in the pipeline's layers)");
         return 2;
     }
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - o->pipeline) : 0, o->pipeline);
-    if (slash && slash == o->pipeline)
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 0, path);
+    if (slash && slash == path)
         snprintf(dir, sizeof dir, "/");
     memset(&err, 0, sizeof err);
-    if (read_input(o->pipeline, &buf, &len, &err) != CNF_OK) {
+    if (read_input(path, &buf, &len, &err) != CNF_OK) {
         /* An unreadable pipeline is a bad spec: usage error (SPEC §1). */
         msg_cnf(&err, o->pipeline);
         return 2;
     }
+    if (len > CNF_MAX_JSON_BYTES) {
+        free(buf);
+        msg_error(o->pipeline, "pipeline file is larger than %u bytes (limit)", CNF_MAX_JSON_BYTES);
+        return 2;
+    }
     memset(&err, 0, sizeof err);
-    if (cnf_pipeline_parse((const char *)buf, len, o->pipeline, dir, &c->pipeline, &err) !=
+    if (cnf_pipeline_parse((const char *)buf, len, path, dir, &c->pipeline, &err) !=
         CNF_OK) {
         free(buf);
         return msg_cnf(&err, o->pipeline);
@@ -160,8 +214,12 @@ static int load_kernels(run_ctx *c)
         return 0;
     }
     for (int i = 0; i < o->n_kernels; i++) {
+        char found[4200];
+        const char *spec = is_builtin_spec(o->kernels[i])
+                               ? o->kernels[i]
+                               : find_data_file(o->kernels[i], found, sizeof found);
         memset(&err, 0, sizeof err);
-        if (cnf_kernel_parse(o->kernels[i], "--kernel", &c->kernels[i], &err) != CNF_OK)
+        if (cnf_kernel_parse(spec, "--kernel", &c->kernels[i], &err) != CNF_OK)
             return msg_cnf(&err, "--kernel");
         c->kptr[i] = c->kernels[i];
         c->n_kernels = i + 1;
@@ -405,8 +463,7 @@ int main(int argc, char **argv)
     } else if (argc >= 2 && strcmp(argv[1], "show-kernel") == 0) {
         rc = cmd_show_kernel(argc, argv);
     } else if (argc >= 2 && strcmp(argv[1], "compare") == 0) {
-        msg_error("compare", "not available in this version yet");
-        return 2;
+        rc = cmd_compare(argc, argv);
     } else {
         rc = parse_options(argc, argv, 1, &o);
         if (rc == -1) {

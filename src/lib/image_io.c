@@ -68,6 +68,8 @@ cnf_input_kind cnf_input_kind_for_path(const char *path)
         return CNF_IN_CSV;
     if (strcasecmp(e, "txt") == 0)
         return CNF_IN_TXT;
+    if (strcasecmp(e, "npy") == 0)
+        return CNF_IN_NPY;
     return CNF_IN_AUTO;
 }
 
@@ -75,6 +77,8 @@ cnf_input_kind cnf_input_kind_for_path(const char *path)
  * character when the kind is not known from the name. */
 static cnf_input_kind sniff(const unsigned char *buf, size_t len, cnf_input_kind kind)
 {
+    if (kind == CNF_IN_AUTO && has_prefix(buf, len, "\x93NUMPY", 6))
+        return CNF_IN_NPY;
     if (kind == CNF_IN_AUTO && !looks_like_image(buf, len)) {
         size_t i = 0;
         while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
@@ -168,6 +172,8 @@ cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
     if (kind == CNF_IN_CSV || kind == CNF_IN_TXT)
         return cnf__text_matrix((const char *)buf, len, kind == CNF_IN_CSV, name, max_pixels,
                                 img, err);
+    if (kind == CNF_IN_NPY)
+        return cnf__npy_matrix(buf, len, name, max_pixels, img, err);
     /* The header first: refuse a decompression bomb before stb allocates. */
     st = image_header(buf, len, name, max_pixels, &w, &h, &comp, err);
     if (st)

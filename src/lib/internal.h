@@ -55,6 +55,10 @@ void cnf__buf_put(cnf_buf *b, const void *p, size_t n);
 cnf_status cnf__text_matrix(const char *text, size_t len, int csv, const char *name,
                             uint64_t max_pixels, cnf_image *img, cnf_error *err);
 
+/* cnf__npy_matrix - decode a .npy array (matrix_io.c). */
+cnf_status cnf__npy_matrix(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_image *img, cnf_error *err);
+
 /* cnf__encode_matrix - .npy / .txt / .json output (matrix_io.c). */
 cnf_status cnf__encode_matrix(const cnf_image *img, cnf_output_format fmt, unsigned char **out,
                               size_t *out_len, cnf_error *err);

@@ -209,6 +209,131 @@ fail:
     return st;
 }
 
+/* NumPy's format: magic, version, a little-endian header length, then a
+ * Python dict literal ({'descr': '<f4', 'fortran_order': False, 'shape': (C, H, W), }),
+ * then the raw data.  Only what cnnfilter and common NumPy code write is
+ * accepted: C order, 2-D or 3-D, little-endian or byte-sized numbers. */
+static const char *dict_value(const char *h, size_t n, const char *key)
+{
+    size_t kl = strlen(key);
+    for (size_t i = 0; i + kl < n; i++)
+        if (memcmp(h + i, key, kl) == 0) {
+            const char *p = h + i + kl;
+            while (p < h + n && (*p == ' ' || *p == ':'))
+                p++;
+            return p;
+        }
+    return NULL;
+}
+
+cnf_status cnf__npy_matrix(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_image *img, cnf_error *err)
+{
+    size_t hl, off, dims[3], nd = 0, count = 1, esize;
+    const char *h, *p, *end;
+    char type;
+    int big;
+    memset(img, 0, sizeof *img);
+    if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
+        return cnf__fail(err, CNF_E_DECODE, name, "not a .npy file");
+    if (buf[6] == 1) {
+        hl = buf[8] | (size_t)buf[9] << 8;
+        off = 10;
+    } else if ((buf[6] == 2 || buf[6] == 3) && len >= 12) {
+        hl = buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+        off = 12;
+    } else {
+        return cnf__fail(err, CNF_E_DECODE, name, ".npy version %d is not supported", buf[6]);
+    }
+    if (hl > len - off || hl > 65536)
+        return cnf__fail(err, CNF_E_DECODE, name, "truncated .npy header");
+    h = (const char *)buf + off;
+    end = h + hl;
+    p = dict_value(h, hl, "'fortran_order'");
+    if (!p || end - p < 5 || memcmp(p, "False", 5) != 0)
+        return cnf__fail(err, CNF_E_DECODE, name, "only C-order .npy arrays are supported");
+    p = dict_value(h, hl, "'descr'");
+    if (!p || end - p < 5 || *p != '\'')
+        return cnf__fail(err, CNF_E_DECODE, name, "no dtype in the .npy header");
+    big = p[1] == '>';
+    type = p[2];
+    esize = (size_t)(p[3] - '0');
+    if (!((type == 'f' && (esize == 4 || esize == 8)) ||
+          ((type == 'u' || type == 'i') && (esize == 1 || esize == 2 || esize == 4))) ||
+        p[4] != '\'' || (big && esize > 1))
+        return cnf__fail(err, CNF_E_DECODE, name,
+                         "unsupported .npy dtype (use float32/64 or little-endian integers)");
+    p = dict_value(h, hl, "'shape'");
+    if (!p || *p != '(')
+        return cnf__fail(err, CNF_E_DECODE, name, "no shape in the .npy header");
+    for (p++; p < end && *p != ')';) {
+        char *e;
+        unsigned long long v;
+        while (p < end && (*p == ' ' || *p == ','))
+            p++;
+        if (p >= end || *p == ')')
+            break;
+        v = strtoull(p, &e, 10);
+        if (e == p || nd >= 3 || v == 0 || v > INT32_MAX)
+            return cnf__fail(err, CNF_E_DECODE, name, ".npy shape must be 2-D or 3-D, non-empty");
+        dims[nd++] = (size_t)v;
+        p = e;
+    }
+    if (nd < 2)
+        return cnf__fail(err, CNF_E_DECODE, name, ".npy shape must be 2-D (H,W) or 3-D (C,H,W)");
+    if (nd == 2) {
+        dims[2] = dims[1];
+        dims[1] = dims[0];
+        dims[0] = 1;
+    }
+    if (dims[0] > CNF_MAX_CHANNELS)
+        return cnf__fail(err, CNF_E_TOO_BIG, name, "%zu channels; at most %d are supported",
+                         dims[0], CNF_MAX_CHANNELS);
+    if ((uint64_t)dims[1] * dims[2] > max_pixels)
+        return cnf__fail(err, CNF_E_TOO_BIG, name,
+                         "%zux%zu matrix is over the pixel limit (raise it with --max-pixels)",
+                         dims[2], dims[1]);
+    count = dims[0] * dims[1] * dims[2];
+    if ((len - off - hl) / esize < count)
+        return cnf__fail(err, CNF_E_DECODE, name, "truncated .npy data");
+    {
+        cnf_status st = cnf_image_alloc(img, (int)dims[2], (int)dims[1], (int)dims[0], 0, err);
+        const unsigned char *d = buf + off + hl;
+        if (st) {
+            if (err)
+                snprintf(err->where, sizeof err->where, "%s", name);
+            return st;
+        }
+        for (size_t i = 0; i < count; i++, d += esize) {
+            uint64_t u = 0;
+            double v;
+            for (size_t b = 0; b < esize; b++)
+                u |= (uint64_t)d[b] << (8 * b);
+            if (type == 'f' && esize == 4) {
+                uint32_t u32 = (uint32_t)u;
+                float f;
+                memcpy(&f, &u32, 4);
+                v = f;
+            } else if (type == 'f') {
+                memcpy(&v, &u, 8);
+            } else if (type == 'u') {
+                v = (double)u;
+            } else {
+                /* Sign-extend from esize bytes. */
+                int shift = 64 - 8 * (int)esize;
+                v = (double)((int64_t)(u << shift) >> shift);
+            }
+            if (!isfinite(v) || !isfinite((float)v)) {
+                cnf_image_free(img);
+                return cnf__fail(err, CNF_E_DECODE, name, "value %zu is not a finite float32",
+                                 i);
+            }
+            img->data[i] = (float)v;
+        }
+    }
+    return CNF_OK;
+}
+
 /* ------------------------------------------------------------- writing */
 
 typedef cnf_buf obuf;
