@@ -170,6 +170,12 @@ cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode 
                       int jpeg_quality, unsigned char **out, size_t *out_len,
                       cnf_map_stats *stats, cnf_error *err);
 
+/* cnf_png_add_text - insert a tEXt chunk (keyword, Latin-1 text) right after
+ * the IHDR of a PNG in *png (realloc'd; *len updated).  Keywords are 1..79
+ * printable characters.  Deterministic: the same inputs give the same bytes. */
+cnf_status cnf_png_add_text(unsigned char **png, size_t *len, const char *keyword,
+                            const char *text, cnf_error *err);
+
 /* ----------------------------------------------------------------- kernels */
 
 /* cnf_kernel - an opaque, immutable kernel: weights [depth][h][w] (depth 1

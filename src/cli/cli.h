@@ -30,7 +30,32 @@ typedef struct options {
     int quality;
     const char **args;
     int n_args;
+    /* The options that decide the output's pixels, in long form and shell
+     * quoting, in the order given: recorded in PNG outputs. */
+    char normalized[8192];
+    int normalized_truncated;
 } options;
+
+/* A run's kernels or pipeline, loaded once and shared read-only by every
+ * file (main.c). */
+typedef struct run_ctx {
+    options *o;
+    cnf_pipeline *pipeline;
+    cnf_kernel *kernels[CLI_MAX_KERNELS];
+    const cnf_kernel *kptr[CLI_MAX_KERNELS];
+    char names[CLI_MAX_KERNELS][270];
+    int n_kernels;
+} run_ctx;
+
+/* main.c */
+int setup_run(run_ctx *c, options *o);
+void free_ctx(run_ctx *c);
+int process_file(const run_ctx *c, const char *in_path, const char *out_path,
+                 cnf_output_format fmt, int threads, int auto_template);
+
+/* batch.c */
+/* run_batch - `-o DIR INPUT...`: every file, a thread pool, a summary. */
+int run_batch(options *o);
 
 /* options.c */
 /* parse_options - fill o from argv[first..argc); returns 0, or the exit code

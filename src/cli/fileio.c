@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,18 +110,36 @@ nomem:
     return CNF_E_NOMEM;
 }
 
-/* The temp file being written, for the signal handler.  Written before the
- * file exists and cleared after rename, so the handler never unlinks a
- * finished output. */
-static char g_temp[PATH_MAX + 32];
-static volatile sig_atomic_t g_temp_live;
+/* The temp files being written (one slot per writing thread), for the
+ * signal handler.  A slot's path is written before the file exists and
+ * `live` is cleared before rename, so the handler never unlinks a finished
+ * output.  Slots are taken with an atomic exchange. */
+#define TEMP_SLOTS 300
+static char g_temp[TEMP_SLOTS][PATH_MAX + 32];
+static volatile sig_atomic_t g_temp_live[TEMP_SLOTS];
+static int g_temp_taken[TEMP_SLOTS];
 
 static void on_signal(int sig)
 {
-    if (g_temp_live)
-        unlink(g_temp);
+    for (int i = 0; i < TEMP_SLOTS; i++)
+        if (g_temp_live[i])
+            unlink(g_temp[i]);
     signal(sig, SIG_DFL);
     raise(sig);
+}
+
+static int take_slot(void)
+{
+    for (;;)
+        for (int i = 0; i < TEMP_SLOTS; i++)
+            if (!__atomic_exchange_n(&g_temp_taken[i], 1, __ATOMIC_ACQ_REL))
+                return i;
+}
+
+static void release_slot(int i)
+{
+    g_temp_live[i] = 0;
+    __atomic_store_n(&g_temp_taken[i], 0, __ATOMIC_RELEASE);
 }
 
 void install_signal_handlers(void)
@@ -135,6 +154,21 @@ void install_signal_handlers(void)
     /* A closed stdout pipe must give EPIPE (reported, exit 1), not a signal
      * death halfway through a write. */
     signal(SIGPIPE, SIG_IGN);
+}
+
+static mode_t g_umask;
+static pthread_once_t g_umask_once = PTHREAD_ONCE_INIT;
+
+static void read_umask(void)
+{
+    g_umask = umask(0);
+    umask(g_umask);
+}
+
+static mode_t current_umask(void)
+{
+    pthread_once(&g_umask_once, read_umask);
+    return g_umask;
 }
 
 static int write_all(int fd, const unsigned char *p, size_t n)
@@ -165,9 +199,10 @@ cnf_status write_output(const char *path, const unsigned char *data, size_t len,
 {
     char dir[PATH_MAX];
     const char *slash;
-    int fd;
+    int fd, slot, e;
     struct stat st;
     mode_t mask;
+    const char *what = "write error";
     if (strcmp(path, "-") == 0) {
         if (write_all(STDOUT_FILENO, data, len) != 0)
             return io_fail(err, "-", "write error", errno);
@@ -191,38 +226,40 @@ cnf_status write_output(const char *path, const unsigned char *data, size_t len,
     } else {
         strcpy(dir, ".");
     }
-    if (strlen(dir) + 24 >= sizeof g_temp)
+    if (strlen(dir) + 24 >= sizeof g_temp[0])
         return io_fail(err, path, "", ENAMETOOLONG);
-    snprintf(g_temp, sizeof g_temp, "%s/.cnnfilter-XXXXXX", dir);
-    g_temp_live = 0;
-    fd = mkstemp(g_temp);
-    if (fd < 0)
-        return io_fail(err, path, "cannot create a temporary file beside it", errno);
-    g_temp_live = 1;
-    /* mkstemp makes 0600; give the output the usual 0666 & ~umask. */
-    mask = umask(0);
-    umask(mask);
+    slot = take_slot();
+    snprintf(g_temp[slot], sizeof g_temp[slot], "%s/.cnnfilter-XXXXXX", dir);
+    fd = mkstemp(g_temp[slot]);
+    if (fd < 0) {
+        e = errno;
+        release_slot(slot);
+        return io_fail(err, path, "cannot create a temporary file beside it", e);
+    }
+    g_temp_live[slot] = 1;
+    /* mkstemp makes 0600; give the output the usual 0666 & ~umask.  umask()
+     * can only be read by setting it, so it is read once. */
+    mask = current_umask();
     if (fchmod(fd, 0666 & ~mask) != 0 || write_all(fd, data, len) != 0) {
-        int e = errno;
+        e = errno;
         close(fd);
-        unlink(g_temp);
-        g_temp_live = 0;
-        return io_fail(err, path, "write error", e);
+        goto fail;
     }
     if (close(fd) != 0) {
-        int e = errno;
-        unlink(g_temp);
-        g_temp_live = 0;
-        return io_fail(err, path, "write error", e);
+        e = errno;
+        goto fail;
     }
-    if (rename(g_temp, path) != 0) {
-        int e = errno;
-        unlink(g_temp);
-        g_temp_live = 0;
-        return io_fail(err, path, "cannot rename the temporary file into place", e);
+    if (rename(g_temp[slot], path) != 0) {
+        e = errno;
+        what = "cannot rename the temporary file into place";
+        goto fail;
     }
-    g_temp_live = 0;
+    release_slot(slot);
     return CNF_OK;
+fail:
+    unlink(g_temp[slot]);
+    release_slot(slot);
+    return io_fail(err, path, what, e);
 }
 
 int same_file(const char *a, const char *b)

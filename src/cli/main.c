@@ -135,16 +135,8 @@ static int has_template(const char *s)
     return strstr(s, "{kernel}") || strstr(s, "{index}");
 }
 
-typedef struct run_ctx {
-    options *o;
-    cnf_pipeline *pipeline;
-    cnf_kernel *kernels[CLI_MAX_KERNELS];
-    const cnf_kernel *kptr[CLI_MAX_KERNELS];
-    char names[CLI_MAX_KERNELS][270];
-    int n_kernels;
-} run_ctx;
 
-static void free_ctx(run_ctx *c)
+void free_ctx(run_ctx *c)
 {
     for (int i = 0; i < c->n_kernels; i++)
         cnf_kernel_free(c->kernels[i]);
@@ -255,7 +247,8 @@ static void report_map(const char *out, cnf_output_format fmt, const cnf_map_sta
     }
 }
 
-static int write_one(options *o, const cnf_image *img, const char *out, cnf_output_format fmt)
+static int write_one(const options *o, const cnf_image *img, const char *out,
+                     cnf_output_format fmt)
 {
     unsigned char *data = NULL;
     size_t len = 0;
@@ -264,8 +257,21 @@ static int write_one(options *o, const cnf_image *img, const char *out, cnf_outp
     cnf_status st;
     memset(&err, 0, sizeof err);
     st = cnf_encode(img, fmt, o->map, o->quality, &data, &len, &stats, &err);
-    if (st)
+    if (st == CNF_OK && fmt == CNF_OUT_PNG) {
+        /* What made the image, for whoever finds it later (identify -verbose):
+         * the version and the options that decide the pixels; no time stamp,
+         * so the same pixels and options give the same bytes. */
+        char comment[sizeof o->normalized + 32];
+        snprintf(comment, sizeof comment, "cnnfilter %s%s", o->normalized,
+                 o->normalized_truncated ? " ..." : "");
+        st = cnf_png_add_text(&data, &len, "Software", "cnnfilter " CNF_VERSION_STRING, &err);
+        if (st == CNF_OK)
+            st = cnf_png_add_text(&data, &len, "Comment", comment, &err);
+    }
+    if (st) {
+        free(data);
         return msg_cnf(&err, out);
+    }
     if (o->verbose)
         report_map(out, fmt, &stats, img);
     st = write_output(out, data, len, &err);
@@ -278,76 +284,34 @@ static int write_one(options *o, const cnf_image *img, const char *out, cnf_outp
     return 0;
 }
 
-static int run_single(options *o)
+/* Insert "-{kernel}" before the extension of a path that has no template. */
+static void add_template(const char *path, char *out, size_t size)
 {
-    run_ctx c;
-    const char *in_path, *out_path;
-    cnf_output_format fmt;
+    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+    if (!dot || (slash && dot < slash))
+        dot = path + strlen(path);
+    snprintf(out, size, "%.*s-{kernel}%s", (int)(dot - path), path, dot);
+}
+
+/* One input through decode -> plan -> run -> map -> encode -> write.  Prints
+ * its own errors; returns the exit code.  `auto_template`: several outputs
+ * get "-{kernel}" added to a path without a template (batch mode). */
+int process_file(const run_ctx *c, const char *in_path, const char *out_path,
+                 cnf_output_format fmt, int threads, int auto_template)
+{
+    const options *o = c->o;
     unsigned char *buf = NULL;
     size_t len = 0;
     cnf_image in = {0}, res = {0};
     cnf_plan *plan = NULL;
     cnf_error err;
     cnf_plan_limits lim;
-    int rc = 0, groups;
-    memset(&c, 0, sizeof c);
-    c.o = o;
+    int rc = 0, groups = 1;
+    char names[CLI_MAX_KERNELS][270];
+    char tpl[4200];
+    const char *target = out_path;
 
-    if (o->n_args < 1 || o->n_args > 2 || (o->n_args == 1 && !o->explain)) {
-        msg_usage(NULL, "expected INPUT and OUTPUT (or -o DIR INPUT...), got %d argument%s",
-                  o->n_args, o->n_args == 1 ? "" : "s");
-        return 2;
-    }
-    in_path = o->args[0];
-    out_path = o->n_args > 1 ? o->args[1] : NULL;
-    fmt = CNF_OUT_PNG;
-    if (out_path) {
-        if (strcmp(out_path, "-") == 0) {
-            if (o->output_format)
-                fmt = cnf_output_format_from_name(o->output_format);
-            if (!o->explain && isatty(STDOUT_FILENO) && fmt != CNF_OUT_TXT &&
-                fmt != CNF_OUT_JSON) {
-                msg_usage("-", "refusing to write binary image data to a terminal");
-                return 2;
-            }
-        } else {
-            fmt = cnf_output_format_for_path(out_path);
-            if (fmt == CNF_OUT_NONE) {
-                msg_usage(out_path, "unknown output extension (use .png, .jpg, .bmp, .tga, "
-                                    ".npy, .txt or .json)");
-                return 2;
-            }
-        }
-        if (same_file(in_path, out_path)) {
-            msg_usage(out_path, "OUTPUT is the INPUT file; refusing to overwrite the input");
-            return 2;
-        }
-    }
-    if (o->pipeline) {
-        rc = load_pipeline(&c);
-        if (rc)
-            goto out;
-    } else {
-        if (o->n_kernels == 0 && o->layer.pool == CNF_POOL_NONE) {
-            msg_usage("--kernel", "a kernel is required (or --pool for pooling alone)");
-            return 2;
-        }
-        rc = load_kernels(&c);
-        if (rc)
-            goto out;
-    }
-    if (out_path && c.n_kernels > 1 && o->layer.combine == CNF_COMBINE_NONE &&
-        !has_template(out_path)) {
-        msg_usage(out_path,
-                  "a bank of %d kernels with --combine none writes one file per kernel: put "
-                  "{kernel} or {index} in OUTPUT, or choose --combine",
-                  c.n_kernels);
-        rc = 2;
-        goto out;
-    }
-    o->layer.kernels = c.kptr;
-    o->layer.n_kernels = c.n_kernels;
-
+    memcpy(names, c->names, sizeof names);
     if (read_input(in_path, &buf, &len, &err) != CNF_OK) {
         rc = msg_cnf(&err, in_path);
         goto out;
@@ -370,59 +334,64 @@ static int run_single(options *o)
 
     lim.max_memory = o->max_memory;
     memset(&err, 0, sizeof err);
-    if ((c.pipeline ? cnf_plan_create_pipeline(c.pipeline, in.width, in.height, in.channels,
-                                               in.has_alpha, &lim, &plan, &err)
-                    : cnf_plan_create(&o->layer, in.width, in.height, in.channels, in.has_alpha,
-                                      &lim, &plan, &err)) != CNF_OK) {
+    if ((c->pipeline ? cnf_plan_create_pipeline(c->pipeline, in.width, in.height, in.channels,
+                                                in.has_alpha, &lim, &plan, &err)
+                     : cnf_plan_create(&o->layer, in.width, in.height, in.channels, in.has_alpha,
+                                       &lim, &plan, &err)) != CNF_OK) {
         rc = msg_cnf(&err, in_path);
         goto out;
     }
     if (o->explain) {
         cnf_plan_explain(plan, stdout);
+        in.data = NULL; /* probed only */
         goto out;
     }
     {
         int w, h, ch, a;
         cnf_plan_output_shape(plan, &w, &h, &ch, &a);
         groups = cnf_plan_n_groups(plan);
-        if (c.pipeline && cnf_output_format_is_8bit(fmt) && ch - a != 1 && ch - a != 3 &&
-            has_template(out_path)) {
+        if (c->pipeline && cnf_output_format_is_8bit(fmt) && ch - a != 1 && ch - a != 3 &&
+            (auto_template || has_template(out_path))) {
             /* Feature maps that no image holds: one gray file per map. */
             groups = ch - a;
-            for (int g = 0; g < groups && g < CLI_MAX_KERNELS; g++)
-                snprintf(c.names[g], sizeof c.names[g], "map%d", g);
             if (groups > CLI_MAX_KERNELS) {
                 msg_usage(out_path, "%d maps are more than %d files", groups, CLI_MAX_KERNELS);
                 rc = 2;
                 goto out;
             }
+            for (int g = 0; g < groups; g++)
+                snprintf(names[g], sizeof names[g], "map%d", g);
         }
         if (cnf_output_format_is_8bit(fmt)) {
             int colour = (ch - a) / groups;
             if (colour != 1 && colour != 3) {
                 msg_usage(out_path,
-                          "the result has %d channels per image, which %s cannot hold (1 or 3, "
-                          "plus alpha); write .npy/.txt/.json",
-                          colour, "an 8-bit image");
+                          "the result has %d channels per image, which an 8-bit image cannot "
+                          "hold (1 or 3, plus alpha); write .npy/.txt/.json",
+                          colour);
                 rc = 2;
                 goto out;
             }
         }
     }
+    if (groups > 1 && auto_template && !has_template(out_path)) {
+        add_template(out_path, tpl, sizeof tpl);
+        target = tpl;
+    }
     memset(&err, 0, sizeof err);
-    if (cnf_plan_run(plan, &in, o->jobs, &res, &err) != CNF_OK) {
+    if (cnf_plan_run(plan, &in, threads, &res, &err) != CNF_OK) {
         rc = msg_cnf(&err, in_path);
         goto out;
     }
     cnf_image_free(&in);
     if (groups == 1) {
-        rc = write_one(o, &res, out_path, fmt);
+        rc = write_one(o, &res, target, fmt);
     } else {
         for (int g = 0; g < groups && rc == 0; g++) {
             char path[4096];
             cnf_image part;
-            if (expand_template(out_path, c.names[g], g, path, sizeof path) != 0) {
-                msg_usage(out_path, "output name too long");
+            if (expand_template(target, names[g], g, path, sizeof path) != 0) {
+                msg_usage(target, "output name too long");
                 rc = 2;
                 break;
             }
@@ -445,6 +414,76 @@ out:
     cnf_image_free(&in);
     cnf_image_free(&res);
     cnf_plan_free(plan);
+    return rc;
+}
+
+/* Load the kernels or the pipeline once, for every file of a run. */
+int setup_run(run_ctx *c, options *o)
+{
+    int rc;
+    memset(c, 0, sizeof *c);
+    c->o = o;
+    if (o->pipeline)
+        return load_pipeline(c);
+    if (o->n_kernels == 0 && o->layer.pool == CNF_POOL_NONE) {
+        msg_usage("--kernel", "a kernel is required (or --pool for pooling alone)");
+        return 2;
+    }
+    rc = load_kernels(c);
+    if (rc)
+        return rc;
+    o->layer.kernels = c->kptr;
+    o->layer.n_kernels = c->n_kernels;
+    return 0;
+}
+
+static int run_single(options *o)
+{
+    run_ctx c;
+    const char *in_path, *out_path;
+    cnf_output_format fmt = CNF_OUT_PNG;
+    int rc;
+
+    if (o->n_args < 1 || o->n_args > 2 || (o->n_args == 1 && !o->explain)) {
+        msg_usage(NULL, "expected INPUT and OUTPUT (or -o DIR INPUT...), got %d argument%s",
+                  o->n_args, o->n_args == 1 ? "" : "s");
+        return 2;
+    }
+    in_path = o->args[0];
+    out_path = o->n_args > 1 ? o->args[1] : "-";
+    if (o->n_args > 1) {
+        if (strcmp(out_path, "-") == 0) {
+            if (o->output_format)
+                fmt = cnf_output_format_from_name(o->output_format);
+            if (!o->explain && isatty(STDOUT_FILENO) && fmt != CNF_OUT_TXT &&
+                fmt != CNF_OUT_JSON) {
+                msg_usage("-", "refusing to write binary image data to a terminal");
+                return 2;
+            }
+        } else {
+            fmt = cnf_output_format_for_path(out_path);
+            if (fmt == CNF_OUT_NONE) {
+                msg_usage(out_path, "unknown output extension (use .png, .jpg, .bmp, .tga, "
+                                    ".npy, .txt or .json)");
+                return 2;
+            }
+        }
+        if (same_file(in_path, out_path)) {
+            msg_usage(out_path, "OUTPUT is the INPUT file; refusing to overwrite the input");
+            return 2;
+        }
+    }
+    rc = setup_run(&c, o);
+    if (rc == 0 && o->n_args > 1 && c.n_kernels > 1 && o->layer.combine == CNF_COMBINE_NONE &&
+        !has_template(out_path)) {
+        msg_usage(out_path,
+                  "a bank of %d kernels with --combine none writes one file per kernel: put "
+                  "{kernel} or {index} in OUTPUT, or choose --combine",
+                  c.n_kernels);
+        rc = 2;
+    }
+    if (rc == 0)
+        rc = process_file(&c, in_path, out_path, fmt, o->jobs, 0);
     free_ctx(&c);
     return rc;
 }
@@ -470,12 +509,10 @@ int main(int argc, char **argv)
             rc = 0;
         } else if (rc == 0) {
             msg_set_quiet(o.quiet);
-            if (o.output_dir) {
-                msg_usage("--output-dir", "batch mode is not available in this version yet");
-                rc = 2;
-            } else {
+            if (o.output_dir)
+                rc = run_batch(&o);
+            else
                 rc = run_single(&o);
-            }
         }
         free(o.args);
     }

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -236,10 +237,64 @@ static const char *const PROGRESS[] = {"auto", "always", "never"};
 #define MAX_STRIDE (1 << 20)
 #define MAX_DILATION (1 << 16)
 
+/* The options whose values decide the output (not -j, limits or messages). */
+static int decides_output(opt_id id)
+{
+    switch (id) {
+    case O_OUTPUT_DIR: case O_RECURSIVE: case O_JOBS: case O_OUTPUT_FORMAT: case O_SKIP_EXISTING:
+    case O_SHARD: case O_EXPLAIN: case O_MAX_PIXELS: case O_MAX_MEMORY: case O_QUIET:
+    case O_VERBOSE: case O_PROGRESS: case O_HELP: case O_VERSION:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* Append " --name [value]" to o->normalized, the value single-quoted when it
+ * holds anything but [A-Za-z0-9_.,:/+=-]. */
+static void record(options *o, const opt *op, const char *val)
+{
+    char *d = o->normalized;
+    size_t n = strlen(d), cap = sizeof o->normalized;
+    int w = snprintf(d + n, cap - n, "%s--%s", n ? " " : "", op->name);
+    if (w < 0 || (size_t)w >= cap - n)
+        goto full;
+    n += (size_t)w;
+    if (val) {
+        int plain = *val != 0;
+        for (const char *p = val; *p; p++)
+            if (!(isalnum((unsigned char)*p) || strchr("_.,:/+=-", *p)))
+                plain = 0;
+        if (n + 2 >= cap)
+            goto full;
+        d[n++] = ' ';
+        if (!plain)
+            d[n++] = '\'';
+        for (const char *p = val; *p; p++) {
+            if (n + 6 >= cap)
+                goto full;
+            if (*p == '\'') {
+                memcpy(d + n, "'\\''", 4);
+                n += 4;
+            } else {
+                d[n++] = *p;
+            }
+        }
+        if (!plain)
+            d[n++] = '\'';
+        d[n] = 0;
+    }
+    return;
+full:
+    o->normalized_truncated = 1;
+}
+
 static int apply(options *o, const opt *op, const char *flag, const char *val)
 {
     cnf_layer *L = &o->layer;
     int v = 0;
+    if (decides_output(op->id))
+        record(o, op, val);
     if (op->geometry && !o->geometry_flags_seen) {
         o->geometry_flags_seen = 1;
         o->geometry_flag = op->name;

@@ -246,6 +246,45 @@ static void membuf_write(void *ctx, void *data, int size)
         cnf__buf_put(ctx, data, (size_t)size);
 }
 
+cnf_status cnf_png_add_text(unsigned char **png, size_t *len, const char *keyword,
+                            const char *text, cnf_error *err)
+{
+    size_t kl = strlen(keyword), tl = strlen(text), dl, at = 33; /* signature + IHDR */
+    unsigned char *chunk, *np;
+    unsigned int crc;
+    if (kl < 1 || kl > 79 || tl > (1u << 20))
+        return cnf__fail(err, CNF_E_USAGE, NULL, "bad PNG text keyword or text");
+    if (*len < at || memcmp(*png + 12, "IHDR", 4) != 0)
+        return cnf__fail(err, CNF_E_FORMAT, NULL, "not a PNG with IHDR first");
+    dl = kl + 1 + tl;
+    chunk = malloc(12 + dl);
+    np = realloc(*png, *len + 12 + dl);
+    if (!chunk || !np) {
+        free(chunk);
+        if (np)
+            *png = np;
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    }
+    *png = np;
+    chunk[0] = (unsigned char)(dl >> 24);
+    chunk[1] = (unsigned char)(dl >> 16);
+    chunk[2] = (unsigned char)(dl >> 8);
+    chunk[3] = (unsigned char)dl;
+    memcpy(chunk + 4, "tEXt", 4);
+    memcpy(chunk + 8, keyword, kl + 1);
+    memcpy(chunk + 9 + kl, text, tl);
+    crc = stbiw__crc32(chunk + 4, (int)(dl + 4));
+    chunk[8 + dl] = (unsigned char)(crc >> 24);
+    chunk[9 + dl] = (unsigned char)(crc >> 16);
+    chunk[10 + dl] = (unsigned char)(crc >> 8);
+    chunk[11 + dl] = (unsigned char)crc;
+    memmove(np + at + 12 + dl, np + at, *len - at);
+    memcpy(np + at, chunk, 12 + dl);
+    *len += 12 + dl;
+    free(chunk);
+    return CNF_OK;
+}
+
 cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode mode,
                       int jpeg_quality, unsigned char **out, size_t *out_len,
                       cnf_map_stats *stats, cnf_error *err)
