@@ -19,6 +19,8 @@ BIN = os.path.abspath(os.environ.get("CNNFILTER_BIN", os.path.join(ROOT, "build"
 
 def commands():
     text = open(os.path.join(ROOT, "README.md")).read()
+    # The golden-test recipe needs its own folders; tests/cli/test_batch.py runs it.
+    text = re.sub(r"<!-- golden-recipe -->\n```sh\n.*?```", "", text, flags=re.S)
     for block in re.findall(r"```sh\n(.*?)```", text, re.S):
         for line in block.splitlines():
             line = line.strip()

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""test_batch.py - batch mode through the real binary: folders, bad files, summary, shards,
+--skip-existing, -j determinism, signals, byte-stable PNGs with their tEXt record, and the
+README's golden-test recipe.
+"""
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "ref"))
+import cnnref  # noqa: E402
+
+BIN = os.path.abspath(os.environ.get("CNNFILTER_BIN", os.path.join(ROOT, "build", "cnnfilter")))
+SAMPLES = os.path.join(ROOT, "samples")
+TMP = tempfile.mkdtemp(prefix="cnnfilter-batch-")
+
+
+def path(*p):
+    return os.path.join(TMP, *p)
+
+
+def run(*args, cwd=None):
+    r = subprocess.run([BIN] + [str(a) for a in args], capture_output=True, cwd=cwd or TMP,
+                       timeout=120)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def files_under(d):
+    out = []
+    for base, _, names in os.walk(d):
+        for n in names:
+            out.append(os.path.relpath(os.path.join(base, n), d))
+    return sorted(out)
+
+
+def mixed_folder(name):
+    """Good images, a corrupt PNG, a text file named .png, a subfolder, a non-image file."""
+    d = path(name)
+    os.makedirs(os.path.join(d, "sub", "deeper"))
+    for s in ("shapes.png", "lines.png", "digit8.png"):
+        shutil.copy(os.path.join(SAMPLES, s), d)
+    shutil.copy(os.path.join(SAMPLES, "texture.png"), os.path.join(d, "sub"))
+    shutil.copy(os.path.join(SAMPLES, "rgba.png"), os.path.join(d, "sub", "deeper"))
+    data = open(os.path.join(SAMPLES, "gradient.png"), "rb").read()
+    open(os.path.join(d, "corrupt.png"), "wb").write(data[:len(data) // 2])
+    open(os.path.join(d, "text.png"), "w").write("not an image\n")
+    open(os.path.join(d, "notes.md"), "w").write("# notes\n")
+    return d
+
+
+def png_chunks(p):
+    data = open(p, "rb").read()
+    pos, chunks = 8, []
+    while pos < len(data):
+        n, t = struct.unpack(">I4s", data[pos:pos + 8])
+        chunks.append((t, data[pos + 8:pos + 8 + n]))
+        pos += 12 + n
+    return chunks
+
+
+def a_mixed_folder_reports_bad_files_and_processes_the_rest():
+    src = mixed_folder("mixed")
+    rc, out, err = run("-k", "sobel_v", "-o", "mixed_out", "-r", src)
+    assert rc == 1, (rc, out, err)
+    assert files_under(path("mixed_out")) == [
+        "digit8.png", "lines.png", "shapes.png", "sub/deeper/rgba.png", "sub/texture.png"], \
+        files_under(path("mixed_out"))
+    lines = err.splitlines()
+    assert len(lines) == 2, err
+    assert any(l.startswith("cnnfilter: %s/corrupt.png: " % src) for l in lines), err
+    assert any(l.startswith("cnnfilter: %s/text.png: " % src) for l in lines), err
+    assert re.match(r"processed 5, failed 2, skipped 1, in \d+\.\d\d s\n$", out), out
+    # Each output equals the one-file run.
+    rc, _, _ = run("-k", "sobel_v", os.path.join(src, "sub", "texture.png"), "single.png")
+    assert rc == 0
+    a = cnnref.png_read(open(path("single.png"), "rb").read())
+    b = cnnref.png_read(open(path("mixed_out", "sub", "texture.png"), "rb").read())
+    assert (a == b).all()
+    # Without -r the subfolders are left alone.
+    rc, out, _ = run("-k", "sobel_v", "-o", "flat_out", src)
+    assert rc == 1 and files_under(path("flat_out")) == ["digit8.png", "lines.png", "shapes.png"]
+    assert not [f for f in files_under(TMP) if ".cnnfilter-" in f]
+
+
+def jobs_1_and_4_write_identical_files():
+    src = mixed_folder("jobs")
+    for j in ("1", "4"):
+        run("-j", j, "-k", "gaussian:5:1.2", "--border", "reflect", "-o", "j" + j, "-r", src)
+    files = files_under(path("j1"))
+    assert files == files_under(path("j4")) and len(files) == 5
+    for f in files:
+        assert open(path("j1", f), "rb").read() == open(path("j4", f), "rb").read(), f
+
+
+def shards_cover_the_input_exactly_once():
+    src = mixed_folder("shards")
+    run("-k", "box", "-o", "sh_all", "-r", src)
+    parts = []
+    for k in range(3):
+        run("-k", "box", "-o", "sh%d" % k, "-r", "--shard", "%d/3" % k, src)
+        parts.append(files_under(path("sh%d" % k)) if os.path.exists(path("sh%d" % k)) else [])
+    every = sorted(f for p in parts for f in p)
+    assert every == files_under(path("sh_all")) and len(every) == 5, parts
+    rc, _, err = run("-k", "box", "-o", "x", "--shard", "3/3", src)
+    assert rc == 2 and err.startswith("cnnfilter: --shard: ")
+
+
+def skip_existing_skips_and_resumes():
+    src = mixed_folder("resume")
+    os.makedirs(path("resume_out"))
+    shutil.copy(os.path.join(SAMPLES, "gradient.png"), path("resume_out", "lines.png"))
+    rc, out, err = run("-k", "identity", "-o", "resume_out", "--skip-existing", src)
+    assert rc == 1
+    assert re.match(r"processed 2, failed 2, skipped 2, ", out), out
+    # The existing file was left as it was.
+    assert open(path("resume_out", "lines.png"), "rb").read() == \
+        open(os.path.join(SAMPLES, "gradient.png"), "rb").read()
+
+
+def output_format_and_banks_in_batch():
+    src = path("fmt")
+    os.makedirs(src)
+    shutil.copy(os.path.join(SAMPLES, "digit8.png"), src)
+    rc, out, err = run("-k", "sobel_v", "-k", "sobel_h", "--output-format", "npy", "-o", "fo", src)
+    assert rc == 0, err
+    assert files_under(path("fo")) == ["digit8-sobel_h.npy", "digit8-sobel_v.npy"]
+    rc, out, err = run("--pipeline", os.path.join(ROOT, "kernels", "edges.json"), "-o", "fe", src)
+    assert rc == 0, err
+    assert files_under(path("fe")) == ["digit8-map%d.png" % i for i in range(4)]
+
+
+def png_output_is_byte_stable_and_records_its_options():
+    rc, _, err = run("-k", "sobel_v", "--map", "abs", "--border", "reflect",
+                     os.path.join(SAMPLES, "shapes.png"), "stable1.png")
+    assert rc == 0, err
+    time.sleep(1.1)
+    run("-k", "sobel_v", "--map", "abs", "--border", "reflect", "-j", "1",
+        os.path.join(SAMPLES, "shapes.png"), "stable2.png")
+    assert open(path("stable1.png"), "rb").read() == open(path("stable2.png"), "rb").read()
+    text = {t: b for t, b in ((b.split(b"\0")[0], b.split(b"\0", 1)[1])
+                              for t, b in png_chunks(path("stable1.png")) if t == b"tEXt")}
+    assert text[b"Software"].startswith(b"cnnfilter ")
+    assert text[b"Comment"] == b"cnnfilter --kernel sobel_v --map abs --border reflect", text
+    if shutil.which("identify") and os.path.exists("/usr/bin/identify"):
+        r = subprocess.run(["/usr/bin/identify", "-verbose", path("stable1.png")],
+                           capture_output=True, timeout=60)
+        assert b"cnnfilter --kernel sobel_v" in r.stdout
+
+
+def sigint_mid_batch_leaves_no_partial_files():
+    src = path("many")
+    os.makedirs(src)
+    for i in range(300):
+        shutil.copy(os.path.join(SAMPLES, "shapes.png"), os.path.join(src, "s%03d.png" % i))
+    p = subprocess.Popen([BIN, "-j", "2", "-k", "box:15", "-o", "many_out", src], cwd=TMP,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    p.wait(timeout=60)
+    assert p.returncode != 0
+    left = files_under(path("many_out")) if os.path.exists(path("many_out")) else []
+    assert not [f for f in left if f.startswith(".cnnfilter-")], left
+    assert len(left) < 300, "the batch finished before the signal; nothing was tested"
+    for f in left:  # every file that exists is complete
+        cnnref.png_read(open(path("many_out", f), "rb").read())
+
+
+def the_readme_golden_recipe_works():
+    text = open(os.path.join(ROOT, "README.md")).read()
+    block = re.search(r"<!-- golden-recipe -->\n```sh\n(.*?)```", text, re.S)
+    assert block, "README has no golden-recipe block"
+    work = path("recipe")
+    os.makedirs(os.path.join(work, "images"))
+    for s in ("shapes.png", "lines.png"):
+        shutil.copy(os.path.join(SAMPLES, s), os.path.join(work, "images"))
+    os.makedirs(os.path.join(work, "bin"))
+    os.symlink(BIN, os.path.join(work, "bin", "cnnfilter"))
+    env = dict(os.environ, PATH=os.path.join(work, "bin") + os.pathsep + os.environ["PATH"])
+    script = block.group(1)
+    r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=work, env=env,
+                       capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr.decode() + r.stdout.decode()
+    assert os.path.exists(os.path.join(work, "golden", "shapes.png"))
+    # A changed golden makes the compare step fail.
+    with open(os.path.join(work, "golden", "lines.png"), "r+b") as f:
+        shutil.copy(os.path.join(SAMPLES, "gradient.png"), os.path.join(work, "golden", "lines.png"))
+    check = [l for l in script.splitlines() if l.startswith("cnnfilter compare")][0]
+    gen = [l for l in script.splitlines() if "-o actual" in l][0]
+    r = subprocess.run(["bash", "-c", gen + " && " + check], cwd=work, env=env,
+                       capture_output=True, timeout=120)
+    assert r.returncode == 1, r
+
+
+TESTS = [a_mixed_folder_reports_bad_files_and_processes_the_rest,
+         jobs_1_and_4_write_identical_files, shards_cover_the_input_exactly_once,
+         skip_existing_skips_and_resumes, output_format_and_banks_in_batch,
+         png_output_is_byte_stable_and_records_its_options,
+         sigint_mid_batch_leaves_no_partial_files, the_readme_golden_recipe_works]
+
+
+def main():
+    passed = failed = 0
+    try:
+        for t in TESTS:
+            try:
+                t()
+                print("ok   " + t.__name__)
+                passed += 1
+            except Exception as e:  # noqa: BLE001
+                print("FAIL %s: %s: %s" % (t.__name__, type(e).__name__, e))
+                failed += 1
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    print("batch: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
