@@ -111,9 +111,10 @@ nomem:
 }
 
 /* The temp files being written (one slot per writing thread), for the
- * signal handler.  A slot's path is written before the file exists and
- * `live` is cleared before rename, so the handler never unlinks a finished
- * output.  Slots are taken with an atomic exchange. */
+ * signal handler.  A slot's path is written before the file exists; `live`
+ * stays set through the rename, and unlinking the temporary name after the
+ * rename fails harmlessly, so the handler never removes a finished output.
+ * Slots are taken with an atomic exchange. */
 #define TEMP_SLOTS 300
 static char g_temp[TEMP_SLOTS][PATH_MAX + 32];
 static volatile sig_atomic_t g_temp_live[TEMP_SLOTS];
