@@ -39,6 +39,11 @@ static int has_prefix(const unsigned char *b, size_t len, const char *magic, siz
     return len >= n && memcmp(b, magic, n) == 0;
 }
 
+static int is_png(const unsigned char *b, size_t len)
+{
+    return has_prefix(b, len, "\x89PNG\r\n\x1a\n", 8);
+}
+
 /* 1 if the bytes start like a format stb_image reads (TGA has no magic and
  * is only tried when nothing else matches). */
 static int looks_like_image(const unsigned char *b, size_t len)
@@ -137,6 +142,9 @@ cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, 
     if (len == 0)
         return cnf__fail(err, CNF_E_DECODE, name, "empty file");
     kind = sniff(buf, len, kind);
+    if (is_png(buf, len))
+        return cnf__png_probe(buf, len, name, max_pixels, width, height, channels, has_alpha,
+                              err);
     if (kind != CNF_IN_IMAGE) {
         cnf_image img;
         st = cnf_decode(buf, len, kind, name, max_pixels, &img, err);
@@ -174,6 +182,8 @@ cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
                                 img, err);
     if (kind == CNF_IN_NPY)
         return cnf__npy_matrix(buf, len, name, max_pixels, img, err);
+    if (is_png(buf, len))
+        return cnf__png_decode(buf, len, name, max_pixels, img, err);
     /* The header first: refuse a decompression bomb before stb allocates. */
     st = image_header(buf, len, name, max_pixels, &w, &h, &comp, err);
     if (st)
@@ -314,10 +324,12 @@ cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode 
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
     cnf_map_to_u8(img, mode, px, stats);
     switch (fmt) {
-    case CNF_OUT_PNG:
-        ok = stbi_write_png_to_func(membuf_write, &m, img->width, img->height, comp, px,
-                                    img->width * comp);
-        break;
+    case CNF_OUT_PNG: {
+        /* zlib level 3 (see png_io.c for the measurement). */
+        cnf_status st = cnf__png_encode(px, img->width, img->height, comp, 3, out, out_len, err);
+        free(px);
+        return st;
+    }
     case CNF_OUT_JPG:
         ok = stbi_write_jpg_to_func(membuf_write, &m, img->width, img->height, comp, px,
                                     jpeg_quality);

@@ -55,6 +55,16 @@ void cnf__buf_put(cnf_buf *b, const void *p, size_t n);
 cnf_status cnf__text_matrix(const char *text, size_t len, int csv, const char *name,
                             uint64_t max_pixels, cnf_image *img, cnf_error *err);
 
+/* PNG through libspng (png_io.c). */
+cnf_status cnf__png_probe(const unsigned char *buf, size_t len, const char *name,
+                          uint64_t max_pixels, int *width, int *height, int *channels,
+                          int *has_alpha, cnf_error *err);
+cnf_status cnf__png_decode(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_image *img, cnf_error *err);
+/* px: interleaved 8-bit, comp 1..4; level: zlib 0..9. *out is malloc'd. */
+cnf_status cnf__png_encode(const unsigned char *px, int width, int height, int comp, int level,
+                           unsigned char **out, size_t *out_len, cnf_error *err);
+
 /* cnf__npy_matrix - decode a .npy array (matrix_io.c). */
 cnf_status cnf__npy_matrix(const unsigned char *buf, size_t len, const char *name,
                            uint64_t max_pixels, cnf_image *img, cnf_error *err);

@@ -1,0 +1,207 @@
+/* png_io.c - PNG through libspng (the only file that includes it): checked decoding, fast encoding.
+ *
+ * stb_image never verifies PNG chunk CRCs and is not hardened for hostile
+ * input; libspng checks CRCs and the zlib stream, bounds chunk sizes, and
+ * decodes row by row.  Every PNG is decoded to 8-bit RGBA rows (16-bit to
+ * RGBA16) with tRNS applied, then spread into planes: colour type 0/4 gives
+ * gray, 2/3/6 RGB, and alpha exists for colour types 4 and 6 and whenever a
+ * tRNS chunk is present.  16-bit samples become v / 257 (0..255 with
+ * fractions), so a 16-bit image keeps its precision in the float pipeline.
+ */
+#include "internal.h"
+
+#include <spng.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Ancillary chunks (text, ICC profiles) are not needed to filter pixels;
+ * bounding them stops a file from making us cache gigabytes of metadata. */
+#define PNG_CHUNK_LIMIT (64u << 20)
+#define PNG_CACHE_LIMIT (64u << 20)
+
+typedef struct png_info {
+    struct spng_ihdr ihdr;
+    int gray, alpha, sixteen;
+} png_info;
+
+static cnf_status spng_fail(cnf_error *err, const char *name, int rc)
+{
+    /* Limits and bad data are all "cannot decode" for the caller. */
+    return cnf__fail(err, rc == SPNG_EMEM ? CNF_E_NOMEM : CNF_E_DECODE, name, "corrupt PNG (%s)",
+                     spng_strerror(rc));
+}
+
+static cnf_status open_png(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, spng_ctx **ctx_ret, png_info *info,
+                           cnf_error *err)
+{
+    spng_ctx *ctx = spng_ctx_new(0);
+    struct spng_trns trns;
+    int rc;
+    *ctx_ret = NULL;
+    if (!ctx)
+        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+    rc = spng_set_png_buffer(ctx, buf, len);
+    if (!rc)
+        rc = spng_set_chunk_limits(ctx, PNG_CHUNK_LIMIT, PNG_CACHE_LIMIT);
+    if (!rc)
+        rc = spng_get_ihdr(ctx, &info->ihdr);
+    if (rc) {
+        spng_ctx_free(ctx);
+        return spng_fail(err, name, rc);
+    }
+    if ((uint64_t)info->ihdr.width * info->ihdr.height > max_pixels) {
+        spng_ctx_free(ctx);
+        return cnf__fail(err, CNF_E_TOO_BIG, name,
+                         "%ux%u image is over the pixel limit %llu (raise it with --max-pixels)",
+                         info->ihdr.width, info->ihdr.height, (unsigned long long)max_pixels);
+    }
+    if (info->ihdr.width > INT32_MAX || info->ihdr.height > INT32_MAX) {
+        spng_ctx_free(ctx);
+        return cnf__fail(err, CNF_E_TOO_BIG, name, "image dimensions too large");
+    }
+    info->gray = info->ihdr.color_type == 0 || info->ihdr.color_type == 4;
+    info->sixteen = info->ihdr.bit_depth == 16;
+    info->alpha = info->ihdr.color_type == 4 || info->ihdr.color_type == 6 ||
+                  spng_get_trns(ctx, &trns) == 0;
+    *ctx_ret = ctx;
+    return CNF_OK;
+}
+
+cnf_status cnf__png_probe(const unsigned char *buf, size_t len, const char *name,
+                          uint64_t max_pixels, int *width, int *height, int *channels,
+                          int *has_alpha, cnf_error *err)
+{
+    spng_ctx *ctx;
+    png_info info;
+    cnf_status st = open_png(buf, len, name, max_pixels, &ctx, &info, err);
+    if (st)
+        return st;
+    *width = (int)info.ihdr.width;
+    *height = (int)info.ihdr.height;
+    *channels = (info.gray ? 1 : 3) + info.alpha;
+    *has_alpha = info.alpha;
+    spng_ctx_free(ctx);
+    return CNF_OK;
+}
+
+/* Spread one RGBA row (8 or 16 bits per sample) into the planes of row y. */
+static void spread_row(const png_info *info, const unsigned char *row, cnf_image *img, int y)
+{
+    size_t w = (size_t)img->width, plane = w * (size_t)img->height, off = (size_t)y * w;
+    int colour = info->gray ? 1 : 3;
+    for (int c = 0; c < colour + info->alpha; c++) {
+        int src = c < colour ? c : 3;
+        float *dst = img->data + (size_t)c * plane + off;
+        if (info->sixteen) {
+            const uint16_t *r = (const uint16_t *)(const void *)row;
+            for (size_t x = 0; x < w; x++)
+                dst[x] = (float)(r[x * 4 + (size_t)src] / 257.0);
+        } else {
+            for (size_t x = 0; x < w; x++)
+                dst[x] = row[x * 4 + (size_t)src];
+        }
+    }
+}
+
+cnf_status cnf__png_decode(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_image *img, cnf_error *err)
+{
+    spng_ctx *ctx;
+    png_info info;
+    int fmt, rc;
+    size_t row_bytes;
+    unsigned char *rows = NULL;
+    cnf_status st = open_png(buf, len, name, max_pixels, &ctx, &info, err);
+    if (st)
+        return st;
+    fmt = info.sixteen ? SPNG_FMT_RGBA16 : SPNG_FMT_RGBA8;
+    row_bytes = (size_t)info.ihdr.width * (info.sixteen ? 8 : 4);
+    st = cnf_image_alloc(img, (int)info.ihdr.width, (int)info.ihdr.height,
+                         (info.gray ? 1 : 3) + info.alpha, info.alpha, err);
+    if (st)
+        goto out;
+    if (info.ihdr.interlace_method == SPNG_INTERLACE_NONE) {
+        /* Row by row: no 8-bit copy of the whole image. */
+        rows = malloc(row_bytes);
+        if (!rows) {
+            st = cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+            goto out;
+        }
+        rc = spng_decode_image(ctx, NULL, 0, fmt, SPNG_DECODE_TRNS | SPNG_DECODE_PROGRESSIVE);
+        for (int y = 0; !rc && y < img->height; y++) {
+            rc = spng_decode_row(ctx, rows, row_bytes);
+            if (rc == 0 || rc == SPNG_EOI)
+                spread_row(&info, rows, img, y);
+            if (rc == SPNG_EOI && y + 1 == img->height)
+                rc = 0;
+            else if (rc == SPNG_EOI)
+                rc = SPNG_EOF;
+        }
+    } else {
+        /* Adam7 delivers rows per pass; decode the whole image at once. */
+        size_t total;
+        rc = spng_decoded_image_size(ctx, fmt, &total);
+        if (!rc) {
+            rows = malloc(total);
+            if (!rows) {
+                st = cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+                goto out;
+            }
+            rc = spng_decode_image(ctx, rows, total, fmt, SPNG_DECODE_TRNS);
+        }
+        for (int y = 0; !rc && y < img->height; y++)
+            spread_row(&info, rows + (size_t)y * row_bytes, img, y);
+    }
+    if (rc)
+        st = spng_fail(err, name, rc);
+out:
+    if (st)
+        cnf_image_free(img);
+    free(rows);
+    spng_ctx_free(ctx);
+    return st;
+}
+
+cnf_status cnf__png_encode(const unsigned char *px, int width, int height, int comp, int level,
+                           unsigned char **out, size_t *out_len, cnf_error *err)
+{
+    static const uint8_t colour_type[5] = {0, 0, 4, 2, 6};
+    spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
+    struct spng_ihdr ihdr;
+    int rc, e = 0;
+    void *png;
+    *out = NULL;
+    *out_len = 0;
+    if (!ctx)
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    memset(&ihdr, 0, sizeof ihdr);
+    ihdr.width = (uint32_t)width;
+    ihdr.height = (uint32_t)height;
+    ihdr.bit_depth = 8;
+    ihdr.color_type = colour_type[comp];
+    rc = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
+    if (!rc)
+        rc = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, level);
+    /* The "up" filter alone: measured on a 16 MP photo (Sobel and Gaussian
+     * outputs), zlib level 3 + up is 2.5x faster than level 6 with all
+     * filters tried per row, for files 8-10 % larger. */
+    if (!rc)
+        rc = spng_set_option(ctx, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_UP);
+    if (!rc)
+        rc = spng_set_ihdr(ctx, &ihdr);
+    if (!rc)
+        rc = spng_encode_image(ctx, px, (size_t)width * (size_t)height * (size_t)comp,
+                               SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
+    if (rc) {
+        spng_ctx_free(ctx);
+        return cnf__fail(err, rc == SPNG_EMEM ? CNF_E_NOMEM : CNF_E_IO, NULL,
+                         "PNG encoding failed (%s)", spng_strerror(rc));
+    }
+    png = spng_get_png_buffer(ctx, out_len, &e);
+    spng_ctx_free(ctx);
+    if (!png || e)
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "PNG encoding failed (%s)", spng_strerror(e));
+    *out = png;
+    return CNF_OK;
+}
