@@ -44,6 +44,11 @@ static int is_png(const unsigned char *b, size_t len)
     return has_prefix(b, len, "\x89PNG\r\n\x1a\n", 8);
 }
 
+static int is_jpeg(const unsigned char *b, size_t len)
+{
+    return has_prefix(b, len, "\xff\xd8\xff", 3);
+}
+
 /* 1 if the bytes start like a format stb_image reads (TGA has no magic and
  * is only tried when nothing else matches). */
 static int looks_like_image(const unsigned char *b, size_t len)
@@ -145,6 +150,10 @@ cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, 
     if (is_png(buf, len))
         return cnf__png_probe(buf, len, name, max_pixels, width, height, channels, has_alpha,
                               err);
+    if (is_jpeg(buf, len)) {
+        *has_alpha = 0;
+        return cnf__jpeg_probe(buf, len, name, max_pixels, width, height, channels, err);
+    }
     if (kind != CNF_IN_IMAGE) {
         cnf_image img;
         st = cnf_decode(buf, len, kind, name, max_pixels, &img, err);
@@ -184,6 +193,8 @@ cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
         return cnf__npy_matrix(buf, len, name, max_pixels, img, err);
     if (is_png(buf, len))
         return cnf__png_decode(buf, len, name, max_pixels, img, err);
+    if (is_jpeg(buf, len))
+        return cnf__jpeg_decode(buf, len, name, max_pixels, img, err);
     /* The header first: refuse a decompression bomb before stb allocates. */
     st = image_header(buf, len, name, max_pixels, &w, &h, &comp, err);
     if (st)
@@ -330,10 +341,12 @@ cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode 
         free(px);
         return st;
     }
-    case CNF_OUT_JPG:
-        ok = stbi_write_jpg_to_func(membuf_write, &m, img->width, img->height, comp, px,
-                                    jpeg_quality);
-        break;
+    case CNF_OUT_JPG: {
+        cnf_status st = cnf__jpeg_encode(px, img->width, img->height, comp, jpeg_quality, out,
+                                         out_len, err);
+        free(px);
+        return st;
+    }
     case CNF_OUT_BMP:
         ok = stbi_write_bmp_to_func(membuf_write, &m, img->width, img->height, comp, px);
         break;

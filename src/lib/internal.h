@@ -65,6 +65,15 @@ cnf_status cnf__png_decode(const unsigned char *buf, size_t len, const char *nam
 cnf_status cnf__png_encode(const unsigned char *px, int width, int height, int comp, int level,
                            unsigned char **out, size_t *out_len, cnf_error *err);
 
+/* JPEG through libjpeg-turbo (jpeg_io.c). */
+cnf_status cnf__jpeg_probe(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, int *width, int *height, int *channels,
+                           cnf_error *err);
+cnf_status cnf__jpeg_decode(const unsigned char *buf, size_t len, const char *name,
+                            uint64_t max_pixels, cnf_image *img, cnf_error *err);
+cnf_status cnf__jpeg_encode(const unsigned char *px, int width, int height, int comp, int quality,
+                            unsigned char **out, size_t *out_len, cnf_error *err);
+
 /* cnf__npy_matrix - decode a .npy array (matrix_io.c). */
 cnf_status cnf__npy_matrix(const unsigned char *buf, size_t len, const char *name,
                            uint64_t max_pixels, cnf_image *img, cnf_error *err);

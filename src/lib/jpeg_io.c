@@ -1,0 +1,214 @@
+/* jpeg_io.c - JPEG through libjpeg-turbo (the only file that includes it): checked decoding and encoding.
+ *
+ * stb_image 2.27's JPEG decoder reads out of bounds on crafted files (found
+ * by a few minutes of fuzzing), so JPEG goes through libjpeg-turbo, which is
+ * maintained and fuzzed upstream.  Its warnings (a truncated file, corrupt
+ * data it papers over with gray) are treated as errors: a regression test
+ * must not pass on half an image.
+ */
+#include "internal.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+
+typedef struct jerr {
+    struct jpeg_error_mgr mgr;
+    jmp_buf jump;
+    char msg[JMSG_LENGTH_MAX];
+    int warned;
+} jerr;
+
+static void on_error(j_common_ptr cinfo)
+{
+    jerr *e = (jerr *)cinfo->err;
+    (*cinfo->err->format_message)(cinfo, e->msg);
+    longjmp(e->jump, 1);
+}
+
+static void on_message(j_common_ptr cinfo, int level)
+{
+    jerr *e = (jerr *)cinfo->err;
+    /* level -1 is a warning about corrupt data; trace messages are ignored. */
+    if (level < 0 && !e->warned) {
+        (*cinfo->err->format_message)(cinfo, e->msg);
+        e->warned = 1;
+    }
+}
+
+static void init_err(struct jpeg_decompress_struct *d, jerr *e)
+{
+    d->err = jpeg_std_error(&e->mgr);
+    e->mgr.error_exit = on_error;
+    e->mgr.emit_message = on_message;
+    e->msg[0] = 0;
+    e->warned = 0;
+}
+
+/* Read the header; the shape is checked before any pixel memory. */
+static cnf_status read_header(struct jpeg_decompress_struct *d, const char *name,
+                              uint64_t max_pixels, int *cmyk, cnf_error *err)
+{
+    jpeg_read_header(d, TRUE);
+    if ((uint64_t)d->image_width * d->image_height > max_pixels)
+        return cnf__fail(err, CNF_E_TOO_BIG, name,
+                         "%ux%u image is over the pixel limit %llu (raise it with --max-pixels)",
+                         d->image_width, d->image_height, (unsigned long long)max_pixels);
+    *cmyk = d->jpeg_color_space == JCS_CMYK || d->jpeg_color_space == JCS_YCCK;
+    d->out_color_space = d->num_components == 1 ? JCS_GRAYSCALE : *cmyk ? JCS_CMYK : JCS_RGB;
+    return CNF_OK;
+}
+
+cnf_status cnf__jpeg_probe(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, int *width, int *height, int *channels,
+                           cnf_error *err)
+{
+    struct jpeg_decompress_struct d;
+    jerr e;
+    int cmyk = 0;
+    cnf_status st;
+    init_err(&d, &e);
+    if (setjmp(e.jump)) {
+        jpeg_destroy_decompress(&d);
+        return cnf__fail(err, CNF_E_DECODE, name, "corrupt JPEG (%s)", e.msg);
+    }
+    jpeg_create_decompress(&d);
+    jpeg_mem_src(&d, buf, (unsigned long)len);
+    st = read_header(&d, name, max_pixels, &cmyk, err);
+    *width = (int)d.image_width;
+    *height = (int)d.image_height;
+    *channels = d.num_components == 1 ? 1 : 3;
+    jpeg_destroy_decompress(&d);
+    return st;
+}
+
+cnf_status cnf__jpeg_decode(const unsigned char *buf, size_t len, const char *name,
+                            uint64_t max_pixels, cnf_image *img, cnf_error *err)
+{
+    struct jpeg_decompress_struct d;
+    jerr e;
+    int cmyk = 0;
+    /* volatile: changed between setjmp and a possible longjmp. */
+    JSAMPLE *volatile row = NULL;
+    cnf_status st;
+    memset(img, 0, sizeof *img);
+    init_err(&d, &e);
+    if (setjmp(e.jump)) {
+        jpeg_destroy_decompress(&d);
+        free(row);
+        cnf_image_free(img);
+        return cnf__fail(err, CNF_E_DECODE, name, "corrupt JPEG (%s)", e.msg);
+    }
+    jpeg_create_decompress(&d);
+    jpeg_mem_src(&d, buf, (unsigned long)len);
+    st = read_header(&d, name, max_pixels, &cmyk, err);
+    if (st)
+        goto out;
+    jpeg_start_decompress(&d);
+    if (d.output_width > INT32_MAX || d.output_height > INT32_MAX ||
+        (d.output_components != 1 && d.output_components != 3 && d.output_components != 4)) {
+        st = cnf__fail(err, CNF_E_DECODE, name, "unsupported JPEG layout");
+        goto out;
+    }
+    st = cnf_image_alloc(img, (int)d.output_width, (int)d.output_height,
+                         d.output_components == 1 ? 1 : 3, 0, err);
+    if (st)
+        goto out;
+    row = malloc((size_t)d.output_width * (size_t)d.output_components);
+    if (!row) {
+        st = cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+        goto out;
+    }
+    {
+        size_t w = d.output_width, plane = w * d.output_height;
+        int nc = d.output_components;
+        /* Adobe writes CMYK inverted (0 = full ink), which is what every
+         * CMYK JPEG in practice is: R = C * K / 255 on the stored values. */
+        while (d.output_scanline < d.output_height) {
+            size_t y = d.output_scanline;
+            JSAMPROW rp = row;
+            jpeg_read_scanlines(&d, &rp, 1);
+            for (size_t x = 0; x < w; x++) {
+                const JSAMPLE *p = row + x * (size_t)nc;
+                if (nc == 1) {
+                    img->data[y * w + x] = p[0];
+                } else if (nc == 3) {
+                    for (int c = 0; c < 3; c++)
+                        img->data[(size_t)c * plane + y * w + x] = p[c];
+                } else {
+                    for (int c = 0; c < 3; c++)
+                        img->data[(size_t)c * plane + y * w + x] =
+                            (float)((p[c] * p[3] + 127) / 255);
+                }
+            }
+        }
+    }
+    jpeg_finish_decompress(&d);
+    if (e.warned)
+        st = cnf__fail(err, CNF_E_DECODE, name, "corrupt JPEG (%s)", e.msg);
+out:
+    jpeg_destroy_decompress(&d);
+    free(row);
+    if (st)
+        cnf_image_free(img);
+    return st;
+}
+
+cnf_status cnf__jpeg_encode(const unsigned char *px, int width, int height, int comp, int quality,
+                            unsigned char **out, size_t *out_len, cnf_error *err)
+{
+    struct jpeg_compress_struct c;
+    jerr e;
+    /* libjpeg writes the buffer pointer and length here as it grows the
+     * buffer; they live on the heap so a longjmp cannot lose them. */
+    struct sink {
+        unsigned char *buf;
+        unsigned long len;
+    } *sink = calloc(1, sizeof *sink);
+    /* JPEG has no alpha: comp 2 and 4 drop it row by row. */
+    int colour = comp >= 3 ? 3 : 1;
+    JSAMPLE *row = malloc((size_t)width * (size_t)colour);
+    *out = NULL;
+    *out_len = 0;
+    if (!row || !sink) {
+        free(row);
+        free(sink);
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    }
+    c.err = jpeg_std_error(&e.mgr);
+    e.mgr.error_exit = on_error;
+    if (setjmp(e.jump)) {
+        jpeg_destroy_compress(&c);
+        free(row);
+        free(sink->buf);
+        free(sink);
+        return cnf__fail(err, CNF_E_IO, NULL, "JPEG encoding failed (%s)", e.msg);
+    }
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &sink->buf, &sink->len);
+    c.image_width = (JDIMENSION)width;
+    c.image_height = (JDIMENSION)height;
+    c.input_components = colour;
+    c.in_color_space = colour == 3 ? JCS_RGB : JCS_GRAYSCALE;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, quality, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        const unsigned char *src = px + (size_t)c.next_scanline * (size_t)width * (size_t)comp;
+        JSAMPROW rp = row;
+        for (int x = 0; x < width; x++)
+            for (int k = 0; k < colour; k++)
+                row[(size_t)x * colour + (size_t)k] = src[(size_t)x * comp + (size_t)k];
+        jpeg_write_scanlines(&c, &rp, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    free(row);
+    *out = sink->buf;
+    *out_len = sink->len;
+    free(sink);
+    return CNF_OK;
+}
