@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build demo test test-fast deps clean install
+.PHONY: all build demo test deps clean install fuzz
 
 all: build
 
@@ -26,8 +26,23 @@ test: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+# make fuzz FUZZ_SECONDS=600: each libFuzzer target for that long (clang,
+# ASan+UBSan), starting from tests/fuzz/corpus/<target> and keeping what it
+# finds in build-fuzz/corpus/<target>; crashes are written to build-fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= json matrix image options
+fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCNNFILTER_FUZZ=ON \
+	  -DCNNFILTER_SANITIZE=ON >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus/$$t && cp -n tests/fuzz/corpus/$$t/* build-fuzz/corpus/$$t/ ; \
+	  (cd build-fuzz && ./tests/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    -timeout=10 corpus/$$t) || exit 1; \
+	done
+
 install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz out

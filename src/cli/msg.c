@@ -36,6 +36,8 @@ const char *escape(const char *s, char *buf, size_t size)
 }
 
 static void vline(const char *where, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void vline(const char *where, const char *fmt, va_list ap)
 {
     char text[1024], esc[2048], wesc[1100];
     vsnprintf(text, sizeof text, fmt, ap);

@@ -79,6 +79,7 @@ void print_help(FILE *f)
             "       cnnfilter [OPTIONS] -o DIR INPUT...       batch: files and/or folders in\n"
             "       cnnfilter kernels                         list the built-in kernels\n"
             "       cnnfilter show-kernel SPEC                print a kernel's weights\n"
+            "       cnnfilter compare [--tolerance N] [--diff FILE] A B   compare images or folders\n"
             "       cnnfilter --help | --version\n"
             "\n"
             "Filters images with the math of convolutional neural networks: convolution\n"

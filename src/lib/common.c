@@ -34,6 +34,8 @@ int cnf_status_exit_code(cnf_status s)
 }
 
 static cnf_status vfail(cnf_error *err, cnf_status st, const char *where, int line, int col,
+                        const char *fmt, va_list ap) CNF_PRINTF(6, 0);
+static cnf_status vfail(cnf_error *err, cnf_status st, const char *where, int line, int col,
                         const char *fmt, va_list ap)
 {
     if (!err)
