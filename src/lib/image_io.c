@@ -102,12 +102,49 @@ static cnf_input_kind sniff(const unsigned char *buf, size_t len, cnf_input_kind
     return kind == CNF_IN_AUTO ? CNF_IN_IMAGE : kind;
 }
 
+/* stb 2.27 reads PNM header numbers into an int without an overflow check
+ * (signed overflow: undefined behaviour, found by fuzzing).  The header is
+ * walked here first with the same grammar - "P5"/"P6", then width, height
+ * and maxval separated by white space and '#' comments - and numbers with
+ * more than 8 digits are refused before stb sees them. */
+static cnf_status pnm_header_check(const unsigned char *b, size_t len, const char *name,
+                                   cnf_error *err)
+{
+    size_t i = 2;
+    if (len < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6'))
+        return CNF_OK;
+    for (int field = 0; field < 3; field++) {
+        size_t digits = 0;
+        for (;;) {
+            while (i < len && strchr(" \t\n\v\f\r", b[i]) && b[i])
+                i++;
+            if (i < len && b[i] == '#') {
+                while (i < len && b[i] != '\n' && b[i] != '\r')
+                    i++;
+                continue;
+            }
+            break;
+        }
+        while (i < len && b[i] >= '0' && b[i] <= '9') {
+            i++;
+            if (++digits > 8)
+                return cnf__fail(err, CNF_E_DECODE, name,
+                                 "PNM header number with more than 8 digits");
+        }
+    }
+    return CNF_OK;
+}
+
 /* Image header: dimensions checked against the limit before any decoding. */
 static cnf_status image_header(const unsigned char *buf, size_t len, const char *name,
                                uint64_t max_pixels, int *w, int *h, int *comp, cnf_error *err)
 {
+    cnf_status st;
     if (len > INT32_MAX)
         return cnf__fail(err, CNF_E_TOO_BIG, name, "file larger than 2 GiB");
+    st = pnm_header_check(buf, len, name, err);
+    if (st)
+        return st;
     /* PNG's IHDR is read here first, because stb's own header scan gives up
      * on images over 2^30 pixels with only "unknown image type". */
     if (len >= 24 && has_prefix(buf, len, "\x89PNG\r\n\x1a\n", 8) &&
