@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build demo test deps clean install fuzz
+.PHONY: all build demo test deps clean install fuzz valgrind
 
 all: build
 
@@ -24,7 +24,16 @@ test: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCNNFILTER_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CNNFILTER_ASAN=1 \
+	  ctest --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory valgrind
+
+# The CLI test tier under valgrind memcheck (a plain build: valgrind and
+# ASan do not mix).
+valgrind: build
+	command -v valgrind >/dev/null || scripts/install-deps.sh valgrind
+	CNNFILTER_REAL_BIN=$(CURDIR)/$(BUILD)/cnnfilter CNNFILTER_BIN=$(CURDIR)/scripts/valgrind-cnnfilter.sh \
+	  /usr/bin/python3 tests/cli/test_cli.py
 
 # make fuzz FUZZ_SECONDS=600: each libFuzzer target for that long (clang,
 # ASan+UBSan), starting from tests/fuzz/corpus/<target> and keeping what it

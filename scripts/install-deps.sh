@@ -4,7 +4,8 @@ set -euo pipefail
 
 # Build: compiler, CMake, stb and cJSON.  Tests: NumPy as an independent
 # reference (PyTorch is used too when present, but it is large and optional).
-pkgs=(cmake gcc make pkg-config libstb-dev libcjson-dev libspng-dev libjpeg62-turbo-dev python3 python3-numpy man-db)
+# Extra packages may be named on the command line (make valgrind passes valgrind).
+pkgs=("$@" cmake gcc make pkg-config libstb-dev libcjson-dev libspng-dev libjpeg62-turbo-dev python3 python3-numpy man-db)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -2,7 +2,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,21 +23,6 @@ typedef struct list {
     item *v;
     size_t n, cap;
 } list;
-
-/* Extensions batch mode picks up inside folders; a file named on the
- * command line is always processed. */
-static int is_input_name(const char *name)
-{
-    static const char *const ext[] = {"png", "jpg", "jpeg", "bmp", "tga", "gif", "pgm", "ppm",
-                                      "pnm", "psd", "hdr", "json", "csv", "txt", "npy"};
-    const char *dot = strrchr(name, '.');
-    if (!dot || name[0] == '.')
-        return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (strcasecmp(dot + 1, ext[i]) == 0)
-            return 1;
-    return 0;
-}
 
 static int push(list *l, const char *in, const char *rel)
 {
@@ -63,57 +47,9 @@ static int push(list *l, const char *in, const char *rel)
     return 0;
 }
 
-/* Collect the files of folder `root` + `sub` (recursively with -r). */
-static int walk(list *l, const char *root, const char *sub, int recursive, int depth,
-                int *skipped)
+static int collect(void *arg, const char *full, const char *rel)
 {
-    char path[4096];
-    DIR *d;
-    struct dirent *de;
-    int rc = 0;
-    snprintf(path, sizeof path, "%s%s%s", root, *sub ? "/" : "", sub);
-    /* Depth bound: a symlink loop or absurd nesting cannot recurse forever. */
-    if (depth > 64) {
-        msg_error(path, "folders nested deeper than 64 levels; not descending");
-        return 1;
-    }
-    d = opendir(path);
-    if (!d) {
-        msg_error(path, "%s", strerror(errno));
-        return 1;
-    }
-    while ((de = readdir(d)) != NULL) {
-        char full[4096], rel[4096];
-        struct stat st;
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if ((size_t)snprintf(full, sizeof full, "%s/%s", path, de->d_name) >= sizeof full ||
-            (size_t)snprintf(rel, sizeof rel, "%s%s%s", sub, *sub ? "/" : "", de->d_name) >=
-                sizeof rel) {
-            msg_error(path, "a name in this folder makes a path over %zu bytes; skipped",
-                      sizeof full);
-            rc = 1;
-            continue;
-        }
-        if (stat(full, &st) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode)) {
-            if (recursive && de->d_name[0] != '.')
-                rc |= walk(l, root, rel, recursive, depth + 1, skipped);
-        } else if (S_ISREG(st.st_mode)) {
-            if (!is_input_name(de->d_name)) {
-                (*skipped)++;
-                continue;
-            }
-            if (push(l, full, rel) != 0) {
-                closedir(d);
-                msg_error(NULL, "out of memory");
-                return 1;
-            }
-        }
-    }
-    closedir(d);
-    return rc;
+    return push(arg, full, rel);
 }
 
 static int by_input(const void *a, const void *b)
@@ -223,7 +159,7 @@ int run_batch(options *o)
             msg_error(a, "%s", strerror(errno));
             bad_args++;
         } else if (S_ISDIR(st.st_mode)) {
-            bad_args += walk(&l, a, "", o->recursive, 0, &skipped);
+            bad_args += walk_files(a, o->recursive, collect, &l, &skipped);
         } else {
             const char *base = strrchr(a, '/');
             if (push(&l, a, base ? base + 1 : a) != 0) {

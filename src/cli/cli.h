@@ -90,6 +90,19 @@ cnf_status read_input(const char *path, unsigned char **buf, size_t *len, cnf_er
 cnf_status write_output(const char *path, const unsigned char *data, size_t len, cnf_error *err);
 /* same_file - 1 if both paths name the same existing file. */
 int same_file(const char *a, const char *b);
+/* join_path - "root/rel" into buf without doubling a slash; -1 if too long. */
+int join_path(char *buf, size_t size, const char *root, const char *rel);
+/* is_input_name - 1 if a file name has an input extension (what folder
+ * walks pick up; a file named on the command line is always read). */
+int is_input_name(const char *name);
+/* walk_files - call fn(arg, full path, path relative to root) for each input
+ * file under root, in directory order (callers sort), descending into
+ * subfolders when recursive, never into hidden ones or back up a symlink.
+ * Other regular files count in *skipped (may be NULL).  fn returns non-zero
+ * on out-of-memory.  Returns 0, or 1 when something could not be read
+ * (reported on stderr). */
+typedef int walk_fn(void *arg, const char *full, const char *rel);
+int walk_files(const char *root, int recursive, walk_fn *fn, void *arg, int *skipped);
 /* install_signal_handlers - remove the temp file on SIGINT/SIGTERM. */
 void install_signal_handlers(void);
 

@@ -102,14 +102,21 @@ static void pool_destroy(cnf_stage *s)
 static const cnf_stage_ops POOL_OPS = {pool_need, pool_scratch, pool_run, pool_explain,
                                        pool_destroy};
 
+/* Floor division for a possibly negative numerator (C rounds toward zero). */
+static long floor_div(long a, long b)
+{
+    long q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
 static long pool_out(long n, int k, int s, int p, int ceil_mode, long *raw)
 {
+    /* floor((n + 2p - k) / s) + 1, or ceil(...) + 1: in ceil mode a window
+     * larger than the padded input still gives one output (PyTorch). */
     long span = n + 2L * p - k, o;
-    if (span < 0) {
-        *raw = 0;
-        return 0;
-    }
-    o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+    o = floor_div(span + (ceil_mode ? s - 1 : 0), s) + 1;
+    if (o < 0)
+        o = 0;
     *raw = o;
     /* PyTorch's rule: the last window must start inside the input or the
      * left padding. */

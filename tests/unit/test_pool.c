@@ -57,6 +57,17 @@ static void ceil_mode_drops_a_window_starting_past_input_and_padding(void)
     cnf_image_free(&img);
 }
 
+static void ceil_mode_gives_one_window_when_it_is_larger_than_the_input(void)
+{
+    /* n = 1, P = 2, S = 2: floor((1 - 2) / 2) + 1 = 0, ceil(-0.5) + 1 = 1. */
+    float in[] = {7};
+    float ex[] = {7};
+    cnf_image img = t_image(1, 1, 1, 0, in), out = pool(&img, CNF_POOL_MAX, 2, 2, 0, 1);
+    CHECK(t_equal(&out, 1, 1, 1, ex));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
 static void average_ignores_cells_outside_the_input(void)
 {
     float in[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
@@ -174,6 +185,7 @@ int main(void)
     RUN(seed_max_pool_with_stride_1);
     RUN(ceil_mode_keeps_partial_windows_floor_drops_them);
     RUN(ceil_mode_drops_a_window_starting_past_input_and_padding);
+    RUN(ceil_mode_gives_one_window_when_it_is_larger_than_the_input);
     RUN(average_ignores_cells_outside_the_input);
     RUN(min_pool_and_alpha_pooled_alike);
     RUN(pool_padding_over_half_the_window_is_refused);
