@@ -348,6 +348,38 @@ def write_errors_on_stdout_are_reported():
     one_error_line(r.stderr.decode(), "cnnfilter: -: ")
 
 
+def a_closed_stdout_pipe_ends_quietly_with_a_failure():
+    big = os.path.join(SAMPLES, "shapes.png")
+    p = subprocess.Popen([BIN, "-k", "box:5", "--output-format", "txt", big, "-"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.read(10)
+    p.stdout.close()  # the reader goes away mid-write
+    err = p.stderr.read()
+    p.wait(timeout=60)
+    assert p.returncode == 1, p.returncode
+    assert err == b"", err
+
+
+def a_full_disk_is_reported_and_leaves_nothing():
+    """A 64 KiB tmpfs: the output cannot fit.  Needs mount rights; skipped without them."""
+    mnt = path("tiny")
+    os.makedirs(mnt, exist_ok=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt],
+                       capture_output=True)
+    if r.returncode != 0:
+        print("     (no tmpfs mount here: full-disk case covered by /dev/full only)")
+        return
+    try:
+        rc, _, err = run("-k", "identity", os.path.join(SAMPLES, "shapes.png"),
+                         os.path.join(mnt, "o.npy"))
+        assert rc == 1, (rc, err)
+        one_error_line(err, "cnnfilter: %s: " % os.path.join(mnt, "o.npy"))
+        assert "No space left" in err, err
+        assert os.listdir(mnt) == [], os.listdir(mnt)
+    finally:
+        subprocess.run(["umount", mnt], capture_output=True)
+
+
 def explain_prints_the_size_arithmetic_and_writes_nothing():
     write("e.txt", "\n".join(" ".join("1" for _ in range(28)) for _ in range(28)) + "\n")
     rc, out, err = run("--explain", "-k", "box:5", "--padding", "valid", "e.txt", "e_out.png")
