@@ -105,7 +105,8 @@ void print_help(FILE *f)
             fprintf(f, "%s\n%-30s %s\n", left, "", o->help);
     }
     fprintf(f, "\n"
-               "Exit status: 0 success, 1 runtime failure, 2 usage error.\n"
+               "Exit status: 0 success, 1 runtime failure, 2 usage error (compare: 0 within\n"
+               "tolerance, 1 different, 2 error).\n"
                "Examples:\n"
                "  cnnfilter -k sobel_v --map abs in.png edges.png\n"
                "  cnnfilter -k gaussian:5 --border reflect in.jpg blurred.png\n"
