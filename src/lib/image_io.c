@@ -145,6 +145,17 @@ static cnf_status image_header(const unsigned char *buf, size_t len, const char 
     st = pnm_header_check(buf, len, name, err);
     if (st)
         return st;
+    {
+        /* stb's JPEG test skips leading 0xff fill bytes, so a file that does
+         * not start with FF D8 FF (and so did not go to libjpeg-turbo) could
+         * still reach stb's JPEG decoder, which fuzzing shows is unsafe.  Such
+         * a file is refused. */
+        stbi__context s;
+        stbi__start_mem(&s, buf, (int)len);
+        if (stbi__jpeg_test(&s))
+            return cnf__fail(err, CNF_E_DECODE, name,
+                             "not a valid JPEG (it must start with FF D8 FF)");
+    }
     /* PNG's IHDR is read here first, because stb's own header scan gives up
      * on images over 2^30 pixels with only "unknown image type". */
     if (len >= 24 && has_prefix(buf, len, "\x89PNG\r\n\x1a\n", 8) &&
