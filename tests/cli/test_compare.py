@@ -18,7 +18,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "ref"))
+sys.path.insert(0, HERE)
 import cnnref  # noqa: E402
+import harness  # noqa: E402
 
 BIN = os.path.abspath(os.environ.get("CNNFILTER_BIN", os.path.join(ROOT, "build", "cnnfilter")))
 TMP = tempfile.mkdtemp(prefix="cnnfilter-compare-")
@@ -410,20 +412,7 @@ TESTS = [v for k, v in list(globals().items()) if callable(v) and v.__module__ =
 
 
 def main():
-    passed = failed = 0
-    try:
-        for t in TESTS:
-            try:
-                t()
-                print("ok   " + t.__name__)
-                passed += 1
-            except Exception as e:  # noqa: BLE001 - report every failure and go on
-                print("FAIL %s: %s: %s" % (t.__name__, type(e).__name__, e))
-                failed += 1
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
-    print("compare: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return harness.run_tests("compare", TESTS, TMP)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,23 @@
+"""harness.py - the runner the CLI test files share: run each test, report, clean up.
+
+A test is a function named like a sentence; it passes by returning and fails by raising.
+Every test runs even after a failure; the last line is `NAME: N passed, M failed`.
+"""
+import shutil
+
+
+def run_tests(name, tests, scratch):
+    passed = failed = 0
+    try:
+        for t in tests:
+            try:
+                t()
+                print("ok   " + t.__name__)
+                passed += 1
+            except Exception as e:  # noqa: BLE001 - report every failure and go on
+                print("FAIL %s: %s: %s" % (t.__name__, type(e).__name__, e))
+                failed += 1
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print("%s: %d passed, %d failed" % (name, passed, failed))
+    return 1 if failed else 0
