@@ -8,7 +8,6 @@ bytes.  The binary comes from $CNNFILTER_BIN (default: build/cnnfilter).
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
