@@ -200,7 +200,9 @@ static int load(const char *path, input *in)
         msg_cnf(&err, path);
         return PAIR_ERROR;
     }
-    if (kind == CNF_IN_AUTO) {
+    if (kind == CNF_IN_IMAGE) {
+        in->is_image = 1;
+    } else if (kind == CNF_IN_AUTO) {
         /* The library sniffs an unnamed kind; an image is what its header
          * reader accepts as one (a matrix never passes it). */
         int w, h, c, a;

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,6 +48,21 @@ static int cmd_show_kernel(int argc, char **argv)
     cnf_kernel_describe(k, stdout);
     cnf_kernel_free(k);
     return 0;
+}
+
+/* Fill a cnf_error for a runtime failure found by the CLI itself. */
+static cnf_status cli_fail(cnf_error *e, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static cnf_status cli_fail(cnf_error *e, const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    memset(e, 0, sizeof *e);
+    e->status = CNF_E_TOO_BIG;
+    snprintf(e->where, sizeof e->where, "%s", where);
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return e->status;
 }
 
 /* Find a kernel or pipeline file: as given (relative to the current folder),
@@ -320,10 +336,26 @@ int process_file(const run_ctx *c, const char *in_path, const char *out_path,
     {
         cnf_input_kind kind = strcmp(in_path, "-") == 0 ? CNF_IN_AUTO
                                                         : cnf_input_kind_for_path(in_path);
+        cnf_status st = CNF_OK;
+        if (kind == CNF_IN_IMAGE || kind == CNF_IN_AUTO) {
+            /* The decoded image must fit --max-memory too (a matrix is no
+             * larger than its text): checked from the header, before decoding. */
+            int w, h, ch, a;
+            st = cnf_probe(buf, len, kind, in_path, o->max_pixels, &w, &h, &ch, &a, &err);
+            if (st == CNF_OK &&
+                (uint64_t)w * (uint64_t)h * (uint64_t)ch * sizeof(float) > o->max_memory)
+                st = cli_fail(&err, in_path,
+                                   "decoding %dx%d needs %llu MiB, over the memory limit of %llu "
+                                   "MiB (raise it with --max-memory)",
+                                   w, h,
+                                   (unsigned long long)(((uint64_t)w * h * ch * 4) >> 20),
+                                   (unsigned long long)(o->max_memory >> 20));
+        }
         /* --explain processes nothing: an image's header gives its shape. */
-        cnf_status st = o->explain ? cnf_probe(buf, len, kind, in_path, o->max_pixels, &in.width,
-                                               &in.height, &in.channels, &in.has_alpha, &err)
-                                   : cnf_decode(buf, len, kind, in_path, o->max_pixels, &in, &err);
+        if (st == CNF_OK)
+            st = o->explain ? cnf_probe(buf, len, kind, in_path, o->max_pixels, &in.width,
+                                        &in.height, &in.channels, &in.has_alpha, &err)
+                            : cnf_decode(buf, len, kind, in_path, o->max_pixels, &in, &err);
         if (st != CNF_OK) {
             rc = msg_cnf(&err, in_path);
             goto out;

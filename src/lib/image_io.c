@@ -80,6 +80,15 @@ cnf_input_kind cnf_input_kind_for_path(const char *path)
         return CNF_IN_TXT;
     if (strcasecmp(e, "npy") == 0)
         return CNF_IN_NPY;
+    {
+        /* A file named like an image is decoded as one: text in x.png is
+         * a corrupt image, not a matrix. */
+        static const char *const img[] = {"png", "jpg", "jpeg", "bmp", "tga", "gif", "pgm",
+                                          "ppm", "pnm", "psd", "hdr"};
+        for (size_t i = 0; i < sizeof img / sizeof img[0]; i++)
+            if (strcasecmp(e, img[i]) == 0)
+                return CNF_IN_IMAGE;
+    }
     return CNF_IN_AUTO;
 }
 
@@ -102,21 +111,33 @@ static cnf_input_kind sniff(const unsigned char *buf, size_t len, cnf_input_kind
     return kind == CNF_IN_AUTO ? CNF_IN_IMAGE : kind;
 }
 
-/* stb 2.27 reads PNM header numbers into an int without an overflow check
- * (signed overflow: undefined behaviour, found by fuzzing).  The header is
- * walked here first with the same grammar - "P5"/"P6", then width, height
- * and maxval separated by white space and '#' comments - and numbers with
- * more than 8 digits are refused before stb sees them. */
-static cnf_status pnm_header_check(const unsigned char *b, size_t len, const char *name,
-                                   cnf_error *err)
+/* PNM (P5 gray, P6 RGB; binary) is decoded here rather than by stb 2.27,
+ * which overflows a signed int on long header numbers (found by fuzzing),
+ * reads 16-bit samples in the wrong byte order, does not scale a maxval
+ * below 255, and leaves the pixels of a truncated file uninitialised.
+ * Header: magic, width, height, maxval as decimal numbers separated by white
+ * space and '#' comments, then one white-space byte, then the samples
+ * (big-endian when maxval > 255). */
+typedef struct pnm_header {
+    int w, h, comp, maxval;
+    size_t data;
+} pnm_header;
+
+static int is_pnm(const unsigned char *b, size_t len)
+{
+    return len >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6');
+}
+
+static cnf_status pnm_parse(const unsigned char *b, size_t len, const char *name,
+                            pnm_header *hd, cnf_error *err)
 {
     size_t i = 2;
-    if (len < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6'))
-        return CNF_OK;
+    long v[3];
     for (int field = 0; field < 3; field++) {
         size_t digits = 0;
         for (;;) {
-            while (i < len && strchr(" \t\n\v\f\r", b[i]) && b[i])
+            while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\v' ||
+                               b[i] == '\f' || b[i] == '\r'))
                 i++;
             if (i < len && b[i] == '#') {
                 while (i < len && b[i] != '\n' && b[i] != '\r')
@@ -125,15 +146,111 @@ static cnf_status pnm_header_check(const unsigned char *b, size_t len, const cha
             }
             break;
         }
+        v[field] = 0;
         while (i < len && b[i] >= '0' && b[i] <= '9') {
-            i++;
+            v[field] = v[field] * 10 + (b[i++] - '0');
             if (++digits > 8)
                 return cnf__fail(err, CNF_E_DECODE, name,
                                  "PNM header number with more than 8 digits");
         }
+        if (digits == 0)
+            return cnf__fail(err, CNF_E_DECODE, name, "truncated or malformed PNM header");
+    }
+    if (i >= len || !(b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r'))
+        return cnf__fail(err, CNF_E_DECODE, name, "truncated or malformed PNM header");
+    if (v[0] < 1 || v[1] < 1 || v[2] < 1 || v[2] > 65535)
+        return cnf__fail(err, CNF_E_DECODE, name, "PNM header says %ldx%ld, maxval %ld", v[0],
+                         v[1], v[2]);
+    hd->w = (int)v[0];
+    hd->h = (int)v[1];
+    hd->maxval = (int)v[2];
+    hd->comp = b[1] == '6' ? 3 : 1;
+    hd->data = i + 1;
+    return CNF_OK;
+}
+
+static cnf_status pnm_decode(const unsigned char *b, size_t len, const char *name,
+                             uint64_t max_pixels, cnf_image *img, cnf_error *err)
+{
+    pnm_header hd;
+    size_t plane, need, bps;
+    cnf_status st = pnm_parse(b, len, name, &hd, err);
+    if (st)
+        return st;
+    if ((uint64_t)hd.w * (uint64_t)hd.h > max_pixels)
+        return cnf__fail(err, CNF_E_TOO_BIG, name,
+                         "%dx%d image is over the pixel limit %llu (raise it with --max-pixels)",
+                         hd.w, hd.h, (unsigned long long)max_pixels);
+    plane = (size_t)hd.w * (size_t)hd.h;
+    bps = hd.maxval > 255 ? 2 : 1;
+    need = plane * (size_t)hd.comp * bps;
+    if (len - hd.data < need)
+        return cnf__fail(err, CNF_E_DECODE, name, "truncated PNM: %zu of %zu bytes of pixels",
+                         len - hd.data, need);
+    st = cnf_image_alloc(img, hd.w, hd.h, hd.comp, 0, err);
+    if (st)
+        return st;
+    {
+        const unsigned char *p = b + hd.data;
+        double scale = 255.0 / hd.maxval;
+        for (size_t i = 0; i < plane; i++)
+            for (int c = 0; c < hd.comp; c++, p += bps) {
+                unsigned v = bps == 2 ? (unsigned)p[0] << 8 | p[1] : p[0];
+                if (v > (unsigned)hd.maxval)
+                    v = (unsigned)hd.maxval;
+                img->data[(size_t)c * plane + i] = (float)(v * scale);
+            }
     }
     return CNF_OK;
 }
+
+/* stb ignores short reads: a truncated BMP, TGA, GIF, PSD or HDR decodes
+ * "successfully" with zeros or leftover heap bytes.  Reading through
+ * callbacks shows when stb asks for bytes past the end of the file. */
+typedef struct reader {
+    const unsigned char *buf;
+    size_t len, pos;
+    int overrun;
+} reader;
+
+static int rd_read(void *user, char *data, int size)
+{
+    reader *r = user;
+    size_t n = (size_t)size, left = r->len - r->pos;
+    /* stb refills its buffer 128 bytes at a time, so a short read of that
+     * size near the end is normal; any other short read, or a read when
+     * nothing is left, means the decoder wanted data the file lacks. */
+    if (left == 0 || (n > left && size != 128))
+        r->overrun = 1;
+    if (n > left)
+        n = left;
+    memcpy(data, r->buf + r->pos, n);
+    r->pos += n;
+    return (int)n;
+}
+
+static void rd_skip(void *user, int n)
+{
+    reader *r = user;
+    if (n < 0) {
+        r->pos = (size_t)-n > r->pos ? 0 : r->pos - (size_t)-n;
+        return;
+    }
+    if ((size_t)n > r->len - r->pos) {
+        r->overrun = 1;
+        r->pos = r->len;
+        return;
+    }
+    r->pos += (size_t)n;
+}
+
+static int rd_eof(void *user)
+{
+    reader *r = user;
+    return r->pos >= r->len;
+}
+
+static const stbi_io_callbacks READER = {rd_read, rd_skip, rd_eof};
 
 /* Image header: dimensions checked against the limit before any decoding. */
 static cnf_status image_header(const unsigned char *buf, size_t len, const char *name,
@@ -142,9 +259,14 @@ static cnf_status image_header(const unsigned char *buf, size_t len, const char 
     cnf_status st;
     if (len > INT32_MAX)
         return cnf__fail(err, CNF_E_TOO_BIG, name, "file larger than 2 GiB");
-    st = pnm_header_check(buf, len, name, err);
-    if (st)
-        return st;
+    (void)st;
+    if (has_prefix(buf, len, "8BPS", 4) && len >= 14 && buf[12] == 0 && buf[13] == 0)
+        /* stb 2.27 "decodes" a PSD with no channels into an opaque image. */
+        return cnf__fail(err, CNF_E_DECODE, name, "PSD with no channels");
+    if (has_prefix(buf, len, "\x53\x80\xf6\x34", 4))
+        /* Softimage PIC is not in the supported list, and stb 2.27 converts
+         * a freed (NULL) buffer after a failed PIC decode: refused. */
+        return cnf__fail(err, CNF_E_DECODE, name, "Softimage PIC images are not supported");
     {
         /* stb's JPEG test skips leading 0xff fill bytes, so a file that does
          * not start with FF D8 FF (and so did not go to libjpeg-turbo) could
@@ -175,6 +297,9 @@ static cnf_status image_header(const unsigned char *buf, size_t len, const char 
     if (!stbi_info_from_memory(buf, (int)len, w, h, comp))
         return cnf__fail(err, CNF_E_DECODE, name, "not a readable image (%s)",
                          stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
+    /* stb's BMP header scan reports a top-down BMP's height as negative. */
+    if (has_prefix(buf, len, "BM", 2) && *h < 0 && *h != INT32_MIN)
+        *h = -*h;
     if (*w <= 0 || *h <= 0)
         return cnf__fail(err, CNF_E_DECODE, name, "image has no pixels (%dx%d)", *w, *h);
     if ((uint64_t)*w * (uint64_t)*h > max_pixels)
@@ -201,6 +326,17 @@ cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, 
     if (is_jpeg(buf, len)) {
         *has_alpha = 0;
         return cnf__jpeg_probe(buf, len, name, max_pixels, width, height, channels, err);
+    }
+    if (kind == CNF_IN_IMAGE && is_pnm(buf, len)) {
+        pnm_header hd;
+        st = pnm_parse(buf, len, name, &hd, err);
+        if (st)
+            return st;
+        *width = hd.w;
+        *height = hd.h;
+        *channels = hd.comp;
+        *has_alpha = 0;
+        return CNF_OK;
     }
     if (kind != CNF_IN_IMAGE) {
         cnf_image img;
@@ -243,11 +379,20 @@ cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
         return cnf__png_decode(buf, len, name, max_pixels, img, err);
     if (is_jpeg(buf, len))
         return cnf__jpeg_decode(buf, len, name, max_pixels, img, err);
+    if (is_pnm(buf, len))
+        return pnm_decode(buf, len, name, max_pixels, img, err);
     /* The header first: refuse a decompression bomb before stb allocates. */
     st = image_header(buf, len, name, max_pixels, &w, &h, &comp, err);
     if (st)
         return st;
-    px = stbi_load_from_memory(buf, (int)len, &w, &h, &comp, 0);
+    {
+        reader r = {buf, len, 0, 0};
+        px = stbi_load_from_callbacks(&READER, &r, &w, &h, &comp, 0);
+        if (px && r.overrun) {
+            stbi_image_free(px);
+            return cnf__fail(err, CNF_E_DECODE, name, "truncated image (the data ends early)");
+        }
+    }
     if (!px)
         return cnf__fail(err, CNF_E_DECODE, name, "corrupt image (%s)",
                          stbi_failure_reason() ? stbi_failure_reason() : "unknown error");

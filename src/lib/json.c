@@ -72,6 +72,9 @@ static cnf_status precheck(const char *s, size_t len, const char *name, cnf_erro
         if (c == 0)
             return fail_off(err, CNF_E_USAGE, name, s, i, "NUL byte in JSON");
         if (in_str) {
+            if ((unsigned char)c < 0x20)
+                return fail_off(err, CNF_E_USAGE, name, s, i,
+                                "control character in a JSON string (write it as \\uXXXX)");
             if (c == '\\')
                 i++;
             else if (c == '"')
@@ -320,6 +323,13 @@ cnf_status cnf__json_matrix(const char *text, size_t len, const char *name,
                   CNF_MAX_CHANNELS;
     cnf_status st = parse_numeric_doc(text, len, name, maxv, CNF_E_TOO_BIG, &vals, shape, &nd,
                                       err);
+    if (st == CNF_E_USAGE || st == CNF_E_LIMIT) {
+        /* The parser is shared with kernel specs, where a bad document is a
+         * usage error; a bad INPUT is a runtime failure (SPEC §1). */
+        if (err)
+            err->status = CNF_E_DECODE;
+        return CNF_E_DECODE;
+    }
     if (st)
         return st;
     if (shape[0] > CNF_MAX_CHANNELS) {

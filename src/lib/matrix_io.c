@@ -124,6 +124,11 @@ cnf_status cnf__text_matrix(const char *text, size_t len, int csv, const char *n
                 }
                 memcpy(buf, text + s, e - s);
                 buf[e - s] = 0;
+                if (strlen(buf) != e - s) {
+                    st = text_fail(err, CNF_E_DECODE, name, line, (int)(s - i + 1),
+                                   "NUL byte in a number");
+                    goto fail;
+                }
                 errno = 0;
                 v = strtod(buf, &end);
                 if (*end || end == buf) {

@@ -13,6 +13,7 @@
 #include <spng.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 /* Ancillary chunks (text, ICC profiles) are not needed to filter pixels;
  * bounding them stops a file from making us cache gigabytes of metadata. */
@@ -44,6 +45,9 @@ static cnf_status open_png(const unsigned char *buf, size_t len, const char *nam
     rc = spng_set_png_buffer(ctx, buf, len);
     if (!rc)
         rc = spng_set_chunk_limits(ctx, PNG_CHUNK_LIMIT, PNG_CACHE_LIMIT);
+    /* A bad CRC anywhere is an error, not a chunk quietly dropped (SPEC §8). */
+    if (!rc)
+        rc = spng_set_crc_action(ctx, SPNG_CRC_ERROR, SPNG_CRC_ERROR);
     if (!rc)
         rc = spng_get_ihdr(ctx, &info->ihdr);
     if (rc) {
@@ -104,6 +108,92 @@ static void spread_row(const png_info *info, const unsigned char *row, cnf_image
     }
 }
 
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Bytes of filtered scanlines the header implies (Adam7: all seven passes). */
+static uint64_t raw_size(const struct spng_ihdr *h)
+{
+    static const int ch[7] = {1, 0, 3, 1, 2, 0, 4};
+    static const int x0[7] = {0, 4, 0, 2, 0, 1, 0}, dx[7] = {8, 8, 4, 4, 2, 2, 1};
+    static const int y0[7] = {0, 0, 4, 0, 2, 0, 1}, dy[7] = {8, 8, 8, 4, 4, 2, 2};
+    uint64_t bpp = (uint64_t)ch[h->color_type % 7] * h->bit_depth, total = 0;
+    if (h->interlace_method == SPNG_INTERLACE_NONE)
+        return (uint64_t)h->height * (1 + ((uint64_t)h->width * bpp + 7) / 8);
+    for (int p = 0; p < 7; p++) {
+        uint64_t w = h->width > (uint32_t)x0[p] ? (h->width - x0[p] + dx[p] - 1) / dx[p] : 0;
+        uint64_t r = h->height > (uint32_t)y0[p] ? (h->height - y0[p] + dy[p] - 1) / dy[p] : 0;
+        if (w && r)
+            total += r * (1 + (w * bpp + 7) / 8);
+    }
+    return total;
+}
+
+/* libspng stops inflating when the image is complete, so image data that
+ * inflates to more than the header implies (SPEC §8), and a file cut inside
+ * its IEND chunk, pass it.  Both are checked here: the IDAT stream is
+ * inflated once more, into a scratch buffer, stopping as soon as it is over
+ * the expected size, and a complete IEND chunk must be present. */
+static cnf_status check_stream(const unsigned char *buf, size_t len, const char *name,
+                               const struct spng_ihdr *ih, cnf_error *err)
+{
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    uint64_t want = raw_size(ih), got = 0;
+    unsigned char scratch[16384];
+    z_stream z;
+    size_t pos = 8;
+    int zr = Z_OK, seen_iend = 0;
+    memset(&z, 0, sizeof z);
+    if (inflateInit(&z) != Z_OK)
+        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+    while (pos + 12 <= len && zr != Z_STREAM_END) {
+        uint32_t n = be32(buf + pos);
+        const unsigned char *type = buf + pos + 4;
+        if (n > len - pos - 12)
+            break;
+        if (memcmp(type, "IEND", 4) == 0) {
+            seen_iend = memcmp(buf + pos, iend, 12) == 0;
+            break;
+        }
+        if (memcmp(type, "IDAT", 4) == 0) {
+            z.next_in = (unsigned char *)(uintptr_t)(buf + pos + 8);
+            z.avail_in = n;
+            while (z.avail_in > 0 && zr == Z_OK) {
+                z.next_out = scratch;
+                z.avail_out = sizeof scratch;
+                zr = inflate(&z, Z_NO_FLUSH);
+                got += sizeof scratch - z.avail_out;
+                if (got > want) {
+                    inflateEnd(&z);
+                    return cnf__fail(err, CNF_E_DECODE, name,
+                                     "corrupt PNG (image data inflates to more than the "
+                                     "header implies)");
+                }
+                if (zr == Z_BUF_ERROR && z.avail_out == 0)
+                    zr = Z_OK;
+            }
+        }
+        pos += 12 + (size_t)n;
+    }
+    inflateEnd(&z);
+    /* Anything between the end of the zlib stream and IEND is more chunks. */
+    while (!seen_iend && pos + 12 <= len) {
+        uint32_t n = be32(buf + pos);
+        if (memcmp(buf + pos + 4, "IEND", 4) == 0) {
+            seen_iend = memcmp(buf + pos, iend, 12) == 0;
+            break;
+        }
+        if (n > len - pos - 12)
+            break;
+        pos += 12 + (size_t)n;
+    }
+    if (!seen_iend)
+        return cnf__fail(err, CNF_E_DECODE, name, "corrupt PNG (no complete IEND chunk)");
+    return CNF_OK;
+}
+
 cnf_status cnf__png_decode(const unsigned char *buf, size_t len, const char *name,
                            uint64_t max_pixels, cnf_image *img, cnf_error *err)
 {
@@ -153,8 +243,13 @@ cnf_status cnf__png_decode(const unsigned char *buf, size_t len, const char *nam
         for (int y = 0; !rc && y < img->height; y++)
             spread_row(&info, rows + (size_t)y * row_bytes, img, y);
     }
+    /* The chunks after the image, up to IEND: their CRCs and presence. */
+    if (!rc)
+        rc = spng_decode_chunks(ctx);
     if (rc)
         st = spng_fail(err, name, rc);
+    else
+        st = check_stream(buf, len, name, &info.ihdr, err);
 out:
     if (st)
         cnf_image_free(img);
