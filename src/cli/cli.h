@@ -85,6 +85,9 @@ const char *escape(const char *s, char *buf, size_t size);
 /* fileio.c */
 /* read_input - whole file (or stdin for "-") into a malloc'd buffer. */
 cnf_status read_input(const char *path, unsigned char **buf, size_t *len, cnf_error *err);
+/* read_input_limit - the same, refusing more than max_bytes (and 2 GiB). */
+cnf_status read_input_limit(const char *path, uint64_t max_bytes, unsigned char **buf,
+                            size_t *len, cnf_error *err);
 /* write_output - write data to path atomically (temp file in the same
  * folder, then rename), or to stdout for "-". */
 cnf_status write_output(const char *path, const unsigned char *data, size_t len, cnf_error *err);

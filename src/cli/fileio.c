@@ -19,9 +19,29 @@
  * int, so 2 GiB is a hard ceiling for any input. */
 #define MAX_INPUT_BYTES ((size_t)INT_MAX)
 
+static cnf_status too_big(cnf_error *err, const char *path, size_t limit)
+{
+    err->status = CNF_E_TOO_BIG;
+    snprintf(err->where, sizeof err->where, "%s", path);
+    if (limit >= MAX_INPUT_BYTES)
+        snprintf(err->msg, sizeof err->msg, "input is larger than 2 GiB");
+    else
+        snprintf(err->msg, sizeof err->msg,
+                 "input is larger than the memory limit of %zu MiB (raise it with --max-memory)",
+                 limit >> 20);
+    return CNF_E_TOO_BIG;
+}
+
 cnf_status read_input(const char *path, unsigned char **buf_ret, size_t *len_ret,
                       cnf_error *err)
 {
+    return read_input_limit(path, MAX_INPUT_BYTES, buf_ret, len_ret, err);
+}
+
+cnf_status read_input_limit(const char *path, uint64_t max_bytes, unsigned char **buf_ret,
+                            size_t *len_ret, cnf_error *err)
+{
+    size_t limit = max_bytes < MAX_INPUT_BYTES ? (size_t)max_bytes : MAX_INPUT_BYTES;
     int fd = 0;
     int is_stdin = strcmp(path, "-") == 0;
     struct stat st;
@@ -43,12 +63,9 @@ cnf_status read_input(const char *path, unsigned char **buf_ret, size_t *len_ret
             snprintf(err->msg, sizeof err->msg, "is a directory");
             return CNF_E_IO;
         }
-        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > MAX_INPUT_BYTES) {
+        if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > limit) {
             close(fd);
-            err->status = CNF_E_TOO_BIG;
-            snprintf(err->where, sizeof err->where, "%s", path);
-            snprintf(err->msg, sizeof err->msg, "file is larger than 2 GiB");
-            return CNF_E_TOO_BIG;
+            return too_big(err, path, limit);
         }
         if (S_ISREG(st.st_mode))
             cap = (size_t)st.st_size + 1;
@@ -62,16 +79,14 @@ cnf_status read_input(const char *path, unsigned char **buf_ret, size_t *len_ret
         ssize_t n;
         if (len == cap) {
             unsigned char *nb;
-            if (cap >= MAX_INPUT_BYTES) {
+            if (cap >= limit) {
+                /* A pipe or device that keeps going (/dev/zero) stops here. */
                 if (!is_stdin)
                     close(fd);
                 free(buf);
-                err->status = CNF_E_TOO_BIG;
-                snprintf(err->where, sizeof err->where, "%s", path);
-                snprintf(err->msg, sizeof err->msg, "input is larger than 2 GiB");
-                return CNF_E_TOO_BIG;
+                return too_big(err, path, limit);
             }
-            cap = cap > MAX_INPUT_BYTES / 2 ? MAX_INPUT_BYTES : cap * 2;
+            cap = cap > limit / 2 ? limit : cap * 2;
             nb = realloc(buf, cap);
             if (!nb)
                 goto nomem;

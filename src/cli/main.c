@@ -328,7 +328,7 @@ int process_file(const run_ctx *c, const char *in_path, const char *out_path,
     const char *target = out_path;
 
     memcpy(names, c->names, sizeof names);
-    if (read_input(in_path, &buf, &len, &err) != CNF_OK) {
+    if (read_input_limit(in_path, o->max_memory, &buf, &len, &err) != CNF_OK) {
         rc = msg_cnf(&err, in_path);
         goto out;
     }

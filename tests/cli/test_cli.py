@@ -263,6 +263,7 @@ def runtime_failures_exit_1_and_leave_no_output():
         (["-k", "identity", "--max-pixels", "3", good, "o.png"], "cnnfilter: %s: " % good),
         (["-k", "identity", "--max-memory", "1K", good, "o.png"], "cnnfilter: %s: " % good),
         (["-k", "identity", good, "nodir/o.png"], "cnnfilter: nodir/o.png: "),
+        (["-k", "identity", "--max-memory", "16M", "/dev/zero", "o.png"], "cnnfilter: /dev/zero: "),
     ]
     for args, prefix in cases:
         rc, _, err = run(*args)
