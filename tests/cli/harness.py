@@ -3,6 +3,7 @@
 A test is a function named like a sentence; it passes by returning and fails by raising.
 Every test runs even after a failure; the last line is `NAME: N passed, M failed`.
 """
+import os
 import shutil
 
 
@@ -21,3 +22,16 @@ def run_tests(name, tests, scratch):
         shutil.rmtree(scratch, ignore_errors=True)
     print("%s: %d passed, %d failed" % (name, passed, failed))
     return 1 if failed else 0
+
+
+def one_error_line(err, prefix):
+    """stderr is exactly one line starting with prefix; returns that line."""
+    lines = err.splitlines()
+    assert len(lines) == 1, "expected one line on stderr, got %r" % err
+    assert lines[0].startswith(prefix), "%r does not start with %r" % (lines[0], prefix)
+    return lines[0]
+
+
+def assert_no_temp_files(folder):
+    left = [f for f in os.listdir(folder) if f.startswith(".cnnfilter-")]
+    assert not left, "temporary files left: %r" % left

@@ -53,17 +53,11 @@ def txt(p):
         return f.read()
 
 
-def one_error_line(err, prefix):
-    """stderr is exactly one line starting with prefix."""
-    lines = err.splitlines()
-    assert len(lines) == 1, "expected one line on stderr, got %r" % err
-    assert lines[0].startswith(prefix), "%r does not start with %r" % (lines[0], prefix)
-    return lines[0]
+one_error_line = harness.one_error_line
 
 
 def no_temp_files(d=None):
-    left = [f for f in os.listdir(d or TMP) if f.startswith(".cnnfilter-")]
-    assert not left, "temporary files left: %r" % left
+    harness.assert_no_temp_files(d or TMP)
 
 
 def rgba_png(name, h=6, w=7, seed=1):
