@@ -5,7 +5,7 @@ set -euo pipefail
 # Build: compiler, CMake, stb and cJSON.  Tests: NumPy as an independent
 # reference (PyTorch is used too when present, but it is large and optional).
 # Extra packages may be named on the command line (make valgrind passes valgrind).
-pkgs=("$@" cmake gcc make pkg-config libstb-dev libcjson-dev libspng-dev libjpeg62-turbo-dev zlib1g-dev python3 python3-numpy man-db)
+pkgs=("$@" cmake gcc make pkg-config libstb-dev libcjson-dev libspng-dev libjpeg62-turbo-dev zlib1g-dev libisal-dev python3 python3-numpy man-db)
 
 missing=()
 for p in "${pkgs[@]}"; do
