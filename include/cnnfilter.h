@@ -321,6 +321,38 @@ void cnf_plan_explain(const cnf_plan *p, FILE *out);
 cnf_status cnf_plan_run(const cnf_plan *p, const cnf_image *in, int threads,
                         cnf_image *out, cnf_error *err);
 
+/* cnf_reader - an input being decoded row by row.  PNG (not interlaced) and
+ * JPEG are decoded as rows are asked for, so a plan run holds only the rows
+ * its stages still need; other formats and matrices are decoded whole at
+ * open, behind the same interface.  Open checks the header (and max_pixels)
+ * only; decoding errors surface from the run that reads the rows. */
+typedef struct cnf_reader cnf_reader;
+cnf_status cnf_reader_open(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                           const char *name, uint64_t max_pixels, cnf_reader **r_ret,
+                           cnf_error *err);
+/* cnf_reader_shape - the shape the rows have (as cnf_decode would give). */
+void cnf_reader_shape(const cnf_reader *r, int *width, int *height, int *channels,
+                      int *has_alpha);
+/* cnf_reader_streams - 1 if rows are decoded on demand, 0 if decoded whole. */
+int cnf_reader_streams(const cnf_reader *r);
+/* cnf_reader_free - NULL is a no-op. */
+void cnf_reader_free(cnf_reader *r);
+
+/* cnf_row_sink - receives the result rows [y0, y1), top to bottom, each row
+ * exactly once: row y of plane p is rows[(y - y0) * planes + p] (w floats).
+ * Return CNF_OK to go on; anything else stops the run with that status. */
+typedef cnf_status (*cnf_row_sink)(void *ctx, int y0, int y1, const float *const *rows,
+                                   int planes, cnf_error *err);
+
+/* cnf_plan_stream - run the plan on the rows of `r` (whose shape must be the
+ * planned one) and hand the result to `sink` as it is produced.  Between
+ * stages only the rows still needed are kept (ring buffers sized from each
+ * stage's reach; a wrap border needs the whole image and gets it).  Up to
+ * `threads` threads share each band; the pixels are the same for any count.
+ * The reader is consumed. */
+cnf_status cnf_plan_stream(const cnf_plan *p, cnf_reader *r, int threads, cnf_row_sink sink,
+                           void *sink_ctx, cnf_error *err);
+
 /* cnf_image_group - copy group g of n_groups (see cnf_plan_n_groups) of
  * `all` into a new image *out (its colour planes plus alpha if any). */
 cnf_status cnf_image_group(const cnf_image *all, int n_groups, int g, cnf_image *out,

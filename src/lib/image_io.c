@@ -558,3 +558,65 @@ cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode 
     *out_len = m.len;
     return CNF_OK;
 }
+
+/* ------------------------------------------------------------ readers */
+
+static void reader_destroy_whole(cnf_reader *r) { cnf_image_free(&r->whole); }
+
+cnf_status cnf_reader_open(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                           const char *name, uint64_t max_pixels, cnf_reader **r_ret,
+                           cnf_error *err)
+{
+    cnf_reader *r = calloc(1, sizeof *r);
+    cnf_input_kind k;
+    cnf_status st = CNF_OK;
+    *r_ret = NULL;
+    if (!r)
+        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+    k = len ? sniff(buf, len, kind) : kind;
+    if (len && k != CNF_IN_JSON && k != CNF_IN_CSV && k != CNF_IN_TXT && k != CNF_IN_NPY) {
+        if (is_png(buf, len))
+            st = cnf__png_reader(buf, len, name, max_pixels, r, err);
+        else if (is_jpeg(buf, len))
+            st = cnf__jpeg_reader(buf, len, name, max_pixels, r, err);
+    }
+    if (st == CNF_OK && !r->rows) {
+        /* Not streamable (or an interlaced PNG): decoded whole, now. */
+        if (r->destroy)
+            r->destroy(r);
+        r->destroy = reader_destroy_whole;
+        st = cnf_decode(buf, len, kind, name, max_pixels, &r->whole, err);
+        if (st == CNF_OK) {
+            r->w = r->whole.width;
+            r->h = r->whole.height;
+            r->c = r->whole.channels;
+            r->alpha = r->whole.has_alpha;
+        }
+    }
+    if (st) {
+        cnf_reader_free(r);
+        return st;
+    }
+    *r_ret = r;
+    return CNF_OK;
+}
+
+void cnf_reader_shape(const cnf_reader *r, int *width, int *height, int *channels,
+                      int *has_alpha)
+{
+    *width = r->w;
+    *height = r->h;
+    *channels = r->c;
+    *has_alpha = r->alpha;
+}
+
+int cnf_reader_streams(const cnf_reader *r) { return r->whole.data == NULL; }
+
+void cnf_reader_free(cnf_reader *r)
+{
+    if (!r)
+        return;
+    if (r->destroy)
+        r->destroy(r);
+    free(r);
+}

@@ -65,6 +65,26 @@ cnf_status cnf__png_decode(const unsigned char *buf, size_t len, const char *nam
 cnf_status cnf__png_encode(const unsigned char *px, int width, int height, int comp, int level,
                            unsigned char **out, size_t *out_len, cnf_error *err);
 
+/* The inside of a cnf_reader: image_io.c opens it; png_io.c and jpeg_io.c
+ * stream rows, everything else is decoded whole into `whole`. */
+struct cnf_reader {
+    int w, h, c, alpha;
+    cnf_image whole; /* data != NULL: decoded whole at open */
+    int next;        /* the next row `rows` decodes */
+    /* Decode the next n rows into rows[i * planes + p] (i < n, p < c). */
+    cnf_status (*rows)(cnf_reader *r, int n, float *const *rows, int planes, cnf_error *err);
+    /* After the last row: the checks of what follows the pixels.  May be NULL. */
+    cnf_status (*finish)(cnf_reader *r, cnf_error *err);
+    void (*destroy)(cnf_reader *r);
+    void *impl;
+};
+/* Streaming openers: fill r (shape, rows, finish, destroy, impl).  The PNG
+ * one returns CNF_E_FORMAT for an interlaced PNG (decoded whole instead). */
+cnf_status cnf__png_reader(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_reader *r, cnf_error *err);
+cnf_status cnf__jpeg_reader(const unsigned char *buf, size_t len, const char *name,
+                            uint64_t max_pixels, cnf_reader *r, cnf_error *err);
+
 /* JPEG through libjpeg-turbo (jpeg_io.c). */
 cnf_status cnf__jpeg_probe(const unsigned char *buf, size_t len, const char *name,
                            uint64_t max_pixels, int *width, int *height, int *channels,

@@ -157,6 +157,112 @@ out:
     return st;
 }
 
+/* ------------------------------------------------------------ streaming */
+
+typedef struct jpeg_stream {
+    struct jpeg_decompress_struct d;
+    jerr e;
+    JSAMPLE *row;
+    char *name;
+    int created;
+} jpeg_stream;
+
+/* One decoded scanline into plane rows (CMYK as in cnf__jpeg_decode). */
+static void spread(const JSAMPLE *row, size_t w, int nc, float *const *dst)
+{
+    if (nc == 1) {
+        for (size_t x = 0; x < w; x++)
+            dst[0][x] = row[x];
+    } else if (nc == 3) {
+        for (int c = 0; c < 3; c++)
+            for (size_t x = 0; x < w; x++)
+                dst[c][x] = row[x * 3 + (size_t)c];
+    } else {
+        for (int c = 0; c < 3; c++)
+            for (size_t x = 0; x < w; x++)
+                dst[c][x] = (float)((row[x * 4 + (size_t)c] * row[x * 4 + 3] + 127) / 255);
+    }
+}
+
+static cnf_status jstream_rows(cnf_reader *r, int n, float *const *rows, int planes,
+                               cnf_error *err)
+{
+    jpeg_stream *js = r->impl;
+    if (setjmp(js->e.jump))
+        return cnf__fail(err, CNF_E_DECODE, js->name, "corrupt JPEG (%s)", js->e.msg);
+    for (int i = 0; i < n; i++) {
+        JSAMPROW rp = js->row;
+        if (jpeg_read_scanlines(&js->d, &rp, 1) != 1)
+            return cnf__fail(err, CNF_E_DECODE, js->name, "corrupt JPEG (no more scanlines)");
+        spread(js->row, (size_t)r->w, js->d.output_components, rows + (size_t)i * planes);
+    }
+    return CNF_OK;
+}
+
+static cnf_status jstream_finish(cnf_reader *r, cnf_error *err)
+{
+    jpeg_stream *js = r->impl;
+    if (setjmp(js->e.jump))
+        return cnf__fail(err, CNF_E_DECODE, js->name, "corrupt JPEG (%s)", js->e.msg);
+    jpeg_finish_decompress(&js->d);
+    if (js->e.warned)
+        return cnf__fail(err, CNF_E_DECODE, js->name, "corrupt JPEG (%s)", js->e.msg);
+    return CNF_OK;
+}
+
+static void jstream_destroy(cnf_reader *r)
+{
+    jpeg_stream *js = r->impl;
+    if (!js)
+        return;
+    if (js->created)
+        jpeg_destroy_decompress(&js->d);
+    free(js->row);
+    free(js->name);
+    free(js);
+    r->impl = NULL;
+}
+
+cnf_status cnf__jpeg_reader(const unsigned char *buf, size_t len, const char *name,
+                            uint64_t max_pixels, cnf_reader *r, cnf_error *err)
+{
+    jpeg_stream *js = calloc(1, sizeof *js);
+    int cmyk = 0;
+    cnf_status st;
+    if (!js)
+        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+    r->impl = js;
+    r->destroy = jstream_destroy;
+    js->name = malloc(strlen(name ? name : "") + 1);
+    if (!js->name)
+        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+    strcpy(js->name, name ? name : "");
+    init_err(&js->d, &js->e);
+    if (setjmp(js->e.jump))
+        return cnf__fail(err, CNF_E_DECODE, name, "corrupt JPEG (%s)", js->e.msg);
+    jpeg_create_decompress(&js->d);
+    js->created = 1;
+    jpeg_mem_src(&js->d, buf, (unsigned long)len);
+    st = read_header(&js->d, name, max_pixels, &cmyk, err);
+    if (st)
+        return st;
+    jpeg_start_decompress(&js->d);
+    if (js->d.output_width > INT32_MAX || js->d.output_height > INT32_MAX ||
+        (js->d.output_components != 1 && js->d.output_components != 3 &&
+         js->d.output_components != 4))
+        return cnf__fail(err, CNF_E_DECODE, name, "unsupported JPEG layout");
+    js->row = malloc((size_t)js->d.output_width * (size_t)js->d.output_components);
+    if (!js->row)
+        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+    r->w = (int)js->d.output_width;
+    r->h = (int)js->d.output_height;
+    r->c = js->d.output_components == 1 ? 1 : 3;
+    r->alpha = 0;
+    r->rows = jstream_rows;
+    r->finish = jstream_finish;
+    return CNF_OK;
+}
+
 cnf_status cnf__jpeg_encode(const unsigned char *px, int width, int height, int comp, int quality,
                             unsigned char **out, size_t *out_len, cnf_error *err)
 {

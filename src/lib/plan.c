@@ -2,16 +2,16 @@
 #include "stage.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Two stages per pipeline layer at most (luma + conv). */
 #define MAX_STAGES (2 * CNF_MAX_LAYERS + 8)
-/* Output rows per band: small enough to balance two threads on small
- * images and keep a band's padded rows in cache, large enough that the
- * per-band set-up (padding rows) stays a small share. */
-#define BAND_ROWS 16
+/* Output rows per band step of a stage, split among the threads: enough
+ * rows that the per-band set-up (padded rows, thread hand-off) stays a
+ * small share, few enough that the rings stay small. */
+#define STEP_ROWS 32
 
 struct cnf_plan {
     cnf_shape in;
@@ -155,20 +155,37 @@ static cnf_status begin(builder *b, int width, int height, int channels, int has
     return CNF_OK;
 }
 
+static int ring_rows(const cnf_stage *s, int step, int producer_step);
+
+/* The memory a streamed run needs: each stage's input ring, the last
+ * stage's output band, two threads' scratch, and the 8-bit row copy.  (A
+ * caller holding whole images, or a format decoded whole, adds those.) */
+static uint64_t stream_memory(const cnf_plan *p)
+{
+    uint64_t total = 0, scratch = 0;
+    for (int i = 0; i < p->n_stages; i++) {
+        const cnf_stage *s = &p->stages[i];
+        uint64_t sc = s->ops->scratch(s, (STEP_ROWS + 1) / 2);
+        uint64_t rows = (uint64_t)ring_rows(s, STEP_ROWS, STEP_ROWS);
+        if (rows > (uint64_t)s->in.h)
+            rows = (uint64_t)s->in.h;
+        total += rows * (uint64_t)s->in.w * (uint64_t)(i ? s->in.c : p->in.c) * sizeof(float);
+        if (sc > scratch)
+            scratch = sc;
+    }
+    if (p->n_stages) {
+        const cnf_shape *o = &p->stages[p->n_stages - 1].out;
+        uint64_t rows = o->h < STEP_ROWS ? (uint64_t)o->h : STEP_ROWS;
+        total += rows * (uint64_t)o->w * (uint64_t)o->c * (sizeof(float) + 1);
+    }
+    return total + 2 * scratch;
+}
+
 static cnf_status finish(builder *b, const cnf_plan_limits *limits, cnf_plan **plan_ret,
                          cnf_error *err)
 {
     cnf_plan *p = b->p;
-    /* Per-thread scratch (two threads is the usual; the executor allocates
-     * per thread actually used), the 8-bit copy and the encoder's buffer. */
-    uint64_t scratch = 0;
-    for (int i = 0; i < p->n_stages; i++) {
-        uint64_t sc = p->stages[i].ops->scratch(&p->stages[i], BAND_ROWS);
-        if (sc > scratch)
-            scratch = sc;
-    }
-    p->memory += 2 * scratch;
-    p->memory += 2 * (uint64_t)b->cur.w * b->cur.h * b->cur.c;
+    p->memory = stream_memory(p);
     if (limits && limits->max_memory && p->memory > limits->max_memory) {
         cnf_status st = cnf__fail(
             err, CNF_E_TOO_BIG, NULL,
@@ -304,127 +321,374 @@ void cnf_plan_explain(const cnf_plan *p, FILE *f)
     fprintf(f, "memory estimate: %.1f MiB\n", (double)p->memory / 1048576.0);
 }
 
-/* ------------------------------------------------------------ executor */
+/* ------------------------------------------------------------ executor
+ *
+ * Each stage's output, and the input, live in a buffer: either a whole image
+ * or a ring of `cap` rows where row y sits in slot y % cap.  Running pulls
+ * rows from the end: to produce a band of stage k, the executor asks stage k
+ * which input rows it needs, makes buffer k-1 hold them (producing further
+ * bands there first, down to the reader), then runs the band with its rows
+ * split over the threads.  A ring's capacity comes from walking all the
+ * consumer's bands beforehand: the widest span between a band's last needed
+ * row and the lowest row any later band still needs, plus one producer band.
+ * Rows are never recomputed and each stage computes any row the same way
+ * whatever band or thread it falls in, so the pixels do not depend on the
+ * thread count or on whether the rows were streamed.
+ */
 
-typedef struct job {
+#define MAX_THREADS 64
+
+typedef struct buffer {
+    int w, h, planes;
+    int cap;           /* slots; h for a whole image */
+    int hi;            /* rows [0, hi) have been produced */
+    int step;          /* rows produced per step */
+    float *mem;        /* ring storage (owned), NULL for a whole image */
+    float **slot;      /* slot[(row % cap) * planes + p] */
+    float **view;      /* row table handed to a stage: cap * planes entries */
+    float **oview;     /* row table for a band being produced: step * planes */
+} buffer;
+
+typedef struct pool pool;
+
+typedef struct exec {
+    const cnf_plan *p;
+    cnf_reader *reader;
+    cnf_row_sink sink;
+    void *sink_ctx;
+    buffer buf[MAX_STAGES + 1]; /* buf[0]: the input; buf[k + 1]: stage k's output */
+    pool *pool;
+    cnf_error *err;
+} exec;
+
+/* The thread pool: the caller and n - 1 workers split one band at a time. */
+struct pool {
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    int n, started;
+    unsigned gen;
+    int pending, quit;
     const cnf_stage *s;
     cnf_band in, out;
-    atomic_int next;
-    size_t scratch_bytes;
-} job;
+    int y0, y1;
+    void *scratch[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    struct pool_arg {
+        pool *pl;
+        int i;
+    } arg[MAX_THREADS];
+};
 
-typedef struct worker {
-    job *j;
-    void *scratch;
-} worker;
-
-static void *work(void *arg)
+static void run_part(pool *pl, int i)
 {
-    worker *w = arg;
-    job *j = w->j;
+    int rows = pl->y1 - pl->y0, per = (rows + pl->n - 1) / pl->n;
+    int a = pl->y0 + i * per, b = a + per < pl->y1 ? a + per : pl->y1;
+    if (a < b)
+        pl->s->ops->run(pl->s, &pl->in, &pl->out, a, b, pl->scratch[i]);
+}
+
+static void *pool_worker(void *arg)
+{
+    const struct pool_arg *a = arg;
+    pool *pl = a->pl;
+    int i = a->i;
+    unsigned seen = 0;
+    pthread_mutex_lock(&pl->mu);
     for (;;) {
-        int y0 = atomic_fetch_add(&j->next, BAND_ROWS), y1;
-        if (y0 >= j->s->out.h)
+        while (!pl->quit && pl->gen == seen)
+            pthread_cond_wait(&pl->go, &pl->mu);
+        if (pl->quit)
             break;
-        y1 = y0 + BAND_ROWS < j->s->out.h ? y0 + BAND_ROWS : j->s->out.h;
-        j->s->ops->run(j->s, &j->in, &j->out, y0, y1, w->scratch);
+        seen = pl->gen;
+        pthread_mutex_unlock(&pl->mu);
+        run_part(pl, i);
+        pthread_mutex_lock(&pl->mu);
+        if (--pl->pending == 0)
+            pthread_cond_signal(&pl->done);
     }
+    pthread_mutex_unlock(&pl->mu);
     return NULL;
 }
 
-static cnf_band whole(const cnf_image *img)
+static void pool_run(pool *pl, const cnf_stage *s, const cnf_band *in, const cnf_band *out,
+                     int y0, int y1)
 {
-    cnf_band b;
-    b.data = img->data;
-    b.w = img->width;
-    b.y0 = 0;
-    b.y1 = img->height;
-    b.plane_stride = (size_t)img->width * (size_t)img->height;
-    return b;
+    pl->s = s;
+    pl->in = *in;
+    pl->out = *out;
+    pl->y0 = y0;
+    pl->y1 = y1;
+    if (pl->started > 0 && y1 - y0 > 1) {
+        pthread_mutex_lock(&pl->mu);
+        pl->pending = pl->started;
+        pl->gen++;
+        pthread_cond_broadcast(&pl->go);
+        pthread_mutex_unlock(&pl->mu);
+        run_part(pl, 0);
+        for (int i = pl->started + 1; i < pl->n; i++)
+            run_part(pl, i); /* parts of threads that could not be started */
+        pthread_mutex_lock(&pl->mu);
+        while (pl->pending > 0)
+            pthread_cond_wait(&pl->done, &pl->mu);
+        pthread_mutex_unlock(&pl->mu);
+    } else {
+        /* One thread (or one row): the caller does every part. */
+        for (int i = 0; i < pl->n; i++)
+            run_part(pl, i);
+    }
 }
 
-static cnf_status run_stage(const cnf_stage *s, const cnf_image *in, cnf_image *out, int threads,
-                            cnf_error *err)
+static void pool_free(pool *pl)
 {
-    job j;
-    worker w[64];
-    pthread_t tid[64];
-    int nt = threads, started = 0;
-    cnf_status st = CNF_OK;
-    int bands = (s->out.h + BAND_ROWS - 1) / BAND_ROWS;
-    if (nt > 64)
-        nt = 64;
-    if (nt > bands)
-        nt = bands;
-    if (nt < 1)
-        nt = 1;
-    j.s = s;
-    j.in = whole(in);
-    j.out = whole(out);
-    atomic_init(&j.next, 0);
-    j.scratch_bytes = s->ops->scratch(s, BAND_ROWS);
-    for (int i = 0; i < nt; i++) {
-        w[i].j = &j;
-        w[i].scratch = j.scratch_bytes ? malloc(j.scratch_bytes) : NULL;
-        if (j.scratch_bytes && !w[i].scratch) {
-            for (int k = 0; k < i; k++)
-                free(w[k].scratch);
+    if (!pl)
+        return;
+    if (pl->started > 0) {
+        pthread_mutex_lock(&pl->mu);
+        pl->quit = 1;
+        pthread_cond_broadcast(&pl->go);
+        pthread_mutex_unlock(&pl->mu);
+        for (int i = 1; i <= pl->started; i++)
+            pthread_join(pl->tid[i], NULL);
+    }
+    for (int i = 0; i < pl->n; i++)
+        free(pl->scratch[i]);
+    pthread_mutex_destroy(&pl->mu);
+    pthread_cond_destroy(&pl->go);
+    pthread_cond_destroy(&pl->done);
+    free(pl);
+}
+
+static cnf_status pool_new(const cnf_plan *p, int threads, pool **ret, cnf_error *err)
+{
+    pool *pl = calloc(1, sizeof *pl);
+    size_t scratch = 0;
+    int n = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+    *ret = NULL;
+    if (!pl)
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    pthread_mutex_init(&pl->mu, NULL);
+    pthread_cond_init(&pl->go, NULL);
+    pthread_cond_init(&pl->done, NULL);
+    pl->n = n;
+    for (int i = 0; i < p->n_stages; i++) {
+        size_t sc = p->stages[i].ops->scratch(&p->stages[i], (STEP_ROWS + n - 1) / n);
+        if (sc > scratch)
+            scratch = sc;
+    }
+    for (int i = 0; i < n; i++) {
+        pl->arg[i].pl = pl;
+        pl->arg[i].i = i;
+        if (scratch && !(pl->scratch[i] = malloc(scratch))) {
+            pool_free(pl);
             return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory for %zu bytes of scratch",
-                             j.scratch_bytes);
+                             scratch);
         }
     }
-    for (int i = 1; i < nt; i++) {
-        if (pthread_create(&tid[i], NULL, work, &w[i]) != 0)
-            break; /* fewer threads; the pixels are the same */
-        started = i;
+    for (int i = 1; i < n; i++) {
+        if (pthread_create(&pl->tid[i], NULL, pool_worker, &pl->arg[i]) != 0)
+            break; /* fewer threads; the caller runs the missing parts */
+        pl->started = i;
     }
-    work(&w[0]);
-    for (int i = 1; i <= started; i++)
-        pthread_join(tid[i], NULL);
-    for (int i = 0; i < nt; i++)
-        free(w[i].scratch);
+    *ret = pl;
+    return CNF_OK;
+}
+
+static void buffer_free(buffer *b)
+{
+    free(b->mem);
+    free(b->slot);
+    free(b->view);
+    free(b->oview);
+    memset(b, 0, sizeof *b);
+}
+
+/* Set up buffer b for rows of shape (w, h, planes) with `cap` slots; `img`
+ * non-NULL: a whole image (cap is h and the slots are its rows). */
+static cnf_status buffer_init(buffer *b, int w, int h, int planes, int cap, int step,
+                              const cnf_image *img, cnf_error *err)
+{
+    size_t n;
+    memset(b, 0, sizeof *b);
+    b->w = w;
+    b->h = h;
+    b->planes = planes;
+    b->cap = img ? h : cap < h ? cap : h;
+    b->step = step < h ? step : h;
+    n = (size_t)b->cap * (size_t)planes;
+    b->slot = malloc(n * sizeof(float *));
+    b->view = malloc(n * sizeof(float *));
+    b->oview = malloc((size_t)b->step * (size_t)planes * sizeof(float *));
+    if (!img) {
+        size_t bytes;
+        if (!cnf__mul3(n, (size_t)w, sizeof(float), &bytes))
+            return cnf__fail(err, CNF_E_TOO_BIG, NULL, "row buffer too large");
+        b->mem = malloc(bytes ? bytes : 1);
+    }
+    if (!b->slot || !b->view || !b->oview || (!img && !b->mem)) {
+        buffer_free(b);
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory for row buffers");
+    }
+    for (int y = 0; y < b->cap; y++)
+        for (int c = 0; c < planes; c++)
+            b->slot[(size_t)y * planes + c] =
+                img ? cnf_image_plane(img, c) + (size_t)y * (size_t)w
+                    : b->mem + ((size_t)y * planes + c) * (size_t)w;
+    return CNF_OK;
+}
+
+/* A band of buffer b over rows [y0, y1) using the row table `tab`. */
+static cnf_band band_of(const buffer *b, float **tab, int y0, int y1)
+{
+    cnf_band band;
+    for (int y = y0; y < y1; y++)
+        for (int c = 0; c < b->planes; c++)
+            tab[(size_t)(y - y0) * b->planes + c] = b->slot[(size_t)(y % b->cap) * b->planes + c];
+    band.rows = tab;
+    band.planes = b->planes;
+    band.w = b->w;
+    band.y0 = y0;
+    band.y1 = y1;
+    return band;
+}
+
+/* Ring capacity of a stage's input so that every band of the stage finds
+ * its rows (see the comment above). */
+static int ring_rows(const cnf_stage *s, int step, int producer_step)
+{
+    int nb = (s->out.h + step - 1) / step, cap = 0, need_min = INT32_MAX;
+    int *lo = malloc(sizeof(int) * (size_t)nb * 2);
+    if (!lo)
+        return s->in.h; /* whole: always enough */
+    for (int b = 0; b < nb; b++) {
+        int y0 = b * step, y1 = y0 + step < s->out.h ? y0 + step : s->out.h;
+        s->ops->need(s, y0, y1, &lo[2 * b], &lo[2 * b + 1]);
+    }
+    for (int b = nb - 1; b >= 0; b--) {
+        if (lo[2 * b + 1] > lo[2 * b] && lo[2 * b] < need_min)
+            need_min = lo[2 * b];
+        if (lo[2 * b + 1] > lo[2 * b] && lo[2 * b + 1] - need_min > cap)
+            cap = lo[2 * b + 1] - need_min;
+    }
+    free(lo);
+    return cap + producer_step;
+}
+
+static cnf_status produce(exec *e, int k);
+
+/* Make buffer k hold rows up to `upto`. */
+static cnf_status ensure(exec *e, int k, int upto)
+{
+    while (e->buf[k].hi < upto) {
+        cnf_status st = produce(e, k);
+        if (st)
+            return st;
+    }
+    return CNF_OK;
+}
+
+/* Produce the next step of buffer k: decode (k == 0) or run stage k - 1. */
+static cnf_status produce(exec *e, int k)
+{
+    buffer *b = &e->buf[k];
+    int y0 = b->hi, y1 = y0 + b->step < b->h ? y0 + b->step : b->h;
+    cnf_band out = band_of(b, b->oview, y0, y1);
+    cnf_status st;
+    if (k == 0) {
+        cnf_reader *r = e->reader;
+        st = r->rows(r, y1 - y0, out.rows, b->planes, e->err);
+        if (st)
+            return st;
+        r->next = y1;
+        if (y1 == b->h && r->finish && (st = r->finish(r, e->err)) != CNF_OK)
+            return st;
+    } else {
+        const cnf_stage *s = &e->p->stages[k - 1];
+        int lo, hi;
+        cnf_band in;
+        s->ops->need(s, y0, y1, &lo, &hi);
+        if (hi > lo && (st = ensure(e, k - 1, hi)) != CNF_OK)
+            return st;
+        in = band_of(&e->buf[k - 1], e->buf[k - 1].view, lo, hi > lo ? hi : lo);
+        pool_run(e->pool, s, &in, &out, y0, y1);
+    }
+    b->hi = y1;
+    if (k == e->p->n_stages && e->sink)
+        return e->sink(e->sink_ctx, y0, y1, (const float *const *)out.rows, b->planes, e->err);
+    return CNF_OK;
+}
+
+/* Run the plan.  `in_img`: whole input (else the reader streams);
+ * `out_img`: whole output (else the sink gets each band). */
+static cnf_status execute(const cnf_plan *p, cnf_reader *r, const cnf_image *in_img,
+                          cnf_image *out_img, cnf_row_sink sink, void *sink_ctx, int threads,
+                          cnf_error *err)
+{
+    exec e;
+    int n = p->n_stages;
+    cnf_status st;
+    memset(&e, 0, sizeof e);
+    e.p = p;
+    e.reader = r;
+    e.sink = sink;
+    e.sink_ctx = sink_ctx;
+    e.err = err;
+    st = pool_new(p, threads, &e.pool, err);
+    for (int k = 0; k <= n && st == CNF_OK; k++) {
+        const cnf_shape *sh = k ? &p->stages[k - 1].out : &p->in;
+        int cap = STEP_ROWS;
+        const cnf_image *whole = NULL;
+        if (k == 0 && in_img)
+            whole = in_img;
+        else if (k == n && out_img)
+            whole = out_img;
+        else if (k < n)
+            cap = ring_rows(&p->stages[k], STEP_ROWS, STEP_ROWS);
+        st = buffer_init(&e.buf[k], sh->w, sh->h, sh->c, cap, STEP_ROWS, whole, err);
+        if (st == CNF_OK && k == 0 && in_img)
+            e.buf[0].hi = in_img->height;
+    }
+    if (st == CNF_OK)
+        st = ensure(&e, n, p->n_stages ? e.buf[n].h : 0);
+    for (int k = 0; k <= n; k++)
+        buffer_free(&e.buf[k]);
+    pool_free(e.pool);
     return st;
+}
+
+cnf_status cnf_plan_stream(const cnf_plan *p, cnf_reader *r, int threads, cnf_row_sink sink,
+                           void *sink_ctx, cnf_error *err)
+{
+    if (r->w != p->in.w || r->h != p->in.h || r->c != p->in.c || r->alpha != p->in.alpha)
+        return cnf__fail(err, CNF_E_USAGE, NULL, "image shape differs from the planned one");
+    if (p->n_stages == 0)
+        return cnf__fail(err, CNF_E_USAGE, NULL, "the plan has no stage");
+    if (r->whole.data)
+        return execute(p, r, &r->whole, NULL, sink, sink_ctx, threads, err);
+    return execute(p, r, NULL, NULL, sink, sink_ctx, threads, err);
 }
 
 cnf_status cnf_plan_run(const cnf_plan *p, const cnf_image *in, int threads, cnf_image *out,
                         cnf_error *err)
 {
-    cnf_image cur = *in, next;
-    int owned = 0;
+    const cnf_shape *o;
+    cnf_status st;
     memset(out, 0, sizeof *out);
     if (in->width != p->in.w || in->height != p->in.h || in->channels != p->in.c ||
         in->has_alpha != p->in.alpha)
         return cnf__fail(err, CNF_E_USAGE, NULL, "image shape differs from the planned one");
-    if (p->drop_input_alpha) {
-        /* A view without the last (alpha) plane. */
-        cur.channels--;
-        cur.has_alpha = 0;
-    }
-    for (int i = 0; i < p->n_stages; i++) {
-        const cnf_stage *s = &p->stages[i];
-        cnf_status st = cnf_image_alloc(&next, s->out.w, s->out.h, s->out.c, s->out.alpha, err);
+    if (p->n_stages == 0) {
+        /* (Only an empty pipeline has no stage, and parsing refuses it.) */
+        st = cnf_image_alloc(out, in->width, in->height, in->channels, in->has_alpha, err);
         if (st == CNF_OK)
-            st = run_stage(s, &cur, &next, threads, err);
-        if (owned)
-            cnf_image_free(&cur);
-        if (st) {
-            cnf_image_free(&next);
-            return st;
-        }
-        cur = next;
-        owned = 1;
+            memcpy(out->data, in->data,
+                   (size_t)in->width * in->height * in->channels * sizeof(float));
+        return st;
     }
-    if (!owned) {
-        /* No stage: a copy, so the caller always owns *out. */
-        cnf_status st = cnf_image_alloc(out, in->width, in->height, in->channels, in->has_alpha,
-                                        err);
-        if (st)
-            return st;
-        memcpy(out->data, in->data,
-               (size_t)in->width * in->height * in->channels * sizeof(float));
-        /* (No stage happens only for an empty pipeline, which parsing refuses.) */
-        return CNF_OK;
-    }
-    *out = cur;
-    return CNF_OK;
+    o = &p->stages[p->n_stages - 1].out;
+    st = cnf_image_alloc(out, o->w, o->h, o->c, o->alpha, err);
+    if (st == CNF_OK)
+        st = execute(p, NULL, in, out, NULL, NULL, threads, err);
+    if (st)
+        cnf_image_free(out);
+    return st;
 }

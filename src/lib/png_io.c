@@ -89,21 +89,32 @@ cnf_status cnf__png_probe(const unsigned char *buf, size_t len, const char *name
     return CNF_OK;
 }
 
-/* Spread one RGBA row (8 or 16 bits per sample) into the planes of row y. */
-static void spread_row(const png_info *info, const unsigned char *row, cnf_image *img, int y)
+/* Spread one decoded row into plane rows dst[c]: `native` rows hold the
+ * PNG's own samples (8-bit, no tRNS: 1..4 per pixel, planes in order);
+ * otherwise RGBA8 or RGBA16. */
+static void spread_row(const png_info *info, int native, const unsigned char *row, size_t w,
+                       float *const *dst)
 {
-    size_t w = (size_t)img->width, plane = w * (size_t)img->height, off = (size_t)y * w;
-    int colour = info->gray ? 1 : 3;
-    for (int c = 0; c < colour + info->alpha; c++) {
+    int colour = info->gray ? 1 : 3, comp = colour + info->alpha;
+    if (native) {
+        for (int c = 0; c < comp; c++) {
+            float *d = dst[c];
+            const unsigned char *r = row + c;
+            for (size_t x = 0; x < w; x++)
+                d[x] = r[x * (size_t)comp];
+        }
+        return;
+    }
+    for (int c = 0; c < comp; c++) {
         int src = c < colour ? c : 3;
-        float *dst = img->data + (size_t)c * plane + off;
+        float *d = dst[c];
         if (info->sixteen) {
             const uint16_t *r = (const uint16_t *)(const void *)row;
             for (size_t x = 0; x < w; x++)
-                dst[x] = (float)(r[x * 4 + (size_t)src] / 257.0);
+                d[x] = (float)(r[x * 4 + (size_t)src] / 257.0);
         } else {
             for (size_t x = 0; x < w; x++)
-                dst[x] = row[x * 4 + (size_t)src];
+                d[x] = row[x * 4 + (size_t)src];
         }
     }
 }
@@ -194,6 +205,107 @@ static cnf_status check_stream(const unsigned char *buf, size_t len, const char 
     return CNF_OK;
 }
 
+static void plane_rows(const cnf_image *img, int y, float **dst)
+{
+    for (int c = 0; c < img->channels; c++)
+        dst[c] = cnf_image_plane(img, c) + (size_t)y * (size_t)img->width;
+}
+
+/* ------------------------------------------------------------ streaming */
+
+typedef struct png_stream {
+    spng_ctx *ctx;
+    png_info info;
+    int native;
+    size_t row_bytes;
+    unsigned char *row;
+    const unsigned char *buf;
+    size_t len;
+    char *name;
+} png_stream;
+
+static cnf_status stream_rows(cnf_reader *r, int n, float *const *rows, int planes,
+                              cnf_error *err)
+{
+    png_stream *ps = r->impl;
+    for (int i = 0; i < n; i++) {
+        int y = r->next + i, rc = spng_decode_row(ps->ctx, ps->row, ps->row_bytes);
+        if (rc == SPNG_EOI && y + 1 != r->h)
+            rc = SPNG_EOF;
+        else if (rc == SPNG_EOI)
+            rc = 0;
+        if (rc)
+            return spng_fail(err, ps->name, rc);
+        spread_row(&ps->info, ps->native, ps->row, (size_t)r->w, rows + (size_t)i * planes);
+    }
+    return CNF_OK;
+}
+
+static cnf_status stream_finish(cnf_reader *r, cnf_error *err)
+{
+    png_stream *ps = r->impl;
+    int rc = spng_decode_chunks(ps->ctx);
+    if (rc)
+        return spng_fail(err, ps->name, rc);
+    return check_stream(ps->buf, ps->len, ps->name, &ps->info.ihdr, err);
+}
+
+static void stream_destroy(cnf_reader *r)
+{
+    png_stream *ps = r->impl;
+    if (!ps)
+        return;
+    spng_ctx_free(ps->ctx);
+    free(ps->row);
+    free(ps->name);
+    free(ps);
+    r->impl = NULL;
+}
+
+cnf_status cnf__png_reader(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_reader *r, cnf_error *err)
+{
+    png_stream *ps = calloc(1, sizeof *ps);
+    int fmt, rc;
+    cnf_status st;
+    if (!ps)
+        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+    st = open_png(buf, len, name, max_pixels, &ps->ctx, &ps->info, err);
+    if (st) {
+        free(ps);
+        return st;
+    }
+    r->impl = ps;
+    r->destroy = stream_destroy;
+    r->w = (int)ps->info.ihdr.width;
+    r->h = (int)ps->info.ihdr.height;
+    r->alpha = ps->info.alpha;
+    r->c = (ps->info.gray ? 1 : 3) + ps->info.alpha;
+    if (ps->info.ihdr.interlace_method != SPNG_INTERLACE_NONE)
+        return CNF_OK; /* Adam7 gives rows per pass: the caller decodes whole */
+    /* 8-bit gray/RGB(A) without tRNS: the PNG's own layout, no conversion. */
+    ps->native = !ps->info.sixteen && ps->info.ihdr.color_type != 3 &&
+                 ps->info.ihdr.bit_depth == 8 &&
+                 (ps->info.alpha == (ps->info.ihdr.color_type == 4 || ps->info.ihdr.color_type == 6));
+    fmt = ps->native ? SPNG_FMT_PNG : ps->info.sixteen ? SPNG_FMT_RGBA16 : SPNG_FMT_RGBA8;
+    ps->row_bytes = (size_t)r->w * (ps->native ? (size_t)r->c : ps->info.sixteen ? 8 : 4);
+    ps->row = malloc(ps->row_bytes);
+    ps->name = malloc(strlen(name ? name : "") + 1);
+    if (ps->name)
+        strcpy(ps->name, name ? name : "");
+    ps->buf = buf;
+    ps->len = len;
+    if (!ps->row || !ps->name)
+        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+    rc = spng_decode_image(ps->ctx, NULL, 0, fmt,
+                           (ps->native ? 0 : SPNG_DECODE_TRNS) | SPNG_DECODE_PROGRESSIVE);
+    if (rc)
+        return spng_fail(err, name, rc);
+    r->rows = stream_rows;
+    r->finish = stream_finish;
+    return CNF_OK;
+}
+
 cnf_status cnf__png_decode(const unsigned char *buf, size_t len, const char *name,
                            uint64_t max_pixels, cnf_image *img, cnf_error *err)
 {
@@ -202,6 +314,7 @@ cnf_status cnf__png_decode(const unsigned char *buf, size_t len, const char *nam
     int fmt, rc;
     size_t row_bytes;
     unsigned char *rows = NULL;
+    float *dst[4];
     cnf_status st = open_png(buf, len, name, max_pixels, &ctx, &info, err);
     if (st)
         return st;
@@ -222,7 +335,7 @@ cnf_status cnf__png_decode(const unsigned char *buf, size_t len, const char *nam
         for (int y = 0; !rc && y < img->height; y++) {
             rc = spng_decode_row(ctx, rows, row_bytes);
             if (rc == 0 || rc == SPNG_EOI)
-                spread_row(&info, rows, img, y);
+                plane_rows(img, y, dst), spread_row(&info, 0, rows, img->width, dst);
             if (rc == SPNG_EOI && y + 1 == img->height)
                 rc = 0;
             else if (rc == SPNG_EOI)
@@ -240,8 +353,10 @@ cnf_status cnf__png_decode(const unsigned char *buf, size_t len, const char *nam
             }
             rc = spng_decode_image(ctx, rows, total, fmt, SPNG_DECODE_TRNS);
         }
-        for (int y = 0; !rc && y < img->height; y++)
-            spread_row(&info, rows + (size_t)y * row_bytes, img, y);
+        for (int y = 0; !rc && y < img->height; y++) {
+            plane_rows(img, y, dst);
+            spread_row(&info, 0, rows + (size_t)y * row_bytes, img->width, dst);
+        }
     }
     /* The chunks after the image, up to IEND: their CRCs and presence. */
     if (!rc)

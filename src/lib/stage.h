@@ -3,8 +3,8 @@
  * A plan is a chain of stages.  Each stage knows its input and output shape
  * and can compute any band of output rows [y0, y1) from a band of input rows
  * that covers what need() asks for.  The executor decides where bands come
- * from (today: whole images between stages; later: a streaming decoder and
- * ring buffers) and how bands are spread over threads.  Computing a row never
+ * from (a whole image, a streaming decoder, or ring buffers holding only the
+ * rows still needed downstream) and how bands are spread over threads.  Computing a row never
  * depends on which band it is in, so results are the same for any split.
  */
 #ifndef CNF_STAGE_H
@@ -20,17 +20,19 @@ typedef struct cnf_shape {
     int alpha; /* 1: the last plane is alpha */
 } cnf_shape;
 
-/* A band: rows [y0, y1) of every plane of a w-wide image.  Row y of plane p
- * is at data + p * plane_stride + (y - y0) * w. */
+/* A band: rows [y0, y1) of `planes` planes of a w-wide image, found through
+ * a table of row pointers, so a band can be a window of a whole image or of
+ * a ring buffer alike.  Row y of plane p is rows[(y - y0) * planes + p];
+ * consecutive rows need not be adjacent in memory. */
 typedef struct cnf_band {
-    float *data;
+    float *const *rows;
+    int planes;
     int w, y0, y1;
-    size_t plane_stride;
 } cnf_band;
 
 static inline float *cnf__band_row(const cnf_band *b, int p, int y)
 {
-    return b->data + (size_t)p * b->plane_stride + (size_t)(y - b->y0) * (size_t)b->w;
+    return b->rows[(size_t)(y - b->y0) * (size_t)b->planes + (size_t)p];
 }
 
 typedef struct cnf_stage cnf_stage;
