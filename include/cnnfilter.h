@@ -163,6 +163,44 @@ typedef struct cnf_map_stats {
 void cnf_map_to_u8(const cnf_image *img, cnf_map_mode mode, unsigned char *out,
                    cnf_map_stats *stats);
 
+/* cnf_map_stats_init - empty stats (min +inf, max -inf) to accumulate into. */
+void cnf_map_stats_init(cnf_map_stats *s);
+/* cnf_map_row - map one row of `comp` channels (src[c]: w values; the last
+ * is alpha when has_alpha) to interleaved 8-bit pixels (w * comp bytes at
+ * out), accumulating into *stats (may be NULL).  For CNF_MAP_NORMALIZE, lo
+ * and range are the value range of the whole image; otherwise unused. */
+void cnf_map_row(const float *const *src, int comp, int has_alpha, int w, cnf_map_mode mode,
+                 double lo, double range, unsigned char *out, cnf_map_stats *stats);
+
+/* cnf_map_row16 - the same for 16-bit PNG: round_even(mapped value x 257)
+ * clamped to 0..65535 (normalize maps the range to 0..65535), so a 16-bit
+ * input (read as v / 257) comes back with its own values. */
+void cnf_map_row16(const float *const *src, int comp, int has_alpha, int w, cnf_map_mode mode,
+                   double lo, double range, uint16_t *out, cnf_map_stats *stats);
+
+/* The PNG deflate level used when none is given: measured as the best
+ * speed for files within 1.1x of what libpng writes at level 6. */
+#define CNF_PNG_DEFAULT_LEVEL 2
+#define CNF_PNG_DEFAULT_LEVEL_STR "2"
+
+/* cnf_png_writer - a PNG written as its rows arrive, compressed on up to
+ * `threads` threads with the same bytes for any count (png_write.c). */
+typedef int (*cnf_write_fn)(void *ctx, const void *data, size_t len); /* 0 = ok */
+typedef struct cnf_png_writer cnf_png_writer;
+/* comp 1..4 (gray, gray+alpha, RGB, RGBA); depth 8 or 16; level 0..9
+ * (CNF_PNG_DEFAULT_LEVEL when -1); text: NULL or key, value, ..., NULL for
+ * tEXt chunks. */
+cnf_status cnf_png_writer_open(cnf_png_writer **w, int width, int height, int comp, int depth,
+                               int level, int threads, const char *const *text,
+                               cnf_write_fn write, void *write_ctx, cnf_error *err);
+/* n rows of interleaved samples (depth 16: uint16_t, host byte order). */
+cnf_status cnf_png_writer_rows(cnf_png_writer *w, const void *rows, size_t stride_bytes, int n,
+                               cnf_error *err);
+/* cnf_png_writer_finish - after all rows; fails if rows are missing. */
+cnf_status cnf_png_writer_finish(cnf_png_writer *w, cnf_error *err);
+/* cnf_png_writer_free - NULL is a no-op; fine after an error. */
+void cnf_png_writer_free(cnf_png_writer *w);
+
 /* cnf_encode - encode an image into a new malloc'd buffer (*out, *out_len;
  * caller frees).  8-bit formats map with `mode`; JPEG uses `jpeg_quality`.
  * Fails with CNF_E_FORMAT when the channel count does not fit the format. */
@@ -330,6 +368,9 @@ typedef struct cnf_reader cnf_reader;
 cnf_status cnf_reader_open(const unsigned char *buf, size_t len, cnf_input_kind kind,
                            const char *name, uint64_t max_pixels, cnf_reader **r_ret,
                            cnf_error *err);
+/* cnf_input_streams - 1 if cnf_reader_open would decode this input row by
+ * row (JPEG, PNG without interlace), 0 if it would decode it whole. */
+int cnf_input_streams(const unsigned char *buf, size_t len, cnf_input_kind kind);
 /* cnf_reader_shape - the shape the rows have (as cnf_decode would give). */
 void cnf_reader_shape(const cnf_reader *r, int *width, int *height, int *channels,
                       int *has_alpha);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 
 #define CLI_MAX_KERNELS 64
+/* PNG outputs of one input written as rows arrive; more are written whole. */
+#define CLI_STREAM_GROUPS 4
 
 typedef struct options {
     const char *kernels[CLI_MAX_KERNELS];
@@ -28,6 +30,9 @@ typedef struct options {
     int quiet, verbose;
     int progress; /* 0 auto, 1 always, 2 never */
     int quality;
+    int depth;       /* PNG: 8 or 16 */
+    int compression; /* PNG deflate level, -1 default */
+    int portable;    /* only the portable convolution path */
     const char **args;
     int n_args;
     /* The options that decide the output's pixels, in long form and shell
@@ -88,6 +93,18 @@ cnf_status read_input(const char *path, unsigned char **buf, size_t *len, cnf_er
 /* read_input_limit - the same, refusing more than max_bytes (and 2 GiB). */
 cnf_status read_input_limit(const char *path, uint64_t max_bytes, unsigned char **buf,
                             size_t *len, cnf_error *err);
+/* out_file - an output written in pieces and put in place atomically:
+ * out_open (a temp file beside it, or stdout for "-"), out_write...,
+ * out_commit (rename) or out_abort (remove).  The temp file is removed by
+ * SIGINT/SIGTERM/SIGHUP too.  Errors name the output path. */
+typedef struct out_file {
+    const char *path;
+    int fd, slot, failed;
+} out_file;
+cnf_status out_open(out_file *f, const char *path, cnf_error *err);
+cnf_status out_write(out_file *f, const void *data, size_t len, cnf_error *err);
+cnf_status out_commit(out_file *f, cnf_error *err);
+void out_abort(out_file *f);
 /* write_output - write data to path atomically (temp file in the same
  * folder, then rename), or to stdout for "-". */
 cnf_status write_output(const char *path, const unsigned char *data, size_t len, cnf_error *err);

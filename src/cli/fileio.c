@@ -132,7 +132,7 @@ nomem:
  * stays set through the rename, and unlinking the temporary name after the
  * rename fails harmlessly, so the handler never removes a finished output.
  * Slots are taken with an atomic exchange. */
-#define TEMP_SLOTS 300
+#define TEMP_SLOTS 1100 /* 256 threads x 4 streamed outputs, and spare */
 static char g_temp[TEMP_SLOTS][PATH_MAX + 32];
 static volatile sig_atomic_t g_temp_live[TEMP_SLOTS];
 static int g_temp_taken[TEMP_SLOTS];
@@ -213,17 +213,20 @@ static cnf_status io_fail(cnf_error *err, const char *path, const char *what, in
     return CNF_E_IO;
 }
 
-cnf_status write_output(const char *path, const unsigned char *data, size_t len, cnf_error *err)
+/* Open an output: "-" is stdout; otherwise a temporary file beside `path`
+ * (mode 0666 & ~umask) that out_commit renames into place. */
+cnf_status out_open(out_file *f, const char *path, cnf_error *err)
 {
     char dir[PATH_MAX];
     const char *slash;
-    int fd, slot, e;
+    int e;
     struct stat st;
-    mode_t mask;
-    const char *what = "write error";
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    f->slot = -1;
+    f->path = path;
     if (strcmp(path, "-") == 0) {
-        if (write_all(STDOUT_FILENO, data, len) != 0)
-            return io_fail(err, "-", "write error", errno);
+        f->fd = STDOUT_FILENO;
         return CNF_OK;
     }
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -246,38 +249,85 @@ cnf_status write_output(const char *path, const unsigned char *data, size_t len,
     }
     if (strlen(dir) + 24 >= sizeof g_temp[0])
         return io_fail(err, path, "", ENAMETOOLONG);
-    slot = take_slot();
-    snprintf(g_temp[slot], sizeof g_temp[slot], "%s/.cnnfilter-XXXXXX", dir);
-    fd = mkstemp(g_temp[slot]);
-    if (fd < 0) {
+    f->slot = take_slot();
+    snprintf(g_temp[f->slot], sizeof g_temp[f->slot], "%s/.cnnfilter-XXXXXX", dir);
+    f->fd = mkstemp(g_temp[f->slot]);
+    if (f->fd < 0) {
         e = errno;
-        release_slot(slot);
+        release_slot(f->slot);
+        f->slot = -1;
         return io_fail(err, path, "cannot create a temporary file beside it", e);
     }
-    g_temp_live[slot] = 1;
+    g_temp_live[f->slot] = 1;
     /* mkstemp makes 0600; give the output the usual 0666 & ~umask.  umask()
      * can only be read by setting it, so it is read once. */
-    mask = current_umask();
-    if (fchmod(fd, 0666 & ~mask) != 0 || write_all(fd, data, len) != 0) {
+    if (fchmod(f->fd, 0666 & ~current_umask()) != 0) {
         e = errno;
-        close(fd);
+        out_abort(f);
+        return io_fail(err, path, "write error", e);
+    }
+    return CNF_OK;
+}
+
+cnf_status out_write(out_file *f, const void *data, size_t len, cnf_error *err)
+{
+    if (f->failed)
+        return CNF_E_IO;
+    if (write_all(f->fd, data, len) != 0) {
+        f->failed = 1;
+        return io_fail(err, f->slot < 0 ? "-" : f->path, "write error", errno);
+    }
+    return CNF_OK;
+}
+
+cnf_status out_commit(out_file *f, cnf_error *err)
+{
+    int e;
+    const char *what = "write error";
+    if (f->slot < 0) {
+        f->fd = -1;
+        return CNF_OK; /* stdout */
+    }
+    if (close(f->fd) != 0) {
+        e = errno;
+        f->fd = -1;
         goto fail;
     }
-    if (close(fd) != 0) {
-        e = errno;
-        goto fail;
-    }
-    if (rename(g_temp[slot], path) != 0) {
+    f->fd = -1;
+    if (rename(g_temp[f->slot], f->path) != 0) {
         e = errno;
         what = "cannot rename the temporary file into place";
         goto fail;
     }
-    release_slot(slot);
+    release_slot(f->slot);
+    f->slot = -1;
     return CNF_OK;
 fail:
-    unlink(g_temp[slot]);
-    release_slot(slot);
-    return io_fail(err, path, what, e);
+    out_abort(f);
+    return io_fail(err, f->path, what, e);
+}
+
+void out_abort(out_file *f)
+{
+    if (f->slot < 0)
+        return; /* stdout, or nothing open */
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    unlink(g_temp[f->slot]);
+    release_slot(f->slot);
+    f->slot = -1;
+}
+
+cnf_status write_output(const char *path, const unsigned char *data, size_t len, cnf_error *err)
+{
+    out_file f;
+    cnf_status st = out_open(&f, path, err);
+    if (st == CNF_OK && (st = out_write(&f, data, len, err)) != CNF_OK)
+        out_abort(&f);
+    if (st == CNF_OK)
+        st = out_commit(&f, err);
+    return st;
 }
 
 int same_file(const char *a, const char *b)

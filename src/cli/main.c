@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,8 @@ static void report_map(const char *out, cnf_output_format fmt, const cnf_map_sta
     }
 }
 
+static int stream_png_rows(const options *o, const cnf_image *img, const char *out);
+
 static int write_one(const options *o, const cnf_image *img, const char *out,
                      cnf_output_format fmt)
 {
@@ -271,19 +274,10 @@ static int write_one(const options *o, const cnf_image *img, const char *out,
     cnf_map_stats stats;
     cnf_error err;
     cnf_status st;
+    if (fmt == CNF_OUT_PNG)
+        return stream_png_rows(o, img, out);
     memset(&err, 0, sizeof err);
     st = cnf_encode(img, fmt, o->map, o->quality, &data, &len, &stats, &err);
-    if (st == CNF_OK && fmt == CNF_OUT_PNG) {
-        /* What made the image, for whoever finds it later (identify -verbose):
-         * the version and the options that decide the pixels; no time stamp,
-         * so the same pixels and options give the same bytes. */
-        char comment[sizeof o->normalized + 32];
-        snprintf(comment, sizeof comment, "cnnfilter %s%s", o->normalized,
-                 o->normalized_truncated ? " ..." : "");
-        st = cnf_png_add_text(&data, &len, "Software", "cnnfilter " CNF_VERSION_STRING, &err);
-        if (st == CNF_OK)
-            st = cnf_png_add_text(&data, &len, "Comment", comment, &err);
-    }
     if (st) {
         free(data);
         return msg_cnf(&err, out);
@@ -309,6 +303,227 @@ static void add_template(const char *path, char *out, size_t size)
     snprintf(out, size, "%.*s-{kernel}%s", (int)(dot - path), path, dot);
 }
 
+/* ------------------------------------------------ streamed PNG outputs */
+
+/* One PNG output being written as the result rows arrive. */
+typedef struct png_out {
+    out_file file;
+    cnf_png_writer *w;
+    cnf_error werr; /* the file's own write error (names the path, says why) */
+    cnf_map_stats stats;
+    int opened;
+} png_out;
+
+typedef struct png_sink {
+    const options *o;
+    png_out *outs;
+    int groups, colour, alpha, width;
+    unsigned char *buf; /* mapped rows of one band for one output */
+    size_t cap;
+} png_sink;
+
+static int write_cb(void *ctx, const void *data, size_t len)
+{
+    png_out *po = ctx;
+    return out_write(&po->file, data, len, &po->werr) == CNF_OK ? 0 : -1;
+}
+
+/* A writer's error: the file's own when writing failed, else the writer's. */
+static cnf_status out_error(png_out *po, cnf_status st, cnf_error *err)
+{
+    if (po->werr.status)
+        *err = po->werr;
+    return st;
+}
+
+static cnf_status sink_png(void *ctx, int y0, int y1, const float *const *rows, int planes,
+                           cnf_error *err)
+{
+    png_sink *ps = ctx;
+    int n = y1 - y0, comp = ps->colour + ps->alpha, sixteen = ps->o->depth == 16;
+    size_t stride = (size_t)ps->width * (size_t)comp * (sixteen ? 2 : 1);
+    const float *src[5];
+    if (stride * (size_t)n > ps->cap) {
+        free(ps->buf);
+        ps->cap = stride * (size_t)n;
+        ps->buf = malloc(ps->cap);
+        if (!ps->buf) {
+            ps->cap = 0;
+            return cli_fail(err, "", "out of memory");
+        }
+    }
+    for (int g = 0; g < ps->groups; g++) {
+        png_out *po = &ps->outs[g];
+        cnf_status st;
+        for (int i = 0; i < n; i++) {
+            const float *const *r = rows + (size_t)i * (size_t)planes;
+            for (int c = 0; c < ps->colour; c++)
+                src[c] = r[g * ps->colour + c];
+            if (ps->alpha)
+                src[ps->colour] = r[planes - 1];
+            if (sixteen)
+                cnf_map_row16(src, comp, ps->alpha, ps->width, ps->o->map, 0, 0,
+                              (uint16_t *)(void *)(ps->buf + (size_t)i * stride), &po->stats);
+            else
+                cnf_map_row(src, comp, ps->alpha, ps->width, ps->o->map, 0, 0,
+                            ps->buf + (size_t)i * stride, &po->stats);
+        }
+        st = cnf_png_writer_rows(po->w, ps->buf, stride, n, err);
+        if (st)
+            return out_error(po, st, err);
+    }
+    return CNF_OK;
+}
+
+/* The PNG tEXt chunks: the version and the options that decide the pixels,
+ * for whoever finds the file later (identify -verbose); no time stamp, so
+ * the same pixels and options give the same bytes. */
+static void png_comment(const options *o, char *buf, size_t size)
+{
+    snprintf(buf, size, "cnnfilter %s%s", o->normalized, o->normalized_truncated ? " ..." : "");
+}
+
+/* Run `plan` on the reader's rows straight into PNG files, one per group:
+ * decoding, filtering, mapping and compression overlap and only the rows
+ * still needed are held.  Prints its own errors; returns the exit code. */
+static int stream_png(const options *o, const cnf_plan *plan, cnf_reader *r,
+                      char (*targets)[4096], int groups, int threads)
+{
+    int w, h, ch, a, rc = 0;
+    char comment[sizeof o->normalized + 32];
+    const char *text[5] = {"Software", "cnnfilter " CNF_VERSION_STRING, "Comment", comment, NULL};
+    png_sink ps;
+    cnf_error err;
+    cnf_status st = CNF_OK;
+    png_out outs[CLI_STREAM_GROUPS];
+    cnf_plan_output_shape(plan, &w, &h, &ch, &a);
+    png_comment(o, comment, sizeof comment);
+    memset(&ps, 0, sizeof ps);
+    memset(outs, 0, sizeof outs);
+    memset(&err, 0, sizeof err);
+    ps.o = o;
+    ps.outs = outs;
+    ps.groups = groups;
+    ps.alpha = a;
+    ps.colour = (ch - a) / groups;
+    ps.width = w;
+    for (int g = 0; g < groups && st == CNF_OK; g++) {
+        cnf_map_stats_init(&outs[g].stats);
+        st = out_open(&outs[g].file, targets[g], &err);
+        if (st)
+            break;
+        outs[g].opened = 1;
+        st = cnf_png_writer_open(&outs[g].w, w, h, ps.colour + a, o->depth, o->compression,
+                                 threads, text, write_cb, &outs[g], &err);
+        if (st && !err.where[0])
+            snprintf(err.where, sizeof err.where, "%s", targets[g]);
+    }
+    if (st == CNF_OK)
+        st = cnf_plan_stream(plan, r, threads, sink_png, &ps, &err);
+    for (int g = 0; g < groups && st == CNF_OK; g++)
+        if ((st = cnf_png_writer_finish(outs[g].w, &err)) != CNF_OK)
+            out_error(&outs[g], st, &err);
+    for (int g = 0; g < groups && st == CNF_OK; g++)
+        st = out_commit(&outs[g].file, &err);
+    for (int g = 0; g < groups; g++) {
+        cnf_png_writer_free(outs[g].w);
+        if (st && outs[g].opened)
+            out_abort(&outs[g].file);
+    }
+    free(ps.buf);
+    if (st) {
+        if (err.msg[0] && strstr(err.msg, "Broken pipe"))
+            return 1; /* the reader went away: quietly */
+        return msg_cnf(&err, targets[0]);
+    }
+    if (o->verbose)
+        for (int g = 0; g < groups; g++)
+            report_map(targets[g], CNF_OUT_PNG, &outs[g].stats, NULL);
+    return rc;
+}
+
+/* A whole image to PNG through the same writer (normalize needs the whole
+ * range first; that is why this image was kept whole). */
+static int stream_png_rows(const options *o, const cnf_image *img, const char *out)
+{
+    char comment[sizeof o->normalized + 32];
+    const char *text[5] = {"Software", "cnnfilter " CNF_VERSION_STRING, "Comment", comment, NULL};
+    int comp = img->channels, colour = comp - img->has_alpha, sixteen = o->depth == 16;
+    size_t plane = (size_t)img->width * (size_t)img->height;
+    size_t stride = (size_t)img->width * (size_t)comp * (sixteen ? 2 : 1);
+    double lo = INFINITY, hi = -INFINITY;
+    unsigned char *row = NULL;
+    png_out po;
+    cnf_error err;
+    cnf_status st;
+    if (comp < 1 || comp > 4) {
+        msg_error(out, "PNG holds 1 to 4 channels, not %d", comp);
+        return 1;
+    }
+    png_comment(o, comment, sizeof comment);
+    memset(&po, 0, sizeof po);
+    memset(&err, 0, sizeof err);
+    cnf_map_stats_init(&po.stats);
+    if (o->map == CNF_MAP_NORMALIZE)
+        for (int c = 0; c < colour; c++) {
+            const float *p = cnf_image_plane(img, c);
+            for (size_t i = 0; i < plane; i++) {
+                lo = p[i] < lo ? p[i] : lo;
+                hi = p[i] > hi ? p[i] : hi;
+            }
+        }
+    row = malloc(stride);
+    st = row ? out_open(&po.file, out, &err) : cli_fail(&err, out, "out of memory");
+    if (st == CNF_OK) {
+        po.opened = 1;
+        st = cnf_png_writer_open(&po.w, img->width, img->height, comp, o->depth, o->compression,
+                                 1, text, write_cb, &po, &err);
+    }
+    for (int y = 0; y < img->height && st == CNF_OK; y++) {
+        const float *src[4];
+        for (int c = 0; c < comp; c++)
+            src[c] = cnf_image_plane(img, c) + (size_t)y * (size_t)img->width;
+        if (sixteen)
+            cnf_map_row16(src, comp, img->has_alpha, img->width, o->map, lo, hi - lo,
+                          (uint16_t *)(void *)row, &po.stats);
+        else
+            cnf_map_row(src, comp, img->has_alpha, img->width, o->map, lo, hi - lo, row,
+                        &po.stats);
+        if ((st = cnf_png_writer_rows(po.w, row, stride, 1, &err)) != CNF_OK)
+            out_error(&po, st, &err);
+    }
+    if (st == CNF_OK && (st = cnf_png_writer_finish(po.w, &err)) != CNF_OK)
+        out_error(&po, st, &err);
+    if (st == CNF_OK)
+        st = out_commit(&po.file, &err);
+    cnf_png_writer_free(po.w);
+    if (st && po.opened)
+        out_abort(&po.file);
+    free(row);
+    if (st) {
+        if (err.msg[0] && strstr(err.msg, "Broken pipe"))
+            return 1;
+        return msg_cnf(&err, out);
+    }
+    if (o->verbose)
+        report_map(out, CNF_OUT_PNG, &po.stats, img);
+    return 0;
+}
+
+/* A sink that keeps the whole result (for formats written whole). */
+static cnf_status sink_collect(void *ctx, int y0, int y1, const float *const *rows, int planes,
+                               cnf_error *err)
+{
+    cnf_image *img = ctx;
+    (void)err;
+    for (int y = y0; y < y1; y++)
+        for (int p = 0; p < planes; p++)
+            memcpy(cnf_image_plane(img, p) + (size_t)y * (size_t)img->width,
+                   rows[(size_t)(y - y0) * (size_t)planes + (size_t)p],
+                   (size_t)img->width * sizeof(float));
+    return CNF_OK;
+}
+
 /* One input through decode -> plan -> run -> map -> encode -> write.  Prints
  * its own errors; returns the exit code.  `auto_template`: several outputs
  * get "-{kernel}" added to a path without a template (batch mode). */
@@ -318,14 +533,19 @@ int process_file(const run_ctx *c, const char *in_path, const char *out_path,
     const options *o = c->o;
     unsigned char *buf = NULL;
     size_t len = 0;
-    cnf_image in = {0}, res = {0};
+    cnf_image res = {0};
+    cnf_reader *reader = NULL;
     cnf_plan *plan = NULL;
     cnf_error err;
     cnf_plan_limits lim;
-    int rc = 0, groups = 1;
+    int rc = 0, groups = 1, in_w, in_h, in_c, in_a;
     char names[CLI_MAX_KERNELS][270];
     char tpl[4200];
+    static char no_targets[1][4096];
+    char (*targets)[4096] = no_targets;
     const char *target = out_path;
+    cnf_input_kind kind = strcmp(in_path, "-") == 0 ? CNF_IN_AUTO
+                                                    : cnf_input_kind_for_path(in_path);
 
     memcpy(names, c->names, sizeof names);
     if (read_input_limit(in_path, o->max_memory, &buf, &len, &err) != CNF_OK) {
@@ -334,48 +554,35 @@ int process_file(const run_ctx *c, const char *in_path, const char *out_path,
     }
     memset(&err, 0, sizeof err);
     {
-        cnf_input_kind kind = strcmp(in_path, "-") == 0 ? CNF_IN_AUTO
-                                                        : cnf_input_kind_for_path(in_path);
-        cnf_status st = CNF_OK;
-        if (kind == CNF_IN_IMAGE || kind == CNF_IN_AUTO) {
-            /* The decoded image must fit --max-memory too (a matrix is no
-             * larger than its text): checked from the header, before decoding. */
-            int w, h, ch, a;
-            st = cnf_probe(buf, len, kind, in_path, o->max_pixels, &w, &h, &ch, &a, &err);
-            if (st == CNF_OK &&
-                (uint64_t)w * (uint64_t)h * (uint64_t)ch * sizeof(float) > o->max_memory)
-                st = cli_fail(&err, in_path,
-                                   "decoding %dx%d needs %llu MiB, over the memory limit of %llu "
-                                   "MiB (raise it with --max-memory)",
-                                   w, h,
-                                   (unsigned long long)(((uint64_t)w * h * ch * 4) >> 20),
-                                   (unsigned long long)(o->max_memory >> 20));
-        }
-        /* --explain processes nothing: an image's header gives its shape. */
-        if (st == CNF_OK)
-            st = o->explain ? cnf_probe(buf, len, kind, in_path, o->max_pixels, &in.width,
-                                        &in.height, &in.channels, &in.has_alpha, &err)
-                            : cnf_decode(buf, len, kind, in_path, o->max_pixels, &in, &err);
+        /* The shape from the header (a matrix is parsed).  A format that is
+         * decoded whole must fit --max-memory: checked before decoding. */
+        cnf_status st = cnf_probe(buf, len, kind, in_path, o->max_pixels, &in_w, &in_h, &in_c,
+                                  &in_a, &err);
+        uint64_t whole = (uint64_t)in_w * (uint64_t)in_h * (uint64_t)in_c * sizeof(float);
+        if (st == CNF_OK && !o->explain && !cnf_input_streams(buf, len, kind) &&
+            whole > o->max_memory)
+            st = cli_fail(&err, in_path,
+                          "decoding %dx%d needs %llu MiB, over the memory limit of %llu MiB "
+                          "(raise it with --max-memory)",
+                          in_w, in_h, (unsigned long long)(whole >> 20),
+                          (unsigned long long)(o->max_memory >> 20));
         if (st != CNF_OK) {
             rc = msg_cnf(&err, in_path);
             goto out;
         }
     }
-    free(buf);
-    buf = NULL;
 
     lim.max_memory = o->max_memory;
     memset(&err, 0, sizeof err);
-    if ((c->pipeline ? cnf_plan_create_pipeline(c->pipeline, in.width, in.height, in.channels,
-                                                in.has_alpha, &lim, &plan, &err)
-                     : cnf_plan_create(&o->layer, in.width, in.height, in.channels, in.has_alpha,
-                                       &lim, &plan, &err)) != CNF_OK) {
+    if ((c->pipeline ? cnf_plan_create_pipeline(c->pipeline, in_w, in_h, in_c, in_a, &lim, &plan,
+                                                &err)
+                     : cnf_plan_create(&o->layer, in_w, in_h, in_c, in_a, &lim, &plan,
+                                       &err)) != CNF_OK) {
         rc = msg_cnf(&err, in_path);
         goto out;
     }
     if (o->explain) {
         cnf_plan_explain(plan, stdout);
-        in.data = NULL; /* probed only */
         goto out;
     }
     {
@@ -410,40 +617,91 @@ int process_file(const run_ctx *c, const char *in_path, const char *out_path,
         add_template(out_path, tpl, sizeof tpl);
         target = tpl;
     }
+    targets = calloc((size_t)groups, sizeof *targets);
+    if (!targets) {
+        targets = no_targets;
+        msg_error(in_path, "out of memory");
+        rc = 1;
+        goto out;
+    }
+    for (int g = 0; g < groups; g++) {
+        if (groups == 1) {
+            if (strlen(target) >= sizeof targets[g]) {
+                msg_usage(target, "output name too long");
+                rc = 2;
+                goto out;
+            }
+            memcpy(targets[g], target, strlen(target) + 1);
+            continue;
+        }
+        if (expand_template(target, names[g], g, targets[g], sizeof targets[g]) != 0) {
+            msg_usage(target, "output name too long");
+            rc = 2;
+            goto out;
+        }
+        if (same_file(in_path, targets[g])) {
+            msg_usage(targets[g], "OUTPUT is the INPUT file; refusing to overwrite the input");
+            rc = 2;
+            goto out;
+        }
+    }
     memset(&err, 0, sizeof err);
-    if (cnf_plan_run(plan, &in, threads, &res, &err) != CNF_OK) {
+    if (cnf_reader_open(buf, len, kind, in_path, o->max_pixels, &reader, &err) != CNF_OK) {
         rc = msg_cnf(&err, in_path);
         goto out;
     }
-    cnf_image_free(&in);
+    {
+        int w, h, ch, a;
+        cnf_reader_shape(reader, &w, &h, &ch, &a);
+        if (w != in_w || h != in_h || ch != in_c || a != in_a) {
+            msg_error(in_path, "image header and data disagree");
+            rc = 1;
+            goto out;
+        }
+    }
+    if (fmt == CNF_OUT_PNG && o->map != CNF_MAP_NORMALIZE && groups <= CLI_STREAM_GROUPS) {
+        rc = stream_png(o, plan, reader, targets, groups, threads);
+        goto out;
+    }
+    if (o->depth == 16 && fmt != CNF_OUT_PNG) {
+        msg_usage("--depth", "16-bit output is for PNG only");
+        rc = 2;
+        goto out;
+    }
+    {
+        /* Written whole: collect the result, then encode it. */
+        int w, h, ch, a;
+        cnf_plan_output_shape(plan, &w, &h, &ch, &a);
+        memset(&err, 0, sizeof err);
+        if (cnf_image_alloc(&res, w, h, ch, a, &err) != CNF_OK ||
+            cnf_plan_stream(plan, reader, threads, sink_collect, &res, &err) != CNF_OK) {
+            rc = msg_cnf(&err, in_path);
+            goto out;
+        }
+    }
+    cnf_reader_free(reader);
+    reader = NULL;
+    free(buf);
+    buf = NULL;
     if (groups == 1) {
         rc = write_one(o, &res, target, fmt);
     } else {
         for (int g = 0; g < groups && rc == 0; g++) {
-            char path[4096];
             cnf_image part;
-            if (expand_template(target, names[g], g, path, sizeof path) != 0) {
-                msg_usage(target, "output name too long");
-                rc = 2;
-                break;
-            }
-            if (same_file(in_path, path)) {
-                msg_usage(path, "OUTPUT is the INPUT file; refusing to overwrite the input");
-                rc = 2;
-                break;
-            }
             memset(&err, 0, sizeof err);
             if (cnf_image_group(&res, groups, g, &part, &err) != CNF_OK) {
-                rc = msg_cnf(&err, path);
+                rc = msg_cnf(&err, targets[g]);
                 break;
             }
-            rc = write_one(o, &part, path, fmt);
+            rc = write_one(o, &part, targets[g], fmt);
             cnf_image_free(&part);
         }
     }
 out:
+    if (targets != no_targets)
+        free(targets);
+    cnf_reader_free(reader);
     free(buf);
-    cnf_image_free(&in);
     cnf_image_free(&res);
     cnf_plan_free(plan);
     return rc;

@@ -14,7 +14,7 @@ typedef enum opt_id {
     O_KERNEL, O_PIPELINE, O_PADDING, O_BORDER, O_STRIDE, O_DILATION, O_FLIP, O_CHANNELS,
     O_ALPHA, O_SCALE, O_BIAS, O_ACTIVATION, O_POOL, O_POOL_SIZE, O_POOL_STRIDE,
     O_POOL_PADDING, O_CEIL, O_COMBINE, O_MAP, O_OUTPUT_DIR, O_RECURSIVE, O_JOBS,
-    O_OUTPUT_FORMAT, O_QUALITY, O_SKIP_EXISTING, O_SHARD, O_EXPLAIN, O_MAX_PIXELS,
+    O_OUTPUT_FORMAT, O_QUALITY, O_DEPTH, O_COMPRESSION, O_PORTABLE, O_SKIP_EXISTING, O_SHARD, O_EXPLAIN, O_MAX_PIXELS,
     O_MAX_MEMORY, O_QUIET, O_VERBOSE, O_PROGRESS, O_HELP, O_VERSION
 } opt_id;
 
@@ -59,6 +59,12 @@ static const opt OPTIONS[] = {
     {O_OUTPUT_FORMAT, "output-format", 0, "FMT", 0,
      "png, jpg, bmp, tga, npy, txt or json: batch outputs, and stdout (png)"},
     {O_QUALITY, "quality", 0, "Q", 0, "JPEG quality 1..100 (90)"},
+    {O_DEPTH, "depth", 0, "8|16", 0,
+     "PNG sample depth; 16 keeps fractions: value x 257, so 16-bit inputs come back exact (8)"},
+    {O_COMPRESSION, "compression", 0, "0-9", 0,
+     "PNG deflate level: 0 none, 1-3 fast, 4-9 smaller and slower (" CNF_PNG_DEFAULT_LEVEL_STR ")"},
+    {O_PORTABLE, "portable", 0, NULL, 0,
+     "only the portable reference convolution (the same pixels, slower)"},
     {O_SKIP_EXISTING, "skip-existing", 0, NULL, 0, "batch mode: skip outputs that exist"},
     {O_SHARD, "shard", 0, "K/N", 0, "batch mode: process only shard K (from 0) of N"},
     {O_EXPLAIN, "explain", 0, NULL, 0, "print each stage's shapes and size arithmetic, process nothing"},
@@ -245,7 +251,8 @@ static int decides_output(opt_id id)
     switch (id) {
     case O_OUTPUT_DIR: case O_RECURSIVE: case O_JOBS: case O_OUTPUT_FORMAT: case O_SKIP_EXISTING:
     case O_SHARD: case O_EXPLAIN: case O_MAX_PIXELS: case O_MAX_MEMORY: case O_QUIET:
-    case O_VERBOSE: case O_PROGRESS: case O_HELP: case O_VERSION:
+    case O_VERBOSE: case O_PROGRESS: case O_HELP: case O_VERSION: case O_COMPRESSION:
+    case O_PORTABLE:
         return 0;
     default:
         return 1;
@@ -393,6 +400,13 @@ static int apply(options *o, const opt *op, const char *flag, const char *val)
         o->output_format = val;
         return 0;
     case O_QUALITY: return parse_int(flag, val, 1, 100, &o->quality);
+    case O_DEPTH:
+        if (strcmp(val, "8") != 0 && strcmp(val, "16") != 0)
+            return bad(flag, "'%s' is not 8 or 16", val);
+        o->depth = val[0] == '8' ? 8 : 16;
+        return 0;
+    case O_COMPRESSION: return parse_int(flag, val, 0, 9, &o->compression);
+    case O_PORTABLE: o->portable = 1; return 0;
     case O_SKIP_EXISTING: o->skip_existing = 1; return 0;
     case O_SHARD: {
         const char *slash = strchr(val, '/');
@@ -437,6 +451,8 @@ int parse_options(int argc, char **argv, int first, options *o)
     o->max_pixels = CNF_DEFAULT_MAX_PIXELS;
     o->max_memory = CNF_DEFAULT_MAX_MEMORY;
     o->quality = 90;
+    o->depth = 8;
+    o->compression = -1; /* the library's default */
     o->args = calloc((size_t)argc + 1, sizeof(char *));
     if (!o->args) {
         msg_error(NULL, "out of memory");

@@ -620,3 +620,14 @@ void cnf_reader_free(cnf_reader *r)
         r->destroy(r);
     free(r);
 }
+
+int cnf_input_streams(const unsigned char *buf, size_t len, cnf_input_kind kind)
+{
+    cnf_input_kind k = len ? sniff(buf, len, kind) : kind;
+    if (!len || k == CNF_IN_JSON || k == CNF_IN_CSV || k == CNF_IN_TXT || k == CNF_IN_NPY)
+        return 0;
+    if (is_jpeg(buf, len))
+        return 1;
+    /* PNG: the interlace method is the last byte of IHDR's data. */
+    return is_png(buf, len) && len > 28 && buf[28] == 0;
+}

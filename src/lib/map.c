@@ -1,60 +1,259 @@
-/* map.c - real values to 8-bit pixels: clamp, abs, offset, normalize (SPEC §5). */
+/* map.c - real values to 8-bit pixels: clamp, abs, offset, normalize (SPEC §5).
+ *
+ * Rounding is half to even (NaN gives 0).  On x86-64 the conversion
+ * instruction does exactly that in the default rounding mode, so a value is
+ * range-checked first and then converted in one instruction; elsewhere
+ * cnf__round_even does it.  The results are the same either way.
+ */
 #include "internal.h"
 
 #include <math.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* v (already in [-0.5, 255.5)) rounded half to even. */
+static inline int round_in_range(double v)
+{
+#if defined(__SSE2__)
+    return _mm_cvtsd_si32(_mm_set_sd(v));
+#else
+    return (int)cnf__round_even(v);
+#endif
+}
+
+/* Round half to even and clamp to 0..255, counting what was clipped. */
+static inline unsigned char to_u8(double v, uint64_t *low, uint64_t *high)
+{
+    if (v >= 255.5) {
+        ++*high;
+        return 255;
+    }
+    if (v < -0.5) {
+        ++*low;
+        return 0;
+    }
+    if (v != v)
+        return 0;
+    return (unsigned char)round_in_range(v);
+}
+
+#if defined(__SSE2__)
+/* Clamp (or abs) mode for one channel, four values at a time: range counts,
+ * min/max (NaN ignored: minps/maxps return the second operand then), and
+ * the conversion rounding half to even.  Writes n bytes to d. */
+static size_t clamp_sse2(const float *p, size_t n, int absolute, unsigned char *d, float *mn,
+                         float *mx, uint64_t *low, uint64_t *high)
+{
+    const __m128 lo = _mm_set1_ps(-0.5f), hi = _mm_set1_ps(255.5f);
+    const __m128 floor_ = _mm_set1_ps(-1.0f), ceil_ = _mm_set1_ps(256.0f);
+    const __m128 sign = _mm_set1_ps(-0.0f);
+    __m128 vmn = _mm_set1_ps(*mn), vmx = _mm_set1_ps(*mx);
+    uint64_t l = 0, h = 0;
+    size_t x = 0;
+    for (; x + 4 <= n; x += 4) {
+        __m128 v = _mm_loadu_ps(p + x), t;
+        __m128i r;
+        vmn = _mm_min_ps(v, vmn);
+        vmx = _mm_max_ps(v, vmx);
+        if (absolute)
+            v = _mm_andnot_ps(sign, v);
+        l += (uint64_t)__builtin_popcount((unsigned)_mm_movemask_ps(_mm_cmplt_ps(v, lo)));
+        h += (uint64_t)__builtin_popcount((unsigned)_mm_movemask_ps(_mm_cmpge_ps(v, hi)));
+        t = _mm_min_ps(_mm_max_ps(v, floor_), ceil_); /* NaN -> -1 -> 0 */
+        r = _mm_cvtps_epi32(t);
+        r = _mm_packs_epi32(r, r);
+        r = _mm_packus_epi16(r, r);
+        *(int32_t *)(void *)(d + x) = _mm_cvtsi128_si32(r);
+    }
+    {
+        float a[4], b[4];
+        _mm_storeu_ps(a, vmn);
+        _mm_storeu_ps(b, vmx);
+        for (int i = 0; i < 4; i++) {
+            *mn = a[i] < *mn ? a[i] : *mn;
+            *mx = b[i] > *mx ? b[i] : *mx;
+        }
+    }
+    *low += l;
+    *high += h;
+    return x;
+}
+#endif
+
+void cnf_map_stats_init(cnf_map_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    s->min = INFINITY;
+    s->max = -INFINITY;
+}
+
+void cnf_map_row(const float *const *src, int comp, int has_alpha, int w, cnf_map_mode mode,
+                 double lo, double range, unsigned char *out, cnf_map_stats *stats)
+{
+    int colour = comp - (has_alpha ? 1 : 0);
+    uint64_t low = 0, high = 0, dummy = 0;
+    float mn = INFINITY, mx = -INFINITY;
+    size_t n = (size_t)w, step = (size_t)comp;
+    for (int c = 0; c < colour; c++) {
+        const float *p = src[c];
+        unsigned char *o = out + c;
+        size_t x0 = 0;
+#if defined(__SSE2__)
+        if (mode == CNF_MAP_CLAMP || mode == CNF_MAP_ABS) {
+            /* Vectorized into a channel row, then interleaved. */
+            unsigned char tmp[1024];
+            for (size_t s0 = 0; s0 < n; s0 += sizeof tmp) {
+                size_t m = n - s0 < sizeof tmp ? n - s0 : sizeof tmp;
+                size_t done = clamp_sse2(p + s0, m, mode == CNF_MAP_ABS,
+                                         step == 1 ? o + s0 : tmp, &mn, &mx, &low, &high);
+                for (size_t x = done; x < m; x++) {
+                    float v = p[s0 + x];
+                    mn = v < mn ? v : mn;
+                    mx = v > mx ? v : mx;
+                    (step == 1 ? o + s0 : tmp)[x] =
+                        to_u8(mode == CNF_MAP_ABS ? fabsf(v) : v, &low, &high);
+                }
+                if (step != 1)
+                    for (size_t x = 0; x < m; x++)
+                        o[(s0 + x) * step] = tmp[x];
+            }
+            continue;
+        }
+#endif
+        for (size_t x = x0; x < n; x++) {
+            float v = p[x];
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+        }
+        switch (mode) {
+        case CNF_MAP_ABS:
+            for (size_t x = 0; x < n; x++)
+                o[x * step] = to_u8(fabsf(p[x]), &low, &high);
+            break;
+        case CNF_MAP_OFFSET:
+            for (size_t x = 0; x < n; x++)
+                o[x * step] = to_u8((double)p[x] + 128.0, &low, &high);
+            break;
+        case CNF_MAP_NORMALIZE:
+            for (size_t x = 0; x < n; x++)
+                o[x * step] = range > 0 ? to_u8(((double)p[x] - lo) * 255.0 / range, &low, &high)
+                                        : 0;
+            break;
+        case CNF_MAP_CLAMP:
+        default:
+            for (size_t x = 0; x < n; x++)
+                o[x * step] = to_u8(p[x], &low, &high);
+            break;
+        }
+    }
+    if (has_alpha) {
+        const float *p = src[comp - 1];
+        unsigned char *o = out + comp - 1;
+        for (size_t x = 0; x < n; x++)
+            o[x * step] = to_u8(p[x], &dummy, &dummy);
+    }
+    if (stats) {
+        stats->clipped_low += low;
+        stats->clipped_high += high;
+        stats->values += n * (size_t)colour;
+        if (colour > 0 && n > 0) {
+            if (mn < stats->min)
+                stats->min = mn;
+            if (mx > stats->max)
+                stats->max = mx;
+        }
+    }
+}
 
 void cnf_map_to_u8(const cnf_image *img, cnf_map_mode mode, unsigned char *out,
                    cnf_map_stats *stats)
 {
     int colour = img->channels - img->has_alpha, comp = img->channels;
     size_t plane = (size_t)img->width * (size_t)img->height;
-    double lo = INFINITY, hi = -INFINITY, range;
+    size_t row = (size_t)img->width * (size_t)comp;
+    double lo = INFINITY, hi = -INFINITY;
+    const float *src[CNF_MAX_CHANNELS + 1];
     cnf_map_stats s;
-    memset(&s, 0, sizeof s);
-
-    /* The range of the colour planes is needed by normalize and by -v; one
-     * pass over the result is cheap next to encoding it. */
-    for (int c = 0; c < colour; c++) {
-        const float *p = cnf_image_plane(img, c);
-        for (size_t i = 0; i < plane; i++) {
-            double v = p[i];
-            if (v < lo)
-                lo = v;
-            if (v > hi)
-                hi = v;
+    cnf_map_stats_init(&s);
+    if (comp > CNF_MAX_CHANNELS + 1)
+        comp = CNF_MAX_CHANNELS + 1; /* (8-bit formats have at most 4) */
+    /* Normalize needs the range of the colour planes first. */
+    if (mode == CNF_MAP_NORMALIZE) {
+        for (int c = 0; c < colour; c++) {
+            const float *p = cnf_image_plane(img, c);
+            for (size_t i = 0; i < plane; i++) {
+                double v = p[i];
+                if (v < lo)
+                    lo = v;
+                if (v > hi)
+                    hi = v;
+            }
         }
     }
-    range = hi - lo;
+    for (int y = 0; y < img->height; y++) {
+        for (int c = 0; c < comp; c++)
+            src[c] = cnf_image_plane(img, c) + (size_t)y * (size_t)img->width;
+        cnf_map_row(src, comp, img->has_alpha, img->width, mode, lo, hi - lo,
+                    out + (size_t)y * row, &s);
+    }
+    if (stats)
+        *stats = s;
+}
+
+/* round_even(v * 257) clamped to 0..65535, counting what was clipped. */
+static inline uint16_t to_u16(double v, uint64_t *low, uint64_t *high)
+{
+    double r = cnf__round_even(v * 257.0);
+    if (r < 0) {
+        ++*low;
+        return 0;
+    }
+    if (r > 65535) {
+        ++*high;
+        return 65535;
+    }
+    return (uint16_t)r;
+}
+
+void cnf_map_row16(const float *const *src, int comp, int has_alpha, int w, cnf_map_mode mode,
+                   double lo, double range, uint16_t *out, cnf_map_stats *stats)
+{
+    int colour = comp - (has_alpha ? 1 : 0);
+    uint64_t low = 0, high = 0, dummy = 0;
+    double mn = INFINITY, mx = -INFINITY;
+    size_t n = (size_t)w, step = (size_t)comp;
     for (int c = 0; c < comp; c++) {
-        const float *p = cnf_image_plane(img, c);
-        int is_alpha = img->has_alpha && c == comp - 1;
-        for (size_t i = 0; i < plane; i++) {
-            double v = p[i], r;
+        const float *p = src[c];
+        uint16_t *o = out + c;
+        int is_alpha = c >= colour;
+        for (size_t x = 0; x < n; x++) {
+            double v = p[x];
             if (is_alpha) {
-                r = cnf__round_even(v);
-            } else {
-                switch (mode) {
-                case CNF_MAP_ABS: r = cnf__round_even(fabs(v)); break;
-                case CNF_MAP_OFFSET: r = cnf__round_even(v + 128.0); break;
-                case CNF_MAP_NORMALIZE:
-                    r = range > 0 ? cnf__round_even((v - lo) * 255.0 / range) : 0;
-                    break;
-                case CNF_MAP_CLAMP:
-                default: r = cnf__round_even(v); break;
-                }
-                if (r < 0)
-                    s.clipped_low++;
-                else if (r > 255)
-                    s.clipped_high++;
+                o[x * step] = to_u16(v, &dummy, &dummy);
+                continue;
             }
-            out[i * (size_t)comp + (size_t)c] = (unsigned char)(r < 0 ? 0 : r > 255 ? 255 : r);
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+            switch (mode) {
+            case CNF_MAP_ABS: v = fabs(v); break;
+            case CNF_MAP_OFFSET: v += 128.0; break;
+            case CNF_MAP_NORMALIZE: v = range > 0 ? (v - lo) * 255.0 / range : 0; break;
+            case CNF_MAP_CLAMP:
+            default: break;
+            }
+            o[x * step] = to_u16(v, &low, &high);
         }
     }
     if (stats) {
-        s.values = plane * (size_t)colour;
-        s.min = lo;
-        s.max = hi;
-        *stats = s;
+        stats->clipped_low += low;
+        stats->clipped_high += high;
+        stats->values += n * (size_t)colour;
+        if (mn < stats->min)
+            stats->min = mn;
+        if (mx > stats->max)
+            stats->max = mx;
     }
 }

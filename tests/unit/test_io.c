@@ -249,6 +249,85 @@ static void output_formats_come_from_extensions(void)
     CHECK_EQ_INT(cnf_input_kind_for_path("m.CSV"), CNF_IN_CSV);
 }
 
+/* The reference mapping of SPEC §5, written plainly: half to even, NaN 0. */
+static int ref_u8(double v, int *clip)
+{
+    double f, r;
+    *clip = 0;
+    if (v != v)
+        return 0;
+    f = floor(v);
+    r = v - f > 0.5 ? f + 1 : v - f < 0.5 ? f : fmod(f, 2) == 0 ? f : f + 1;
+    if (r < 0) {
+        *clip = -1;
+        return 0;
+    }
+    if (r > 255) {
+        *clip = 1;
+        return 255;
+    }
+    return (int)r;
+}
+
+static void map_row_matches_the_reference_on_every_kind_of_value(void)
+{
+    /* The vectorized row mapping (clamp and abs) against the plain rule, on
+     * halves, boundaries, specials and random values, every channel count. */
+    static const float special[] = {-0.5f, 0.5f, 1.5f, 2.5f, 254.5f, 255.5f, 256.5f,
+                                    -1.5f, -0.49999997f, 255.49998f, 1e30f, -1e30f,
+                                    0.0f, -0.0f, 3e9f, -3e9f};
+    enum { W = 203 };
+    float buf[4][W];
+    unsigned char out[4 * W];
+    unsigned seed = 7;
+    int bad = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        int comp = 1 + trial % 4, alpha = trial % 3 == 0 && comp > 1;
+        cnf_map_mode mode = trial % 2 ? CNF_MAP_ABS : CNF_MAP_CLAMP;
+        const float *src[4];
+        cnf_map_stats st;
+        uint64_t low = 0, high = 0;
+        double mn = INFINITY, mx = -INFINITY;
+        for (int c = 0; c < comp; c++) {
+            for (int x = 0; x < W; x++) {
+                seed = seed * 1103515245u + 12345u;
+                if (seed % 5 == 0)
+                    buf[c][x] = special[(seed >> 8) % (sizeof special / sizeof special[0])];
+                else if (seed % 7 == 0)
+                    buf[c][x] = (seed >> 9) % 2 ? NAN : INFINITY;
+                else
+                    buf[c][x] = (float)((int)((seed >> 8) % 700) - 200) / 2.0f +
+                                (float)((seed >> 4) % 3) * 0.25f;
+            }
+            src[c] = buf[c];
+        }
+        cnf_map_stats_init(&st);
+        cnf_map_row(src, comp, alpha, W, mode, 0, 0, out, &st);
+        for (int c = 0; c < comp; c++)
+            for (int x = 0; x < W; x++) {
+                double v = buf[c][x];
+                int clip, want;
+                int is_alpha = alpha && c == comp - 1;
+                if (!is_alpha && v == v) {
+                    mn = v < mn ? v : mn;
+                    mx = v > mx ? v : mx;
+                }
+                want = ref_u8(!is_alpha && mode == CNF_MAP_ABS ? fabs(v) : v, &clip);
+                if (!is_alpha) {
+                    low += clip < 0;
+                    high += clip > 0;
+                }
+                if (out[x * comp + c] != want && bad++ < 5)
+                    fprintf(stderr, "map %g (mode %d) gave %d, want %d\n", v, mode,
+                            out[x * comp + c], want);
+            }
+        CHECK(st.clipped_low == low && st.clipped_high == high);
+        CHECK(st.min == mn && st.max == mx);
+        CHECK_EQ_INT(st.values, (uint64_t)W * (uint64_t)(comp - alpha));
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 int main(void)
 {
     RUN(txt_rows_and_blank_line_channels_are_read);
@@ -257,6 +336,7 @@ int main(void)
     RUN(empty_and_oversized_inputs_are_refused);
     RUN(map_rounds_half_to_even_and_clamps);
     RUN(normalize_stretches_all_channels_jointly_and_skips_alpha);
+    RUN(map_row_matches_the_reference_on_every_kind_of_value);
     RUN(npy_output_has_a_numpy_header_and_raw_float32);
     RUN(txt_and_json_outputs_read_back_exactly);
     RUN(png_round_trip_keeps_pixels_and_alpha);
