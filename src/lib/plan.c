@@ -351,9 +351,25 @@ typedef struct buffer {
 
 typedef struct pool pool;
 
+/* With two threads or more, the input is decoded on a thread of its own,
+ * ahead of the stages, into the input ring: it may fill a slot once the
+ * row there is below `low`, the lowest row the first stage still needs. */
+typedef struct decoder {
+    pthread_t tid;
+    int running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int hi, low, stop;
+    cnf_status st;
+    cnf_error err;
+    float **tab;
+    int *smin; /* per band of the first stage: the lowest row it or any later band needs */
+} decoder;
+
 typedef struct exec {
     const cnf_plan *p;
     cnf_reader *reader;
+    decoder dec;
     cnf_row_sink sink;
     void *sink_ctx;
     buffer buf[MAX_STAGES + 1]; /* buf[0]: the input; buf[k + 1]: stage k's output */
@@ -575,9 +591,65 @@ static int ring_rows(const cnf_stage *s, int step, int producer_step)
 
 static cnf_status produce(exec *e, int k);
 
+static void *decode_ahead(void *arg)
+{
+    exec *e = arg;
+    buffer *b = &e->buf[0];
+    decoder *d = &e->dec;
+    cnf_reader *r = e->reader;
+    for (int y0 = 0; y0 < b->h;) {
+        int y1 = y0 + b->step < b->h ? y0 + b->step : b->h;
+        cnf_band out;
+        cnf_status st;
+        pthread_mutex_lock(&d->mu);
+        while (!d->stop && y1 - b->cap > d->low)
+            pthread_cond_wait(&d->cv, &d->mu);
+        if (d->stop) {
+            pthread_mutex_unlock(&d->mu);
+            break;
+        }
+        pthread_mutex_unlock(&d->mu);
+        out = band_of(b, d->tab, y0, y1);
+        st = r->rows(r, y1 - y0, out.rows, b->planes, &d->err);
+        r->next = y1;
+        if (st == CNF_OK && y1 == b->h && r->finish)
+            st = r->finish(r, &d->err);
+        pthread_mutex_lock(&d->mu);
+        if (st)
+            d->st = st;
+        else
+            d->hi = y1;
+        pthread_cond_broadcast(&d->cv);
+        pthread_mutex_unlock(&d->mu);
+        if (st)
+            break;
+        y0 = y1;
+    }
+    return NULL;
+}
+
+/* Wait until the decoder has rows up to `upto` (or failed). */
+static cnf_status wait_decoded(exec *e, int upto)
+{
+    decoder *d = &e->dec;
+    cnf_status st;
+    pthread_mutex_lock(&d->mu);
+    while (d->hi < upto && !d->st)
+        pthread_cond_wait(&d->cv, &d->mu);
+    st = d->st;
+    if (st && e->err)
+        *e->err = d->err;
+    if (!st)
+        e->buf[0].hi = d->hi;
+    pthread_mutex_unlock(&d->mu);
+    return st;
+}
+
 /* Make buffer k hold rows up to `upto`. */
 static cnf_status ensure(exec *e, int k, int upto)
 {
+    if (k == 0 && e->dec.running)
+        return e->buf[0].hi >= upto ? CNF_OK : wait_decoded(e, upto);
     while (e->buf[k].hi < upto) {
         cnf_status st = produce(e, k);
         if (st)
@@ -606,6 +678,13 @@ static cnf_status produce(exec *e, int k)
         int lo, hi;
         cnf_band in;
         s->ops->need(s, y0, y1, &lo, &hi);
+        if (k == 1 && e->dec.running) {
+            /* Rows below this band's (and later bands') lowest need may go. */
+            pthread_mutex_lock(&e->dec.mu);
+            e->dec.low = e->dec.smin[y0 / b->step];
+            pthread_cond_broadcast(&e->dec.cv);
+            pthread_mutex_unlock(&e->dec.mu);
+        }
         if (hi > lo && (st = ensure(e, k - 1, hi)) != CNF_OK)
             return st;
         in = band_of(&e->buf[k - 1], e->buf[k - 1].view, lo, hi > lo ? hi : lo);
@@ -615,6 +694,62 @@ static cnf_status produce(exec *e, int k)
     if (k == e->p->n_stages && e->sink)
         return e->sink(e->sink_ctx, y0, y1, (const float *const *)out.rows, b->planes, e->err);
     return CNF_OK;
+}
+
+/* Start the decoder thread: smin per band of the first stage, the row table. */
+static void start_decoder(exec *e)
+{
+    const cnf_stage *s = &e->p->stages[0];
+    decoder *d = &e->dec;
+    int step = e->buf[1].step, nb = (s->out.h + step - 1) / step, m = INT32_MAX;
+    d->smin = malloc(sizeof(int) * (size_t)nb);
+    d->tab = malloc(sizeof(float *) * (size_t)e->buf[0].step * (size_t)e->buf[0].planes);
+    if (!d->smin || !d->tab)
+        return; /* decode inline instead */
+    for (int b = nb - 1; b >= 0; b--) {
+        int y0 = b * step, y1 = y0 + step < s->out.h ? y0 + step : s->out.h, lo, hi;
+        s->ops->need(s, y0, y1, &lo, &hi);
+        if (hi > lo && lo < m)
+            m = lo;
+        d->smin[b] = m;
+    }
+    pthread_mutex_init(&d->mu, NULL);
+    pthread_cond_init(&d->cv, NULL);
+    d->low = d->smin[0];
+    if (pthread_create(&d->tid, NULL, decode_ahead, e) == 0) {
+        d->running = 1;
+    } else {
+        pthread_mutex_destroy(&d->mu);
+        pthread_cond_destroy(&d->cv);
+    }
+}
+
+/* Stop and join the decoder; its error if it failed (e.g. in the checks
+ * after the last row, which the stages may not have waited for). */
+static cnf_status stop_decoder(exec *e, cnf_status st)
+{
+    decoder *d = &e->dec;
+    if (d->running) {
+        pthread_mutex_lock(&d->mu);
+        if (st)
+            d->stop = 1;
+        else
+            d->low = INT32_MAX; /* rows no stage needs are still decoded and checked */
+        pthread_cond_broadcast(&d->cv);
+        pthread_mutex_unlock(&d->mu);
+        pthread_join(d->tid, NULL);
+        if (st == CNF_OK && d->st) {
+            st = d->st;
+            if (e->err)
+                *e->err = d->err;
+        }
+        pthread_mutex_destroy(&d->mu);
+        pthread_cond_destroy(&d->cv);
+        d->running = 0;
+    }
+    free(d->smin);
+    free(d->tab);
+    return st;
 }
 
 /* Run the plan.  `in_img`: whole input (else the reader streams);
@@ -643,12 +778,17 @@ static cnf_status execute(const cnf_plan *p, cnf_reader *r, const cnf_image *in_
             whole = out_img;
         else if (k < n)
             cap = ring_rows(&p->stages[k], STEP_ROWS, STEP_ROWS);
+        if (k == 0 && !in_img && threads > 1)
+            cap += 4 * STEP_ROWS; /* room for the decoder to run ahead */
         st = buffer_init(&e.buf[k], sh->w, sh->h, sh->c, cap, STEP_ROWS, whole, err);
         if (st == CNF_OK && k == 0 && in_img)
             e.buf[0].hi = in_img->height;
     }
+    if (st == CNF_OK && !in_img && threads > 1 && n > 0)
+        start_decoder(&e);
     if (st == CNF_OK)
         st = ensure(&e, n, p->n_stages ? e.buf[n].h : 0);
+    st = stop_decoder(&e, st);
     for (int k = 0; k <= n; k++)
         buffer_free(&e.buf[k]);
     pool_free(e.pool);
