@@ -294,6 +294,30 @@ static int write_one(const options *o, const cnf_image *img, const char *out,
     return 0;
 }
 
+/* -v: which path each stage takes (the "path:" lines of --explain). */
+static void report_paths(const char *in_path, const cnf_plan *plan)
+{
+    char *text = NULL, *line, *save = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    int stage = 0;
+    char kind[32] = "";
+    if (!f)
+        return;
+    cnf_plan_explain(plan, f);
+    fclose(f);
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        const char *p = line;
+        while (*p == ' ')
+            p++;
+        if (p == line && sscanf(line, "%d. %31[^:]", &stage, kind) == 2)
+            continue;
+        if (strncmp(p, "path:", 5) == 0)
+            msg_info("%s: stage %d (%s) %s", in_path, stage, kind, p);
+    }
+    free(text);
+}
+
 /* Insert "-{kernel}" before the extension of a path that has no template. */
 static void add_template(const char *path, char *out, size_t size)
 {
@@ -585,6 +609,8 @@ int process_file(const run_ctx *c, const char *in_path, const char *out_path,
         cnf_plan_explain(plan, stdout);
         goto out;
     }
+    if (o->verbose)
+        report_paths(in_path, plan);
     {
         int w, h, ch, a;
         cnf_plan_output_shape(plan, &w, &h, &ch, &a);
