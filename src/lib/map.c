@@ -50,6 +50,7 @@ static size_t clamp_sse2(const float *p, size_t n, int absolute, unsigned char *
     const __m128 lo = _mm_set1_ps(-0.5f), hi = _mm_set1_ps(255.5f);
     const __m128 floor_ = _mm_set1_ps(-1.0f), ceil_ = _mm_set1_ps(256.0f);
     const __m128 sign = _mm_set1_ps(-0.0f);
+    static const uint8_t bits[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
     __m128 vmn = _mm_set1_ps(*mn), vmx = _mm_set1_ps(*mx);
     uint64_t l = 0, h = 0;
     size_t x = 0;
@@ -60,8 +61,8 @@ static size_t clamp_sse2(const float *p, size_t n, int absolute, unsigned char *
         vmx = _mm_max_ps(v, vmx);
         if (absolute)
             v = _mm_andnot_ps(sign, v);
-        l += (uint64_t)__builtin_popcount((unsigned)_mm_movemask_ps(_mm_cmplt_ps(v, lo)));
-        h += (uint64_t)__builtin_popcount((unsigned)_mm_movemask_ps(_mm_cmpge_ps(v, hi)));
+        l += bits[_mm_movemask_ps(_mm_cmplt_ps(v, lo))];
+        h += bits[_mm_movemask_ps(_mm_cmpge_ps(v, hi))];
         t = _mm_min_ps(_mm_max_ps(v, floor_), ceil_); /* NaN -> -1 -> 0 */
         r = _mm_cvtps_epi32(t);
         r = _mm_packs_epi32(r, r);

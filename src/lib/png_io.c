@@ -272,9 +272,12 @@ static void stream_destroy(cnf_reader *r)
 cnf_status cnf__png_reader(const unsigned char *buf, size_t len, const char *name,
                            uint64_t max_pixels, cnf_reader *r, cnf_error *err)
 {
-    png_stream *ps = calloc(1, sizeof *ps);
+    png_stream *ps;
     int fmt, rc;
-    cnf_status st;
+    cnf_status st = cnf__png_fast_reader(buf, len, name, max_pixels, r, err);
+    if (st || r->rows)
+        return st; /* the common case, with ISA-L's inflate (png_fast.c) */
+    ps = calloc(1, sizeof *ps);
     if (!ps)
         return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
     st = open_png(buf, len, name, max_pixels, &ps->ctx, &ps->info, err);

@@ -1,0 +1,312 @@
+/* png_fast.c - the common PNG read by rows with ISA-L's inflate: 8-bit gray/RGB(A), no interlace.
+ *
+ * Decoding is most of the time of a PNG-to-PNG filter run, and most of the
+ * decoding is zlib's inflate; ISA-L inflates about three times as fast.
+ * This reader handles the PNGs nearly every tool writes (bit depth 8, colour
+ * types 0, 2, 4, 6, not interlaced, no tRNS) and is as strict as the libspng
+ * path it stands in for: every chunk's CRC is checked, chunk lengths and
+ * order are checked, the image data must inflate to exactly the size the
+ * header implies (a truncated stream and an over-long one are both errors),
+ * the zlib checksum is verified, and a complete IEND must follow.  Anything
+ * else (palettes, tRNS, other depths, Adam7) goes to libspng (png_io.c).
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
+
+/* The same bound as the libspng path puts on ancillary chunks. */
+#define CHUNK_LIMIT (64u << 20)
+
+typedef struct fast_png {
+    const unsigned char *buf;
+    size_t len, pos;      /* pos: the next chunk header */
+    uint32_t idat_left;   /* bytes of the current IDAT not yet given to inflate */
+    int idat_done;        /* a chunk other than IDAT came after the image data */
+    int comp;             /* samples per pixel */
+    size_t stride;        /* bytes per row, without the filter byte */
+    unsigned char *rows;  /* two rows with their filter byte: current and previous */
+    struct inflate_state *z;
+    char *name;
+} fast_png;
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static cnf_status corrupt(const fast_png *f, const char *why, cnf_error *err)
+{
+    return cnf__fail(err, CNF_E_DECODE, f->name, "corrupt PNG (%s)", why);
+}
+
+static int is_letter(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
+/* Check the chunk at f->pos: complete, named with letters, CRC right.
+ * Sets *n (data length) and *type. */
+static cnf_status chunk_at(const fast_png *f, uint32_t *n, const unsigned char **type,
+                           cnf_error *err)
+{
+    const unsigned char *p = f->buf + f->pos;
+    if (f->len - f->pos < 12)
+        return corrupt(f, "the file ends inside a chunk", err);
+    *n = be32(p);
+    *type = p + 4;
+    if (*n > 0x7fffffffu || *n > f->len - f->pos - 12)
+        return corrupt(f, "the file ends inside a chunk", err);
+    for (int i = 0; i < 4; i++)
+        if (!is_letter(p[4 + i]))
+            return corrupt(f, "invalid chunk type", err);
+    if (crc32_gzip_refl(0, p + 4, (uint64_t)*n + 4) != be32(p + 8 + *n))
+        return corrupt(f, "chunk CRC mismatch", err);
+    return CNF_OK;
+}
+
+/* Give inflate the next IDAT's data; an error if the image data ends. */
+static cnf_status next_idat(fast_png *f, cnf_error *err)
+{
+    uint32_t n;
+    const unsigned char *type;
+    cnf_status st;
+    if (f->idat_done || f->pos >= f->len)
+        return corrupt(f, "the image data ends early", err);
+    st = chunk_at(f, &n, &type, err);
+    if (st)
+        return st;
+    if (memcmp(type, "IDAT", 4) != 0) {
+        f->idat_done = 1;
+        return corrupt(f, "the image data ends early", err);
+    }
+    f->z->next_in = (uint8_t *)(uintptr_t)(f->buf + f->pos + 8);
+    f->z->avail_in = n;
+    f->pos += 12 + (size_t)n;
+    return CNF_OK;
+}
+
+/* Inflate exactly `want` bytes into out. */
+static cnf_status inflate_exact(fast_png *f, unsigned char *out, size_t want, cnf_error *err)
+{
+    struct inflate_state *z = f->z;
+    z->next_out = out;
+    z->avail_out = (uint32_t)want;
+    while (z->avail_out > 0) {
+        int rc;
+        if (z->avail_in == 0 && z->tmp_out_valid == z->tmp_out_processed &&
+            z->block_state != ISAL_BLOCK_FINISH) {
+            cnf_status st = next_idat(f, err);
+            if (st)
+                return st;
+        }
+        rc = isal_inflate(z);
+        if (rc < 0)
+            return corrupt(f, rc == ISAL_INCORRECT_CHECKSUM ? "zlib checksum mismatch"
+                                                            : "invalid zlib data", err);
+        if (z->block_state == ISAL_BLOCK_FINISH && z->avail_out > 0)
+            return corrupt(f, "the image data ends early", err);
+    }
+    return CNF_OK;
+}
+
+static inline unsigned char paeth(int a, int b, int c)
+{
+    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    return (unsigned char)(pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+}
+
+/* Undo a row's filter in place (r[-1] is the filter byte). */
+static cnf_status unfilter(const fast_png *f, unsigned char *r, const unsigned char *prev,
+                           cnf_error *err)
+{
+    size_t n = f->stride, bpp = (size_t)f->comp;
+    switch (r[-1]) {
+    case 0:
+        break;
+    case 1:
+        for (size_t i = bpp; i < n; i++)
+            r[i] = (unsigned char)(r[i] + r[i - bpp]);
+        break;
+    case 2:
+        for (size_t i = 0; i < n; i++)
+            r[i] = (unsigned char)(r[i] + prev[i]);
+        break;
+    case 3:
+        for (size_t i = 0; i < bpp && i < n; i++)
+            r[i] = (unsigned char)(r[i] + (prev[i] >> 1));
+        for (size_t i = bpp; i < n; i++)
+            r[i] = (unsigned char)(r[i] + ((r[i - bpp] + prev[i]) >> 1));
+        break;
+    case 4:
+        for (size_t i = 0; i < bpp && i < n; i++)
+            r[i] = (unsigned char)(r[i] + prev[i]);
+        for (size_t i = bpp; i < n; i++)
+            r[i] = (unsigned char)(r[i] + paeth(r[i - bpp], prev[i], prev[i - bpp]));
+        break;
+    default:
+        return corrupt(f, "invalid filter type", err);
+    }
+    return CNF_OK;
+}
+
+static cnf_status fast_rows(cnf_reader *r, int n, float *const *rows, int planes, cnf_error *err)
+{
+    fast_png *f = r->impl;
+    size_t w = (size_t)r->w, comp = (size_t)f->comp;
+    for (int i = 0; i < n; i++) {
+        int y = r->next + i;
+        unsigned char *cur = f->rows + (size_t)(y & 1) * (f->stride + 1);
+        unsigned char *prev = f->rows + (size_t)((y & 1) ^ 1) * (f->stride + 1);
+        cnf_status st = inflate_exact(f, cur, f->stride + 1, err);
+        if (st == CNF_OK)
+            st = unfilter(f, cur + 1, prev + 1, err);
+        if (st)
+            return st;
+        for (size_t c = 0; c < comp; c++) {
+            float *d = rows[(size_t)i * (size_t)planes + c];
+            const unsigned char *s = cur + 1 + c;
+            for (size_t x = 0; x < w; x++)
+                d[x] = s[x * comp];
+        }
+    }
+    return CNF_OK;
+}
+
+/* After the last row: the zlib stream must end here (checksum verified),
+ * then only well-formed chunks up to a complete IEND. */
+static cnf_status fast_finish(cnf_reader *r, cnf_error *err)
+{
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    fast_png *f = r->impl;
+    struct inflate_state *z = f->z;
+    unsigned char extra[64];
+    while (z->block_state != ISAL_BLOCK_FINISH) {
+        int rc;
+        if (z->avail_in == 0 && z->tmp_out_valid == z->tmp_out_processed) {
+            cnf_status st = next_idat(f, err);
+            if (st)
+                return st;
+        }
+        z->next_out = extra;
+        z->avail_out = sizeof extra;
+        rc = isal_inflate(z);
+        if (rc < 0)
+            return corrupt(f, rc == ISAL_INCORRECT_CHECKSUM ? "zlib checksum mismatch"
+                                                            : "invalid zlib data", err);
+        if (z->avail_out < sizeof extra)
+            return cnf__fail(err, CNF_E_DECODE, f->name,
+                             "corrupt PNG (image data inflates to more than the header "
+                             "implies)");
+    }
+    for (;;) {
+        uint32_t n;
+        const unsigned char *type;
+        cnf_status st;
+        if (f->pos >= f->len)
+            return corrupt(f, "no complete IEND chunk", err);
+        st = chunk_at(f, &n, &type, err);
+        if (st)
+            return f->len - f->pos >= 8 && memcmp(f->buf + f->pos + 4, "IEND", 4) == 0
+                       ? corrupt(f, "no complete IEND chunk", err)
+                       : st;
+        if (memcmp(type, "IEND", 4) == 0)
+            return memcmp(f->buf + f->pos, iend, 12) == 0
+                       ? CNF_OK
+                       : corrupt(f, "no complete IEND chunk", err);
+        if (memcmp(type, "IDAT", 4) == 0) {
+            /* More IDAT after the zlib stream's end: nothing in it is read. */
+            if (f->idat_done)
+                return corrupt(f, "IDAT chunks are not consecutive", err);
+        } else {
+            f->idat_done = 1;
+            if (!(type[0] & 0x20))
+                return corrupt(f, "unknown or misplaced critical chunk", err);
+        }
+        f->pos += 12 + (size_t)n;
+    }
+}
+
+static void fast_destroy(cnf_reader *r)
+{
+    fast_png *f = r->impl;
+    if (!f)
+        return;
+    free(f->z);
+    free(f->rows);
+    free(f->name);
+    free(f);
+    r->impl = NULL;
+}
+
+cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char *name,
+                                uint64_t max_pixels, cnf_reader *r, cnf_error *err)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    fast_png probe, *f;
+    const unsigned char *ih;
+    uint32_t w, h, n;
+    const unsigned char *type;
+    int ct, comp;
+    cnf_status st;
+    memset(&probe, 0, sizeof probe);
+    probe.buf = buf;
+    probe.len = len;
+    probe.pos = 8;
+    probe.name = (char *)(uintptr_t)(name ? name : "");
+    if (len < 8 + 25 || memcmp(buf, sig, 8) != 0 || memcmp(buf + 12, "IHDR", 4) != 0 ||
+        be32(buf + 8) != 13)
+        return CNF_OK; /* libspng says what is wrong */
+    ih = buf + 16;
+    w = be32(ih);
+    h = be32(ih + 4);
+    ct = ih[9];
+    if (ih[8] != 8 || (ct != 0 && ct != 2 && ct != 4 && ct != 6) || ih[10] != 0 || ih[11] != 0 ||
+        ih[12] != 0 || w == 0 || h == 0 || w > 0x7fffffffu || h > 0x7fffffffu)
+        return CNF_OK; /* not ours (or bad): libspng */
+    /* The chunks before the image data: all well-formed, no tRNS, no
+     * unknown critical chunk; otherwise libspng decides. */
+    for (;;) {
+        st = chunk_at(&probe, &n, &type, NULL);
+        if (st)
+            return CNF_OK;
+        if (memcmp(type, "IDAT", 4) == 0)
+            break;
+        if (memcmp(type, "tRNS", 4) == 0 || memcmp(type, "IEND", 4) == 0 ||
+            (!(type[0] & 0x20) && memcmp(type, "IHDR", 4) != 0 && memcmp(type, "PLTE", 4) != 0) ||
+            (probe.pos > 8 && memcmp(type, "IHDR", 4) == 0) || n > CHUNK_LIMIT)
+            return CNF_OK;
+        probe.pos += 12 + (size_t)n;
+        if (probe.pos >= len)
+            return CNF_OK;
+    }
+    if ((uint64_t)w * h > max_pixels)
+        return cnf__fail(err, CNF_E_TOO_BIG, name,
+                         "%ux%u image is over the pixel limit %llu (raise it with --max-pixels)",
+                         w, h, (unsigned long long)max_pixels);
+    comp = ct == 0 ? 1 : ct == 4 ? 2 : ct == 2 ? 3 : 4;
+    f = calloc(1, sizeof *f);
+    if (!f)
+        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+    *f = probe;
+    f->name = NULL;
+    r->impl = f;
+    r->destroy = fast_destroy;
+    f->comp = comp;
+    f->stride = (size_t)w * (size_t)comp;
+    f->rows = calloc(2, f->stride + 1);
+    f->z = malloc(sizeof *f->z);
+    f->name = malloc(strlen(name ? name : "") + 1);
+    if (!f->rows || !f->z || !f->name)
+        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+    strcpy(f->name, name ? name : "");
+    isal_inflate_init(f->z);
+    f->z->crc_flag = ISAL_ZLIB;
+    r->w = (int)w;
+    r->h = (int)h;
+    r->c = comp;
+    r->alpha = ct == 4 || ct == 6;
+    r->rows = fast_rows;
+    r->finish = fast_finish;
+    return CNF_OK;
+}
