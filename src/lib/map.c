@@ -67,7 +67,10 @@ static size_t clamp_sse2(const float *p, size_t n, int absolute, unsigned char *
         r = _mm_cvtps_epi32(t);
         r = _mm_packs_epi32(r, r);
         r = _mm_packus_epi16(r, r);
-        *(int32_t *)(void *)(d + x) = _mm_cvtsi128_si32(r);
+        {
+            int32_t four = _mm_cvtsi128_si32(r);
+            memcpy(d + x, &four, 4);
+        }
     }
     {
         float a[4], b[4];

@@ -1,9 +1,52 @@
-/* fuzz_image.c - image bytes -> decode -> small layer (sobel, relu, max pool) -> PNG: never crash. */
+/* fuzz_image.c - image bytes -> decode -> small layer (sobel, relu, max pool) -> PNG: never crash.
+ *
+ * The same bytes also go through the streaming readers (row by row, PNG by
+ * ISA-L or libspng, JPEG by scanlines) into the same plan; when both ways
+ * succeed their results must be bit-identical (a differential check). */
 #include "fuzz.h"
 
 #include "cnnfilter.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+typedef struct collect {
+    const cnf_image *want; /* the whole-decode result, or NULL */
+    int mismatch;
+} collect;
+
+static cnf_status compare_rows(void *ctx, int y0, int y1, const float *const *rows, int planes,
+                               cnf_error *err)
+{
+    collect *c = ctx;
+    (void)err;
+    if (!c->want)
+        return CNF_OK;
+    for (int y = y0; y < y1; y++)
+        for (int p = 0; p < planes; p++)
+            if (memcmp(cnf_image_plane(c->want, p) + (size_t)y * (size_t)c->want->width,
+                       rows[(size_t)(y - y0) * (size_t)planes + (size_t)p],
+                       (size_t)c->want->width * sizeof(float)) != 0)
+                c->mismatch = 1;
+    return CNF_OK;
+}
+
+/* Stream the bytes through plan p; abort if the rows differ from `want`. */
+static void stream_check(const uint8_t *data, size_t size, const cnf_plan *p, int w, int h,
+                         int ch, int a, const cnf_image *want)
+{
+    cnf_reader *r = NULL;
+    cnf_error e;
+    collect c = {want, 0};
+    int rw, rh, rc, ra;
+    if (cnf_reader_open(data, size, CNF_IN_IMAGE, "fuzz", 1u << 20, &r, &e) != CNF_OK)
+        return;
+    cnf_reader_shape(r, &rw, &rh, &rc, &ra);
+    if (rw == w && rh == h && rc == ch && ra == a &&
+        cnf_plan_stream(p, r, 2, compare_rows, &c, &e) == CNF_OK && c.mismatch)
+        abort(); /* streamed and whole decoding disagree */
+    cnf_reader_free(r);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -28,6 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (cnf_plan_run(p, &img, 1, &out, &e) == CNF_OK) {
                 unsigned char *buf;
                 size_t len;
+                stream_check(data, size, p, img.width, img.height, img.channels, img.has_alpha,
+                             &out);
                 if (cnf_encode(&out, CNF_OUT_PNG, CNF_MAP_ABS, 90, &buf, &len, NULL, &e) ==
                     CNF_OK)
                     free(buf);
