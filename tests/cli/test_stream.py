@@ -192,7 +192,7 @@ def bytes_are_the_same_for_any_jobs_and_every_level_gives_the_same_pixels():
             assert np.array_equal(png_read(path("lv%d.png" % level)), pixels), level
         sizes[level] = os.path.getsize(path("lv%d.png" % level))
     assert sizes[0] > 1500 * 700 * 3, sizes  # stored: no compression
-    assert sizes[9] < sizes[1] < sizes[0], sizes
+    assert all(sizes[level] < 0.8 * sizes[0] for level in range(1, 10)), sizes
     # --compression changes bytes, not pixels: it is not recorded with them.
     comments = [b for t, b in chunks(open(path("lv9.png"), "rb").read()) if t == b"tEXt"]
     assert any(b.startswith(b"Comment\0cnnfilter --kernel gaussian") for b in comments), comments
