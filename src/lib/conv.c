@@ -129,6 +129,9 @@ static void build_row(const conv_impl *c, const float *src, int w, double *dst)
         dst[c->plmax + w + k] = c->rmap[k] < 0 ? 0.0 : src[c->rmap[k]];
 }
 
+/* Outputs per strip: 2 KiB of double accumulators. */
+#define XSTRIP 256
+
 static void conv_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int y0, int y1,
                      void *scratch)
 {
@@ -147,37 +150,45 @@ static void conv_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
             const conv_map *mp = &c->maps[m];
             const tap *t = mp->taps;
             float *dst = cnf__band_row(out, m, y);
-            memset(acc, 0, (size_t)ow * sizeof(double));
-            for (int ci = 0; ci < mp->in_count; ci++) {
-                int ch = mp->in_first + ci;
-                int nt = mp->tap_count[ci];
-                for (int k = 0; k < nt; k++) {
-                    long v = (long)y * c->sy + (long)t[k].i * c->d - mp->pt;
-                    size_t sidx = (size_t)(v - vbase) * c->in_colour + (size_t)ch;
-                    double *prow = pad + sidx * slot;
-                    const double *src;
-                    double w = t[k].w;
-                    if (!built[sidx]) {
-                        int r = cnf__border_index(c->border, (int)v, s->in.h);
-                        built[sidx] = r < 0 ? 2 : 1;
-                        if (r >= 0)
-                            build_row(c, cnf__band_row(in, ch, r), W, prow);
+            /* In strips of XSTRIP outputs, so the accumulators stay in L1
+             * while every tap passes over them (the order of the taps, and
+             * so every sum, is the same as in one pass). */
+            for (int x0 = 0; x0 < ow; x0 += XSTRIP) {
+                int n = ow - x0 < XSTRIP ? ow - x0 : XSTRIP;
+                t = mp->taps;
+                memset(acc, 0, (size_t)n * sizeof(double));
+                for (int ci = 0; ci < mp->in_count; ci++) {
+                    int ch = mp->in_first + ci;
+                    int nt = mp->tap_count[ci];
+                    for (int k = 0; k < nt; k++) {
+                        long v = (long)y * c->sy + (long)t[k].i * c->d - mp->pt;
+                        size_t sidx = (size_t)(v - vbase) * c->in_colour + (size_t)ch;
+                        double *prow = pad + sidx * slot;
+                        const double *src;
+                        double w = t[k].w;
+                        if (!built[sidx]) {
+                            int r = cnf__border_index(c->border, (int)v, s->in.h);
+                            built[sidx] = r < 0 ? 2 : 1;
+                            if (r >= 0)
+                                build_row(c, cnf__band_row(in, ch, r), W, prow);
+                        }
+                        if (built[sidx] == 2)
+                            continue; /* a zero-border row adds nothing */
+                        src = prow + (c->plmax - mp->pl) + (size_t)t[k].j * c->d +
+                              (size_t)x0 * c->sx;
+                        if (c->sx == 1) {
+                            for (int x = 0; x < n; x++)
+                                acc[x] += w * src[x];
+                        } else {
+                            for (int x = 0; x < n; x++)
+                                acc[x] += w * src[(size_t)x * c->sx];
+                        }
                     }
-                    if (built[sidx] == 2)
-                        continue; /* a zero-border row adds nothing */
-                    src = prow + (c->plmax - mp->pl) + (size_t)t[k].j * c->d;
-                    if (c->sx == 1) {
-                        for (int x = 0; x < ow; x++)
-                            acc[x] += w * src[x];
-                    } else {
-                        for (int x = 0; x < ow; x++)
-                            acc[x] += w * src[(size_t)x * c->sx];
-                    }
+                    t += nt;
                 }
-                t += nt;
+                for (int x = 0; x < n; x++)
+                    dst[x0 + x] = (float)(acc[x] * mp->scale / mp->divisor + mp->bias);
             }
-            for (int x = 0; x < ow; x++)
-                dst[x] = (float)(acc[x] * mp->scale / mp->divisor + mp->bias);
         }
         if (c->alpha_out) {
             const conv_map *mp = &c->maps[0];
