@@ -329,6 +329,7 @@ typedef struct cnf_plan cnf_plan;
 /* cnf_plan_limits - resource limits checked when planning. */
 typedef struct cnf_plan_limits {
     uint64_t max_memory; /* bytes; 0 = no limit */
+    int portable;        /* 1: only the portable convolution (the same pixels, slower) */
 } cnf_plan_limits;
 
 /* cnf_plan_create - plan one layer for an input of the given shape.  Fails

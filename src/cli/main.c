@@ -597,6 +597,7 @@ int process_file(const run_ctx *c, const char *in_path, const char *out_path,
     }
 
     lim.max_memory = o->max_memory;
+    lim.portable = o->portable;
     memset(&err, 0, sizeof err);
     if ((c->pipeline ? cnf_plan_create_pipeline(c->pipeline, in_w, in_h, in_c, in_a, &lim, &plan,
                                                 &err)

@@ -10,12 +10,33 @@
  * any integer) data are exact: every partial sum is an integer below 2^53.
  * Keeping the divisor apart makes box/line/gaussian results the correctly
  * rounded quotient rather than a sum of rounded fractions.
+ *
+ * Fast path, bit-identical by construction.  When a map's weights are all
+ * integers and a band's input values are all integers with
+ * sum|w| * max|v| < 2^24, every product and every partial sum is an integer
+ * that float32 holds exactly, in any order.  Such bands are accumulated in
+ * float32 vectors (four or eight at a time), and a rank-1 kernel with
+ * integer factors (Sobel, box, binomial Gaussian, lines) as a vertical then
+ * a horizontal 1-D pass.  The sum is the same integer the double path
+ * finds, and it goes through the same final expression, so the pixels are
+ * the same; --portable (cnf_plan_limits.portable) skips the fast path.
+ * Each band decides for itself (the check costs one pass over its rows),
+ * so an image with fractional values (16-bit PNG, a previous layer) simply
+ * takes the double path.
  */
 #include "stage.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* Integer sums below this are exact in float32. */
+#define EXACT_F32 16777216.0
 
 typedef struct tap {
     int i, j;
@@ -30,6 +51,12 @@ typedef struct conv_map {
     double scale, divisor, bias;
     char name[260];
     int is3d;
+    /* fast path */
+    int exact;          /* all weights integers below 2^24 */
+    double wabs;        /* sum of |w| over every tap */
+    int sep;            /* rank 1 with integer factors (2-D, one input plane) */
+    float *colf, *rowf; /* the factors, kh and kw long, flip applied */
+    int out_mode;       /* 1: sum as is; 2: times 2^-k, exact; 0: the full expression */
 } conv_map;
 
 typedef struct conv_impl {
@@ -47,6 +74,7 @@ typedef struct conv_impl {
     int *alpha_cols;   /* source column per output x, -1 for zero */
     int per_channel;
     int groups;        /* kernels */
+    int fast;          /* some map can take the fast path */
 } conv_impl;
 
 static void padding_for(const cnf_layer *L, int n, int k, int s, int d, int horizontal, int *before,
@@ -110,13 +138,21 @@ static int conv_nv(const conv_impl *c, int rows)
     return (rows - 1) * c->sy + c->vspan;
 }
 
+/* Outputs per strip: 2 KiB of double accumulators. */
+#define XSTRIP 256
+
 static size_t conv_scratch(const cnf_stage *s, int rows)
 {
     const conv_impl *c = s->impl;
     size_t nv = (size_t)conv_nv(c, rows);
-    return nv * (size_t)c->in_colour * (size_t)c->wp * sizeof(double) /* padded rows */
-           + nv * (size_t)c->in_colour                               /* built flags */
-           + (size_t)s->out.w * sizeof(double) + 64;                /* accumulator */
+    size_t bytes = nv * (size_t)c->in_colour * (size_t)c->wp * sizeof(double) /* padded rows */
+                   + nv * (size_t)c->in_colour                               /* built flags */
+                   + (size_t)s->out.w * sizeof(double) + 64;                /* accumulator */
+    if (c->fast)
+        bytes += nv * (size_t)c->in_colour * (size_t)c->wp * sizeof(float) /* float rows */
+                 + nv * (size_t)c->in_colour                              /* their flags */
+                 + ((size_t)c->wp + 2 * XSTRIP) * sizeof(float) + 192;   /* tmp, acc */
+    return bytes;
 }
 
 static void build_row(const conv_impl *c, const float *src, int w, double *dst)
@@ -129,8 +165,134 @@ static void build_row(const conv_impl *c, const float *src, int w, double *dst)
         dst[c->plmax + w + k] = c->rmap[k] < 0 ? 0.0 : src[c->rmap[k]];
 }
 
-/* Outputs per strip: 2 KiB of double accumulators. */
-#define XSTRIP 256
+
+/* Copy a source row into a padded float row; *bad set if a value is not an
+ * integer (or is NaN), *m raised to the largest |value|. */
+static void build_row_f(const conv_impl *c, const float *src, int w, float *dst, float *m,
+                        int *bad)
+{
+    float mx = *m;
+    int b = 0, x = 0;
+    for (int k = 0; k < c->plmax; k++)
+        dst[k] = c->lmap[k] < 0 ? 0.0f : src[c->lmap[k]];
+    memcpy(dst + c->plmax, src, (size_t)w * sizeof(float));
+    for (int k = 0; k < c->prmax; k++)
+        dst[c->plmax + w + k] = c->rmap[k] < 0 ? 0.0f : src[c->rmap[k]];
+#if defined(__SSE2__)
+    {
+        __m128 vm = _mm_set1_ps(mx), sign = _mm_set1_ps(-0.0f);
+        __m128 nb = _mm_setzero_ps();
+        for (; x + 4 <= w; x += 4) {
+            __m128 v = _mm_loadu_ps(src + x);
+            /* Truncation back and forth changes anything not an integer;
+             * NaN and |v| >= 2^31 (converted to INT_MIN) differ too. */
+            __m128 t = _mm_cvtepi32_ps(_mm_cvttps_epi32(v));
+            nb = _mm_or_ps(nb, _mm_cmpneq_ps(t, v));
+            vm = _mm_max_ps(_mm_andnot_ps(sign, v), vm);
+        }
+        b = _mm_movemask_ps(nb) != 0;
+        {
+            float a[4];
+            _mm_storeu_ps(a, vm);
+            for (int i = 0; i < 4; i++)
+                mx = a[i] > mx ? a[i] : mx;
+        }
+    }
+#endif
+    for (; x < w; x++) {
+        float v = src[x], a = fabsf(v);
+        if (!(a < (float)EXACT_F32) || (float)(int32_t)v != v)
+            b = 1;
+        else if (a > mx)
+            mx = a;
+    }
+    if (b || !(mx < (float)EXACT_F32))
+        *bad = 1;
+    *m = mx;
+}
+
+/* One output row of map mp by the fast path: float32 sums of integers.
+ * Built twice (AVX2 and baseline), chosen at load time by the CPU. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void fast_row(const conv_impl *c, const conv_map *mp, const float *fpad,
+                     const unsigned char *fbuilt, long y, long vbase, float *tmp, float *acc,
+                     float *dst, int ow)
+{
+    size_t slot = (size_t)c->wp;
+    const tap *t;
+    for (int x0 = 0; x0 < ow; x0 += XSTRIP) {
+        int n = ow - x0 < XSTRIP ? ow - x0 : XSTRIP;
+        memset(acc, 0, (size_t)n * sizeof(float));
+        if (mp->sep && c->sx == 1) {
+            /* Vertical pass over the strip's reach, then horizontal. */
+            int width = n + c->d * (mp->kw - 1);
+            int any = 0;
+            for (int i = 0; i < mp->kh; i++) {
+                long v = y * c->sy + (long)i * c->d - mp->pt;
+                size_t sidx = (size_t)(v - vbase) * c->in_colour + (size_t)mp->in_first;
+                const float *src;
+                float w = mp->colf[i];
+                if (w == 0 || fbuilt[sidx] == 2)
+                    continue;
+                src = fpad + sidx * slot + (c->plmax - mp->pl) + x0;
+                if (!any) {
+                    for (int u = 0; u < width; u++)
+                        tmp[u] = w * src[u];
+                    any = 1;
+                } else {
+                    for (int u = 0; u < width; u++)
+                        tmp[u] += w * src[u];
+                }
+            }
+            if (any)
+                for (int j = 0; j < mp->kw; j++) {
+                    float w = mp->rowf[j];
+                    const float *src = tmp + (size_t)j * c->d;
+                    if (w == 0)
+                        continue;
+                    for (int x = 0; x < n; x++)
+                        acc[x] += w * src[x];
+                }
+        } else {
+            t = mp->taps;
+            for (int ci = 0; ci < mp->in_count; ci++) {
+                int ch = mp->in_first + ci, nt = mp->tap_count[ci];
+                for (int k = 0; k < nt; k++) {
+                    long v = y * c->sy + (long)t[k].i * c->d - mp->pt;
+                    size_t sidx = (size_t)(v - vbase) * c->in_colour + (size_t)ch;
+                    const float *src;
+                    float w = (float)t[k].w;
+                    if (fbuilt[sidx] == 2)
+                        continue;
+                    src = fpad + sidx * slot + (c->plmax - mp->pl) + (size_t)t[k].j * c->d +
+                          (size_t)x0 * c->sx;
+                    if (c->sx == 1)
+                        for (int x = 0; x < n; x++)
+                            acc[x] += w * src[x];
+                    else
+                        for (int x = 0; x < n; x++)
+                            acc[x] += w * src[(size_t)x * c->sx];
+                }
+                t += nt;
+            }
+        }
+        /* The same value as the double path's expression on the same
+         * integer: with no scale or bias and a divisor of 2^k the quotient
+         * is exact in float32 too, so no double arithmetic is needed. */
+        if (mp->out_mode == 1) {
+            memcpy(dst + x0, acc, (size_t)n * sizeof(float));
+        } else if (mp->out_mode == 2) {
+            float inv = (float)(1.0 / mp->divisor);
+            for (int x = 0; x < n; x++)
+                dst[x0 + x] = acc[x] * inv;
+        } else {
+            for (int x = 0; x < n; x++)
+                dst[x0 + x] = (float)((double)acc[x] * mp->scale / mp->divisor + mp->bias);
+        }
+    }
+}
 
 static void conv_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int y0, int y1,
                      void *scratch)
@@ -143,13 +305,37 @@ static void conv_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
     double *acc = (double *)(((uintptr_t)(built + (size_t)nv * c->in_colour) + 63) & ~(uintptr_t)63);
     /* Virtual row v of the band is slot v - vbase. */
     long vbase = (long)y0 * c->sy - c->ptmax;
+    size_t nslots = (size_t)nv * (size_t)c->in_colour;
+    float *fpad = NULL, *tmp = NULL, *facc = NULL, fmax = 0;
+    unsigned char *fbuilt = NULL;
+    int fbad = 1;
 
-    memset(built, 0, (size_t)nv * c->in_colour);
+    memset(built, 0, nslots);
+    if (c->fast) {
+        /* The band's rows as floats, with the check that decides the path. */
+        fpad = (float *)(void *)(acc + ow);
+        fbuilt = (unsigned char *)(fpad + nslots * slot);
+        tmp = (float *)(((uintptr_t)(fbuilt + nslots) + 63) & ~(uintptr_t)63);
+        facc = (float *)(((uintptr_t)(tmp + c->wp + XSTRIP) + 63) & ~(uintptr_t)63);
+        fbad = 0;
+        for (size_t sidx = 0; sidx < nslots; sidx++) {
+            long v = vbase + (long)(sidx / (size_t)c->in_colour);
+            int ch = (int)(sidx % (size_t)c->in_colour);
+            int r = cnf__border_index(c->border, (int)v, s->in.h);
+            fbuilt[sidx] = r < 0 ? 2 : 1;
+            if (r >= 0 && !fbad)
+                build_row_f(c, cnf__band_row(in, ch, r), W, fpad + sidx * slot, &fmax, &fbad);
+        }
+    }
     for (int y = y0; y < y1; y++) {
         for (int m = 0; m < c->n_maps; m++) {
             const conv_map *mp = &c->maps[m];
             const tap *t = mp->taps;
             float *dst = cnf__band_row(out, m, y);
+            if (!fbad && mp->exact && mp->wabs * fmax < EXACT_F32) {
+                fast_row(c, mp, fpad, fbuilt, y, vbase, tmp, facc, dst, ow);
+                continue;
+            }
             /* In strips of XSTRIP outputs, so the accumulators stay in L1
              * while every tap passes over them (the order of the taps, and
              * so every sum, is the same as in one pass). */
@@ -242,8 +428,27 @@ static void conv_explain(const cnf_stage *s, FILE *f)
             fprintf(f, "   (same: padding %d = %d before + %d after)", pb + pa, pb, pa);
         fputc('\n', f);
     }
-    fprintf(f, "    path: direct, %s taps, double accumulation\n",
-            "non-zero");
+    /* The path of each kernel (its first map; a kernel's maps are alike). */
+    fprintf(f, "    path: ");
+    for (int g = 0; g < nk; g++) {
+        const conv_map *mp = &c->maps[c->per_channel ? g * (c->n_maps / nk) : g];
+        size_t taps = 0;
+        for (int ci = 0; ci < mp->in_count; ci++)
+            taps += (size_t)mp->tap_count[ci];
+        if (nk > 1)
+            fprintf(f, "%s%s: ", g ? "; " : "", mp->name[0] ? mp->name : "inline");
+        if (c->fast && mp->exact && mp->sep && c->sx == 1)
+            fprintf(f, "separable %dx1 then 1x%d", mp->kh, mp->kw);
+        else
+            fprintf(f, "direct, %zu non-zero taps%s", taps,
+                    c->fast && !mp->exact ? " in double" : "");
+    }
+    if (c->fast)
+        fprintf(f, "; float32 sums of integers (exact) on bands of integer values, double "
+                   "otherwise\n");
+    else
+        fprintf(f, ", double accumulation%s\n", c->n_maps && c->maps[0].exact ? " (--portable)"
+                                                                              : "");
 }
 
 static void conv_destroy(cnf_stage *s)
@@ -254,6 +459,8 @@ static void conv_destroy(cnf_stage *s)
     for (int m = 0; m < c->n_maps; m++) {
         free(c->maps[m].taps);
         free(c->maps[m].tap_count);
+        free(c->maps[m].colf);
+        free(c->maps[m].rowf);
     }
     free(c->maps);
     free(c->lmap);
@@ -297,12 +504,46 @@ static int fill_map(conv_map *mp, const cnf_kernel *k, int first, int count, int
                 mp->tap_count[ci]++;
             }
     }
+    /* The fast path's conditions (see the top of the file). */
+    mp->exact = 1;
+    mp->wabs = 0;
+    for (size_t t = 0; t < nt; t++) {
+        double a = fabs(mp->taps[t].w);
+        if (a >= EXACT_F32 || a != floor(a))
+            mp->exact = 0;
+        mp->wabs += a;
+    }
+    mp->sep = 0;
+    if (mp->exact && !k->is3d && count == 1) {
+        double *col = malloc(sizeof(double) * (size_t)k->h), *row = malloc(sizeof(double) * (size_t)k->w);
+        int ok = col && row && cnf_kernel_separable(k, col, row);
+        for (int i = 0; ok && i < k->h; i++)
+            for (int j = 0; ok && j < k->w; j++)
+                if (col[i] != floor(col[i]) || row[j] != floor(row[j]) ||
+                    fabs(col[i]) >= EXACT_F32 || fabs(row[j]) >= EXACT_F32 ||
+                    col[i] * row[j] != k->weights[i * k->w + j])
+                    ok = 0;
+        if (ok) {
+            mp->colf = malloc(sizeof(float) * (size_t)k->h);
+            mp->rowf = malloc(sizeof(float) * (size_t)k->w);
+            ok = mp->colf && mp->rowf;
+        }
+        if (ok) {
+            for (int i = 0; i < k->h; i++)
+                mp->colf[i] = (float)col[flip ? k->h - 1 - i : i];
+            for (int j = 0; j < k->w; j++)
+                mp->rowf[j] = (float)row[flip ? k->w - 1 - j : j];
+            mp->sep = 1;
+        }
+        free(col);
+        free(row);
+    }
     return 1;
 }
 
 cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L,
                            const cnf_kernel *const *kernels, int n_kernels, int per_channel,
-                           int keep_alpha, cnf_error *err)
+                           int keep_alpha, int portable, cnf_error *err)
 {
     conv_impl *c;
     int colour = in->c - in->alpha;
@@ -357,6 +598,14 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
             }
             mp->scale = L->scale;
             mp->bias = k->bias + L->bias;
+            {
+                int e;
+                double f = frexp(mp->divisor, &e);
+                mp->out_mode = mp->scale != 1 || mp->bias != 0 ? 0
+                               : mp->divisor == 1                ? 1
+                               : f == 0.5 && e > -100 && e < 100 ? 2
+                                                                  : 0;
+            }
             padding_for(L, in->h, k->h, c->sy, c->d, 0, &mp->pt, &mp->pb);
             padding_for(L, in->w, k->w, c->sx, c->d, 1, &mp->pl, &mp->pr);
             h = cnf__out_size(in->h, mp->pt, mp->pb, (long)c->d * (k->h - 1) + 1, c->sy);
@@ -434,6 +683,9 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
             c->alpha_cols[x] =
                 cnf__border_index(c->border, (int)(x * c->sx + (long)ax * c->d - mp->pl), in->w);
     }
+    for (int m = 0; m < c->n_maps && !portable; m++)
+        if (c->maps[m].exact)
+            c->fast = 1;
     for (int g = 0; g < n_kernels; g++)
         s->weights += (uint64_t)kernels[g]->w * kernels[g]->h *
                       (uint64_t)(kernels[g]->is3d ? kernels[g]->depth : 1);

@@ -63,6 +63,7 @@ typedef struct builder {
     cnf_shape cur;
     int alpha_pending; /* input alpha still to be dropped by the next stage */
     int last_groups;   /* kernels of the last conv layer, for a combine layer */
+    int portable;      /* the portable convolution only */
 } builder;
 
 static cnf_status push(builder *b, cnf_status st)
@@ -105,7 +106,7 @@ static cnf_status build_layer(builder *b, const cnf_layer *L, cnf_error *err)
     }
     if (L->n_kernels > 0) {
         st = push(b, cnf__conv_stage(next_stage(b), &b->cur, L, L->kernels, L->n_kernels,
-                                     per_channel, !b->alpha_pending, err));
+                                     per_channel, !b->alpha_pending, b->portable, err));
         if (st)
             return st;
         b->alpha_pending = 0;
@@ -211,6 +212,7 @@ cnf_status cnf_plan_create(const cnf_layer *L, int width, int height, int channe
     st = begin(&b, width, height, channels, has_alpha, err);
     if (st)
         return st;
+    b.portable = limits && limits->portable;
     b.alpha_pending = b.cur.alpha && !L->keep_alpha;
     st = build_layer(&b, L, err);
     if (st) {
@@ -232,6 +234,7 @@ cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int heigh
     st = begin(&b, width, height, channels, has_alpha, err);
     if (st)
         return st;
+    b.portable = limits && limits->portable;
     /* Pipelines drop input alpha (SPEC §9.15): alpha is the last plane, so
      * the stages simply see one plane fewer. */
     b.p->drop_input_alpha = b.cur.alpha;

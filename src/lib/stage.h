@@ -62,7 +62,7 @@ struct cnf_stage {
  * shape from `in`, and fails with a message naming what is wrong. */
 cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *layer,
                            const cnf_kernel *const *kernels, int n_kernels, int per_channel,
-                           int keep_alpha, cnf_error *err);
+                           int keep_alpha, int portable, cnf_error *err);
 cnf_status cnf__luma_stage(cnf_stage *s, const cnf_shape *in, int keep_alpha, cnf_error *err);
 cnf_status cnf__combine_stage(cnf_stage *s, const cnf_shape *in, int groups, cnf_combine mode,
                               cnf_error *err);

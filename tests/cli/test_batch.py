@@ -162,7 +162,8 @@ def sigint_mid_batch_leaves_no_partial_files():
     os.makedirs(src)
     for i in range(300):
         shutil.copy(os.path.join(SAMPLES, "shapes.png"), os.path.join(src, "s%03d.png" % i))
-    p = subprocess.Popen([BIN, "-j", "2", "-k", "box:15", "-o", "many_out", src], cwd=TMP,
+    # --portable and a large box keep the batch slow enough to be interrupted.
+    p = subprocess.Popen([BIN, "-j", "2", "--portable", "-k", "box:25", "-o", "many_out", src], cwd=TMP,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     p.send_signal(signal.SIGINT)

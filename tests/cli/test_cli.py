@@ -402,7 +402,7 @@ input: 1 x 50 x 50 (channels x height x width)
 1. conv: 4 kernels (vertical 5x5, horizontal 5x5, diagonal 5x5, blob 5x5), each channel separately, stride 1,1, dilation 1, border zero
     height: floor((50 + 0 + 0 - 5) / 1) + 1 = 46
     width:  floor((50 + 0 + 0 - 5) / 1) + 1 = 46
-    path: direct, non-zero taps, double accumulation
+    path: vertical: separable 5x1 then 1x5; horizontal: separable 5x1 then 1x5; diagonal: direct, 8 non-zero taps; blob: direct, 25 non-zero taps; float32 sums of integers (exact) on bands of integer values, double otherwise
     shape: 1 x 50 x 50 -> 4 x 46 x 46, parameters: 104 (100 weights + 4 biases)
 2. activation: relu
     shape: 4 x 46 x 46 -> 4 x 46 x 46
@@ -413,7 +413,7 @@ input: 1 x 50 x 50 (channels x height x width)
 4. conv: 3 kernels (corner 4x3x3, diagonal texture 4x3x3, blobs 4x3x3), channels summed, stride 1,1, dilation 1, border zero
     height: floor((23 + 1 + 1 - 3) / 1) + 1 = 23   (same: padding 2 = 1 before + 1 after)
     width:  floor((23 + 1 + 1 - 3) / 1) + 1 = 23   (same: padding 2 = 1 before + 1 after)
-    path: direct, non-zero taps, double accumulation
+    path: corner: direct, 18 non-zero taps; diagonal texture: direct, 9 non-zero taps; blobs: direct, 9 non-zero taps; float32 sums of integers (exact) on bands of integer values, double otherwise
     shape: 4 x 23 x 23 -> 3 x 23 x 23, parameters: 111 (108 weights + 3 biases)
 5. activation: relu
     shape: 3 x 23 x 23 -> 3 x 23 x 23
@@ -508,6 +508,24 @@ def pipeline_errors_name_the_file_and_the_layer():
     rc, _, err = run("--pipeline", "pe1.json", "--stride", "2", src, "pe_out.npy")
     assert rc == 2
     one_error_line(err, "cnnfilter: --stride: ")
+
+
+def explain_and_verbose_name_the_path_each_stage_takes():
+    src = os.path.join(SAMPLES, "shapes.png")
+    cases = [
+        (["-k", "box:15"], "path: separable 15x1 then 1x15; float32 sums of integers (exact)"),
+        (["-k", "line_diag:25"], "path: direct, 25 non-zero taps; float32 sums of integers"),
+        (["-k", "gaussian:5:1.5"], "path: direct, 25 non-zero taps, double accumulation\n"),
+        (["--portable", "-k", "sobel_v"],
+         "path: direct, 6 non-zero taps, double accumulation (--portable)"),
+    ]
+    for args, want in cases:
+        rc, out, err = run("--explain", *args, src)
+        assert rc == 0, err
+        assert want in out.decode(), (args, out.decode())
+    rc, _, err = run("-v", "-k", "box:15", src, "v.png")
+    assert rc == 0
+    assert "stage 1 (conv) path: separable 15x1 then 1x15" in err, err
 
 
 TESTS = [v for k, v in list(globals().items()) if callable(v) and v.__module__ == "__main__"

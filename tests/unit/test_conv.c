@@ -483,7 +483,7 @@ static void memory_limit_refuses_a_plan_before_running(void)
     cnf_layer L;
     cnf_plan *p = NULL;
     cnf_error e;
-    cnf_plan_limits lim = {1 << 20};
+    cnf_plan_limits lim = {1 << 20, 0};
     cnf_layer_init(&L);
     L.kernels = ks;
     L.n_kernels = 1;
@@ -491,6 +491,171 @@ static void memory_limit_refuses_a_plan_before_running(void)
     CHECK_STR_CONTAINS(e.msg, "--max-memory");
     CHECK(p == NULL);
     cnf_kernel_free(k);
+}
+
+/* Run a layer on img with limits.portable set as asked; abort on failure. */
+static cnf_image run_path(const cnf_layer *L, const cnf_image *img, int threads, int portable)
+{
+    cnf_plan_limits lim = {0, portable};
+    cnf_plan *p = NULL;
+    cnf_image out;
+    cnf_error e;
+    if (cnf_plan_create(L, img->width, img->height, img->channels, img->has_alpha, &lim, &p,
+                        &e) != CNF_OK ||
+        cnf_plan_run(p, img, threads, &out, &e) != CNF_OK) {
+        fprintf(stderr, "run failed: %s\n", e.msg);
+        abort();
+    }
+    cnf_plan_free(p);
+    return out;
+}
+
+/* A random kernel spec of one class; an inline matrix or a built-in. */
+static void random_spec(int cls, char *spec, size_t size)
+{
+    static const char *const builtin[] = {
+        "sobel_v", "sobel_h", "prewitt_v", "scharr_h", "laplacian", "laplacian8", "sharpen",
+        "emboss", "box", "box:5", "box:15", "gaussian", "gaussian:5", "gaussian:9",
+        "line_v:25", "line_h:7", "line_diag:25", "line_anti:9", "frame:7", "identity",
+        "gaussian:5:1.3"};
+    int kh = 1 + (int)(rnd() % 7), kw = 1 + (int)(rnd() % 7);
+    int u[7], v[7];
+    size_t o = 0;
+    if (cls == 0) {
+        snprintf(spec, size, "%s", builtin[rnd() % (sizeof builtin / sizeof builtin[0])]);
+        return;
+    }
+    for (int i = 0; i < 7; i++) {
+        u[i] = (int)(rnd() % 9) - 4;
+        v[i] = (int)(rnd() % 9) - 4;
+    }
+    o += (size_t)snprintf(spec + o, size - o, "[");
+    for (int i = 0; i < kh; i++) {
+        o += (size_t)snprintf(spec + o, size - o, "%s[", i ? "," : "");
+        for (int j = 0; j < kw; j++) {
+            int w;
+            if (cls == 1)
+                w = u[i] * v[j]; /* rank 1, integer factors */
+            else if (cls == 2)
+                w = (int)(rnd() % 201) - 100; /* dense */
+            else
+                w = rnd() % 4 == 0 ? (int)(rnd() % 21) - 10 : 0; /* sparse */
+            if (cls == 4 && i == 0 && j == 0)
+                o += (size_t)snprintf(spec + o, size - o, "%s0.5", j ? "," : ""); /* fraction */
+            else
+                o += (size_t)snprintf(spec + o, size - o, "%s%d", j ? "," : "", w);
+        }
+        o += (size_t)snprintf(spec + o, size - o, "]");
+    }
+    snprintf(spec + o, size - o, "]");
+}
+
+static void fast_paths_give_the_portable_bits(void)
+{
+    /* Random images (8-bit, 16-bit-range integers, some with fractions or
+     * NaN), random kernels of every class and random geometry: the fast
+     * paths (float32 integer sums, separable passes) must give exactly the
+     * floats of the portable double path, for 1 and 2 threads. */
+    int mismatches = 0;
+    for (int trial = 0; trial < 400; trial++) {
+        int w = 1 + (int)(rnd() % 70), h = 1 + (int)(rnd() % 50);
+        int colour = rnd() % 2 ? 3 : 1, alpha = rnd() % 4 == 0;
+        int c = colour + alpha, data = (int)(rnd() % 4);
+        char spec[4096];
+        cnf_kernel *k;
+        const cnf_kernel *ks[1];
+        cnf_layer L;
+        cnf_image img = t_image(w, h, c, alpha, NULL), fast, port, fast2;
+        for (int i = 0; i < w * h * c; i++) {
+            if (data == 0)
+                img.data[i] = (float)(rnd() % 256);
+            else if (data == 1)
+                img.data[i] = (float)(rnd() % 131072) - 65536.0f;
+            else if (data == 2)
+                img.data[i] = (float)(rnd() % 256) + (rnd() % 50 == 0 ? 0.25f : 0.0f);
+            else
+                img.data[i] = rnd() % 97 == 0 ? NAN : (float)(rnd() % 256);
+        }
+        random_spec((int)(rnd() % 5), spec, sizeof spec);
+        k = t_kernel(spec);
+        ks[0] = k;
+        cnf_layer_init(&L);
+        L.kernels = ks;
+        L.n_kernels = 1;
+        L.border = (cnf_border)(rnd() % 5);
+        switch (rnd() % 3) {
+        case 0: L.padding = CNF_PAD_SAME; break;
+        case 1: L.padding = CNF_PAD_VALID; break;
+        default:
+            L.padding = CNF_PAD_EXPLICIT;
+            L.pad_h = (int)(rnd() % 5);
+            L.pad_w = (int)(rnd() % 5);
+        }
+        L.stride_y = 1 + (int)(rnd() % 3);
+        L.stride_x = rnd() % 2 ? 1 : 1 + (int)(rnd() % 3);
+        L.dilation = 1 + (int)(rnd() % 2);
+        L.flip = rnd() % 2;
+        L.channels = colour == 3 && rnd() % 3 == 0 ? CNF_CH_SUM : CNF_CH_AUTO;
+        if (rnd() % 4 == 0) {
+            L.scale = 0.5;
+            L.bias = 3;
+        }
+        {
+            cnf_plan_limits lim = {0, 0};
+            cnf_plan *p = NULL;
+            cnf_error e;
+            if (cnf_plan_create(&L, w, h, c, alpha, &lim, &p, &e) != CNF_OK) {
+                /* no output pixels for this geometry: not this test's business */
+                cnf_image_free(&img);
+                cnf_kernel_free(k);
+                continue;
+            }
+            cnf_plan_free(p);
+        }
+        fast = run_path(&L, &img, 1, 0);
+        fast2 = run_path(&L, &img, 2, 0);
+        port = run_path(&L, &img, 1, 1);
+        {
+            size_t n = (size_t)port.width * port.height * port.channels;
+            /* memcmp: NaN payloads and signed zeros count too */
+            if (memcmp(fast.data, port.data, n * sizeof(float)) != 0 ||
+                memcmp(fast2.data, port.data, n * sizeof(float)) != 0) {
+                if (mismatches++ < 5)
+                    fprintf(stderr, "trial %d: %s on %dx%dx%d (data %d) differs from portable\n",
+                            trial, spec, w, h, c, data);
+            }
+        }
+        cnf_image_free(&fast);
+        cnf_image_free(&fast2);
+        cnf_image_free(&port);
+        cnf_image_free(&img);
+        cnf_kernel_free(k);
+    }
+    CHECK_EQ_INT(mismatches, 0);
+}
+
+static void box_sums_near_every_border_by_hand(void)
+{
+    /* 3x3 box (sum / 9) on a 4x3 ramp 0..11, replicate border, fast path:
+     * the top-left output sums rows {0,0,4} x cols {0,0,1}:
+     * 0+0+1 + 0+0+1 + 4+4+5 = 15 -> 15/9. */
+    float v[12];
+    cnf_layer L;
+    cnf_image img, out;
+    for (int i = 0; i < 12; i++)
+        v[i] = (float)i;
+    img = t_image(4, 3, 1, 0, v);
+    cnf_layer_init(&L);
+    L.border = CNF_BORDER_REPLICATE;
+    out = run1(&L, "box", &img, 1);
+    CHECK(out.data[0] == (float)(15.0 / 9.0));
+    /* centre (1,1): 0+1+2+4+5+6+8+9+10 = 45 -> 5 */
+    CHECK(out.data[5] == 5.0f);
+    /* bottom-right (3,2): rows {6,10,10} -> cols {2,3,3}:
+     * 6+7+7 + 10+11+11 + 10+11+11 = 84 */
+    CHECK(out.data[11] == (float)(84.0 / 9.0));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
 }
 
 int main(void)
@@ -515,5 +680,7 @@ int main(void)
     RUN(a_kernel_larger_than_the_input_leaves_no_output);
     RUN(divisor_gives_the_correctly_rounded_quotient);
     RUN(memory_limit_refuses_a_plan_before_running);
+    RUN(fast_paths_give_the_portable_bits);
+    RUN(box_sums_near_every_border_by_hand);
     return t_finish("test_conv");
 }
