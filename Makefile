@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build demo test deps clean install fuzz valgrind
+.PHONY: all build demo test deps clean install fuzz valgrind bench
 
 all: build
 
@@ -27,6 +27,18 @@ test: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 CNNFILTER_ASAN=1 \
 	  ctest --output-on-failure -j $(JOBS)
 	$(MAKE) --no-print-directory valgrind
+
+# make bench: the photos (bench/prepare.sh installs the peers it needs), the core
+# micro-benchmark, the peer comparison, the batch and the size scaling; every table
+# is also written to bench/results-*.md.  BENCH_RUNS=N for the medians (5).
+BENCH_RUNS ?= 5
+bench: build
+	bench/prepare.sh
+	$(BUILD)/bench_core 5312 2988 $(BENCH_RUNS) | tee bench/results-core.md
+	/usr/bin/python3 bench/core_opencv.py bench/data/photo.png $(BENCH_RUNS) | tee -a bench/results-core.md
+	/usr/bin/python3 bench/peers.py --runs $(BENCH_RUNS) --out bench/results-peers.md
+	/usr/bin/python3 bench/batch.py --runs 3 --out bench/results-batch.md
+	/usr/bin/python3 bench/scaling.py --runs 3 --out bench/results-scaling.md
 
 # The CLI test tier under valgrind memcheck (a plain build: valgrind and
 # ASan do not mix).

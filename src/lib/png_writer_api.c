@@ -54,8 +54,8 @@ struct cnf_png_writer {
     segment *slots;
     int n_slots, head, count;
     int next_index;              /* of the segment being filled */
-    unsigned char *history;      /* the last ctx_rows raw rows received */
-    int history_rows;
+    unsigned char *history;      /* the last ctx_rows raw rows received, a ring */
+    int history_rows, history_next; /* rows held; the slot the next row goes to */
     uint32_t adler;
     int header_done;
     /* workers */
@@ -353,7 +353,13 @@ static segment *filling(cnf_png_writer *w)
         w->st = CNF_E_NOMEM;
         return NULL;
     }
-    memcpy(s->raw, w->history, (size_t)s->ctx * w->stride);
+    /* The context rows in order: the oldest is at history_next once full. */
+    {
+        int first = w->history_rows < w->ctx_rows ? 0 : w->history_next;
+        int tail = w->history_rows - first;
+        memcpy(s->raw, w->history + (size_t)first * w->stride, (size_t)tail * w->stride);
+        memcpy(s->raw + (size_t)tail * w->stride, w->history, (size_t)first * w->stride);
+    }
     return s;
 }
 
@@ -502,13 +508,10 @@ cnf_status cnf_png_writer_rows(cnf_png_writer *w, const void *rows, size_t strid
             memcpy(dst, src, w->stride);
         }
         /* Keep the last ctx_rows rows for the next segment's context. */
-        if (w->history_rows < w->ctx_rows) {
-            memcpy(w->history + (size_t)w->history_rows * w->stride, dst, w->stride);
+        memcpy(w->history + (size_t)w->history_next * w->stride, dst, w->stride);
+        w->history_next = (w->history_next + 1) % w->ctx_rows;
+        if (w->history_rows < w->ctx_rows)
             w->history_rows++;
-        } else {
-            memmove(w->history, w->history + w->stride, (size_t)(w->ctx_rows - 1) * w->stride);
-            memcpy(w->history + (size_t)(w->ctx_rows - 1) * w->stride, dst, w->stride);
-        }
         s->rows++;
         w->rows_in++;
         if (s->rows == w->seg_rows || w->rows_in == w->height) {
