@@ -114,6 +114,8 @@ _cnnfilter_values()
         --map) _cnnfilter_add $'clamp\nabs\noffset\nnormalize' "$cur" ;;
         --output-format) _cnnfilter_add $'png\njpg\nbmp\ntga\nnpy\ntxt\njson' "$cur" ;;
         --progress) _cnnfilter_add $'auto\nalways\nnever' "$cur" ;;
+        --depth) _cnnfilter_add $'8\n16' "$cur" ;;
+        --compression) _cnnfilter_add $'0\n1\n2\n3\n4\n5\n6\n7\n8\n9' "$cur" ;;
         --stride | --dilation | --scale | --bias | --pool-size | --pool-stride | \
             --pool-padding | -j | --jobs | --quality | --shard | --max-pixels | \
             --max-memory | --tolerance)
@@ -134,7 +136,8 @@ _cnnfilter()
     local opts='-k --kernel --pipeline --padding --border --stride --dilation --flip
         --channels --alpha --scale --bias --activation --pool --pool-size --pool-stride
         --pool-padding --ceil --combine --map -o --output-dir -r --recursive -j --jobs
-        --output-format --quality --skip-existing --shard --explain --max-pixels
+        --output-format --quality --depth --compression --portable --skip-existing --shard
+        --explain --max-pixels
         --max-memory -q --quiet -v --verbose --progress -h --help --version'
     local compare_opts='--tolerance --diff -q --quiet -h --help'
 

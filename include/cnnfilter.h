@@ -184,7 +184,7 @@ void cnf_map_row16(const float *const *src, int comp, int has_alpha, int w, cnf_
 #define CNF_PNG_DEFAULT_LEVEL_STR "2"
 
 /* cnf_png_writer - a PNG written as its rows arrive, compressed on up to
- * `threads` threads with the same bytes for any count (png_write.c). */
+ * `threads` threads with the same bytes for any count (png_writer.c). */
 typedef int (*cnf_write_fn)(void *ctx, const void *data, size_t len); /* 0 = ok */
 typedef struct cnf_png_writer cnf_png_writer;
 /* comp 1..4 (gray, gray+alpha, RGB, RGBA); depth 8 or 16; level 0..9

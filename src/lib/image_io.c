@@ -529,8 +529,8 @@ cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode 
     cnf_map_to_u8(img, mode, px, stats);
     switch (fmt) {
     case CNF_OUT_PNG: {
-        /* zlib level 3 (see png_io.c for the measurement). */
-        cnf_status st = cnf__png_encode(px, img->width, img->height, comp, 3, out, out_len, err);
+        cnf_status st = cnf__png_encode(px, img->width, img->height, comp, CNF_PNG_DEFAULT_LEVEL,
+                                        out, out_len, err);
         free(px);
         return st;
     }

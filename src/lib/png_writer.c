@@ -1,4 +1,4 @@
-/* png_writer_api.c - a PNG written as its rows arrive, deflated in segments on several threads.
+/* png_writer.c - a PNG written as its rows arrive, deflated in segments on several threads.
  *
  * Rows are cut into segments of a fixed number of rows (from the row size
  * alone, never from the thread count).  Each segment is filtered ("up" on
