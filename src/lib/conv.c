@@ -17,7 +17,8 @@
  * that float32 holds exactly, in any order.  Such bands are accumulated in
  * float32 vectors (four or eight at a time), and a rank-1 kernel with
  * integer factors (Sobel, box, binomial Gaussian, lines) as a vertical then
- * a horizontal 1-D pass.  The sum is the same integer the double path
+ * a horizontal 1-D pass, the vertical one as running sums when the column
+ * factors are all equal (box, line_v: two operations per pixel).  The sum is the same integer the double path
  * finds, and it goes through the same final expression, so the pixels are
  * the same; --portable (cnf_plan_limits.portable) skips the fast path.
  * Each band decides for itself (the check costs one pass over its rows),
@@ -57,6 +58,7 @@ typedef struct conv_map {
     int sep;            /* rank 1 with integer factors (2-D, one input plane) */
     float *colf, *rowf; /* the factors, kh and kw long, flip applied */
     int out_mode;       /* 1: sum as is; 2: times 2^-k, exact; 0: the full expression */
+    int running;        /* separable with equal column factors: vertical running sums */
 } conv_map;
 
 typedef struct conv_impl {
@@ -151,7 +153,8 @@ static size_t conv_scratch(const cnf_stage *s, int rows)
     if (c->fast)
         bytes += nv * (size_t)c->in_colour * (size_t)c->wp * sizeof(float) /* float rows */
                  + nv * (size_t)c->in_colour                              /* their flags */
-                 + ((size_t)c->wp + 2 * XSTRIP) * sizeof(float) + 192;   /* tmp, acc */
+                 + ((size_t)c->wp + 2 * XSTRIP) * sizeof(float) + 192    /* tmp, acc */
+                 + (size_t)c->n_maps;                                    /* maps done */
     return bytes;
 }
 
@@ -209,6 +212,74 @@ static void build_row_f(const conv_impl *c, const float *src, int w, float *dst,
     if (b || !(mx < (float)EXACT_F32))
         *bad = 1;
     *m = mx;
+}
+
+/* The same value as the double path's expression on the same integer sum:
+ * with no scale or bias and a divisor of 2^k the quotient is exact in
+ * float32 too, so no double arithmetic is needed then. */
+static void store_sums(const conv_map *mp, const float *acc, float *dst, int n)
+{
+    if (mp->out_mode == 1) {
+        memcpy(dst, acc, (size_t)n * sizeof(float));
+    } else if (mp->out_mode == 2) {
+        float inv = (float)(1.0 / mp->divisor);
+        for (int x = 0; x < n; x++)
+            dst[x] = acc[x] * inv;
+    } else {
+        for (int x = 0; x < n; x++)
+            dst[x] = (float)((double)acc[x] * mp->scale / mp->divisor + mp->bias);
+    }
+}
+
+/* A whole band of map mp by running sums down the columns (equal column
+ * factors, stride and dilation 1): each strip's column sums are made once
+ * for the band's first row, then each next row adds the row entering the
+ * window and takes away the one leaving it: two operations per pixel
+ * whatever the kernel's height.  Integers throughout, so exact. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void running_band(const conv_impl *c, const conv_map *mp, const float *fpad,
+                         const unsigned char *fbuilt, int y0, int y1, long vbase, float *tmp,
+                         float *acc, const cnf_band *out, int m, int ow)
+{
+    size_t slot = (size_t)c->wp;
+    float cv = mp->colf[0];
+    for (int x0 = 0; x0 < ow; x0 += XSTRIP) {
+        int n = ow - x0 < XSTRIP ? ow - x0 : XSTRIP, width = n + mp->kw - 1;
+        size_t off = (size_t)(c->plmax - mp->pl) + (size_t)x0;
+        memset(tmp, 0, (size_t)width * sizeof(float));
+        for (int i = 0; i < mp->kh; i++) {
+            size_t sidx = (size_t)((long)y0 + i - mp->pt - vbase) * c->in_colour + (size_t)mp->in_first;
+            const float *src = fpad + sidx * slot + off;
+            if (fbuilt[sidx] == 1)
+                for (int u = 0; u < width; u++)
+                    tmp[u] += src[u];
+        }
+        for (int y = y0; y < y1; y++) {
+            if (y > y0) {
+                size_t in_s = (size_t)((long)y + mp->kh - 1 - mp->pt - vbase) * c->in_colour +
+                              (size_t)mp->in_first;
+                size_t out_s = (size_t)((long)y - 1 - mp->pt - vbase) * c->in_colour +
+                               (size_t)mp->in_first;
+                const float *a = fpad + in_s * slot + off, *b = fpad + out_s * slot + off;
+                if (fbuilt[in_s] == 1)
+                    for (int u = 0; u < width; u++)
+                        tmp[u] += a[u];
+                if (fbuilt[out_s] == 1)
+                    for (int u = 0; u < width; u++)
+                        tmp[u] -= b[u];
+            }
+            memset(acc, 0, (size_t)n * sizeof(float));
+            for (int j = 0; j < mp->kw; j++) {
+                float w = cv * mp->rowf[j];
+                if (w != 0)
+                    for (int x = 0; x < n; x++)
+                        acc[x] += w * tmp[x + j];
+            }
+            store_sums(mp, acc, cnf__band_row(out, m, y) + x0, n);
+        }
+    }
 }
 
 /* One output row of map mp by the fast path: float32 sums of integers.
@@ -278,19 +349,7 @@ static void fast_row(const conv_impl *c, const conv_map *mp, const float *fpad,
                 t += nt;
             }
         }
-        /* The same value as the double path's expression on the same
-         * integer: with no scale or bias and a divisor of 2^k the quotient
-         * is exact in float32 too, so no double arithmetic is needed. */
-        if (mp->out_mode == 1) {
-            memcpy(dst + x0, acc, (size_t)n * sizeof(float));
-        } else if (mp->out_mode == 2) {
-            float inv = (float)(1.0 / mp->divisor);
-            for (int x = 0; x < n; x++)
-                dst[x0 + x] = acc[x] * inv;
-        } else {
-            for (int x = 0; x < n; x++)
-                dst[x0 + x] = (float)((double)acc[x] * mp->scale / mp->divisor + mp->bias);
-        }
+        store_sums(mp, acc, dst + x0, n);
     }
 }
 
@@ -307,7 +366,7 @@ static void conv_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
     long vbase = (long)y0 * c->sy - c->ptmax;
     size_t nslots = (size_t)nv * (size_t)c->in_colour;
     float *fpad = NULL, *tmp = NULL, *facc = NULL, fmax = 0;
-    unsigned char *fbuilt = NULL;
+    unsigned char *fbuilt = NULL, *done = NULL;
     int fbad = 1;
 
     memset(built, 0, nslots);
@@ -327,11 +386,26 @@ static void conv_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
                 build_row_f(c, cnf__band_row(in, ch, r), W, fpad + sidx * slot, &fmax, &fbad);
         }
     }
+    if (c->fast) {
+        done = (unsigned char *)(facc + XSTRIP);
+        memset(done, 0, (size_t)c->n_maps);
+        for (int m = 0; m < c->n_maps && !fbad; m++) {
+            const conv_map *mp = &c->maps[m];
+            /* the column sums may hold one row more than the window */
+            if (mp->running && mp->exact && mp->wabs * fmax < EXACT_F32 &&
+                (double)(mp->kh + 1) * fmax < EXACT_F32) {
+                running_band(c, mp, fpad, fbuilt, y0, y1, vbase, tmp, facc, out, m, ow);
+                done[m] = 1;
+            }
+        }
+    }
     for (int y = y0; y < y1; y++) {
         for (int m = 0; m < c->n_maps; m++) {
             const conv_map *mp = &c->maps[m];
             const tap *t = mp->taps;
             float *dst = cnf__band_row(out, m, y);
+            if (done && done[m])
+                continue;
             if (!fbad && mp->exact && mp->wabs * fmax < EXACT_F32) {
                 fast_row(c, mp, fpad, fbuilt, y, vbase, tmp, facc, dst, ow);
                 continue;
@@ -437,7 +511,9 @@ static void conv_explain(const cnf_stage *s, FILE *f)
             taps += (size_t)mp->tap_count[ci];
         if (nk > 1)
             fprintf(f, "%s%s: ", g ? "; " : "", mp->name[0] ? mp->name : "inline");
-        if (c->fast && mp->exact && mp->sep && c->sx == 1)
+        if (c->fast && mp->exact && mp->running)
+            fprintf(f, "separable %dx1 as running sums then 1x%d", mp->kh, mp->kw);
+        else if (c->fast && mp->exact && mp->sep && c->sx == 1)
             fprintf(f, "separable %dx1 then 1x%d", mp->kh, mp->kw);
         else
             fprintf(f, "direct, %zu non-zero taps%s", taps,
@@ -683,9 +759,15 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
             c->alpha_cols[x] =
                 cnf__border_index(c->border, (int)(x * c->sx + (long)ax * c->d - mp->pl), in->w);
     }
-    for (int m = 0; m < c->n_maps && !portable; m++)
-        if (c->maps[m].exact)
+    for (int m = 0; m < c->n_maps && !portable; m++) {
+        conv_map *mp = &c->maps[m];
+        if (mp->exact)
             c->fast = 1;
+        mp->running = mp->sep && c->sy == 1 && c->sx == 1 && c->d == 1 && mp->kh > 3;
+        for (int i = 1; mp->running && i < mp->kh; i++)
+            if (mp->colf[i] != mp->colf[0])
+                mp->running = 0;
+    }
     for (int g = 0; g < n_kernels; g++)
         s->weights += (uint64_t)kernels[g]->w * kernels[g]->h *
                       (uint64_t)(kernels[g]->is3d ? kernels[g]->depth : 1);
