@@ -1,6 +1,7 @@
 /* bench_core.c - convolution core alone (no codec): median time and Mpix/s per kernel and thread count.
  *
- * Usage: bench_core [WIDTH HEIGHT [RUNS]]   (default 5312 2988 5: the 16 MP photo's size)
+ * Usage: bench_core [WIDTH HEIGHT [RUNS [KERNEL...]]]
+ * (default 5312 2988 5 and the six kernels below: the 16 MP photo's size)
  * The image holds 8-bit RGB values (synthetic); each kernel runs RUNS times per thread
  * count, by the fast path and by the portable path (--portable), and the medians are
  * printed.  Figures, never assertions: this machine is shared and noisy.  Compare with
@@ -34,8 +35,10 @@ int main(int argc, char **argv)
 {
     int w = argc > 2 ? atoi(argv[1]) : 5312, h = argc > 2 ? atoi(argv[2]) : 2988;
     int runs = argc > 3 ? atoi(argv[3]) : 5;
-    const char *specs[] = {"sobel_v", "gaussian", "box:15", "line_diag:25", "line_v:25",
-                           "laplacian"};
+    const char *defaults[] = {"sobel_v", "gaussian", "box:15", "line_diag:25", "line_v:25",
+                              "laplacian"};
+    const char *const *specs = defaults;
+    size_t n_specs = sizeof defaults / sizeof defaults[0];
     cnf_image img;
     cnf_error e;
 #if defined(__GLIBC__)
@@ -49,12 +52,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_core: bad size or out of memory\n");
         return 2;
     }
+    if (argc > 4) {
+        specs = (const char *const *)(argv + 4);
+        n_specs = (size_t)(argc - 4);
+    }
     for (size_t i = 0; i < (size_t)w * h * 3; i++)
         img.data[i] = (float)(((i * 2654435761u) >> 24) & 255);
     printf("convolution core, %dx%d RGB (%.1f MP), median of %d runs\n", w, h, w * h / 1e6, runs);
     printf("%-14s %-9s %9s %9s %9s %9s\n", "kernel", "path", "1 thr s", "Mpix/s", "2 thr s",
            "Mpix/s");
-    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
+    for (size_t s = 0; s < n_specs; s++) {
         cnf_kernel *k = NULL;
         const cnf_kernel *ks[1];
         cnf_layer L;

@@ -18,9 +18,15 @@
  * float32 vectors (four or eight at a time), and a rank-1 kernel with
  * integer factors (Sobel, box, binomial Gaussian, lines) as a vertical then
  * a horizontal 1-D pass, the vertical one as running sums when the column
- * factors are all equal (box, line_v: two operations per pixel).  The sum is the same integer the double path
- * finds, and it goes through the same final expression, so the pixels are
- * the same; --portable (cnf_plan_limits.portable) skips the fast path.
+ * factors are all equal (box, line_v: two operations per pixel), the
+ * horizontal one as window sums by doubling when the row factors are all
+ * equal (box, line_h: log2(width) operations per pixel).  The sum is the
+ * same integer the double path finds, and it goes through the same final
+ * expression (or one proven to give the same float, see store_sums), so
+ * the pixels are the same; --portable (cnf_plan_limits.portable) skips the
+ * fast path.  Float32 rather than int32 sums: the same exactness below
+ * 2^24 (8-bit data under any built-in kernel up to gaussian:9), no
+ * conversions, and float multiply-adds are cheaper than int32 ones.
  * Each band decides for itself (the check costs one pass over its rows),
  * so an image with fractional values (16-bit PNG, a previous layer) simply
  * takes the double path.
@@ -34,6 +40,14 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+
+/* The helpers of the fast path are inlined into each target clone of the
+ * loops that call them, so they get the clone's vector width. */
+#if defined(__GNUC__)
+#define HOT_INLINE static inline __attribute__((always_inline))
+#else
+#define HOT_INLINE static inline
 #endif
 
 /* Integer sums below this are exact in float32. */
@@ -57,8 +71,10 @@ typedef struct conv_map {
     double wabs;        /* sum of |w| over every tap */
     int sep;            /* rank 1 with integer factors (2-D, one input plane) */
     float *colf, *rowf; /* the factors, kh and kw long, flip applied */
-    int out_mode;       /* 1: sum as is; 2: times 2^-k, exact; 0: the full expression */
+    int out_mode;       /* 1: sum as is; 2: times 2^-k, exact; 3: float quotient; 0: the
+                           full expression in double */
     int running;        /* separable with equal column factors: vertical running sums */
+    int hequal;         /* separable with equal row factors: horizontal window sums */
 } conv_map;
 
 typedef struct conv_impl {
@@ -154,6 +170,7 @@ static size_t conv_scratch(const cnf_stage *s, int rows)
         bytes += nv * (size_t)c->in_colour * (size_t)c->wp * sizeof(float) /* float rows */
                  + nv * (size_t)c->in_colour                              /* their flags */
                  + ((size_t)c->wp + 2 * XSTRIP) * sizeof(float) + 192    /* tmp, acc */
+                 + 2 * ((size_t)c->wp + XSTRIP) * sizeof(float) + 128    /* window sums */
                  + (size_t)c->n_maps;                                    /* maps done */
     return bytes;
 }
@@ -216,8 +233,14 @@ static void build_row_f(const conv_impl *c, const float *src, int w, float *dst,
 
 /* The same value as the double path's expression on the same integer sum:
  * with no scale or bias and a divisor of 2^k the quotient is exact in
- * float32 too, so no double arithmetic is needed then. */
-static void store_sums(const conv_map *mp, const float *acc, float *dst, int n)
+ * float32 too, so no double arithmetic is needed then.  With another
+ * integer divisor D (|D| < 2^24, so exact in float), the float division
+ * a / D is the correctly rounded quotient, and so is the double path's
+ * (float)(a / D): a quotient of integers below 2^24 that is not a float
+ * midpoint lies at least |q| / (2^25 |D|) > 2^-53 |q| away from one, so
+ * rounding to double first cannot make a tie that was not there.  "+ 0"
+ * is the double path's zero bias: it makes a -0 quotient +0. */
+HOT_INLINE void store_sums(const conv_map *mp, const float *acc, float *dst, int n)
 {
     if (mp->out_mode == 1) {
         memcpy(dst, acc, (size_t)n * sizeof(float));
@@ -225,10 +248,80 @@ static void store_sums(const conv_map *mp, const float *acc, float *dst, int n)
         float inv = (float)(1.0 / mp->divisor);
         for (int x = 0; x < n; x++)
             dst[x] = acc[x] * inv;
+    } else if (mp->out_mode == 3) {
+        float d = (float)mp->divisor;
+        for (int x = 0; x < n; x++)
+            dst[x] = acc[x] / d + 0.0f;
     } else {
         for (int x = 0; x < n; x++)
             dst[x] = (float)((double)acc[x] * mp->scale / mp->divisor + mp->bias);
     }
+}
+
+/* acc[x] = 0 + w * src[x] when first (the same float as adding to a zeroed
+ * acc, -0 included), else acc[x] += w * src[x]: one pass instead of two. */
+HOT_INLINE void add_scaled(float *acc, const float *src, float w, int n, int first)
+{
+    if (first)
+        for (int x = 0; x < n; x++)
+            acc[x] = 0.0f + w * src[x];
+    else
+        for (int x = 0; x < n; x++)
+            acc[x] += w * src[x];
+}
+
+/* dst[x] += w * (src[x] + src[x + d] + ... + src[x + (k-1)*d]) for x < n,
+ * by doubling: sums of 1, 2, 4, ... values, then the binary digits of k
+ * pick which of them make up the window, so O(log k) passes whatever k
+ * (box, line_h: equal row factors).  Every partial sum is an integer below
+ * 2^24 (the caller's bound), so the order of the additions does not change
+ * it.  dst gets one addition (add_scaled), so a zero sum is +0 as in the
+ * double path.  a and b hold n + (k-1)*d floats each. */
+HOT_INLINE void window_sums(const float *src, int n, int k, int d, float w, float *a,
+                               float *b, float *dst, int first)
+{
+    const float *cur = src;
+    float *win = NULL;
+    int len = n + (k - 1) * d, m = 1, off = 0;
+    for (;;) {
+        if (k & m) {
+            const float *p = cur + (size_t)off * d;
+            if (!win) {
+                win = cur == a ? b : a;
+                /* "+ 0" keeps this a vector loop rather than a slow inlined
+                 * memcpy; it only turns -0 into +0, and the sign of a zero
+                 * partial sum never shows (see above). */
+                for (int x = 0; x < n; x++)
+                    win[x] = p[x] + 0.0f;
+            } else {
+                for (int x = 0; x < n; x++)
+                    win[x] += p[x];
+            }
+            off += m;
+        }
+        if (m > k / 2)
+            break;
+        len -= m * d;
+        {
+            /* the next power: into whichever buffer holds neither cur nor win */
+            float *next = (cur != a && win != a) ? a : (cur != b && win != b) ? b : NULL;
+            int md = m * d;
+            if (!next) {
+                /* cur and win are a and b: fold cur in place, going up, so
+                 * every value is read before it is replaced */
+                float *q = cur == a ? a : b;
+                for (int x = 0; x < len; x++)
+                    q[x] = q[x] + q[x + md];
+                cur = q;
+            } else {
+                for (int x = 0; x < len; x++)
+                    next[x] = cur[x] + cur[x + md];
+                cur = next;
+            }
+        }
+        m *= 2;
+    }
+    add_scaled(dst, win, w, n, first);
 }
 
 /* A whole band of map mp by running sums down the columns (equal column
@@ -241,7 +334,7 @@ __attribute__((target_clones("avx2", "default")))
 #endif
 static void running_band(const conv_impl *c, const conv_map *mp, const float *fpad,
                          const unsigned char *fbuilt, int y0, int y1, long vbase, float *tmp,
-                         float *acc, const cnf_band *out, int m, int ow)
+                         float *acc, float *wa, float *wb, const cnf_band *out, int m, int ow)
 {
     size_t slot = (size_t)c->wp;
     float cv = mp->colf[0];
@@ -263,21 +356,36 @@ static void running_band(const conv_impl *c, const conv_map *mp, const float *fp
                 size_t out_s = (size_t)((long)y - 1 - mp->pt - vbase) * c->in_colour +
                                (size_t)mp->in_first;
                 const float *a = fpad + in_s * slot + off, *b = fpad + out_s * slot + off;
-                if (fbuilt[in_s] == 1)
+                if (fbuilt[in_s] == 1 && fbuilt[out_s] == 1)
+                    for (int u = 0; u < width; u++)
+                        tmp[u] += a[u] - b[u];
+                else if (fbuilt[in_s] == 1)
                     for (int u = 0; u < width; u++)
                         tmp[u] += a[u];
-                if (fbuilt[out_s] == 1)
+                else if (fbuilt[out_s] == 1)
                     for (int u = 0; u < width; u++)
                         tmp[u] -= b[u];
             }
-            memset(acc, 0, (size_t)n * sizeof(float));
-            for (int j = 0; j < mp->kw; j++) {
-                float w = cv * mp->rowf[j];
-                if (w != 0)
-                    for (int x = 0; x < n; x++)
-                        acc[x] += w * tmp[x + j];
+            {
+                float *dst = cnf__band_row(out, m, y) + x0, *a = mp->out_mode == 1 ? dst : acc;
+                int first = 1;
+                if (mp->hequal) {
+                    window_sums(tmp, n, mp->kw, 1, cv * mp->rowf[0], wa, wb, a, 1);
+                    first = 0;
+                } else {
+                    for (int j = 0; j < mp->kw; j++) {
+                        float w = cv * mp->rowf[j];
+                        if (w != 0) {
+                            add_scaled(a, tmp + j, w, n, first);
+                            first = 0;
+                        }
+                    }
+                }
+                if (first)
+                    memset(a, 0, (size_t)n * sizeof(float));
+                if (a != dst)
+                    store_sums(mp, a, dst, n);
             }
-            store_sums(mp, acc, cnf__band_row(out, m, y) + x0, n);
         }
     }
 }
@@ -289,13 +397,14 @@ __attribute__((target_clones("avx2", "default")))
 #endif
 static void fast_row(const conv_impl *c, const conv_map *mp, const float *fpad,
                      const unsigned char *fbuilt, long y, long vbase, float *tmp, float *acc,
-                     float *dst, int ow)
+                     float *wa, float *wb, float *dst, int ow)
 {
     size_t slot = (size_t)c->wp;
     const tap *t;
     for (int x0 = 0; x0 < ow; x0 += XSTRIP) {
-        int n = ow - x0 < XSTRIP ? ow - x0 : XSTRIP;
-        memset(acc, 0, (size_t)n * sizeof(float));
+        int n = ow - x0 < XSTRIP ? ow - x0 : XSTRIP, first = 1;
+        /* sums as they are go straight to the output row */
+        float *a = mp->out_mode == 1 ? dst + x0 : acc;
         if (mp->sep && c->sx == 1) {
             /* Vertical pass over the strip's reach, then horizontal. */
             int width = n + c->d * (mp->kw - 1);
@@ -308,24 +417,21 @@ static void fast_row(const conv_impl *c, const conv_map *mp, const float *fpad,
                 if (w == 0 || fbuilt[sidx] == 2)
                     continue;
                 src = fpad + sidx * slot + (c->plmax - mp->pl) + x0;
-                if (!any) {
-                    for (int u = 0; u < width; u++)
-                        tmp[u] = w * src[u];
-                    any = 1;
-                } else {
-                    for (int u = 0; u < width; u++)
-                        tmp[u] += w * src[u];
-                }
+                add_scaled(tmp, src, w, width, !any);
+                any = 1;
             }
-            if (any)
+            if (any && mp->hequal) {
+                window_sums(tmp, n, mp->kw, c->d, mp->rowf[0], wa, wb, a, 1);
+                first = 0;
+            } else if (any) {
                 for (int j = 0; j < mp->kw; j++) {
                     float w = mp->rowf[j];
-                    const float *src = tmp + (size_t)j * c->d;
                     if (w == 0)
                         continue;
-                    for (int x = 0; x < n; x++)
-                        acc[x] += w * src[x];
+                    add_scaled(a, tmp + (size_t)j * c->d, w, n, first);
+                    first = 0;
                 }
+            }
         } else {
             t = mp->taps;
             for (int ci = 0; ci < mp->in_count; ci++) {
@@ -339,17 +445,24 @@ static void fast_row(const conv_impl *c, const conv_map *mp, const float *fpad,
                         continue;
                     src = fpad + sidx * slot + (c->plmax - mp->pl) + (size_t)t[k].j * c->d +
                           (size_t)x0 * c->sx;
-                    if (c->sx == 1)
+                    if (c->sx == 1) {
+                        add_scaled(a, src, w, n, first);
+                    } else if (first) {
                         for (int x = 0; x < n; x++)
-                            acc[x] += w * src[x];
-                    else
+                            a[x] = 0.0f + w * src[(size_t)x * c->sx];
+                    } else {
                         for (int x = 0; x < n; x++)
-                            acc[x] += w * src[(size_t)x * c->sx];
+                            a[x] += w * src[(size_t)x * c->sx];
+                    }
+                    first = 0;
                 }
                 t += nt;
             }
         }
-        store_sums(mp, acc, dst + x0, n);
+        if (first)
+            memset(a, 0, (size_t)n * sizeof(float));
+        if (a != dst + x0)
+            store_sums(mp, a, dst + x0, n);
     }
 }
 
@@ -365,7 +478,7 @@ static void conv_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
     /* Virtual row v of the band is slot v - vbase. */
     long vbase = (long)y0 * c->sy - c->ptmax;
     size_t nslots = (size_t)nv * (size_t)c->in_colour;
-    float *fpad = NULL, *tmp = NULL, *facc = NULL, fmax = 0;
+    float *fpad = NULL, *tmp = NULL, *facc = NULL, *wa = NULL, *wb = NULL, fmax = 0;
     unsigned char *fbuilt = NULL, *done = NULL;
     int fbad = 1;
 
@@ -387,14 +500,16 @@ static void conv_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
         }
     }
     if (c->fast) {
-        done = (unsigned char *)(facc + XSTRIP);
+        wa = (float *)(((uintptr_t)(facc + XSTRIP) + 63) & ~(uintptr_t)63);
+        wb = wa + c->wp + XSTRIP;
+        done = (unsigned char *)(wb + c->wp + XSTRIP);
         memset(done, 0, (size_t)c->n_maps);
         for (int m = 0; m < c->n_maps && !fbad; m++) {
             const conv_map *mp = &c->maps[m];
             /* the column sums may hold one row more than the window */
             if (mp->running && mp->exact && mp->wabs * fmax < EXACT_F32 &&
                 (double)(mp->kh + 1) * fmax < EXACT_F32) {
-                running_band(c, mp, fpad, fbuilt, y0, y1, vbase, tmp, facc, out, m, ow);
+                running_band(c, mp, fpad, fbuilt, y0, y1, vbase, tmp, facc, wa, wb, out, m, ow);
                 done[m] = 1;
             }
         }
@@ -407,7 +522,7 @@ static void conv_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
             if (done && done[m])
                 continue;
             if (!fbad && mp->exact && mp->wabs * fmax < EXACT_F32) {
-                fast_row(c, mp, fpad, fbuilt, y, vbase, tmp, facc, dst, ow);
+                fast_row(c, mp, fpad, fbuilt, y, vbase, tmp, facc, wa, wb, dst, ow);
                 continue;
             }
             /* In strips of XSTRIP outputs, so the accumulators stay in L1
@@ -511,10 +626,13 @@ static void conv_explain(const cnf_stage *s, FILE *f)
             taps += (size_t)mp->tap_count[ci];
         if (nk > 1)
             fprintf(f, "%s%s: ", g ? "; " : "", mp->name[0] ? mp->name : "inline");
-        if (c->fast && mp->exact && mp->running)
+        if (c->fast && mp->exact && mp->running && mp->hequal)
+            fprintf(f, "running sums (box %dx%d)", mp->kh, mp->kw);
+        else if (c->fast && mp->exact && mp->running)
             fprintf(f, "separable %dx1 as running sums then 1x%d", mp->kh, mp->kw);
         else if (c->fast && mp->exact && mp->sep && c->sx == 1)
-            fprintf(f, "separable %dx1 then 1x%d", mp->kh, mp->kw);
+            fprintf(f, "separable %dx1 then 1x%d%s", mp->kh, mp->kw,
+                    mp->hequal ? " as window sums" : "");
         else
             fprintf(f, "direct, %zu non-zero taps%s", taps,
                     c->fast && !mp->exact ? " in double" : "");
@@ -680,7 +798,10 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
                 mp->out_mode = mp->scale != 1 || mp->bias != 0 ? 0
                                : mp->divisor == 1                ? 1
                                : f == 0.5 && e > -100 && e < 100 ? 2
-                                                                  : 0;
+                               : mp->divisor == floor(mp->divisor) &&
+                                       fabs(mp->divisor) < EXACT_F32
+                                   ? 3
+                                   : 0;
             }
             padding_for(L, in->h, k->h, c->sy, c->d, 0, &mp->pt, &mp->pb);
             padding_for(L, in->w, k->w, c->sx, c->d, 1, &mp->pl, &mp->pr);
@@ -767,6 +888,11 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
         for (int i = 1; mp->running && i < mp->kh; i++)
             if (mp->colf[i] != mp->colf[0])
                 mp->running = 0;
+        /* a window of 3 or fewer is as quick tap by tap */
+        mp->hequal = mp->sep && c->sx == 1 && mp->kw > 3 && mp->rowf[0] != 0;
+        for (int j = 1; mp->hequal && j < mp->kw; j++)
+            if (mp->rowf[j] != mp->rowf[0])
+                mp->hequal = 0;
     }
     for (int g = 0; g < n_kernels; g++)
         s->weights += (uint64_t)kernels[g]->w * kernels[g]->h *

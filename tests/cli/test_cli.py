@@ -402,7 +402,7 @@ input: 1 x 50 x 50 (channels x height x width)
 1. conv: 4 kernels (vertical 5x5, horizontal 5x5, diagonal 5x5, blob 5x5), each channel separately, stride 1,1, dilation 1, border zero
     height: floor((50 + 0 + 0 - 5) / 1) + 1 = 46
     width:  floor((50 + 0 + 0 - 5) / 1) + 1 = 46
-    path: vertical: separable 5x1 as running sums then 1x5; horizontal: separable 5x1 then 1x5; diagonal: direct, 8 non-zero taps; blob: direct, 25 non-zero taps; float32 sums of integers (exact) on bands of integer values, double otherwise
+    path: vertical: separable 5x1 as running sums then 1x5; horizontal: separable 5x1 then 1x5 as window sums; diagonal: direct, 8 non-zero taps; blob: direct, 25 non-zero taps; float32 sums of integers (exact) on bands of integer values, double otherwise
     shape: 1 x 50 x 50 -> 4 x 46 x 46, parameters: 104 (100 weights + 4 biases)
 2. activation: relu
     shape: 4 x 46 x 46 -> 4 x 46 x 46
@@ -513,8 +513,8 @@ def pipeline_errors_name_the_file_and_the_layer():
 def explain_and_verbose_name_the_path_each_stage_takes():
     src = os.path.join(SAMPLES, "shapes.png")
     cases = [
-        (["-k", "box:15"], "path: separable 15x1 as running sums then 1x15; float32 sums of "
-                           "integers (exact)"),
+        (["-k", "box:15"], "path: running sums (box 15x15); float32 sums of integers (exact)"),
+        (["-k", "line_v:25"], "path: separable 25x1 as running sums then 1x25; float32 sums"),
         (["-k", "gaussian:5"], "path: separable 5x1 then 1x5; float32 sums"),
         (["-k", "line_diag:25"], "path: direct, 25 non-zero taps; float32 sums of integers"),
         (["-k", "gaussian:5:1.5"], "path: direct, 25 non-zero taps, double accumulation\n"),
@@ -527,7 +527,7 @@ def explain_and_verbose_name_the_path_each_stage_takes():
         assert want in out.decode(), (args, out.decode())
     rc, _, err = run("-v", "-k", "box:15", src, "v.png")
     assert rc == 0
-    assert "stage 1 (conv) path: separable 15x1 as running sums then 1x15" in err, err
+    assert "stage 1 (conv) path: running sums (box 15x15)" in err, err
 
 
 TESTS = [v for k, v in list(globals().items()) if callable(v) and v.__module__ == "__main__"

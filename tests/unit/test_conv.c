@@ -510,8 +510,12 @@ static cnf_image run_path(const cnf_layer *L, const cnf_image *img, int threads,
     return out;
 }
 
-/* A random kernel spec of one class; an inline matrix or a built-in. */
-static void random_spec(int cls, char *spec, size_t size)
+/* A random kernel spec of one class; an inline matrix or a built-in:
+ * 0 a built-in, 1 rank 1 with integer factors (sometimes equal column or
+ * row factors: the running and window sums), 2 dense integers, 3 sparse
+ * integers, 4 one fraction, 5 a sized built-in (box, gaussian, lines, frame
+ * up to 25), 6 a 3-D kernel of `depth` planes of integers. */
+static void random_spec(int cls, int depth, char *spec, size_t size)
 {
     static const char *const builtin[] = {
         "sobel_v", "sobel_h", "prewitt_v", "scharr_h", "laplacian", "laplacian8", "sharpen",
@@ -521,33 +525,53 @@ static void random_spec(int cls, char *spec, size_t size)
     int kh = 1 + (int)(rnd() % 7), kw = 1 + (int)(rnd() % 7);
     int u[7], v[7];
     size_t o = 0;
+    static const char *const sized[] = {"box", "gaussian", "line_v", "line_h", "line_diag",
+                                        "line_anti", "frame"};
+    int equal = (int)(rnd() % 3), planes = cls == 6 ? depth : 1;
     if (cls == 0) {
         snprintf(spec, size, "%s", builtin[rnd() % (sizeof builtin / sizeof builtin[0])]);
+        return;
+    }
+    if (cls == 5) {
+        snprintf(spec, size, "%s:%d", sized[rnd() % (sizeof sized / sizeof sized[0])],
+                 2 + (int)(rnd() % 24));
         return;
     }
     for (int i = 0; i < 7; i++) {
         u[i] = (int)(rnd() % 9) - 4;
         v[i] = (int)(rnd() % 9) - 4;
+        if (equal == 1 && i)
+            u[i] = u[0]; /* equal column factors */
+        if (equal == 2 && i)
+            v[i] = v[0]; /* equal row factors */
     }
-    o += (size_t)snprintf(spec + o, size - o, "[");
-    for (int i = 0; i < kh; i++) {
-        o += (size_t)snprintf(spec + o, size - o, "%s[", i ? "," : "");
-        for (int j = 0; j < kw; j++) {
-            int w;
-            if (cls == 1)
-                w = u[i] * v[j]; /* rank 1, integer factors */
-            else if (cls == 2)
-                w = (int)(rnd() % 201) - 100; /* dense */
-            else
-                w = rnd() % 4 == 0 ? (int)(rnd() % 21) - 10 : 0; /* sparse */
-            if (cls == 4 && i == 0 && j == 0)
-                o += (size_t)snprintf(spec + o, size - o, "%s0.5", j ? "," : ""); /* fraction */
-            else
-                o += (size_t)snprintf(spec + o, size - o, "%s%d", j ? "," : "", w);
+    if (cls == 6)
+        o += (size_t)snprintf(spec + o, size - o, "[");
+    for (int pl = 0; pl < planes; pl++) {
+        o += (size_t)snprintf(spec + o, size - o, "%s[", pl ? "," : "");
+        for (int i = 0; i < kh; i++) {
+            o += (size_t)snprintf(spec + o, size - o, "%s[", i ? "," : "");
+            for (int j = 0; j < kw; j++) {
+                int w;
+                if (cls == 1 || (cls == 6 && pl == 0))
+                    w = u[i] * v[j]; /* rank 1, integer factors */
+                else if (cls == 2)
+                    w = (int)(rnd() % 201) - 100; /* dense */
+                else if (cls == 6)
+                    w = (int)(rnd() % 7) - 3; /* the other planes of a 3-D kernel */
+                else
+                    w = rnd() % 4 == 0 ? (int)(rnd() % 21) - 10 : 0; /* sparse */
+                if (cls == 4 && i == 0 && j == 0)
+                    o += (size_t)snprintf(spec + o, size - o, "%s0.5", j ? "," : "");
+                else
+                    o += (size_t)snprintf(spec + o, size - o, "%s%d", j ? "," : "", w);
+            }
+            o += (size_t)snprintf(spec + o, size - o, "]");
         }
         o += (size_t)snprintf(spec + o, size - o, "]");
     }
-    snprintf(spec + o, size - o, "]");
+    if (cls == 6)
+        snprintf(spec + o, size - o, "]");
 }
 
 static void fast_paths_give_the_portable_bits(void)
@@ -557,10 +581,11 @@ static void fast_paths_give_the_portable_bits(void)
      * paths (float32 integer sums, separable passes) must give exactly the
      * floats of the portable double path, for 1 and 2 threads. */
     int mismatches = 0;
-    for (int trial = 0; trial < 400; trial++) {
-        int w = 1 + (int)(rnd() % 70), h = 1 + (int)(rnd() % 50);
+    for (int trial = 0; trial < 1500; trial++) {
+        /* sometimes taller than a band (32 rows), often smaller than the kernel */
+        int w = 1 + (int)(rnd() % 70), h = 1 + (int)(rnd() % (rnd() % 4 ? 50 : 120));
         int colour = rnd() % 2 ? 3 : 1, alpha = rnd() % 4 == 0;
-        int c = colour + alpha, data = (int)(rnd() % 4);
+        int c = colour + alpha, data = (int)(rnd() % 5), cls = (int)(rnd() % 7);
         char spec[4096];
         cnf_kernel *k;
         const cnf_kernel *ks[1];
@@ -573,10 +598,14 @@ static void fast_paths_give_the_portable_bits(void)
                 img.data[i] = (float)(rnd() % 131072) - 65536.0f;
             else if (data == 2)
                 img.data[i] = (float)(rnd() % 256) + (rnd() % 50 == 0 ? 0.25f : 0.0f);
-            else
+            else if (data == 3)
                 img.data[i] = rnd() % 97 == 0 ? NAN : (float)(rnd() % 256);
+            else
+                img.data[i] = (float)(rnd() % 65536);
         }
-        random_spec((int)(rnd() % 5), spec, sizeof spec);
+        if (cls == 6 && colour != 3)
+            cls = 1;
+        random_spec(cls, colour, spec, sizeof spec);
         k = t_kernel(spec);
         ks[0] = k;
         cnf_layer_init(&L);
@@ -595,7 +624,7 @@ static void fast_paths_give_the_portable_bits(void)
         L.stride_x = rnd() % 2 ? 1 : 1 + (int)(rnd() % 3);
         L.dilation = 1 + (int)(rnd() % 2);
         L.flip = rnd() % 2;
-        L.channels = colour == 3 && rnd() % 3 == 0 ? CNF_CH_SUM : CNF_CH_AUTO;
+        L.channels = colour == 3 && (cls == 6 || rnd() % 3 == 0) ? CNF_CH_SUM : CNF_CH_AUTO;
         if (rnd() % 4 == 0) {
             L.scale = 0.5;
             L.bias = 3;
@@ -658,6 +687,104 @@ static void box_sums_near_every_border_by_hand(void)
     cnf_image_free(&img);
 }
 
+/* Every fast-path kernel shape against the portable path for every border,
+ * padding and dilation on an image taller than two bands, with alpha. */
+static void each_fast_kernel_matches_portable_for_every_border_and_padding(void)
+{
+    static const char *const specs[] = {
+        "box:15", "box:4", "box:16", "gaussian:7", "sobel_v", "line_v:25", "line_h:25",
+        "line_diag:25", "frame:7", "[[2,2,2,2,2],[4,4,4,4,4],[2,2,2,2,2]]",
+        "[[3,3,3,3],[3,3,3,3],[3,3,3,3],[3,3,3,3],[3,3,3,3]]", "[[1,-2],[3,4]]"};
+    int w = 61, h = 77, mismatches = 0;
+    cnf_image img = t_image(w, h, 4, 1, NULL);
+    for (int i = 0; i < w * h * 4; i++)
+        img.data[i] = (float)(rnd() % 256);
+    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
+        cnf_kernel *k = t_kernel(specs[s]);
+        const cnf_kernel *ks[1] = {k};
+        for (int b = 0; b < 5; b++)
+            for (int pad = 0; pad < 3; pad++)
+                for (int d = 1; d <= 2; d++) {
+                    cnf_layer L;
+                    cnf_image f1, f2, port;
+                    size_t n;
+                    cnf_layer_init(&L);
+                    L.kernels = ks;
+                    L.n_kernels = 1;
+                    L.border = (cnf_border)b;
+                    L.padding = pad == 0 ? CNF_PAD_SAME
+                                : pad == 1 ? CNF_PAD_VALID
+                                           : CNF_PAD_EXPLICIT;
+                    L.pad_h = 3;
+                    L.pad_w = 9;
+                    L.dilation = d;
+                    f1 = run_path(&L, &img, 1, 0);
+                    f2 = run_path(&L, &img, 2, 0);
+                    port = run_path(&L, &img, 1, 1);
+                    n = (size_t)port.width * port.height * port.channels;
+                    if (memcmp(f1.data, port.data, n * sizeof(float)) != 0 ||
+                        memcmp(f2.data, port.data, n * sizeof(float)) != 0) {
+                        if (mismatches++ < 5)
+                            fprintf(stderr, "%s border %d padding %d dilation %d differs\n",
+                                    specs[s], b, pad, d);
+                    }
+                    cnf_image_free(&f1);
+                    cnf_image_free(&f2);
+                    cnf_image_free(&port);
+                }
+        cnf_kernel_free(k);
+    }
+    cnf_image_free(&img);
+    CHECK_EQ_INT(mismatches, 0);
+}
+
+/* box:5 is a running-sums kernel (5 rows down, 5 columns along); on the ramp
+ * v(x, y) = 7y + x, 7 wide and 40 high, a window over rows R and columns C
+ * sums to 7 |C| sum(R) + |R| sum(C). */
+static void box5_running_sums_near_the_borders_by_hand(void)
+{
+    float v[7 * 40];
+    cnf_image img, out;
+    cnf_layer L;
+    for (int i = 0; i < 7 * 40; i++)
+        v[i] = (float)i;
+    img = t_image(7, 40, 1, 0, v);
+    cnf_layer_init(&L);
+    /* zero: (0,0) rows {0,1,2} cols {0,1,2}: 7*3*3 + 3*3 = 72 */
+    out = run1(&L, "box:5", &img, 1);
+    CHECK(out.data[0] == (float)(72 / 25.0));
+    /* (6,39): rows {37,38,39} cols {4,5,6}: 7*3*114 + 3*15 = 2439 */
+    CHECK(out.data[39 * 7 + 6] == (float)(2439 / 25.0));
+    /* (0,33), the second row of the second band: rows 31..35, cols {0,1,2}:
+     * 7*3*165 + 5*3 = 3480 */
+    CHECK(out.data[33 * 7] == (float)(3480 / 25.0));
+    /* (3,33): cols 1..5: 7*5*165 + 5*15 = 5850 = 25 * 234 */
+    CHECK(out.data[33 * 7 + 3] == 234.0f);
+    cnf_image_free(&out);
+    /* replicate: (0,0) rows and cols {0,0,0,1,2}: 7*5*3 + 5*3 = 120 */
+    L.border = CNF_BORDER_REPLICATE;
+    out = run1(&L, "box:5", &img, 2);
+    CHECK(out.data[0] == (float)(120 / 25.0));
+    cnf_image_free(&out);
+    /* reflect: {1,0,0,1,2}: 7*5*4 + 5*4 = 160 */
+    L.border = CNF_BORDER_REFLECT;
+    out = run1(&L, "box:5", &img, 1);
+    CHECK(out.data[0] == (float)(160 / 25.0));
+    cnf_image_free(&out);
+    /* mirror: {2,1,0,1,2}: 7*5*6 + 5*6 = 240 */
+    L.border = CNF_BORDER_MIRROR;
+    out = run1(&L, "box:5", &img, 1);
+    CHECK(out.data[0] == (float)(240 / 25.0));
+    cnf_image_free(&out);
+    /* wrap: rows {38,39,0,1,2} (sum 80), cols {5,6,0,1,2} (sum 14):
+     * 7*5*80 + 5*14 = 2870 */
+    L.border = CNF_BORDER_WRAP;
+    out = run1(&L, "box:5", &img, 2);
+    CHECK(out.data[0] == (float)(2870 / 25.0));
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+}
+
 int main(void)
 {
     RUN(seed_example_vertical_line_gives_12_21_15_24);
@@ -682,5 +809,7 @@ int main(void)
     RUN(memory_limit_refuses_a_plan_before_running);
     RUN(fast_paths_give_the_portable_bits);
     RUN(box_sums_near_every_border_by_hand);
+    RUN(each_fast_kernel_matches_portable_for_every_border_and_padding);
+    RUN(box5_running_sums_near_the_borders_by_hand);
     return t_finish("test_conv");
 }
