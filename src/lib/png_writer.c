@@ -56,6 +56,7 @@ struct cnf_png_writer {
     segment *slots;
     int n_slots, head, count;
     int next_index;              /* of the segment being filled */
+    segment *cur;                /* the segment being filled, or NULL */
     unsigned char *history;      /* the last ctx_rows raw rows received, a ring */
     int history_rows, history_next; /* rows held; the slot the next row goes to */
     uint32_t adler;
@@ -355,18 +356,16 @@ static void drain_oldest(cnf_png_writer *w)
 static segment *filling(cnf_png_writer *w)
 {
     segment *s;
-    if (w->count > 0) {
-        s = &w->slots[(w->head + w->count - 1) % w->n_slots];
-        if (s->state == 0 + 4) /* marker: being filled */
-            return s;
-    }
+    if (w->cur)
+        return w->cur; /* only this thread touches the segment being filled */
     while (w->count == w->n_slots)
         drain_oldest(w);
     s = &w->slots[(w->head + w->count) % w->n_slots];
     pthread_mutex_lock(&w->mu);
     w->count++;
-    s->state = 4;
+    s->state = 4; /* being filled: workers leave it alone */
     pthread_mutex_unlock(&w->mu);
+    w->cur = s;
     s->index = w->next_index++;
     s->first = w->rows_in;
     s->rows = 0;
@@ -389,6 +388,7 @@ static segment *filling(cnf_png_writer *w)
 
 static void submit(cnf_png_writer *w, segment *s)
 {
+    w->cur = NULL;
     pthread_mutex_lock(&w->mu);
     s->state = 1;
     pthread_cond_signal(&w->work);
