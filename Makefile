@@ -30,15 +30,18 @@ test: deps
 
 # make bench: the photos (bench/prepare.sh installs the peers it needs), the core
 # micro-benchmark, the peer comparison, the batch and the size scaling; every table
-# is also written to bench/results-*.md.  BENCH_RUNS=N for the medians (5).
+# is also written to bench/results-*.md, and all of them to bench/results.md
+# (bench/README.md).  BENCH_RUNS=N for the medians (5).
 BENCH_RUNS ?= 5
 bench: build
 	bench/prepare.sh
-	$(BUILD)/bench_core 5312 2988 $(BENCH_RUNS) | tee bench/results-core.md
-	/usr/bin/python3 bench/core_opencv.py bench/data/photo.png $(BENCH_RUNS) | tee -a bench/results-core.md
+	$(BUILD)/bench_core 5312 2988 $(BENCH_RUNS) > bench/results-core.md
+	/usr/bin/python3 bench/core_opencv.py bench/data/photo.png $(BENCH_RUNS) $(BUILD)/cnnfilter >> bench/results-core.md
+	cat bench/results-core.md
 	/usr/bin/python3 bench/peers.py --runs $(BENCH_RUNS) --out bench/results-peers.md
 	/usr/bin/python3 bench/batch.py --runs 3 --out bench/results-batch.md
 	/usr/bin/python3 bench/scaling.py --runs 3 --out bench/results-scaling.md
+	bench/collect.sh > bench/results.md
 
 # The CLI test tier under valgrind memcheck (a plain build: valgrind and
 # ASan do not mix).

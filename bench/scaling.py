@@ -1,61 +1,72 @@
 #!/usr/bin/python3
 """scaling.py - cnnfilter's cost per pixel and peak memory from 2 MP to 144 MP.
 
-    /usr/bin/python3 bench/scaling.py [--runs N] [--data DIR] [--bin PATH]
+    /usr/bin/python3 bench/scaling.py [--runs N] [--threads 1,2] [--data DIR] [--bin PATH]
+                                      [--out FILE.md]
 
-sobel_v, PNG -> PNG, -j 1 and -j 2, median of N runs (default 3): seconds, ns per pixel,
-and peak RSS (GNU time).  The 144 MP image is 12000x12000 RGB: it must run in < 1 GiB.
+sobel_v, PNG -> PNG, -j 1 and -j 2, median of N runs (default 3): seconds, ns per pixel
+(median seconds / pixels) and peak RSS (GNU time %M, the largest of the runs).  The
+144 MP image is 12000x12000 RGB: the last line says whether it stayed under 1 GiB.
 """
 import argparse
 import os
+import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+IMAGES = ("scale_2mp.png", "scale_16mp.png", "scale_64mp.png", "scale_144mp.png")
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--data", default=os.path.join(HERE, "data"))
-    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "cnnfilter"))
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--data", default=common.DATA)
+    ap.add_argument("--bin", default=common.BIN)
     ap.add_argument("--out", default="")
     args = ap.parse_args()
+    rep = common.Report(args.out)
+    say = rep.say
     tmp = tempfile.mkdtemp(prefix="cnnfilter-scaling-")
-    lines = []
-
-    def say(s=""):
-        print(s, flush=True)
-        lines.append(s)
-
-    say("| image | pixels | threads | median s | ns per pixel | peak RSS MiB |")
-    say("|---|---|---|---|---|---|")
-    for name in ("scale_2mp.png", "scale_16mp.png", "scale_64mp.png", "scale_144mp.png"):
+    dst = os.path.join(tmp, "o.png")
+    say("## Scaling: cnnfilter -k sobel_v, PNG in, PNG out, 2 to 144 MP (median of %d runs)"
+        % args.runs)
+    say()
+    say(common.machine() + ".")
+    say()
+    say("| image | pixels | MP | threads | median s | ns per pixel | peak RSS MiB |")
+    say("|---|---|---|---|---|---|---|")
+    big = []
+    for name in IMAGES:
         src = os.path.join(args.data, name)
-        with open(src, "rb") as f:
-            head = f.read(24)
-        w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-        for n in (1, 2):
+        if not os.path.exists(src):
+            say("| %s | missing: run bench/prepare.sh | | | | | |" % name)
+            continue
+        w, h = common.png_size(src)
+        for n in [int(t) for t in args.threads.split(",")]:
             times, rss = [], 0
             for _ in range(args.runs):
-                rf = os.path.join(tmp, "rss")
-                t0 = time.perf_counter()
-                subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rf, args.bin, "-q", "-j",
-                                str(n), "-k", "sobel_v", src, os.path.join(tmp, "o.png")],
-                               check=True)
-                times.append(time.perf_counter() - t0)
-                with open(rf) as f:
-                    rss = max(rss, int(f.read().split()[-1]))
+                dt, kb = common.run("%s -q -j %d -k sobel_v %s %s" % (args.bin, n, src, dst),
+                                    tmp=tmp)
+                times.append(dt)
+                rss = max(rss, kb)
             med = statistics.median(times)
-            say("| %s | %dx%d | %d | %.3f | %.1f | %.0f |" % (name, w, h, n, med,
-                                                             med / (w * h) * 1e9, rss / 1024))
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write("\n".join(lines) + "\n")
+            say("| %s | %dx%d | %.1f | %d | %.3f | %.1f | %.0f |" % (
+                name, w, h, w * h / 1e6, n, med, med / (w * h) * 1e9, rss / 1024))
+            if w * h >= 144e6:
+                big.append((n, rss))
+        if os.path.exists(dst):
+            os.remove(dst)
+    shutil.rmtree(tmp, ignore_errors=True)
+    say()
+    for n, rss in big:
+        say("12000x12000 RGB with -j %d: peak RSS %.0f MiB, %s 1 GiB." % (
+            n, rss / 1024, "under" if rss < 1024 * 1024 else "NOT under"))
+    rep.write()
     return 0
 
 
