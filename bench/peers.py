@@ -15,6 +15,7 @@ The exact commands are printed under the tables.
 """
 import argparse
 import json
+import re
 import shlex
 import os
 import shutil
@@ -116,6 +117,16 @@ class Tools:
         if pool:
             c += " -morphology Dilate '2x2+1+1:1,1,1,1' -sample 50%"
         return c + " " + dst
+
+
+def shorten(cmd, limit=90):
+    """A command for reading: a (quoted) kernel argument longer than limit is cut."""
+    def cut(w):
+        if len(w) <= limit:
+            return w
+        return "%s...(%d chars)%s" % (w[:40], len(w), "'" if w.endswith("'") else "")
+    cmd = re.sub(r"'[^']*'", lambda m: cut(m.group(0)), cmd)
+    return " ".join(cut(w) for w in cmd.split(" "))
 
 
 def probe(tools, tmp):
@@ -268,13 +279,15 @@ def main():
         "ImageMagick MAGICK_THREAD_LIMIT=N. RSS: GNU time %M around `sh -c CMD` (the largest "
         "process of the job).")
     say()
-    say("Commands (1 thread; $IN, $OUT; *.mat is the integer mask file `W H DIVISOR 0` + rows):")
+    say("Commands (1 thread; $IN, $OUT; *.mat is the integer mask file `W H DIVISOR 0` + rows; "
+        "long kernel arguments cut here: the weights of show-kernel, / divisor):")
     say()
     say("```")
     for wid, title, cm, infile in commands:
         say("# %s %s (IN = %s)" % (wid, title, infile))
         for t, c in cm.items():
-            say("%-12s %s" % (t + ":", c.replace(tmp + "/", "").replace(common.ROOT + "/", "")))
+            say("%-12s %s" % (t + ":", shorten(c.replace(tmp + "/", "")
+                                               .replace(common.ROOT + "/", ""))))
     say("```")
     say()
     say("opencv_job.py:")
