@@ -9,6 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cnnfilter.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,19 +18,6 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv)
 {
@@ -81,14 +69,13 @@ int main(int argc, char **argv)
                 double times[101];
                 for (int r = 0; r < runs; r++) {
                     cnf_image out;
-                    double t0 = now();
+                    double t0 = bench_now();
                     if (cnf_plan_run(p, &img, t + 1, &out, &e) != CNF_OK)
                         return 2;
-                    times[r] = now() - t0;
+                    times[r] = bench_now() - t0;
                     cnf_image_free(&out);
                 }
-                qsort(times, (size_t)runs, sizeof times[0], cmp);
-                med[t] = times[runs / 2];
+                med[t] = bench_median(times, runs);
             }
             printf("%-14s %-9s %9.3f %9.1f %9.3f %9.1f\n", specs[s],
                    portable ? "portable" : "fast", med[0], w * h / 1e6 / med[0], med[1],

@@ -11,6 +11,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cnnfilter.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,19 +30,6 @@ static int sink_write(void *ctx, const void *p, size_t n)
     s->len += n;
     s->crc = crc32(s->crc, p, (uInt)n);
     return 0;
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 static unsigned char *read_file(const char *path, size_t *len)
@@ -122,7 +110,7 @@ int main(int argc, char **argv)
                 double t[101];
                 sink s = {0, 0};
                 for (int r = 0; r < runs; r++) {
-                    double t0 = now();
+                    double t0 = bench_now();
                     s.len = 0;
                     s.crc = crc32(0, NULL, 0);
                     if (write_png(px, img.width, img.height, img.channels, level, threads, &s,
@@ -130,9 +118,9 @@ int main(int argc, char **argv)
                         fprintf(stderr, "bench_pngw: %s\n", e.msg);
                         return 1;
                     }
-                    t[r] = now() - t0;
+                    t[r] = bench_now() - t0;
                 }
-                qsort(t, (size_t)runs, sizeof *t, cmp);
+                bench_median(t, runs);
                 if (threads == 1)
                     crc1 = s.crc;
                 printf("| %s | %d | %d | %.3f | %.0f | %zu%s |\n", files[f], level, threads,

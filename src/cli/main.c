@@ -342,6 +342,7 @@ typedef struct png_sink {
     const options *o;
     png_out *outs;
     int groups, colour, alpha, width;
+    double lo, range;   /* --map normalize: the whole result's range */
     unsigned char *buf; /* mapped rows of one band for one output */
     size_t cap;
 } png_sink;
@@ -386,10 +387,10 @@ static cnf_status sink_png(void *ctx, int y0, int y1, const float *const *rows, 
             if (ps->alpha)
                 src[ps->colour] = r[planes - 1];
             if (sixteen)
-                cnf_map_row16(src, comp, ps->alpha, ps->width, ps->o->map, 0, 0,
+                cnf_map_row16(src, comp, ps->alpha, ps->width, ps->o->map, ps->lo, ps->range,
                               (uint16_t *)(void *)(ps->buf + (size_t)i * stride), &po->stats);
             else
-                cnf_map_row(src, comp, ps->alpha, ps->width, ps->o->map, 0, 0,
+                cnf_map_row(src, comp, ps->alpha, ps->width, ps->o->map, ps->lo, ps->range,
                             ps->buf + (size_t)i * stride, &po->stats);
         }
         st = cnf_png_writer_rows(po->w, ps->buf, stride, n, err);
@@ -407,20 +408,23 @@ static void png_comment(const options *o, char *buf, size_t size)
     snprintf(buf, size, "cnnfilter %s%s", o->normalized, o->normalized_truncated ? " ..." : "");
 }
 
-/* Run `plan` on the reader's rows straight into PNG files, one per group:
- * decoding, filtering, mapping and compression overlap and only the rows
- * still needed are held.  Prints its own errors; returns the exit code. */
-static int stream_png(const options *o, const cnf_plan *plan, cnf_reader *r,
-                      char (*targets)[4096], int groups, int threads)
+/* Where the rows of a PNG output come from: a plan run, or a whole image. */
+typedef cnf_status (*png_feed)(void *ctx, png_sink *ps, cnf_error *err);
+
+/* Write the PNG files `targets` (one per group) from the rows `feed` hands
+ * to sink_png: open them (temp files), feed, finish and put them in place,
+ * or remove them all on any error.  Prints its own errors; returns the exit
+ * code.  `img` is only for -v. */
+static int write_pngs(const options *o, int w, int h, int ch, int a, char (*targets)[4096],
+                      int groups, int threads, double lo, double range, png_feed feed,
+                      void *feed_ctx, const cnf_image *img)
 {
-    int w, h, ch, a, rc = 0;
     char comment[sizeof o->normalized + 32];
     const char *text[5] = {"Software", "cnnfilter " CNF_VERSION_STRING, "Comment", comment, NULL};
     png_sink ps;
     cnf_error err;
     cnf_status st = CNF_OK;
     png_out outs[CLI_STREAM_GROUPS];
-    cnf_plan_output_shape(plan, &w, &h, &ch, &a);
     png_comment(o, comment, sizeof comment);
     memset(&ps, 0, sizeof ps);
     memset(outs, 0, sizeof outs);
@@ -431,6 +435,8 @@ static int stream_png(const options *o, const cnf_plan *plan, cnf_reader *r,
     ps.alpha = a;
     ps.colour = (ch - a) / groups;
     ps.width = w;
+    ps.lo = lo;
+    ps.range = range;
     for (int g = 0; g < groups && st == CNF_OK; g++) {
         cnf_map_stats_init(&outs[g].stats);
         st = out_open(&outs[g].file, targets[g], &err);
@@ -443,7 +449,7 @@ static int stream_png(const options *o, const cnf_plan *plan, cnf_reader *r,
             snprintf(err.where, sizeof err.where, "%s", targets[g]);
     }
     if (st == CNF_OK)
-        st = cnf_plan_stream(plan, r, threads, sink_png, &ps, &err);
+        st = feed(feed_ctx, &ps, &err);
     for (int g = 0; g < groups && st == CNF_OK; g++)
         if ((st = cnf_png_writer_finish(outs[g].w, &err)) != CNF_OK)
             out_error(&outs[g], st, &err);
@@ -462,32 +468,65 @@ static int stream_png(const options *o, const cnf_plan *plan, cnf_reader *r,
     }
     if (o->verbose)
         for (int g = 0; g < groups; g++)
-            report_map(targets[g], CNF_OUT_PNG, &outs[g].stats, NULL);
-    return rc;
+            report_map(targets[g], CNF_OUT_PNG, &outs[g].stats, img);
+    return 0;
+}
+
+typedef struct plan_feed {
+    const cnf_plan *plan;
+    cnf_reader *r;
+    int threads;
+} plan_feed;
+
+static cnf_status feed_plan(void *ctx, png_sink *ps, cnf_error *err)
+{
+    plan_feed *f = ctx;
+    return cnf_plan_stream(f->plan, f->r, f->threads, sink_png, ps, err);
+}
+
+/* Run `plan` on the reader's rows straight into PNG files, one per group:
+ * decoding, filtering, mapping and compression overlap and only the rows
+ * still needed are held. */
+static int stream_png(const options *o, const cnf_plan *plan, cnf_reader *r,
+                      char (*targets)[4096], int groups, int threads)
+{
+    int w, h, ch, a;
+    plan_feed f = {plan, r, threads};
+    cnf_plan_output_shape(plan, &w, &h, &ch, &a);
+    return write_pngs(o, w, h, ch, a, targets, groups, threads, 0, 0, feed_plan, &f, NULL);
+}
+
+/* The rows of a whole image, one at a time. */
+static cnf_status feed_image(void *ctx, png_sink *ps, cnf_error *err)
+{
+    const cnf_image *img = ctx;
+    const float *rows[CNF_MAX_CHANNELS + 1];
+    cnf_status st = CNF_OK;
+    for (int y = 0; y < img->height && st == CNF_OK; y++) {
+        for (int c = 0; c < img->channels; c++)
+            rows[c] = cnf_image_plane(img, c) + (size_t)y * (size_t)img->width;
+        st = sink_png(ps, y, y + 1, rows, img->channels, err);
+    }
+    return st;
 }
 
 /* A whole image to PNG through the same writer (normalize needs the whole
  * range first; that is why this image was kept whole). */
 static int stream_png_rows(const options *o, const cnf_image *img, const char *out)
 {
-    char comment[sizeof o->normalized + 32];
-    const char *text[5] = {"Software", "cnnfilter " CNF_VERSION_STRING, "Comment", comment, NULL};
-    int comp = img->channels, colour = comp - img->has_alpha, sixteen = o->depth == 16;
+    char target[1][4096];
+    int colour = img->channels - img->has_alpha;
     size_t plane = (size_t)img->width * (size_t)img->height;
-    size_t stride = (size_t)img->width * (size_t)comp * (sixteen ? 2 : 1);
     double lo = INFINITY, hi = -INFINITY;
-    unsigned char *row = NULL;
-    png_out po;
-    cnf_error err;
-    cnf_status st;
-    if (comp < 1 || comp > 4) {
-        msg_error(out, "PNG holds 1 to 4 channels, not %d", comp);
+    if (img->channels < 1 || img->channels > 4) {
+        msg_error(out, "PNG holds 1 to 4 channels, not %d", img->channels);
         return 1;
     }
-    png_comment(o, comment, sizeof comment);
-    memset(&po, 0, sizeof po);
-    memset(&err, 0, sizeof err);
-    cnf_map_stats_init(&po.stats);
+    if (strlen(out) >= sizeof target[0]) {
+        msg_usage(out, "output name too long");
+        return 2;
+    }
+    memcpy(target[0], out, strlen(out) + 1);
     if (o->map == CNF_MAP_NORMALIZE)
         for (int c = 0; c < colour; c++) {
             const float *p = cnf_image_plane(img, c);
@@ -496,42 +535,8 @@ static int stream_png_rows(const options *o, const cnf_image *img, const char *o
                 hi = p[i] > hi ? p[i] : hi;
             }
         }
-    row = malloc(stride);
-    st = row ? out_open(&po.file, out, &err) : cli_fail(&err, out, "out of memory");
-    if (st == CNF_OK) {
-        po.opened = 1;
-        st = cnf_png_writer_open(&po.w, img->width, img->height, comp, o->depth, o->compression,
-                                 1, text, write_cb, &po, &err);
-    }
-    for (int y = 0; y < img->height && st == CNF_OK; y++) {
-        const float *src[4];
-        for (int c = 0; c < comp; c++)
-            src[c] = cnf_image_plane(img, c) + (size_t)y * (size_t)img->width;
-        if (sixteen)
-            cnf_map_row16(src, comp, img->has_alpha, img->width, o->map, lo, hi - lo,
-                          (uint16_t *)(void *)row, &po.stats);
-        else
-            cnf_map_row(src, comp, img->has_alpha, img->width, o->map, lo, hi - lo, row,
-                        &po.stats);
-        if ((st = cnf_png_writer_rows(po.w, row, stride, 1, &err)) != CNF_OK)
-            out_error(&po, st, &err);
-    }
-    if (st == CNF_OK && (st = cnf_png_writer_finish(po.w, &err)) != CNF_OK)
-        out_error(&po, st, &err);
-    if (st == CNF_OK)
-        st = out_commit(&po.file, &err);
-    cnf_png_writer_free(po.w);
-    if (st && po.opened)
-        out_abort(&po.file);
-    free(row);
-    if (st) {
-        if (err.msg[0] && strstr(err.msg, "Broken pipe"))
-            return 1;
-        return msg_cnf(&err, out);
-    }
-    if (o->verbose)
-        report_map(out, CNF_OUT_PNG, &po.stats, img);
-    return 0;
+    return write_pngs(o, img->width, img->height, img->channels, img->has_alpha, target, 1, 1,
+                      lo, hi - lo, feed_image, (void *)(uintptr_t)img, img);
 }
 
 /* A sink that keeps the whole result (for formats written whole). */

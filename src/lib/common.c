@@ -182,3 +182,12 @@ double cnf__round_even(double v)
      * even unless someone changed it; we never do. */
     return nearbyint(v);
 }
+
+char *cnf__strdup(const char *s)
+{
+    size_t n = strlen(s ? s : "") + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s ? s : "", n);
+    return d;
+}

@@ -143,6 +143,9 @@ struct cnf_pipeline {
  * column, never per pixel in an inner loop. */
 int cnf__border_index(cnf_border b, int i, int n);
 
+/* cnf__strdup - a malloc'd copy of s ("" for NULL); NULL when out of memory. */
+char *cnf__strdup(const char *s);
+
 /* cnf__round_even - round half to even, NaN to 0. */
 double cnf__round_even(double v);
 

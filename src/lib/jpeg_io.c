@@ -233,10 +233,9 @@ cnf_status cnf__jpeg_reader(const unsigned char *buf, size_t len, const char *na
         return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
     r->impl = js;
     r->destroy = jstream_destroy;
-    js->name = malloc(strlen(name ? name : "") + 1);
+    js->name = cnf__strdup(name);
     if (!js->name)
         return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
-    strcpy(js->name, name ? name : "");
     init_err(&js->d, &js->e);
     if (setjmp(js->e.jump))
         return cnf__fail(err, CNF_E_DECODE, name, "corrupt JPEG (%s)", js->e.msg);

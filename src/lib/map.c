@@ -87,6 +87,18 @@ static size_t clamp_sse2(const float *p, size_t n, int absolute, unsigned char *
 }
 #endif
 
+/* The value --map gives before rounding (SPEC §5); normalize with no range is 0. */
+static inline double mapped(double v, cnf_map_mode mode, double lo, double range)
+{
+    switch (mode) {
+    case CNF_MAP_ABS: return fabs(v);
+    case CNF_MAP_OFFSET: return v + 128.0;
+    case CNF_MAP_NORMALIZE: return range > 0 ? (v - lo) * 255.0 / range : 0;
+    case CNF_MAP_CLAMP:
+    default: return v;
+    }
+}
+
 void cnf_map_stats_init(cnf_map_stats *s)
 {
     memset(s, 0, sizeof *s);
@@ -104,7 +116,6 @@ void cnf_map_row(const float *const *src, int comp, int has_alpha, int w, cnf_ma
     for (int c = 0; c < colour; c++) {
         const float *p = src[c];
         unsigned char *o = out + c;
-        size_t x0 = 0;
 #if defined(__SSE2__)
         if (mode == CNF_MAP_CLAMP || mode == CNF_MAP_ABS) {
             /* Vectorized into a channel row, then interleaved. */
@@ -118,7 +129,7 @@ void cnf_map_row(const float *const *src, int comp, int has_alpha, int w, cnf_ma
                     mn = v < mn ? v : mn;
                     mx = v > mx ? v : mx;
                     (step == 1 ? o + s0 : tmp)[x] =
-                        to_u8(mode == CNF_MAP_ABS ? fabsf(v) : v, &low, &high);
+                        to_u8(mapped(v, mode, lo, range), &low, &high);
                 }
                 if (step != 1)
                     for (size_t x = 0; x < m; x++)
@@ -127,30 +138,11 @@ void cnf_map_row(const float *const *src, int comp, int has_alpha, int w, cnf_ma
             continue;
         }
 #endif
-        for (size_t x = x0; x < n; x++) {
+        for (size_t x = 0; x < n; x++) {
             float v = p[x];
             mn = v < mn ? v : mn;
             mx = v > mx ? v : mx;
-        }
-        switch (mode) {
-        case CNF_MAP_ABS:
-            for (size_t x = 0; x < n; x++)
-                o[x * step] = to_u8(fabsf(p[x]), &low, &high);
-            break;
-        case CNF_MAP_OFFSET:
-            for (size_t x = 0; x < n; x++)
-                o[x * step] = to_u8((double)p[x] + 128.0, &low, &high);
-            break;
-        case CNF_MAP_NORMALIZE:
-            for (size_t x = 0; x < n; x++)
-                o[x * step] = range > 0 ? to_u8(((double)p[x] - lo) * 255.0 / range, &low, &high)
-                                        : 0;
-            break;
-        case CNF_MAP_CLAMP:
-        default:
-            for (size_t x = 0; x < n; x++)
-                o[x * step] = to_u8(p[x], &low, &high);
-            break;
+            o[x * step] = to_u8(mapped(v, mode, lo, range), &low, &high);
         }
     }
     if (has_alpha) {
@@ -241,13 +233,7 @@ void cnf_map_row16(const float *const *src, int comp, int has_alpha, int w, cnf_
             }
             mn = v < mn ? v : mn;
             mx = v > mx ? v : mx;
-            switch (mode) {
-            case CNF_MAP_ABS: v = fabs(v); break;
-            case CNF_MAP_OFFSET: v += 128.0; break;
-            case CNF_MAP_NORMALIZE: v = range > 0 ? (v - lo) * 255.0 / range : 0; break;
-            case CNF_MAP_CLAMP:
-            default: break;
-            }
+            v = mapped(v, mode, lo, range);
             o[x * step] = to_u16(v, &low, &high);
         }
     }

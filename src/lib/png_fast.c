@@ -365,10 +365,9 @@ cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char
     f->stride = (size_t)w * (size_t)comp;
     f->rows = calloc(2, f->stride + 1);
     f->z = malloc(sizeof *f->z);
-    f->name = malloc(strlen(name ? name : "") + 1);
+    f->name = cnf__strdup(name);
     if (!f->rows || !f->z || !f->name)
         return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
-    strcpy(f->name, name ? name : "");
     isal_inflate_init(f->z);
     f->z->crc_flag = ISAL_ZLIB;
     r->w = (int)w;

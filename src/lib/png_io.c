@@ -303,9 +303,7 @@ cnf_status cnf__png_reader(const unsigned char *buf, size_t len, const char *nam
     fmt = ps->native ? SPNG_FMT_PNG : ps->info.sixteen ? SPNG_FMT_RGBA16 : SPNG_FMT_RGBA8;
     ps->row_bytes = (size_t)r->w * (ps->native ? (size_t)r->c : ps->info.sixteen ? 8 : 4);
     ps->row = malloc(ps->row_bytes);
-    ps->name = malloc(strlen(name ? name : "") + 1);
-    if (ps->name)
-        strcpy(ps->name, name ? name : "");
+    ps->name = cnf__strdup(name);
     ps->buf = buf;
     ps->len = len;
     if (!ps->row || !ps->name)
