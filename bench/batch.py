@@ -11,7 +11,6 @@ through GNU time (the largest process of the job); the bytes of all outputs; the
 pixel difference over all files against cnnfilter with the peer's border (zero for OpenCV,
 replicate for libvips and ImageMagick: see peers.py's probe).
 """
-import argparse
 import glob
 import json
 import os
@@ -38,13 +37,7 @@ BORDER = {"opencv": "zero", "libvips": "replicate", "imagemagick": "replicate"}
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--data", default=common.DATA)
-    ap.add_argument("--bin", default=common.BIN)
-    ap.add_argument("--out", default="")
-    args = ap.parse_args()
+    args = common.arg_parser(__doc__, 3).parse_args()
     rep = common.Report(args.out)
     say = rep.say
     src = os.path.join(args.data, "batch")

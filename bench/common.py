@@ -3,6 +3,7 @@
 Imported by peers.py, batch.py, scaling.py and core_opencv.py (all run with /usr/bin/python3).
 """
 import datetime
+import argparse
 import os
 import platform
 import re
@@ -183,3 +184,14 @@ class Report:
 def need_numpy():
     if np is None:
         sys.exit("numpy is needed (apt-get install python3-numpy)")
+
+
+def arg_parser(doc, runs):
+    """The options every benchmark script takes; callers may add their own."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=runs)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--data", default=DATA)
+    ap.add_argument("--bin", default=BIN)
+    ap.add_argument("--out", default="", help="also write the report to this file")
+    return ap

@@ -13,7 +13,6 @@ difference column then compares each peer with cnnfilter run with that border.  
 size table gives what libpng writes at level 6 (adaptive filters) for cnnfilter's pixels.
 The exact commands are printed under the tables.
 """
-import argparse
 import json
 import re
 import shlex
@@ -164,13 +163,8 @@ def probe(tools, tmp):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--data", default=common.DATA)
-    ap.add_argument("--bin", default=common.BIN)
+    ap = common.arg_parser(__doc__, 5)
     ap.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W6")
-    ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--out", default="", help="also write the report to this file")
     args = ap.parse_args()
     rep = common.Report(args.out)
     say = rep.say

@@ -8,7 +8,6 @@ sobel_v, PNG -> PNG, -j 1 and -j 2, median of N runs (default 3): seconds, ns pe
 (median seconds / pixels) and peak RSS (GNU time %M, the largest of the runs).  The
 144 MP image is 12000x12000 RGB: the last line says whether it stayed under 1 GiB.
 """
-import argparse
 import os
 import shutil
 import statistics
@@ -22,13 +21,7 @@ IMAGES = ("scale_2mp.png", "scale_16mp.png", "scale_64mp.png", "scale_144mp.png"
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--data", default=common.DATA)
-    ap.add_argument("--bin", default=common.BIN)
-    ap.add_argument("--out", default="")
-    args = ap.parse_args()
+    args = common.arg_parser(__doc__, 3).parse_args()
     rep = common.Report(args.out)
     say = rep.say
     tmp = tempfile.mkdtemp(prefix="cnnfilter-scaling-")
