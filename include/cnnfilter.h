@@ -58,21 +58,49 @@ typedef enum cnf_status {
     CNF_E_FORMAT   /* the output format cannot hold this result: exit 2 */
 } cnf_status;
 
-/* cnf_error - filled by failing calls.  `where` is the file name (or a flag
- * such as "--kernel") the error is about, or empty; line/col are 1-based
- * positions in a JSON document, or 0 when not applicable. */
+/* cnf_subject - what cnf_error.where names. */
+typedef enum cnf_subject {
+    CNF_SUBJECT_NONE = 0, /* `where` is empty or only informative */
+    CNF_SUBJECT_FILE,     /* `where` is a file: an input, a kernel or pipeline file, an output */
+    CNF_SUBJECT_SETTING,  /* `where` is a layer setting by its word: "channels", "kernel",
+                           * "pool-size", "pool-padding", "combine" (a front end words it as
+                           * its own option, e.g. the CLI's --channels) */
+    CNF_SUBJECT_SPEC      /* `where` is the label the caller gave cnf_kernel_parse() for a
+                           * built-in or inline kernel spec */
+} cnf_subject;
+
+/* cnf_limit - which limit a CNF_E_TOO_BIG or CNF_E_LIMIT failure hit, so a
+ * front end can say how to raise it.  Messages give the numbers. */
+typedef enum cnf_limit {
+    CNF_LIMIT_NONE = 0,
+    CNF_LIMIT_PIXELS, /* an image or matrix over the max_pixels argument */
+    CNF_LIMIT_MEMORY, /* a plan over cnf_plan_limits.max_memory */
+    CNF_LIMIT_KERNEL, /* a kernel side or depth, kernels per layer, layers */
+    CNF_LIMIT_JSON    /* a JSON document's size, nesting or length of a string */
+} cnf_limit;
+
+/* cnf_error - filled by failing calls.  `where` names what the error is
+ * about (see `subject`), or is empty; line/col are 1-based positions in a
+ * JSON document, or 0 when not applicable.  `sys_errno` is the errno of a
+ * failed system call (0 when none), `limit` the limit that was hit.  `msg`
+ * is one line of text that names no front-end option. */
 typedef struct cnf_error {
     cnf_status status;
+    cnf_subject subject;
     char where[512];
     int line, col;
+    int sys_errno;
+    cnf_limit limit;
     char msg[512];
 } cnf_error;
 
 /* cnf_strerror - a static description of a status.  Never NULL. */
 const char *cnf_strerror(cnf_status s);
 
-/* cnf_status_exit_code - the CLI exit code for a status: 0, 1 or 2. */
-int cnf_status_exit_code(cnf_status s);
+/* cnf_status_is_usage - 1 when a status means the request itself is wrong
+ * (a bad argument, spec, limit or output format: fixing the data will not
+ * help), 0 when the data or the system failed. */
+int cnf_status_is_usage(cnf_status s);
 
 /* ------------------------------------------------------------------ images */
 
@@ -208,12 +236,6 @@ cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode 
                       int jpeg_quality, unsigned char **out, size_t *out_len,
                       cnf_map_stats *stats, cnf_error *err);
 
-/* cnf_png_add_text - insert a tEXt chunk (keyword, Latin-1 text) right after
- * the IHDR of a PNG in *png (realloc'd; *len updated).  Keywords are 1..79
- * printable characters.  Deterministic: the same inputs give the same bytes. */
-cnf_status cnf_png_add_text(unsigned char **png, size_t *len, const char *keyword,
-                            const char *text, cnf_error *err);
-
 /* ----------------------------------------------------------------- kernels */
 
 /* cnf_kernel - an opaque, immutable kernel: weights [depth][h][w] (depth 1
@@ -223,10 +245,11 @@ typedef struct cnf_kernel cnf_kernel;
 /* cnf_kernel_parse - a kernel from a spec: a built-in `NAME[:SIZE[:SIGMA]]`,
  * an inline JSON matrix `[[...]]`, or a path to a kernel JSON file (read
  * here, at most CNF_MAX_JSON_BYTES).  A composite built-in (sobel, prewitt,
- * scharr) fails: use cnf_kernel_composite() first.  Errors name `flag`
- * (e.g. "--kernel") for built-ins and inline matrices, the file otherwise;
- * inline JSON errors give line 1 and the column. */
-cnf_status cnf_kernel_parse(const char *spec, const char *flag, cnf_kernel **k_ret,
+ * scharr) fails: use cnf_kernel_composite() first.  Errors about a built-in
+ * or inline spec have subject CNF_SUBJECT_SPEC and `where` = `label` (the
+ * caller's name for the spec, e.g. "--kernel"); inline JSON errors give line
+ * 1 and the column; errors in a file name the file. */
+cnf_status cnf_kernel_parse(const char *spec, const char *label, cnf_kernel **k_ret,
                             cnf_error *err);
 
 /* cnf_kernel_from_json - a kernel from a kernel-file document (SPEC §4) or a
@@ -298,6 +321,25 @@ typedef enum cnf_activation { CNF_ACT_NONE, CNF_ACT_RELU, CNF_ACT_ABS, CNF_ACT_L
                               CNF_ACT_SIGMOID, CNF_ACT_TANH } cnf_activation;
 
 typedef enum cnf_pool { CNF_POOL_NONE, CNF_POOL_MAX, CNF_POOL_AVG, CNF_POOL_MIN } cnf_pool;
+
+/* cnf_vocab - the settings that are chosen by a word.  Each vocabulary's
+ * words are in the order of its enum's values (cnf_border, cnf_channels,
+ * cnf_combine, cnf_activation, cnf_pool, cnf_map_mode, and for padding
+ * CNF_PAD_SAME, CNF_PAD_VALID).  Tables are static: thread-safe. */
+typedef enum cnf_vocab {
+    CNF_VOCAB_BORDER, CNF_VOCAB_CHANNELS, CNF_VOCAB_COMBINE, CNF_VOCAB_ACTIVATION,
+    CNF_VOCAB_POOL, CNF_VOCAB_MAP, CNF_VOCAB_PADDING
+} cnf_vocab;
+/* cnf_vocab_words - the words, NULL-terminated (empty for an unknown v). */
+const char *const *cnf_vocab_words(cnf_vocab v);
+/* cnf_vocab_value - the enum value of `word`, or -1 when it is not a word of v. */
+int cnf_vocab_value(cnf_vocab v, const char *word);
+/* cnf_vocab_word - the word of `value`, or NULL when out of range. */
+const char *cnf_vocab_word(cnf_vocab v, int value);
+/* cnf_vocab_list - the words from index `from` on, joined by `sep`, into
+ * buf (always terminated when size > 0; words that do not fit are left out).
+ * Returns the length written. */
+size_t cnf_vocab_list(cnf_vocab v, int from, const char *sep, char *buf, size_t size);
 
 /* cnf_layer - one CLI layer (SPEC §9.5 order: convolve, scale/bias, combine,
  * activation, pool).  Fill with cnf_layer_init() then set fields. */
@@ -375,8 +417,6 @@ int cnf_input_streams(const unsigned char *buf, size_t len, cnf_input_kind kind)
 /* cnf_reader_shape - the shape the rows have (as cnf_decode would give). */
 void cnf_reader_shape(const cnf_reader *r, int *width, int *height, int *channels,
                       int *has_alpha);
-/* cnf_reader_streams - 1 if rows are decoded on demand, 0 if decoded whole. */
-int cnf_reader_streams(const cnf_reader *r);
 /* cnf_reader_free - NULL is a no-op. */
 void cnf_reader_free(cnf_reader *r);
 

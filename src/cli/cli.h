@@ -73,7 +73,12 @@ void print_help(FILE *f);
  * is "compare".  Returns the exit code: 0 within tolerance, 1 different, 2 error. */
 int cmd_compare(int argc, char **argv);
 
+/* Exit status (cnnfilter(1), EXIT STATUS). */
+enum { EXIT_OK = 0, EXIT_FAILURE_RUN = 1, EXIT_USAGE = 2 };
+
 /* msg.c */
+/* exit_code - the exit status for a library status: 0, 1 runtime, 2 usage. */
+int exit_code(cnf_status s);
 void msg_set_quiet(int quiet);
 /* msg_error - "cnnfilter: WHERE: text" (WHERE omitted if NULL/empty). */
 void msg_error(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

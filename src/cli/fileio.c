@@ -206,8 +206,10 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 
 static cnf_status io_fail(cnf_error *err, const char *path, const char *what, int e)
 {
+    memset(err, 0, sizeof *err);
     err->status = CNF_E_IO;
-    err->line = err->col = 0;
+    err->subject = CNF_SUBJECT_FILE;
+    err->sys_errno = e;
     snprintf(err->where, sizeof err->where, "%s", path);
     snprintf(err->msg, sizeof err->msg, "%s%s%s", what, *what ? ": " : "", strerror(e));
     return CNF_E_IO;

@@ -287,7 +287,7 @@ static int write_one(const options *o, const cnf_image *img, const char *out,
     st = write_output(out, data, len, &err);
     free(data);
     if (st) {
-        if (err.msg[0] && strstr(err.msg, "Broken pipe"))
+        if (err.sys_errno == EPIPE)
             return 1; /* the reader went away: quietly */
         return msg_cnf(&err, out);
     }
@@ -462,7 +462,7 @@ static int write_pngs(const options *o, int w, int h, int ch, int a, char (*targ
     }
     free(ps.buf);
     if (st) {
-        if (err.msg[0] && strstr(err.msg, "Broken pipe"))
+        if (err.sys_errno == EPIPE)
             return 1; /* the reader went away: quietly */
         return msg_cnf(&err, targets[0]);
     }

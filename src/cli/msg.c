@@ -88,17 +88,45 @@ void msg_info(const char *fmt, ...)
     fprintf(stderr, "cnnfilter: %s\n", text);
 }
 
+int exit_code(cnf_status s)
+{
+    if (s == CNF_OK)
+        return EXIT_OK;
+    return cnf_status_is_usage(s) ? EXIT_USAGE : EXIT_FAILURE_RUN;
+}
+
+/* How to raise a limit the library reports, in this front end's words. */
+static const char *limit_hint(cnf_limit l)
+{
+    switch (l) {
+    case CNF_LIMIT_PIXELS: return " (raise it with --max-pixels)";
+    case CNF_LIMIT_MEMORY: return " (raise it with --max-memory)";
+    default: return "";
+    }
+}
+
 int msg_cnf(const cnf_error *e, const char *fallback)
 {
-    char where[1200];
+    char where[1200], label[600];
     const char *w = e->where[0] ? e->where : fallback;
+    int usage_form = 0;
+    if (e->where[0] && e->subject == CNF_SUBJECT_SETTING) {
+        /* The library names a layer setting by its word; the option is --word. */
+        snprintf(label, sizeof label, "--%s", e->where);
+        w = label;
+        usage_form = 1;
+    } else if (e->where[0] && e->subject == CNF_SUBJECT_SPEC) {
+        usage_form = 1; /* where is the option the spec was given to */
+    } else if (!e->where[0] && fallback && fallback[0] == '-' && fallback[1] == '-') {
+        usage_form = 1; /* the caller says the error is about its option */
+    }
     if (e->line > 0)
         snprintf(where, sizeof where, "%s:%d:%d", w ? w : "", e->line, e->col);
     else
         snprintf(where, sizeof where, "%s", w ? w : "");
-    if (cnf_status_exit_code(e->status) == 2 && w && w[0] == '-' && w[1] == '-')
-        msg_usage(where, "%s", e->msg);
+    if (exit_code(e->status) == EXIT_USAGE && usage_form)
+        msg_usage(where, "%s%s", e->msg, limit_hint(e->limit));
     else
-        msg_error(where, "%s", e->msg);
-    return cnf_status_exit_code(e->status);
+        msg_error(where, "%s%s", e->msg, limit_hint(e->limit));
+    return exit_code(e->status);
 }

@@ -184,20 +184,26 @@ static int parse_double(const char *flag, const char *s, double *out)
     return 0;
 }
 
-static int parse_enum(const char *flag, const char *s, const char *const *names, int n, int *out)
+static int parse_words(const char *flag, const char *s, const char *const *names, int *out)
 {
     char list[300] = "";
-    for (int i = 0; i < n; i++)
+    for (int i = 0; names[i]; i++)
         if (strcmp(s, names[i]) == 0) {
             *out = i;
             return 0;
         }
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; names[i]; i++) {
         strncat(list, names[i], sizeof list - strlen(list) - 1);
-        if (i + 1 < n)
+        if (names[i + 1])
             strncat(list, ", ", sizeof list - strlen(list) - 1);
     }
     return bad(flag, "'%s' is not one of: %s", s, list);
+}
+
+/* A word of one of the library's vocabularies (the enum's value). */
+static int parse_enum(const char *flag, const char *s, cnf_vocab v, int *out)
+{
+    return parse_words(flag, s, cnf_vocab_words(v), out);
 }
 
 /* Bytes with an optional K/M/G/T suffix (powers of 1024). */
@@ -230,14 +236,9 @@ static int parse_bytes(const char *flag, const char *s, uint64_t *out)
     return 0;
 }
 
-static const char *const PADDING_WORDS[] = {"same", "valid"};
-static const char *const BORDERS[] = {"zero", "replicate", "reflect", "mirror", "wrap"};
-static const char *const CHANNELS[] = {"auto", "gray", "rgb", "sum"};
-static const char *const ALPHAS[] = {"keep", "drop"};
-static const char *const POOLS[] = {"none", "max", "avg", "min"};
-static const char *const COMBINES[] = {"none", "magnitude", "max", "sum"};
-static const char *const MAPS[] = {"clamp", "abs", "offset", "normalize"};
-static const char *const PROGRESS[] = {"auto", "always", "never"};
+/* The CLI's own vocabularies (the layer settings' words are the library's). */
+static const char *const ALPHAS[] = {"keep", "drop", NULL};
+static const char *const PROGRESS[] = {"auto", "always", "never", NULL};
 
 /* Limits of the geometry flags: far above any real use, low enough that
  * every size computation stays inside 32-bit ints. */
@@ -318,21 +319,17 @@ static int apply(options *o, const opt *op, const char *flag, const char *val)
         return 0;
     case O_PIPELINE: o->pipeline = val; return 0;
     case O_PADDING:
-        if (strcmp(val, "same") == 0) {
-            L->padding = CNF_PAD_SAME;
-        } else if (strcmp(val, "valid") == 0) {
-            L->padding = CNF_PAD_VALID;
-        } else {
-            L->padding = CNF_PAD_EXPLICIT;
-            if (strchr(val, ',') == NULL && (val[0] < '0' || val[0] > '9')) {
-                (void)PADDING_WORDS;
-                return bad(flag, "'%s' is not valid, same, N or PH,PW", val);
-            }
-            return parse_pair(flag, val, 0, MAX_PAD, &L->pad_h, &L->pad_w);
+        v = cnf_vocab_value(CNF_VOCAB_PADDING, val);
+        if (v >= 0) {
+            L->padding = (cnf_padding_kind)v;
+            return 0;
         }
-        return 0;
+        L->padding = CNF_PAD_EXPLICIT;
+        if (strchr(val, ',') == NULL && (val[0] < '0' || val[0] > '9'))
+            return bad(flag, "'%s' is not valid, same, N or PH,PW", val);
+        return parse_pair(flag, val, 0, MAX_PAD, &L->pad_h, &L->pad_w);
     case O_BORDER:
-        if (parse_enum(flag, val, BORDERS, 5, &v))
+        if (parse_enum(flag, val, CNF_VOCAB_BORDER, &v))
             return 2;
         L->border = (cnf_border)v;
         return 0;
@@ -340,20 +337,18 @@ static int apply(options *o, const opt *op, const char *flag, const char *val)
     case O_DILATION: return parse_int(flag, val, 1, MAX_DILATION, &L->dilation);
     case O_FLIP: L->flip = 1; return 0;
     case O_CHANNELS:
-        if (parse_enum(flag, val, CHANNELS, 4, &v))
+        if (parse_enum(flag, val, CNF_VOCAB_CHANNELS, &v))
             return 2;
         L->channels = (cnf_channels)v;
         return 0;
     case O_ALPHA:
-        if (parse_enum(flag, val, ALPHAS, 2, &v))
+        if (parse_words(flag, val, ALPHAS, &v))
             return 2;
         L->keep_alpha = v == 0;
         return 0;
     case O_SCALE: return parse_double(flag, val, &L->scale);
     case O_BIAS: return parse_double(flag, val, &L->bias);
     case O_ACTIVATION: {
-        static const char *const acts[] = {"none", "relu", "abs", "leaky_relu", "sigmoid",
-                                           "tanh"};
         const char *colon = strchr(val, ':');
         char name[32];
         size_t n = colon ? (size_t)(colon - val) : strlen(val);
@@ -361,7 +356,7 @@ static int apply(options *o, const opt *op, const char *flag, const char *val)
             n = sizeof name - 1;
         memcpy(name, val, n);
         name[n] = 0;
-        if (parse_enum(flag, name, acts, 6, &v))
+        if (parse_enum(flag, name, CNF_VOCAB_ACTIVATION, &v))
             return 2;
         L->activation = (cnf_activation)v;
         L->activation_param = 0.01;
@@ -373,7 +368,7 @@ static int apply(options *o, const opt *op, const char *flag, const char *val)
         return 0;
     }
     case O_POOL:
-        if (parse_enum(flag, val, POOLS, 4, &v))
+        if (parse_enum(flag, val, CNF_VOCAB_POOL, &v))
             return 2;
         L->pool = (cnf_pool)v;
         return 0;
@@ -382,12 +377,12 @@ static int apply(options *o, const opt *op, const char *flag, const char *val)
     case O_POOL_PADDING: return parse_int(flag, val, 0, CNF_MAX_KERNEL_SIDE, &L->pool_padding);
     case O_CEIL: L->pool_ceil = 1; return 0;
     case O_COMBINE:
-        if (parse_enum(flag, val, COMBINES, 4, &v))
+        if (parse_enum(flag, val, CNF_VOCAB_COMBINE, &v))
             return 2;
         L->combine = (cnf_combine)v;
         return 0;
     case O_MAP:
-        if (parse_enum(flag, val, MAPS, 4, &v))
+        if (parse_enum(flag, val, CNF_VOCAB_MAP, &v))
             return 2;
         o->map = (cnf_map_mode)v;
         return 0;
@@ -426,7 +421,7 @@ static int apply(options *o, const opt *op, const char *flag, const char *val)
     case O_QUIET: o->quiet = 1; return 0;
     case O_VERBOSE: o->verbose = 1; return 0;
     case O_PROGRESS:
-        if (parse_enum(flag, val, PROGRESS, 3, &v))
+        if (parse_words(flag, val, PROGRESS, &v))
             return 2;
         o->progress = v;
         return 0;

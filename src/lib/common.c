@@ -22,25 +22,21 @@ const char *cnf_strerror(cnf_status s)
     return "unknown error";
 }
 
-int cnf_status_exit_code(cnf_status s)
+int cnf_status_is_usage(cnf_status s)
 {
-    switch (s) {
-    case CNF_OK: return 0;
-    case CNF_E_USAGE:
-    case CNF_E_LIMIT:
-    case CNF_E_FORMAT: return 2;
-    default: return 1;
-    }
+    return s == CNF_E_USAGE || s == CNF_E_LIMIT || s == CNF_E_FORMAT;
 }
 
-static cnf_status vfail(cnf_error *err, cnf_status st, const char *where, int line, int col,
-                        const char *fmt, va_list ap) CNF_PRINTF(6, 0);
-static cnf_status vfail(cnf_error *err, cnf_status st, const char *where, int line, int col,
-                        const char *fmt, va_list ap)
+static cnf_status vfail(cnf_error *err, cnf_status st, cnf_subject subject, const char *where,
+                        int line, int col, const char *fmt, va_list ap) CNF_PRINTF(7, 0);
+static cnf_status vfail(cnf_error *err, cnf_status st, cnf_subject subject, const char *where,
+                        int line, int col, const char *fmt, va_list ap)
 {
     if (!err)
         return st;
+    memset(err, 0, sizeof *err);
     err->status = st;
+    err->subject = where && where[0] ? subject : CNF_SUBJECT_NONE;
     err->line = line;
     err->col = col;
     snprintf(err->where, sizeof err->where, "%s", where ? where : "");
@@ -52,7 +48,7 @@ cnf_status cnf__fail(cnf_error *err, cnf_status st, const char *where, const cha
 {
     va_list ap;
     va_start(ap, fmt);
-    vfail(err, st, where, 0, 0, fmt, ap);
+    vfail(err, st, CNF_SUBJECT_FILE, where, 0, 0, fmt, ap);
     va_end(ap);
     return st;
 }
@@ -62,9 +58,51 @@ cnf_status cnf__fail_at(cnf_error *err, cnf_status st, const char *where, int li
 {
     va_list ap;
     va_start(ap, fmt);
-    vfail(err, st, where, line, col, fmt, ap);
+    vfail(err, st, CNF_SUBJECT_FILE, where, line, col, fmt, ap);
     va_end(ap);
     return st;
+}
+
+cnf_status cnf__fail_setting(cnf_error *err, cnf_status st, const char *setting, const char *fmt,
+                             ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(err, st, CNF_SUBJECT_SETTING, setting, 0, 0, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+cnf_status cnf__fail_limit(cnf_error *err, cnf_status st, cnf_limit limit, const char *where,
+                           const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(err, st, CNF_SUBJECT_FILE, where, 0, 0, fmt, ap);
+    va_end(ap);
+    if (err)
+        err->limit = limit;
+    return st;
+}
+
+cnf_status cnf__fail_errno(cnf_error *err, cnf_status st, const char *where, int e,
+                           const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(err, st, CNF_SUBJECT_FILE, where, 0, 0, fmt, ap);
+    va_end(ap);
+    if (err)
+        err->sys_errno = e;
+    return st;
+}
+
+void cnf__error_names_file(cnf_error *err, const char *name)
+{
+    if (!err || !name || !name[0])
+        return;
+    snprintf(err->where, sizeof err->where, "%s", name);
+    err->subject = CNF_SUBJECT_FILE;
 }
 
 cnf_status cnf_image_alloc(cnf_image *img, int width, int height, int channels, int has_alpha,

@@ -581,12 +581,6 @@ static void conv_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
     }
 }
 
-static const char *border_name(cnf_border b)
-{
-    static const char *const n[] = {"zero", "replicate", "reflect", "mirror", "wrap"};
-    return n[b];
-}
-
 static void conv_explain(const cnf_stage *s, FILE *f)
 {
     const conv_impl *c = s->impl;
@@ -604,7 +598,7 @@ static void conv_explain(const cnf_stage *s, FILE *f)
     }
     fprintf(f, "), %s, stride %d,%d, dilation %d, border %s\n",
             c->per_channel ? "each channel separately" : "channels summed", c->sy, c->sx, c->d,
-            border_name(c->border));
+            cnf_vocab_word(CNF_VOCAB_BORDER, (int)c->border));
     for (int axis = 0; axis < 2; axis++) {
         /* Maps of a bank share their output size; show map 0's arithmetic. */
         int n = axis ? s->in.w : s->in.h, k = axis ? m0->kw : m0->kh;
@@ -769,14 +763,14 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
         const cnf_kernel *k = kernels[g];
         int flip = L->flip;
         if (k->is3d && per_channel) {
-            st = cnf__fail(err, CNF_E_USAGE, "--channels",
+            st = cnf__fail_setting(err, CNF_E_USAGE, "channels",
                            "kernel '%s' is 3-D (one plane per input channel) and needs "
                            "channels 'sum'",
                            k->name[0] ? k->name : "inline");
             goto fail;
         }
         if (k->is3d && k->depth != colour) {
-            st = cnf__fail(err, CNF_E_USAGE, "--kernel",
+            st = cnf__fail_setting(err, CNF_E_USAGE, "kernel",
                            "kernel '%s' has depth %d but the input has %d channel%s",
                            k->name[0] ? k->name : "inline", k->depth, colour,
                            colour == 1 ? "" : "s");
@@ -815,7 +809,7 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
                 goto fail;
             }
             if (oh >= 0 && (h != oh || w != ow)) {
-                st = cnf__fail(err, CNF_E_USAGE, "--kernel",
+                st = cnf__fail_setting(err, CNF_E_USAGE, "kernel",
                                "the kernels of a bank give different output sizes (%ldx%ld and "
                                "%ldx%ld); use --padding same or kernels of one size",
                                ow, oh, w, h);

@@ -178,8 +178,8 @@ static cnf_status pnm_decode(const unsigned char *b, size_t len, const char *nam
     if (st)
         return st;
     if ((uint64_t)hd.w * (uint64_t)hd.h > max_pixels)
-        return cnf__fail(err, CNF_E_TOO_BIG, name,
-                         "%dx%d image is over the pixel limit %llu (raise it with --max-pixels)",
+        return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_PIXELS, name,
+                         "%dx%d image is over the pixel limit %llu",
                          hd.w, hd.h, (unsigned long long)max_pixels);
     plane = (size_t)hd.w * (size_t)hd.h;
     bps = hd.maxval > 255 ? 2 : 1;
@@ -289,9 +289,8 @@ static cnf_status image_header(const unsigned char *buf, size_t len, const char 
         if (pw == 0 || ph == 0)
             return cnf__fail(err, CNF_E_DECODE, name, "PNG header says %ux%u: no pixels", pw, ph);
         if ((uint64_t)pw * ph > max_pixels)
-            return cnf__fail(err, CNF_E_TOO_BIG, name,
-                             "%ux%u image is over the pixel limit %llu (raise it with "
-                             "--max-pixels)",
+            return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_PIXELS, name,
+                             "%ux%u image is over the pixel limit %llu",
                              pw, ph, (unsigned long long)max_pixels);
     }
     if (!stbi_info_from_memory(buf, (int)len, w, h, comp))
@@ -303,8 +302,8 @@ static cnf_status image_header(const unsigned char *buf, size_t len, const char 
     if (*w <= 0 || *h <= 0)
         return cnf__fail(err, CNF_E_DECODE, name, "image has no pixels (%dx%d)", *w, *h);
     if ((uint64_t)*w * (uint64_t)*h > max_pixels)
-        return cnf__fail(err, CNF_E_TOO_BIG, name,
-                         "%dx%d image is over the pixel limit %llu (raise it with --max-pixels)",
+        return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_PIXELS, name,
+                         "%dx%d image is over the pixel limit %llu",
                          *w, *h, (unsigned long long)max_pixels);
     if (*comp < 1 || *comp > 4)
         return cnf__fail(err, CNF_E_DECODE, name, "unsupported channel count %d", *comp);
@@ -404,8 +403,7 @@ cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
     st = cnf_image_alloc(img, w, h, comp, comp == 2 || comp == 4, err);
     if (st) {
         stbi_image_free(px);
-        if (err)
-            snprintf(err->where, sizeof err->where, "%s", name);
+        cnf__error_names_file(err, name);
         return st;
     }
     {
@@ -458,45 +456,6 @@ static void membuf_write(void *ctx, void *data, int size)
 {
     if (size > 0)
         cnf__buf_put(ctx, data, (size_t)size);
-}
-
-cnf_status cnf_png_add_text(unsigned char **png, size_t *len, const char *keyword,
-                            const char *text, cnf_error *err)
-{
-    size_t kl = strlen(keyword), tl = strlen(text), dl, at = 33; /* signature + IHDR */
-    unsigned char *chunk, *np;
-    unsigned int crc;
-    if (kl < 1 || kl > 79 || tl > (1u << 20))
-        return cnf__fail(err, CNF_E_USAGE, NULL, "bad PNG text keyword or text");
-    if (*len < at || memcmp(*png + 12, "IHDR", 4) != 0)
-        return cnf__fail(err, CNF_E_FORMAT, NULL, "not a PNG with IHDR first");
-    dl = kl + 1 + tl;
-    chunk = malloc(12 + dl);
-    np = realloc(*png, *len + 12 + dl);
-    if (!chunk || !np) {
-        free(chunk);
-        if (np)
-            *png = np;
-        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
-    }
-    *png = np;
-    chunk[0] = (unsigned char)(dl >> 24);
-    chunk[1] = (unsigned char)(dl >> 16);
-    chunk[2] = (unsigned char)(dl >> 8);
-    chunk[3] = (unsigned char)dl;
-    memcpy(chunk + 4, "tEXt", 4);
-    memcpy(chunk + 8, keyword, kl + 1);
-    memcpy(chunk + 9 + kl, text, tl);
-    crc = stbiw__crc32(chunk + 4, (int)(dl + 4));
-    chunk[8 + dl] = (unsigned char)(crc >> 24);
-    chunk[9 + dl] = (unsigned char)(crc >> 16);
-    chunk[10 + dl] = (unsigned char)(crc >> 8);
-    chunk[11 + dl] = (unsigned char)crc;
-    memmove(np + at + 12 + dl, np + at, *len - at);
-    memcpy(np + at, chunk, 12 + dl);
-    *len += 12 + dl;
-    free(chunk);
-    return CNF_OK;
 }
 
 cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode mode,
@@ -609,8 +568,6 @@ void cnf_reader_shape(const cnf_reader *r, int *width, int *height, int *channel
     *channels = r->c;
     *has_alpha = r->alpha;
 }
-
-int cnf_reader_streams(const cnf_reader *r) { return r->whole.data == NULL; }
 
 void cnf_reader_free(cnf_reader *r)
 {

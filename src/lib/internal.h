@@ -15,12 +15,28 @@
 #define CNF_PRINTF(a, b)
 #endif
 
-/* cnf__fail - fill err (if any) and return status.  `where` may be NULL. */
+/* cnf__fail - fill err (if any) and return status.  `where` (may be NULL)
+ * is a file name: subject CNF_SUBJECT_FILE when not empty. */
 cnf_status cnf__fail(cnf_error *err, cnf_status st, const char *where, const char *fmt, ...)
     CNF_PRINTF(4, 5);
 /* cnf__fail_at - like cnf__fail with a JSON line and column. */
 cnf_status cnf__fail_at(cnf_error *err, cnf_status st, const char *where, int line, int col,
                         const char *fmt, ...) CNF_PRINTF(6, 7);
+/* cnf__fail_setting - an error about a layer setting ("channels", "kernel",
+ * ...): subject CNF_SUBJECT_SETTING; the front end names its own option. */
+cnf_status cnf__fail_setting(cnf_error *err, cnf_status st, const char *setting, const char *fmt,
+                             ...) CNF_PRINTF(4, 5);
+/* cnf__fail_limit - like cnf__fail, recording which limit was hit. */
+cnf_status cnf__fail_limit(cnf_error *err, cnf_status st, cnf_limit limit, const char *where,
+                           const char *fmt, ...) CNF_PRINTF(5, 6);
+/* cnf__fail_errno - like cnf__fail after a failed system call with errno e
+ * (the message should end with strerror(e) where that helps the reader). */
+cnf_status cnf__fail_errno(cnf_error *err, cnf_status st, const char *where, int e,
+                           const char *fmt, ...) CNF_PRINTF(5, 6);
+
+/* cnf__error_names_file - make a filled err name file `name` (subject FILE),
+ * for errors from calls that did not know the file. */
+void cnf__error_names_file(cnf_error *err, const char *name);
 
 /* Checked size arithmetic: return false on overflow. */
 static inline bool cnf__mul(size_t a, size_t b, size_t *r)

@@ -54,8 +54,8 @@ static cnf_status read_header(struct jpeg_decompress_struct *d, const char *name
 {
     jpeg_read_header(d, TRUE);
     if ((uint64_t)d->image_width * d->image_height > max_pixels)
-        return cnf__fail(err, CNF_E_TOO_BIG, name,
-                         "%ux%u image is over the pixel limit %llu (raise it with --max-pixels)",
+        return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_PIXELS, name,
+                         "%ux%u image is over the pixel limit %llu",
                          d->image_width, d->image_height, (unsigned long long)max_pixels);
     *cmyk = d->jpeg_color_space == JCS_CMYK || d->jpeg_color_space == JCS_YCCK;
     d->out_color_space = d->num_components == 1 ? JCS_GRAYSCALE : *cmyk ? JCS_CMYK : JCS_RGB;

@@ -340,15 +340,14 @@ cnf_status cnf__json_matrix(const char *text, size_t len, const char *name,
     if ((uint64_t)shape[1] * shape[2] > max_pixels || shape[1] > INT32_MAX ||
         shape[2] > INT32_MAX) {
         free(vals);
-        return cnf__fail(err, CNF_E_TOO_BIG, name,
-                         "%zux%zu matrix is over the pixel limit %llu (raise it with --max-pixels)",
+        return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_PIXELS, name,
+                         "%zux%zu matrix is over the pixel limit %llu",
                          shape[2], shape[1], (unsigned long long)max_pixels);
     }
     st = cnf_image_alloc(img, (int)shape[2], (int)shape[1], (int)shape[0], 0, err);
     if (st) {
         free(vals);
-        if (err)
-            snprintf(err->where, sizeof err->where, "%s", name);
+        cnf__error_names_file(err, name);
         return st;
     }
     for (size_t i = 0; i < shape[0] * shape[1] * shape[2]; i++)
@@ -751,7 +750,7 @@ static cnf_status pipeline_kernel_spec(const pctx *c, const char *spec, size_t o
     st = cnf_kernel_parse(use, "kernel", k_ret, &e);
     if (st == CNF_OK)
         return CNF_OK;
-    if (strcmp(e.where, "kernel") == 0)
+    if (e.subject == CNF_SUBJECT_SPEC)
         /* A built-in or inline spec: report it where it stands in the pipeline. */
         return fail_off(c->err, st, c->name, c->s, off, "kernel \"%.60s\": %s", spec, e.msg);
     if (c->err)

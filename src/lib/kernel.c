@@ -292,12 +292,12 @@ static cnf_status read_small_file(const char *path, char **buf_ret, size_t *len_
     char *buf;
     size_t n;
     if (stat(path, &stt) != 0)
-        return cnf__fail(err, CNF_E_USAGE, path, "%s", strerror(errno));
+        return cnf__fail_errno(err, CNF_E_USAGE, path, errno, "%s", strerror(errno));
     if (S_ISDIR(stt.st_mode))
         return cnf__fail(err, CNF_E_USAGE, path, "is a directory");
     f = fopen(path, "rb");
     if (!f)
-        return cnf__fail(err, CNF_E_USAGE, path, "%s", strerror(errno));
+        return cnf__fail_errno(err, CNF_E_USAGE, path, errno, "%s", strerror(errno));
     buf = malloc(CNF_MAX_JSON_BYTES + 1);
     if (!buf) {
         fclose(f);
@@ -309,7 +309,7 @@ static cnf_status read_small_file(const char *path, char **buf_ret, size_t *len_
         int e = errno;
         fclose(f);
         free(buf);
-        return cnf__fail(err, CNF_E_USAGE, path, "read error: %s", strerror(e));
+        return cnf__fail_errno(err, CNF_E_USAGE, path, e, "read error: %s", strerror(e));
     }
     fclose(f);
     if (n > CNF_MAX_JSON_BYTES) {
@@ -323,6 +323,14 @@ static cnf_status read_small_file(const char *path, char **buf_ret, size_t *len_
     return CNF_OK;
 }
 
+/* A spec error (built-in or inline matrix): `where` is the caller's label. */
+static cnf_status spec_error(cnf_status st, cnf_error *err)
+{
+    if (st && err)
+        err->subject = CNF_SUBJECT_SPEC;
+    return st;
+}
+
 cnf_status cnf_kernel_parse(const char *spec, const char *flag, cnf_kernel **k_ret,
                             cnf_error *err)
 {
@@ -332,21 +340,21 @@ cnf_status cnf_kernel_parse(const char *spec, const char *flag, cnf_kernel **k_r
     *k_ret = NULL;
     while (*p == ' ' || *p == '\t' || *p == '\n')
         p++;
-    if (*p == '[') {
-        cnf_status st = cnf_kernel_from_json(spec, strlen(spec), flag, "", k_ret, err);
-        return st;
-    }
+    if (*p == '[')
+        return spec_error(cnf_kernel_from_json(spec, strlen(spec), flag, "", k_ret, err), err);
     if (!*p)
-        return cnf__fail(err, CNF_E_USAGE, flag, "empty kernel spec");
+        return spec_error(cnf__fail(err, CNF_E_USAGE, flag, "empty kernel spec"), err);
     colon = strchr(spec, ':');
     b = find_builtin(spec, colon ? (size_t)(colon - spec) : strlen(spec));
     if (b) {
         const char *v, *h;
         if (cnf_kernel_composite(spec, &v, &h))
-            return cnf__fail(err, CNF_E_USAGE, flag,
-                             "'%s' is the magnitude of '%s' and '%s' and cannot be part of a bank",
-                             spec, v, h);
-        return parse_builtin(b, spec, flag, k_ret, err);
+            return spec_error(cnf__fail(err, CNF_E_USAGE, flag,
+                                        "'%s' is the magnitude of '%s' and '%s' and cannot be "
+                                        "part of a bank",
+                                        spec, v, h),
+                              err);
+        return spec_error(parse_builtin(b, spec, flag, k_ret, err), err);
     }
     {
         struct stat stt;
@@ -356,10 +364,11 @@ cnf_status cnf_kernel_parse(const char *spec, const char *flag, cnf_kernel **k_r
         const char *base = strrchr(spec, '/');
         cnf_status st;
         if (stat(spec, &stt) != 0)
-            return cnf__fail(err, CNF_E_USAGE, flag,
-                             "unknown kernel '%s': not a built-in (see 'cnnfilter kernels'), "
-                             "an inline matrix or an existing file",
-                             spec);
+            return spec_error(cnf__fail(err, CNF_E_USAGE, flag,
+                                        "unknown kernel '%s': not a built-in (see 'cnnfilter "
+                                        "kernels'), an inline matrix or an existing file",
+                                        spec),
+                              err);
         st = read_small_file(spec, &text, &len, err);
         if (st)
             return st;

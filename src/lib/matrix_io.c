@@ -143,7 +143,9 @@ cnf_status cnf__text_matrix(const char *text, size_t len, int csv, const char *n
                 }
                 if (f.n >= f.max) {
                     st = text_fail(err, CNF_E_TOO_BIG, name, line, (int)(s - i + 1),
-                                   "matrix is over the pixel limit (raise it with --max-pixels)");
+                                   "matrix is over the pixel limit");
+                    if (err)
+                        err->limit = CNF_LIMIT_PIXELS;
                     goto fail;
                 }
                 if (!fvec_push(&f, (float)v)) {
@@ -198,8 +200,8 @@ cnf_status cnf__text_matrix(const char *text, size_t len, int csv, const char *n
         goto fail;
     }
     if ((uint64_t)rows * width > max_pixels || rows > INT32_MAX || width > INT32_MAX) {
-        st = cnf__fail(err, CNF_E_TOO_BIG, name,
-                       "%zux%zu matrix is over the pixel limit (raise it with --max-pixels)",
+        st = cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_PIXELS, name,
+                       "%zux%zu matrix is over the pixel limit",
                        width, rows);
         goto fail;
     }
@@ -295,8 +297,8 @@ cnf_status cnf__npy_matrix(const unsigned char *buf, size_t len, const char *nam
         return cnf__fail(err, CNF_E_TOO_BIG, name, "%zu channels; at most %d are supported",
                          dims[0], CNF_MAX_CHANNELS);
     if ((uint64_t)dims[1] * dims[2] > max_pixels)
-        return cnf__fail(err, CNF_E_TOO_BIG, name,
-                         "%zux%zu matrix is over the pixel limit (raise it with --max-pixels)",
+        return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_PIXELS, name,
+                         "%zux%zu matrix is over the pixel limit",
                          dims[2], dims[1]);
     count = dims[0] * dims[1] * dims[2];
     if ((len - off - hl) / esize < count)
@@ -305,8 +307,7 @@ cnf_status cnf__npy_matrix(const unsigned char *buf, size_t len, const char *nam
         cnf_status st = cnf_image_alloc(img, (int)dims[2], (int)dims[1], (int)dims[0], 0, err);
         const unsigned char *d = buf + off + hl;
         if (st) {
-            if (err)
-                snprintf(err->where, sizeof err->where, "%s", name);
+            cnf__error_names_file(err, name);
             return st;
         }
         for (size_t i = 0; i < count; i++, d += esize) {

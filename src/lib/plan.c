@@ -90,7 +90,7 @@ static cnf_status build_layer(builder *b, const cnf_layer *L, cnf_error *err)
         if (L->kernels[i]->is3d)
             any3d = 1;
     if (any3d && (L->channels == CNF_CH_GRAY || L->channels == CNF_CH_RGB))
-        return cnf__fail(err, CNF_E_USAGE, "--channels",
+        return cnf__fail_setting(err, CNF_E_USAGE, "channels",
                          "a 3-D kernel reads all channels at once and implies 'sum', not '%s'",
                          L->channels == CNF_CH_GRAY ? "gray" : "rgb");
     if (any3d || L->channels == CNF_CH_SUM)
@@ -101,7 +101,7 @@ static cnf_status build_layer(builder *b, const cnf_layer *L, cnf_error *err)
             return st;
         b->alpha_pending = 0;
     } else if (L->n_kernels > 0 && L->channels == CNF_CH_GRAY && colour != 1) {
-        return cnf__fail(err, CNF_E_USAGE, "--channels",
+        return cnf__fail_setting(err, CNF_E_USAGE, "channels",
                          "'gray' needs a gray or RGB input, this one has %d channels", colour);
     }
     if (L->n_kernels > 0) {
@@ -126,7 +126,7 @@ static cnf_status build_layer(builder *b, const cnf_layer *L, cnf_error *err)
     }
     if (L->pool != CNF_POOL_NONE) {
         if (L->pool_size < 1)
-            return cnf__fail(err, CNF_E_USAGE, "--pool-size", "must be at least 1");
+            return cnf__fail_setting(err, CNF_E_USAGE, "pool-size", "must be at least 1");
         st = push(b, cnf__pool_stage(next_stage(b), &b->cur, L->pool, L->pool_size,
                                      L->pool_stride > 0 ? L->pool_stride : L->pool_size,
                                      L->pool_padding, L->pool_ceil, !b->alpha_pending, err));
@@ -188,10 +188,8 @@ static cnf_status finish(builder *b, const cnf_plan_limits *limits, cnf_plan **p
     cnf_plan *p = b->p;
     p->memory = stream_memory(p);
     if (limits && limits->max_memory && p->memory > limits->max_memory) {
-        cnf_status st = cnf__fail(
-            err, CNF_E_TOO_BIG, NULL,
-            "the plan needs about %llu MiB, over the memory limit of %llu MiB (raise it with "
-            "--max-memory)",
+        cnf_status st = cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_MEMORY, NULL,
+            "the plan needs about %llu MiB, over the memory limit of %llu MiB",
             (unsigned long long)(p->memory >> 20), (unsigned long long)(limits->max_memory >> 20));
         cnf_plan_free(p);
         return st;
@@ -208,7 +206,7 @@ cnf_status cnf_plan_create(const cnf_layer *L, int width, int height, int channe
     cnf_status st;
     *plan_ret = NULL;
     if (L->n_kernels == 0 && L->pool == CNF_POOL_NONE)
-        return cnf__fail(err, CNF_E_USAGE, "--kernel", "a kernel (or --pool) is required");
+        return cnf__fail_setting(err, CNF_E_USAGE, "kernel", "a kernel (or --pool) is required");
     st = begin(&b, width, height, channels, has_alpha, err);
     if (st)
         return st;
@@ -265,6 +263,7 @@ cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int heigh
             memcpy(err->msg, msg, sizeof err->msg - 1);
             err->msg[sizeof err->msg - 1] = 0;
             snprintf(err->where, sizeof err->where, "%s", pl->name);
+            err->subject = CNF_SUBJECT_FILE;
             err->line = pll->line;
             err->col = pll->col;
         }

@@ -350,8 +350,8 @@ cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char
             return CNF_OK;
     }
     if ((uint64_t)w * h > max_pixels)
-        return cnf__fail(err, CNF_E_TOO_BIG, name,
-                         "%ux%u image is over the pixel limit %llu (raise it with --max-pixels)",
+        return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_PIXELS, name,
+                         "%ux%u image is over the pixel limit %llu",
                          w, h, (unsigned long long)max_pixels);
     comp = ct == 0 ? 1 : ct == 4 ? 2 : ct == 2 ? 3 : 4;
     f = calloc(1, sizeof *f);

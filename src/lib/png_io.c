@@ -61,8 +61,8 @@ static cnf_status open_png(const unsigned char *buf, size_t len, const char *nam
     }
     if ((uint64_t)info->ihdr.width * info->ihdr.height > max_pixels) {
         spng_ctx_free(ctx);
-        return cnf__fail(err, CNF_E_TOO_BIG, name,
-                         "%ux%u image is over the pixel limit %llu (raise it with --max-pixels)",
+        return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_PIXELS, name,
+                         "%ux%u image is over the pixel limit %llu",
                          info->ihdr.width, info->ihdr.height, (unsigned long long)max_pixels);
     }
     if (info->ihdr.width > INT32_MAX || info->ihdr.height > INT32_MAX) {

@@ -62,7 +62,7 @@ cnf_status cnf__luma_stage(cnf_stage *s, const cnf_shape *in, int keep_alpha, cn
 {
     memset(s, 0, sizeof *s);
     if (in->c - in->alpha != 3)
-        return cnf__fail(err, CNF_E_USAGE, "--channels",
+        return cnf__fail_setting(err, CNF_E_USAGE, "channels",
                          "'gray' needs an RGB input, this one has %d channels", in->c - in->alpha);
     s->ops = &LUMA_OPS;
     s->in = *in;
@@ -108,8 +108,8 @@ static void combine_run(const cnf_stage *s, const cnf_band *in, const cnf_band *
 static void combine_explain(const cnf_stage *s, FILE *f)
 {
     const combine_impl *c = s->impl;
-    static const char *const names[] = {"none", "magnitude", "max", "sum"};
-    fprintf(f, "combine: %s of %d maps%s\n", names[c->mode], c->groups,
+    fprintf(f, "combine: %s of %d maps%s\n", cnf_vocab_word(CNF_VOCAB_COMBINE, (int)c->mode),
+            c->groups,
             c->mode == CNF_COMBINE_MAGNITUDE ? " (sqrt of the sum of squares)" : "");
 }
 
@@ -129,7 +129,7 @@ cnf_status cnf__combine_stage(cnf_stage *s, const cnf_shape *in, int groups, cnf
     int colour = in->c - in->alpha;
     memset(s, 0, sizeof *s);
     if (groups < 1 || colour % groups != 0)
-        return cnf__fail(err, CNF_E_USAGE, "--combine", "cannot combine %d maps in %d groups",
+        return cnf__fail_setting(err, CNF_E_USAGE, "combine", "cannot combine %d maps in %d groups",
                          colour, groups);
     c = calloc(1, sizeof *c);
     if (!c)
@@ -196,11 +196,10 @@ static void act_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out,
 static void act_explain(const cnf_stage *s, FILE *f)
 {
     const act_impl *a = s->impl;
-    static const char *const names[] = {"none", "relu", "abs", "leaky_relu", "sigmoid", "tanh"};
     if (a->act == CNF_ACT_LEAKY_RELU)
         fprintf(f, "activation: leaky_relu (slope %g)\n", a->param);
     else
-        fprintf(f, "activation: %s\n", names[a->act]);
+        fprintf(f, "activation: %s\n", cnf_vocab_word(CNF_VOCAB_ACTIVATION, (int)a->act));
 }
 
 static const cnf_stage_ops ACT_OPS = {same_rows, no_scratch, act_run, act_explain,

@@ -78,8 +78,8 @@ static void pool_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
 static void pool_explain(const cnf_stage *s, FILE *f)
 {
     const pool_impl *p = s->impl;
-    static const char *const names[] = {"none", "max", "avg", "min"};
-    fprintf(f, "%spool: window %d, stride %d, padding %d, %s mode\n", names[p->mode], p->size,
+    fprintf(f, "%spool: window %d, stride %d, padding %d, %s mode\n",
+            cnf_vocab_word(CNF_VOCAB_POOL, (int)p->mode), p->size,
             p->stride, p->padding, p->ceil_mode ? "ceil" : "floor");
     for (int axis = 0; axis < 2; axis++) {
         int n = axis ? s->in.w : s->in.h, o = axis ? s->out.w : s->out.h;
@@ -133,7 +133,7 @@ cnf_status cnf__pool_stage(cnf_stage *s, const cnf_shape *in, cnf_pool mode, int
     long oh, ow;
     memset(s, 0, sizeof *s);
     if (padding * 2 > size)
-        return cnf__fail(err, CNF_E_USAGE, "--pool-padding",
+        return cnf__fail_setting(err, CNF_E_USAGE, "pool-padding",
                          "padding %d is more than half the window %d", padding, size);
     p = calloc(1, sizeof *p);
     if (!p)
