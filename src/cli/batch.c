@@ -1,31 +1,52 @@
-/* batch.c - batch mode: files and folders in, one output each under -o DIR, a thread pool, a summary. */
+/* batch.c - batch mode: files and folders in, outputs under -o DIR, planned whole before anything is written.
+ *
+ * The order of a batch: collect the inputs (sorted, so shards and messages
+ * are stable), name every output of every input, check the whole set (no two
+ * outputs with one name, no output replacing an input of the run - compared
+ * by device and inode, so any path to the same file counts), and only then
+ * deal this shard's files to the batch workers.  Each file's outputs are
+ * committed together by run_file.
+ */
 #define _POSIX_C_SOURCE 200809L
-#include "cli.h"
+#include "batch.h"
+
+#include "cleanup.h"
+#include "msg.h"
+#include "outfile.h"
+#include "paths.h"
+#include "walk.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+enum { NOT_DONE = -1, SKIPPED = 3 };
+
 typedef struct item {
-    char *in;   /* input path */
-    char *rel;  /* path relative to its folder argument, or the file name */
-    char *out;  /* output path */
-    int result; /* -1 not done, 0 ok, 1/2 failed, 3 skipped */
+    char *in;    /* input path */
+    char *rel;   /* path relative to its folder argument, or the file name */
+    file_id id;  /* the input file */
+    char *base;  /* DIR/<rel without extension> */
+    char **outs; /* its output paths */
+    int n_outs;
+    int result;  /* NOT_DONE, an exit code, or SKIPPED */
 } item;
 
 typedef struct list {
     item *v;
     size_t n, cap;
+    int bad_args; /* arguments that could not be read */
+    int skipped;  /* files in folders that are not inputs */
 } list;
 
 static int push(list *l, const char *in, const char *rel)
 {
+    item *it;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         item *nv = realloc(l->v, cap * sizeof *nv);
@@ -34,17 +55,26 @@ static int push(list *l, const char *in, const char *rel)
         l->v = nv;
         l->cap = cap;
     }
-    l->v[l->n].in = strdup(in);
-    l->v[l->n].rel = strdup(rel);
-    l->v[l->n].out = NULL;
-    l->v[l->n].result = -1;
-    if (!l->v[l->n].in || !l->v[l->n].rel) {
-        free(l->v[l->n].in);
-        free(l->v[l->n].rel);
+    it = &l->v[l->n];
+    memset(it, 0, sizeof *it);
+    it->result = NOT_DONE;
+    it->in = strdup(in);
+    it->rel = strdup(rel);
+    if (!it->in || !it->rel || !file_id_of(in, &it->id)) {
+        free(it->in);
+        free(it->rel);
         return -1;
     }
     l->n++;
     return 0;
+}
+
+static void free_item(item *it)
+{
+    free(it->in);
+    free(it->rel);
+    free(it->base);
+    free_paths(it->outs, it->n_outs);
 }
 
 static int collect(void *arg, const char *full, const char *rel)
@@ -55,6 +85,181 @@ static int collect(void *arg, const char *full, const char *rel)
 static int by_input(const void *a, const void *b)
 {
     return strcmp(((const item *)a)->in, ((const item *)b)->in);
+}
+
+/* Step 1: the input files.  Folders are walked; a FIFO, device or socket
+ * named directly is refused (reading it could block the whole batch). */
+static int gather(const options *o, list *l)
+{
+    for (int i = 0; i < o->n_args; i++) {
+        const char *a = o->args[i];
+        struct stat st;
+        if (stat(a, &st) != 0) {
+            msg_error(a, "%s", strerror(errno));
+            l->bad_args++;
+        } else if (S_ISDIR(st.st_mode)) {
+            l->bad_args += walk_files(a, o->recursive, collect, l, &l->skipped);
+        } else if (!S_ISREG(st.st_mode)) {
+            msg_error(a, "is not a regular file (a FIFO, device or socket); batch mode reads "
+                         "files and folders");
+            l->bad_args++;
+        } else {
+            const char *base = strrchr(a, '/');
+            if (push(l, a, base ? base + 1 : a) != 0) {
+                msg_error(NULL, "out of memory");
+                return EXIT_FAILURE_RUN;
+            }
+        }
+    }
+    qsort(l->v, l->n, sizeof *l->v, by_input);
+    /* A file named twice the same way (a folder and a file in it) is one
+     * input; sorted, the two are neighbours. */
+    {
+        size_t k = 0;
+        for (size_t i = 0; i < l->n; i++) {
+            item *it = &l->v[i];
+            if (k > 0 && strcmp(l->v[k - 1].in, it->in) == 0 &&
+                strcmp(l->v[k - 1].rel, it->rel) == 0)
+                free_item(it);
+            else
+                l->v[k++] = *it;
+        }
+        l->n = k;
+    }
+    return EXIT_OK;
+}
+
+/* Step 2: the output paths of every input (all shards). */
+static int name_all(const run_setup *s, list *l)
+{
+    const options *o = s->o;
+    const char *ext = o->output_format ? o->output_format : "png";
+    out_layout fixed, probed;
+    int have_fixed = run_fixed_layout(s, &fixed), rc = EXIT_OK;
+    if (have_fixed) {
+        int i, j;
+        char *names[CLI_MAX_KERNELS];
+        for (int g = 0; g < fixed.groups; g++)
+            names[g] = fixed.names[g];
+        if (find_duplicate(names, fixed.groups, &i, &j)) {
+            msg_usage("--kernel", "kernels %d and %d are both named '%s', so their outputs would "
+                                  "have the same name; rename a kernel file",
+                      i, j, names[i]);
+            return EXIT_USAGE;
+        }
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        item *it = &l->v[i];
+        const char *dot = strrchr(it->rel, '.'), *slash = strrchr(it->rel, '/');
+        size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - it->rel) : strlen(it->rel);
+        size_t n = strlen(o->output_dir) + stem + 2;
+        out_naming nm;
+        int r;
+        if (!(it->base = malloc(n))) {
+            msg_error(NULL, "out of memory");
+            return EXIT_FAILURE_RUN;
+        }
+        snprintf(it->base, n, "%s/%.*s", o->output_dir, (int)stem, it->rel);
+        if (!have_fixed && (r = run_probe_layout(s, it->in, &probed)) != 0) {
+            it->result = r; /* reported; the others go on */
+            continue;
+        }
+        memset(&nm, 0, sizeof nm);
+        nm.path = it->base;
+        nm.batch = 1;
+        nm.ext = ext;
+        if ((r = out_paths(&nm, have_fixed ? &fixed : &probed, &it->outs)) != 0) {
+            it->result = r;
+            continue;
+        }
+        it->n_outs = have_fixed ? fixed.groups : probed.groups;
+    }
+    return rc;
+}
+
+typedef struct out_ref {
+    const char *path;
+    const item *it;
+} out_ref;
+
+static int by_path(const void *a, const void *b)
+{
+    return strcmp(((const out_ref *)a)->path, ((const out_ref *)b)->path);
+}
+
+static int by_id(const void *a, const void *b)
+{
+    const item *x = *(const item *const *)a, *y = *(const item *const *)b;
+    if (x->id.dev != y->id.dev)
+        return x->id.dev < y->id.dev ? -1 : 1;
+    return x->id.ino < y->id.ino ? -1 : x->id.ino > y->id.ino;
+}
+
+/* Step 3: the whole set of outputs, before anything is written: two outputs
+ * with one name, or an output that is an input file of the run, refuse the
+ * run.  Returns the number of problems (each printed). */
+static int check_all(const list *l)
+{
+    size_t n = 0, k = 0;
+    int problems = 0;
+    out_ref *refs;
+    const item **by_file;
+    for (size_t i = 0; i < l->n; i++)
+        n += (size_t)l->v[i].n_outs;
+    refs = malloc((n ? n : 1) * sizeof *refs);
+    by_file = malloc((l->n ? l->n : 1) * sizeof *by_file);
+    if (!refs || !by_file) {
+        free(refs);
+        free(by_file);
+        msg_error(NULL, "out of memory");
+        return 1;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        by_file[i] = &l->v[i];
+        for (int g = 0; g < l->v[i].n_outs; g++)
+            refs[k++] = (out_ref){l->v[i].outs[g], &l->v[i]};
+    }
+    qsort(refs, n, sizeof *refs, by_path);
+    qsort(by_file, l->n, sizeof *by_file, by_id);
+    for (size_t i = 0; i < n; i++) {
+        file_id id;
+        if (i > 0 && strcmp(refs[i].path, refs[i - 1].path) == 0) {
+            msg_error(refs[i].path, "would be the output of both %s and %s; nothing written "
+                                    "(rename one, or run them separately)",
+                      refs[i - 1].it->in, refs[i].it->in);
+            problems++;
+        }
+        if (file_id_of(refs[i].path, &id)) {
+            item key;
+            const item *kp = &key, **hit;
+            key.id = id;
+            hit = bsearch(&kp, by_file, l->n, sizeof *by_file, by_id);
+            if (hit) {
+                msg_error(refs[i].path, "is an input of this run (the output of %s would replace "
+                                        "it); nothing written: choose another -o folder",
+                          refs[i].it->in);
+                problems++;
+            }
+        }
+    }
+    free(refs);
+    free(by_file);
+    return problems;
+}
+
+/* Step 4: only this shard's files (the sorted list dealt round-robin). */
+static void keep_shard(const options *o, list *l)
+{
+    size_t k = 0;
+    if (o->shard_n <= 1)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        if ((int)(i % (size_t)o->shard_n) == o->shard_k)
+            l->v[k++] = l->v[i];
+        else
+            free_item(&l->v[i]);
+    }
+    l->n = k;
 }
 
 /* mkdir -p for the folder part of path. */
@@ -75,36 +280,58 @@ static int make_parents(const char *path)
     return 0;
 }
 
-typedef struct pool {
-    const run_ctx *c;
+/* --skip-existing: every output of the item is there and complete. */
+static int already_done(const options *o, const item *it)
+{
+    for (int g = 0; g < it->n_outs; g++)
+        if (!output_is_complete(it->outs[g], o->out_fmt))
+            return 0;
+    return it->n_outs > 0;
+}
+
+/* ------------------------------------------------------ batch workers */
+
+typedef struct workers {
+    const run_setup *s;
     list *l;
-    cnf_output_format fmt;
     int threads_per_file;
     atomic_size_t next;
     atomic_size_t done;
-    atomic_int failed;
-} pool;
+} workers;
+
+static void do_item(workers *w, item *it)
+{
+    const options *o = w->s->o;
+    out_naming nm;
+    if (it->result != NOT_DONE)
+        return;
+    if (o->skip_existing && already_done(o, it)) {
+        it->result = SKIPPED;
+        return;
+    }
+    if (make_parents(it->outs[0]) != 0) {
+        msg_error(it->outs[0], "cannot create its folder: %s", strerror(errno));
+        it->result = EXIT_FAILURE_RUN;
+        return;
+    }
+    memset(&nm, 0, sizeof nm);
+    nm.path = it->base;
+    nm.batch = 1;
+    nm.ext = o->output_format ? o->output_format : "png";
+    nm.fixed = it->outs;
+    nm.n_fixed = it->n_outs;
+    it->result = run_file(w->s, it->in, &nm, w->threads_per_file);
+}
 
 static void *worker(void *arg)
 {
-    pool *p = arg;
+    workers *w = arg;
     for (;;) {
-        size_t i = atomic_fetch_add(&p->next, 1);
-        item *it;
-        if (i >= p->l->n)
+        size_t i = atomic_fetch_add(&w->next, 1);
+        if (i >= w->l->n || cleanup_stopping())
             break;
-        it = &p->l->v[i];
-        if (it->result < 0) {
-            if (make_parents(it->out) != 0) {
-                msg_error(it->out, "cannot create its folder: %s", strerror(errno));
-                it->result = 1;
-            } else {
-                it->result = process_file(p->c, it->in, it->out, p->fmt, p->threads_per_file, 1);
-            }
-            if (it->result)
-                atomic_fetch_add(&p->failed, 1);
-        }
-        atomic_fetch_add(&p->done, 1);
+        do_item(w, &w->l->v[i]);
+        atomic_fetch_add(&w->done, 1);
     }
     return NULL;
 }
@@ -125,141 +352,73 @@ static void progress(size_t done, size_t total, double t0, int final)
     fflush(stderr);
 }
 
-int run_batch(options *o)
+/* Step 5: the files on o->jobs threads; threads go to files first, and a
+ * lone file gets them all for its bands. */
+static void process_all(const run_setup *s, list *l, double t0)
 {
-    run_ctx c;
-    list l = {0};
-    cnf_output_format fmt;
-    int rc = 0, skipped = 0, bad_args = 0, show;
-    size_t processed = 0, failed = 0;
-    double t0 = now();
-    struct stat st;
+    const options *o = s->o;
+    workers w;
+    pthread_t tid[256];
+    int nt = o->jobs < 1 ? 1 : o->jobs, started = 0, show;
+    w.s = s;
+    w.l = l;
+    if ((size_t)nt > l->n)
+        nt = l->n ? (int)l->n : 1;
+    w.threads_per_file = o->jobs / nt > 0 ? o->jobs / nt : 1;
+    atomic_init(&w.next, 0);
+    atomic_init(&w.done, 0);
+    show = !o->quiet && (o->progress == 1 || (o->progress == 0 && isatty(STDERR_FILENO)));
+    for (int i = 0; i < nt; i++) {
+        if (pthread_create(&tid[i], NULL, worker, &w) != 0)
+            break;
+        started++;
+    }
+    if (started == 0)
+        worker(&w);
+    while (show && atomic_load(&w.done) < l->n) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        progress(atomic_load(&w.done), l->n, t0, 0);
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    if (show)
+        progress(l->n, l->n, t0, 1);
+}
 
-    fmt = cnf_output_format_from_name(o->output_format ? o->output_format : "png");
-    if (o->n_args < 1) {
-        msg_usage("--output-dir", "batch mode needs at least one INPUT file or folder");
-        return 2;
+int run_batch(const run_setup *s)
+{
+    const options *o = s->o;
+    list l;
+    int rc;
+    size_t processed = 0, failed = 0, skipped;
+    double t0 = now();
+    memset(&l, 0, sizeof l);
+    if ((rc = gather(o, &l)) != 0 || (rc = name_all(s, &l)) != 0)
+        goto out;
+    if (check_all(&l) > 0) {
+        rc = EXIT_USAGE;
+        goto out;
     }
-    if (stat(o->output_dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
-        msg_usage(o->output_dir, "the output folder is not a folder");
-        return 2;
-    }
-    if (o->explain) {
-        msg_usage("--explain", "takes one INPUT, not a batch");
-        return 2;
-    }
-    rc = setup_run(&c, o);
-    if (rc) {
-        free_ctx(&c);
-        return rc;
-    }
-    for (int i = 0; i < o->n_args; i++) {
-        const char *a = o->args[i];
-        if (stat(a, &st) != 0) {
-            msg_error(a, "%s", strerror(errno));
-            bad_args++;
-        } else if (S_ISDIR(st.st_mode)) {
-            bad_args += walk_files(a, o->recursive, collect, &l, &skipped);
-        } else {
-            const char *base = strrchr(a, '/');
-            if (push(&l, a, base ? base + 1 : a) != 0) {
-                msg_error(NULL, "out of memory");
-                rc = 1;
-                goto out;
-            }
-        }
-    }
-    /* The sorted list, dealt round-robin to shards (SPEC §9.8). */
-    qsort(l.v, l.n, sizeof *l.v, by_input);
-    if (o->shard_n > 1) {
-        size_t k = 0;
-        for (size_t i = 0; i < l.n; i++) {
-            if ((int)(i % (size_t)o->shard_n) == o->shard_k)
-                l.v[k++] = l.v[i];
-            else {
-                free(l.v[i].in);
-                free(l.v[i].rel);
-            }
-        }
-        l.n = k;
-    }
+    keep_shard(o, &l);
+    process_all(s, &l, t0);
+    skipped = (size_t)l.skipped;
     for (size_t i = 0; i < l.n; i++) {
-        item *it = &l.v[i];
-        const char *dot = strrchr(it->rel, '.'), *slash = strrchr(it->rel, '/');
-        size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - it->rel) : strlen(it->rel);
-        size_t n = strlen(o->output_dir) + stem + 16;
-        it->out = malloc(n);
-        if (!it->out) {
-            msg_error(NULL, "out of memory");
-            rc = 1;
-            goto out;
-        }
-        snprintf(it->out, n, "%s/%.*s.%s", o->output_dir, (int)stem, it->rel,
-                 o->output_format ? o->output_format : "png");
-        if (same_file(it->in, it->out)) {
-            msg_error(it->out, "is the input file; not overwritten");
-            it->result = 2;
-        } else if (i > 0 && strcmp(it->out, l.v[i - 1].out) == 0) {
-            /* Sorted inputs: a.jpg and a.png both want a.png. */
-            msg_error(it->out, "would also be the output of %s; %s not processed", l.v[i - 1].in,
-                      it->in);
-            it->result = 2;
-        } else if (o->skip_existing && access(it->out, F_OK) == 0) {
-            it->result = 3;
-        }
-    }
-    {
-        pool p;
-        pthread_t tid[256];
-        int nt = o->jobs < 1 ? 1 : o->jobs, started = 0;
-        p.c = &c;
-        p.l = &l;
-        p.fmt = fmt;
-        if ((size_t)nt > l.n)
-            nt = l.n ? (int)l.n : 1;
-        /* Threads go to files first; a lone file gets them all for its bands. */
-        p.threads_per_file = o->jobs / nt > 0 ? o->jobs / nt : 1;
-        atomic_init(&p.next, 0);
-        atomic_init(&p.done, 0);
-        atomic_init(&p.failed, 0);
-        show = !o->quiet && (o->progress == 1 || (o->progress == 0 && isatty(STDERR_FILENO)));
-        for (int i = 0; i < nt; i++) {
-            if (pthread_create(&tid[i], NULL, worker, &p) != 0)
-                break;
-            started++;
-        }
-        if (started == 0)
-            worker(&p);
-        while (show && atomic_load(&p.done) < l.n) {
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            progress(atomic_load(&p.done), l.n, t0, 0);
-            nanosleep(&ts, NULL);
-        }
-        for (int i = 0; i < started; i++)
-            pthread_join(tid[i], NULL);
-        if (show)
-            progress(l.n, l.n, t0, 1);
-    }
-    for (size_t i = 0; i < l.n; i++) {
-        if (l.v[i].result == 0)
+        if (l.v[i].result == EXIT_OK)
             processed++;
-        else if (l.v[i].result == 3)
+        else if (l.v[i].result == SKIPPED)
             skipped++;
         else
             failed++;
     }
-    failed += (size_t)bad_args;
+    failed += (size_t)l.bad_args;
     if (!o->quiet)
-        printf("processed %zu, failed %zu, skipped %d, in %.2f s\n", processed, failed, skipped,
+        printf("processed %zu, failed %zu, skipped %zu, in %.2f s\n", processed, failed, skipped,
                now() - t0);
-    rc = failed ? 1 : 0;
+    rc = failed ? EXIT_FAILURE_RUN : EXIT_OK;
 out:
-    for (size_t i = 0; i < l.n; i++) {
-        free(l.v[i].in);
-        free(l.v[i].rel);
-        free(l.v[i].out);
-    }
+    for (size_t i = 0; i < l.n; i++)
+        free_item(&l.v[i]);
     free(l.v);
-    free_ctx(&c);
     return rc;
 }

@@ -1,6 +1,11 @@
 /* compare.c - `cnnfilter compare`: max difference, PSNR and a difference image for two files or two folders. */
 #define _POSIX_C_SOURCE 200809L
-#include "cli.h"
+#include "commands.h"
+#include "input.h"
+#include "msg.h"
+#include "outfile.h"
+#include "paths.h"
+#include "walk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -76,6 +81,11 @@ static void print_compare_help(FILE *f)
             "\n"
             "Exit status: 0 every pair within tolerance, 1 a difference (values, shapes or a\n"
             "missing file), 2 an error (bad option, unreadable or corrupt file).\n");
+}
+
+void compare_option_words(FILE *f)
+{
+    fprintf(f, "--tolerance\n--diff\n-q\n--quiet\n-h\n--help\n");
 }
 
 /* A usage error of this subcommand: one line, with the hint. */
@@ -190,7 +200,7 @@ static int load(const char *path, input *in)
     cnf_input_kind kind = strcmp(path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(path);
     memset(in, 0, sizeof *in);
     memset(&err, 0, sizeof err);
-    if (read_input(path, &buf, &len, &err) != CNF_OK) {
+    if (read_input(path, (uint64_t)1 << 31, NULL, NULL, &buf, &len, &err) != CNF_OK) {
         msg_cnf(&err, path);
         return PAIR_ERROR;
     }
@@ -316,7 +326,8 @@ static int write_diff(const cmp_opts *o, const cnf_image *a, const cnf_image *b)
     memset(&err, 0, sizeof err);
     if (make_diff_image(o, a, b, &d, &err) != 0 ||
         cnf_encode(&d, o->diff_fmt, CNF_MAP_CLAMP, 90, &data, &len, NULL, &err) != CNF_OK ||
-        write_output(o->diff, data, len, &err) != CNF_OK) {
+        write_output(o->diff, data, len, !(o->diff_fmt == CNF_OUT_TXT || o->diff_fmt == CNF_OUT_JSON),
+                     &err) != CNF_OK) {
         msg_cnf(&err, o->diff);
         rc = PAIR_ERROR;
     }

@@ -1,5 +1,5 @@
 /* msg.c - every line the CLI writes to stderr: one line each, prefixed "cnnfilter: ". */
-#include "cli.h"
+#include "msg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -86,6 +86,49 @@ void msg_info(const char *fmt, ...)
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     fprintf(stderr, "cnnfilter: %s\n", text);
+}
+
+static cnf_status vfill(cnf_error *e, cnf_status st, const char *where, int errnum,
+                        const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static cnf_status vfill(cnf_error *e, cnf_status st, const char *where, int errnum,
+                        const char *fmt, va_list ap)
+{
+    memset(e, 0, sizeof *e);
+    e->status = st;
+    e->sys_errno = errnum;
+    if (where && where[0]) {
+        e->subject = CNF_SUBJECT_FILE;
+        snprintf(e->where, sizeof e->where, "%s", where);
+    }
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    return st;
+}
+
+cnf_status fail(cnf_error *e, cnf_status st, const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfill(e, st, where, 0, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+cnf_status fail_errno(cnf_error *e, cnf_status st, const char *where, int errnum, const char *fmt,
+                      ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfill(e, st, where, errnum, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+void error_default_where(cnf_error *e, const char *path)
+{
+    if (e->where[0] || !path)
+        return;
+    snprintf(e->where, sizeof e->where, "%s", path);
+    e->subject = CNF_SUBJECT_FILE;
 }
 
 int exit_code(cnf_status s)

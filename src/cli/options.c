@@ -1,6 +1,9 @@
-/* options.c - the option table: it drives both the parser and --help, so they cannot drift. */
+/* options.c - the option table: it drives the parser, --help and the completion words, so they cannot drift. */
 #define _POSIX_C_SOURCE 200809L
-#include "cli.h"
+#include "options.h"
+
+#include "msg.h"
+#include "paths.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -8,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef enum opt_id {
@@ -23,7 +27,7 @@ typedef struct opt {
     const char *name;  /* long name without "--" */
     char short_name;   /* 0 if none */
     const char *arg;   /* metavar, NULL for a switch */
-    int geometry;      /* conflicts with --pipeline (SPEC §9.12) */
+    int geometry;      /* a layer flag: conflicts with --pipeline (cnnfilter(1), PIPELINES) */
     const char *help;
 } opt;
 
@@ -78,23 +82,9 @@ static const opt OPTIONS[] = {
 };
 #define N_OPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
 
-void print_help(FILE *f)
+void print_options_help(FILE *f)
 {
-    fprintf(f,
-            "Usage: cnnfilter [OPTIONS] INPUT OUTPUT          one image (or matrix) in, one out\n"
-            "       cnnfilter [OPTIONS] -o DIR INPUT...       batch: files and/or folders in\n"
-            "       cnnfilter kernels                         list the built-in kernels\n"
-            "       cnnfilter show-kernel SPEC                print a kernel's weights\n"
-            "       cnnfilter compare [--tolerance N] [--diff FILE] A B   compare images or folders\n"
-            "       cnnfilter --help | --version\n"
-            "\n"
-            "Filters images with the math of convolutional neural networks: convolution\n"
-            "(cross-correlation), padding, stride, dilation, channel sums, activations and\n"
-            "pooling.  INPUT/OUTPUT may be '-' for stdin/stdout (PNG on stdout).  Inputs: PNG,\n"
-            "JPEG, BMP, TGA, GIF, PNM, PSD, HDR, and numeric matrices (.json, .csv, .txt).\n"
-            "Outputs by extension: .png .jpg .bmp .tga (8-bit), .npy .txt .json (exact values).\n"
-            "\n"
-            "Options:\n");
+    fprintf(f, "Options:\n");
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const opt *o = &OPTIONS[i];
         char left[96];
@@ -110,13 +100,6 @@ void print_help(FILE *f)
         else
             fprintf(f, "%s\n%-30s %s\n", left, "", o->help);
     }
-    fprintf(f, "\n"
-               "Exit status: 0 success, 1 runtime failure, 2 usage error (compare: 0 within\n"
-               "tolerance, 1 different, 2 error).\n"
-               "Examples:\n"
-               "  cnnfilter -k sobel_v --map abs in.png edges.png\n"
-               "  cnnfilter -k gaussian:5 --border reflect in.jpg blurred.png\n"
-               "  cnnfilter -k '[[1,0],[0,-1]]' --padding valid m.txt out.txt\n");
 }
 
 /* ------------------------------------------------------- value parsers */
@@ -425,12 +408,8 @@ static int apply(options *o, const opt *op, const char *flag, const char *val)
             return 2;
         o->progress = v;
         return 0;
-    case O_HELP:
-        print_help(stdout);
-        return -1;
-    case O_VERSION:
-        printf("cnnfilter %s\n", CNF_VERSION_STRING);
-        return -1;
+    case O_HELP: o->help = 1; return 0;
+    case O_VERSION: o->version = 1; return 0;
     }
     return 0;
 }
@@ -517,7 +496,137 @@ int parse_options(int argc, char **argv, int first, options *o)
             int r = apply(o, op, flag, val);
             if (r)
                 return r;
+            if (o->help || o->version)
+                return 0; /* what follows is not looked at */
         }
     }
     return 0;
+}
+
+/* The format of the outputs: OUTPUT's extension, or --output-format for "-"
+ * and for batch outputs (PNG by default). */
+static int output_format_of(options *o, const char *out)
+{
+    o->out_fmt = CNF_OUT_PNG;
+    if (out && strcmp(out, "-") != 0) {
+        o->out_fmt = cnf_output_format_for_path(out);
+        if (o->out_fmt == CNF_OUT_NONE) {
+            msg_usage(out, "unknown output extension (use .png, .jpg, .bmp, .tga, .npy, .txt or "
+                           ".json)");
+            return 2;
+        }
+    } else if (o->output_format) {
+        o->out_fmt = cnf_output_format_from_name(o->output_format);
+    }
+    return 0;
+}
+
+static int validate_batch(options *o)
+{
+    struct stat st;
+    if (o->n_args < 1) {
+        msg_usage("--output-dir", "batch mode needs at least one INPUT file or folder");
+        return 2;
+    }
+    if (stat(o->output_dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        msg_usage(o->output_dir, "the output folder is not a folder");
+        return 2;
+    }
+    if (o->explain) {
+        msg_usage("--explain", "takes one INPUT, not a batch");
+        return 2;
+    }
+    return output_format_of(o, NULL);
+}
+
+static int validate_single(options *o)
+{
+    const char *in, *out;
+    if (o->n_args < 1 || o->n_args > 2 || (o->n_args == 1 && !o->explain)) {
+        msg_usage(NULL, "expected INPUT and OUTPUT (or -o DIR INPUT...), got %d argument%s",
+                  o->n_args, o->n_args == 1 ? "" : "s");
+        return 2;
+    }
+    in = o->args[0];
+    out = o->n_args > 1 ? o->args[1] : "-";
+    if (output_format_of(o, out))
+        return 2;
+    if (o->n_args > 1 && strcmp(out, "-") == 0 && !o->explain && isatty(STDOUT_FILENO) &&
+        o->out_fmt != CNF_OUT_TXT && o->out_fmt != CNF_OUT_JSON) {
+        msg_usage("-", "refusing to write binary image data to a terminal");
+        return 2;
+    }
+    if (o->n_args > 1 && same_file(in, out)) {
+        msg_usage(out, "OUTPUT is the INPUT file; refusing to overwrite the input");
+        return 2;
+    }
+    return 0;
+}
+
+int validate_options(options *o)
+{
+    int rc = o->output_dir ? validate_batch(o) : validate_single(o);
+    if (rc)
+        return rc;
+    if (o->pipeline && o->geometry_flags_seen) {
+        char flag[80];
+        snprintf(flag, sizeof flag, "--%s", o->geometry_flag);
+        msg_usage(flag, "cannot be combined with --pipeline (set it in the pipeline's layers)");
+        return 2;
+    }
+    if (!o->pipeline && o->n_kernels == 0 && o->layer.pool == CNF_POOL_NONE) {
+        msg_usage("--kernel", "a kernel is required (or --pool for pooling alone)");
+        return 2;
+    }
+    if (o->depth == 16 && o->out_fmt != CNF_OUT_PNG && !o->explain) {
+        msg_usage("--depth", "16-bit output is for PNG only");
+        return 2;
+    }
+    return 0;
+}
+
+/* The words an option's value may be, for completion; NULL for a number or
+ * a file. */
+static void option_values(FILE *f, opt_id id)
+{
+    static const char *const DEPTHS[] = {"8", "16", NULL};
+    static const char *const LEVELS[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", NULL};
+    static const char *const FORMATS[] = {"png", "jpg", "bmp", "tga", "npy", "txt", "json", NULL};
+    const char *const *w = NULL;
+    switch (id) {
+    case O_PADDING: w = cnf_vocab_words(CNF_VOCAB_PADDING); break;
+    case O_BORDER: w = cnf_vocab_words(CNF_VOCAB_BORDER); break;
+    case O_CHANNELS: w = cnf_vocab_words(CNF_VOCAB_CHANNELS); break;
+    case O_ACTIVATION: w = cnf_vocab_words(CNF_VOCAB_ACTIVATION); break;
+    case O_POOL: w = cnf_vocab_words(CNF_VOCAB_POOL); break;
+    case O_COMBINE: w = cnf_vocab_words(CNF_VOCAB_COMBINE); break;
+    case O_MAP: w = cnf_vocab_words(CNF_VOCAB_MAP); break;
+    case O_ALPHA: w = ALPHAS; break;
+    case O_PROGRESS: w = PROGRESS; break;
+    case O_DEPTH: w = DEPTHS; break;
+    case O_COMPRESSION: w = LEVELS; break;
+    case O_OUTPUT_FORMAT: w = FORMATS; break;
+    default: break;
+    }
+    for (int i = 0; w && w[i]; i++)
+        fprintf(f, "%s\n", w[i]);
+}
+
+int print_option_words(FILE *f, const char *what)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const opt *op = &OPTIONS[i];
+        if (!what) {
+            if (op->short_name)
+                fprintf(f, "-%c\n", op->short_name);
+            fprintf(f, "--%s\n", op->name);
+            continue;
+        }
+        if ((what[0] == '-' && what[1] == '-' && strcmp(what + 2, op->name) == 0) ||
+            (what[0] == '-' && what[1] == op->short_name && what[1] && !what[2])) {
+            option_values(f, op->id);
+            return 0;
+        }
+    }
+    return what ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 /* fuzz_options.c - the CLI option parser: NUL-separated arguments, never crash. */
 #include "fuzz.h"
 
-#include "../../src/cli/cli.h"
+#include "../../src/cli/msg.h"
+#include "../../src/cli/options.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,140 @@
+/* input.c - reading an input file (or standard input) into memory, refusing non-inputs from their first bytes. */
+#define _POSIX_C_SOURCE 200809L
+#include "input.h"
+
+#include "msg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Inputs are read whole; the decoders take lengths as int, so 2 GiB is a
+ * hard ceiling for any input. */
+#define MAX_INPUT_BYTES ((size_t)INT_MAX)
+
+static cnf_status too_big(cnf_error *err, const char *path, size_t limit)
+{
+    if (limit >= MAX_INPUT_BYTES)
+        return fail(err, CNF_E_TOO_BIG, path, "input is larger than 2 GiB");
+    fail(err, CNF_E_TOO_BIG, path, "input is larger than the memory limit of %zu MiB", limit >> 20);
+    err->limit = CNF_LIMIT_MEMORY;
+    return CNF_E_TOO_BIG;
+}
+
+/* Read into buf[*len .. cap) until it is full or the input ends; *eof set
+ * at the end.  Returns 0, or -1 with errno. */
+static int fill(int fd, unsigned char *buf, size_t cap, size_t *len, int *eof)
+{
+    while (*len < cap) {
+        ssize_t n = read(fd, buf + *len, cap - *len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0) {
+            *eof = 1;
+            return 0;
+        }
+        *len += (size_t)n;
+    }
+    return 0;
+}
+
+/* Open path for reading: its descriptor, and the size to expect (0 when
+ * unknown: a pipe or device). */
+static cnf_status open_input(const char *path, size_t limit, int *fd_ret, size_t *size_ret,
+                             cnf_error *err)
+{
+    struct stat st;
+    int fd;
+    *size_ret = 0;
+    if (strcmp(path, "-") == 0) {
+        *fd_ret = STDIN_FILENO;
+        return CNF_OK;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return fail_errno(err, CNF_E_IO, path, e, "%s", strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return fail_errno(err, CNF_E_IO, path, EISDIR, "is a directory");
+    }
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > limit) {
+        close(fd);
+        return too_big(err, path, limit);
+    }
+    if (S_ISREG(st.st_mode))
+        *size_ret = (size_t)st.st_size;
+    *fd_ret = fd;
+    return CNF_OK;
+}
+
+cnf_status read_input(const char *path, uint64_t max_bytes, input_check_fn check, void *ctx,
+                      unsigned char **buf_ret, size_t *len_ret, cnf_error *err)
+{
+    size_t limit = max_bytes < MAX_INPUT_BYTES ? (size_t)max_bytes : MAX_INPUT_BYTES;
+    size_t len = 0, cap, size;
+    int fd = -1, eof = 0, checked = !check;
+    unsigned char *buf;
+    cnf_status st;
+    *buf_ret = NULL;
+    *len_ret = 0;
+    if ((st = open_input(path, limit, &fd, &size, err)) != CNF_OK)
+        return st;
+    /* A regular file is read in one buffer of its size (+1 to see the end);
+     * anything else grows by doubling from the first chunk. */
+    cap = size ? size + 1 : INPUT_CHECK_BYTES;
+    if (cap < INPUT_CHECK_BYTES && !size)
+        cap = INPUT_CHECK_BYTES;
+    buf = malloc(cap);
+    if (!buf) {
+        st = fail(err, CNF_E_NOMEM, path, "out of memory");
+        goto out;
+    }
+    for (;;) {
+        size_t want = checked ? cap : (cap < INPUT_CHECK_BYTES ? cap : INPUT_CHECK_BYTES);
+        if (fill(fd, buf, want, &len, &eof) != 0) {
+            st = fail_errno(err, CNF_E_IO, path, errno, "%s", strerror(errno));
+            goto out;
+        }
+        if (!checked) {
+            checked = 1;
+            if ((st = check(buf, len, path, ctx, err)) != CNF_OK)
+                goto out;
+        }
+        if (eof)
+            break;
+        if (len == cap) {
+            unsigned char *nb;
+            if (cap >= limit) {
+                /* A pipe or device that keeps going (/dev/zero) stops here. */
+                st = too_big(err, path, limit);
+                goto out;
+            }
+            cap = cap > limit / 2 ? limit : cap * 2;
+            nb = realloc(buf, cap);
+            if (!nb) {
+                st = fail(err, CNF_E_NOMEM, path, "out of memory");
+                goto out;
+            }
+            buf = nb;
+        }
+    }
+    *buf_ret = buf;
+    *len_ret = len;
+    buf = NULL;
+out:
+    if (fd > STDIN_FILENO)
+        close(fd);
+    free(buf);
+    return st;
+}

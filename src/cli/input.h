@@ -1,0 +1,24 @@
+/* input.h - reading an input file (or standard input) into memory, refusing non-inputs from their first bytes. */
+#ifndef CNF_CLI_INPUT_H
+#define CNF_CLI_INPUT_H
+
+#include "cnnfilter.h"
+
+#include <stdint.h>
+
+/* An early look at the first bytes of an input: returns CNF_OK to read on,
+ * or fills err and fails (the rest is never read). */
+typedef cnf_status (*input_check_fn)(const unsigned char *start, size_t len, const char *path,
+                                     void *ctx, cnf_error *err);
+
+/* read_input - the whole file (or stdin for "-") into a malloc'd buffer,
+ * refusing more than max_bytes (and 2 GiB, the most a decoder takes).
+ * `check` (may be NULL) sees the first INPUT_CHECK_BYTES bytes (or the whole
+ * input when shorter) before the rest is read, so that /dev/zero or a large
+ * file of junk fails at once.  Errors name the path (EISDIR: "is a
+ * directory"). */
+#define INPUT_CHECK_BYTES 65536
+cnf_status read_input(const char *path, uint64_t max_bytes, input_check_fn check, void *ctx,
+                      unsigned char **buf, size_t *len, cnf_error *err);
+
+#endif

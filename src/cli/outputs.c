@@ -1,0 +1,417 @@
+/* outputs.c - where a result goes: the names of an input's outputs, and writing a result into them (PNG as its rows arrive, other formats whole). */
+#define _POSIX_C_SOURCE 200809L
+#include "outputs.h"
+
+#include "input.h"
+#include "msg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Output names are kept below this (PATH_MAX on Linux). */
+#define OUT_PATH_MAX 4096
+
+int has_template(const char *s) { return strstr(s, "{kernel}") || strstr(s, "{index}"); }
+
+/* Replace {kernel} and {index} in a template; -1 if the result is too long. */
+static int expand_template(const char *tpl, const char *kname, int index, char *out, size_t size)
+{
+    size_t o = 0;
+    for (const char *p = tpl; *p;) {
+        const char *rep = NULL;
+        char num[16];
+        size_t skip = 0;
+        if (strncmp(p, "{kernel}", 8) == 0) {
+            rep = kname;
+            skip = 8;
+        } else if (strncmp(p, "{index}", 7) == 0) {
+            snprintf(num, sizeof num, "%d", index);
+            rep = num;
+            skip = 7;
+        }
+        if (rep) {
+            size_t n = strlen(rep);
+            if (o + n >= size)
+                return -1;
+            memcpy(out + o, rep, n);
+            o += n;
+            p += skip;
+        } else {
+            if (o + 1 >= size)
+                return -1;
+            out[o++] = *p++;
+        }
+    }
+    out[o] = 0;
+    return 0;
+}
+
+void free_paths(char **paths, int n)
+{
+    if (!paths)
+        return;
+    for (int i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+int find_duplicate(char *const *paths, int n, int *i_ret, int *j_ret)
+{
+    /* Outputs per input are few (at most 64); a batch's whole list is
+     * checked by batch.c after sorting. */
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (strcmp(paths[i], paths[j]) == 0) {
+                *i_ret = i;
+                *j_ret = j;
+                return 1;
+            }
+    return 0;
+}
+
+/* Path g of layout l under naming nm into buf; -1 if too long. */
+static int one_path(const out_naming *nm, const out_layout *l, int g, char *buf, size_t size)
+{
+    int n;
+    if (nm->batch) {
+        if (l->groups == 1)
+            n = snprintf(buf, size, "%s.%s", nm->path, nm->ext);
+        else
+            n = snprintf(buf, size, "%s-%s.%s", nm->path, l->names[g], nm->ext);
+        return n < 0 || (size_t)n >= size ? -1 : 0;
+    }
+    if (l->groups == 1) {
+        if (strlen(nm->path) >= size)
+            return -1;
+        memcpy(buf, nm->path, strlen(nm->path) + 1);
+        return 0;
+    }
+    return expand_template(nm->path, l->names[g], g, buf, size);
+}
+
+int out_paths(const out_naming *nm, const out_layout *l, char ***paths_ret)
+{
+    char **paths = calloc((size_t)l->groups, sizeof *paths);
+    char buf[OUT_PATH_MAX];
+    int i, j;
+    *paths_ret = NULL;
+    if (!paths) {
+        msg_error(nm->path, "out of memory");
+        return EXIT_FAILURE_RUN;
+    }
+    for (int g = 0; g < l->groups; g++) {
+        if (one_path(nm, l, g, buf, sizeof buf) != 0) {
+            msg_usage(nm->path, "output name too long");
+            free_paths(paths, l->groups);
+            return EXIT_USAGE;
+        }
+        if (!(paths[g] = strdup(buf))) {
+            msg_error(nm->path, "out of memory");
+            free_paths(paths, l->groups);
+            return EXIT_FAILURE_RUN;
+        }
+    }
+    if (find_duplicate(paths, l->groups, &i, &j)) {
+        msg_usage(paths[i],
+                  "outputs %d and %d of the bank would both be this file (two kernels named "
+                  "'%s'); use {index} in OUTPUT or rename a kernel file",
+                  i, j, l->names[i]);
+        free_paths(paths, l->groups);
+        return EXIT_USAGE;
+    }
+    *paths_ret = paths;
+    return EXIT_OK;
+}
+
+void report_output(const char *path, cnf_output_format fmt, const cnf_map_stats *s,
+                   const cnf_image *img)
+{
+    if (cnf_output_format_is_8bit(fmt)) {
+        uint64_t clipped = s->clipped_low + s->clipped_high;
+        msg_info("%s: values %.9g .. %.9g before mapping; %llu of %llu clipped (%llu below 0, "
+                 "%llu above 255)",
+                 path, s->min, s->max, (unsigned long long)clipped,
+                 (unsigned long long)s->values, (unsigned long long)s->clipped_low,
+                 (unsigned long long)s->clipped_high);
+    } else {
+        double lo = 0, hi = 0;
+        size_t n = (size_t)img->width * img->height * (size_t)(img->channels - img->has_alpha);
+        for (size_t i = 0; i < n; i++) {
+            if (i == 0 || img->data[i] < lo)
+                lo = img->data[i];
+            if (i == 0 || img->data[i] > hi)
+                hi = img->data[i];
+        }
+        msg_info("%s: %d x %d x %d values %.9g .. %.9g, written exactly", path, img->channels,
+                 img->height, img->width, lo, hi);
+    }
+}
+
+/* ------------------------------------------------ PNG outputs by rows */
+
+/* The PNG files of one result being written as its rows arrive. */
+typedef struct png_sink {
+    const options *o;
+    out_file *fs;
+    cnf_png_writer **w;
+    cnf_map_stats *stats;
+    int groups, colour, alpha, width;
+    double lo, range;   /* --map normalize: the whole result's range */
+    unsigned char *buf; /* mapped rows of one band for one output */
+    size_t cap;
+} png_sink;
+
+typedef struct write_ctx {
+    out_file *f;
+    cnf_error err; /* the file's own write error (names the path, says why) */
+} write_ctx;
+
+static int write_cb(void *ctx, const void *data, size_t len)
+{
+    write_ctx *wc = ctx;
+    return out_write(wc->f, data, len, &wc->err) == CNF_OK ? 0 : -1;
+}
+
+static cnf_status sink_png(void *ctx, int y0, int y1, const float *const *rows, int planes,
+                           cnf_error *err)
+{
+    png_sink *ps = ctx;
+    int n = y1 - y0, comp = ps->colour + ps->alpha, sixteen = ps->o->depth == 16;
+    size_t stride = (size_t)ps->width * (size_t)comp * (sixteen ? 2 : 1);
+    const float *src[5];
+    if (stride * (size_t)n > ps->cap) {
+        free(ps->buf);
+        ps->cap = stride * (size_t)n;
+        ps->buf = malloc(ps->cap);
+        if (!ps->buf) {
+            ps->cap = 0;
+            return fail(err, CNF_E_NOMEM, "", "out of memory");
+        }
+    }
+    for (int g = 0; g < ps->groups; g++) {
+        cnf_status st;
+        for (int i = 0; i < n; i++) {
+            const float *const *r = rows + (size_t)i * (size_t)planes;
+            for (int c = 0; c < ps->colour; c++)
+                src[c] = r[g * ps->colour + c];
+            if (ps->alpha)
+                src[ps->colour] = r[planes - 1];
+            if (sixteen)
+                cnf_map_row16(src, comp, ps->alpha, ps->width, ps->o->map, ps->lo, ps->range,
+                              (uint16_t *)(void *)(ps->buf + (size_t)i * stride), &ps->stats[g]);
+            else
+                cnf_map_row(src, comp, ps->alpha, ps->width, ps->o->map, ps->lo, ps->range,
+                            ps->buf + (size_t)i * stride, &ps->stats[g]);
+        }
+        if ((st = cnf_png_writer_rows(ps->w[g], ps->buf, stride, n, err)) != CNF_OK)
+            return st;
+    }
+    return CNF_OK;
+}
+
+/* Where the rows of a PNG output come from: a plan run, or a whole image. */
+typedef cnf_status (*png_feed)(void *ctx, png_sink *ps, cnf_error *err);
+
+/* The PNG tEXt chunks: the version and the options that decide the pixels,
+ * for whoever finds the file later (identify -verbose); no time stamp, so
+ * the same pixels and options give the same bytes. */
+#define PNG_TEXT_MAX (sizeof((options *)0)->normalized + 32)
+
+/* Feed the rows to a PNG writer per group, writing into fs[g]. */
+static cnf_status write_pngs(const options *o, int w, int h, int ch, int a, out_file *fs,
+                             int groups, int threads, double lo, double range, png_feed feed,
+                             void *feed_ctx, cnf_map_stats *stats, cnf_error *err)
+{
+    char comment[PNG_TEXT_MAX];
+    const char *text[5] = {"Software", "cnnfilter " CNF_VERSION_STRING, "Comment", comment, NULL};
+    cnf_png_writer *wr[CLI_MAX_KERNELS] = {0};
+    write_ctx wc[CLI_MAX_KERNELS];
+    cnf_map_stats local[CLI_MAX_KERNELS];
+    png_sink ps;
+    cnf_status st = CNF_OK;
+    int g;
+    snprintf(comment, sizeof comment, "cnnfilter %s%s", o->normalized,
+             o->normalized_truncated ? " ..." : "");
+    memset(&ps, 0, sizeof ps);
+    ps.o = o;
+    ps.fs = fs;
+    ps.w = wr;
+    ps.stats = stats ? stats : local;
+    ps.groups = groups;
+    ps.alpha = a;
+    ps.colour = (ch - a) / groups;
+    ps.width = w;
+    ps.lo = lo;
+    ps.range = range;
+    for (g = 0; g < groups && st == CNF_OK; g++) {
+        cnf_map_stats_init(&ps.stats[g]);
+        memset(&wc[g].err, 0, sizeof wc[g].err);
+        wc[g].f = &fs[g];
+        st = cnf_png_writer_open(&wr[g], w, h, ps.colour + a, o->depth, o->compression, threads,
+                                 text, write_cb, &wc[g], err);
+        if (st)
+            error_default_where(err, fs[g].path);
+    }
+    if (st == CNF_OK)
+        st = feed(feed_ctx, &ps, err);
+    for (g = 0; g < groups && st == CNF_OK; g++)
+        st = cnf_png_writer_finish(wr[g], err);
+    for (g = 0; g < groups; g++) {
+        /* A write error of the file itself says more (its path, errno). */
+        if (st && wc[g].err.status)
+            *err = wc[g].err;
+        cnf_png_writer_free(wr[g]);
+    }
+    free(ps.buf);
+    return st;
+}
+
+typedef struct plan_feed {
+    const cnf_plan *plan;
+    cnf_reader *r;
+    int threads;
+} plan_feed;
+
+static cnf_status feed_plan(void *ctx, png_sink *ps, cnf_error *err)
+{
+    plan_feed *f = ctx;
+    return cnf_plan_stream(f->plan, f->r, f->threads, sink_png, ps, err);
+}
+
+cnf_status emit_png_stream(const options *o, const cnf_plan *plan, cnf_reader *r, int threads,
+                           out_file *fs, int groups, cnf_map_stats *stats, cnf_error *err)
+{
+    int w, h, ch, a;
+    plan_feed f = {plan, r, threads};
+    cnf_plan_output_shape(plan, &w, &h, &ch, &a);
+    return write_pngs(o, w, h, ch, a, fs, groups, threads, 0, 0, feed_plan, &f, stats, err);
+}
+
+/* The rows of a whole image, one at a time. */
+static cnf_status feed_image(void *ctx, png_sink *ps, cnf_error *err)
+{
+    const cnf_image *img = ctx;
+    const float *rows[CNF_MAX_CHANNELS + 1];
+    cnf_status st = CNF_OK;
+    for (int y = 0; y < img->height && st == CNF_OK; y++) {
+        for (int c = 0; c < img->channels; c++)
+            rows[c] = cnf_image_plane(img, c) + (size_t)y * (size_t)img->width;
+        st = sink_png(ps, y, y + 1, rows, img->channels, err);
+    }
+    return st;
+}
+
+/* A whole result to PNG through the same writer (normalize needs the whole
+ * range first; that is why this result was kept whole). */
+static cnf_status emit_png_whole(const options *o, const cnf_image *img, int groups, int threads,
+                                 out_file *fs, cnf_map_stats *stats, cnf_error *err)
+{
+    int colour = img->channels - img->has_alpha;
+    size_t plane = (size_t)img->width * (size_t)img->height;
+    double lo = INFINITY, hi = -INFINITY;
+    if (colour / groups < 1 || colour / groups + img->has_alpha > 4)
+        return fail(err, CNF_E_IO, fs[0].path, "PNG holds 1 to 4 channels, not %d",
+                    colour / groups + img->has_alpha);
+    if (o->map == CNF_MAP_NORMALIZE)
+        for (int c = 0; c < colour; c++) {
+            const float *p = cnf_image_plane(img, c);
+            for (size_t i = 0; i < plane; i++) {
+                lo = p[i] < lo ? p[i] : lo;
+                hi = p[i] > hi ? p[i] : hi;
+            }
+        }
+    return write_pngs(o, img->width, img->height, img->channels, img->has_alpha, fs, groups,
+                      threads, lo, hi - lo, feed_image, (void *)(uintptr_t)img, stats, err);
+}
+
+cnf_status emit_whole(const options *o, const cnf_image *res, int groups, cnf_output_format fmt,
+                      int threads, out_file *fs, cnf_map_stats *stats, cnf_error *err)
+{
+    cnf_status st = CNF_OK;
+    if (fmt == CNF_OUT_PNG)
+        return emit_png_whole(o, res, groups, threads, fs, stats, err);
+    for (int g = 0; g < groups && st == CNF_OK; g++) {
+        cnf_image part = {0};
+        const cnf_image *img = res;
+        unsigned char *data = NULL;
+        size_t len = 0;
+        if (groups > 1) {
+            if ((st = cnf_image_group(res, groups, g, &part, err)) != CNF_OK)
+                break;
+            img = &part;
+        }
+        cnf_map_stats ms;
+        st = cnf_encode(img, fmt, o->map, o->quality, &data, &len, &ms, err);
+        if (st == CNF_OK) {
+            if (stats)
+                stats[g] = ms;
+            if (o->verbose)
+                report_output(fs[g].path, fmt, &ms, img);
+            st = out_write(&fs[g], data, len, err);
+        } else {
+            error_default_where(err, fs[g].path);
+        }
+        free(data);
+        cnf_image_free(&part);
+    }
+    return st;
+}
+
+/* ---------------------------------------------------- existing outputs */
+
+/* The first `n` and last `m` bytes of a file, and its size. */
+static int head_tail(const char *path, unsigned char *head, size_t n, unsigned char *tail, size_t m,
+                     off_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    int ok = 0;
+    if (fd < 0)
+        return 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)(n > m ? n : m) &&
+        pread(fd, head, n, 0) == (ssize_t)n && pread(fd, tail, m, st.st_size - (off_t)m) == (ssize_t)m) {
+        *size = st.st_size;
+        ok = 1;
+    }
+    close(fd);
+    return ok;
+}
+
+int output_is_complete(const char *path, cnf_output_format fmt)
+{
+    static const unsigned char PNG_SIG[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static const unsigned char IEND[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    unsigned char head[8], tail[12];
+    off_t size = 0;
+    switch (fmt) {
+    case CNF_OUT_PNG: /* signature, and the IEND chunk last */
+        return head_tail(path, head, 8, tail, 12, &size) && memcmp(head, PNG_SIG, 8) == 0 &&
+               memcmp(tail, IEND, 12) == 0;
+    case CNF_OUT_JPG: /* SOI first, EOI last */
+        return head_tail(path, head, 2, tail, 2, &size) && head[0] == 0xff && head[1] == 0xd8 &&
+               tail[0] == 0xff && tail[1] == 0xd9;
+    case CNF_OUT_BMP: /* the size in the header is the file's */
+        return head_tail(path, head, 6, tail, 1, &size) && head[0] == 'B' && head[1] == 'M' &&
+               (off_t)((uint32_t)head[2] | (uint32_t)head[3] << 8 | (uint32_t)head[4] << 16 |
+                       (uint32_t)head[5] << 24) == size;
+    default: { /* no end marker: it is complete if it decodes */
+        unsigned char *buf = NULL;
+        size_t len = 0;
+        cnf_image img;
+        cnf_error err;
+        int ok = read_input(path, CNF_DEFAULT_MAX_MEMORY, NULL, NULL, &buf, &len, &err) == CNF_OK &&
+                 cnf_decode(buf, len, cnf_input_kind_for_path(path), path, CNF_DEFAULT_MAX_PIXELS,
+                            &img, &err) == CNF_OK;
+        if (ok)
+            cnf_image_free(&img);
+        free(buf);
+        return ok;
+    }
+    }
+}

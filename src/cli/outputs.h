@@ -1,0 +1,73 @@
+/* outputs.h - where a result goes: the names of an input's outputs, and writing a result into them (PNG as its rows arrive, other formats whole). */
+#ifndef CNF_CLI_OUTPUTS_H
+#define CNF_CLI_OUTPUTS_H
+
+#include "cnnfilter.h"
+#include "options.h"
+#include "outfile.h"
+
+/* The longest {kernel} word kept (a kernel file's stem is cut to fit). */
+#define OUT_NAME_MAX 270
+
+/* The outputs one input gives: `groups` images (one per kernel of a bank
+ * with --combine none, one per feature map of a pipeline written as
+ * images, else one), group g named names[g] in {kernel}. */
+typedef struct out_layout {
+    int groups;
+    char names[CLI_MAX_KERNELS][OUT_NAME_MAX];
+} out_layout;
+
+/* How a run names its outputs.
+ * - single mode: `path` is OUTPUT as given; several outputs need {kernel}
+ *   or {index} in it (replaced per output); one output is `path` itself.
+ * - batch mode (`batch` = 1): `path` is DIR/<input path relative to its
+ *   folder argument> with its extension cut off, `ext` the output format's;
+ *   one output is path.ext, several are path-<name>.ext.  The input's own
+ *   name is never read as a template.
+ * - `fixed` (n_fixed paths, may be NULL): the names the batch planned before
+ *   writing anything; the run must produce exactly those. */
+typedef struct out_naming {
+    const char *path;
+    int batch;
+    const char *ext;
+    char **fixed;
+    int n_fixed;
+} out_naming;
+
+/* has_template - 1 if s holds {kernel} or {index}. */
+int has_template(const char *s);
+
+/* out_paths - the output paths for layout l under naming nm: a malloc'd
+ * array of l->groups malloc'd strings in *paths (free with free_paths).
+ * Fails (usage error, printed) when a path is too long or two outputs would
+ * have the same name. */
+int out_paths(const out_naming *nm, const out_layout *l, char ***paths);
+void free_paths(char **paths, int n);
+
+/* find_duplicate - the first index j > i with paths[j] == paths[i] among n
+ * (paths need not be sorted): *i_ret, *j_ret, returns 1; 0 if all differ. */
+int find_duplicate(char *const *paths, int n, int *i_ret, int *j_ret);
+
+/* emit_png_stream - run `plan` on the reader's rows straight into the PNG
+ * files fs[0..groups) (opened, not committed): decoding, filtering, mapping
+ * and compression overlap, and only the rows still needed are held.
+ * stats[g] gets what the mapping did (may be NULL). */
+cnf_status emit_png_stream(const options *o, const cnf_plan *plan, cnf_reader *r, int threads,
+                           out_file *fs, int groups, cnf_map_stats *stats, cnf_error *err);
+
+/* emit_whole - write a result held whole: group g of `res` into fs[g], in
+ * format fmt (PNG through the same writer as the streamed path). */
+cnf_status emit_whole(const options *o, const cnf_image *res, int groups, cnf_output_format fmt,
+                      int threads, out_file *fs, cnf_map_stats *stats, cnf_error *err);
+
+/* output_is_complete - 1 if the file at path is a whole output of format
+ * fmt (what --skip-existing may keep): PNG ends with its IEND chunk, JPEG
+ * with its end marker, BMP has the size its header says; other formats
+ * decode.  A 0-byte or truncated file is not complete. */
+int output_is_complete(const char *path, cnf_output_format fmt);
+
+/* report_output - the -v line about one written output. */
+void report_output(const char *path, cnf_output_format fmt, const cnf_map_stats *s,
+                   const cnf_image *img);
+
+#endif

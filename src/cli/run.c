@@ -1,0 +1,541 @@
+/* run.c - the per-file engine: one input through decode, plan, run, map, encode and commit.
+ *
+ * run_file() is a list of named steps around one job struct with one
+ * cleanup (job_free): load the input, make the plan(s), lay out the outputs
+ * and name them, open them (temporary files), produce the result into them
+ * (streamed PNG rows, or a result held whole and encoded), and commit them
+ * all together.  Each step prints its own error and returns the exit code.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "run.h"
+
+#include "input.h"
+#include "msg.h"
+#include "paths.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* PNG outputs of one input written as rows arrive; more are written whole
+ * (each streamed output holds a writer's segments in memory). */
+#define STREAM_GROUPS 4
+
+/* ------------------------------------------------------------- setup */
+
+/* Find a kernel or pipeline file: as given (relative to the current folder),
+ * then, for a bare file name, in $CNNFILTER_KERNELS, in the kernels folder
+ * installed beside this binary (<prefix>/share/cnnfilter/kernels, found from
+ * /proc/self/exe so an installed tree can be moved), and in the folder
+ * compiled in.  Returns `name` itself when nothing is found. */
+static const char *find_data_file(const char *name, char *buf, size_t size)
+{
+    char exe[4096];
+    const char *dirs[3] = {getenv("CNNFILTER_KERNELS"), NULL, CNF_KERNELS_DIR};
+    ssize_t n;
+    if (access(name, F_OK) == 0 || strchr(name, '/') || name[0] == '[')
+        return name;
+    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        char *slash;
+        exe[n] = 0;
+        slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            slash = strrchr(exe, '/');
+            if (slash) {
+                *slash = 0;
+                strncat(exe, "/share/cnnfilter/kernels", sizeof exe - strlen(exe) - 1);
+                dirs[1] = exe;
+            }
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!dirs[i] || !dirs[i][0])
+            continue;
+        snprintf(buf, size, "%s/%s", dirs[i], name);
+        if (access(buf, R_OK) == 0)
+            return buf;
+    }
+    return name;
+}
+
+/* 1 if spec names a built-in kernel (the part before any ':'). */
+static int is_builtin_spec(const char *spec)
+{
+    size_t n, len = strcspn(spec, ":");
+    const cnf_builtin_info *b = cnf_builtins(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strlen(b[i].name) == len && strncmp(b[i].name, spec, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Read and parse --pipeline; kernel files in it are found beside it first. */
+static int load_pipeline(run_setup *s)
+{
+    const options *o = s->o;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    cnf_error err;
+    char dir[4096], found[4200];
+    const char *path = find_data_file(o->pipeline, found, sizeof found);
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 0, path);
+    if (slash && slash == path)
+        snprintf(dir, sizeof dir, "/");
+    /* One byte past the limit tells "at the limit" from "over" (and a
+     * /dev/zero stops there). */
+    if (read_input(path, (uint64_t)CNF_MAX_JSON_BYTES + 1, NULL, NULL, &buf, &len, &err) !=
+        CNF_OK) {
+        if (err.status == CNF_E_TOO_BIG)
+            len = (size_t)CNF_MAX_JSON_BYTES + 1;
+        else {
+            /* An unreadable pipeline is a bad spec: usage error. */
+            msg_cnf(&err, o->pipeline);
+            return EXIT_USAGE;
+        }
+    }
+    if (len > CNF_MAX_JSON_BYTES) {
+        free(buf);
+        msg_error(o->pipeline, "pipeline file is larger than %u bytes (limit)", CNF_MAX_JSON_BYTES);
+        return EXIT_USAGE;
+    }
+    memset(&err, 0, sizeof err);
+    if (cnf_pipeline_parse((const char *)buf, len, path, dir, &s->pipeline, &err) != CNF_OK) {
+        free(buf);
+        return msg_cnf(&err, o->pipeline);
+    }
+    free(buf);
+    return EXIT_OK;
+}
+
+/* Parse one -k spec into kernel slot i, with its {kernel} word. */
+static int load_kernel(run_setup *s, int i, const char *spec, const char *word)
+{
+    cnf_error err;
+    memset(&err, 0, sizeof err);
+    if (cnf_kernel_parse(spec, "--kernel", &s->kernels[i], &err) != CNF_OK)
+        return msg_cnf(&err, "--kernel");
+    s->kptr[i] = s->kernels[i];
+    s->n_kernels = i + 1;
+    if (word)
+        snprintf(s->names[i], sizeof s->names[i], "%s", word);
+    else if (cnf_kernel_name(s->kernels[i])[0])
+        snprintf(s->names[i], sizeof s->names[i], "%s", cnf_kernel_name(s->kernels[i]));
+    else
+        snprintf(s->names[i], sizeof s->names[i], "k%d", i);
+    return EXIT_OK;
+}
+
+/* Parse the -k specs (a lone sobel/prewitt/scharr is its _v/_h pair combined
+ * by magnitude). */
+static int load_kernels(run_setup *s)
+{
+    const options *o = s->o;
+    const char *v, *h;
+    int rc;
+    if (o->n_kernels == 1 && cnf_kernel_composite(o->kernels[0], &v, &h)) {
+        if ((rc = load_kernel(s, 0, v, v)) != 0 || (rc = load_kernel(s, 1, h, h)) != 0)
+            return rc;
+        if (s->layer.combine == CNF_COMBINE_NONE)
+            s->layer.combine = CNF_COMBINE_MAGNITUDE;
+        return EXIT_OK;
+    }
+    for (int i = 0; i < o->n_kernels; i++) {
+        char found[4200];
+        const char *spec = is_builtin_spec(o->kernels[i])
+                               ? o->kernels[i]
+                               : find_data_file(o->kernels[i], found, sizeof found);
+        if ((rc = load_kernel(s, i, spec, NULL)) != 0)
+            return rc;
+    }
+    return EXIT_OK;
+}
+
+int run_setup_load(run_setup *s, const options *o)
+{
+    int rc;
+    memset(s, 0, sizeof *s);
+    s->o = o;
+    s->layer = o->layer;
+    if (o->pipeline)
+        return load_pipeline(s);
+    rc = load_kernels(s);
+    s->layer.kernels = s->kptr;
+    s->layer.n_kernels = s->n_kernels;
+    return rc;
+}
+
+void run_setup_free(run_setup *s)
+{
+    for (int i = 0; i < s->n_kernels; i++)
+        cnf_kernel_free(s->kernels[i]);
+    s->n_kernels = 0;
+    cnf_pipeline_free(s->pipeline);
+    s->pipeline = NULL;
+}
+
+/* ---------------------------------------------------------------- job */
+
+/* One input being processed. */
+typedef struct job {
+    const run_setup *s;
+    const options *o;
+    const char *in_path;
+    cnf_input_kind kind;
+    unsigned char *buf; /* the input's bytes */
+    size_t len;
+    int w, h, c, a; /* its shape */
+    /* One plan, or one per kernel of a --combine none bank whose kernels
+     * give different output sizes (each output its own size). */
+    cnf_plan *plans[CLI_MAX_KERNELS];
+    int n_plans;
+    out_layout layout;
+    char **paths; /* layout.groups output paths */
+    out_file fs[CLI_MAX_KERNELS];
+    int n_open;
+    cnf_map_stats stats[CLI_MAX_KERNELS];
+} job;
+
+static void job_free(job *j)
+{
+    for (int i = 0; i < j->n_open; i++)
+        out_abort(&j->fs[i]);
+    free_paths(j->paths, j->layout.groups);
+    for (int i = 0; i < j->n_plans; i++)
+        cnf_plan_free(j->plans[i]);
+    free(j->buf);
+}
+
+/* Step 1: the input's bytes and shape.  A format decoded whole must fit the
+ * memory limit: checked from the header, before decoding. */
+static int load_input(job *j)
+{
+    const options *o = j->o;
+    cnf_error err;
+    cnf_status st;
+    uint64_t whole;
+    j->kind = strcmp(j->in_path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(j->in_path);
+    if (read_input(j->in_path, o->max_memory, NULL, NULL, &j->buf, &j->len, &err) != CNF_OK)
+        return msg_cnf(&err, j->in_path);
+    memset(&err, 0, sizeof err);
+    st = cnf_probe(j->buf, j->len, j->kind, j->in_path, o->max_pixels, &j->w, &j->h, &j->c, &j->a,
+                   &err);
+    whole = (uint64_t)j->w * (uint64_t)j->h * (uint64_t)j->c * sizeof(float);
+    if (st == CNF_OK && !o->explain && !cnf_input_streams(j->buf, j->len, j->kind) &&
+        whole > o->max_memory) {
+        st = fail(&err, CNF_E_TOO_BIG, j->in_path,
+                  "decoding %dx%d needs %llu MiB, over the memory limit of %llu MiB", j->w, j->h,
+                  (unsigned long long)(whole >> 20), (unsigned long long)(o->max_memory >> 20));
+        err.limit = CNF_LIMIT_MEMORY;
+    }
+    if (st != CNF_OK)
+        return msg_cnf(&err, j->in_path);
+    return EXIT_OK;
+}
+
+static cnf_status plan_layer(const job *j, const cnf_layer *L, cnf_plan **p, cnf_error *err)
+{
+    cnf_plan_limits lim;
+    lim.max_memory = j->o->max_memory;
+    lim.portable = j->o->portable;
+    memset(err, 0, sizeof *err);
+    if (j->s->pipeline)
+        return cnf_plan_create_pipeline(j->s->pipeline, j->w, j->h, j->c, j->a, &lim, p, err);
+    return cnf_plan_create(L, j->w, j->h, j->c, j->a, &lim, p, err);
+}
+
+/* A --combine none bank that cannot be one plan: one plan per kernel, when
+ * each plans alone and their output sizes differ (each file its own size).
+ * Returns 1 when that is what the bank is. */
+static int plan_per_kernel(job *j)
+{
+    const run_setup *s = j->s;
+    int sizes_differ = 0, w0 = 0, h0 = 0;
+    cnf_error err;
+    for (int k = 0; k < s->n_kernels; k++) {
+        cnf_layer one = s->layer;
+        int w, h, ch, a;
+        one.kernels = &s->kptr[k];
+        one.n_kernels = 1;
+        if (plan_layer(j, &one, &j->plans[k], &err) != CNF_OK)
+            return 0;
+        j->n_plans = k + 1;
+        cnf_plan_output_shape(j->plans[k], &w, &h, &ch, &a);
+        if (k > 0 && (w != w0 || h != h0))
+            sizes_differ = 1;
+        w0 = w;
+        h0 = h;
+    }
+    return sizes_differ;
+}
+
+/* Step 2: the plan (or plans); with --explain, print it and stop (rc -1). */
+static int make_plans(job *j)
+{
+    const run_setup *s = j->s;
+    cnf_error err;
+    if (plan_layer(j, &s->layer, &j->plans[0], &err) == CNF_OK) {
+        j->n_plans = 1;
+    } else if (!s->pipeline && s->n_kernels > 1 && s->layer.combine == CNF_COMBINE_NONE &&
+               plan_per_kernel(j)) {
+        /* planned per kernel */
+    } else {
+        for (int i = 0; i < j->n_plans; i++)
+            cnf_plan_free(j->plans[i]);
+        j->n_plans = 0;
+        return msg_cnf(&err, j->in_path);
+    }
+    if (j->o->explain) {
+        for (int i = 0; i < j->n_plans; i++) {
+            if (j->n_plans > 1)
+                printf("%skernel %d (%s):\n", i ? "\n" : "", i, s->names[i]);
+            cnf_plan_explain(j->plans[i], stdout);
+        }
+        return -1;
+    }
+    return EXIT_OK;
+}
+
+/* -v: which path each stage takes (the "path:" lines of --explain). */
+static void report_paths(const char *in_path, const cnf_plan *plan)
+{
+    char *text = NULL, *line, *save = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    int stage = 0;
+    char kind[32] = "";
+    if (!f)
+        return;
+    cnf_plan_explain(plan, f);
+    fclose(f);
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        const char *p = line;
+        while (*p == ' ')
+            p++;
+        if (p == line && sscanf(line, "%d. %31[^:]", &stage, kind) == 2)
+            continue;
+        if (strncmp(p, "path:", 5) == 0)
+            msg_info("%s: stage %d (%s) %s", in_path, stage, kind, p);
+    }
+    free(text);
+}
+
+/* The outputs of plan p: one per group (kernel) or, for a pipeline whose
+ * feature maps no image holds, one gray image per map when the naming can
+ * tell them apart.  Usage error when an output cannot hold its channels. */
+static int layout_of(const run_setup *s, const cnf_plan *p, int fan_out, out_layout *l,
+                     const char *out_label)
+{
+    int w, h, ch, a;
+    cnf_output_format fmt = s->o->out_fmt;
+    cnf_plan_output_shape(p, &w, &h, &ch, &a);
+    l->groups = cnf_plan_n_groups(p);
+    for (int g = 0; g < l->groups && g < s->n_kernels; g++)
+        memcpy(l->names[g], s->names[g], sizeof l->names[g]);
+    if (s->pipeline && cnf_output_format_is_8bit(fmt) && ch - a != 1 && ch - a != 3 && fan_out) {
+        l->groups = ch - a;
+        if (l->groups > CLI_MAX_KERNELS) {
+            msg_usage(out_label, "%d maps are more than %d files", l->groups, CLI_MAX_KERNELS);
+            return EXIT_USAGE;
+        }
+        for (int g = 0; g < l->groups; g++)
+            snprintf(l->names[g], sizeof l->names[g], "map%d", g);
+    }
+    if (cnf_output_format_is_8bit(fmt)) {
+        int colour = (ch - a) / l->groups;
+        if (colour != 1 && colour != 3) {
+            msg_usage(out_label,
+                      "the result has %d channels per image, which an 8-bit image cannot hold (1 "
+                      "or 3, plus alpha); write .npy/.txt/.json",
+                      colour);
+            return EXIT_USAGE;
+        }
+    }
+    return EXIT_OK;
+}
+
+/* Step 3: what the outputs are, and their paths. */
+static int name_outputs(job *j, const out_naming *nm)
+{
+    int rc, fan_out = nm->batch || has_template(nm->path);
+    if (j->n_plans == 1) {
+        rc = layout_of(j->s, j->plans[0], fan_out, &j->layout, nm->path);
+    } else {
+        out_layout one;
+        j->layout.groups = j->n_plans;
+        for (int i = 0; i < j->n_plans; i++) {
+            if ((rc = layout_of(j->s, j->plans[i], 0, &one, nm->path)) != 0)
+                return rc;
+            memcpy(j->layout.names[i], j->s->names[i], sizeof j->layout.names[i]);
+        }
+        rc = EXIT_OK;
+    }
+    if (rc || (rc = out_paths(nm, &j->layout, &j->paths)) != 0)
+        return rc;
+    if (nm->fixed) {
+        int same = nm->n_fixed == j->layout.groups;
+        for (int g = 0; same && g < j->layout.groups; g++)
+            same = strcmp(nm->fixed[g], j->paths[g]) == 0;
+        if (!same) {
+            msg_error(j->in_path, "changed while the batch ran: it now gives %d output%s",
+                      j->layout.groups, j->layout.groups == 1 ? "" : "s");
+            return EXIT_FAILURE_RUN;
+        }
+    }
+    for (int g = 0; g < j->layout.groups; g++)
+        if (same_file(j->in_path, j->paths[g])) {
+            msg_usage(j->paths[g], "OUTPUT is the INPUT file; refusing to overwrite the input");
+            return EXIT_USAGE;
+        }
+    return EXIT_OK;
+}
+
+/* A failed write to a reader that went away (a closed pipe) ends quietly. */
+static int report(const cnf_error *err, const char *fallback)
+{
+    if (err->sys_errno == EPIPE)
+        return EXIT_FAILURE_RUN;
+    return msg_cnf(err, fallback);
+}
+
+/* Step 4: open every output (a temporary file beside each). */
+static int open_outputs(job *j)
+{
+    int binary = j->o->out_fmt != CNF_OUT_TXT && j->o->out_fmt != CNF_OUT_JSON;
+    cnf_error err;
+    for (int g = 0; g < j->layout.groups; g++) {
+        if (out_open(&j->fs[g], j->paths[g], binary, &err) != CNF_OK)
+            return report(&err, j->paths[g]);
+        j->n_open = g + 1;
+    }
+    return EXIT_OK;
+}
+
+/* A sink that keeps the whole result (for formats written whole). */
+static cnf_status sink_collect(void *ctx, int y0, int y1, const float *const *rows, int planes,
+                               cnf_error *err)
+{
+    cnf_image *img = ctx;
+    (void)err;
+    for (int y = y0; y < y1; y++)
+        for (int p = 0; p < planes; p++)
+            memcpy(cnf_image_plane(img, p) + (size_t)y * (size_t)img->width,
+                   rows[(size_t)(y - y0) * (size_t)planes + (size_t)p],
+                   (size_t)img->width * sizeof(float));
+    return CNF_OK;
+}
+
+/* Step 5, for one plan: its result into fs[0..groups). */
+static int produce(job *j, const cnf_plan *plan, out_file *fs, cnf_map_stats *stats, int groups,
+                   int threads)
+{
+    const options *o = j->o;
+    cnf_reader *reader = NULL;
+    cnf_image res = {0};
+    cnf_error err;
+    cnf_status st;
+    int w, h, ch, a;
+    memset(&err, 0, sizeof err);
+    if (cnf_reader_open(j->buf, j->len, j->kind, j->in_path, o->max_pixels, &reader, &err) != CNF_OK)
+        return msg_cnf(&err, j->in_path);
+    cnf_reader_shape(reader, &w, &h, &ch, &a);
+    if (w != j->w || h != j->h || ch != j->c || a != j->a) {
+        cnf_reader_free(reader);
+        msg_error(j->in_path, "image header and data disagree");
+        return EXIT_FAILURE_RUN;
+    }
+    if (o->out_fmt == CNF_OUT_PNG && o->map != CNF_MAP_NORMALIZE && groups <= STREAM_GROUPS) {
+        st = emit_png_stream(o, plan, reader, threads, fs, groups, stats, &err);
+        cnf_reader_free(reader);
+        return st ? report(&err, fs[0].path) : EXIT_OK;
+    }
+    /* Written whole: collect the result, then encode it. */
+    cnf_plan_output_shape(plan, &w, &h, &ch, &a);
+    st = cnf_image_alloc(&res, w, h, ch, a, &err);
+    if (st == CNF_OK)
+        st = cnf_plan_stream(plan, reader, threads, sink_collect, &res, &err);
+    cnf_reader_free(reader);
+    if (st) {
+        cnf_image_free(&res);
+        return msg_cnf(&err, j->in_path);
+    }
+    st = emit_whole(o, &res, groups, o->out_fmt, threads, fs, stats, &err);
+    cnf_image_free(&res);
+    return st ? report(&err, fs[0].path) : EXIT_OK;
+}
+
+/* Step 6: every output in place, together. */
+static int commit_outputs(job *j)
+{
+    cnf_error err;
+    int n = j->n_open;
+    j->n_open = 0; /* out_commit_all closes them either way */
+    if (out_commit_all(j->fs, n, &err) != CNF_OK)
+        return report(&err, j->paths[0]);
+    if (j->o->verbose && j->o->out_fmt == CNF_OUT_PNG)
+        for (int g = 0; g < n; g++)
+            report_output(j->paths[g], CNF_OUT_PNG, &j->stats[g], NULL);
+    return EXIT_OK;
+}
+
+int run_file(const run_setup *s, const char *in_path, const out_naming *nm, int threads)
+{
+    job j;
+    int rc;
+    memset(&j, 0, sizeof j);
+    j.s = s;
+    j.o = s->o;
+    j.in_path = in_path;
+    if ((rc = load_input(&j)) != 0 || (rc = make_plans(&j)) != 0)
+        goto out;
+    if (j.o->verbose)
+        for (int i = 0; i < j.n_plans; i++)
+            report_paths(in_path, j.plans[i]);
+    if ((rc = name_outputs(&j, nm)) != 0 || (rc = open_outputs(&j)) != 0)
+        goto out;
+    if (j.n_plans == 1) {
+        rc = produce(&j, j.plans[0], j.fs, j.stats, j.layout.groups, threads);
+    } else {
+        for (int i = 0; i < j.n_plans && rc == 0; i++)
+            rc = produce(&j, j.plans[i], &j.fs[i], &j.stats[i], 1, threads);
+    }
+    if (rc == 0)
+        rc = commit_outputs(&j);
+out:
+    job_free(&j);
+    return rc < 0 ? EXIT_OK : rc; /* -1: --explain printed the plan */
+}
+
+/* ------------------------------------------------------------ layouts */
+
+int run_fixed_layout(const run_setup *s, out_layout *l)
+{
+    if (s->pipeline && cnf_output_format_is_8bit(s->o->out_fmt))
+        return 0;
+    memset(l, 0, sizeof *l);
+    l->groups = !s->pipeline && s->n_kernels > 1 && s->layer.combine == CNF_COMBINE_NONE
+                    ? s->n_kernels
+                    : 1;
+    for (int g = 0; g < l->groups && g < s->n_kernels; g++)
+        memcpy(l->names[g], s->names[g], sizeof l->names[g]);
+    return 1;
+}
+
+int run_probe_layout(const run_setup *s, const char *in_path, out_layout *l)
+{
+    job j;
+    int rc;
+    memset(&j, 0, sizeof j);
+    j.s = s;
+    j.o = s->o;
+    j.in_path = in_path;
+    if ((rc = load_input(&j)) == 0 && (rc = make_plans(&j)) == 0)
+        rc = layout_of(s, j.plans[0], 1, l, in_path);
+    job_free(&j);
+    return rc;
+}

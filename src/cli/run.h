@@ -1,0 +1,43 @@
+/* run.h - the per-file engine: one input through decode, plan, run, map, encode and commit. */
+#ifndef CNF_CLI_RUN_H
+#define CNF_CLI_RUN_H
+
+#include "cnnfilter.h"
+#include "options.h"
+#include "outputs.h"
+
+/* What every file of a run shares, loaded once and read-only after: the
+ * options, and the kernels or the pipeline. */
+typedef struct run_setup {
+    const options *o;
+    cnf_pipeline *pipeline;
+    cnf_kernel *kernels[CLI_MAX_KERNELS];
+    const cnf_kernel *kptr[CLI_MAX_KERNELS];
+    char names[CLI_MAX_KERNELS][OUT_NAME_MAX]; /* the {kernel} word of each kernel */
+    int n_kernels;
+    cnf_layer layer; /* the options' layer with these kernels */
+} run_setup;
+
+/* run_setup_load - parse the kernels (-k) or the pipeline (--pipeline) once
+ * for every file of the run.  Returns 0, or the exit code after printing
+ * the error. */
+int run_setup_load(run_setup *s, const options *o);
+void run_setup_free(run_setup *s);
+
+/* run_fixed_layout - the outputs every input of the run gives when that does
+ * not depend on the input (everything but a pipeline whose feature maps are
+ * written one image per map): fills *l and returns 1; else returns 0. */
+int run_fixed_layout(const run_setup *s, out_layout *l);
+
+/* run_probe_layout - the outputs `in_path` would give, from its header and
+ * the plan (nothing is decoded or written).  Returns 0, or the exit code
+ * after printing the error. */
+int run_probe_layout(const run_setup *s, const char *in_path, out_layout *l);
+
+/* run_file - one input: read, plan, name the outputs (nm), run, write every
+ * output to a temporary file and commit them all together, or none.  Prints
+ * its own errors; returns the exit code.  `threads` split the rows of the
+ * image (the pixels are the same for any count). */
+int run_file(const run_setup *s, const char *in_path, const out_naming *nm, int threads);
+
+#endif

@@ -1,0 +1,21 @@
+/* walk.h - the input files under a folder, in a stable order, without loops. */
+#ifndef CNF_CLI_WALK_H
+#define CNF_CLI_WALK_H
+
+#include <stddef.h>
+
+/* is_input_name - 1 if a file name has the extension of a format this tool
+ * reads (what folder walks pick up; a file named on the command line is
+ * always read). */
+int is_input_name(const char *name);
+
+/* walk_files - call fn(arg, full path, path relative to root) for each input
+ * file under root, in directory order (callers sort), descending into
+ * subfolders when recursive, never into hidden ones or back up a symlink.
+ * Other regular files count in *skipped (may be NULL).  fn returns non-zero
+ * on out-of-memory.  Returns 0, or 1 when something could not be read
+ * (reported on stderr). */
+typedef int walk_fn(void *arg, const char *full, const char *rel);
+int walk_files(const char *root, int recursive, walk_fn *fn, void *arg, int *skipped);
+
+#endif
