@@ -282,16 +282,66 @@ full:
     o->normalized_truncated = 1;
 }
 
-static int apply(options *o, const opt *op, const char *flag, const char *val)
+/* The options of the run (mapping, files, threads, limits, messages). */
+static int apply_run(options *o, const opt *op, const char *flag, const char *val)
+{
+    int v = 0;
+    switch (op->id) {
+    case O_MAP:
+        if (parse_enum(flag, val, CNF_VOCAB_MAP, &v))
+            return 2;
+        o->map = (cnf_map_mode)v;
+        return 0;
+    case O_OUTPUT_DIR: o->output_dir = val; return 0;
+    case O_RECURSIVE: o->recursive = 1; return 0;
+    case O_JOBS: return parse_int(flag, val, 1, 256, &o->jobs);
+    case O_OUTPUT_FORMAT:
+        if (cnf_output_format_from_name(val) == CNF_OUT_NONE)
+            return bad(flag, "'%s' is not one of: png, jpg, bmp, tga, npy, txt, json", val);
+        o->output_format = val;
+        return 0;
+    case O_QUALITY: return parse_int(flag, val, 1, 100, &o->quality);
+    case O_DEPTH:
+        if (strcmp(val, "8") != 0 && strcmp(val, "16") != 0)
+            return bad(flag, "'%s' is not 8 or 16", val);
+        o->depth = val[0] == '8' ? 8 : 16;
+        return 0;
+    case O_COMPRESSION: return parse_int(flag, val, 0, 9, &o->compression);
+    case O_PORTABLE: o->portable = 1; return 0;
+    case O_SKIP_EXISTING: o->skip_existing = 1; return 0;
+    case O_SHARD: {
+        const char *slash = strchr(val, '/');
+        char k[32];
+        if (!slash || (size_t)(slash - val) >= sizeof k)
+            return bad(flag, "'%s' is not K/N", val);
+        memcpy(k, val, (size_t)(slash - val));
+        k[slash - val] = 0;
+        if (parse_int(flag, slash + 1, 1, 1000000, &o->shard_n) ||
+            parse_int(flag, k, 0, o->shard_n - 1, &o->shard_k))
+            return 2;
+        return 0;
+    }
+    case O_EXPLAIN: o->explain = 1; return 0;
+    case O_MAX_PIXELS: return parse_bytes(flag, val, &o->max_pixels);
+    case O_MAX_MEMORY: return parse_bytes(flag, val, &o->max_memory);
+    case O_QUIET: o->quiet = 1; return 0;
+    case O_VERBOSE: o->verbose = 1; return 0;
+    case O_PROGRESS:
+        if (parse_words(flag, val, PROGRESS, &v))
+            return 2;
+        o->progress = v;
+        return 0;
+    case O_HELP: o->help = 1; return 0;
+    case O_VERSION: o->version = 1; return 0;
+    default: return 0;
+    }
+}
+
+/* The options of the layer (kernels, geometry, activation, pooling). */
+static int apply_layer(options *o, const opt *op, const char *flag, const char *val)
 {
     cnf_layer *L = &o->layer;
     int v = 0;
-    if (decides_output(op->id))
-        record(o, op, val);
-    if (op->geometry && !o->geometry_flags_seen) {
-        o->geometry_flags_seen = 1;
-        o->geometry_flag = op->name;
-    }
     switch (op->id) {
     case O_KERNEL:
         if (o->n_kernels >= CLI_MAX_KERNELS) {
@@ -364,54 +414,20 @@ static int apply(options *o, const opt *op, const char *flag, const char *val)
             return 2;
         L->combine = (cnf_combine)v;
         return 0;
-    case O_MAP:
-        if (parse_enum(flag, val, CNF_VOCAB_MAP, &v))
-            return 2;
-        o->map = (cnf_map_mode)v;
-        return 0;
-    case O_OUTPUT_DIR: o->output_dir = val; return 0;
-    case O_RECURSIVE: o->recursive = 1; return 0;
-    case O_JOBS: return parse_int(flag, val, 1, 256, &o->jobs);
-    case O_OUTPUT_FORMAT:
-        if (cnf_output_format_from_name(val) == CNF_OUT_NONE)
-            return bad(flag, "'%s' is not one of: png, jpg, bmp, tga, npy, txt, json", val);
-        o->output_format = val;
-        return 0;
-    case O_QUALITY: return parse_int(flag, val, 1, 100, &o->quality);
-    case O_DEPTH:
-        if (strcmp(val, "8") != 0 && strcmp(val, "16") != 0)
-            return bad(flag, "'%s' is not 8 or 16", val);
-        o->depth = val[0] == '8' ? 8 : 16;
-        return 0;
-    case O_COMPRESSION: return parse_int(flag, val, 0, 9, &o->compression);
-    case O_PORTABLE: o->portable = 1; return 0;
-    case O_SKIP_EXISTING: o->skip_existing = 1; return 0;
-    case O_SHARD: {
-        const char *slash = strchr(val, '/');
-        char k[32];
-        if (!slash || (size_t)(slash - val) >= sizeof k)
-            return bad(flag, "'%s' is not K/N", val);
-        memcpy(k, val, (size_t)(slash - val));
-        k[slash - val] = 0;
-        if (parse_int(flag, slash + 1, 1, 1000000, &o->shard_n) ||
-            parse_int(flag, k, 0, o->shard_n - 1, &o->shard_k))
-            return 2;
-        return 0;
+    default:
+        return apply_run(o, op, flag, val);
     }
-    case O_EXPLAIN: o->explain = 1; return 0;
-    case O_MAX_PIXELS: return parse_bytes(flag, val, &o->max_pixels);
-    case O_MAX_MEMORY: return parse_bytes(flag, val, &o->max_memory);
-    case O_QUIET: o->quiet = 1; return 0;
-    case O_VERBOSE: o->verbose = 1; return 0;
-    case O_PROGRESS:
-        if (parse_words(flag, val, PROGRESS, &v))
-            return 2;
-        o->progress = v;
-        return 0;
-    case O_HELP: o->help = 1; return 0;
-    case O_VERSION: o->version = 1; return 0;
+}
+
+static int apply(options *o, const opt *op, const char *flag, const char *val)
+{
+    if (decides_output(op->id))
+        record(o, op, val);
+    if (op->geometry && !o->geometry_flags_seen) {
+        o->geometry_flags_seen = 1;
+        o->geometry_flag = op->name;
     }
-    return 0;
+    return apply_layer(o, op, flag, val);
 }
 
 int parse_options(int argc, char **argv, int first, options *o)
@@ -507,8 +523,13 @@ int parse_options(int argc, char **argv, int first, options *o)
  * and for batch outputs (PNG by default). */
 static int output_format_of(options *o, const char *out)
 {
+    struct stat st;
     o->out_fmt = CNF_OUT_PNG;
-    if (out && strcmp(out, "-") != 0) {
+    /* A FIFO or a device (/dev/null, /dev/stdout) named without an
+     * extension takes --output-format, like "-". */
+    if (out && strcmp(out, "-") != 0 &&
+        !(cnf_output_format_for_path(out) == CNF_OUT_NONE && stat(out, &st) == 0 &&
+          (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))) {
         o->out_fmt = cnf_output_format_for_path(out);
         if (o->out_fmt == CNF_OUT_NONE) {
             msg_usage(out, "unknown output extension (use .png, .jpg, .bmp, .tga, .npy, .txt or "
