@@ -2,8 +2,10 @@
 #
 # Installed as <datadir>/bash-completion/completions/cnnfilter (loaded on
 # demand by bash-completion), or source it from ~/.bashrc.  It needs nothing
-# from bash-completion itself.  Kernel names come from `cnnfilter kernels`
-# at run time, so they always match the binary being completed.
+# from bash-completion itself.  Every word it offers comes from the binary
+# being completed at run time (`cnnfilter complete commands|options|
+# compare-options|--OPTION` and `cnnfilter kernels`), so it always matches
+# that binary: nothing here lists options, formats or values.
 
 # The binary whose kernels to list: the command word as typed when it can be
 # run (./build/cnnfilter, ~/bin/cnnfilter), else cnnfilter on PATH.
@@ -83,10 +85,19 @@ _cnnfilter_files()
     esac
 }
 
+# The words `cnnfilter complete WHAT` prints (empty if the binary is missing).
+_cnnfilter_words()
+{
+    local bin
+    bin=$(_cnnfilter_bin) || return 0
+    [[ -n $bin ]] || return 0
+    "$bin" complete "$1" 2>/dev/null
+}
+
 # Values of an option ($1) that start with $2.  Returns 1 if $1 takes no value.
 _cnnfilter_values()
 {
-    local opt=$1 cur=$2
+    local opt=$1 cur=$2 words
     case $opt in
         -k | --kernel)
             # Built-in names, then kernel files of the data folders that are
@@ -104,22 +115,16 @@ _cnnfilter_values()
             _cnnfilter_files json "$cur" ;;
         -o | --output-dir) _cnnfilter_files dirs "$cur" ;;
         --diff) _cnnfilter_files all "$cur" ;;
-        --padding) _cnnfilter_add $'valid\nsame' "$cur" ;;
-        --border) _cnnfilter_add $'zero\nreplicate\nreflect\nmirror\nwrap' "$cur" ;;
-        --channels) _cnnfilter_add $'auto\ngray\nrgb\nsum' "$cur" ;;
-        --alpha) _cnnfilter_add $'keep\ndrop' "$cur" ;;
-        --activation) _cnnfilter_add $'none\nrelu\nabs\nleaky_relu\nsigmoid\ntanh' "$cur" ;;
-        --pool) _cnnfilter_add $'none\nmax\navg\nmin' "$cur" ;;
-        --combine) _cnnfilter_add $'none\nmagnitude\nmax\nsum' "$cur" ;;
-        --map) _cnnfilter_add $'clamp\nabs\noffset\nnormalize' "$cur" ;;
-        --output-format) _cnnfilter_add $'png\njpg\nbmp\ntga\nnpy\ntxt\njson' "$cur" ;;
-        --progress) _cnnfilter_add $'auto\nalways\nnever' "$cur" ;;
-        --depth) _cnnfilter_add $'8\n16' "$cur" ;;
-        --compression) _cnnfilter_add $'0\n1\n2\n3\n4\n5\n6\n7\n8\n9' "$cur" ;;
-        --stride | --dilation | --scale | --bias | --pool-size | --pool-stride | \
-            --pool-padding | -j | --jobs | --quality | --shard | --max-pixels | \
-            --max-memory | --tolerance)
-            ;;  # a number: nothing to offer
+        --tolerance) ;;  # compare's number
+        -*)
+            # Whether the option takes a value, and which words: the binary
+            # says (a switch or unknown option: exit 1 from `complete`).
+            words=$(_cnnfilter_words "$opt") || return 1
+            local bin takes
+            bin=$(_cnnfilter_bin)
+            takes=$("$bin" complete options-with-values 2>/dev/null)
+            [[ $'\n'$takes$'\n' == *$'\n'"$opt"$'\n'* ]] || return 1
+            _cnnfilter_add "$words" "$cur" ;;
         *) return 1 ;;
     esac
     return 0
@@ -133,20 +138,18 @@ _cnnfilter()
     local prev=
     ((cword > 0)) && prev=${COMP_WORDS[cword - 1]}
 
-    local opts='-k --kernel --pipeline --padding --border --stride --dilation --flip
-        --channels --alpha --scale --bias --activation --pool --pool-size --pool-stride
-        --pool-padding --ceil --combine --map -o --output-dir -r --recursive -j --jobs
-        --output-format --quality --depth --compression --portable --skip-existing --shard
-        --explain --max-pixels
-        --max-memory -q --quiet -v --verbose --progress -h --help --version'
-    local compare_opts='--tolerance --diff -q --quiet -h --help'
-
     # The subcommand, if the first argument names one.
-    local sub='' i
-    case ${COMP_WORDS[1]-} in
-        kernels | show-kernel | compare) ((cword > 1)) && sub=${COMP_WORDS[1]} ;;
-    esac
-    [[ $sub == compare ]] && opts=$compare_opts
+    local sub='' i commands
+    commands=$(_cnnfilter_words commands)
+    if ((cword > 1)) && [[ -n ${COMP_WORDS[1]-} && $'\n'$commands$'\n' == *$'\n'"${COMP_WORDS[1]}"$'\n'* ]]; then
+        sub=${COMP_WORDS[1]}
+    fi
+    local opts
+    if [[ $sub == compare ]]; then
+        opts=$(_cnnfilter_words compare-options)
+    else
+        opts=$(_cnnfilter_words options)
+    fi
 
     # A "--" before the current word: only file names follow.
     for ((i = 1; i < cword; i++)); do
@@ -204,7 +207,7 @@ _cnnfilter()
     fi
 
     if ((cword == 1)); then
-        _cnnfilter_add $'kernels\nshow-kernel\ncompare' "$cur"
+        _cnnfilter_add "$commands" "$cur"
     fi
     # INPUT, OUTPUT, compare's A and B: files and folders.
     _cnnfilter_files all "$cur"

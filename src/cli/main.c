@@ -70,8 +70,8 @@ static void print_help(FILE *f)
 }
 
 /* `cnnfilter complete WHAT`: the words shell completion offers, one per
- * line: `commands`, `options`, `compare-options`, or an option's values
- * (`complete --border`).  Exit 2 for anything else. */
+ * line: `commands`, `options`, `options-with-values`, `compare-options`, or
+ * an option's values (`complete --border`).  Exit 2 for anything else. */
 static int cmd_complete(int argc, char **argv)
 {
     if (argc != 3) {
@@ -86,6 +86,8 @@ static int cmd_complete(int argc, char **argv)
     }
     if (strcmp(argv[2], "options") == 0)
         return print_option_words(stdout, NULL);
+    if (strcmp(argv[2], "options-with-values") == 0)
+        return print_option_words(stdout, argv[2]);
     if (strcmp(argv[2], "compare-options") == 0) {
         compare_option_words(stdout);
         return EXIT_OK;

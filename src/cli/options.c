@@ -635,9 +635,12 @@ static void option_values(FILE *f, opt_id id)
 
 int print_option_words(FILE *f, const char *what)
 {
+    int with_values = what && strcmp(what, "options-with-values") == 0;
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const opt *op = &OPTIONS[i];
-        if (!what) {
+        if (with_values && !op->arg)
+            continue;
+        if (!what || with_values) {
             if (op->short_name)
                 fprintf(f, "-%c\n", op->short_name);
             fprintf(f, "--%s\n", op->name);
@@ -649,5 +652,5 @@ int print_option_words(FILE *f, const char *what)
             return 0;
         }
     }
-    return what ? 1 : 0;
+    return what && !with_values ? 1 : 0;
 }

@@ -61,8 +61,9 @@ int validate_options(options *o);
 void print_options_help(FILE *f);
 
 /* print_option_words - for shell completion: every option name (what =
- * NULL), or the values an option takes when they are words (what =
- * "--border"; nothing for a number).  Returns 0, or 1 for an unknown option. */
+ * NULL), the options that take a value (what = "options-with-values"), or
+ * the values an option takes when they are words (what = "--border";
+ * nothing for a number or a switch).  Returns 0, or 1 for an unknown option. */
 int print_option_words(FILE *f, const char *what);
 
 #endif
