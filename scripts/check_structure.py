@@ -30,7 +30,7 @@ def objects(build):
     for o in glob.glob(os.path.join(build, "CMakeFiles", "*.dir", "src", "**", "*.o"),
                        recursive=True):
         target = o.split(os.sep + "CMakeFiles" + os.sep)[1].split(os.sep)[0]
-        if target not in ("cnnfilter_lib.dir", "cnnfilter.dir"):
+        if target not in ("cnnfilter_lib.dir", "cnnfilter_cli.dir", "cnnfilter.dir"):
             continue
         src = "src" + o.split(os.sep + "src", 1)[1][:-2]  # strip ".o"
         found[src] = o
