@@ -18,7 +18,7 @@ expected LINE or null, "prefix": the expected name in the error line when it is 
 name, "args": extra CLI arguments, "what"}.
 A legal case: {"id", "file" (in legal/), "args", "truth" (a .npy in legal/ or null),
 "tol", "pil": how to read it with Pillow for the comparison (null: no comparison),
-"pil_tol", "optional": a format the SPEC does not list, so a clean refusal (exit 1, one
+"pil_tol", "optional": a format the reference does not list, so a clean refusal (exit 1, one
 "cnnfilter: FILE: reason" line, no output) also passes, "what"}.
 """
 import json
@@ -1063,7 +1063,7 @@ def hdr_cases(c):
 def pic_cases(c):
     rgb = pattern(3, 4, 3, 100)
     base = pic(rgb)
-    # PIC is not in the SPEC's list of formats: refusing it cleanly (exit 1) is allowed.
+    # PIC is not in the reference's list of formats: refusing it cleanly (exit 1) is allowed.
     c.good("pic-raw.pic", base, truth=chw(rgb), optional=True,
            what="Softimage PIC 4x3, uncompressed")
     rgb2 = pattern(4, 9, 3, 101)
@@ -1094,7 +1094,7 @@ def deep(n, inner="1"):
 
 
 def json_inputs(c):
-    """JSON matrices used as INPUT: a corrupt input is a runtime failure (SPEC §1: exit 1)."""
+    """JSON matrices used as INPUT: a corrupt input is a runtime failure (reference §1: exit 1)."""
     cases = [
         ("syntax-unclosed", "[[1,2],\n [3,4]", 2, "unclosed array"),
         ("syntax-trailing-comma", "[[1,2],[3,4],]", 1, "trailing comma"),

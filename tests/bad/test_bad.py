@@ -6,7 +6,7 @@ hostile case runs through the real binary ($CNNFILTER_BIN, default <repo>/build/
 INPUT, as -k FILE or as --pipeline FILE, with OUTPUT in a fresh empty folder, under a 5 s
 timeout and (unless the binary is an AddressSanitizer build) a 1 GiB address-space limit, and
 must:
-  - exit with the status the SPEC gives (1 corrupt or unreadable input or over --max-pixels,
+  - exit with the status the reference gives (1 corrupt or unreadable input or over --max-pixels,
     2 bad kernel or pipeline, kernel/JSON limits),
   - write exactly one line on stderr: "cnnfilter: NAME: reason", NAME being the file name with
     control characters escaped (\\n \\t \\r \\xNN), followed by ":LINE:COL" for JSON documents,
@@ -303,7 +303,7 @@ def check_legal(j, ldir, have_pil):
     if problem:
         return problem
     if j.rc != 0 and c.get("optional") and j.rc == 1:
-        # A format outside the SPEC's list may be refused, cleanly.
+        # A format outside the reference's list may be refused, cleanly.
         if os.listdir(j.outdir):
             return "refused, but the output folder holds %r" % sorted(os.listdir(j.outdir))
         if j.stderr.count(b"\n") != 1 or not j.stderr.startswith(

@@ -4,7 +4,7 @@
 PNG outputs are written as the rows arrive (decoder -> ring buffers -> row
 mapping -> a PNG writer compressing segments on several threads).  These
 tests check that this changes nothing but speed and memory: the pixels equal
-the exact values written whole (.npy) and mapped by the SPEC rule, the bytes
+the exact values written whole (.npy) and mapped by the reference rule, the bytes
 are the same for any --jobs, every --compression level gives the same
 pixels, --depth 16 keeps 16-bit inputs exact, and a file that breaks
 half-way leaves no output behind.  PNGs are decoded here by a small NumPy
@@ -132,7 +132,7 @@ def npy_hwc(p):
 
 
 def map_u8(vals, mode, alpha):
-    """SPEC 5 on (H, W, C) exact values: colour through --map, alpha rounded and clamped."""
+    """reference 5 on (H, W, C) exact values: colour through --map, alpha rounded and clamped."""
     colour = vals[..., :-1] if alpha else vals
     r = cnnref.round_half_even
     if mode == "clamp":

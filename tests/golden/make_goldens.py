@@ -2,9 +2,9 @@
 """make_goldens.py - (re)make tests/golden/*.png with the independent NumPy reference.
 
 Usage: /usr/bin/python3 tests/golden/make_goldens.py [NAME...]
-Each line of cases.txt is run through tests/ref/cnnref.py (written from SPEC.md, sharing no
+Each line of cases.txt is run through tests/ref/cnnref.py (written from doc/reference.md, sharing no
 code with cnnfilter).  The reference has no gaussian:N:SIGMA or composite kernels, so this
-script adds those two from the SPEC's formulas.  Review the PNGs before committing them.
+script adds those two from the reference's formulas.  Review the PNGs before committing them.
 """
 import os
 import sys

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """cnnref.py - an independent NumPy (float64) reference of cnnfilter's single-layer path.
 
-Written only from /work/shared/SPEC.md (sections 1, 2, 3, 5 and 9), to cross-check the C CLI.
+Written only from doc/reference.md (sections 1, 2, 3, 5 and 9), to cross-check the C CLI.
 It covers one kernel (-k), no activation, no pooling, no combine, no pipeline:
 
     cnnref.py -k SPEC [--padding valid|same|N|PH,PW] [--border zero|replicate|reflect|mirror|wrap]
@@ -12,10 +12,10 @@ It covers one kernel (-k), no activation, no pooling, no combine, no pipeline:
 INPUT: .png (8-bit gray / gray+alpha / RGB / RGBA, read by the small decoder below), .txt
 (whitespace-separated rows, channels separated by an empty line), .json (1-D = one row, 2-D,
 or 3-D [channel][row][col]).  Matrix inputs have no alpha; 3 matrix channels are taken as R,G,B.
-OUTPUT: .npy (float32 (C,H,W), alpha last), .txt (%.9g, SPEC 9.6), .json, .png (8-bit via --map).
--j/--jobs N is accepted and ignored (the output may not depend on it, SPEC 5).
+OUTPUT: .npy (float32 (C,H,W), alpha last), .txt (%.9g, reference 9.6), .json, .png (8-bit via --map).
+-j/--jobs N is accepted and ignored (the output may not depend on it, reference 5).
 
-Exit status like the CLI: 0 ok, 1 runtime failure (e.g. empty output, SPEC 9.9), 2 usage error.
+Exit status like the CLI: 0 ok, 1 runtime failure (e.g. empty output, reference 9.9), 2 usage error.
 
 Run `cnnref.py --self-test` to check the reference against hand-computed values.
 """
@@ -44,7 +44,7 @@ class RuntimeFailure(Exception):
 
 
 # --------------------------------------------------------------------------------------------
-# Built-in kernels (SPEC section 7; only the ones with fixed exact weights)
+# Built-in kernels (reference section 7; only the ones with fixed exact weights)
 # --------------------------------------------------------------------------------------------
 
 def _binomial_row(n):
@@ -153,7 +153,7 @@ def parse_args(argv):
     takes_value = {"-k": "kernel", "--kernel": "kernel", "--padding": "padding", "--border": "border",
                    "--stride": "stride", "--dilation": "dilation", "--channels": "channels",
                    "--alpha": "alpha", "--scale": "scale", "--bias": "bias", "--map": "map",
-                   "-j": "jobs", "--jobs": "jobs"}   # jobs: accepted and ignored (SPEC 5 determinism)
+                   "-j": "jobs", "--jobs": "jobs"}   # jobs: accepted and ignored (reference 5 determinism)
     positional = []
     i = 0
     while i < len(argv):
@@ -216,7 +216,7 @@ def parse_args(argv):
 
 
 # --------------------------------------------------------------------------------------------
-# Geometry (SPEC section 3)
+# Geometry (reference section 3)
 # --------------------------------------------------------------------------------------------
 
 def pad_amounts(n, k, s, d, padding, axis):
@@ -286,7 +286,7 @@ def correlate_plane(plane, w, sy, sx, d, pt, pl, oh, ow, border):
 
 
 def sample_anchor(plane, kh, kw, sy, sx, d, pt, pl, oh, ow, border):
-    """Alpha (SPEC 9.1): input at (y*SY + ay*D - PT, x*SX + ax*D - PL), ay = floor((kH-1)/2)."""
+    """Alpha (reference 9.1): input at (y*SY + ay*D - PT, x*SX + ax*D - PL), ay = floor((kH-1)/2)."""
     ay, ax = (kh - 1) // 2, (kw - 1) // 2
     h, wd = plane.shape
     out = np.zeros((oh, ow), dtype=np.float64)
@@ -331,7 +331,7 @@ def compute(opts, colour, alpha):
         colour, absolute = luma(colour), luma(absolute)
         c_in = 1
     if w.ndim == 3:
-        # A 3-D kernel has its own weights per input channel and implies sum (SPEC 2).
+        # A 3-D kernel has its own weights per input channel and implies sum (reference 2).
         if channels in ("rgb",):
             raise UsageError("--channels rgb with a 3-D kernel")
         if w.shape[0] != c_in:
@@ -351,7 +351,7 @@ def compute(opts, colour, alpha):
     oh = out_size(h, kh, sy, d, pt, pb)
     ow = out_size(wd, kw, sx, d, pl, pr)
     if oh <= 0 or ow <= 0:
-        raise RuntimeFailure("kernel leaves no output pixels (SPEC 9.9)")
+        raise RuntimeFailure("kernel leaves no output pixels (reference 9.9)")
 
     def corr(plane, wk):
         return correlate_plane(plane, wk, sy, sx, d, pt, pl, oh, ow, opts.border)
@@ -374,7 +374,7 @@ def compute(opts, colour, alpha):
 
 
 def luma(colour):
-    """0.299 R + 0.587 G + 0.114 B in floating point, not rounded (SPEC 2, 9.2)."""
+    """0.299 R + 0.587 G + 0.114 B in floating point, not rounded (reference 2, 9.2)."""
     if colour.shape[0] == 1:
         return colour
     if colour.shape[0] != 3:
@@ -383,7 +383,7 @@ def luma(colour):
 
 
 # --------------------------------------------------------------------------------------------
-# 8-bit mapping (SPEC 5 and 9.1)
+# 8-bit mapping (reference 5 and 9.1)
 # --------------------------------------------------------------------------------------------
 
 def round_half_even(v):
@@ -606,7 +606,7 @@ def self_test():
         if got.shape != want.shape or not np.array_equal(got, want):
             fails.append("%s: got %s want %s" % (name, got.tolist(), want.tolist()))
 
-    # SPEC section 6
+    # reference section 6
     m44 = [[0, 3, 6, 9], [1, 4, 7, 10], [2, 5, 8, 11], [3, 6, 9, 12]]
     check("seed 4x4", _ref(m44, "[[0,1,0],[0,1,0],[0,1,0]]").colour[0], [[12, 21], [15, 24]])
     check("seed 3x3", _ref([[1, 2, 3], [4, 5, 6], [7, 8, 9]], "[[1,0],[0,-1]]").colour[0], [[-4, -4], [-4, -4]])
@@ -689,7 +689,7 @@ def self_test():
         for p in range(0, 3 * n + 2):
             for mode, nm in npmode.items():
                 if nm == "reflect" and n == 1:
-                    continue          # numpy's opinion on 1-pixel reflect is not the SPEC's concern
+                    continue          # numpy's opinion on 1-pixel reflect is not the reference's concern
                 want = np.pad(v, p, mode=nm)
                 got = [0 if border_index(i, n, mode) is None else v[border_index(i, n, mode)]
                        for i in range(-p, n + p)]

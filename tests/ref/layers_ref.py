@@ -1,21 +1,21 @@
 #!/usr/bin/env python3
-"""layers_ref.py - NumPy (float64) reference of cnnfilter's CNN-layer features, from SPEC.md only.
+"""layers_ref.py - NumPy (float64) reference of cnnfilter's CNN-layer features, from doc/reference.md only.
 
 Covers what cnnref.py (the single-layer convolution reference) leaves out, and reuses its
 convolution geometry (pad_amounts, out_size, border_index, sample_anchor), kernel parsing and
 input loading:
 
-- activations (SPEC 1, 9.3): relu, abs, leaky_relu[:A] (A default 0.01), sigmoid, tanh;
-- pooling (SPEC 5, 9.14): max / avg / min, window P, stride S (default P), padding N <= P/2,
+- activations (reference 1, 9.3): relu, abs, leaky_relu[:A] (A default 0.01), sigmoid, tanh;
+- pooling (reference 5, 9.14): max / avg / min, window P, stride S (default P), padding N <= P/2,
   floor mode, or ceil mode whose last window is dropped when it would start past the input plus
   the left padding (PyTorch's rule); window cells outside the input are ignored (max/min over the
   cells inside, average over the cells inside = count_include_pad=False);
 - filter banks (several -k) and --combine none|magnitude|max|sum (magnitude = sqrt of the sum of
   squares, max = the signed maximum);
-- one CLI layer in the order convolve -> scale/bias -> combine -> activation -> pool (SPEC 9.5),
-  alpha following the geometry of the convolution (SPEC 9.1) and the same pooling (SPEC 2);
-- pooling alone (no -k, SPEC 9.10);
-- pipelines (SPEC 4, 9.12, 9.15, 9.17): conv layers (kernels as built-in / inline strings or
+- one CLI layer in the order convolve -> scale/bias -> combine -> activation -> pool (reference 9.5),
+  alpha following the geometry of the convolution (reference 9.1) and the same pooling (reference 2);
+- pooling alone (no -k, reference 9.10);
+- pipelines (reference 4, 9.12, 9.15, 9.17): conv layers (kernels as built-in / inline strings or
   kernel objects {"weights", "divisor", "bias", "flip", "name"}; 2-D or 3-D weights; "channels"
   default "sum", "rgb" = one map per kernel per channel, kernel-major; "bias" a number or one per
   kernel), relu/abs/leaky_relu("slope")/sigmoid/tanh layers, maxpool/avgpool/minpool layers
@@ -90,7 +90,7 @@ def is_float32(arr):
 
 
 # --------------------------------------------------------------------------------------------
-# Activations (SPEC 1, 9.3)
+# Activations (reference 1, 9.3)
 # --------------------------------------------------------------------------------------------
 
 ACTIVATIONS = ("relu", "abs", "leaky_relu", "sigmoid", "tanh")
@@ -151,7 +151,7 @@ def activate(d, name, slope=0.01):
 
 
 # --------------------------------------------------------------------------------------------
-# Pooling (SPEC 5, 9.9, 9.14)
+# Pooling (reference 5, 9.9, 9.14)
 # --------------------------------------------------------------------------------------------
 
 POOLS = ("max", "avg", "min")
@@ -165,7 +165,7 @@ def check_pool_params(size, stride, padding, where="--pool"):
     if padding < 0:
         raise UsageError("%s: negative padding" % where)
     if 2 * padding > size:
-        raise UsageError("%s: padding %d is more than half the window %d (SPEC 9.14)" % (where, padding, size))
+        raise UsageError("%s: padding %d is more than half the window %d (reference 9.14)" % (where, padding, size))
 
 
 def pool_out_size(n, p, s, pad, ceil):
@@ -197,7 +197,7 @@ def pool_plane(plane, err, mode, p, s, pad, ceil):
     rows = pool_windows(h, p, s, pad, ceil)
     cols = pool_windows(w, p, s, pad, ceil)
     if not rows or not cols:
-        raise RuntimeFailure("pooling window %d leaves no output for %dx%d (SPEC 9.9)" % (p, w, h))
+        raise RuntimeFailure("pooling window %d leaves no output for %dx%d (reference 9.9)" % (p, w, h))
     out = np.zeros((len(rows), len(cols)))
     oerr = np.zeros_like(out)
     for y, (r0, r1) in enumerate(rows):
@@ -229,7 +229,7 @@ def pool(d, mode, p, s=None, pad=0, ceil=False):
 
 
 # --------------------------------------------------------------------------------------------
-# Combine (SPEC 1, 9.5)
+# Combine (reference 1, 9.5)
 # --------------------------------------------------------------------------------------------
 
 COMBINES = ("magnitude", "max", "sum")
@@ -247,7 +247,7 @@ def combine(ds, mode):
             inexact.add("combine sum rounding")
             err = err + ROUND * EPS32 * np.abs(vals).sum(axis=0)
     elif mode == "max":
-        out = vals.max(axis=0)                  # signed maximum (SPEC 9.5)
+        out = vals.max(axis=0)                  # signed maximum (reference 9.5)
         err = errs.max(axis=0)
     elif mode == "magnitude":
         out = np.sqrt((vals ** 2).sum(axis=0))
@@ -259,7 +259,7 @@ def combine(ds, mode):
 
 
 # --------------------------------------------------------------------------------------------
-# Convolution of one kernel (SPEC 2, 3), with error bounds
+# Convolution of one kernel (reference 2, 3), with error bounds
 # --------------------------------------------------------------------------------------------
 
 class Geometry:
@@ -308,7 +308,7 @@ def conv_layout(h, w, kh, kw, g):
     oh = cnnref.out_size(h, kh, sy, d, pt, pb)
     ow = cnnref.out_size(w, kw, sx, d, pl, pr)
     if oh <= 0 or ow <= 0:
-        raise RuntimeFailure("kernel %dx%d leaves no output pixels for %dx%d (SPEC 9.9)" % (kw, kh, w, h))
+        raise RuntimeFailure("kernel %dx%d leaves no output pixels for %dx%d (reference 9.9)" % (kw, kh, w, h))
     return pt, pl, oh, ow
 
 
@@ -391,7 +391,7 @@ def kernel_from_spec(spec, where="--kernel"):
 
 
 # --------------------------------------------------------------------------------------------
-# One CLI layer (SPEC 1, 9.5, 9.10)
+# One CLI layer (reference 1, 9.5, 9.10)
 # --------------------------------------------------------------------------------------------
 
 class LayerOptions:
@@ -474,7 +474,7 @@ def parse_args(argv):
     if "pipeline" in raw:
         bad = [f for f in LAYER_FLAGS if f in seen]
         if bad:
-            raise UsageError("%s: not with --pipeline (SPEC 9.12)" % bad[0])
+            raise UsageError("%s: not with --pipeline (reference 9.12)" % bad[0])
         o.pipeline = raw["pipeline"]
         return o
     g = o.geometry
@@ -543,7 +543,7 @@ def cli_layer(o, colour, alpha):
     if o.alpha == "drop":
         alpha = None
     if not o.kernels:
-        # pooling alone (SPEC 9.10): channels as they are, activation then pooling
+        # pooling alone (reference 9.10): channels as they are, activation then pooling
         if o.channels == "gray":
             d = luma_data(d)
         d = activate(d, *o.activation)
@@ -589,7 +589,7 @@ def planes(m, a):
 
 
 # --------------------------------------------------------------------------------------------
-# Pipelines (SPEC 4, 9.12, 9.15, 9.17)
+# Pipelines (reference 4, 9.12, 9.15, 9.17)
 # --------------------------------------------------------------------------------------------
 
 LAYER_KEYS = {
@@ -711,7 +711,7 @@ def parse_pipeline(doc):
             L.update(size=size, stride=stride, padding=pad, ceil=ceil)
         elif t == "combine":
             if "mode" not in layer:
-                raise UsageError("%s: a combine layer must name its mode (SPEC 9.17)" % where)
+                raise UsageError("%s: a combine layer must name its mode (reference 9.17)" % where)
             if layer["mode"] not in COMBINES:
                 raise UsageError("%s: bad mode %r" % (where, layer["mode"]))
             L["mode"] = layer["mode"]
@@ -724,7 +724,7 @@ def _bad(where, msg):
 
 
 def run_pipeline(layers, colour):
-    """colour float64 (C,H,W) (input alpha already dropped, SPEC 9.15) -> Data (maps)."""
+    """colour float64 (C,H,W) (input alpha already dropped, reference 9.15) -> Data (maps)."""
     d = Data(colour)
     groups = None            # (K kernels, G maps per kernel) of the last conv layer
     for L in layers:

@@ -88,7 +88,7 @@ def json_bytes(data, rng):
         return int(v) if float(v).is_integer() else float(v)
     c, h, w = data.shape
     if c == 1 and h == 1 and rng.random() < 0.4:
-        obj = [num(v) for v in data[0, 0]]                     # 1-D: one row (SPEC 9.10)
+        obj = [num(v) for v in data[0, 0]]                     # 1-D: one row (reference 9.10)
     elif c == 1 and rng.random() < 0.7:
         obj = [[num(v) for v in row] for row in data[0]]
     else:
@@ -484,7 +484,7 @@ def rgba_png(pixels):
 
 def hand_cases():
     cs = []
-    # 1. Seed example (SPEC 6): the "8" digit, kernel [[0,0,0],[0,0,0],[1,0,1]] valid:
+    # 1. Seed example (reference 6): the "8" digit, kernel [[0,0,0],[0,0,0],[1,0,1]] valid:
     #    out(y,x) = in(y+2,x) + in(y+2,x+2) -> rows 2,3,4 of the digit:
     #    [0+1, 1+1, 1+0] = [1,2,1]; [0+0, 1+1, 0+0] = [0,2,0]; [1,2,1]
     #    relu keeps it; max pool 2 ceil on 3x3: ceil((3-2)/2)+1 = 2 windows per axis, rows {0,1},{2}
@@ -558,7 +558,7 @@ def hand_cases():
     #     (10,20,30,0) (40,5,6,255) / (7,80,9,128) (1,2,90,64)
     #     max: R 40, G 80, B 90, A 255;  min: 1, 2, 6, 0
     #     avg: R (10+40+7+1)/4 = 14.5, G (20+5+80+2)/4 = 26.75, B (30+6+9+90)/4 = 33.75,
-    #          A (0+255+128+64)/4 = 111.75  (alpha is the last .npy channel, unrounded, SPEC 9.1/9.15)
+    #          A (0+255+128+64)/4 = 111.75  (alpha is the last .npy channel, unrounded, reference 9.1/9.15)
     rgba = rgba_png([[[10, 20, 30, 0], [40, 5, 6, 255]], [[7, 80, 9, 128], [1, 2, 90, 64]]])
     cs.append(hand("rgba-max", ["--pool", "max", "in.png", "out.npy"], {"in.png": rgba},
                    [[[[40]], [[80]], [[90]], [[255]]]]))
@@ -651,19 +651,19 @@ def err(name, args, files, codes, line_re=None, contains=()):
 def error_cases():
     m = txt_bytes(np.array([M34], dtype=np.float64))
     cs = []
-    # SPEC 9.14: pool padding more than half the window -> usage error
+    # reference 9.14: pool padding more than half the window -> usage error
     cs.append(err("pool-padding-cli", ["--pool", "max", "--pool-size", "2", "--pool-padding", "2", "in.txt",
                                        "out.npy"], {"in.txt": m}, (2,), r"^cnnfilter: "))
     cs.append(err("pool-padding-cli-3", ["--pool", "avg", "--pool-size", "3", "--pool-padding", "2", "in.txt",
                                          "out.npy"], {"in.txt": m}, (2,), r"^cnnfilter: "))
-    # SPEC 9.9: a pool window that leaves no output -> runtime failure
+    # reference 9.9: a pool window that leaves no output -> runtime failure
     cs.append(err("pool-empty", ["--pool", "max", "--pool-size", "5", "in.txt", "out.npy"], {"in.txt": m}, (1,),
                   r"^cnnfilter: "))
     # 3x4 valid 3x3 -> 1x2, then pool 2 (floor): floor((1-2)/2)+1 = 0 rows -> exit 1
     cs.append(err("pool-empty-after-conv", ["-k", "box", "--padding", "valid", "--pool", "max", "in.txt",
                                             "out.npy"], {"in.txt": m}, (1,), r"^cnnfilter: "))
     lay = ['{"type": "conv", "kernels": ["[[1,0],[0,-1]]", "[[0,1],[1,0]]"]}']
-    # SPEC 9.17: combine without mode -> usage error, FILE:LINE:COL (the combine is on line 3)
+    # reference 9.17: combine without mode -> usage error, FILE:LINE:COL (the combine is on line 3)
     pj = '{"layers": [\n  %s,\n  {"type": "combine"}\n]}\n' % lay[0]
     cs.append(err("combine-no-mode", ["--pipeline", "p.json", "in.txt", "out.npy"], {"in.txt": m, "p.json": pj},
                   (2,), r"^cnnfilter: p\.json:3:\d+: "))
@@ -695,12 +695,12 @@ def error_cases():
     pj = '{"layers": [\n  {"type": "maxpool", "size": 4}\n]}\n'
     cs.append(err("pipe-pool-empty", ["--pipeline", "p.json", "in.txt", "out.npy"], {"in.txt": m, "p.json": pj},
                   (1,), r"^cnnfilter: "))
-    # SPEC 9.12: layer flags with --pipeline
+    # reference 9.12: layer flags with --pipeline
     pj = '{"layers": [\n  {"type": "relu"}\n]}\n'
     for flag in (["-k", "identity"], ["--pool", "max"], ["--combine", "sum"], ["--activation", "relu"]):
         cs.append(err("pipe-with-%s" % flag[0].lstrip("-"), ["--pipeline", "p.json"] + flag + ["in.txt", "out.npy"],
                       {"in.txt": m, "p.json": pj}, (2,), r"^cnnfilter: "))
-    # SPEC 1: a bank with --combine none needs {kernel} or {index}
+    # reference 1: a bank with --combine none needs {kernel} or {index}
     cs.append(err("bank-no-template", ["-k", "[[1]]", "-k", "[[2]]", "in.txt", "out.npy"], {"in.txt": m}, (2,),
                   r"^cnnfilter: "))
     cs.append(err("leaky-bad-slope", ["-k", "[[1]]", "--activation", "leaky_relu:x", "in.txt", "out.npy"],
@@ -726,7 +726,7 @@ def run_cli(args, cwd):
 def load_npy(path):
     a = np.load(path, allow_pickle=False)
     if a.dtype != np.float32:
-        raise ValueError(".npy dtype is %s, SPEC 2 says float32" % a.dtype)
+        raise ValueError(".npy dtype is %s, reference 2 says float32" % a.dtype)
     if a.ndim != 3:
         raise ValueError(".npy shape %s is not (C,H,W)" % (a.shape,))
     return a.astype(np.float64)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_random.py - randomized cross-check of the cnnfilter CLI against cnnref.py (SPEC-only).
+"""test_random.py - randomized cross-check of the cnnfilter CLI against cnnref.py (reference-only).
 
 Usage: test_random.py [--seed N] [--case I] [--keep] [--ref-only] [-v]
   CNNFILTER_BIN   path of the binary (default: <repo>/build/cnnfilter)
@@ -82,7 +82,7 @@ def rand_kernel(rng, kind, kh, kw, planes=None):
 
     if planes is None:
         m = one()
-        if kh == 1 and rng.random() < 0.4:   # a 1-D array is one row (SPEC 9.10)
+        if kh == 1 and rng.random() < 0.4:   # a 1-D array is one row (reference 9.10)
             return "[" + sep.join(fmt_weight(v, kind) for v in m[0]) + "]", np.array(m, dtype=np.float64)
         return fmt2(m), np.array(m, dtype=np.float64)
     ms = [one() for _ in range(planes)]
@@ -193,7 +193,7 @@ class Case:
 
 
 def out_empty(h, w, kh, kw, args):
-    """Whether the geometry in args leaves no output (SPEC 9.9), using the reference's parser."""
+    """Whether the geometry in args leaves no output (reference 9.9), using the reference's parser."""
     o = cnnref.parse_args(["-k", "[[1]]"] + args + ["i.txt", "o.npy"])
     sy, sx = o.stride
     pt, pb = cnnref.pad_amounts(h, kh, sy, o.dilation, o.padding, 0)
@@ -270,7 +270,7 @@ def gen_empty_case(idx, seed):
 
 
 def gen_image_case(idx, seed, large=False):
-    """A random PNG case; large: 30..60 pixels a side and -j N (row bands, SPEC 5 determinism)."""
+    """A random PNG case; large: 30..60 pixels a side and -j N (row bands, reference 5 determinism)."""
     rng = random.Random(seed * 15485863 + idx)
     case = Case(idx, "image")
     for _attempt in range(200):
@@ -309,7 +309,7 @@ def gen_image_case(idx, seed, large=False):
         out = "out.npy"           # unrounded values, alpha as the last channel
     else:
         if r > 0.9:
-            out = "-"             # PNG on stdout (SPEC 1)
+            out = "-"             # PNG on stdout (reference 1)
         mp = rng.choice(MAPS)
         if mp != "clamp" or rng.random() < 0.5:
             args += ["--map", mp]
@@ -347,12 +347,12 @@ def read_output(path, want_channels):
     if ext == ".npy":
         a = np.load(path, allow_pickle=False)
         if a.dtype != np.float32:
-            raise ValueError(".npy dtype is %s, SPEC 2 says float32" % a.dtype)
+            raise ValueError(".npy dtype is %s, reference 2 says float32" % a.dtype)
         if a.ndim != 3:
             raise ValueError(".npy shape %s is not (C,H,W)" % (a.shape,))
         return a.astype(np.float64)
     if ext == ".txt":
-        colour, _ = cnnref.load_input(path)   # SPEC 9.6: it reads back as .txt input
+        colour, _ = cnnref.load_input(path)   # reference 9.6: it reads back as .txt input
         return colour
     if ext == ".json":
         with open(path) as f:
@@ -362,7 +362,7 @@ def read_output(path, want_channels):
         if a.ndim == 1:
             a = a.reshape(1, 1, -1)
         # The CLI's values are float32; JSON may print them with just enough digits (%.9g)
-        # to read back as the same float32, as SPEC 9.6 does for .txt.
+        # to read back as the same float32, as reference 9.6 does for .txt.
         return a.astype(np.float32).astype(np.float64)
     if ext == ".png":
         with open(path, "rb") as f:
@@ -436,8 +436,8 @@ def compare_pixels(got, result, mode, exact):
     diff = np.abs(got - want)
     # +-1 allowed only where the value before rounding is (nearly) a .5 tie and float error in
     # luma / non-dyadic weights / the normalize division could push it either way.  With exact
-    # (integer or dyadic) values the SPEC's ties-to-even rule is checked strictly, except for
-    # normalize, whose rounding SPEC 5 does not state.
+    # (integer or dyadic) values the reference's ties-to-even rule is checked strictly, except for
+    # normalize, whose rounding reference 5 does not state.
     v = pre_round(result, mode)
     tol = tolerance(v, magnitude_planes(result))
     if mode == "normalize":
@@ -470,7 +470,7 @@ def load_torch():
 
 
 def torch_pads(opts, h, wd, kh, kw):
-    """Per-side padding (top, bottom, left, right) written again from SPEC 3 for torch."""
+    """Per-side padding (top, bottom, left, right) written again from reference 3 for torch."""
     sy, sx = opts.stride
     d = opts.dilation
 
@@ -490,8 +490,8 @@ TORCH_MODE = {"zero": "constant", "replicate": "replicate", "mirror": "reflect",
 
 def torch_applicable(opts, h, wd):
     """Whether F.pad has this border for this padding (decided without torch, so the number of
-    torch checks does not depend on torch being installed).  SPEC reflect (edge repeated) has no
-    F.pad mode; F.pad reflect (= SPEC mirror) needs pad < n, circular (= wrap) pad <= n."""
+    torch checks does not depend on torch being installed).  reference reflect (edge repeated) has no
+    F.pad mode; F.pad reflect (= reference mirror) needs pad < n, circular (= wrap) pad <= n."""
     kh, kw = cnnref.parse_kernel(opts.kernel).shape[-2:]
     pt, pb, pl, pr = torch_pads(opts, h, wd, kh, kw)
     mode = TORCH_MODE.get(opts.border)
@@ -581,9 +581,9 @@ def run_case(case, workdir, ref_only, tf, report):
         got = None
         if case.kind == "empty":
             if rc != 1:
-                msg = "exit %s, expected 1 (no output pixels, SPEC 9.9); stderr: %s" % (rc, err)
+                msg = "exit %s, expected 1 (no output pixels, reference 9.9); stderr: %s" % (rc, err)
             elif os.path.exists(os.path.join(d, out)):
-                msg = "exit 1 but OUTPUT was written (SPEC 1: no OUTPUT on failure)"
+                msg = "exit 1 but OUTPUT was written (reference 1: no OUTPUT on failure)"
         elif rc != 0:
             msg = "exit %s, expected 0; stderr: %s" % (rc, err)
         elif not os.path.exists(os.path.join(d, out)):
