@@ -87,8 +87,8 @@ int cnf__jnode_finite(const cnf_jnode *n, double *x);
 /* ------------------------------------------------- keys and elements */
 
 /* cnf__jdoc_keys - walk the object `obj`: every key must be one of keys[0..n) (n <= 64) and
- * appear once (else CNF_E_USAGE at the key, naming `what`, e.g. "a kernel").  vals[i] gets the value of
- * keys[i] and its offset, or node NULL and obj.off when absent. */
+ * appear once (else CNF_E_USAGE at the key, naming `what`, e.g. "a kernel").  vals[i] gets
+ * the value of keys[i] and its offset, or node NULL and obj.off when absent. */
 cnf_status cnf__jdoc_keys(const cnf_jdoc *d, cnf_jval obj, const char *const *keys, int n,
                           const char *what, cnf_jval *vals);
 /* cnf__jdoc_elements - the elements of the array `arr` with their offsets: fills out[0..max)
