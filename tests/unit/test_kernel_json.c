@@ -128,7 +128,7 @@ static void every_kernel_key_is_checked_at_its_value(void)
 
 static void kernel_limits_say_which_limit(void)
 {
-    char name[300], t[400];
+    char name[300], t[800];
     char *wide = malloc(2000);
     cnf_kernel *k = NULL;
     size_t o = (size_t)sprintf(wide, "{\"weights\": [[");
