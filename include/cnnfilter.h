@@ -252,8 +252,11 @@ typedef struct cnf_kernel cnf_kernel;
 cnf_status cnf_kernel_parse(const char *spec, const char *label, cnf_kernel **k_ret,
                             cnf_error *err);
 
-/* cnf_kernel_from_json - a kernel from a kernel-file document (SPEC §4) or a
- * bare matrix; `name` is used in errors and as the default kernel name. */
+/* cnf_kernel_from_json - a kernel from a kernel-file document, an object
+ * {"weights": [[...]], ...} (cnnfilter(1), KERNELS); `name` names it in
+ * errors, `default_name` names the kernel.  A bare matrix or 1-D "weights"
+ * fail with CNF_E_USAGE: that shorthand is for inline specs (see
+ * cnf_kernel_parse) and matrix inputs only. */
 cnf_status cnf_kernel_from_json(const char *text, size_t len, const char *name,
                                 const char *default_name, cnf_kernel **k_ret,
                                 cnf_error *err);
@@ -298,7 +301,8 @@ typedef struct cnf_builtin_info {
     const char *usage;        /* e.g. "box[:N]" */
     const char *description;
 } cnf_builtin_info;
-/* cnf_builtins - the table; *count_ret gets its length. */
+/* cnf_builtins - the table; *count_ret gets its length.  The same read-only
+ * table on every call; safe to call from several threads at once. */
 const cnf_builtin_info *cnf_builtins(size_t *count_ret);
 
 /* ------------------------------------------------------------------- plans */

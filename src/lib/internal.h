@@ -54,7 +54,7 @@ static inline bool cnf__mul3(size_t a, size_t b, size_t c, size_t *r)
 }
 
 /* cnf__json_matrix - decode a numeric JSON matrix (1-D row, 2-D, 3-D) into
- * an image with no alpha (kernel_json.c). */
+ * an image with no alpha (numarray.c). */
 cnf_status cnf__json_matrix(const char *text, size_t len, const char *name,
                             uint64_t max_pixels, cnf_image *img, cnf_error *err);
 
@@ -134,7 +134,7 @@ struct cnf_kernel {
     char name[260];
 };
 
-/* A pipeline layer (json.c parses, plan.c plans). */
+/* A pipeline layer (pipeline.c parses, plan.c plans). */
 typedef enum cnf_layer_kind {
     CNF_LAYER_CONV, CNF_LAYER_ACT, CNF_LAYER_POOL, CNF_LAYER_COMBINE
 } cnf_layer_kind;

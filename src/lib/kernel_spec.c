@@ -1,0 +1,109 @@
+/* kernel_spec.c - kernel specs: a built-in, an inline matrix, or a kernel file read here. */
+#include "builtin.h"
+#include "kernel_json.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The whole of a kernel file, at most CNF_MAX_JSON_BYTES; *buf_ret is malloc'd and
+ * NUL-terminated. */
+static cnf_status read_small_file(const char *path, char **buf_ret, size_t *len_ret,
+                                  cnf_error *err)
+{
+    FILE *f;
+    struct stat stt;
+    char *buf;
+    size_t n;
+    if (stat(path, &stt) != 0)
+        return cnf__fail_errno(err, CNF_E_USAGE, path, errno, "%s", strerror(errno));
+    if (S_ISDIR(stt.st_mode))
+        return cnf__fail(err, CNF_E_USAGE, path, "is a directory");
+    f = fopen(path, "rb");
+    if (!f)
+        return cnf__fail_errno(err, CNF_E_USAGE, path, errno, "%s", strerror(errno));
+    buf = malloc(CNF_MAX_JSON_BYTES + 1);
+    if (!buf) {
+        fclose(f);
+        return cnf__fail(err, CNF_E_NOMEM, path, "out of memory");
+    }
+    /* Read one byte past the limit to tell "exactly at" from "over". */
+    n = fread(buf, 1, CNF_MAX_JSON_BYTES + 1, f);
+    if (ferror(f)) {
+        int e = errno;
+        fclose(f);
+        free(buf);
+        return cnf__fail_errno(err, CNF_E_USAGE, path, e, "read error: %s", strerror(e));
+    }
+    fclose(f);
+    if (n > CNF_MAX_JSON_BYTES) {
+        free(buf);
+        return cnf__fail_limit(err, CNF_E_LIMIT, CNF_LIMIT_JSON, path,
+                               "kernel file is larger than %u bytes (limit)", CNF_MAX_JSON_BYTES);
+    }
+    buf[n] = 0;
+    *buf_ret = buf;
+    *len_ret = n;
+    return CNF_OK;
+}
+
+/* A spec error (built-in or inline matrix): `where` is the caller's label, not a file. */
+static cnf_status spec_error(cnf_status st, cnf_error *err)
+{
+    if (st && err)
+        err->subject = CNF_SUBJECT_SPEC;
+    return st;
+}
+
+/* A kernel file: its stem names the kernel (the {kernel} template). */
+static cnf_status kernel_file(const char *path, cnf_kernel **k_ret, cnf_error *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    char stem[260];
+    const char *base = strrchr(path, '/');
+    char *dot;
+    cnf_status st = read_small_file(path, &text, &len, err);
+    if (st)
+        return st;
+    snprintf(stem, sizeof stem, "%s", base ? base + 1 : path);
+    dot = strrchr(stem, '.');
+    if (dot && dot != stem)
+        *dot = 0;
+    st = cnf_kernel_from_json(text, len, path, stem, k_ret, err);
+    free(text);
+    return st;
+}
+
+cnf_status cnf_kernel_parse(const char *spec, const char *label, cnf_kernel **k_ret,
+                            cnf_error *err)
+{
+    const char *p = spec;
+    struct stat stt;
+    *k_ret = NULL;
+    while (*p == ' ' || *p == '\t' || *p == '\n')
+        p++;
+    if (*p == '[')
+        return spec_error(cnf__kernel_from_inline(spec, strlen(spec), label, k_ret, err), err);
+    if (!*p)
+        return spec_error(cnf__fail(err, CNF_E_USAGE, label, "empty kernel spec"), err);
+    if (cnf__builtin_named(spec)) {
+        const char *v, *h;
+        if (cnf_kernel_composite(spec, &v, &h))
+            return spec_error(cnf__fail(err, CNF_E_USAGE, label,
+                                        "'%s' is the magnitude of '%s' and '%s' and cannot be "
+                                        "part of a bank",
+                                        spec, v, h),
+                              err);
+        return spec_error(cnf__builtin_kernel(spec, label, k_ret, err), err);
+    }
+    if (stat(spec, &stt) != 0)
+        return spec_error(cnf__fail(err, CNF_E_USAGE, label,
+                                    "unknown kernel '%s': not a built-in (see 'cnnfilter "
+                                    "kernels'), an inline matrix or an existing file",
+                                    spec),
+                          err);
+    return kernel_file(spec, k_ret, err);
+}

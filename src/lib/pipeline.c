@@ -1,0 +1,460 @@
+/* pipeline.c - pipeline documents {"layers": [...]}: a table row per layer type.
+ *
+ * A row names the type word, the kind of layer the planner builds, the keys the layer accepts
+ * (each with its JSON type, range or vocabulary, default, and whether it is required) and a
+ * function that puts the values into the layer.  Reading a layer is the same for every row:
+ * find the row by "type", reject unknown and duplicate keys, read each key in the row's order
+ * (so the first bad key in that order is the one reported), then call the row's function. */
+#include "json_doc.h"
+#include "kernel_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How a key's value is read. */
+typedef enum key_type {
+    KEY_TYPE,    /* "type" itself: it chose the row (every row lists it first) */
+    KEY_INT,     /* an integer in [lo, hi] */
+    KEY_PAIR,    /* an integer or [Y, X], each in [lo, hi] */
+    KEY_PADDING, /* a word of CNF_VOCAB_PADDING, or a KEY_PAIR (explicit padding) */
+    KEY_NUMBER,  /* a finite number */
+    KEY_BOOL,    /* true or false */
+    KEY_WORD,    /* a word of `vocab`, from its word `from` on */
+    KEY_OWN      /* read by the key's own function, present or not */
+} key_type;
+
+/* A key's value, or its default when the key is absent. */
+typedef struct key_value {
+    cnf_jval at; /* node NULL: absent */
+    int i;       /* KEY_INT; KEY_BOOL 0 or 1; KEY_WORD the word's enum value; KEY_PADDING the
+                  * cnf_padding_kind */
+    int a, b;    /* KEY_PAIR and explicit KEY_PADDING: [Y, X] */
+    double x;    /* KEY_NUMBER; the default of a KEY_OWN */
+} key_value;
+
+typedef struct layer_reader layer_reader;
+typedef struct layer_key layer_key;
+
+/* Reads a KEY_OWN key (v->at.node NULL: absent, apply the default v->x) into L. */
+typedef cnf_status (*own_fn)(layer_reader *r, cnf_pl_layer *L, const layer_key *k,
+                             key_value *v);
+
+/* A key a layer type accepts. */
+struct layer_key {
+    const char *name;
+    key_type type;
+    long lo, hi;          /* KEY_INT, KEY_PAIR, KEY_PADDING: the allowed range */
+    cnf_vocab vocab;      /* KEY_WORD */
+    int from;             /* KEY_WORD: the first word allowed (by its enum value) */
+    double def;           /* the default: a number, 0 or 1, or a word's enum value */
+    const char *required; /* the error when the key is missing (NULL: optional) */
+    own_fn own;           /* KEY_OWN */
+};
+
+/* The most keys a layer type has (the size of layer_reader.vals). */
+#define MAX_KEYS 16
+
+/* A layer type: one row of the table. */
+typedef struct layer_type {
+    const char *word;    /* its "type" */
+    cnf_layer_kind kind;
+    const char *setting; /* its word in CNF_VOCAB_ACTIVATION or CNF_VOCAB_POOL, or NULL */
+    const layer_key *keys;
+    int n_keys;
+    cnf_status (*parse)(layer_reader *r, cnf_pl_layer *L); /* the values into L */
+} layer_type;
+
+/* One layer being read. */
+struct layer_reader {
+    const cnf_jdoc *d;
+    const char *base_dir;
+    const layer_type *row;
+    size_t off; /* the layer object */
+    key_value vals[MAX_KEYS];
+};
+
+/* The value of the row's key `name`, or NULL when the row has no such key. */
+static const key_value *value(const layer_reader *r, const char *name)
+{
+    for (int k = 0; k < r->row->n_keys; k++)
+        if (strcmp(r->row->keys[k].name, name) == 0)
+            return &r->vals[k];
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- conv */
+
+/* A kernel given as a string: a built-in, an inline matrix, or a file (relative to the
+ * pipeline's folder first). */
+static cnf_status kernel_spec(const layer_reader *r, const char *spec, size_t off,
+                              cnf_kernel **k_ret)
+{
+    cnf_error e;
+    cnf_status st;
+    char path[4200];
+    const char *use = spec;
+    memset(&e, 0, sizeof e);
+    if (r->base_dir && r->base_dir[0] && spec[0] != '/' && spec[0] != '[') {
+        FILE *f;
+        snprintf(path, sizeof path, "%s/%s", r->base_dir, spec);
+        f = fopen(path, "rb");
+        if (f) {
+            fclose(f);
+            use = path;
+        }
+    }
+    st = cnf_kernel_parse(use, "kernel", k_ret, &e);
+    if (st == CNF_OK)
+        return CNF_OK;
+    if (e.subject == CNF_SUBJECT_SPEC) {
+        /* A built-in or inline spec: report it where it stands in the pipeline. */
+        cnf__jdoc_fail(r->d, st, off, "kernel \"%.60s\": %s", spec, e.msg);
+        if (r->d->err)
+            r->d->err->limit = e.limit;
+        return st;
+    }
+    if (r->d->err)
+        *r->d->err = e;
+    return st;
+}
+
+static cnf_status conv_kernels(layer_reader *r, cnf_pl_layer *L, const layer_key *k,
+                               key_value *v)
+{
+    cnf_jval ks[CNF_MAX_LAYER_KERNELS];
+    size_t n;
+    if (!cnf__jnode_is_array(v->at.node) || cnf__jnode_count(v->at.node) < 1)
+        return cnf__jdoc_fail(r->d, CNF_E_USAGE, v->at.off, "%s", k->required);
+    n = cnf__jdoc_elements(r->d, v->at, ks, CNF_MAX_LAYER_KERNELS);
+    if (n > CNF_MAX_LAYER_KERNELS)
+        return cnf__jdoc_fail_limit(r->d, CNF_LIMIT_KERNEL, v->at.off,
+                                    "more than %d kernels in one layer (limit)",
+                                    CNF_MAX_LAYER_KERNELS);
+    for (size_t i = 0; i < n; i++) {
+        const char *spec = cnf__jnode_string(ks[i].node);
+        cnf_status st;
+        if (spec)
+            st = kernel_spec(r, spec, ks[i].off, &L->kernels[i]);
+        else if (cnf__jnode_is_object(ks[i].node))
+            st = cnf__kernel_from_object(r->d, ks[i], "", &L->kernels[i]);
+        else
+            st = cnf__jdoc_fail(r->d, CNF_E_USAGE, ks[i].off,
+                                "a kernel must be a spec string or a kernel object");
+        if (st)
+            return st;
+        if (!L->kernels[i]->name[0])
+            snprintf(L->kernels[i]->name, sizeof L->kernels[i]->name, "k%zu", i);
+        L->kptr[i] = L->kernels[i];
+        L->layer.n_kernels = (int)i + 1;
+    }
+    L->layer.kernels = L->kptr;
+    return CNF_OK;
+}
+
+/* A number for every map, or one bias per kernel (as a CNN layer has). */
+static cnf_status conv_bias(layer_reader *r, cnf_pl_layer *L, const layer_key *k, key_value *v)
+{
+    int n = cnf__jnode_count(v->at.node);
+    if (!v->at.node) {
+        L->layer.bias = v->x;
+        return CNF_OK;
+    }
+    if (!cnf__jnode_is_array(v->at.node))
+        return cnf__jdoc_number(r->d, v->at, k->name, &L->layer.bias);
+    if (n != L->layer.n_kernels)
+        return cnf__jdoc_fail(r->d, CNF_E_USAGE, v->at.off, "\"%s\" has %d values for %d kernels",
+                              k->name, n, L->layer.n_kernels);
+    for (int j = 0; j < n; j++) {
+        /* Errors point at the list: its numbers have no offsets of their own here. */
+        cnf_jval b = {cnf__jnode_item(v->at.node, j), v->at.off};
+        double x = 0;
+        if (cnf__jdoc_number(r->d, b, k->name, &x))
+            return CNF_E_USAGE;
+        L->kernels[j]->bias += x;
+    }
+    return CNF_OK;
+}
+
+static cnf_status conv_parse(layer_reader *r, cnf_pl_layer *L)
+{
+    const key_value *padding = value(r, "padding"), *stride = value(r, "stride");
+    cnf_layer *l = &L->layer;
+    l->padding = (cnf_padding_kind)padding->i;
+    l->pad_h = padding->a;
+    l->pad_w = padding->b;
+    l->stride_y = stride->a;
+    l->stride_x = stride->b;
+    l->dilation = value(r, "dilation")->i;
+    l->border = (cnf_border)value(r, "border")->i;
+    l->channels = (cnf_channels)value(r, "channels")->i;
+    return CNF_OK;
+}
+
+static const layer_key CONV_KEYS[] = {
+    {.name = "type", .type = KEY_TYPE},
+    {.name = "kernels", .type = KEY_OWN, .own = conv_kernels,
+     .required = "a conv layer needs \"kernels\": a non-empty array"},
+    {.name = "padding", .type = KEY_PADDING, .lo = 0, .hi = 1 << 20, .def = CNF_PAD_SAME},
+    {.name = "stride", .type = KEY_PAIR, .lo = 1, .hi = 1 << 20, .def = 1},
+    {.name = "dilation", .type = KEY_INT, .lo = 1, .hi = 1 << 16, .def = 1},
+    {.name = "border", .type = KEY_WORD, .vocab = CNF_VOCAB_BORDER, .def = CNF_BORDER_ZERO},
+    /* Feature maps from all incoming channels, as in a CNN (cnnfilter(1), PIPELINES). */
+    {.name = "channels", .type = KEY_WORD, .vocab = CNF_VOCAB_CHANNELS, .def = CNF_CH_SUM},
+    {.name = "bias", .type = KEY_OWN, .own = conv_bias, .def = 0},
+};
+
+/* ---------------------------------------------------------- activations */
+
+static cnf_status act_parse(layer_reader *r, cnf_pl_layer *L)
+{
+    const key_value *slope = value(r, "slope");
+    L->layer.activation =
+        (cnf_activation)cnf_vocab_value(CNF_VOCAB_ACTIVATION, r->row->setting);
+    if (slope)
+        L->layer.activation_param = slope->x;
+    return CNF_OK;
+}
+
+static const layer_key TYPE_ONLY_KEYS[] = {{.name = "type", .type = KEY_TYPE}};
+static const layer_key LEAKY_KEYS[] = {
+    {.name = "type", .type = KEY_TYPE},
+    {.name = "slope", .type = KEY_NUMBER, .def = 0.01},
+};
+
+/* ---------------------------------------------------------------- pools */
+
+static cnf_status pool_parse(layer_reader *r, cnf_pl_layer *L)
+{
+    const key_value *padding = value(r, "padding");
+    cnf_layer *l = &L->layer;
+    l->pool = (cnf_pool)cnf_vocab_value(CNF_VOCAB_POOL, r->row->setting);
+    l->pool_size = value(r, "size")->i;
+    l->pool_stride = value(r, "stride")->i;
+    l->pool_padding = padding->i;
+    l->pool_ceil = value(r, "ceil")->i;
+    if (l->pool_padding * 2 > l->pool_size)
+        return cnf__jdoc_fail(r->d, CNF_E_USAGE, padding->at.off,
+                              "pool padding %d is more than half the window %d", l->pool_padding,
+                              l->pool_size);
+    return CNF_OK;
+}
+
+static const layer_key POOL_KEYS[] = {
+    {.name = "type", .type = KEY_TYPE},
+    {.name = "size", .type = KEY_INT, .lo = 1, .hi = CNF_MAX_KERNEL_SIDE, .def = 2},
+    /* 0: the window size. */
+    {.name = "stride", .type = KEY_INT, .lo = 1, .hi = 1 << 20, .def = 0},
+    {.name = "padding", .type = KEY_INT, .lo = 0, .hi = CNF_MAX_KERNEL_SIDE, .def = 0},
+    {.name = "ceil", .type = KEY_BOOL, .def = 0},
+};
+
+/* -------------------------------------------------------------- combine */
+
+static cnf_status combine_parse(layer_reader *r, cnf_pl_layer *L)
+{
+    L->layer.combine = (cnf_combine)value(r, "mode")->i;
+    return CNF_OK;
+}
+
+static const layer_key COMBINE_KEYS[] = {
+    {.name = "type", .type = KEY_TYPE},
+    {.name = "mode", .type = KEY_WORD, .vocab = CNF_VOCAB_COMBINE, .from = CNF_COMBINE_MAGNITUDE,
+     .required = "a combine layer must name its \"mode\" (magnitude, max or sum)"},
+};
+
+/* ---------------------------------------------------------------- table */
+
+#define KEYS(a) a, (int)(sizeof a / sizeof a[0])
+_Static_assert(sizeof CONV_KEYS / sizeof CONV_KEYS[0] <= MAX_KEYS, "raise MAX_KEYS");
+_Static_assert(sizeof POOL_KEYS / sizeof POOL_KEYS[0] <= MAX_KEYS, "raise MAX_KEYS");
+
+/* The order is the order of the list in the "needs a type" error. */
+static const layer_type LAYER_TYPES[] = {
+    {"conv", CNF_LAYER_CONV, NULL, KEYS(CONV_KEYS), conv_parse},
+    {"relu", CNF_LAYER_ACT, "relu", KEYS(TYPE_ONLY_KEYS), act_parse},
+    {"abs", CNF_LAYER_ACT, "abs", KEYS(TYPE_ONLY_KEYS), act_parse},
+    {"leaky_relu", CNF_LAYER_ACT, "leaky_relu", KEYS(LEAKY_KEYS), act_parse},
+    {"sigmoid", CNF_LAYER_ACT, "sigmoid", KEYS(TYPE_ONLY_KEYS), act_parse},
+    {"tanh", CNF_LAYER_ACT, "tanh", KEYS(TYPE_ONLY_KEYS), act_parse},
+    {"maxpool", CNF_LAYER_POOL, "max", KEYS(POOL_KEYS), pool_parse},
+    {"avgpool", CNF_LAYER_POOL, "avg", KEYS(POOL_KEYS), pool_parse},
+    {"minpool", CNF_LAYER_POOL, "min", KEYS(POOL_KEYS), pool_parse},
+    {"combine", CNF_LAYER_COMBINE, NULL, KEYS(COMBINE_KEYS), combine_parse},
+};
+#define N_LAYER_TYPES (sizeof LAYER_TYPES / sizeof LAYER_TYPES[0])
+
+/* --------------------------------------------------------- reading a layer */
+
+static cnf_status read_padding(const layer_reader *r, const layer_key *k, key_value *v)
+{
+    const char *word = cnf__jnode_string(v->at.node);
+    int kind = word ? cnf_vocab_value(CNF_VOCAB_PADDING, word) : -1;
+    if (kind >= 0) {
+        v->i = kind;
+        return CNF_OK;
+    }
+    v->i = CNF_PAD_EXPLICIT;
+    return cnf__jdoc_int_pair(r->d, v->at, k->name, k->lo, k->hi, &v->a, &v->b);
+}
+
+/* Key k of the row, whose value (if any) is at `at`, into v. */
+static cnf_status read_key(layer_reader *r, cnf_pl_layer *L, const layer_key *k, cnf_jval at,
+                           key_value *v)
+{
+    const cnf_jdoc *d = r->d;
+    v->at = at;
+    v->i = (int)k->def;
+    v->a = v->b = k->type == KEY_PADDING ? 0 : (int)k->def;
+    v->x = k->def;
+    if (!at.node && k->required)
+        return cnf__jdoc_fail(d, CNF_E_USAGE, r->off, "%s", k->required);
+    if (k->type == KEY_OWN)
+        return k->own(r, L, k, v);
+    if (!at.node)
+        return CNF_OK;
+    switch (k->type) {
+    case KEY_INT: return cnf__jdoc_int(d, at, k->name, k->lo, k->hi, &v->i);
+    case KEY_PAIR: return cnf__jdoc_int_pair(d, at, k->name, k->lo, k->hi, &v->a, &v->b);
+    case KEY_PADDING: return read_padding(r, k, v);
+    case KEY_NUMBER: return cnf__jdoc_number(d, at, k->name, &v->x);
+    case KEY_BOOL: return cnf__jdoc_bool(d, at, k->name, &v->i);
+    case KEY_WORD: return cnf__jdoc_word(d, at, k->name, k->vocab, k->from, &v->i);
+    case KEY_TYPE:
+    case KEY_OWN: break;
+    }
+    return CNF_OK;
+}
+
+/* The row of the layer object `node` (number index + 1 in errors), by its "type". */
+static cnf_status find_row(const cnf_jdoc *d, cnf_jval node, int index, const layer_type **row)
+{
+    const char *type = cnf__jnode_string(cnf__jnode_member(node.node, "type"));
+    char list[200] = "";
+    if (type)
+        for (size_t t = 0; t < N_LAYER_TYPES; t++)
+            if (strcmp(type, LAYER_TYPES[t].word) == 0) {
+                *row = &LAYER_TYPES[t];
+                return CNF_OK;
+            }
+    if (type)
+        return cnf__jdoc_fail(d, CNF_E_USAGE, node.off, "layer %d: unknown type \"%.40s\"",
+                              index + 1, type);
+    for (size_t t = 0; t < N_LAYER_TYPES; t++) {
+        strncat(list, LAYER_TYPES[t].word, sizeof list - strlen(list) - 1);
+        if (t + 1 < N_LAYER_TYPES)
+            strncat(list, ", ", sizeof list - strlen(list) - 1);
+    }
+    return cnf__jdoc_fail(d, CNF_E_USAGE, node.off, "layer %d needs a \"type\" (%s)", index + 1,
+                          list);
+}
+
+static cnf_status parse_layer(const cnf_jdoc *d, const char *base_dir, cnf_jval node, int index,
+                              cnf_pl_layer *L)
+{
+    layer_reader r;
+    const char *names[MAX_KEYS];
+    cnf_jval at[MAX_KEYS];
+    char what[64];
+    cnf_status st;
+
+    cnf_layer_init(&L->layer);
+    cnf__json_line_col(d->text, node.off, &L->line, &L->col);
+    if (!cnf__jnode_is_object(node.node))
+        return cnf__jdoc_fail(d, CNF_E_USAGE, node.off, "layer %d must be an object",
+                              index + 1);
+    memset(&r, 0, sizeof r);
+    r.d = d;
+    r.base_dir = base_dir;
+    r.off = node.off;
+    st = find_row(d, node, index, &r.row);
+    if (st)
+        return st;
+    snprintf(L->type, sizeof L->type, "%s", r.row->word);
+    snprintf(what, sizeof what, "a %s layer", r.row->word);
+    L->kind = r.row->kind;
+    for (int k = 0; k < r.row->n_keys; k++)
+        names[k] = r.row->keys[k].name;
+    st = cnf__jdoc_keys(d, node, names, r.row->n_keys, what, at);
+    for (int k = 0; k < r.row->n_keys && !st; k++)
+        if (r.row->keys[k].type != KEY_TYPE)
+            st = read_key(&r, L, &r.row->keys[k], at[k], &r.vals[k]);
+    return st ? st : r.row->parse(&r, L);
+}
+
+/* ------------------------------------------------------------ pipelines */
+
+void cnf_pipeline_free(cnf_pipeline *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->n; i++)
+        for (int k = 0; k < p->layers[i].layer.n_kernels; k++)
+            cnf_kernel_free(p->layers[i].kernels[k]);
+    free(p->layers);
+    free(p);
+}
+
+int cnf_pipeline_n_layers(const cnf_pipeline *p) { return p->n; }
+
+enum { P_LAYERS, P_NAME, P_DESCRIPTION, N_PIPELINE_KEYS };
+static const char *const PIPELINE_KEYS[N_PIPELINE_KEYS] = {
+    [P_LAYERS] = "layers", [P_NAME] = "name", [P_DESCRIPTION] = "description"};
+
+cnf_status cnf_pipeline_parse(const char *text, size_t len, const char *name,
+                              const char *base_dir, cnf_pipeline **p_ret, cnf_error *err)
+{
+    cnf_jdoc d;
+    cnf_jval top[N_PIPELINE_KEYS], layers[CNF_MAX_LAYERS], root;
+    cnf_pipeline *p = NULL;
+    size_t n;
+    cnf_status st;
+
+    *p_ret = NULL;
+    st = cnf__jdoc_open(&d, text, len, name, err);
+    if (st)
+        return st;
+    st = cnf__jdoc_parse(&d);
+    if (st)
+        return st;
+    root = cnf__jdoc_root(&d);
+    if (!cnf__jnode_is_object(root.node)) {
+        st = cnf__jdoc_fail(&d, CNF_E_USAGE, root.off,
+                            "a pipeline is an object {\"layers\": [...]}");
+        goto out;
+    }
+    st = cnf__jdoc_keys(&d, root, PIPELINE_KEYS, N_PIPELINE_KEYS, "a pipeline", top);
+    if (st)
+        goto out;
+    if (!cnf__jnode_is_array(top[P_LAYERS].node) || cnf__jnode_count(top[P_LAYERS].node) < 1) {
+        st = cnf__jdoc_fail(&d, CNF_E_USAGE, top[P_LAYERS].off,
+                            "a pipeline needs \"layers\": a non-empty array");
+        goto out;
+    }
+    n = cnf__jdoc_elements(&d, top[P_LAYERS], layers, CNF_MAX_LAYERS);
+    if (n > CNF_MAX_LAYERS) {
+        st = cnf__jdoc_fail_limit(&d, CNF_LIMIT_KERNEL, top[P_LAYERS].off,
+                                  "more than %d layers (limit)", CNF_MAX_LAYERS);
+        goto out;
+    }
+    p = calloc(1, sizeof *p);
+    if (p)
+        p->layers = calloc(n, sizeof *p->layers);
+    if (!p || !p->layers) {
+        st = cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+        goto out;
+    }
+    snprintf(p->name, sizeof p->name, "%s", name);
+    for (size_t i = 0; i < n; i++) {
+        p->n = (int)i + 1; /* so that a failure frees this layer's kernels too */
+        st = parse_layer(&d, base_dir, layers[i], (int)i, &p->layers[i]);
+        if (st)
+            goto out;
+    }
+    *p_ret = p;
+    p = NULL;
+out:
+    cnf_pipeline_free(p);
+    cnf__jdoc_close(&d);
+    return st;
+}
