@@ -47,8 +47,12 @@
  * loops that call them, so they get the clone's vector width. */
 #if defined(__GNUC__)
 #define HOT_INLINE static inline __attribute__((always_inline))
+#define NO_INLINE __attribute__((noinline))
+#define ALIGNED64(p) __builtin_assume_aligned((p), 64)
 #else
 #define HOT_INLINE static inline
+#define NO_INLINE
+#define ALIGNED64(p) (p)
 #endif
 
 /* Integer sums below this are exact in float32. */
@@ -550,14 +554,16 @@ static void running_maps(const conv_impl *c, band_scratch *b, const cnf_band *ou
  * fixed order (input channel, kernel row, kernel column).  In strips of
  * XSTRIP outputs, so the accumulators stay in L1 while every tap passes over
  * them (the order of the taps, and so every sum, is the same as in one
- * pass).  Padded rows are built the first time a tap needs them. */
-static void double_row(const cnf_stage *s, const conv_map *mp, const cnf_band *in,
+ * pass).  Padded rows are built the first time a tap needs them.  Kept
+ * out of conv_run: inlined there, its strided loops lost a register to a
+ * spill (measured with callgrind). */
+static NO_INLINE void double_row(const cnf_stage *s, const conv_map *mp, const cnf_band *in,
                        const band_scratch *b, int y, float *dst)
 {
     const conv_impl *c = s->impl;
     int ow = s->out.w, W = s->in.w;
     size_t slot = (size_t)c->wp;
-    double *pad = b->pad, *acc = b->acc;
+    double *pad = b->pad, *acc = ALIGNED64(b->acc); /* (band_layout aligns it) */
     unsigned char *built = b->built;
     long vbase = b->vbase;
     for (int x0 = 0; x0 < ow; x0 += XSTRIP) {
