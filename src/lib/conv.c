@@ -517,20 +517,25 @@ static void band_layout(const conv_impl *c, int y0, int rows, int ow, void *scra
 
 /* The band's rows as floats, with the check that decides the path: fbad
  * when some value is not an integer, fmax the largest |value|.  The rows
- * stop being built once one fails. */
+ * stop being built once one fails.  fmax and fbad stay in locals meanwhile:
+ * passed as fields of *b, the check's loop reloaded a constant every four
+ * values (gcc 12, measured with callgrind). */
 static void fast_check(const cnf_stage *s, const cnf_band *in, band_scratch *b)
 {
     const conv_impl *c = s->impl;
-    b->fbad = 0;
+    float fmax = 0;
+    int fbad = 0;
     for (size_t sidx = 0; sidx < b->nslots; sidx++) {
         long v = b->vbase + (long)(sidx / (size_t)c->in_colour);
         int ch = (int)(sidx % (size_t)c->in_colour);
         int r = cnf__border_index(c->border, (int)v, s->in.h);
         b->fbuilt[sidx] = r < 0 ? 2 : 1;
-        if (r >= 0 && !b->fbad)
+        if (r >= 0 && !fbad)
             build_row_f(c, cnf__band_row(in, ch, r), s->in.w, b->fpad + sidx * (size_t)c->wp,
-                        &b->fmax, &b->fbad);
+                        &fmax, &fbad);
     }
+    b->fmax = fmax;
+    b->fbad = fbad;
 }
 
 /* The maps that take running sums make their whole band at once (done[m]). */

@@ -168,6 +168,9 @@ uint64_t cnf__stream_memory(const cnf_plan *p)
 
 static cnf_status produce(exec *e, int k);
 
+/* The decode-ahead thread: fills the input ring a step at a time, waiting
+ * while the step would overwrite a row the first stage still needs (one
+ * at or above `low`), and runs the reader's checks after the last row. */
 static void *decode_ahead(void *arg)
 {
     exec *e = arg;

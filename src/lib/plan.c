@@ -6,13 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void destroy_stage(cnf_stage *s)
+{
+    if (s->ops && s->ops->destroy)
+        s->ops->destroy(s);
+}
+
 void cnf_plan_free(cnf_plan *p)
 {
     if (!p)
         return;
     for (int i = 0; i < p->n_stages; i++) {
-        if (p->stages[i].ops && p->stages[i].ops->destroy)
-            p->stages[i].ops->destroy(&p->stages[i]);
+        destroy_stage(&p->stages[i]);
         free(p->stages[i].path);
     }
     free(p);
@@ -34,12 +39,9 @@ cnf_status cnf__plan_new(const cnf_shape *in, cnf_plan **plan_ret, cnf_error *er
     return CNF_OK;
 }
 
-static void destroy_stage(cnf_stage *s)
-{
-    if (s->ops && s->ops->destroy)
-        s->ops->destroy(s);
-}
-
+/* The path text is made here, once per stage, so that --explain and
+ * cnf_stage_info read the same words.  Too many stages is a limit of the
+ * layers (CNF_LIMIT_KERNEL), which the pipeline parser bounds already. */
 cnf_status cnf__plan_add_stage(cnf_plan *p, cnf_stage *s, cnf_error *err)
 {
     s->path = NULL;

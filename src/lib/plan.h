@@ -21,19 +21,19 @@ struct cnf_plan {
     cnf_stage stages[CNF__MAX_STAGES];
     int n_groups;         /* see cnf_plan_n_groups */
     int drop_input_alpha; /* the stages see the input without its alpha plane */
-    uint64_t memory;      /* see cnf_plan_memory */
+    uint64_t memory;      /* see cnf_plan_memory; 0 until planning ends */
 };
 
-/* cnf__plan_new - an empty plan for input `in` (one group, no stage, the
- * memory of the input).  Fails with CNF_E_USAGE for an input with no pixel
- * or no colour plane, CNF_E_NOMEM. */
+/* cnf__plan_new - an empty plan for input `in`: one group, no stage, no
+ * memory estimate yet (planning makes it at the end).  Fails with
+ * CNF_E_USAGE for an input with no pixel or no colour plane, CNF_E_NOMEM. */
 cnf_status cnf__plan_new(const cnf_shape *in, cnf_plan **plan_ret, cnf_error *err);
 
 /* cnf__plan_add_stage - move the constructed stage *s to the end of p's
- * chain and make its path text (ops->path).  The plan owns the stage from
- * then on, also when this fails: CNF_E_LIMIT (CNF_LIMIT_KERNEL) when p
- * already holds CNF__MAX_STAGES stages, CNF_E_NOMEM for the path text; the
- * stage is destroyed then and p is unchanged. */
+ * chain (the plan owns it from then on) and make its path text
+ * (ops->path).  Fails with CNF_E_LIMIT (CNF_LIMIT_KERNEL) when p already
+ * holds CNF__MAX_STAGES stages, CNF_E_NOMEM for the path text; then the
+ * stage is destroyed and p is unchanged. */
 cnf_status cnf__plan_add_stage(cnf_plan *p, cnf_stage *s, cnf_error *err);
 
 /* cnf__stream_memory - the bytes a streamed run of p needs beyond its

@@ -1,4 +1,4 @@
-/* test_exec.c - the executor: streamed equals whole, rows once and in order, no stale ring row, clean failures. */
+/* test_exec.c - the executor: streamed equals whole, rows once, no stale ring rows, failures. */
 #include "test_util.h"
 
 #include "../../src/lib/plan.h"
