@@ -405,6 +405,40 @@ static void a_pipeline_names_its_dropped_alpha_in_the_input_line(void)
     hand_free(pl);
 }
 
+/* The text of a file (malloc'd), *len its length. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    long n;
+    if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+        !(text = malloc((size_t)n + 1)) || fread(text, 1, (size_t)n, f) != (size_t)n)
+        abort();
+    fclose(f);
+    *len = (size_t)n;
+    return text;
+}
+
+static void stage_info_agrees_with_explain_for_the_shipped_pipelines(void)
+{
+    const char *files[] = {"kernels/lenet.json", "kernels/edges.json"};
+    const int stages[] = {7, 4};
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        char *text = slurp(files[i], &len);
+        cnf_pipeline *pl = NULL;
+        cnf_plan *p = NULL;
+        cnf_error e;
+        CHECK_EQ_INT(cnf_pipeline_parse(text, len, files[i], "kernels", &pl, &e), CNF_OK);
+        CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 64, 48, 3, 0, NULL, &p, &e), CNF_OK);
+        CHECK_EQ_INT(cnf_plan_n_stages(p), stages[i]);
+        explain_lines_and_stage_info_agree(p);
+        cnf_plan_free(p);
+        cnf_pipeline_free(pl);
+        free(text);
+    }
+}
+
 int main(void)
 {
     RUN(stage_info_gives_each_stage_of_a_full_layer);
@@ -416,5 +450,6 @@ int main(void)
     RUN(a_pipeline_past_the_stage_bound_fails_with_a_clear_error);
     RUN(adding_a_stage_past_the_array_changes_nothing_after_it);
     RUN(a_pipeline_names_its_dropped_alpha_in_the_input_line);
+    RUN(stage_info_agrees_with_explain_for_the_shipped_pipelines);
     return t_finish("test_plan");
 }
