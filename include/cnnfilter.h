@@ -395,10 +395,34 @@ void cnf_plan_output_shape(const cnf_plan *p, int *width, int *height, int *chan
  * ordered group-major (kernel 0's channels first); alpha, if any, is the
  * last plane and belongs to every group.  See cnf_image_group(). */
 int cnf_plan_n_groups(const cnf_plan *p);
-/* cnf_plan_memory - the memory estimate in bytes. */
+/* cnf_plan_memory - the memory estimate in bytes of a streamed run (what
+ * cnf_plan_limits.max_memory is checked against): each stage's input ring
+ * (its rows, at most the input's height, x width x planes x 4 bytes), the
+ * last stage's output band (up to 32 rows x width x planes x 5 bytes: the
+ * floats and an 8-bit copy), and two threads' scratch (the largest any
+ * stage needs for 16 rows).  Whole input or output images come on top. */
 uint64_t cnf_plan_memory(const cnf_plan *p);
 /* cnf_plan_explain - print each stage, its shapes and the size arithmetic. */
 void cnf_plan_explain(const cnf_plan *p, FILE *out);
+
+/* cnf_stage_info - one stage of a plan, as cnf_plan_explain prints it.
+ * The strings point into the plan: valid until cnf_plan_free. */
+typedef struct cnf_stage_info {
+    const char *kind; /* "luma", "conv", "combine", "activation", "maxpool", "avgpool",
+                       * "minpool": the text before the ':' of the stage's explain line */
+    int in_width, in_height, in_channels, in_alpha;
+    int out_width, out_height, out_channels, out_alpha;
+    uint64_t weights, biases;
+    const char *path; /* how the stage computes, the text of its explain "path:" line
+                       * (one line); "" when it has none */
+} cnf_stage_info;
+/* cnf_plan_n_stages - how many stages the plan runs (cnf_plan_explain's
+ * numbered lines). */
+int cnf_plan_n_stages(const cnf_plan *p);
+/* cnf_plan_stage_info - fill *info with stage i (0-based, in the order the
+ * stages run).  Fails with CNF_E_USAGE when i is not below
+ * cnf_plan_n_stages(p).  Thread-safe (the plan is read only). */
+cnf_status cnf_plan_stage_info(const cnf_plan *p, int i, cnf_stage_info *info, cnf_error *err);
 
 /* cnf_plan_run - run the plan on `in` (whose shape must be the planned one)
  * with up to `threads` threads (row bands; the same pixels for any count).

@@ -34,6 +34,7 @@
 #include "stage.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +47,12 @@
  * loops that call them, so they get the clone's vector width. */
 #if defined(__GNUC__)
 #define HOT_INLINE static inline __attribute__((always_inline))
+#define NO_INLINE __attribute__((noinline))
+#define ALIGNED64(p) __builtin_assume_aligned((p), 64)
 #else
 #define HOT_INLINE static inline
+#define NO_INLINE
+#define ALIGNED64(p) (p)
 #endif
 
 /* Integer sums below this are exact in float32. */
@@ -466,118 +471,190 @@ static void fast_row(const conv_impl *c, const conv_map *mp, const float *fpad,
     }
 }
 
+/* One band's scratch, laid out as conv_scratch counts it, and what the
+ * band's check found. */
+typedef struct band_scratch {
+    long vbase;           /* virtual row v of the band is slot v - vbase */
+    size_t nslots;        /* virtual rows times input colour planes */
+    double *pad;          /* the double path: padded rows, built on first use */
+    unsigned char *built; /* per slot: 0 not yet, 1 built, 2 a zero-border row */
+    double *acc;          /* one strip of double sums */
+    /* The fast path (c->fast only): */
+    float *fpad;           /* the band's rows as padded floats */
+    unsigned char *fbuilt; /* per slot: 1 a row, 2 a zero-border row */
+    float *tmp, *facc, *wa, *wb;
+    unsigned char *done;   /* per map: its whole band made by running sums */
+    float fmax;            /* the largest |value| of the band */
+    int fbad;              /* some value is not an integer (or c->fast is off) */
+} band_scratch;
+
+static void *align64(const void *p)
+{
+    return (void *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
+
+static void band_layout(const conv_impl *c, int y0, int rows, int ow, void *scratch,
+                        band_scratch *b)
+{
+    size_t slot = (size_t)c->wp;
+    memset(b, 0, sizeof *b);
+    b->vbase = (long)y0 * c->sy - c->ptmax;
+    b->nslots = (size_t)conv_nv(c, rows) * (size_t)c->in_colour;
+    b->pad = scratch;
+    b->built = (unsigned char *)(b->pad + b->nslots * slot);
+    b->acc = align64(b->built + b->nslots);
+    b->fbad = 1;
+    if (c->fast) {
+        b->fpad = (float *)(void *)(b->acc + ow);
+        b->fbuilt = (unsigned char *)(b->fpad + b->nslots * slot);
+        b->tmp = align64(b->fbuilt + b->nslots);
+        b->facc = align64(b->tmp + c->wp + XSTRIP);
+        b->wa = align64(b->facc + XSTRIP);
+        b->wb = b->wa + c->wp + XSTRIP;
+        b->done = (unsigned char *)(b->wb + c->wp + XSTRIP);
+    }
+}
+
+/* The band's rows as floats, with the check that decides the path: fbad
+ * when some value is not an integer, fmax the largest |value|.  The rows
+ * stop being built once one fails.  fmax and fbad stay in locals meanwhile:
+ * passed as fields of *b, the check's loop reloaded a constant every four
+ * values (gcc 12, measured with callgrind). */
+static void fast_check(const cnf_stage *s, const cnf_band *in, band_scratch *b)
+{
+    const conv_impl *c = s->impl;
+    float fmax = 0;
+    int fbad = 0;
+    for (size_t sidx = 0; sidx < b->nslots; sidx++) {
+        long v = b->vbase + (long)(sidx / (size_t)c->in_colour);
+        int ch = (int)(sidx % (size_t)c->in_colour);
+        int r = cnf__border_index(c->border, (int)v, s->in.h);
+        b->fbuilt[sidx] = r < 0 ? 2 : 1;
+        if (r >= 0 && !fbad)
+            build_row_f(c, cnf__band_row(in, ch, r), s->in.w, b->fpad + sidx * (size_t)c->wp,
+                        &fmax, &fbad);
+    }
+    b->fmax = fmax;
+    b->fbad = fbad;
+}
+
+/* The maps that take running sums make their whole band at once (done[m]). */
+static void running_maps(const conv_impl *c, band_scratch *b, const cnf_band *out, int y0,
+                         int y1, int ow)
+{
+    memset(b->done, 0, (size_t)c->n_maps);
+    for (int m = 0; m < c->n_maps && !b->fbad; m++) {
+        const conv_map *mp = &c->maps[m];
+        /* the column sums may hold one row more than the window */
+        if (mp->running && mp->exact && mp->wabs * b->fmax < EXACT_F32 &&
+            (double)(mp->kh + 1) * b->fmax < EXACT_F32) {
+            running_band(c, mp, b->fpad, b->fbuilt, y0, y1, b->vbase, b->tmp, b->facc, b->wa,
+                         b->wb, out, m, ow);
+            b->done[m] = 1;
+        }
+    }
+}
+
+/* One output row of map mp by the portable path: double sums, taps in the
+ * fixed order (input channel, kernel row, kernel column).  In strips of
+ * XSTRIP outputs, so the accumulators stay in L1 while every tap passes over
+ * them (the order of the taps, and so every sum, is the same as in one
+ * pass).  Padded rows are built the first time a tap needs them.  Kept
+ * out of conv_run: inlined there, its strided loops lost a register to a
+ * spill (measured with callgrind). */
+static NO_INLINE void double_row(const cnf_stage *s, const conv_map *mp, const cnf_band *in,
+                       const band_scratch *b, int y, float *dst)
+{
+    const conv_impl *c = s->impl;
+    int ow = s->out.w, W = s->in.w;
+    size_t slot = (size_t)c->wp;
+    double *pad = b->pad, *acc = ALIGNED64(b->acc); /* (band_layout aligns it) */
+    unsigned char *built = b->built;
+    long vbase = b->vbase;
+    for (int x0 = 0; x0 < ow; x0 += XSTRIP) {
+        int n = ow - x0 < XSTRIP ? ow - x0 : XSTRIP;
+        const tap *t = mp->taps;
+        memset(acc, 0, (size_t)n * sizeof(double));
+        for (int ci = 0; ci < mp->in_count; ci++) {
+            int ch = mp->in_first + ci;
+            int nt = mp->tap_count[ci];
+            for (int k = 0; k < nt; k++) {
+                long v = (long)y * c->sy + (long)t[k].i * c->d - mp->pt;
+                size_t sidx = (size_t)(v - vbase) * c->in_colour + (size_t)ch;
+                double *prow = pad + sidx * slot;
+                const double *src;
+                double w = t[k].w;
+                if (!built[sidx]) {
+                    int r = cnf__border_index(c->border, (int)v, s->in.h);
+                    built[sidx] = r < 0 ? 2 : 1;
+                    if (r >= 0)
+                        build_row(c, cnf__band_row(in, ch, r), W, prow);
+                }
+                if (built[sidx] == 2)
+                    continue; /* a zero-border row adds nothing */
+                src = prow + (c->plmax - mp->pl) + (size_t)t[k].j * c->d + (size_t)x0 * c->sx;
+                if (c->sx == 1) {
+                    for (int x = 0; x < n; x++)
+                        acc[x] += w * src[x];
+                } else {
+                    for (int x = 0; x < n; x++)
+                        acc[x] += w * src[(size_t)x * c->sx];
+                }
+            }
+            t += nt;
+        }
+        for (int x = 0; x < n; x++)
+            dst[x0 + x] = (float)(acc[x] * mp->scale / mp->divisor + mp->bias);
+    }
+}
+
+/* The alpha plane of output row y: the input alpha under the kernel's
+ * anchor (map 0's), never convolved; zero in a zero border. */
+static void alpha_row(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int y)
+{
+    const conv_impl *c = s->impl;
+    const conv_map *mp = &c->maps[0];
+    int ay = (mp->kh - 1) / 2, ow = s->out.w;
+    int r = cnf__border_index(c->border, y * c->sy + ay * c->d - mp->pt, s->in.h);
+    float *dst = cnf__band_row(out, c->n_maps, y);
+    if (r < 0) {
+        memset(dst, 0, (size_t)ow * sizeof(float));
+    } else {
+        const float *src = cnf__band_row(in, s->in.c - 1, r);
+        for (int x = 0; x < ow; x++)
+            dst[x] = c->alpha_cols[x] < 0 ? 0.0f : src[c->alpha_cols[x]];
+    }
+}
+
+/* Rows [y0, y1): each map by running sums, the fast path or double sums,
+ * as its weights and the band's values allow (see the top of the file). */
 static void conv_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int y0, int y1,
                      void *scratch)
 {
     const conv_impl *c = s->impl;
-    int rows = y1 - y0, nv = conv_nv(c, rows), ow = s->out.w, W = s->in.w;
-    size_t slot = (size_t)c->wp;
-    double *pad = scratch;
-    unsigned char *built = (unsigned char *)(pad + (size_t)nv * c->in_colour * slot);
-    double *acc = (double *)(((uintptr_t)(built + (size_t)nv * c->in_colour) + 63) & ~(uintptr_t)63);
-    /* Virtual row v of the band is slot v - vbase. */
-    long vbase = (long)y0 * c->sy - c->ptmax;
-    size_t nslots = (size_t)nv * (size_t)c->in_colour;
-    float *fpad = NULL, *tmp = NULL, *facc = NULL, *wa = NULL, *wb = NULL, fmax = 0;
-    unsigned char *fbuilt = NULL, *done = NULL;
-    int fbad = 1;
+    int ow = s->out.w;
+    band_scratch b;
 
-    memset(built, 0, nslots);
+    band_layout(c, y0, y1 - y0, ow, scratch, &b);
+    memset(b.built, 0, b.nslots);
     if (c->fast) {
-        /* The band's rows as floats, with the check that decides the path. */
-        fpad = (float *)(void *)(acc + ow);
-        fbuilt = (unsigned char *)(fpad + nslots * slot);
-        tmp = (float *)(((uintptr_t)(fbuilt + nslots) + 63) & ~(uintptr_t)63);
-        facc = (float *)(((uintptr_t)(tmp + c->wp + XSTRIP) + 63) & ~(uintptr_t)63);
-        fbad = 0;
-        for (size_t sidx = 0; sidx < nslots; sidx++) {
-            long v = vbase + (long)(sidx / (size_t)c->in_colour);
-            int ch = (int)(sidx % (size_t)c->in_colour);
-            int r = cnf__border_index(c->border, (int)v, s->in.h);
-            fbuilt[sidx] = r < 0 ? 2 : 1;
-            if (r >= 0 && !fbad)
-                build_row_f(c, cnf__band_row(in, ch, r), W, fpad + sidx * slot, &fmax, &fbad);
-        }
-    }
-    if (c->fast) {
-        wa = (float *)(((uintptr_t)(facc + XSTRIP) + 63) & ~(uintptr_t)63);
-        wb = wa + c->wp + XSTRIP;
-        done = (unsigned char *)(wb + c->wp + XSTRIP);
-        memset(done, 0, (size_t)c->n_maps);
-        for (int m = 0; m < c->n_maps && !fbad; m++) {
-            const conv_map *mp = &c->maps[m];
-            /* the column sums may hold one row more than the window */
-            if (mp->running && mp->exact && mp->wabs * fmax < EXACT_F32 &&
-                (double)(mp->kh + 1) * fmax < EXACT_F32) {
-                running_band(c, mp, fpad, fbuilt, y0, y1, vbase, tmp, facc, wa, wb, out, m, ow);
-                done[m] = 1;
-            }
-        }
+        fast_check(s, in, &b);
+        running_maps(c, &b, out, y0, y1, ow);
     }
     for (int y = y0; y < y1; y++) {
         for (int m = 0; m < c->n_maps; m++) {
             const conv_map *mp = &c->maps[m];
-            const tap *t = mp->taps;
             float *dst = cnf__band_row(out, m, y);
-            if (done && done[m])
+            if (b.done && b.done[m])
                 continue;
-            if (!fbad && mp->exact && mp->wabs * fmax < EXACT_F32) {
-                fast_row(c, mp, fpad, fbuilt, y, vbase, tmp, facc, wa, wb, dst, ow);
-                continue;
-            }
-            /* In strips of XSTRIP outputs, so the accumulators stay in L1
-             * while every tap passes over them (the order of the taps, and
-             * so every sum, is the same as in one pass). */
-            for (int x0 = 0; x0 < ow; x0 += XSTRIP) {
-                int n = ow - x0 < XSTRIP ? ow - x0 : XSTRIP;
-                t = mp->taps;
-                memset(acc, 0, (size_t)n * sizeof(double));
-                for (int ci = 0; ci < mp->in_count; ci++) {
-                    int ch = mp->in_first + ci;
-                    int nt = mp->tap_count[ci];
-                    for (int k = 0; k < nt; k++) {
-                        long v = (long)y * c->sy + (long)t[k].i * c->d - mp->pt;
-                        size_t sidx = (size_t)(v - vbase) * c->in_colour + (size_t)ch;
-                        double *prow = pad + sidx * slot;
-                        const double *src;
-                        double w = t[k].w;
-                        if (!built[sidx]) {
-                            int r = cnf__border_index(c->border, (int)v, s->in.h);
-                            built[sidx] = r < 0 ? 2 : 1;
-                            if (r >= 0)
-                                build_row(c, cnf__band_row(in, ch, r), W, prow);
-                        }
-                        if (built[sidx] == 2)
-                            continue; /* a zero-border row adds nothing */
-                        src = prow + (c->plmax - mp->pl) + (size_t)t[k].j * c->d +
-                              (size_t)x0 * c->sx;
-                        if (c->sx == 1) {
-                            for (int x = 0; x < n; x++)
-                                acc[x] += w * src[x];
-                        } else {
-                            for (int x = 0; x < n; x++)
-                                acc[x] += w * src[(size_t)x * c->sx];
-                        }
-                    }
-                    t += nt;
-                }
-                for (int x = 0; x < n; x++)
-                    dst[x0 + x] = (float)(acc[x] * mp->scale / mp->divisor + mp->bias);
-            }
+            if (!b.fbad && mp->exact && mp->wabs * b.fmax < EXACT_F32)
+                fast_row(c, mp, b.fpad, b.fbuilt, y, b.vbase, b.tmp, b.facc, b.wa, b.wb, dst,
+                         ow);
+            else
+                double_row(s, mp, in, &b, y, dst);
         }
-        if (c->alpha_out) {
-            const conv_map *mp = &c->maps[0];
-            int ay = (mp->kh - 1) / 2;
-            int r = cnf__border_index(c->border, y * c->sy + ay * c->d - mp->pt, s->in.h);
-            float *dst = cnf__band_row(out, c->n_maps, y);
-            if (r < 0) {
-                memset(dst, 0, (size_t)ow * sizeof(float));
-            } else {
-                const float *src = cnf__band_row(in, s->in.c - 1, r);
-                for (int x = 0; x < ow; x++)
-                    dst[x] = c->alpha_cols[x] < 0 ? 0.0f : src[c->alpha_cols[x]];
-            }
-        }
+        if (c->alpha_out)
+            alpha_row(s, in, out, y);
     }
 }
 
@@ -586,7 +663,7 @@ static void conv_explain(const cnf_stage *s, FILE *f)
     const conv_impl *c = s->impl;
     const conv_map *m0 = &c->maps[0];
     int nk = c->groups;
-    fprintf(f, "conv: %d kernel%s", nk, nk == 1 ? "" : "s");
+    fprintf(f, "%d kernel%s", nk, nk == 1 ? "" : "s");
     for (int g = 0; g < nk; g++) {
         const conv_map *mp = &c->maps[c->per_channel ? g * (c->n_maps / nk) : g];
         if (mp->is3d)
@@ -611,32 +688,52 @@ static void conv_explain(const cnf_stage *s, FILE *f)
             fprintf(f, "   (same: padding %d = %d before + %d after)", pb + pa, pb, pa);
         fputc('\n', f);
     }
-    /* The path of each kernel (its first map; a kernel's maps are alike). */
-    fprintf(f, "    path: ");
+}
+
+/* Append printf-style text to b (pieces are short: a kernel name and a few words). */
+static void put_text(cnf_buf *b, const char *fmt, ...) CNF_PRINTF(2, 3);
+static void put_text(cnf_buf *b, const char *fmt, ...)
+{
+    char piece[400];
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(piece, sizeof piece, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        cnf__buf_put(b, piece, (size_t)n < sizeof piece ? (size_t)n : sizeof piece - 1);
+}
+
+/* The path of each kernel (its first map; a kernel's maps are alike): the
+ * fast path's loop shape when its weights allow it, else direct taps. */
+static void conv_path(const cnf_stage *s, cnf_buf *b)
+{
+    const conv_impl *c = s->impl;
+    int nk = c->groups;
     for (int g = 0; g < nk; g++) {
         const conv_map *mp = &c->maps[c->per_channel ? g * (c->n_maps / nk) : g];
         size_t taps = 0;
         for (int ci = 0; ci < mp->in_count; ci++)
             taps += (size_t)mp->tap_count[ci];
         if (nk > 1)
-            fprintf(f, "%s%s: ", g ? "; " : "", mp->name[0] ? mp->name : "inline");
+            put_text(b, "%s%s: ", g ? "; " : "", mp->name[0] ? mp->name : "inline");
         if (c->fast && mp->exact && mp->running && mp->hequal)
-            fprintf(f, "running sums (box %dx%d)", mp->kh, mp->kw);
+            put_text(b, "running sums (box %dx%d)", mp->kh, mp->kw);
         else if (c->fast && mp->exact && mp->running)
-            fprintf(f, "separable %dx1 as running sums then 1x%d", mp->kh, mp->kw);
+            put_text(b, "separable %dx1 as running sums then 1x%d", mp->kh, mp->kw);
         else if (c->fast && mp->exact && mp->sep && c->sx == 1)
-            fprintf(f, "separable %dx1 then 1x%d%s", mp->kh, mp->kw,
-                    mp->hequal ? " as window sums" : "");
+            put_text(b, "separable %dx1 then 1x%d%s", mp->kh, mp->kw,
+                     mp->hequal ? " as window sums" : "");
         else
-            fprintf(f, "direct, %zu non-zero taps%s", taps,
-                    c->fast && !mp->exact ? " in double" : "");
+            put_text(b, "direct, %zu non-zero taps%s", taps,
+                     c->fast && !mp->exact ? " in double" : "");
     }
     if (c->fast)
-        fprintf(f, "; float32 sums of integers (exact) on bands of integer values, double "
-                   "otherwise\n");
+        put_text(b, "; float32 sums of integers (exact) on bands of integer values, double "
+                    "otherwise");
     else
-        fprintf(f, ", double accumulation%s\n", c->n_maps && c->maps[0].exact ? " (--portable)"
-                                                                              : "");
+        put_text(b, ", double accumulation%s",
+                 c->n_maps && c->maps[0].exact ? " (--portable)" : "");
 }
 
 static void conv_destroy(cnf_stage *s)
@@ -658,8 +755,9 @@ static void conv_destroy(cnf_stage *s)
     s->impl = NULL;
 }
 
-static const cnf_stage_ops CONV_OPS = {conv_need, conv_scratch, conv_run, conv_explain,
-                                       conv_destroy};
+static const cnf_stage_ops CONV_OPS = {.need = conv_need, .scratch = conv_scratch,
+                                       .run = conv_run, .explain = conv_explain,
+                                       .path = conv_path, .destroy = conv_destroy};
 
 /* Build map `m` from kernel k reading input planes [first, first+count). */
 static int fill_map(conv_map *mp, const cnf_kernel *k, int first, int count, int flip)
@@ -729,108 +827,69 @@ static int fill_map(conv_map *mp, const cnf_kernel *k, int first, int count, int
     return 1;
 }
 
-cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L,
-                           const cnf_kernel *const *kernels, int n_kernels, int per_channel,
-                           int keep_alpha, int portable, cnf_error *err)
+/* How map mp's sums become output values (conv_map.out_mode). */
+static int out_mode_of(const conv_map *mp)
 {
-    conv_impl *c;
-    int colour = in->c - in->alpha;
-    long oh = -1, ow = -1;
-    cnf_status st = CNF_OK;
+    int e;
+    double f = frexp(mp->divisor, &e);
+    return mp->scale != 1 || mp->bias != 0                               ? 0
+           : mp->divisor == 1                                            ? 1
+           : f == 0.5 && e > -100 && e < 100                             ? 2
+           : mp->divisor == floor(mp->divisor) && fabs(mp->divisor) < EXACT_F32 ? 3
+                                                                         : 0;
+}
 
-    memset(s, 0, sizeof *s);
-    s->ops = &CONV_OPS;
-    s->in = *in;
-    c = calloc(1, sizeof *c);
-    if (!c)
-        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
-    s->impl = c;
-    c->sy = L->stride_y;
-    c->sx = L->stride_x;
-    c->d = L->dilation;
-    c->border = L->border;
-    c->padding = L->padding;
-    c->in_colour = colour;
-    c->per_channel = per_channel;
-    c->groups = n_kernels;
-    c->n_maps = per_channel ? n_kernels * colour : n_kernels;
-    c->maps = calloc((size_t)c->n_maps, sizeof(conv_map));
-    if (!c->maps) {
-        st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
-        goto fail;
+/* The maps of kernel g: one per input colour plane (per_channel) or one
+ * over all of them.  The maps of a bank must give one output size: *oh and
+ * *ow hold it (-1 before the first map). */
+static cnf_status kernel_maps(conv_impl *c, const cnf_shape *in, const cnf_layer *L,
+                              const cnf_kernel *k, int g, long *oh, long *ow, cnf_error *err)
+{
+    int colour = c->in_colour, per_channel = c->per_channel;
+    if (k->is3d && per_channel)
+        return cnf__fail_setting(err, CNF_E_USAGE, "channels",
+                                 "kernel '%s' is 3-D (one plane per input channel) and needs "
+                                 "channels 'sum'",
+                                 k->name[0] ? k->name : "inline");
+    if (k->is3d && k->depth != colour)
+        return cnf__fail_setting(err, CNF_E_USAGE, "kernel",
+                                 "kernel '%s' has depth %d but the input has %d channel%s",
+                                 k->name[0] ? k->name : "inline", k->depth, colour,
+                                 colour == 1 ? "" : "s");
+    for (int ci = 0; ci < (per_channel ? colour : 1); ci++) {
+        conv_map *mp = &c->maps[per_channel ? g * colour + ci : g];
+        int first = per_channel ? ci : 0, count = per_channel ? 1 : colour;
+        long h, w;
+        if (!fill_map(mp, k, first, count, L->flip))
+            return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+        mp->scale = L->scale;
+        mp->bias = k->bias + L->bias;
+        mp->out_mode = out_mode_of(mp);
+        padding_for(L, in->h, k->h, c->sy, c->d, 0, &mp->pt, &mp->pb);
+        padding_for(L, in->w, k->w, c->sx, c->d, 1, &mp->pl, &mp->pr);
+        h = cnf__out_size(in->h, mp->pt, mp->pb, (long)c->d * (k->h - 1) + 1, c->sy);
+        w = cnf__out_size(in->w, mp->pl, mp->pr, (long)c->d * (k->w - 1) + 1, c->sx);
+        if (h < 1 || w < 1)
+            return cnf__fail(err, CNF_E_EMPTY, NULL,
+                             "kernel %dx%d (dilation %d) with this padding leaves no output "
+                             "pixels for a %dx%d input",
+                             k->h, k->w, c->d, in->w, in->h);
+        if (*oh >= 0 && (h != *oh || w != *ow))
+            return cnf__fail_setting(err, CNF_E_USAGE, "kernel",
+                                     "the kernels of a bank give different output sizes (%ldx%ld "
+                                     "and %ldx%ld); use --padding same or kernels of one size",
+                                     *ow, *oh, w, h);
+        *oh = h;
+        *ow = w;
     }
-    for (int g = 0; g < n_kernels; g++) {
-        const cnf_kernel *k = kernels[g];
-        int flip = L->flip;
-        if (k->is3d && per_channel) {
-            st = cnf__fail_setting(err, CNF_E_USAGE, "channels",
-                           "kernel '%s' is 3-D (one plane per input channel) and needs "
-                           "channels 'sum'",
-                           k->name[0] ? k->name : "inline");
-            goto fail;
-        }
-        if (k->is3d && k->depth != colour) {
-            st = cnf__fail_setting(err, CNF_E_USAGE, "kernel",
-                           "kernel '%s' has depth %d but the input has %d channel%s",
-                           k->name[0] ? k->name : "inline", k->depth, colour,
-                           colour == 1 ? "" : "s");
-            goto fail;
-        }
-        for (int ci = 0; ci < (per_channel ? colour : 1); ci++) {
-            conv_map *mp = &c->maps[per_channel ? g * colour + ci : g];
-            int first = per_channel ? ci : 0, count = per_channel ? 1 : colour;
-            long h, w;
-            if (!fill_map(mp, k, first, count, flip)) {
-                st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
-                goto fail;
-            }
-            mp->scale = L->scale;
-            mp->bias = k->bias + L->bias;
-            {
-                int e;
-                double f = frexp(mp->divisor, &e);
-                mp->out_mode = mp->scale != 1 || mp->bias != 0 ? 0
-                               : mp->divisor == 1                ? 1
-                               : f == 0.5 && e > -100 && e < 100 ? 2
-                               : mp->divisor == floor(mp->divisor) &&
-                                       fabs(mp->divisor) < EXACT_F32
-                                   ? 3
-                                   : 0;
-            }
-            padding_for(L, in->h, k->h, c->sy, c->d, 0, &mp->pt, &mp->pb);
-            padding_for(L, in->w, k->w, c->sx, c->d, 1, &mp->pl, &mp->pr);
-            h = cnf__out_size(in->h, mp->pt, mp->pb, (long)c->d * (k->h - 1) + 1, c->sy);
-            w = cnf__out_size(in->w, mp->pl, mp->pr, (long)c->d * (k->w - 1) + 1, c->sx);
-            if (h < 1 || w < 1) {
-                st = cnf__fail(err, CNF_E_EMPTY, NULL,
-                               "kernel %dx%d (dilation %d) with this padding leaves no output "
-                               "pixels for a %dx%d input",
-                               k->h, k->w, c->d, in->w, in->h);
-                goto fail;
-            }
-            if (oh >= 0 && (h != oh || w != ow)) {
-                st = cnf__fail_setting(err, CNF_E_USAGE, "kernel",
-                               "the kernels of a bank give different output sizes (%ldx%ld and "
-                               "%ldx%ld); use --padding same or kernels of one size",
-                               ow, oh, w, h);
-                goto fail;
-            }
-            oh = h;
-            ow = w;
-        }
-    }
-    if (oh > INT32_MAX || ow > INT32_MAX) {
-        st = cnf__fail(err, CNF_E_TOO_BIG, NULL, "output too large");
-        goto fail;
-    }
-    s->out.h = (int)oh;
-    s->out.w = (int)ow;
-    c->alpha_in = in->alpha;
-    c->alpha_out = in->alpha && keep_alpha;
-    s->out.alpha = c->alpha_out;
-    s->out.c = c->n_maps + c->alpha_out;
+    return CNF_OK;
+}
 
-    /* Horizontal extent of the padded rows: what the taps actually reach. */
+/* The padded rows: how far left, right and up the taps reach past the
+ * input, the source column of each pad cell (the border rule, decided
+ * here once), and the source column of each output's alpha. */
+static cnf_status padded_rows(conv_impl *c, const cnf_shape *in, long ow, cnf_error *err)
+{
     c->plmax = 0;
     c->prmax = 0;
     c->ptmax = 0;
@@ -854,10 +913,8 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
     c->wp = in->w + c->plmax + c->prmax;
     c->lmap = malloc(sizeof(int) * (size_t)(c->plmax + 1));
     c->rmap = malloc(sizeof(int) * (size_t)(c->prmax + 1));
-    if (!c->lmap || !c->rmap) {
-        st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
-        goto fail;
-    }
+    if (!c->lmap || !c->rmap)
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
     for (int k = 0; k < c->plmax; k++)
         c->lmap[k] = cnf__border_index(c->border, k - c->plmax, in->w);
     for (int k = 0; k < c->prmax; k++)
@@ -866,15 +923,19 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
         const conv_map *mp = &c->maps[0];
         int ax = (mp->kw - 1) / 2;
         c->alpha_cols = malloc(sizeof(int) * (size_t)ow);
-        if (!c->alpha_cols) {
-            st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
-            goto fail;
-        }
+        if (!c->alpha_cols)
+            return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
         for (long x = 0; x < ow; x++)
             c->alpha_cols[x] =
                 cnf__border_index(c->border, (int)(x * c->sx + (long)ax * c->d - mp->pl), in->w);
     }
-    for (int m = 0; m < c->n_maps && !portable; m++) {
+    return CNF_OK;
+}
+
+/* Which maps take the fast path, and which of its loop shapes. */
+static void choose_fast_paths(conv_impl *c)
+{
+    for (int m = 0; m < c->n_maps; m++) {
         conv_map *mp = &c->maps[m];
         if (mp->exact)
             c->fast = 1;
@@ -888,6 +949,58 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
             if (mp->rowf[j] != mp->rowf[0])
                 mp->hequal = 0;
     }
+}
+
+cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L,
+                           const cnf_kernel *const *kernels, int n_kernels, int per_channel,
+                           int keep_alpha, int portable, cnf_error *err)
+{
+    conv_impl *c;
+    int colour = in->c - in->alpha;
+    long oh = -1, ow = -1;
+    cnf_status st = CNF_OK;
+
+    memset(s, 0, sizeof *s);
+    s->ops = &CONV_OPS;
+    snprintf(s->kind, sizeof s->kind, "conv");
+    s->in = *in;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    s->impl = c;
+    c->sy = L->stride_y;
+    c->sx = L->stride_x;
+    c->d = L->dilation;
+    c->border = L->border;
+    c->padding = L->padding;
+    c->in_colour = colour;
+    c->per_channel = per_channel;
+    c->groups = n_kernels;
+    c->n_maps = per_channel ? n_kernels * colour : n_kernels;
+    c->maps = calloc((size_t)c->n_maps, sizeof(conv_map));
+    if (!c->maps) {
+        st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+        goto fail;
+    }
+    for (int g = 0; g < n_kernels && st == CNF_OK; g++)
+        st = kernel_maps(c, in, L, kernels[g], g, &oh, &ow, err);
+    if (st)
+        goto fail;
+    if (oh > INT32_MAX || ow > INT32_MAX) {
+        st = cnf__fail(err, CNF_E_TOO_BIG, NULL, "output too large");
+        goto fail;
+    }
+    s->out.h = (int)oh;
+    s->out.w = (int)ow;
+    c->alpha_in = in->alpha;
+    c->alpha_out = in->alpha && keep_alpha;
+    s->out.alpha = c->alpha_out;
+    s->out.c = c->n_maps + c->alpha_out;
+    st = padded_rows(c, in, ow, err);
+    if (st)
+        goto fail;
+    if (!portable)
+        choose_fast_paths(c);
     for (int g = 0; g < n_kernels; g++)
         s->weights += (uint64_t)kernels[g]->w * kernels[g]->h *
                       (uint64_t)(kernels[g]->is3d ? kernels[g]->depth : 1);

@@ -1,135 +1,140 @@
-/* plan.c - planning a layer into stages, the memory estimate, --explain, and the band executor. */
-#include "stage.h"
+/* plan.c - planning a layer or a pipeline into stages, the memory check, --explain, stage info. */
+#include "layer.h"
+#include "plan.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Two stages per pipeline layer at most (luma + conv). */
-#define MAX_STAGES (2 * CNF_MAX_LAYERS + 8)
-/* Output rows per band step of a stage, split among the threads: enough
- * rows that the per-band set-up (padded rows, thread hand-off) stays a
- * small share, few enough that the rings stay small. */
-#define STEP_ROWS 32
-
-struct cnf_plan {
-    cnf_shape in;
-    int n_stages;
-    cnf_stage stages[MAX_STAGES];
-    int n_groups;
-    int drop_input_alpha;
-    uint64_t memory;
-};
-
-void cnf_layer_init(cnf_layer *l)
+static void destroy_stage(cnf_stage *s)
 {
-    memset(l, 0, sizeof *l);
-    l->padding = CNF_PAD_SAME;
-    l->border = CNF_BORDER_ZERO;
-    l->stride_y = l->stride_x = 1;
-    l->dilation = 1;
-    l->channels = CNF_CH_AUTO;
-    l->keep_alpha = 1;
-    l->scale = 1;
-    l->bias = 0;
-    l->combine = CNF_COMBINE_NONE;
-    l->activation = CNF_ACT_NONE;
-    l->activation_param = 0.01;
-    l->pool = CNF_POOL_NONE;
-    l->pool_size = 2;
-    l->pool_stride = 0;
-    l->pool_padding = 0;
+    if (s->ops && s->ops->destroy)
+        s->ops->destroy(s);
 }
 
 void cnf_plan_free(cnf_plan *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->n_stages; i++)
-        if (p->stages[i].ops && p->stages[i].ops->destroy)
-            p->stages[i].ops->destroy(&p->stages[i]);
+    for (int i = 0; i < p->n_stages; i++) {
+        destroy_stage(&p->stages[i]);
+        free(p->stages[i].path);
+    }
     free(p);
 }
 
-static uint64_t shape_bytes(const cnf_shape *s)
+cnf_status cnf__plan_new(const cnf_shape *in, cnf_plan **plan_ret, cnf_error *err)
 {
-    return (uint64_t)s->w * (uint64_t)s->h * (uint64_t)s->c * sizeof(float);
+    cnf_plan *p;
+    *plan_ret = NULL;
+    if (in->w < 1 || in->h < 1 || in->c - (in->alpha ? 1 : 0) < 1)
+        return cnf__fail(err, CNF_E_USAGE, NULL, "input has no pixels");
+    p = calloc(1, sizeof *p);
+    if (!p)
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    p->in = *in;
+    p->in.alpha = in->alpha ? 1 : 0;
+    p->n_groups = 1;
+    *plan_ret = p;
+    return CNF_OK;
+}
+
+/* The path text is made here, once per stage, so that --explain and
+ * cnf_stage_info read the same words.  Too many stages is a limit of the
+ * layers (CNF_LIMIT_KERNEL), which the pipeline parser bounds already. */
+cnf_status cnf__plan_add_stage(cnf_plan *p, cnf_stage *s, cnf_error *err)
+{
+    s->path = NULL;
+    if (p->n_stages >= CNF__MAX_STAGES) {
+        destroy_stage(s);
+        return cnf__fail_limit(err, CNF_E_LIMIT, CNF_LIMIT_KERNEL, NULL,
+                               "the plan would need more than %d stages", CNF__MAX_STAGES);
+    }
+    if (s->ops->path) {
+        cnf_buf text = {0};
+        s->ops->path(s, &text);
+        cnf__buf_put(&text, "", 1);
+        if (text.failed) {
+            free(text.data);
+            destroy_stage(s);
+            return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+        }
+        s->path = (char *)text.data;
+    }
+    p->stages[p->n_stages++] = *s;
+    return CNF_OK;
 }
 
 /* Planning state while stages are appended. */
 typedef struct builder {
     cnf_plan *p;
-    cnf_shape cur;
+    cnf_shape cur;     /* the shape the next stage reads */
     int alpha_pending; /* input alpha still to be dropped by the next stage */
     int last_groups;   /* kernels of the last conv layer, for a combine layer */
     int portable;      /* the portable convolution only */
 } builder;
 
-static cnf_status push(builder *b, cnf_status st)
+/* Add the stage a constructor made in *s (st: how that went); the next
+ * stage reads its output. */
+static cnf_status push(builder *b, cnf_stage *s, cnf_status st, cnf_error *err)
 {
-    if (st)
-        return st;
-    b->cur = b->p->stages[b->p->n_stages].out;
-    b->p->memory += shape_bytes(&b->cur);
-    b->p->n_stages++;
-    return CNF_OK;
+    if (st == CNF_OK)
+        st = cnf__plan_add_stage(b->p, s, err);
+    if (st == CNF_OK)
+        b->cur = b->p->stages[b->p->n_stages - 1].out;
+    return st;
 }
-
-static cnf_stage *next_stage(builder *b) { return &b->p->stages[b->p->n_stages]; }
 
 /* The stages of one layer: [luma] [conv [combine]] [activation] [pool]. */
 static cnf_status build_layer(builder *b, const cnf_layer *L, cnf_error *err)
 {
     int colour = b->cur.c - b->cur.alpha;
-    int any3d = 0, per_channel = 1;
-    cnf_status st;
-    if (L->stride_y < 1 || L->stride_x < 1 || L->dilation < 1 || L->pad_h < 0 || L->pad_w < 0)
-        return cnf__fail(err, CNF_E_USAGE, NULL, "stride and dilation must be >= 1");
-    for (int i = 0; i < L->n_kernels; i++)
-        if (L->kernels[i]->is3d)
-            any3d = 1;
-    if (any3d && (L->channels == CNF_CH_GRAY || L->channels == CNF_CH_RGB))
-        return cnf__fail_setting(err, CNF_E_USAGE, "channels",
-                         "a 3-D kernel reads all channels at once and implies 'sum', not '%s'",
-                         L->channels == CNF_CH_GRAY ? "gray" : "rgb");
-    if (any3d || L->channels == CNF_CH_SUM)
-        per_channel = 0;
+    int per_channel, pool_stride;
+    cnf_stage s;
+    cnf_status st = cnf__layer_check(L, &per_channel, err);
+    if (st)
+        return st;
     if (L->n_kernels > 0 && L->channels == CNF_CH_GRAY && colour == 3) {
-        st = push(b, cnf__luma_stage(next_stage(b), &b->cur, !b->alpha_pending, err));
+        st = push(b, &s, cnf__luma_stage(&s, &b->cur, !b->alpha_pending, err), err);
         if (st)
             return st;
         b->alpha_pending = 0;
     } else if (L->n_kernels > 0 && L->channels == CNF_CH_GRAY && colour != 1) {
         return cnf__fail_setting(err, CNF_E_USAGE, "channels",
-                         "'gray' needs a gray or RGB input, this one has %d channels", colour);
+                                 "'gray' needs a gray or RGB input, this one has %d channels",
+                                 colour);
     }
     if (L->n_kernels > 0) {
-        st = push(b, cnf__conv_stage(next_stage(b), &b->cur, L, L->kernels, L->n_kernels,
-                                     per_channel, !b->alpha_pending, b->portable, err));
+        st = push(b, &s,
+                  cnf__conv_stage(&s, &b->cur, L, L->kernels, L->n_kernels, per_channel,
+                                  !b->alpha_pending, b->portable, err),
+                  err);
         if (st)
             return st;
         b->alpha_pending = 0;
         b->last_groups = L->n_kernels;
         if (L->combine != CNF_COMBINE_NONE && L->n_kernels > 1) {
-            st = push(b, cnf__combine_stage(next_stage(b), &b->cur, L->n_kernels, L->combine,
-                                            err));
+            st = push(b, &s, cnf__combine_stage(&s, &b->cur, L->n_kernels, L->combine, err),
+                      err);
             if (st)
                 return st;
         }
     }
     if (L->activation != CNF_ACT_NONE) {
-        st = push(b, cnf__activation_stage(next_stage(b), &b->cur, L->activation,
-                                           L->activation_param, err));
+        st = push(b, &s,
+                  cnf__activation_stage(&s, &b->cur, L->activation, L->activation_param, err),
+                  err);
         if (st)
             return st;
     }
     if (L->pool != CNF_POOL_NONE) {
-        if (L->pool_size < 1)
-            return cnf__fail_setting(err, CNF_E_USAGE, "pool-size", "must be at least 1");
-        st = push(b, cnf__pool_stage(next_stage(b), &b->cur, L->pool, L->pool_size,
-                                     L->pool_stride > 0 ? L->pool_stride : L->pool_size,
-                                     L->pool_padding, L->pool_ceil, !b->alpha_pending, err));
+        st = cnf__layer_pool_stride(L, &pool_stride, err);
+        if (st)
+            return st;
+        st = push(b, &s,
+                  cnf__pool_stage(&s, &b->cur, L->pool, L->pool_size, pool_stride,
+                                  L->pool_padding, L->pool_ceil, !b->alpha_pending, err),
+                  err);
         if (st)
             return st;
         b->alpha_pending = 0;
@@ -137,56 +142,32 @@ static cnf_status build_layer(builder *b, const cnf_layer *L, cnf_error *err)
     return CNF_OK;
 }
 
+/* A builder for an input of the given shape: the plan and its first shape. */
 static cnf_status begin(builder *b, int width, int height, int channels, int has_alpha,
-                        cnf_error *err)
+                        const cnf_plan_limits *limits, cnf_error *err)
 {
+    cnf_shape in;
+    cnf_status st;
     memset(b, 0, sizeof *b);
-    if (width < 1 || height < 1 || channels - (has_alpha ? 1 : 0) < 1)
-        return cnf__fail(err, CNF_E_USAGE, NULL, "input has no pixels");
-    b->p = calloc(1, sizeof *b->p);
-    if (!b->p)
-        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
-    b->cur.w = width;
-    b->cur.h = height;
-    b->cur.c = channels;
-    b->cur.alpha = has_alpha ? 1 : 0;
-    b->p->in = b->cur;
-    b->p->n_groups = 1;
-    b->p->memory = shape_bytes(&b->cur);
+    in.w = width;
+    in.h = height;
+    in.c = channels;
+    in.alpha = has_alpha ? 1 : 0;
+    st = cnf__plan_new(&in, &b->p, err);
+    if (st)
+        return st;
+    b->cur = b->p->in;
+    b->portable = limits && limits->portable;
     return CNF_OK;
 }
 
-static int ring_rows(const cnf_stage *s, int step, int producer_step);
-
-/* The memory a streamed run needs: each stage's input ring, the last
- * stage's output band, two threads' scratch, and the 8-bit row copy.  (A
- * caller holding whole images, or a format decoded whole, adds those.) */
-static uint64_t stream_memory(const cnf_plan *p)
-{
-    uint64_t total = 0, scratch = 0;
-    for (int i = 0; i < p->n_stages; i++) {
-        const cnf_stage *s = &p->stages[i];
-        uint64_t sc = s->ops->scratch(s, (STEP_ROWS + 1) / 2);
-        uint64_t rows = (uint64_t)ring_rows(s, STEP_ROWS, STEP_ROWS);
-        if (rows > (uint64_t)s->in.h)
-            rows = (uint64_t)s->in.h;
-        total += rows * (uint64_t)s->in.w * (uint64_t)(i ? s->in.c : p->in.c) * sizeof(float);
-        if (sc > scratch)
-            scratch = sc;
-    }
-    if (p->n_stages) {
-        const cnf_shape *o = &p->stages[p->n_stages - 1].out;
-        uint64_t rows = o->h < STEP_ROWS ? (uint64_t)o->h : STEP_ROWS;
-        total += rows * (uint64_t)o->w * (uint64_t)o->c * (sizeof(float) + 1);
-    }
-    return total + 2 * scratch;
-}
-
+/* The memory estimate, checked against the limit; *plan_ret gets the plan
+ * or, on failure, the plan is freed. */
 static cnf_status finish(builder *b, const cnf_plan_limits *limits, cnf_plan **plan_ret,
                          cnf_error *err)
 {
     cnf_plan *p = b->p;
-    p->memory = stream_memory(p);
+    p->memory = cnf__stream_memory(p);
     if (limits && limits->max_memory && p->memory > limits->max_memory) {
         cnf_status st = cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_MEMORY, NULL,
             "the plan needs about %llu MiB, over the memory limit of %llu MiB",
@@ -207,10 +188,9 @@ cnf_status cnf_plan_create(const cnf_layer *L, int width, int height, int channe
     *plan_ret = NULL;
     if (L->n_kernels == 0 && L->pool == CNF_POOL_NONE)
         return cnf__fail_setting(err, CNF_E_USAGE, "kernel", "a kernel (or --pool) is required");
-    st = begin(&b, width, height, channels, has_alpha, err);
+    st = begin(&b, width, height, channels, has_alpha, limits, err);
     if (st)
         return st;
-    b.portable = limits && limits->portable;
     b.alpha_pending = b.cur.alpha && !L->keep_alpha;
     st = build_layer(&b, L, err);
     if (st) {
@@ -229,12 +209,11 @@ cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int heigh
     builder b;
     cnf_status st;
     *plan_ret = NULL;
-    st = begin(&b, width, height, channels, has_alpha, err);
+    st = begin(&b, width, height, channels, has_alpha, limits, err);
     if (st)
         return st;
-    b.portable = limits && limits->portable;
-    /* Pipelines drop input alpha (SPEC §9.15): alpha is the last plane, so
-     * the stages simply see one plane fewer. */
+    /* Pipelines drop input alpha (cnnfilter(1), PIPELINES): alpha is the
+     * last plane, so the stages simply see one plane fewer. */
     b.p->drop_input_alpha = b.cur.alpha;
     if (b.cur.alpha) {
         b.cur.c--;
@@ -252,8 +231,9 @@ cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int heigh
         case CNF_LAYER_COMBINE: {
             int maps = b.cur.c - b.cur.alpha;
             int groups = b.last_groups > 0 && maps % b.last_groups == 0 ? b.last_groups : maps;
-            st = push(&b, cnf__combine_stage(next_stage(&b), &b.cur, groups, pll->layer.combine,
-                                             err));
+            cnf_stage s;
+            st = push(&b, &s, cnf__combine_stage(&s, &b.cur, groups, pll->layer.combine, err),
+                      err);
             break;
         }
         }
@@ -287,13 +267,38 @@ void cnf_plan_output_shape(const cnf_plan *p, int *width, int *height, int *chan
 
 int cnf_plan_n_groups(const cnf_plan *p) { return p->n_groups; }
 uint64_t cnf_plan_memory(const cnf_plan *p) { return p->memory; }
+int cnf_plan_n_stages(const cnf_plan *p) { return p->n_stages; }
+
+cnf_status cnf_plan_stage_info(const cnf_plan *p, int i, cnf_stage_info *info, cnf_error *err)
+{
+    const cnf_stage *s;
+    if (i < 0 || i >= p->n_stages)
+        return cnf__fail(err, CNF_E_USAGE, NULL, "no stage %d: the plan has %d", i,
+                         p->n_stages);
+    s = &p->stages[i];
+    memset(info, 0, sizeof *info);
+    info->kind = s->kind;
+    info->in_width = s->in.w;
+    info->in_height = s->in.h;
+    info->in_channels = s->in.c;
+    info->in_alpha = s->in.alpha;
+    info->out_width = s->out.w;
+    info->out_height = s->out.h;
+    info->out_channels = s->out.c;
+    info->out_alpha = s->out.alpha;
+    info->weights = s->weights;
+    info->biases = s->biases;
+    info->path = s->path ? s->path : "";
+    return CNF_OK;
+}
 
 static void print_shape(FILE *f, const cnf_shape *s)
 {
     fprintf(f, "%d x %d x %d%s", s->c, s->h, s->w, s->alpha ? " (last channel alpha)" : "");
 }
 
-/* Shapes are channels x height x width, like the .npy outputs and PyTorch. */
+/* Shapes are channels x height x width, like the .npy outputs and PyTorch.
+ * Each stage: "N. kind: " and its own lines, its path, its shapes. */
 void cnf_plan_explain(const cnf_plan *p, FILE *f)
 {
     uint64_t weights = 0, biases = 0;
@@ -301,8 +306,10 @@ void cnf_plan_explain(const cnf_plan *p, FILE *f)
             p->drop_input_alpha ? "; its alpha is dropped" : p->in.alpha ? "; last is alpha" : "");
     for (int i = 0; i < p->n_stages; i++) {
         const cnf_stage *s = &p->stages[i];
-        fprintf(f, "%d. ", i + 1);
+        fprintf(f, "%d. %s: ", i + 1, s->kind);
         s->ops->explain(s, f);
+        if (s->path && s->path[0])
+            fprintf(f, "    path: %s\n", s->path);
         fprintf(f, "    shape: ");
         print_shape(f, &s->in);
         fprintf(f, " -> ");
@@ -321,516 +328,4 @@ void cnf_plan_explain(const cnf_plan *p, FILE *f)
             (unsigned long long)(weights + biases), (unsigned long long)weights,
             (unsigned long long)biases);
     fprintf(f, "memory estimate: %.1f MiB\n", (double)p->memory / 1048576.0);
-}
-
-/* ------------------------------------------------------------ executor
- *
- * Each stage's output, and the input, live in a buffer: either a whole image
- * or a ring of `cap` rows where row y sits in slot y % cap.  Running pulls
- * rows from the end: to produce a band of stage k, the executor asks stage k
- * which input rows it needs, makes buffer k-1 hold them (producing further
- * bands there first, down to the reader), then runs the band with its rows
- * split over the threads.  A ring's capacity comes from walking all the
- * consumer's bands beforehand: the widest span between a band's last needed
- * row and the lowest row any later band still needs, plus one producer band.
- * Rows are never recomputed and each stage computes any row the same way
- * whatever band or thread it falls in, so the pixels do not depend on the
- * thread count or on whether the rows were streamed.
- */
-
-#define MAX_THREADS 64
-
-typedef struct buffer {
-    int w, h, planes;
-    int cap;           /* slots; h for a whole image */
-    int hi;            /* rows [0, hi) have been produced */
-    int step;          /* rows produced per step */
-    float *mem;        /* ring storage (owned), NULL for a whole image */
-    float **slot;      /* slot[(row % cap) * planes + p] */
-    float **view;      /* row table handed to a stage: cap * planes entries */
-    float **oview;     /* row table for a band being produced: step * planes */
-} buffer;
-
-typedef struct pool pool;
-
-/* With two threads or more, the input is decoded on a thread of its own,
- * ahead of the stages, into the input ring: it may fill a slot once the
- * row there is below `low`, the lowest row the first stage still needs. */
-typedef struct decoder {
-    pthread_t tid;
-    int running;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int hi, low, stop;
-    cnf_status st;
-    cnf_error err;
-    float **tab;
-    int *smin; /* per band of the first stage: the lowest row it or any later band needs */
-} decoder;
-
-typedef struct exec {
-    const cnf_plan *p;
-    cnf_reader *reader;
-    decoder dec;
-    cnf_row_sink sink;
-    void *sink_ctx;
-    buffer buf[MAX_STAGES + 1]; /* buf[0]: the input; buf[k + 1]: stage k's output */
-    pool *pool;
-    cnf_error *err;
-} exec;
-
-/* The thread pool: the caller and n - 1 workers split one band at a time. */
-struct pool {
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    int n, started;
-    unsigned gen;
-    int pending, quit;
-    const cnf_stage *s;
-    cnf_band in, out;
-    int y0, y1;
-    void *scratch[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
-    struct pool_arg {
-        pool *pl;
-        int i;
-    } arg[MAX_THREADS];
-};
-
-static void run_part(pool *pl, int i)
-{
-    int rows = pl->y1 - pl->y0, per = (rows + pl->n - 1) / pl->n;
-    int a = pl->y0 + i * per, b = a + per < pl->y1 ? a + per : pl->y1;
-    if (a < b)
-        pl->s->ops->run(pl->s, &pl->in, &pl->out, a, b, pl->scratch[i]);
-}
-
-static void *pool_worker(void *arg)
-{
-    const struct pool_arg *a = arg;
-    pool *pl = a->pl;
-    int i = a->i;
-    unsigned seen = 0;
-    pthread_mutex_lock(&pl->mu);
-    for (;;) {
-        while (!pl->quit && pl->gen == seen)
-            pthread_cond_wait(&pl->go, &pl->mu);
-        if (pl->quit)
-            break;
-        seen = pl->gen;
-        pthread_mutex_unlock(&pl->mu);
-        run_part(pl, i);
-        pthread_mutex_lock(&pl->mu);
-        if (--pl->pending == 0)
-            pthread_cond_signal(&pl->done);
-    }
-    pthread_mutex_unlock(&pl->mu);
-    return NULL;
-}
-
-static void pool_run(pool *pl, const cnf_stage *s, const cnf_band *in, const cnf_band *out,
-                     int y0, int y1)
-{
-    pl->s = s;
-    pl->in = *in;
-    pl->out = *out;
-    pl->y0 = y0;
-    pl->y1 = y1;
-    if (pl->started > 0 && y1 - y0 > 1) {
-        pthread_mutex_lock(&pl->mu);
-        pl->pending = pl->started;
-        pl->gen++;
-        pthread_cond_broadcast(&pl->go);
-        pthread_mutex_unlock(&pl->mu);
-        run_part(pl, 0);
-        for (int i = pl->started + 1; i < pl->n; i++)
-            run_part(pl, i); /* parts of threads that could not be started */
-        pthread_mutex_lock(&pl->mu);
-        while (pl->pending > 0)
-            pthread_cond_wait(&pl->done, &pl->mu);
-        pthread_mutex_unlock(&pl->mu);
-    } else {
-        /* One thread (or one row): the caller does every part. */
-        for (int i = 0; i < pl->n; i++)
-            run_part(pl, i);
-    }
-}
-
-static void pool_free(pool *pl)
-{
-    if (!pl)
-        return;
-    if (pl->started > 0) {
-        pthread_mutex_lock(&pl->mu);
-        pl->quit = 1;
-        pthread_cond_broadcast(&pl->go);
-        pthread_mutex_unlock(&pl->mu);
-        for (int i = 1; i <= pl->started; i++)
-            pthread_join(pl->tid[i], NULL);
-    }
-    for (int i = 0; i < pl->n; i++)
-        free(pl->scratch[i]);
-    pthread_mutex_destroy(&pl->mu);
-    pthread_cond_destroy(&pl->go);
-    pthread_cond_destroy(&pl->done);
-    free(pl);
-}
-
-static cnf_status pool_new(const cnf_plan *p, int threads, pool **ret, cnf_error *err)
-{
-    pool *pl = calloc(1, sizeof *pl);
-    size_t scratch = 0;
-    int n = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
-    *ret = NULL;
-    if (!pl)
-        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
-    pthread_mutex_init(&pl->mu, NULL);
-    pthread_cond_init(&pl->go, NULL);
-    pthread_cond_init(&pl->done, NULL);
-    pl->n = n;
-    for (int i = 0; i < p->n_stages; i++) {
-        size_t sc = p->stages[i].ops->scratch(&p->stages[i], (STEP_ROWS + n - 1) / n);
-        if (sc > scratch)
-            scratch = sc;
-    }
-    for (int i = 0; i < n; i++) {
-        pl->arg[i].pl = pl;
-        pl->arg[i].i = i;
-        if (scratch && !(pl->scratch[i] = malloc(scratch))) {
-            pool_free(pl);
-            return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory for %zu bytes of scratch",
-                             scratch);
-        }
-    }
-    for (int i = 1; i < n; i++) {
-        if (pthread_create(&pl->tid[i], NULL, pool_worker, &pl->arg[i]) != 0)
-            break; /* fewer threads; the caller runs the missing parts */
-        pl->started = i;
-    }
-    *ret = pl;
-    return CNF_OK;
-}
-
-static void buffer_free(buffer *b)
-{
-    free(b->mem);
-    free(b->slot);
-    free(b->view);
-    free(b->oview);
-    memset(b, 0, sizeof *b);
-}
-
-/* Set up buffer b for rows of shape (w, h, planes) with `cap` slots; `img`
- * non-NULL: a whole image (cap is h and the slots are its rows). */
-static cnf_status buffer_init(buffer *b, int w, int h, int planes, int cap, int step,
-                              const cnf_image *img, cnf_error *err)
-{
-    size_t n;
-    memset(b, 0, sizeof *b);
-    b->w = w;
-    b->h = h;
-    b->planes = planes;
-    b->cap = img ? h : cap < h ? cap : h;
-    b->step = step < h ? step : h;
-    n = (size_t)b->cap * (size_t)planes;
-    b->slot = malloc(n * sizeof(float *));
-    b->view = malloc(n * sizeof(float *));
-    b->oview = malloc((size_t)b->step * (size_t)planes * sizeof(float *));
-    if (!img) {
-        size_t bytes;
-        if (!cnf__mul3(n, (size_t)w, sizeof(float), &bytes))
-            return cnf__fail(err, CNF_E_TOO_BIG, NULL, "row buffer too large");
-        b->mem = malloc(bytes ? bytes : 1);
-    }
-    if (!b->slot || !b->view || !b->oview || (!img && !b->mem)) {
-        buffer_free(b);
-        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory for row buffers");
-    }
-    for (int y = 0; y < b->cap; y++)
-        for (int c = 0; c < planes; c++)
-            b->slot[(size_t)y * planes + c] =
-                img ? cnf_image_plane(img, c) + (size_t)y * (size_t)w
-                    : b->mem + ((size_t)y * planes + c) * (size_t)w;
-    return CNF_OK;
-}
-
-/* A band of buffer b over rows [y0, y1) using the row table `tab`. */
-static cnf_band band_of(const buffer *b, float **tab, int y0, int y1)
-{
-    cnf_band band;
-    for (int y = y0; y < y1; y++)
-        for (int c = 0; c < b->planes; c++)
-            tab[(size_t)(y - y0) * b->planes + c] = b->slot[(size_t)(y % b->cap) * b->planes + c];
-    band.rows = tab;
-    band.planes = b->planes;
-    band.w = b->w;
-    band.y0 = y0;
-    band.y1 = y1;
-    return band;
-}
-
-/* Ring capacity of a stage's input so that every band of the stage finds
- * its rows (see the comment above). */
-static int ring_rows(const cnf_stage *s, int step, int producer_step)
-{
-    int nb = (s->out.h + step - 1) / step, cap = 0, need_min = INT32_MAX;
-    int *lo = malloc(sizeof(int) * (size_t)nb * 2);
-    if (!lo)
-        return s->in.h; /* whole: always enough */
-    for (int b = 0; b < nb; b++) {
-        int y0 = b * step, y1 = y0 + step < s->out.h ? y0 + step : s->out.h;
-        s->ops->need(s, y0, y1, &lo[2 * b], &lo[2 * b + 1]);
-    }
-    for (int b = nb - 1; b >= 0; b--) {
-        if (lo[2 * b + 1] > lo[2 * b] && lo[2 * b] < need_min)
-            need_min = lo[2 * b];
-        if (lo[2 * b + 1] > lo[2 * b] && lo[2 * b + 1] - need_min > cap)
-            cap = lo[2 * b + 1] - need_min;
-    }
-    free(lo);
-    return cap + producer_step;
-}
-
-static cnf_status produce(exec *e, int k);
-
-static void *decode_ahead(void *arg)
-{
-    exec *e = arg;
-    buffer *b = &e->buf[0];
-    decoder *d = &e->dec;
-    cnf_reader *r = e->reader;
-    for (int y0 = 0; y0 < b->h;) {
-        int y1 = y0 + b->step < b->h ? y0 + b->step : b->h;
-        cnf_band out;
-        cnf_status st;
-        pthread_mutex_lock(&d->mu);
-        while (!d->stop && y1 - b->cap > d->low)
-            pthread_cond_wait(&d->cv, &d->mu);
-        if (d->stop) {
-            pthread_mutex_unlock(&d->mu);
-            break;
-        }
-        pthread_mutex_unlock(&d->mu);
-        out = band_of(b, d->tab, y0, y1);
-        st = r->rows(r, y1 - y0, out.rows, b->planes, &d->err);
-        r->next = y1;
-        if (st == CNF_OK && y1 == b->h && r->finish)
-            st = r->finish(r, &d->err);
-        pthread_mutex_lock(&d->mu);
-        if (st)
-            d->st = st;
-        else
-            d->hi = y1;
-        pthread_cond_broadcast(&d->cv);
-        pthread_mutex_unlock(&d->mu);
-        if (st)
-            break;
-        y0 = y1;
-    }
-    return NULL;
-}
-
-/* Wait until the decoder has rows up to `upto` (or failed). */
-static cnf_status wait_decoded(exec *e, int upto)
-{
-    decoder *d = &e->dec;
-    cnf_status st;
-    pthread_mutex_lock(&d->mu);
-    while (d->hi < upto && !d->st)
-        pthread_cond_wait(&d->cv, &d->mu);
-    st = d->st;
-    if (st && e->err)
-        *e->err = d->err;
-    if (!st)
-        e->buf[0].hi = d->hi;
-    pthread_mutex_unlock(&d->mu);
-    return st;
-}
-
-/* Make buffer k hold rows up to `upto`. */
-static cnf_status ensure(exec *e, int k, int upto)
-{
-    if (k == 0 && e->dec.running)
-        return e->buf[0].hi >= upto ? CNF_OK : wait_decoded(e, upto);
-    while (e->buf[k].hi < upto) {
-        cnf_status st = produce(e, k);
-        if (st)
-            return st;
-    }
-    return CNF_OK;
-}
-
-/* Produce the next step of buffer k: decode (k == 0) or run stage k - 1. */
-static cnf_status produce(exec *e, int k)
-{
-    buffer *b = &e->buf[k];
-    int y0 = b->hi, y1 = y0 + b->step < b->h ? y0 + b->step : b->h;
-    cnf_band out = band_of(b, b->oview, y0, y1);
-    cnf_status st;
-    if (k == 0) {
-        cnf_reader *r = e->reader;
-        st = r->rows(r, y1 - y0, out.rows, b->planes, e->err);
-        if (st)
-            return st;
-        r->next = y1;
-        if (y1 == b->h && r->finish && (st = r->finish(r, e->err)) != CNF_OK)
-            return st;
-    } else {
-        const cnf_stage *s = &e->p->stages[k - 1];
-        int lo, hi;
-        cnf_band in;
-        s->ops->need(s, y0, y1, &lo, &hi);
-        if (k == 1 && e->dec.running) {
-            /* Rows below this band's (and later bands') lowest need may go. */
-            pthread_mutex_lock(&e->dec.mu);
-            e->dec.low = e->dec.smin[y0 / b->step];
-            pthread_cond_broadcast(&e->dec.cv);
-            pthread_mutex_unlock(&e->dec.mu);
-        }
-        if (hi > lo && (st = ensure(e, k - 1, hi)) != CNF_OK)
-            return st;
-        in = band_of(&e->buf[k - 1], e->buf[k - 1].view, lo, hi > lo ? hi : lo);
-        pool_run(e->pool, s, &in, &out, y0, y1);
-    }
-    b->hi = y1;
-    if (k == e->p->n_stages && e->sink)
-        return e->sink(e->sink_ctx, y0, y1, (const float *const *)out.rows, b->planes, e->err);
-    return CNF_OK;
-}
-
-/* Start the decoder thread: smin per band of the first stage, the row table. */
-static void start_decoder(exec *e)
-{
-    const cnf_stage *s = &e->p->stages[0];
-    decoder *d = &e->dec;
-    int step = e->buf[1].step, nb = (s->out.h + step - 1) / step, m = INT32_MAX;
-    d->smin = malloc(sizeof(int) * (size_t)nb);
-    d->tab = malloc(sizeof(float *) * (size_t)e->buf[0].step * (size_t)e->buf[0].planes);
-    if (!d->smin || !d->tab)
-        return; /* decode inline instead */
-    for (int b = nb - 1; b >= 0; b--) {
-        int y0 = b * step, y1 = y0 + step < s->out.h ? y0 + step : s->out.h, lo, hi;
-        s->ops->need(s, y0, y1, &lo, &hi);
-        if (hi > lo && lo < m)
-            m = lo;
-        d->smin[b] = m;
-    }
-    pthread_mutex_init(&d->mu, NULL);
-    pthread_cond_init(&d->cv, NULL);
-    d->low = d->smin[0];
-    if (pthread_create(&d->tid, NULL, decode_ahead, e) == 0) {
-        d->running = 1;
-    } else {
-        pthread_mutex_destroy(&d->mu);
-        pthread_cond_destroy(&d->cv);
-    }
-}
-
-/* Stop and join the decoder; its error if it failed (e.g. in the checks
- * after the last row, which the stages may not have waited for). */
-static cnf_status stop_decoder(exec *e, cnf_status st)
-{
-    decoder *d = &e->dec;
-    if (d->running) {
-        pthread_mutex_lock(&d->mu);
-        if (st)
-            d->stop = 1;
-        else
-            d->low = INT32_MAX; /* rows no stage needs are still decoded and checked */
-        pthread_cond_broadcast(&d->cv);
-        pthread_mutex_unlock(&d->mu);
-        pthread_join(d->tid, NULL);
-        if (st == CNF_OK && d->st) {
-            st = d->st;
-            if (e->err)
-                *e->err = d->err;
-        }
-        pthread_mutex_destroy(&d->mu);
-        pthread_cond_destroy(&d->cv);
-        d->running = 0;
-    }
-    free(d->smin);
-    free(d->tab);
-    return st;
-}
-
-/* Run the plan.  `in_img`: whole input (else the reader streams);
- * `out_img`: whole output (else the sink gets each band). */
-static cnf_status execute(const cnf_plan *p, cnf_reader *r, const cnf_image *in_img,
-                          cnf_image *out_img, cnf_row_sink sink, void *sink_ctx, int threads,
-                          cnf_error *err)
-{
-    exec e;
-    int n = p->n_stages;
-    cnf_status st;
-    memset(&e, 0, sizeof e);
-    e.p = p;
-    e.reader = r;
-    e.sink = sink;
-    e.sink_ctx = sink_ctx;
-    e.err = err;
-    st = pool_new(p, threads, &e.pool, err);
-    for (int k = 0; k <= n && st == CNF_OK; k++) {
-        const cnf_shape *sh = k ? &p->stages[k - 1].out : &p->in;
-        int cap = STEP_ROWS;
-        const cnf_image *whole = NULL;
-        if (k == 0 && in_img)
-            whole = in_img;
-        else if (k == n && out_img)
-            whole = out_img;
-        else if (k < n)
-            cap = ring_rows(&p->stages[k], STEP_ROWS, STEP_ROWS);
-        if (k == 0 && !in_img && threads > 1)
-            cap += 4 * STEP_ROWS; /* room for the decoder to run ahead */
-        st = buffer_init(&e.buf[k], sh->w, sh->h, sh->c, cap, STEP_ROWS, whole, err);
-        if (st == CNF_OK && k == 0 && in_img)
-            e.buf[0].hi = in_img->height;
-    }
-    if (st == CNF_OK && !in_img && threads > 1 && n > 0)
-        start_decoder(&e);
-    if (st == CNF_OK)
-        st = ensure(&e, n, p->n_stages ? e.buf[n].h : 0);
-    st = stop_decoder(&e, st);
-    for (int k = 0; k <= n; k++)
-        buffer_free(&e.buf[k]);
-    pool_free(e.pool);
-    return st;
-}
-
-cnf_status cnf_plan_stream(const cnf_plan *p, cnf_reader *r, int threads, cnf_row_sink sink,
-                           void *sink_ctx, cnf_error *err)
-{
-    if (r->w != p->in.w || r->h != p->in.h || r->c != p->in.c || r->alpha != p->in.alpha)
-        return cnf__fail(err, CNF_E_USAGE, NULL, "image shape differs from the planned one");
-    if (p->n_stages == 0)
-        return cnf__fail(err, CNF_E_USAGE, NULL, "the plan has no stage");
-    if (r->whole.data)
-        return execute(p, r, &r->whole, NULL, sink, sink_ctx, threads, err);
-    return execute(p, r, NULL, NULL, sink, sink_ctx, threads, err);
-}
-
-cnf_status cnf_plan_run(const cnf_plan *p, const cnf_image *in, int threads, cnf_image *out,
-                        cnf_error *err)
-{
-    const cnf_shape *o;
-    cnf_status st;
-    memset(out, 0, sizeof *out);
-    if (in->width != p->in.w || in->height != p->in.h || in->channels != p->in.c ||
-        in->has_alpha != p->in.alpha)
-        return cnf__fail(err, CNF_E_USAGE, NULL, "image shape differs from the planned one");
-    if (p->n_stages == 0) {
-        /* (Only an empty pipeline has no stage, and parsing refuses it.) */
-        st = cnf_image_alloc(out, in->width, in->height, in->channels, in->has_alpha, err);
-        if (st == CNF_OK)
-            memcpy(out->data, in->data,
-                   (size_t)in->width * in->height * in->channels * sizeof(float));
-        return st;
-    }
-    o = &p->stages[p->n_stages - 1].out;
-    st = cnf_image_alloc(out, o->w, o->h, o->c, o->alpha, err);
-    if (st == CNF_OK)
-        st = execute(p, NULL, in, out, NULL, NULL, threads, err);
-    if (st)
-        cnf_image_free(out);
-    return st;
 }

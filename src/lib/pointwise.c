@@ -42,7 +42,7 @@ static void luma_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
         const float *r = cnf__band_row(in, 0, y), *g = cnf__band_row(in, 1, y),
                     *b = cnf__band_row(in, 2, y);
         float *d = cnf__band_row(out, 0, y);
-        /* In double, not rounded to an integer (SPEC §9.2). */
+        /* In double, not rounded to an integer (cnnfilter(1), Channels and alpha). */
         for (int x = 0; x < s->in.w; x++)
             d[x] = (float)(0.299 * r[x] + 0.587 * g[x] + 0.114 * b[x]);
     }
@@ -52,11 +52,12 @@ static void luma_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
 static void luma_explain(const cnf_stage *s, FILE *f)
 {
     (void)s;
-    fprintf(f, "luma: 0.299 R + 0.587 G + 0.114 B\n");
+    fprintf(f, "0.299 R + 0.587 G + 0.114 B\n");
 }
 
-static const cnf_stage_ops LUMA_OPS = {same_rows, no_scratch, luma_run, luma_explain,
-                                       no_destroy};
+static const cnf_stage_ops LUMA_OPS = {.need = same_rows, .scratch = no_scratch,
+                                       .run = luma_run, .explain = luma_explain,
+                                       .destroy = no_destroy};
 
 cnf_status cnf__luma_stage(cnf_stage *s, const cnf_shape *in, int keep_alpha, cnf_error *err)
 {
@@ -65,6 +66,7 @@ cnf_status cnf__luma_stage(cnf_stage *s, const cnf_shape *in, int keep_alpha, cn
         return cnf__fail_setting(err, CNF_E_USAGE, "channels",
                          "'gray' needs an RGB input, this one has %d channels", in->c - in->alpha);
     s->ops = &LUMA_OPS;
+    snprintf(s->kind, sizeof s->kind, "luma");
     s->in = *in;
     s->out = *in;
     s->out.alpha = in->alpha && keep_alpha;
@@ -108,7 +110,7 @@ static void combine_run(const cnf_stage *s, const cnf_band *in, const cnf_band *
 static void combine_explain(const cnf_stage *s, FILE *f)
 {
     const combine_impl *c = s->impl;
-    fprintf(f, "combine: %s of %d maps%s\n", cnf_vocab_word(CNF_VOCAB_COMBINE, (int)c->mode),
+    fprintf(f, "%s of %d maps%s\n", cnf_vocab_word(CNF_VOCAB_COMBINE, (int)c->mode),
             c->groups,
             c->mode == CNF_COMBINE_MAGNITUDE ? " (sqrt of the sum of squares)" : "");
 }
@@ -119,8 +121,9 @@ static void combine_destroy(cnf_stage *s)
     s->impl = NULL;
 }
 
-static const cnf_stage_ops COMBINE_OPS = {same_rows, no_scratch, combine_run, combine_explain,
-                                          combine_destroy};
+static const cnf_stage_ops COMBINE_OPS = {.need = same_rows, .scratch = no_scratch,
+                                          .run = combine_run, .explain = combine_explain,
+                                          .destroy = combine_destroy};
 
 cnf_status cnf__combine_stage(cnf_stage *s, const cnf_shape *in, int groups, cnf_combine mode,
                               cnf_error *err)
@@ -138,6 +141,7 @@ cnf_status cnf__combine_stage(cnf_stage *s, const cnf_shape *in, int groups, cnf
     c->per = colour / groups;
     c->mode = mode;
     s->ops = &COMBINE_OPS;
+    snprintf(s->kind, sizeof s->kind, "combine");
     s->impl = c;
     s->in = *in;
     s->out = *in;
@@ -197,13 +201,14 @@ static void act_explain(const cnf_stage *s, FILE *f)
 {
     const act_impl *a = s->impl;
     if (a->act == CNF_ACT_LEAKY_RELU)
-        fprintf(f, "activation: leaky_relu (slope %g)\n", a->param);
+        fprintf(f, "leaky_relu (slope %g)\n", a->param);
     else
-        fprintf(f, "activation: %s\n", cnf_vocab_word(CNF_VOCAB_ACTIVATION, (int)a->act));
+        fprintf(f, "%s\n", cnf_vocab_word(CNF_VOCAB_ACTIVATION, (int)a->act));
 }
 
-static const cnf_stage_ops ACT_OPS = {same_rows, no_scratch, act_run, act_explain,
-                                      combine_destroy};
+static const cnf_stage_ops ACT_OPS = {.need = same_rows, .scratch = no_scratch,
+                                      .run = act_run, .explain = act_explain,
+                                      .destroy = combine_destroy};
 
 cnf_status cnf__activation_stage(cnf_stage *s, const cnf_shape *in, cnf_activation act,
                                  double param, cnf_error *err)
@@ -216,6 +221,7 @@ cnf_status cnf__activation_stage(cnf_stage *s, const cnf_shape *in, cnf_activati
     a->act = act;
     a->param = param;
     s->ops = &ACT_OPS;
+    snprintf(s->kind, sizeof s->kind, "activation");
     s->impl = a;
     s->in = *in;
     s->out = *in;

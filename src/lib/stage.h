@@ -45,21 +45,35 @@ typedef struct cnf_stage_ops {
     /* Compute output rows [y0, y1) into `out`; `scratch` has scratch() bytes. */
     void (*run)(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int y0, int y1,
                 void *scratch);
-    /* Print the stage for --explain (shapes are printed by the plan). */
+    /* Print the stage for --explain after its "N. kind: " (printed by the
+     * plan): the rest of that line and any detail lines.  The plan prints
+     * the path and shape lines after them. */
     void (*explain)(const cnf_stage *s, FILE *f);
+    /* Append how the stage computes (the --explain "path:" line and
+     * cnf_stage_info.path, one line, no terminator) to `out`.  NULL: the
+     * stage has nothing to say there. */
+    void (*path)(const cnf_stage *s, cnf_buf *out);
     /* Release impl. */
     void (*destroy)(cnf_stage *s);
 } cnf_stage_ops;
 
 struct cnf_stage {
     const cnf_stage_ops *ops;
+    /* The stage's name, set by its constructor: what --explain prints before
+     * the ':' of the stage's line, and cnf_stage_info.kind. */
+    char kind[16];
     cnf_shape in, out;
     uint64_t weights, biases; /* parameters, for --explain */
+    /* ops->path's text, made once when the stage is added to a plan, so
+     * --explain and cnf_stage_info read the same words; NULL: no path.
+     * Owned by the plan. */
+    char *path;
     void *impl;
 };
 
 /* Stage constructors.  Each validates its arguments, computes its output
- * shape from `in`, and fails with a message naming what is wrong. */
+ * shape from `in`, names its kind, and fails with a message naming what is
+ * wrong, leaving nothing to destroy. */
 cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *layer,
                            const cnf_kernel *const *kernels, int n_kernels, int per_channel,
                            int keep_alpha, int portable, cnf_error *err);
@@ -72,7 +86,8 @@ cnf_status cnf__pool_stage(cnf_stage *s, const cnf_shape *in, cnf_pool mode, int
                            int stride, int padding, int ceil_mode, int keep_alpha,
                            cnf_error *err);
 
-/* Output size of one axis per SPEC §3 (floor mode). */
+/* Output size of one axis in floor mode: floor((n + pb + pa - extent) / stride) + 1,
+ * or 0 when the window does not fit (cnnfilter(1), Convolution). */
 static inline long cnf__out_size(long n, long pb, long pa, long extent, long stride)
 {
     long span = n + pb + pa - extent;

@@ -1,4 +1,4 @@
-/* test_pool.c - pooling, activations and combine against hand-computed values (SPEC §5). */
+/* test_pooling.c - pooling, activations and combine against hand-computed values. */
 #include "test_util.h"
 
 static cnf_image pool(const cnf_image *in, cnf_pool mode, int size, int stride, int pad, int ceil_mode)
@@ -191,5 +191,5 @@ int main(void)
     RUN(pool_padding_over_half_the_window_is_refused);
     RUN(layer_order_is_conv_bias_combine_activation_pool);
     RUN(activations_follow_their_formulas);
-    return t_finish("test_pool");
+    return t_finish("test_pooling");
 }

@@ -1,4 +1,4 @@
-/* pool.c - max / average / min pooling (SPEC §5): cells outside the input are ignored. */
+/* pooling.c - the pooling stage: max / average / min; cells outside the input are ignored. */
 #include "stage.h"
 
 #include <math.h>
@@ -78,9 +78,8 @@ static void pool_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
 static void pool_explain(const cnf_stage *s, FILE *f)
 {
     const pool_impl *p = s->impl;
-    fprintf(f, "%spool: window %d, stride %d, padding %d, %s mode\n",
-            cnf_vocab_word(CNF_VOCAB_POOL, (int)p->mode), p->size,
-            p->stride, p->padding, p->ceil_mode ? "ceil" : "floor");
+    fprintf(f, "window %d, stride %d, padding %d, %s mode\n", p->size, p->stride, p->padding,
+            p->ceil_mode ? "ceil" : "floor");
     for (int axis = 0; axis < 2; axis++) {
         int n = axis ? s->in.w : s->in.h, o = axis ? s->out.w : s->out.h;
         long raw = axis ? p->raw_w : p->raw_h;
@@ -99,8 +98,9 @@ static void pool_destroy(cnf_stage *s)
     s->impl = NULL;
 }
 
-static const cnf_stage_ops POOL_OPS = {pool_need, pool_scratch, pool_run, pool_explain,
-                                       pool_destroy};
+static const cnf_stage_ops POOL_OPS = {.need = pool_need, .scratch = pool_scratch,
+                                       .run = pool_run, .explain = pool_explain,
+                                       .destroy = pool_destroy};
 
 /* Floor division for a possibly negative numerator (C rounds toward zero). */
 static long floor_div(long a, long b)
@@ -146,6 +146,7 @@ cnf_status cnf__pool_stage(cnf_stage *s, const cnf_shape *in, cnf_pool mode, int
     oh = pool_out(in->h, size, stride, padding, ceil_mode, &p->raw_h);
     ow = pool_out(in->w, size, stride, padding, ceil_mode, &p->raw_w);
     s->ops = &POOL_OPS;
+    snprintf(s->kind, sizeof s->kind, "%spool", cnf_vocab_word(CNF_VOCAB_POOL, (int)mode));
     s->impl = p;
     s->in = *in;
     if (oh < 1 || ow < 1) {

@@ -1,0 +1,701 @@
+/* test_exec.c - the executor: streamed equals whole, rows once, no stale ring rows, failures. */
+#include "test_util.h"
+
+#include "../../src/lib/plan.h"
+
+#include <stdint.h>
+
+static const int THREADS[] = {1, 2, 3, 8};
+#define N_THREADS ((int)(sizeof THREADS / sizeof THREADS[0]))
+
+static uint32_t rng_state = 2463534242u;
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return rng_state;
+}
+static int rnd_in(int lo, int hi) { return lo + (int)(rnd() % (uint32_t)(hi - lo + 1)); }
+
+/* ------------------------------------------------------- a synthetic reader
+ *
+ * Rows come from an image in memory through a staging buffer refilled
+ * `chunk` rows at a time (an odd count, as a decoder with its own unit of
+ * work would), so the rows the executor asks for straddle the refills. */
+typedef struct feed {
+    cnf_reader r;
+    const cnf_image *src;
+    int chunk;
+    float *stage;          /* chunk rows of every plane */
+    int stage_y0, stage_n; /* rows [stage_y0, stage_y0 + stage_n) are staged */
+    int pos;               /* rows handed out so far */
+    int fail_row;          /* -1, or the row whose decoding fails */
+    int fail_finish;       /* 1: the checks after the last row fail */
+    int finished;
+    int misuse;            /* rows asked out of order, twice, past the end, after finish */
+} feed;
+
+static void refill(feed *f, int y)
+{
+    const cnf_image *s = f->src;
+    f->stage_y0 = y;
+    f->stage_n = s->height - y < f->chunk ? s->height - y : f->chunk;
+    for (int p = 0; p < s->channels; p++)
+        memcpy(f->stage + (size_t)p * f->chunk * s->width,
+               cnf_image_plane(s, p) + (size_t)y * s->width,
+               sizeof(float) * (size_t)f->stage_n * s->width);
+}
+
+static cnf_status feed_rows(cnf_reader *r, int n, float *const *rows, int planes, cnf_error *err)
+{
+    feed *f = r->impl;
+    int w = f->src->width;
+    if (r->next != f->pos || n < 1 || f->pos + n > r->h || planes != r->c || f->finished)
+        f->misuse++;
+    for (int i = 0; i < n && f->pos < r->h; i++, f->pos++) {
+        int y = f->pos;
+        if (y == f->fail_row)
+            return cnf__fail(err, CNF_E_DECODE, "feed", "row %d is corrupt", y);
+        if (y >= f->stage_y0 + f->stage_n)
+            refill(f, y);
+        for (int p = 0; p < planes; p++)
+            memcpy(rows[(size_t)i * planes + p],
+                   f->stage + ((size_t)p * f->chunk + (size_t)(y - f->stage_y0)) * w,
+                   sizeof(float) * (size_t)w);
+    }
+    return CNF_OK;
+}
+
+static cnf_status feed_finish(cnf_reader *r, cnf_error *err)
+{
+    feed *f = r->impl;
+    if (f->pos != r->h || f->finished)
+        f->misuse++;
+    f->finished = 1;
+    if (f->fail_finish)
+        return cnf__fail(err, CNF_E_DECODE, "feed", "trailer is corrupt");
+    return CNF_OK;
+}
+
+static void feed_open(feed *f, const cnf_image *src, int chunk)
+{
+    memset(f, 0, sizeof *f);
+    f->src = src;
+    f->chunk = chunk;
+    f->fail_row = -1;
+    f->stage = malloc(sizeof(float) * (size_t)chunk * src->width * src->channels);
+    if (!f->stage)
+        abort();
+    f->r.w = src->width;
+    f->r.h = src->height;
+    f->r.c = src->channels;
+    f->r.alpha = src->has_alpha;
+    f->r.rows = feed_rows;
+    f->r.finish = feed_finish;
+    f->r.impl = f;
+}
+
+static void feed_close(feed *f) { free(f->stage); }
+
+/* ------------------------------------------------------------ a collecting sink */
+
+typedef struct collect {
+    cnf_image img; /* the plan's output shape */
+    int next;      /* the next row expected */
+    int misuse;    /* bands out of order, empty, past the end, of other planes */
+    int fail_row;  /* -1, or a row: the band holding it fails */
+} collect;
+
+static cnf_status collect_rows(void *ctx, int y0, int y1, const float *const *rows, int planes,
+                               cnf_error *err)
+{
+    collect *c = ctx;
+    int w = c->img.width;
+    if (y0 != c->next || y1 <= y0 || y1 > c->img.height || planes != c->img.channels) {
+        c->misuse++;
+        return CNF_OK;
+    }
+    if (c->fail_row >= y0 && c->fail_row < y1)
+        return cnf__fail(err, CNF_E_IO, "sink", "disk full at row %d", c->fail_row);
+    for (int y = y0; y < y1; y++)
+        for (int p = 0; p < planes; p++)
+            memcpy(cnf_image_plane(&c->img, p) + (size_t)y * w, rows[(size_t)(y - y0) * planes + p],
+                   sizeof(float) * (size_t)w);
+    c->next = y1;
+    return CNF_OK;
+}
+
+static void collect_open(collect *c, const cnf_plan *p)
+{
+    int w, h, ch, a;
+    memset(c, 0, sizeof *c);
+    c->fail_row = -1;
+    cnf_plan_output_shape(p, &w, &h, &ch, &a);
+    if (cnf_image_alloc(&c->img, w, h, ch, a, NULL) != CNF_OK)
+        abort();
+}
+
+static int same_image(const cnf_image *a, const cnf_image *b)
+{
+    return a->width == b->width && a->height == b->height && a->channels == b->channels &&
+           a->has_alpha == b->has_alpha &&
+           memcmp(a->data, b->data, sizeof(float) * (size_t)a->width * a->height * a->channels) ==
+               0;
+}
+
+/* Stream p over src and compare with `ref` bit for bit; the reader must be
+ * read in order and to its end, the sink get every row once, in order. */
+static int stream_matches(const cnf_plan *p, const cnf_image *src, const cnf_image *ref,
+                          int threads, int chunk, int whole)
+{
+    feed f;
+    collect c;
+    cnf_error e;
+    int ok;
+    feed_open(&f, src, chunk);
+    if (whole)
+        f.r.whole = *src; /* a format decoded whole at open */
+    collect_open(&c, p);
+    ok = cnf_plan_stream(p, &f.r, threads, collect_rows, &c, &e) == CNF_OK;
+    if (!ok)
+        fprintf(stderr, "stream failed: %s\n", e.msg);
+    ok = ok && c.misuse == 0 && f.misuse == 0 && c.next == c.img.height;
+    /* the decoder thread reads every row and the checks after them */
+    if (!whole && threads > 1)
+        ok = ok && f.pos == src->height && f.finished;
+    ok = ok && same_image(&c.img, ref);
+    cnf_image_free(&c.img);
+    feed_close(&f);
+    return ok;
+}
+
+/* Whole runs and streamed runs for every thread count give ref's bits. */
+static int all_runs_match(const cnf_plan *p, const cnf_image *src)
+{
+    cnf_image ref, out;
+    int ok = 1;
+    if (cnf_plan_run(p, src, 1, &ref, NULL) != CNF_OK)
+        return 0;
+    for (int t = 0; t < N_THREADS; t++) {
+        int chunk = 2 * rnd_in(0, 6) + 1;
+        ok = ok && cnf_plan_run(p, src, THREADS[t], &out, NULL) == CNF_OK;
+        ok = ok && same_image(&out, &ref);
+        cnf_image_free(&out);
+        ok = ok && stream_matches(p, src, &ref, THREADS[t], chunk, 0);
+        ok = ok && stream_matches(p, src, &ref, THREADS[t], chunk, t == 1);
+    }
+    cnf_image_free(&ref);
+    return ok;
+}
+
+/* ------------------------------------------------------------ random plans */
+
+static cnf_image random_image(int w, int h, int c, int alpha)
+{
+    cnf_image img = t_image(w, h, c, alpha, NULL);
+    int fractional = rnd() % 5 == 0;
+    for (size_t i = 0; i < (size_t)w * h * c; i++)
+        img.data[i] = fractional ? (float)(rnd() % 100000) / 391.0f : (float)(rnd() % 256);
+    return img;
+}
+
+/* A kernel spec: a built-in that takes a fast loop, or an inline matrix of
+ * integers (fast path) or fractions (double path). */
+static void random_kernel(char *spec, size_t size, int kh, int kw)
+{
+    static const char *const builtins[] = {"box:5", "line_h:9", "line_v:7", "sobel_v",
+                                           "gaussian:5", "laplacian", "box:3"};
+    int kind = rnd_in(0, 9), fractional = kind == 9;
+    size_t n = 0;
+    if (kind < 7) {
+        snprintf(spec, size, "%s", builtins[kind]);
+        return;
+    }
+    n += (size_t)snprintf(spec + n, size - n, "[");
+    for (int i = 0; i < kh; i++) {
+        n += (size_t)snprintf(spec + n, size - n, "%s[", i ? "," : "");
+        for (int j = 0; j < kw; j++) {
+            int v = rnd_in(-3, 3);
+            if (i == kh / 2 && j == kw / 2 && v == 0)
+                v = 2; /* never all zero */
+            if (fractional)
+                n += (size_t)snprintf(spec + n, size - n, "%s%g", j ? "," : "", v * 0.37);
+            else
+                n += (size_t)snprintf(spec + n, size - n, "%s%d", j ? "," : "", v);
+        }
+        n += (size_t)snprintf(spec + n, size - n, "]");
+    }
+    snprintf(spec + n, size - n, "]");
+}
+
+/* One random layer: a bank of 1-3 kernels with random geometry, combine,
+ * activation and pooling, on a random input with or without alpha.
+ * Returns 1 if it planned (some random settings leave no output). */
+static int random_layer_case(void)
+{
+    char specs[3][256];
+    cnf_kernel *k[3] = {NULL, NULL, NULL};
+    const cnf_kernel *ks[3];
+    cnf_layer L;
+    cnf_plan *p = NULL;
+    int kh = rnd_in(1, 5), kw = rnd_in(1, 5), planned;
+    int c = rnd() % 2 ? 3 : 1, alpha = rnd() % 3 == 0;
+    cnf_image img = random_image(rnd_in(1, 30), rnd_in(1, 110), c + alpha, alpha);
+    cnf_layer_init(&L);
+    L.n_kernels = rnd_in(1, 3);
+    for (int i = 0; i < L.n_kernels; i++) {
+        random_kernel(specs[i], sizeof specs[i], kh, kw);
+        k[i] = t_kernel(specs[i]);
+        ks[i] = k[i];
+    }
+    L.kernels = ks;
+    L.padding = (cnf_padding_kind)rnd_in(0, 2);
+    L.pad_h = rnd_in(0, 3);
+    L.pad_w = rnd_in(0, 3);
+    L.border = (cnf_border)rnd_in(0, 4);
+    L.stride_y = rnd_in(1, 3);
+    L.stride_x = rnd_in(1, 3);
+    L.dilation = rnd_in(1, 3);
+    L.flip = rnd() % 2;
+    L.channels = (cnf_channels)rnd_in(0, 3);
+    L.keep_alpha = rnd() % 2;
+    if (rnd() % 4 == 0) {
+        L.scale = 0.5;
+        L.bias = 1.25;
+    }
+    L.combine = (cnf_combine)rnd_in(0, 3);
+    L.activation = (cnf_activation)rnd_in(0, 5);
+    L.pool = (cnf_pool)rnd_in(0, 3);
+    L.pool_size = rnd_in(1, 3);
+    L.pool_stride = rnd_in(0, 3);
+    L.pool_padding = rnd_in(0, L.pool_size / 2);
+    L.pool_ceil = rnd() % 2;
+    planned = cnf_plan_create(&L, img.width, img.height, img.channels, img.has_alpha, NULL, &p,
+                              NULL) == CNF_OK;
+    if (planned && !all_runs_match(p, &img)) {
+        fprintf(stderr, "layer case differs: %s (x%d), %dx%dx%d, padding %d, border %d, stride "
+                        "%d,%d, dilation %d, channels %d, combine %d, pool %d/%d/%d/%d/%d\n",
+                specs[0], L.n_kernels, img.channels, img.height, img.width, L.padding, L.border,
+                L.stride_y, L.stride_x, L.dilation, L.channels, L.combine, L.pool, L.pool_size,
+                L.pool_stride, L.pool_padding, L.pool_ceil);
+        t_failures++;
+    }
+    cnf_plan_free(p);
+    for (int i = 0; i < L.n_kernels; i++)
+        cnf_kernel_free(k[i]);
+    cnf_image_free(&img);
+    return planned;
+}
+
+/* Appends a random pipeline layer's JSON to buf. */
+static size_t random_pipeline_layer(char *buf, size_t size)
+{
+    static const char *const acts[] = {"relu", "abs", "sigmoid", "tanh", "leaky_relu"};
+    static const char *const pools[] = {"maxpool", "avgpool", "minpool"};
+    static const char *const borders[] = {"zero", "replicate", "reflect", "mirror", "wrap"};
+    static const char *const channels[] = {"sum", "auto", "rgb", "gray"};
+    static const char *const modes[] = {"magnitude", "max", "sum"};
+    int kind = rnd_in(0, 5);
+    if (kind <= 2) {
+        char specs[3][256];
+        int n = rnd_in(1, 3), kh = rnd_in(1, 4), kw = rnd_in(1, 4);
+        char padding[16];
+        for (int i = 0; i < n; i++)
+            random_kernel(specs[i], sizeof specs[i], kh, kw);
+        if (rnd() % 2)
+            snprintf(padding, sizeof padding, "\"same\"");
+        else if (rnd() % 2)
+            snprintf(padding, sizeof padding, "\"valid\"");
+        else
+            snprintf(padding, sizeof padding, "%d", rnd_in(0, 2));
+        return (size_t)snprintf(buf, size,
+                                "{\"type\": \"conv\", \"kernels\": [\"%s\"%s%s%s%s%s%s], "
+                                "\"padding\": %s, \"stride\": [%d, %d], \"dilation\": %d, "
+                                "\"border\": \"%s\", \"channels\": \"%s\"}",
+                                specs[0], n > 1 ? ", \"" : "", n > 1 ? specs[1] : "",
+                                n > 1 ? "\"" : "", n > 2 ? ", \"" : "", n > 2 ? specs[2] : "",
+                                n > 2 ? "\"" : "", padding, rnd_in(1, 3), rnd_in(1, 3),
+                                rnd_in(1, 2), borders[rnd_in(0, 4)], channels[rnd_in(0, 3)]);
+    }
+    if (kind == 3)
+        return (size_t)snprintf(buf, size, "{\"type\": \"%s\"}", acts[rnd_in(0, 4)]);
+    if (kind == 4) {
+        int s = rnd_in(1, 3);
+        return (size_t)snprintf(buf, size,
+                                "{\"type\": \"%s\", \"size\": %d, \"stride\": %d, \"padding\": "
+                                "%d, \"ceil\": %s}",
+                                pools[rnd_in(0, 2)], s, rnd_in(1, 3), rnd_in(0, s / 2),
+                                rnd() % 2 ? "true" : "false");
+    }
+    return (size_t)snprintf(buf, size, "{\"type\": \"combine\", \"mode\": \"%s\"}",
+                            modes[rnd_in(0, 2)]);
+}
+
+/* A random pipeline of 2-4 layers; returns 1 if it parsed and planned. */
+static int random_pipeline_case(void)
+{
+    char text[4096];
+    size_t n = 0;
+    int layers = rnd_in(2, 4), planned = 0;
+    int c = rnd() % 2 ? 3 : 1, alpha = rnd() % 4 == 0;
+    cnf_image img = random_image(rnd_in(1, 24), rnd_in(1, 140), c + alpha, alpha);
+    cnf_pipeline *pl = NULL;
+    cnf_plan *p = NULL;
+    n += (size_t)snprintf(text + n, sizeof text - n, "{\"layers\": [");
+    for (int i = 0; i < layers; i++) {
+        if (i)
+            n += (size_t)snprintf(text + n, sizeof text - n, ", ");
+        n += random_pipeline_layer(text + n, sizeof text - n);
+    }
+    n += (size_t)snprintf(text + n, sizeof text - n, "]}");
+    if (cnf_pipeline_parse(text, n, "random.json", NULL, &pl, NULL) == CNF_OK &&
+        cnf_plan_create_pipeline(pl, img.width, img.height, img.channels, img.has_alpha, NULL, &p,
+                                 NULL) == CNF_OK) {
+        planned = 1;
+        if (!all_runs_match(p, &img)) {
+            fprintf(stderr, "pipeline case differs on %dx%dx%d: %s\n", img.channels, img.height,
+                    img.width, text);
+            t_failures++;
+        }
+    }
+    cnf_plan_free(p);
+    cnf_pipeline_free(pl);
+    cnf_image_free(&img);
+    return planned;
+}
+
+static void random_layers_give_the_same_bits_streamed_and_whole_for_any_threads(void)
+{
+    int planned = 0;
+    for (int tries = 0; planned < 60 && tries < 2000; tries++)
+        planned += random_layer_case();
+    CHECK_EQ_INT(planned, 60);
+}
+
+static void random_pipelines_give_the_same_bits_streamed_and_whole_for_any_threads(void)
+{
+    int planned = 0;
+    for (int tries = 0; planned < 60 && tries < 2000; tries++)
+        planned += random_pipeline_case();
+    CHECK_EQ_INT(planned, 60);
+}
+
+/* ------------------------------------------------ probes: no stale ring row
+ *
+ * A probe stage reads rows whose every value says which row it is (stamp)
+ * and checks each row it was given, before and after computing, so a row
+ * read from a ring slot that already holds a later row (or is being
+ * refilled meanwhile) is counted.  It writes stamped rows for the next
+ * probe.  Probes with wide reaches, strides and whole-image needs make the
+ * rings of every shape. */
+
+static float stamp(int p, int y, int x) { return (float)(y * 64 + p * 8 + x % 8); }
+
+typedef struct probe {
+    int before, after, stride, whole;
+    int bad; /* rows found holding something else (atomic) */
+} probe;
+
+static void probe_need(const cnf_stage *s, int y0, int y1, int *lo, int *hi)
+{
+    const probe *pr = s->impl;
+    long a = (long)y0 * pr->stride - pr->before, b = (long)(y1 - 1) * pr->stride + pr->after + 1;
+    *lo = pr->whole || a < 0 ? 0 : (int)a;
+    *hi = pr->whole || b > s->in.h ? s->in.h : (int)b;
+}
+
+static size_t probe_scratch(const cnf_stage *s, int rows)
+{
+    (void)s;
+    return (size_t)rows; /* a byte per row, written */
+}
+
+static int stale_rows(const cnf_stage *s, const cnf_band *in, int lo, int hi)
+{
+    int bad = 0;
+    for (int y = lo; y < hi; y++)
+        for (int p = 0; p < s->in.c; p++) {
+            const float *row = cnf__band_row(in, p, y);
+            for (int x = 0; x < s->in.w; x++)
+                if (row[x] != stamp(p, y, x)) {
+                    bad++;
+                    break;
+                }
+        }
+    return bad;
+}
+
+static void probe_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int y0, int y1,
+                      void *scratch)
+{
+    probe *pr = s->impl;
+    int lo, hi, bad;
+    probe_need(s, y0, y1, &lo, &hi);
+    bad = stale_rows(s, in, lo, hi);
+    memset(scratch, 1, (size_t)(y1 - y0));
+    for (int y = y0; y < y1; y++)
+        for (int p = 0; p < s->out.c; p++) {
+            float *row = cnf__band_row(out, p, y);
+            for (int x = 0; x < s->out.w; x++)
+                row[x] = stamp(p, y, x);
+        }
+    bad += stale_rows(s, in, lo, hi);
+    if (bad)
+        __atomic_add_fetch(&pr->bad, bad, __ATOMIC_RELAXED);
+}
+
+static const cnf_stage_ops PROBE = {.need = probe_need, .scratch = probe_scratch,
+                                    .run = probe_run};
+
+static cnf_image stamped(int w, int h, int c)
+{
+    cnf_image img = t_image(w, h, c, 0, NULL);
+    for (int p = 0; p < c; p++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                cnf_image_plane(&img, p)[(size_t)y * w + x] = stamp(p, y, x);
+    return img;
+}
+
+/* A plan of n probes over a w x h x c input. */
+static cnf_plan *probe_plan(probe *pr, int n, int w, int h, int c)
+{
+    cnf_shape sh = {w, h, c, 0};
+    cnf_plan *p = NULL;
+    if (cnf__plan_new(&sh, &p, NULL) != CNF_OK)
+        abort();
+    for (int i = 0; i < n; i++) {
+        cnf_stage s;
+        memset(&s, 0, sizeof s);
+        s.ops = &PROBE;
+        s.impl = &pr[i];
+        s.in = sh;
+        sh.h = (sh.h - 1) / pr[i].stride + 1;
+        s.out = sh;
+        if (cnf__plan_add_stage(p, &s, NULL) != CNF_OK)
+            abort();
+    }
+    return p;
+}
+
+static void the_probe_counts_a_row_that_is_not_the_one_asked_for(void)
+{
+    probe pr = {1, 1, 1, 0, 0};
+    cnf_image img = stamped(3, 4, 1), out = t_image(3, 4, 1, 0, NULL);
+    cnf_plan *p = probe_plan(&pr, 1, 3, 4, 1);
+    float *rows[4], *orows[4];
+    cnf_band in = {rows, 1, 3, 0, 4}, ob = {orows, 1, 3, 0, 4};
+    char scratch[4];
+    for (int y = 0; y < 4; y++) {
+        rows[y] = img.data + (size_t)y * 3;
+        orows[y] = out.data + (size_t)y * 3;
+    }
+    p->stages[0].ops->run(&p->stages[0], &in, &ob, 0, 4, scratch);
+    CHECK_EQ_INT(pr.bad, 0);
+    rows[2] = rows[3]; /* slot of row 2 now holding row 3 */
+    p->stages[0].ops->run(&p->stages[0], &in, &ob, 1, 2, scratch);
+    CHECK_EQ_INT(pr.bad, 2); /* before and after */
+    cnf_plan_free(p);
+    cnf_image_free(&img);
+    cnf_image_free(&out);
+}
+
+static void rings_never_hand_a_stage_a_row_after_its_slot_was_reused(void)
+{
+    int cases = 0, stale = 0, wrong = 0;
+    for (int i = 0; i < 120; i++) {
+        probe pr[4];
+        int n = rnd_in(1, 4), w = rnd_in(1, 4), c = rnd_in(1, 3), h = rnd_in(1, 320);
+        cnf_image img = stamped(w, h, c);
+        cnf_plan *p;
+        for (int k = 0; k < n; k++) {
+            pr[k].before = rnd_in(0, 40);
+            pr[k].after = rnd_in(0, 40);
+            pr[k].stride = rnd_in(1, 3);
+            pr[k].whole = rnd() % 10 == 0;
+            pr[k].bad = 0;
+        }
+        p = probe_plan(pr, n, w, h, c);
+        for (int t = 0; t < N_THREADS; t++) {
+            cnf_image ref;
+            int ow, oh, oc, oa;
+            cnf_plan_output_shape(p, &ow, &oh, &oc, &oa);
+            ref = stamped(ow, oh, oc);
+            if (!stream_matches(p, &img, &ref, THREADS[t], 2 * rnd_in(0, 5) + 1, 0))
+                wrong++;
+            cnf_image_free(&ref);
+            cases++;
+        }
+        for (int k = 0; k < n; k++)
+            stale += pr[k].bad;
+        cnf_plan_free(p);
+        cnf_image_free(&img);
+    }
+    CHECK_EQ_INT(cases, 120 * N_THREADS);
+    CHECK_EQ_INT(stale, 0);
+    CHECK_EQ_INT(wrong, 0);
+}
+
+/* ------------------------------------------------------------------ failures */
+
+/* A 3x3 box (same padding) then 2x2 max pooling on a gray w x h input. */
+static cnf_plan *box_then_pool(int w, int h)
+{
+    cnf_kernel *k = t_kernel("box:3");
+    const cnf_kernel *ks[1] = {k};
+    cnf_layer L;
+    cnf_plan *p = NULL;
+    cnf_layer_init(&L);
+    L.kernels = ks;
+    L.n_kernels = 1;
+    L.pool = CNF_POOL_MAX;
+    if (cnf_plan_create(&L, w, h, 1, 0, NULL, &p, NULL) != CNF_OK)
+        abort();
+    cnf_kernel_free(k); /* the plan keeps what it needs of the kernel */
+    return p;
+}
+
+/* The rows the sink got are right: the first c->next rows of ref. */
+static int rows_so_far_match(const collect *c, const cnf_image *ref)
+{
+    for (int p = 0; p < ref->channels; p++)
+        if (memcmp(cnf_image_plane(&c->img, p), cnf_image_plane(ref, p),
+                   sizeof(float) * (size_t)c->next * ref->width) != 0)
+            return 0;
+    return 1;
+}
+
+static void a_reader_failing_mid_image_stops_the_run_with_its_error(void)
+{
+    const int fail_rows[] = {0, 37, 77, 149};
+    cnf_image img = random_image(19, 150, 1, 0), ref;
+    cnf_plan *p = box_then_pool(19, 150);
+    CHECK_EQ_INT(cnf_plan_run(p, &img, 1, &ref, NULL), CNF_OK);
+    for (int i = 0; i < 4; i++)
+        for (int t = 0; t < N_THREADS; t++) {
+            feed f;
+            collect c;
+            cnf_error e;
+            char want[64];
+            feed_open(&f, &img, 5);
+            f.fail_row = fail_rows[i];
+            collect_open(&c, p);
+            CHECK_EQ_INT(cnf_plan_stream(p, &f.r, THREADS[t], collect_rows, &c, &e),
+                         CNF_E_DECODE);
+            snprintf(want, sizeof want, "row %d is corrupt", fail_rows[i]);
+            CHECK(strcmp(e.msg, want) == 0);
+            CHECK(strcmp(e.where, "feed") == 0);
+            CHECK_EQ_INT(f.pos, fail_rows[i]); /* nothing read past the failure */
+            CHECK_EQ_INT(f.misuse + c.misuse, 0);
+            /* output rows need input rows 2y - 1 .. 2y + 2: none past the failure went out */
+            CHECK(c.next * 2 <= fail_rows[i]);
+            CHECK(rows_so_far_match(&c, &ref));
+            cnf_image_free(&c.img);
+            feed_close(&f);
+        }
+    cnf_image_free(&ref);
+    cnf_image_free(&img);
+    cnf_plan_free(p);
+}
+
+static void a_reader_failing_after_its_last_row_fails_the_run(void)
+{
+    cnf_image img = random_image(8, 70, 1, 0);
+    cnf_plan *p = box_then_pool(8, 70);
+    for (int t = 0; t < N_THREADS; t++) {
+        feed f;
+        collect c;
+        cnf_error e;
+        feed_open(&f, &img, 3);
+        f.fail_finish = 1;
+        collect_open(&c, p);
+        CHECK_EQ_INT(cnf_plan_stream(p, &f.r, THREADS[t], collect_rows, &c, &e), CNF_E_DECODE);
+        CHECK(strcmp(e.msg, "trailer is corrupt") == 0);
+        CHECK_EQ_INT(f.pos, 70);
+        CHECK_EQ_INT(f.finished, 1);
+        cnf_image_free(&c.img);
+        feed_close(&f);
+    }
+    cnf_image_free(&img);
+    cnf_plan_free(p);
+}
+
+static void a_sink_failing_stops_the_run_and_the_decoder(void)
+{
+    cnf_image img = random_image(11, 600, 1, 0), ref;
+    cnf_plan *p = box_then_pool(11, 600);
+    CHECK_EQ_INT(cnf_plan_run(p, &img, 1, &ref, NULL), CNF_OK);
+    for (int t = 0; t < N_THREADS; t++) {
+        feed f;
+        collect c;
+        cnf_error e;
+        feed_open(&f, &img, 7);
+        collect_open(&c, p);
+        c.fail_row = 40; /* in the second band of 32 output rows */
+        CHECK_EQ_INT(cnf_plan_stream(p, &f.r, THREADS[t], collect_rows, &c, &e), CNF_E_IO);
+        CHECK(strcmp(e.msg, "disk full at row 40") == 0);
+        CHECK_EQ_INT(c.next, 32);
+        CHECK(rows_so_far_match(&c, &ref));
+        CHECK(f.pos < 600); /* the decoder stopped rather than reading on */
+        CHECK_EQ_INT(f.misuse, 0);
+        cnf_image_free(&c.img);
+        feed_close(&f);
+    }
+    cnf_image_free(&ref);
+    cnf_image_free(&img);
+    cnf_plan_free(p);
+}
+
+static void shapes_other_than_the_planned_one_are_refused(void)
+{
+    cnf_image img = random_image(10, 10, 1, 0), out;
+    cnf_plan *p = box_then_pool(10, 12);
+    feed f;
+    collect c;
+    cnf_error e;
+    CHECK_EQ_INT(cnf_plan_run(p, &img, 2, &out, &e), CNF_E_USAGE);
+    CHECK(strcmp(e.msg, "image shape differs from the planned one") == 0);
+    feed_open(&f, &img, 1);
+    collect_open(&c, p);
+    CHECK_EQ_INT(cnf_plan_stream(p, &f.r, 2, collect_rows, &c, &e), CNF_E_USAGE);
+    CHECK(strcmp(e.msg, "image shape differs from the planned one") == 0);
+    CHECK_EQ_INT(f.pos, 0);
+    cnf_image_free(&c.img);
+    feed_close(&f);
+    cnf_plan_free(p);
+    cnf_image_free(&img);
+}
+
+static void a_plan_without_stages_copies_whole_and_refuses_to_stream(void)
+{
+    cnf_shape sh = {5, 4, 2, 1};
+    cnf_image img = random_image(5, 4, 2, 1), out;
+    cnf_plan *p = NULL;
+    feed f;
+    cnf_error e;
+    CHECK_EQ_INT(cnf__plan_new(&sh, &p, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_plan_run(p, &img, 3, &out, &e), CNF_OK);
+    CHECK(same_image(&out, &img));
+    cnf_image_free(&out);
+    feed_open(&f, &img, 1);
+    CHECK_EQ_INT(cnf_plan_stream(p, &f.r, 3, collect_rows, NULL, &e), CNF_E_USAGE);
+    CHECK(strcmp(e.msg, "the plan has no stage") == 0);
+    feed_close(&f);
+    cnf_plan_free(p);
+    cnf_image_free(&img);
+}
+
+int main(void)
+{
+    RUN(random_layers_give_the_same_bits_streamed_and_whole_for_any_threads);
+    RUN(random_pipelines_give_the_same_bits_streamed_and_whole_for_any_threads);
+    RUN(the_probe_counts_a_row_that_is_not_the_one_asked_for);
+    RUN(rings_never_hand_a_stage_a_row_after_its_slot_was_reused);
+    RUN(a_reader_failing_mid_image_stops_the_run_with_its_error);
+    RUN(a_reader_failing_after_its_last_row_fails_the_run);
+    RUN(a_sink_failing_stops_the_run_and_the_decoder);
+    RUN(shapes_other_than_the_planned_one_are_refused);
+    RUN(a_plan_without_stages_copies_whole_and_refuses_to_stream);
+    return t_finish("test_exec");
+}

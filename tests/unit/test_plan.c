@@ -1,0 +1,455 @@
+/* test_plan.c - the planner: stage info, the memory estimate, the stage bound, --explain lines. */
+#include "test_util.h"
+
+#include "../../src/lib/plan.h"
+
+#include <stdio.h>
+
+#define FLOAT_TEXT "float32 sums of integers (exact) on bands of integer values, double otherwise"
+
+static cnf_plan *plan_layer(const cnf_layer *L, int w, int h, int c, int alpha,
+                            const cnf_plan_limits *limits)
+{
+    cnf_plan *p = NULL;
+    cnf_error e;
+    if (cnf_plan_create(L, w, h, c, alpha, limits, &p, &e) != CNF_OK) {
+        fprintf(stderr, "plan failed: %s\n", e.msg);
+        abort();
+    }
+    return p;
+}
+
+/* The --explain text of p (malloc'd). */
+static char *explain_text(const cnf_plan *p)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f)
+        abort();
+    cnf_plan_explain(p, f);
+    fclose(f);
+    return text;
+}
+
+/* 1 when `line` (without its newline) is a whole line of text. */
+static int has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
+        if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == 0))
+            return 1;
+    return 0;
+}
+
+static void check_shape(const cnf_stage_info *si, int ic, int ih, int iw, int ia, int oc, int oh,
+                        int ow, int oa)
+{
+    CHECK_EQ_INT(si->in_channels, ic);
+    CHECK_EQ_INT(si->in_height, ih);
+    CHECK_EQ_INT(si->in_width, iw);
+    CHECK_EQ_INT(si->in_alpha, ia);
+    CHECK_EQ_INT(si->out_channels, oc);
+    CHECK_EQ_INT(si->out_height, oh);
+    CHECK_EQ_INT(si->out_width, ow);
+    CHECK_EQ_INT(si->out_alpha, oa);
+}
+
+static void stage_info_gives_each_stage_of_a_full_layer(void)
+{
+    cnf_kernel *k[2] = {t_kernel("sobel_v"), t_kernel("sobel_h")};
+    const cnf_kernel *ks[2] = {k[0], k[1]};
+    cnf_layer L;
+    cnf_plan *p;
+    cnf_stage_info si;
+    cnf_error e;
+    cnf_layer_init(&L);
+    L.kernels = ks;
+    L.n_kernels = 2;
+    L.channels = CNF_CH_GRAY;
+    L.combine = CNF_COMBINE_MAGNITUDE;
+    L.activation = CNF_ACT_RELU;
+    L.pool = CNF_POOL_MAX;
+    /* RGBA 20 x 16: luma keeps alpha, the 3x3 kernels keep the size, pooling halves it. */
+    p = plan_layer(&L, 20, 16, 4, 1, NULL);
+    CHECK_EQ_INT(cnf_plan_n_stages(p), 5);
+    CHECK_EQ_INT(cnf_plan_stage_info(p, 0, &si, &e), CNF_OK);
+    CHECK(strcmp(si.kind, "luma") == 0);
+    check_shape(&si, 4, 16, 20, 1, 2, 16, 20, 1);
+    CHECK(strcmp(si.path, "") == 0);
+    CHECK_EQ_INT(si.weights + si.biases, 0);
+    CHECK_EQ_INT(cnf_plan_stage_info(p, 1, &si, &e), CNF_OK);
+    CHECK(strcmp(si.kind, "conv") == 0);
+    check_shape(&si, 2, 16, 20, 1, 3, 16, 20, 1);
+    CHECK_EQ_INT(si.weights, 18);
+    CHECK_EQ_INT(si.biases, 2);
+    CHECK(strcmp(si.path, "sobel_v: separable 3x1 then 1x3; sobel_h: separable 3x1 then 1x3; "
+                          FLOAT_TEXT) == 0);
+    CHECK_EQ_INT(cnf_plan_stage_info(p, 2, &si, &e), CNF_OK);
+    CHECK(strcmp(si.kind, "combine") == 0);
+    check_shape(&si, 3, 16, 20, 1, 2, 16, 20, 1);
+    CHECK_EQ_INT(cnf_plan_stage_info(p, 3, &si, &e), CNF_OK);
+    CHECK(strcmp(si.kind, "activation") == 0);
+    check_shape(&si, 2, 16, 20, 1, 2, 16, 20, 1);
+    CHECK_EQ_INT(cnf_plan_stage_info(p, 4, &si, &e), CNF_OK);
+    CHECK(strcmp(si.kind, "maxpool") == 0);
+    check_shape(&si, 2, 16, 20, 1, 2, 8, 10, 1);
+    CHECK(strcmp(si.path, "") == 0);
+    cnf_plan_free(p);
+    cnf_kernel_free(k[0]);
+    cnf_kernel_free(k[1]);
+}
+
+/* The path of one kernel on an 8-bit-like gray input. */
+static void check_path(const char *spec, int portable, int stride, const char *want)
+{
+    cnf_kernel *k = t_kernel(spec);
+    const cnf_kernel *ks[1] = {k};
+    cnf_plan_limits limits = {0, portable};
+    cnf_layer L;
+    cnf_plan *p;
+    cnf_stage_info si;
+    cnf_layer_init(&L);
+    L.kernels = ks;
+    L.n_kernels = 1;
+    L.stride_y = L.stride_x = stride;
+    p = plan_layer(&L, 40, 30, 1, 0, &limits);
+    CHECK_EQ_INT(cnf_plan_stage_info(p, 0, &si, NULL), CNF_OK);
+    if (strcmp(si.path, want) != 0)
+        fprintf(stderr, "%s: path \"%s\"\n", spec, si.path);
+    CHECK(strcmp(si.path, want) == 0);
+    cnf_plan_free(p);
+    cnf_kernel_free(k);
+}
+
+static void stage_info_path_names_the_loop_each_kernel_takes(void)
+{
+    check_path("box:5", 0, 1, "running sums (box 5x5); " FLOAT_TEXT);
+    check_path("line_v:25", 0, 1, "separable 25x1 as running sums then 1x25; " FLOAT_TEXT);
+    check_path("line_h:9", 0, 1, "separable 9x1 then 1x9 as window sums; " FLOAT_TEXT);
+    check_path("sobel_v", 0, 1, "separable 3x1 then 1x3; " FLOAT_TEXT);
+    check_path("laplacian", 0, 1, "direct, 5 non-zero taps; " FLOAT_TEXT);
+    check_path("gaussian:7", 0, 2, "direct, 49 non-zero taps; " FLOAT_TEXT);
+    check_path("[[0.5,0.25],[0.1,-0.3]]", 0, 1, "direct, 4 non-zero taps, double accumulation");
+    check_path("sobel_v", 1, 1, "direct, 6 non-zero taps, double accumulation (--portable)");
+}
+
+static void stage_info_refuses_a_stage_that_does_not_exist(void)
+{
+    cnf_layer L;
+    cnf_plan *p;
+    cnf_stage_info si;
+    cnf_error e;
+    cnf_layer_init(&L);
+    L.pool = CNF_POOL_AVG;
+    p = plan_layer(&L, 4, 4, 1, 0, NULL);
+    CHECK_EQ_INT(cnf_plan_n_stages(p), 1);
+    CHECK_EQ_INT(cnf_plan_stage_info(p, 0, &si, &e), CNF_OK);
+    CHECK(strcmp(si.kind, "avgpool") == 0);
+    CHECK_EQ_INT(cnf_plan_stage_info(p, 1, &si, &e), CNF_E_USAGE);
+    CHECK(strcmp(e.msg, "no stage 1: the plan has 1") == 0);
+    CHECK_EQ_INT(cnf_plan_stage_info(p, -1, &si, &e), CNF_E_USAGE);
+    CHECK(strcmp(e.msg, "no stage -1: the plan has 1") == 0);
+    cnf_plan_free(p);
+}
+
+/* What the CLI's -v derives from the explain text: for each "N. kind:" line
+ * the kind, for each "path:" line the text after it.  Stage info must give
+ * the same, stage by stage. */
+static void explain_lines_and_stage_info_agree(const cnf_plan *p)
+{
+    char *text = explain_text(p), *save = NULL, kind[32] = "";
+    int stage = 0, paths = 0;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        cnf_stage_info si;
+        if (sscanf(line, "%d. %31[^:]", &stage, kind) == 2 && line[0] != ' ') {
+            CHECK_EQ_INT(cnf_plan_stage_info(p, stage - 1, &si, NULL), CNF_OK);
+            CHECK(strcmp(si.kind, kind) == 0);
+        } else if (strncmp(line, "    path: ", 10) == 0) {
+            CHECK_EQ_INT(cnf_plan_stage_info(p, stage - 1, &si, NULL), CNF_OK);
+            CHECK(strcmp(si.path, line + 10) == 0);
+            paths++;
+        }
+    }
+    for (int i = 0; i < cnf_plan_n_stages(p); i++) {
+        cnf_stage_info si;
+        CHECK_EQ_INT(cnf_plan_stage_info(p, i, &si, NULL), CNF_OK);
+        paths -= si.path[0] != 0;
+    }
+    CHECK_EQ_INT(paths, 0); /* a path line for each stage that has a path, no other */
+    CHECK_EQ_INT(stage, cnf_plan_n_stages(p));
+    free(text);
+}
+
+static void explain_prints_exact_lines_from_the_stage_info(void)
+{
+    cnf_kernel *k[2] = {t_kernel("sobel_v"), t_kernel("box:3")};
+    const cnf_kernel *ks[2] = {k[0], k[1]};
+    cnf_layer L;
+    cnf_plan *p;
+    char *text;
+    cnf_layer_init(&L);
+    L.kernels = ks;
+    L.n_kernels = 2;
+    L.channels = CNF_CH_GRAY;
+    L.border = CNF_BORDER_WRAP;
+    L.combine = CNF_COMBINE_MAGNITUDE;
+    L.activation = CNF_ACT_LEAKY_RELU;
+    L.activation_param = 0.25;
+    L.pool = CNF_POOL_MIN;
+    L.pool_size = 3;
+    L.pool_stride = 2;
+    L.pool_padding = 1;
+    L.pool_ceil = 1;
+    p = plan_layer(&L, 9, 7, 3, 0, NULL);
+    text = explain_text(p);
+    CHECK(has_line(text, "input: 3 x 7 x 9 (channels x height x width)"));
+    CHECK(has_line(text, "1. luma: 0.299 R + 0.587 G + 0.114 B"));
+    CHECK(has_line(text, "    shape: 3 x 7 x 9 -> 1 x 7 x 9"));
+    CHECK(has_line(text, "2. conv: 2 kernels (sobel_v 3x3, box-3 3x3), each channel separately, "
+                         "stride 1,1, dilation 1, border wrap"));
+    CHECK(has_line(text, "    height: floor((7 + 1 + 1 - 3) / 1) + 1 = 7   (same: padding 2 = 1 "
+                         "before + 1 after)"));
+    CHECK(has_line(text, "    path: sobel_v: separable 3x1 then 1x3; box-3: separable 3x1 then "
+                         "1x3; " FLOAT_TEXT));
+    CHECK(has_line(text, "    shape: 1 x 7 x 9 -> 2 x 7 x 9, parameters: 20 (18 weights + 2 "
+                         "biases)"));
+    CHECK(has_line(text, "3. combine: magnitude of 2 maps (sqrt of the sum of squares)"));
+    CHECK(has_line(text, "4. activation: leaky_relu (slope 0.25)"));
+    CHECK(has_line(text, "5. minpool: window 3, stride 2, padding 1, ceil mode"));
+    /* ceil((7 + 2 - 3) / 2) + 1 = 4; ceil((9 + 2 - 3) / 2) + 1 = 5 */
+    CHECK(has_line(text, "    height: ceil((7 + 1 + 1 - 3) / 2) + 1 = 4"));
+    CHECK(has_line(text, "    width:  ceil((9 + 1 + 1 - 3) / 2) + 1 = 5"));
+    CHECK(has_line(text, "    shape: 1 x 7 x 9 -> 1 x 4 x 5"));
+    CHECK(has_line(text, "parameters: 20 (18 weights + 2 biases)"));
+    explain_lines_and_stage_info_agree(p);
+    free(text);
+    cnf_plan_free(p);
+    cnf_kernel_free(k[0]);
+    cnf_kernel_free(k[1]);
+}
+
+/* A pipeline built by hand (the parser's limits do not apply): `n` layers
+ * of `kind`, each a copy of *as. */
+static cnf_pipeline *hand_made(int n, cnf_layer_kind kind, const char *type, const cnf_layer *as)
+{
+    cnf_pipeline *pl = calloc(1, sizeof *pl);
+    if (!pl || !(pl->layers = calloc((size_t)n, sizeof *pl->layers)))
+        abort();
+    pl->n = n;
+    snprintf(pl->name, sizeof pl->name, "hand.json");
+    for (int i = 0; i < n; i++) {
+        pl->layers[i].kind = kind;
+        pl->layers[i].layer = *as;
+        pl->layers[i].line = i + 2;
+        pl->layers[i].col = 5;
+        snprintf(pl->layers[i].type, sizeof pl->layers[i].type, "%s", type);
+    }
+    return pl;
+}
+
+static void hand_free(cnf_pipeline *pl)
+{
+    free(pl->layers);
+    free(pl);
+}
+
+static void memory_estimate_of_a_pooling_layer_by_hand(void)
+{
+    cnf_layer L;
+    cnf_plan *p;
+    cnf_layer_init(&L);
+    L.pool = CNF_POOL_MAX;
+    /* Gray 10 x 6, window 2: 5 x 3 out.  One band of 3 rows needs input
+     * rows [0, 6): the ring holds 6 + 32 rows, at most the height, 6:
+     * 6 x 10 x 1 x 4 = 240.  The output band: 3 rows x 5 x 1 x 5 = 75.
+     * Scratch: 5 x 8 x 2 + 64 = 144 per thread, 288 for two.  603. */
+    p = plan_layer(&L, 10, 6, 1, 0, NULL);
+    CHECK_EQ_INT(cnf_plan_memory(p), 603);
+    cnf_plan_free(p);
+}
+
+static void memory_estimate_of_a_tall_pipeline_by_hand_and_its_limit(void)
+{
+    cnf_layer L;
+    cnf_pipeline *pl;
+    cnf_plan *p = NULL;
+    cnf_plan_limits limits = {0, 0};
+    cnf_error e;
+    cnf_layer_init(&L);
+    L.pool = CNF_POOL_MAX;
+    pl = hand_made(2, CNF_LAYER_POOL, "maxpool", &L);
+    /* RGBA 7 x 100; the pipeline drops alpha, but the input ring holds the
+     * reader's 4 planes.  Stage 1: 100 -> 50 rows, 7 -> 3 columns; its bands
+     * [0, 32) and [32, 50) need rows [0, 64) and [64, 100): the ring spans
+     * 64 rows + 32 = 96 (under 100): 96 x 7 x 4 x 4 = 10752.  Stage 2:
+     * 50 -> 25 rows, 3 -> 1 column; one band needs all 50 rows:
+     * 50 x 3 x 3 x 4 = 1800.  Output band: 25 x 1 x 3 x 5 = 375.  Scratch:
+     * stage 1's 3 x 16 + 64 = 112, twice: 224.  13151 in all. */
+    CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 7, 100, 4, 1, NULL, &p, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_plan_memory(p), 13151);
+    cnf_plan_free(p);
+    limits.max_memory = 13151;
+    CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 7, 100, 4, 1, &limits, &p, &e), CNF_OK);
+    cnf_plan_free(p);
+    limits.max_memory = 13150;
+    CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 7, 100, 4, 1, &limits, &p, &e), CNF_E_TOO_BIG);
+    CHECK(p == NULL);
+    CHECK_EQ_INT(e.limit, CNF_LIMIT_MEMORY);
+    CHECK(strcmp(e.msg, "the plan needs about 0 MiB, over the memory limit of 0 MiB") == 0);
+    hand_free(pl);
+}
+
+static void a_pipeline_past_the_stage_bound_fails_with_a_clear_error(void)
+{
+    cnf_layer L;
+    cnf_pipeline *pl;
+    cnf_plan *p = NULL;
+    cnf_error e;
+    char want[128];
+    cnf_layer_init(&L);
+    L.activation = CNF_ACT_RELU;
+    /* One stage per activation layer: exactly the bound plans... */
+    pl = hand_made(CNF__MAX_STAGES, CNF_LAYER_ACT, "relu", &L);
+    CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 3, 3, 1, 0, NULL, &p, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_plan_n_stages(p), CNF__MAX_STAGES);
+    cnf_plan_free(p);
+    hand_free(pl);
+    /* ...one more layer does not. */
+    pl = hand_made(CNF__MAX_STAGES + 1, CNF_LAYER_ACT, "relu", &L);
+    CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 3, 3, 1, 0, NULL, &p, &e), CNF_E_LIMIT);
+    CHECK(p == NULL);
+    snprintf(want, sizeof want, "layer %d (relu): the plan would need more than %d stages",
+             CNF__MAX_STAGES + 1, CNF__MAX_STAGES);
+    CHECK(strcmp(e.msg, want) == 0);
+    CHECK_EQ_INT(e.limit, CNF_LIMIT_KERNEL);
+    CHECK_EQ_INT(e.line, CNF__MAX_STAGES + 1 + 1);
+    CHECK(strcmp(e.where, "hand.json") == 0);
+    hand_free(pl);
+}
+
+/* A stage that counts its destruction. */
+static int destroyed;
+static void count_destroy(cnf_stage *s)
+{
+    (void)s;
+    destroyed++;
+}
+static void same_need(const cnf_stage *s, int y0, int y1, int *lo, int *hi)
+{
+    (void)s;
+    *lo = y0;
+    *hi = y1;
+}
+static size_t no_scratch(const cnf_stage *s, int rows)
+{
+    (void)s;
+    (void)rows;
+    return 0;
+}
+static const cnf_stage_ops COUNTED = {.need = same_need, .scratch = no_scratch,
+                                      .destroy = count_destroy};
+
+static void adding_a_stage_past_the_array_changes_nothing_after_it(void)
+{
+    cnf_shape in = {4, 3, 1, 0};
+    cnf_plan *p = NULL;
+    cnf_stage s;
+    cnf_error e;
+    destroyed = 0;
+    CHECK_EQ_INT(cnf__plan_new(&in, &p, &e), CNF_OK);
+    for (int i = 0; i < CNF__MAX_STAGES; i++) {
+        memset(&s, 0, sizeof s);
+        s.ops = &COUNTED;
+        s.in = s.out = in;
+        CHECK_EQ_INT(cnf__plan_add_stage(p, &s, &e), CNF_OK);
+    }
+    /* Sentinels in the fields that follow the array. */
+    p->n_groups = 0x5a5a;
+    p->drop_input_alpha = 0x3c3c;
+    p->memory = 0x123456789ULL;
+    memset(&s, 0, sizeof s);
+    s.ops = &COUNTED;
+    s.in = s.out = in;
+    CHECK_EQ_INT(cnf__plan_add_stage(p, &s, &e), CNF_E_LIMIT);
+    CHECK_EQ_INT(e.limit, CNF_LIMIT_KERNEL);
+    CHECK_EQ_INT(destroyed, 1); /* the refused stage is released, not leaked */
+    CHECK_EQ_INT(p->n_stages, CNF__MAX_STAGES);
+    CHECK_EQ_INT(p->n_groups, 0x5a5a);
+    CHECK_EQ_INT(p->drop_input_alpha, 0x3c3c);
+    CHECK(p->memory == 0x123456789ULL);
+    cnf_plan_free(p);
+    CHECK_EQ_INT(destroyed, CNF__MAX_STAGES + 1);
+}
+
+static void a_pipeline_names_its_dropped_alpha_in_the_input_line(void)
+{
+    cnf_layer L;
+    cnf_pipeline *pl;
+    cnf_plan *p = NULL;
+    cnf_stage_info si;
+    char *text;
+    cnf_layer_init(&L);
+    L.activation = CNF_ACT_ABS;
+    pl = hand_made(1, CNF_LAYER_ACT, "abs", &L);
+    CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 5, 2, 4, 1, NULL, &p, NULL), CNF_OK);
+    text = explain_text(p);
+    CHECK(has_line(text, "input: 4 x 2 x 5 (channels x height x width; its alpha is dropped)"));
+    CHECK(has_line(text, "1. activation: abs"));
+    CHECK(has_line(text, "    shape: 3 x 2 x 5 -> 3 x 2 x 5"));
+    CHECK_EQ_INT(cnf_plan_stage_info(p, 0, &si, NULL), CNF_OK);
+    check_shape(&si, 3, 2, 5, 0, 3, 2, 5, 0);
+    explain_lines_and_stage_info_agree(p);
+    free(text);
+    cnf_plan_free(p);
+    hand_free(pl);
+}
+
+/* The text of a file (malloc'd), *len its length. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    long n;
+    if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+        !(text = malloc((size_t)n + 1)) || fread(text, 1, (size_t)n, f) != (size_t)n)
+        abort();
+    fclose(f);
+    *len = (size_t)n;
+    return text;
+}
+
+static void stage_info_agrees_with_explain_for_the_shipped_pipelines(void)
+{
+    const char *files[] = {"kernels/lenet.json", "kernels/edges.json"};
+    const int stages[] = {7, 4};
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        char *text = slurp(files[i], &len);
+        cnf_pipeline *pl = NULL;
+        cnf_plan *p = NULL;
+        cnf_error e;
+        CHECK_EQ_INT(cnf_pipeline_parse(text, len, files[i], "kernels", &pl, &e), CNF_OK);
+        CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 64, 48, 3, 0, NULL, &p, &e), CNF_OK);
+        CHECK_EQ_INT(cnf_plan_n_stages(p), stages[i]);
+        explain_lines_and_stage_info_agree(p);
+        cnf_plan_free(p);
+        cnf_pipeline_free(pl);
+        free(text);
+    }
+}
+
+int main(void)
+{
+    RUN(stage_info_gives_each_stage_of_a_full_layer);
+    RUN(stage_info_path_names_the_loop_each_kernel_takes);
+    RUN(stage_info_refuses_a_stage_that_does_not_exist);
+    RUN(explain_prints_exact_lines_from_the_stage_info);
+    RUN(memory_estimate_of_a_pooling_layer_by_hand);
+    RUN(memory_estimate_of_a_tall_pipeline_by_hand_and_its_limit);
+    RUN(a_pipeline_past_the_stage_bound_fails_with_a_clear_error);
+    RUN(adding_a_stage_past_the_array_changes_nothing_after_it);
+    RUN(a_pipeline_names_its_dropped_alpha_in_the_input_line);
+    RUN(stage_info_agrees_with_explain_for_the_shipped_pipelines);
+    return t_finish("test_plan");
+}
