@@ -155,6 +155,19 @@ cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, 
                      uint64_t max_pixels, int *width, int *height, int *channels, int *has_alpha,
                      cnf_error *err);
 
+/* cnf_sniff - whether the FIRST `len` bytes of an input can start something
+ * cnf_probe() would read, so that a front end can refuse a non-input (all
+ * zero bytes, random junk, a file that is not what its name says) before
+ * reading the rest.  `kind` and `name` are as for cnf_probe.  Returns CNF_OK
+ * when the bytes can start a supported input or are too few to tell; when
+ * it fails, the status and message are exactly what cnf_probe() gives for
+ * any whole input of at most 2 GiB that starts with these bytes, with any
+ * max_pixels of at least 1.  Looks at a fixed header for images and at
+ * complete lines (up to the 64th value) for .txt/.csv; JSON text is never
+ * refused here.  Allocates nothing for images; thread-safe. */
+cnf_status cnf_sniff(const unsigned char *buf, size_t len, cnf_input_kind kind, const char *name,
+                     cnf_error *err);
+
 /* cnf_output_format - how a result is written. */
 typedef enum cnf_output_format {
     CNF_OUT_NONE = 0,
@@ -171,6 +184,31 @@ cnf_output_format cnf_output_format_for_path(const char *path);
 cnf_output_format cnf_output_format_from_name(const char *name);
 /* cnf_output_format_is_8bit - 1 for PNG/JPG/BMP/TGA. */
 int cnf_output_format_is_8bit(cnf_output_format f);
+
+/* cnf_format_info - one supported file format, for front ends: help text,
+ * "use .png, .jpg, ..." messages, which files a folder walk picks up, shell
+ * completion.  Formats are listed in a fixed order (images first). */
+#define CNF_FORMAT_READ   0x01u /* read by cnf_decode() */
+#define CNF_FORMAT_WRITE  0x02u /* written by cnf_encode() */
+#define CNF_FORMAT_8BIT   0x04u /* written through the 8-bit map (cnf_map_mode) */
+#define CNF_FORMAT_EXACT  0x08u /* written with the exact float values */
+#define CNF_FORMAT_MATRIX 0x10u /* a numeric matrix rather than an image */
+typedef struct cnf_format_info {
+    const char *name;         /* "png", "jpeg", ... */
+    const char *extensions;   /* space-separated, lower case; the first is the one written */
+    const char *description;  /* one line, for help text */
+    unsigned flags;           /* CNF_FORMAT_* */
+    cnf_output_format output; /* what cnf_encode() takes; CNF_OUT_NONE if not written */
+} cnf_format_info;
+/* cnf_formats - the table of formats (static, never freed); *count_ret gets
+ * its length.  Thread-safe. */
+const cnf_format_info *cnf_formats(size_t *count_ret);
+/* cnf_format_for_path - the format a file name's extension names (any
+ * case), or NULL. */
+const cnf_format_info *cnf_format_for_path(const char *path);
+/* cnf_format_by_name - the format named `word` by its name or one of its
+ * extensions (any case, no dot), or NULL. */
+const cnf_format_info *cnf_format_by_name(const char *word);
 
 /* cnf_map_mode - how real values become 8-bit pixels (SPEC §5). */
 typedef enum cnf_map_mode {
