@@ -156,15 +156,14 @@ cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, 
                      cnf_error *err);
 
 /* cnf_sniff - whether the FIRST `len` bytes of an input can start something
- * cnf_probe() would read, so that a front end can refuse a non-input (all
- * zero bytes, random junk, a file that is not what its name says) before
- * reading the rest.  `kind` and `name` are as for cnf_probe.  Returns CNF_OK
- * when the bytes can start a supported input or are too few to tell; when
- * it fails, the status and message are exactly what cnf_probe() gives for
- * any whole input of at most 2 GiB that starts with these bytes, with any
- * max_pixels of at least 1.  Looks at a fixed header for images and at
- * complete lines (up to the 64th value) for .txt/.csv; JSON text is never
- * refused here.  Allocates nothing for images; thread-safe. */
+ * cnf_probe() reads, so that a front end can refuse a non-input (zero
+ * bytes, junk, a file that is not what its name says) before reading the
+ * rest.  `kind` and `name` are as for cnf_probe().  Returns CNF_OK when the
+ * bytes can start a supported input or are too few to tell.  When it fails,
+ * the status and error are exactly those cnf_probe() gives for every whole
+ * input under 2 GiB that starts with these bytes, with any max_pixels of at
+ * least 1.  It reads image and .npy headers and the lines of a
+ * .txt/.csv up to its 64th value; it never refuses JSON.  Thread-safe. */
 cnf_status cnf_sniff(const unsigned char *buf, size_t len, cnf_input_kind kind, const char *name,
                      cnf_error *err);
 

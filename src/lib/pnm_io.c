@@ -10,9 +10,6 @@
  */
 #include "codec.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 typedef struct pnm_header {
     int w, h, comp, maxval;
     size_t data; /* offset of the first sample; 0 while the header is incomplete */
