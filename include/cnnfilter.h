@@ -139,9 +139,10 @@ typedef enum cnf_input_kind {
  * (.json/.csv/.txt), CNF_IN_AUTO otherwise. */
 cnf_input_kind cnf_input_kind_for_path(const char *path);
 
-/* cnf_decode - decode `len` bytes into a new image.  8-bit images give
- * values 0..255; 16-bit PNG is reduced to 8 bits; HDR gives linear values
- * times 255.  Matrices give their values as they are, with no alpha.
+/* cnf_decode - decode `len` bytes into a new image.  Images give values
+ * 0..255: 8-bit samples as they are, 16-bit PNG samples / 257 and PNM
+ * samples x 255 / maxval (fractions kept), HDR by stb's 8-bit conversion
+ * (gamma 1/2.2).  Matrices give their values as they are, with no alpha.
  * The pixel count is checked against max_pixels from the header before any
  * pixel buffer is allocated.  `name` is only used in error messages.
  * On failure *img is left empty. */

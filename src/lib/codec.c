@@ -22,60 +22,64 @@
  * else in the library lists formats or extensions.  Rows are in the order
  * front ends show them; dispatch does not depend on it (images are sniffed
  * before matrices, magic numbers never overlap). */
-#define R CNF_FORMAT_READ
-#define W CNF_FORMAT_WRITE
-#define B8 CNF_FORMAT_8BIT
-#define EX CNF_FORMAT_EXACT
-#define MX CNF_FORMAT_MATRIX
+#define IMAGE_READ CNF_FORMAT_READ
+#define IMAGE_RW (CNF_FORMAT_READ | CNF_FORMAT_WRITE | CNF_FORMAT_8BIT)
+#define MATRIX_READ (CNF_FORMAT_READ | CNF_FORMAT_MATRIX)
+#define MATRIX_RW (CNF_FORMAT_READ | CNF_FORMAT_WRITE | CNF_FORMAT_EXACT | CNF_FORMAT_MATRIX)
 static const cnf_codec CODECS[] = {
-    {{"png", "png", "PNG: gray or RGB, optional alpha, 8 or 16 bits (read as 0..255)",
-      R | W | B8, CNF_OUT_PNG},
-     CNF_IN_IMAGE, 0, cnf__png_sniff, NULL, cnf__png_probe, cnf__png_decode, cnf__png_reader,
-     cnf__png_streams, NULL, cnf__png_encode},
-    {{"jpeg", "jpg jpeg", "JPEG: gray or RGB (CMYK read as RGB), lossy, no alpha",
-      R | W | B8, CNF_OUT_JPG},
-     CNF_IN_IMAGE, 0, cnf__jpeg_sniff, NULL, cnf__jpeg_probe, cnf__jpeg_decode,
-     cnf__jpeg_reader, cnf__jpeg_streams, cnf__jpeg_fits, cnf__jpeg_encode},
-    {{"bmp", "bmp", "Windows BMP", R | W | B8, CNF_OUT_BMP},
-     CNF_IN_IMAGE, 0, cnf__bmp_sniff, NULL, cnf__stb_probe, cnf__stb_decode, NULL, NULL, NULL,
-     cnf__bmp_encode},
-    /* TGA has no magic number: the last resort, as in stb, which tries it last. */
-    {{"tga", "tga", "Truevision TGA", R | W | B8, CNF_OUT_TGA},
-     CNF_IN_IMAGE, 1, cnf__tga_sniff, cnf__stb_check, cnf__stb_probe, cnf__stb_decode, NULL,
-     NULL, NULL, cnf__tga_encode},
-    {{"gif", "gif", "GIF: the first frame", R, CNF_OUT_NONE},
-     CNF_IN_IMAGE, 0, cnf__gif_sniff, NULL, cnf__stb_probe, cnf__stb_decode, NULL, NULL, NULL,
-     NULL},
-    {{"pnm", "pgm ppm pnm", "binary PGM or PPM (P5, P6), 8 or 16 bits", R, CNF_OUT_NONE},
-     CNF_IN_IMAGE, 0, cnf__pnm_sniff, cnf__pnm_check, cnf__pnm_probe, cnf__pnm_decode, NULL,
-     NULL, NULL, NULL},
-    {{"psd", "psd", "Photoshop PSD: the composite image", R, CNF_OUT_NONE},
-     CNF_IN_IMAGE, 0, cnf__psd_sniff, cnf__psd_check, cnf__stb_probe, cnf__stb_decode, NULL,
-     NULL, NULL, NULL},
-    {{"hdr", "hdr", "Radiance HDR: linear values x 255", R, CNF_OUT_NONE},
-     CNF_IN_IMAGE, 0, cnf__hdr_sniff, NULL, cnf__stb_probe, cnf__stb_decode, NULL, NULL, NULL,
-     NULL},
-    {{"npy", "npy", "NumPy array (H,W) or (C,H,W); written as float32 (C,H,W)",
-      R | W | EX | MX, CNF_OUT_NPY},
-     CNF_IN_NPY, 0, cnf__npy_sniff, cnf__npy_check, NULL, cnf__npy_decode, NULL, NULL, NULL,
-     cnf__npy_encode},
-    {{"txt", "txt", "rows of numbers separated by spaces, a blank line between channels",
-      R | W | EX | MX, CNF_OUT_TXT},
-     CNF_IN_TXT, 0, cnf__txt_sniff, cnf__txt_check, NULL, cnf__txt_decode, NULL, NULL, NULL,
-     cnf__txt_encode},
-    {{"json", "json", "JSON matrix: [row][col], or [channel][row][col]", R | W | EX | MX,
-      CNF_OUT_JSON},
-     CNF_IN_JSON, 0, cnf__json_sniff, NULL, NULL, cnf__json_decode, NULL, NULL, NULL,
-     cnf__json_encode},
-    {{"csv", "csv", "rows of comma-separated numbers, a blank line between channels", R | MX,
-      CNF_OUT_NONE},
-     CNF_IN_CSV, 0, NULL, cnf__csv_check, NULL, cnf__csv_decode, NULL, NULL, NULL, NULL},
+    {.info = {"png", "png", "PNG: gray or RGB, optional alpha, 8 or 16 bits (16 read as v/257)",
+              IMAGE_RW, CNF_OUT_PNG},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__png_sniff, .probe = cnf__png_probe,
+     .decode = cnf__png_decode, .open_reader = cnf__png_reader, .streams = cnf__png_streams,
+     .encode = cnf__png_encode},
+    {.info = {"jpeg", "jpg jpeg", "JPEG: gray or RGB (CMYK read as RGB), lossy, no alpha",
+              IMAGE_RW, CNF_OUT_JPG},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__jpeg_sniff, .probe = cnf__jpeg_probe,
+     .decode = cnf__jpeg_decode, .open_reader = cnf__jpeg_reader, .streams = cnf__jpeg_streams,
+     .fits = cnf__jpeg_fits, .encode = cnf__jpeg_encode},
+    {.info = {"bmp", "bmp", "Windows BMP", IMAGE_RW, CNF_OUT_BMP},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__bmp_sniff, .probe = cnf__stb_probe,
+     .decode = cnf__stb_decode, .encode = cnf__bmp_encode},
+    /* TGA has no magic number: the last resort, as in stb, which tries it
+     * last; its check is stb's view of any image no other row claims. */
+    {.info = {"tga", "tga", "Truevision TGA", IMAGE_RW, CNF_OUT_TGA},
+     .kind = CNF_IN_IMAGE, .last_resort = 1, .sniff = cnf__tga_sniff, .check = cnf__stb_check,
+     .probe = cnf__stb_probe, .decode = cnf__stb_decode, .encode = cnf__tga_encode},
+    {.info = {"gif", "gif", "GIF: the first frame, as RGBA", IMAGE_READ, CNF_OUT_NONE},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__gif_sniff, .probe = cnf__stb_probe,
+     .decode = cnf__stb_decode},
+    {.info = {"pnm", "pgm ppm pnm", "binary PGM or PPM (P5, P6), 8 or 16 bits, scaled to 0..255",
+              IMAGE_READ, CNF_OUT_NONE},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__pnm_sniff, .check = cnf__pnm_check,
+     .probe = cnf__pnm_probe, .decode = cnf__pnm_decode},
+    {.info = {"psd", "psd", "Photoshop PSD: the composite image, as RGBA", IMAGE_READ,
+              CNF_OUT_NONE},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__psd_sniff, .check = cnf__psd_check,
+     .probe = cnf__stb_probe, .decode = cnf__stb_decode},
+    {.info = {"hdr", "hdr", "Radiance HDR, read as 8-bit (gamma 1/2.2)", IMAGE_READ,
+              CNF_OUT_NONE},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__hdr_sniff, .probe = cnf__stb_probe,
+     .decode = cnf__stb_decode},
+    {.info = {"npy", "npy", "NumPy array (H,W) or (C,H,W); written as float32 (C,H,W)",
+              MATRIX_RW, CNF_OUT_NPY},
+     .kind = CNF_IN_NPY, .sniff = cnf__npy_sniff, .check = cnf__npy_check,
+     .decode = cnf__npy_decode, .encode = cnf__npy_encode},
+    {.info = {"txt", "txt", "rows of numbers separated by spaces, a blank line between channels",
+              MATRIX_RW, CNF_OUT_TXT},
+     .kind = CNF_IN_TXT, .sniff = cnf__txt_sniff, .check = cnf__txt_check,
+     .decode = cnf__txt_decode, .encode = cnf__txt_encode},
+    {.info = {"json", "json", "JSON matrix: [row][col], or [channel][row][col]", MATRIX_RW,
+              CNF_OUT_JSON},
+     .kind = CNF_IN_JSON, .sniff = cnf__json_sniff, .decode = cnf__json_decode,
+     .encode = cnf__json_encode},
+    {.info = {"csv", "csv", "rows of comma-separated numbers, a blank line between channels",
+              MATRIX_READ, CNF_OUT_NONE},
+     .kind = CNF_IN_CSV, .check = cnf__csv_check, .decode = cnf__csv_decode},
 };
-#undef R
-#undef W
-#undef B8
-#undef EX
-#undef MX
+#undef IMAGE_READ
+#undef IMAGE_RW
+#undef MATRIX_READ
+#undef MATRIX_RW
 
 #define N_CODECS (sizeof CODECS / sizeof CODECS[0])
 
