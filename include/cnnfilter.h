@@ -128,15 +128,16 @@ static inline float *cnf_image_plane(const cnf_image *img, int c)
 /* cnf_input_kind - what a byte buffer holds. */
 typedef enum cnf_input_kind {
     CNF_IN_AUTO,   /* sniff: an image format by its magic bytes, else a matrix */
-    CNF_IN_IMAGE,  /* any format stb_image reads */
+    CNF_IN_IMAGE,  /* an image format (see cnf_formats), found by its content */
     CNF_IN_JSON,   /* numeric matrix: 1-D (one row), 2-D, or 3-D [c][row][col] */
     CNF_IN_CSV,    /* rows of comma-separated numbers */
     CNF_IN_TXT,    /* rows of whitespace-separated numbers, blank line between channels */
     CNF_IN_NPY     /* NumPy .npy: 2-D (H,W) or 3-D (C,H,W), C order; float32/64, (u)int8/16/32 */
 } cnf_input_kind;
 
-/* cnf_input_kind_for_path - the kind implied by a file name's extension
- * (.json/.csv/.txt), CNF_IN_AUTO otherwise. */
+/* cnf_input_kind_for_path - the kind implied by a file name's extension (any
+ * case): a matrix kind (.json/.csv/.txt/.npy), CNF_IN_IMAGE for an image
+ * format's, CNF_IN_AUTO otherwise. */
 cnf_input_kind cnf_input_kind_for_path(const char *path);
 
 /* cnf_decode - decode `len` bytes into a new image.  Images give values
