@@ -128,20 +128,22 @@ static inline float *cnf_image_plane(const cnf_image *img, int c)
 /* cnf_input_kind - what a byte buffer holds. */
 typedef enum cnf_input_kind {
     CNF_IN_AUTO,   /* sniff: an image format by its magic bytes, else a matrix */
-    CNF_IN_IMAGE,  /* any format stb_image reads */
+    CNF_IN_IMAGE,  /* an image format (see cnf_formats), found by its content */
     CNF_IN_JSON,   /* numeric matrix: 1-D (one row), 2-D, or 3-D [c][row][col] */
     CNF_IN_CSV,    /* rows of comma-separated numbers */
     CNF_IN_TXT,    /* rows of whitespace-separated numbers, blank line between channels */
     CNF_IN_NPY     /* NumPy .npy: 2-D (H,W) or 3-D (C,H,W), C order; float32/64, (u)int8/16/32 */
 } cnf_input_kind;
 
-/* cnf_input_kind_for_path - the kind implied by a file name's extension
- * (.json/.csv/.txt), CNF_IN_AUTO otherwise. */
+/* cnf_input_kind_for_path - the kind implied by a file name's extension (any
+ * case): a matrix kind (.json/.csv/.txt/.npy), CNF_IN_IMAGE for an image
+ * format's, CNF_IN_AUTO otherwise. */
 cnf_input_kind cnf_input_kind_for_path(const char *path);
 
-/* cnf_decode - decode `len` bytes into a new image.  8-bit images give
- * values 0..255; 16-bit PNG is reduced to 8 bits; HDR gives linear values
- * times 255.  Matrices give their values as they are, with no alpha.
+/* cnf_decode - decode `len` bytes into a new image.  Images give values
+ * 0..255: 8-bit samples as they are, 16-bit PNG samples / 257 and PNM
+ * samples x 255 / maxval (fractions kept), HDR by stb's 8-bit conversion
+ * (gamma 1/2.2).  Matrices give their values as they are, with no alpha.
  * The pixel count is checked against max_pixels from the header before any
  * pixel buffer is allocated.  `name` is only used in error messages.
  * On failure *img is left empty. */
@@ -153,6 +155,18 @@ cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
  * image formats (a matrix is parsed).  Same limits and errors as cnf_decode. */
 cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, const char *name,
                      uint64_t max_pixels, int *width, int *height, int *channels, int *has_alpha,
+                     cnf_error *err);
+
+/* cnf_sniff - whether the FIRST `len` bytes of an input can start something
+ * cnf_probe() reads, so that a front end can refuse a non-input (zero
+ * bytes, junk, a file that is not what its name says) before reading the
+ * rest.  `kind` and `name` are as for cnf_probe().  Returns CNF_OK when the
+ * bytes can start a supported input or are too few to tell.  When it fails,
+ * the status and error are exactly those cnf_probe() gives for every whole
+ * input under 2 GiB that starts with these bytes, with any max_pixels of at
+ * least 1.  It reads image and .npy headers and the lines of a
+ * .txt/.csv up to its 64th value; it never refuses JSON.  Thread-safe. */
+cnf_status cnf_sniff(const unsigned char *buf, size_t len, cnf_input_kind kind, const char *name,
                      cnf_error *err);
 
 /* cnf_output_format - how a result is written. */
@@ -171,6 +185,31 @@ cnf_output_format cnf_output_format_for_path(const char *path);
 cnf_output_format cnf_output_format_from_name(const char *name);
 /* cnf_output_format_is_8bit - 1 for PNG/JPG/BMP/TGA. */
 int cnf_output_format_is_8bit(cnf_output_format f);
+
+/* cnf_format_info - one supported file format, for front ends: help text,
+ * "use .png, .jpg, ..." messages, which files a folder walk picks up, shell
+ * completion.  Formats are listed in a fixed order (images first). */
+#define CNF_FORMAT_READ   0x01u /* read by cnf_decode() */
+#define CNF_FORMAT_WRITE  0x02u /* written by cnf_encode() */
+#define CNF_FORMAT_8BIT   0x04u /* written through the 8-bit map (cnf_map_mode) */
+#define CNF_FORMAT_EXACT  0x08u /* written with the exact float values */
+#define CNF_FORMAT_MATRIX 0x10u /* a numeric matrix rather than an image */
+typedef struct cnf_format_info {
+    const char *name;         /* "png", "jpeg", ... */
+    const char *extensions;   /* space-separated, lower case; the first is the one written */
+    const char *description;  /* one line, for help text */
+    unsigned flags;           /* CNF_FORMAT_* */
+    cnf_output_format output; /* what cnf_encode() takes; CNF_OUT_NONE if not written */
+} cnf_format_info;
+/* cnf_formats - the table of formats (static, never freed); *count_ret gets
+ * its length.  Thread-safe. */
+const cnf_format_info *cnf_formats(size_t *count_ret);
+/* cnf_format_for_path - the format a file name's extension names (any
+ * case), or NULL. */
+const cnf_format_info *cnf_format_for_path(const char *path);
+/* cnf_format_by_name - the format named `word` by its name or one of its
+ * extensions (any case, no dot), or NULL. */
+const cnf_format_info *cnf_format_by_name(const char *word);
 
 /* cnf_map_mode - how real values become 8-bit pixels (SPEC §5). */
 typedef enum cnf_map_mode {

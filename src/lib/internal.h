@@ -67,22 +67,8 @@ typedef struct cnf_buf {
 } cnf_buf;
 void cnf__buf_put(cnf_buf *b, const void *p, size_t n);
 
-/* cnf__text_matrix - decode .csv (csv != 0) or .txt rows (matrix_io.c). */
-cnf_status cnf__text_matrix(const char *text, size_t len, int csv, const char *name,
-                            uint64_t max_pixels, cnf_image *img, cnf_error *err);
-
-/* PNG through libspng (png_io.c). */
-cnf_status cnf__png_probe(const unsigned char *buf, size_t len, const char *name,
-                          uint64_t max_pixels, int *width, int *height, int *channels,
-                          int *has_alpha, cnf_error *err);
-cnf_status cnf__png_decode(const unsigned char *buf, size_t len, const char *name,
-                           uint64_t max_pixels, cnf_image *img, cnf_error *err);
-/* px: interleaved 8-bit, comp 1..4; level: zlib 0..9. *out is malloc'd. */
-cnf_status cnf__png_encode(const unsigned char *px, int width, int height, int comp, int level,
-                           unsigned char **out, size_t *out_len, cnf_error *err);
-
-/* The inside of a cnf_reader: image_io.c opens it; png_io.c and jpeg_io.c
- * stream rows, everything else is decoded whole into `whole`. */
+/* The inside of a cnf_reader: codec.c opens it; a codec's open_reader
+ * (codec.h) streams rows, everything else is decoded whole into `whole`. */
 struct cnf_reader {
     int w, h, c, alpha;
     cnf_image whole; /* data != NULL: decoded whole at open */
@@ -94,34 +80,6 @@ struct cnf_reader {
     void (*destroy)(cnf_reader *r);
     void *impl;
 };
-/* Streaming openers: fill r (shape, rows, finish, destroy, impl).  The PNG
- * one returns CNF_E_FORMAT for an interlaced PNG (decoded whole instead). */
-cnf_status cnf__png_reader(const unsigned char *buf, size_t len, const char *name,
-                           uint64_t max_pixels, cnf_reader *r, cnf_error *err);
-/* The common PNG (8-bit gray/RGB(A), no interlace, no tRNS) with ISA-L's
- * inflate; leaves r->rows NULL (and succeeds) for any other PNG. */
-cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char *name,
-                                uint64_t max_pixels, cnf_reader *r, cnf_error *err);
-cnf_status cnf__jpeg_reader(const unsigned char *buf, size_t len, const char *name,
-                            uint64_t max_pixels, cnf_reader *r, cnf_error *err);
-
-/* JPEG through libjpeg-turbo (jpeg_io.c). */
-cnf_status cnf__jpeg_probe(const unsigned char *buf, size_t len, const char *name,
-                           uint64_t max_pixels, int *width, int *height, int *channels,
-                           cnf_error *err);
-cnf_status cnf__jpeg_decode(const unsigned char *buf, size_t len, const char *name,
-                            uint64_t max_pixels, cnf_image *img, cnf_error *err);
-cnf_status cnf__jpeg_encode(const unsigned char *px, int width, int height, int comp, int quality,
-                            unsigned char **out, size_t *out_len, cnf_error *err);
-
-/* cnf__npy_matrix - decode a .npy array (matrix_io.c). */
-cnf_status cnf__npy_matrix(const unsigned char *buf, size_t len, const char *name,
-                           uint64_t max_pixels, cnf_image *img, cnf_error *err);
-
-/* cnf__encode_matrix - .npy / .txt / .json output (matrix_io.c). */
-cnf_status cnf__encode_matrix(const cnf_image *img, cnf_output_format fmt, unsigned char **out,
-                              size_t *out_len, cnf_error *err);
-
 /* cnf__kernel_new - allocate a kernel with zeroed weights. */
 cnf_kernel *cnf__kernel_new(int w, int h, int depth);
 

@@ -10,7 +10,7 @@
  * the zlib checksum is verified, and a complete IEND must follow.  Anything
  * else (palettes, tRNS, other depths, Adam7) goes to libspng (png_io.c).
  */
-#include "internal.h"
+#include "codec.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,7 @@
  * The common PNG (8-bit, no palette, no tRNS, not interlaced) is read by
  * png_fast.c; libspng reads the rest, and every PNG is written by
  * png_writer.c (cnf__png_encode below is that writer on a memory buffer).
+ * The PNG row of the codec table (codec.c) is made of the functions here.
  * stb_image never verifies PNG chunk CRCs and is not hardened for hostile
  * input; libspng checks CRCs and the zlib stream, bounds chunk sizes, and
  * decodes row by row.  Every PNG is decoded to 8-bit RGBA rows (16-bit to
@@ -11,7 +12,7 @@
  * tRNS chunk is present.  16-bit samples become v / 257 (0..255 with
  * fractions), so a 16-bit image keeps its precision in the float pipeline.
  */
-#include "internal.h"
+#include "codec.h"
 
 #include <spng.h>
 #include <stdlib.h>
@@ -29,6 +30,18 @@ typedef struct png_info {
     struct spng_ihdr ihdr;
     int gray, alpha, sixteen;
 } png_info;
+
+int cnf__png_sniff(const unsigned char *buf, size_t len)
+{
+    return cnf__magic(buf, len, "\x89PNG\r\n\x1a\n", 8);
+}
+
+/* Rows stream unless the PNG is interlaced: the interlace method is the
+ * last byte of IHDR's data (offset 28). */
+int cnf__png_streams(const unsigned char *buf, size_t len)
+{
+    return len > 28 && buf[28] == 0;
+}
 
 static cnf_status spng_fail(cnf_error *err, const char *name, int rc)
 {
@@ -393,15 +406,18 @@ static int to_buf(void *ctx, const void *data, size_t len)
     return b->failed ? -1 : 0;
 }
 
-cnf_status cnf__png_encode(const unsigned char *px, int width, int height, int comp, int level,
+cnf_status cnf__png_encode(const cnf_image *img, const unsigned char *px, int quality,
                            unsigned char **out, size_t *out_len, cnf_error *err)
 {
     cnf_buf b = {0};
     cnf_png_writer *w = NULL;
     cnf_status st;
+    int width = img->width, height = img->height, comp = img->channels;
+    (void)quality;
     *out = NULL;
     *out_len = 0;
-    st = cnf_png_writer_open(&w, width, height, comp, 8, level, 1, NULL, to_buf, &b, err);
+    st = cnf_png_writer_open(&w, width, height, comp, 8, CNF_PNG_DEFAULT_LEVEL, 1, NULL, to_buf,
+                             &b, err);
     if (st == CNF_OK)
         st = cnf_png_writer_rows(w, px, (size_t)width * (size_t)comp, height, err);
     if (st == CNF_OK)

@@ -137,18 +137,15 @@ static void filter_row(const unsigned char *r, const unsigned char *p, size_t n,
     }
 }
 
-/* Filter, deflate, checksum one segment (any thread). */
-static cnf_status compress_segment(const cnf_png_writer *w, segment *s)
+/* Filter the segment's ctx and own rows into s->filt.  Each row gets "up"
+ * or "average", whichever leaves the smaller sum of |residuals|; zero above
+ * the image's first row (and above a ctx row whose prior is not kept: its
+ * bytes are never used). */
+static cnf_status filter_segment(const cnf_png_writer *w, segment *s)
 {
-    size_t stride = w->stride, fs = stride + 1;
-    size_t total = (size_t)(s->ctx + s->rows) * fs, own = (size_t)s->rows * fs;
-    size_t dict_len = 0, need;
-    const unsigned char *dict = NULL;
+    size_t stride = w->stride, fs = stride + 1, total = (size_t)(s->ctx + s->rows) * fs;
     if (grow(&s->filt, &s->filt_cap, total ? total : 1))
         return CNF_E_NOMEM;
-    /* Each row gets "up" or "average", whichever leaves the smaller sum of
-     * |residuals|; zero above the image's first row (and above a ctx row
-     * whose prior is not kept: its bytes are never used). */
     if (grow(&s->tmp, &s->tmp_cap, stride ? stride : 1))
         return CNF_E_NOMEM;
     for (int i = 0; i < s->ctx + s->rows; i++) {
@@ -156,6 +153,108 @@ static cnf_status compress_segment(const cnf_png_writer *w, segment *s)
         filter_row(r, i == 0 ? NULL : r - stride, stride, w->bpp, s->filt + (size_t)i * fs,
                    s->tmp);
     }
+    return CNF_OK;
+}
+
+/* Level 0: stored blocks; the segment ends on a block boundary. */
+static void store_segment(segment *s, const unsigned char *in, size_t own)
+{
+    size_t pos = 0;
+    do {
+        size_t n = own - pos > 65535 ? 65535 : own - pos;
+        int final = s->last && pos + n == own;
+        unsigned char *o = s->out + s->out_len;
+        o[0] = (unsigned char)final;
+        o[1] = (unsigned char)(n & 255);
+        o[2] = (unsigned char)(n >> 8);
+        o[3] = (unsigned char)(~n & 255);
+        o[4] = (unsigned char)((~n >> 8) & 255);
+        memcpy(o + 5, in + pos, n);
+        s->out_len += 5 + n;
+        pos += n;
+    } while (pos < own);
+}
+
+/* Levels 1-3: ISA-L, ending with a sync flush (or the final block). */
+static cnf_status deflate_isal(int level, segment *s, const unsigned char *in, size_t own,
+                               const unsigned char *dict, size_t dict_len)
+{
+    static const uint32_t lvl_buf[4] = {0, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT,
+                                        ISAL_DEF_LVL3_DEFAULT};
+    struct isal_zstream *z = malloc(sizeof *z);
+    unsigned char *lb = malloc(lvl_buf[level]);
+    int rc = 0;
+    if (!z || !lb) {
+        free(z);
+        free(lb);
+        return CNF_E_NOMEM;
+    }
+    isal_deflate_init(z);
+    z->level = (uint32_t)level;
+    z->level_buf = lb;
+    z->level_buf_size = lvl_buf[level];
+    z->gzip_flag = IGZIP_DEFLATE;
+    if (dict_len)
+        rc = isal_deflate_set_dict(z, (uint8_t *)(uintptr_t)dict, (uint32_t)dict_len);
+    z->next_in = (uint8_t *)(uintptr_t)in;
+    z->avail_in = (uint32_t)own;
+    z->end_of_stream = s->last;
+    z->flush = s->last ? NO_FLUSH : SYNC_FLUSH;
+    while (rc == 0) {
+        z->next_out = s->out + s->out_len;
+        z->avail_out = (uint32_t)(s->out_cap - s->out_len);
+        rc = isal_deflate(z);
+        s->out_len = s->out_cap - z->avail_out;
+        /* Done when the input is used and output space is left over. */
+        if (rc || (z->avail_in == 0 && z->avail_out > 0))
+            break;
+        if (z->avail_out == 0 && grow(&s->out, &s->out_cap, s->out_cap * 2)) {
+            rc = -1;
+            break;
+        }
+    }
+    free(lb);
+    free(z);
+    return rc ? CNF_E_NOMEM : CNF_OK;
+}
+
+/* Levels 4-9: zlib, ending with a sync flush (or Z_FINISH). */
+static cnf_status deflate_zlib(int level, segment *s, const unsigned char *in, size_t own,
+                               const unsigned char *dict, size_t dict_len)
+{
+    z_stream z;
+    int rc;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return CNF_E_NOMEM;
+    if (dict_len)
+        deflateSetDictionary(&z, dict, (uInt)dict_len);
+    z.next_in = (Bytef *)(uintptr_t)in;
+    z.avail_in = (uInt)own;
+    do {
+        if (s->out_cap - s->out_len < 64 && grow(&s->out, &s->out_cap, s->out_cap * 2)) {
+            deflateEnd(&z);
+            return CNF_E_NOMEM;
+        }
+        z.next_out = s->out + s->out_len;
+        z.avail_out = (uInt)(s->out_cap - s->out_len);
+        rc = deflate(&z, s->last ? Z_FINISH : Z_SYNC_FLUSH);
+        s->out_len = s->out_cap - z.avail_out;
+    } while (s->last ? rc == Z_OK : z.avail_out == 0);
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END && rc != Z_OK && rc != Z_BUF_ERROR)
+        return CNF_E_NOMEM;
+    return CNF_OK;
+}
+
+/* Filter, deflate, checksum one segment (any thread). */
+static cnf_status compress_segment(const cnf_png_writer *w, segment *s)
+{
+    size_t fs = w->stride + 1, own = (size_t)s->rows * fs, dict_len = 0;
+    const unsigned char *dict = NULL, *in;
+    cnf_status st = filter_segment(w, s);
+    if (st)
+        return st;
     /* The dictionary: filtered ctx rows, except the first (whose filtering
      * needed a row not kept), at most 32 KiB. */
     if (s->ctx > 1) {
@@ -164,96 +263,19 @@ static cnf_status compress_segment(const cnf_png_writer *w, segment *s)
             dict_len = DICT_BYTES;
         dict = s->filt + (size_t)s->ctx * fs - dict_len;
     }
-    {
-        const unsigned char *in = s->filt + (size_t)s->ctx * fs;
-        s->adler = isal_adler32(1, in, own);
-        s->adler_len = own;
-        need = own + own / 8 + 4096 + 5 * (own / 65535 + 1);
-        if (grow(&s->out, &s->out_cap, need))
-            return CNF_E_NOMEM;
-        s->out_len = 0;
-        if (w->level == 0) {
-            /* Stored blocks; the segment ends on a block boundary. */
-            size_t pos = 0;
-            do {
-                size_t n = own - pos > 65535 ? 65535 : own - pos;
-                int final = s->last && pos + n == own;
-                unsigned char *o = s->out + s->out_len;
-                o[0] = (unsigned char)final;
-                o[1] = (unsigned char)(n & 255);
-                o[2] = (unsigned char)(n >> 8);
-                o[3] = (unsigned char)(~n & 255);
-                o[4] = (unsigned char)((~n >> 8) & 255);
-                memcpy(o + 5, in + pos, n);
-                s->out_len += 5 + n;
-                pos += n;
-            } while (pos < own);
-        } else if (w->level <= 3) {
-            static const uint32_t lvl_buf[4] = {0, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT,
-                                                ISAL_DEF_LVL3_DEFAULT};
-            struct isal_zstream *z = malloc(sizeof *z);
-            unsigned char *lb = malloc(lvl_buf[w->level]);
-            int rc = 0;
-            if (!z || !lb) {
-                free(z);
-                free(lb);
-                return CNF_E_NOMEM;
-            }
-            isal_deflate_init(z);
-            z->level = (uint32_t)w->level;
-            z->level_buf = lb;
-            z->level_buf_size = lvl_buf[w->level];
-            z->gzip_flag = IGZIP_DEFLATE;
-            if (dict_len)
-                rc = isal_deflate_set_dict(z, (uint8_t *)(uintptr_t)dict, (uint32_t)dict_len);
-            z->next_in = (uint8_t *)(uintptr_t)in;
-            z->avail_in = (uint32_t)own;
-            z->end_of_stream = s->last;
-            z->flush = s->last ? NO_FLUSH : SYNC_FLUSH;
-            while (rc == 0) {
-                z->next_out = s->out + s->out_len;
-                z->avail_out = (uint32_t)(s->out_cap - s->out_len);
-                rc = isal_deflate(z);
-                s->out_len = s->out_cap - z->avail_out;
-                /* Done when the input is used and output space is left over. */
-                if (rc || (z->avail_in == 0 && z->avail_out > 0))
-                    break;
-                if (z->avail_out == 0 && grow(&s->out, &s->out_cap, s->out_cap * 2)) {
-                    rc = -1;
-                    break;
-                }
-            }
-            free(lb);
-            free(z);
-            if (rc)
-                return CNF_E_NOMEM;
-        } else {
-            z_stream z;
-            int rc;
-            memset(&z, 0, sizeof z);
-            if (deflateInit2(&z, w->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-                return CNF_E_NOMEM;
-            if (dict_len)
-                deflateSetDictionary(&z, dict, (uInt)dict_len);
-            z.next_in = (Bytef *)(uintptr_t)in;
-            z.avail_in = (uInt)own;
-            do {
-                if (s->out_cap - s->out_len < 64 &&
-                    grow(&s->out, &s->out_cap, s->out_cap * 2)) {
-                    deflateEnd(&z);
-                    return CNF_E_NOMEM;
-                }
-                z.next_out = s->out + s->out_len;
-                z.avail_out = (uInt)(s->out_cap - s->out_len);
-                rc = deflate(&z, s->last ? Z_FINISH : Z_SYNC_FLUSH);
-                s->out_len = s->out_cap - z.avail_out;
-            } while (s->last ? rc == Z_OK : z.avail_out == 0);
-            deflateEnd(&z);
-            if (rc != Z_STREAM_END && rc != Z_OK && rc != Z_BUF_ERROR)
-                return CNF_E_NOMEM;
-        }
+    in = s->filt + (size_t)s->ctx * fs;
+    s->adler = isal_adler32(1, in, own);
+    s->adler_len = own;
+    if (grow(&s->out, &s->out_cap, own + own / 8 + 4096 + 5 * (own / 65535 + 1)))
+        return CNF_E_NOMEM;
+    s->out_len = 0;
+    if (w->level == 0) {
+        store_segment(s, in, own);
+        return CNF_OK;
     }
-    return CNF_OK;
+    if (w->level <= 3)
+        return deflate_isal(w->level, s, in, own, dict, dict_len);
+    return deflate_zlib(w->level, s, in, own, dict, dict_len);
 }
 
 static void *worker(void *arg)

@@ -2,7 +2,9 @@
  *
  * The same bytes also go through the streaming readers (row by row, PNG by
  * ISA-L or libspng, JPEG by scanlines) into the same plan; when both ways
- * succeed their results must be bit-identical (a differential check). */
+ * succeed their results must be bit-identical (a differential check).
+ * cnf_sniff is held to its promise: when it refuses the first bytes, the
+ * probe of the whole input refuses it alike. */
 #include "fuzz.h"
 
 #include "cnnfilter.h"
@@ -48,11 +50,28 @@ static void stream_check(const uint8_t *data, size_t size, const cnf_plan *p, in
     cnf_reader_free(r);
 }
 
+/* Abort if cnf_sniff on a prefix fails otherwise than cnf_probe on all. */
+static void sniff_check(const uint8_t *data, size_t size, cnf_input_kind kind, uint64_t max)
+{
+    static const size_t prefixes[] = {17, 32, 64, 4096};
+    cnf_error es, ep;
+    int w, h, c, a;
+    cnf_status sp = cnf_probe(data, size, kind, "fuzz", max, &w, &h, &c, &a, &ep);
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        cnf_status ss = cnf_sniff(data, prefixes[i] < size ? prefixes[i] : size, kind, "fuzz", &es);
+        if (ss != CNF_OK && (ss != sp || strcmp(es.msg, ep.msg) != 0 || es.line != ep.line ||
+                             es.col != ep.col))
+            abort(); /* the sniff refused it otherwise than the probe */
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cnf_image img, out;
     cnf_error e;
     cnf_kernel *k = NULL;
+    sniff_check(data, size, CNF_IN_IMAGE, 1u << 20);
+    sniff_check(data, size, CNF_IN_AUTO, 1u << 20);
     /* 2^20 pixels: decompression bombs must be refused, not decoded. */
     if (cnf_decode(data, size, CNF_IN_IMAGE, "fuzz", 1u << 20, &img, &e) != CNF_OK)
         return 0;

@@ -1,0 +1,385 @@
+/* codec.c - the codec table and the dispatch that reads it: which codec decodes an input, writes an output.
+ *
+ * Which row reads an input:
+ * - a kind from the file name (cnf_input_kind_for_path): a matrix kind is
+ *   read by its row whatever the bytes; an image name means an image
+ *   (text in x.png is a corrupt image, not a matrix);
+ * - an image: the first non-last-resort image row whose sniff claims the
+ *   bytes, else the last-resort row (stb, which tries the formats itself);
+ * - an unnamed input (CNF_IN_AUTO): an image row's magic number first, then
+ *   the matrix rows' sniffs (NUMPY magic, '[' for JSON, a digit or sign for
+ *   text), else the last-resort image row.
+ */
+#include "codec.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <strings.h>
+
+/* The table.  Adding a format is: one codec file with its functions (their
+ * prototypes in codec.h), one row here, its source line in CMakeLists.txt,
+ * and, if it is written, a cnf_output_format value in cnnfilter.h.  Nothing
+ * else in the library lists formats or extensions.  Rows are in the order
+ * front ends show them; dispatch does not depend on it (images are sniffed
+ * before matrices, magic numbers never overlap). */
+#define IMAGE_READ CNF_FORMAT_READ
+#define IMAGE_RW (CNF_FORMAT_READ | CNF_FORMAT_WRITE | CNF_FORMAT_8BIT)
+#define MATRIX_READ (CNF_FORMAT_READ | CNF_FORMAT_MATRIX)
+#define MATRIX_RW (CNF_FORMAT_READ | CNF_FORMAT_WRITE | CNF_FORMAT_EXACT | CNF_FORMAT_MATRIX)
+static const cnf_codec CODECS[] = {
+    {.info = {"png", "png", "PNG: gray or RGB, optional alpha, 8 or 16 bits (16 read as v/257)",
+              IMAGE_RW, CNF_OUT_PNG},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__png_sniff, .probe = cnf__png_probe,
+     .decode = cnf__png_decode, .open_reader = cnf__png_reader, .streams = cnf__png_streams,
+     .encode = cnf__png_encode},
+    {.info = {"jpeg", "jpg jpeg", "JPEG: gray or RGB (CMYK read as RGB), lossy, no alpha",
+              IMAGE_RW, CNF_OUT_JPG},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__jpeg_sniff, .probe = cnf__jpeg_probe,
+     .decode = cnf__jpeg_decode, .open_reader = cnf__jpeg_reader, .streams = cnf__jpeg_streams,
+     .fits = cnf__jpeg_fits, .encode = cnf__jpeg_encode},
+    {.info = {"bmp", "bmp", "Windows BMP", IMAGE_RW, CNF_OUT_BMP},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__bmp_sniff, .probe = cnf__stb_probe,
+     .decode = cnf__stb_decode, .encode = cnf__bmp_encode},
+    /* TGA has no magic number: the last resort, as in stb, which tries it
+     * last; its check is stb's view of any image no other row claims. */
+    {.info = {"tga", "tga", "Truevision TGA", IMAGE_RW, CNF_OUT_TGA},
+     .kind = CNF_IN_IMAGE, .last_resort = 1, .sniff = cnf__tga_sniff, .check = cnf__stb_check,
+     .probe = cnf__stb_probe, .decode = cnf__stb_decode, .encode = cnf__tga_encode},
+    {.info = {"gif", "gif", "GIF: the first frame, as RGBA", IMAGE_READ, CNF_OUT_NONE},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__gif_sniff, .probe = cnf__stb_probe,
+     .decode = cnf__stb_decode},
+    {.info = {"pnm", "pgm ppm pnm", "binary PGM or PPM (P5, P6), 8 or 16 bits, scaled to 0..255",
+              IMAGE_READ, CNF_OUT_NONE},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__pnm_sniff, .check = cnf__pnm_check,
+     .probe = cnf__pnm_probe, .decode = cnf__pnm_decode},
+    {.info = {"psd", "psd", "Photoshop PSD: the composite image, as RGBA", IMAGE_READ,
+              CNF_OUT_NONE},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__psd_sniff, .check = cnf__psd_check,
+     .probe = cnf__stb_probe, .decode = cnf__stb_decode},
+    {.info = {"hdr", "hdr", "Radiance HDR, read as 8-bit (gamma 1/2.2)", IMAGE_READ,
+              CNF_OUT_NONE},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__hdr_sniff, .probe = cnf__stb_probe,
+     .decode = cnf__stb_decode},
+    {.info = {"npy", "npy", "NumPy array (H,W) or (C,H,W); written as float32 (C,H,W)",
+              MATRIX_RW, CNF_OUT_NPY},
+     .kind = CNF_IN_NPY, .sniff = cnf__npy_sniff, .check = cnf__npy_check,
+     .decode = cnf__npy_decode, .encode = cnf__npy_encode},
+    {.info = {"txt", "txt", "rows of numbers separated by spaces, a blank line between channels",
+              MATRIX_RW, CNF_OUT_TXT},
+     .kind = CNF_IN_TXT, .sniff = cnf__txt_sniff, .check = cnf__txt_check,
+     .decode = cnf__txt_decode, .encode = cnf__txt_encode},
+    {.info = {"json", "json", "JSON matrix: [row][col], or [channel][row][col]", MATRIX_RW,
+              CNF_OUT_JSON},
+     .kind = CNF_IN_JSON, .sniff = cnf__json_sniff, .decode = cnf__json_decode,
+     .encode = cnf__json_encode},
+    {.info = {"csv", "csv", "rows of comma-separated numbers, a blank line between channels",
+              MATRIX_READ, CNF_OUT_NONE},
+     .kind = CNF_IN_CSV, .check = cnf__csv_check, .decode = cnf__csv_decode},
+};
+#undef IMAGE_READ
+#undef IMAGE_RW
+#undef MATRIX_READ
+#undef MATRIX_RW
+
+#define N_CODECS (sizeof CODECS / sizeof CODECS[0])
+
+/* ------------------------------------------------------------ lookups */
+
+static const char *ext_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(path, '.');
+    if (!dot || (slash && dot < slash))
+        return "";
+    return dot + 1;
+}
+
+/* 1 if `word` is one of the space-separated words of `list`, in any case. */
+static int in_list(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    while (n && *list) {
+        size_t k = strcspn(list, " ");
+        if (k == n && strncasecmp(list, word, n) == 0)
+            return 1;
+        list += k;
+        list += *list == ' ';
+    }
+    return 0;
+}
+
+static const cnf_codec *by_extension(const char *ext)
+{
+    for (size_t i = 0; i < N_CODECS; i++)
+        if (in_list(CODECS[i].info.extensions, ext))
+            return &CODECS[i];
+    return NULL;
+}
+
+static const cnf_codec *by_word(const char *word)
+{
+    for (size_t i = 0; i < N_CODECS; i++)
+        if (strcasecmp(CODECS[i].info.name, word) == 0)
+            return &CODECS[i];
+    return by_extension(word);
+}
+
+static const cnf_codec *by_output(cnf_output_format f)
+{
+    for (size_t i = 0; f != CNF_OUT_NONE && i < N_CODECS; i++)
+        if (CODECS[i].info.output == f)
+            return &CODECS[i];
+    return NULL;
+}
+
+/* The row that reads a matrix kind. */
+static const cnf_codec *by_kind(cnf_input_kind kind)
+{
+    for (size_t i = 0; i < N_CODECS; i++)
+        if (CODECS[i].kind == kind)
+            return &CODECS[i];
+    return NULL;
+}
+
+/* The public table is a copy of each row's info, made once: front ends
+ * index it as an array, and the rows carry more than the info. */
+static cnf_format_info formats[N_CODECS];
+static pthread_once_t formats_once = PTHREAD_ONCE_INIT;
+
+static void fill_formats(void)
+{
+    for (size_t i = 0; i < N_CODECS; i++)
+        formats[i] = CODECS[i].info;
+}
+
+static const cnf_format_info *public_info(const cnf_codec *c)
+{
+    if (!c)
+        return NULL;
+    pthread_once(&formats_once, fill_formats);
+    return &formats[c - CODECS];
+}
+
+const cnf_format_info *cnf_formats(size_t *count_ret)
+{
+    *count_ret = N_CODECS;
+    return public_info(&CODECS[0]);
+}
+
+const cnf_format_info *cnf_format_for_path(const char *path)
+{
+    return public_info(by_extension(ext_of(path)));
+}
+
+const cnf_format_info *cnf_format_by_name(const char *word)
+{
+    return public_info(by_word(word));
+}
+
+cnf_input_kind cnf_input_kind_for_path(const char *path)
+{
+    const cnf_codec *c = by_extension(ext_of(path));
+    return c ? c->kind : CNF_IN_AUTO;
+}
+
+cnf_output_format cnf_output_format_from_name(const char *name)
+{
+    const cnf_codec *c = by_word(name);
+    return c ? c->info.output : CNF_OUT_NONE;
+}
+
+cnf_output_format cnf_output_format_for_path(const char *path)
+{
+    const cnf_codec *c = by_extension(ext_of(path));
+    return c ? c->info.output : CNF_OUT_NONE;
+}
+
+int cnf_output_format_is_8bit(cnf_output_format f)
+{
+    const cnf_codec *c = by_output(f);
+    return c && (c->info.flags & CNF_FORMAT_8BIT);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+/* The row that reads buf (see the file comment).  `partial`: buf is only
+ * the start of the input, and NULL is returned while a sniff cannot tell
+ * yet; otherwise such a sniff counts as "no". */
+static const cnf_codec *choose(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                               int partial)
+{
+    const cnf_codec *last = NULL;
+    if (kind != CNF_IN_AUTO && kind != CNF_IN_IMAGE) {
+        const cnf_codec *c = by_kind(kind);
+        if (c)
+            return c;
+        kind = CNF_IN_IMAGE; /* no row reads this kind: tried as an image */
+    }
+    for (int matrices = 0; matrices < 2; matrices++) {
+        if (matrices && kind != CNF_IN_AUTO)
+            break;
+        for (size_t i = 0; i < N_CODECS; i++) {
+            const cnf_codec *c = &CODECS[i];
+            int s;
+            if (c->last_resort)
+                last = c;
+            if (c->last_resort || !c->sniff ||
+                !(c->info.flags & CNF_FORMAT_MATRIX) != !matrices)
+                continue;
+            s = c->sniff(buf, len);
+            if (s > 0)
+                return c;
+            if (s < 0 && partial)
+                return NULL;
+        }
+    }
+    return last;
+}
+
+cnf_status cnf_sniff(const unsigned char *buf, size_t len, cnf_input_kind kind, const char *name,
+                     cnf_error *err)
+{
+    const cnf_codec *c = len ? choose(buf, len, kind, 1) : NULL;
+    if (!c || !c->check)
+        return CNF_OK;
+    return c->check(buf, len, name, err);
+}
+
+cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, const char *name,
+                     uint64_t max_pixels, int *width, int *height, int *channels, int *has_alpha,
+                     cnf_error *err)
+{
+    const cnf_codec *c;
+    cnf_image img;
+    cnf_status st;
+    if (len == 0)
+        return cnf__fail(err, CNF_E_DECODE, name, "empty file");
+    c = choose(buf, len, kind, 0);
+    if (c->probe)
+        return c->probe(buf, len, name, max_pixels, width, height, channels, has_alpha, err);
+    /* No header to read (a matrix): parsed whole for its shape. */
+    st = c->decode(buf, len, name, max_pixels, &img, err);
+    if (st)
+        return st;
+    *width = img.width;
+    *height = img.height;
+    *channels = img.channels;
+    *has_alpha = img.has_alpha;
+    cnf_image_free(&img);
+    return CNF_OK;
+}
+
+cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                      const char *name, uint64_t max_pixels, cnf_image *img, cnf_error *err)
+{
+    memset(img, 0, sizeof *img);
+    if (len == 0)
+        return cnf__fail(err, CNF_E_DECODE, name, "empty file");
+    return choose(buf, len, kind, 0)->decode(buf, len, name, max_pixels, img, err);
+}
+
+int cnf_input_streams(const unsigned char *buf, size_t len, cnf_input_kind kind)
+{
+    const cnf_codec *c = len ? choose(buf, len, kind, 0) : NULL;
+    return c && c->streams ? c->streams(buf, len) : 0;
+}
+
+/* ------------------------------------------------------------ readers */
+
+static void reader_destroy_whole(cnf_reader *r) { cnf_image_free(&r->whole); }
+
+cnf_status cnf_reader_open(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                           const char *name, uint64_t max_pixels, cnf_reader **r_ret,
+                           cnf_error *err)
+{
+    cnf_reader *r = calloc(1, sizeof *r);
+    const cnf_codec *c = len ? choose(buf, len, kind, 0) : NULL;
+    cnf_status st = CNF_OK;
+    *r_ret = NULL;
+    if (!r)
+        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+    if (c && c->open_reader)
+        st = c->open_reader(buf, len, name, max_pixels, r, err);
+    if (st == CNF_OK && !r->rows) {
+        /* Not streamed (or an interlaced PNG): decoded whole, now. */
+        if (r->destroy)
+            r->destroy(r);
+        r->destroy = reader_destroy_whole;
+        st = cnf_decode(buf, len, kind, name, max_pixels, &r->whole, err);
+        if (st == CNF_OK) {
+            r->w = r->whole.width;
+            r->h = r->whole.height;
+            r->c = r->whole.channels;
+            r->alpha = r->whole.has_alpha;
+        }
+    }
+    if (st) {
+        cnf_reader_free(r);
+        return st;
+    }
+    *r_ret = r;
+    return CNF_OK;
+}
+
+void cnf_reader_shape(const cnf_reader *r, int *width, int *height, int *channels,
+                      int *has_alpha)
+{
+    *width = r->w;
+    *height = r->h;
+    *channels = r->c;
+    *has_alpha = r->alpha;
+}
+
+void cnf_reader_free(cnf_reader *r)
+{
+    if (!r)
+        return;
+    if (r->destroy)
+        r->destroy(r);
+    free(r);
+}
+
+/* ------------------------------------------------------------ encoding */
+
+/* An 8-bit image format: the colour count it can hold, its size, then the
+ * image mapped to interleaved 8-bit samples for its encoder. */
+static cnf_status encode_8bit(const cnf_codec *c, const cnf_image *img, cnf_map_mode mode,
+                              int quality, unsigned char **out, size_t *out_len,
+                              cnf_map_stats *stats, cnf_error *err)
+{
+    unsigned char *px;
+    size_t n;
+    cnf_status st;
+    int colour = img->channels - img->has_alpha;
+    if (!(colour == 1 || colour == 3))
+        return cnf__fail(err, CNF_E_FORMAT, NULL,
+                         "%d channels cannot be written as an image (1 or 3, plus alpha); use "
+                         ".npy or an {index} template",
+                         colour);
+    if (c->fits && (st = c->fits(img->width, img->height, err)) != CNF_OK)
+        return st;
+    if (!cnf__mul3((size_t)img->width, (size_t)img->height, (size_t)img->channels, &n) ||
+        n > INT32_MAX)
+        return cnf__fail(err, CNF_E_TOO_BIG, NULL, "image too large to encode");
+    px = malloc(n);
+    if (!px)
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    cnf_map_to_u8(img, mode, px, stats);
+    st = c->encode(img, px, quality, out, out_len, err);
+    free(px);
+    return st;
+}
+
+cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode mode,
+                      int jpeg_quality, unsigned char **out, size_t *out_len,
+                      cnf_map_stats *stats, cnf_error *err)
+{
+    const cnf_codec *c = by_output(fmt);
+    *out = NULL;
+    *out_len = 0;
+    if (!c || !c->encode)
+        return cnf__fail(err, CNF_E_USAGE, NULL, "not a matrix format");
+    if (c->info.flags & CNF_FORMAT_8BIT)
+        return encode_8bit(c, img, mode, jpeg_quality, out, out_len, stats, err);
+    return c->encode(img, NULL, jpeg_quality, out, out_len, err);
+}

@@ -1,0 +1,162 @@
+/* codec.h - the row type of the codec table (codec.c) and each codec's entry points. */
+#ifndef CNF_CODEC_H
+#define CNF_CODEC_H
+
+#include "internal.h"
+
+#include <string.h>
+
+/* cnf_codec - one row of the codec table.  A row knows its format only;
+ * codec.c decides which row an input goes to and does what all rows share
+ * (the empty-file check, the 8-bit mapping before an image encoder, a
+ * reader that holds a whole decoded image). */
+typedef struct cnf_codec {
+    cnf_format_info info; /* what cnf_formats() shows: name, extensions, flags, output */
+    cnf_input_kind kind;  /* CNF_IN_IMAGE for images, else the matrix kind decoded */
+    /* last_resort: the image row that gets every image no other row's sniff
+     * claims (at most one row; its own sniff is then only a plausibility
+     * test for its check). */
+    int last_resort;
+    /* sniff - is_a from the first bytes: 1 they start this format, 0 they
+     * do not, -1 the len bytes there are agree so far but are too few to
+     * tell.  NULL: never chosen by content. */
+    int (*sniff)(const unsigned char *buf, size_t len);
+    /* check - for cnf_sniff(): given only the start of an input this row
+     * would read, fail exactly as the probe of any whole input starting
+     * with these bytes would (for any max_pixels of at least 1), or return
+     * CNF_OK when the rest could still make it readable.  NULL: never fails. */
+    cnf_status (*check)(const unsigned char *buf, size_t len, const char *name, cnf_error *err);
+    /* probe - the shape from the header, checked against max_pixels before
+     * any pixel buffer.  NULL: the input is decoded whole for its shape. */
+    cnf_status (*probe)(const unsigned char *buf, size_t len, const char *name,
+                        uint64_t max_pixels, int *width, int *height, int *channels,
+                        int *has_alpha, cnf_error *err);
+    /* decode - the whole input into *img (left empty on failure). */
+    cnf_status (*decode)(const unsigned char *buf, size_t len, const char *name,
+                         uint64_t max_pixels, cnf_image *img, cnf_error *err);
+    /* open_reader - fill r to deliver rows as they are asked for, or leave
+     * r->rows NULL (and succeed) to have codec.c decode the input whole.
+     * NULL: always decoded whole. */
+    cnf_status (*open_reader)(const unsigned char *buf, size_t len, const char *name,
+                              uint64_t max_pixels, cnf_reader *r, cnf_error *err);
+    /* streams - 1 if open_reader would deliver rows for this input, without
+     * opening it.  NULL: never. */
+    int (*streams)(const unsigned char *buf, size_t len);
+    /* fits - for a written image format: fail with CNF_E_FORMAT when the
+     * format cannot hold width x height, before any pixel is mapped.  NULL:
+     * any size. */
+    cnf_status (*fits)(int width, int height, cnf_error *err);
+    /* encode - into a new malloc'd buffer.  A CNF_FORMAT_8BIT row gets px:
+     * the image mapped to interleaved 8-bit samples, img->channels per pixel
+     * (1 or 3 colours, plus alpha), and the JPEG quality; a CNF_FORMAT_EXACT
+     * row gets px NULL and writes img's values.  NULL: not written. */
+    cnf_status (*encode)(const cnf_image *img, const unsigned char *px, int quality,
+                         unsigned char **out, size_t *out_len, cnf_error *err);
+} cnf_codec;
+
+/* cnf__magic - a sniff's comparison with a magic number of n bytes: 1 when
+ * b starts with it, 0 when it does not, -1 when b is shorter than n and
+ * agrees as far as it goes. */
+static inline int cnf__magic(const unsigned char *b, size_t len, const char *magic, size_t n)
+{
+    if (len >= n)
+        return memcmp(b, magic, n) == 0;
+    return memcmp(b, magic, len) == 0 ? -1 : 0;
+}
+
+/* PNG (png_io.c through libspng, png_fast.c for the common PNG, png_writer.c). */
+int cnf__png_sniff(const unsigned char *buf, size_t len);
+cnf_status cnf__png_probe(const unsigned char *buf, size_t len, const char *name,
+                          uint64_t max_pixels, int *width, int *height, int *channels,
+                          int *has_alpha, cnf_error *err);
+cnf_status cnf__png_decode(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_image *img, cnf_error *err);
+/* Streams PNG without interlace: the fast reader when it takes the file,
+ * else libspng; leaves r->rows NULL for an interlaced PNG. */
+cnf_status cnf__png_reader(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_reader *r, cnf_error *err);
+int cnf__png_streams(const unsigned char *buf, size_t len);
+/* Written by the streaming writer at CNF_PNG_DEFAULT_LEVEL (quality unused). */
+cnf_status cnf__png_encode(const cnf_image *img, const unsigned char *px, int quality,
+                           unsigned char **out, size_t *out_len, cnf_error *err);
+/* The common PNG (8-bit gray/RGB(A), no interlace, no tRNS) with ISA-L's
+ * inflate; leaves r->rows NULL (and succeeds) for any other PNG. */
+cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char *name,
+                                uint64_t max_pixels, cnf_reader *r, cnf_error *err);
+
+/* JPEG through libjpeg-turbo (jpeg_io.c). */
+int cnf__jpeg_sniff(const unsigned char *buf, size_t len);
+cnf_status cnf__jpeg_probe(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, int *width, int *height, int *channels,
+                           int *has_alpha, cnf_error *err);
+cnf_status cnf__jpeg_decode(const unsigned char *buf, size_t len, const char *name,
+                            uint64_t max_pixels, cnf_image *img, cnf_error *err);
+cnf_status cnf__jpeg_reader(const unsigned char *buf, size_t len, const char *name,
+                            uint64_t max_pixels, cnf_reader *r, cnf_error *err);
+int cnf__jpeg_streams(const unsigned char *buf, size_t len);
+cnf_status cnf__jpeg_fits(int width, int height, cnf_error *err);
+cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px, int quality,
+                            unsigned char **out, size_t *out_len, cnf_error *err);
+
+/* Binary PGM/PPM by our own decoder (pnm_io.c). */
+int cnf__pnm_sniff(const unsigned char *buf, size_t len);
+cnf_status cnf__pnm_check(const unsigned char *buf, size_t len, const char *name,
+                          cnf_error *err);
+cnf_status cnf__pnm_probe(const unsigned char *buf, size_t len, const char *name,
+                          uint64_t max_pixels, int *width, int *height, int *channels,
+                          int *has_alpha, cnf_error *err);
+cnf_status cnf__pnm_decode(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_image *img, cnf_error *err);
+
+/* BMP, TGA, GIF, PSD, HDR through stb_image; BMP and TGA written by
+ * stb_image_write (stb_io.c).  Every stb row reads with the same probe and
+ * decode: stb picks the format itself, as it does for an image no row claims. */
+int cnf__bmp_sniff(const unsigned char *buf, size_t len);
+int cnf__tga_sniff(const unsigned char *buf, size_t len);
+int cnf__gif_sniff(const unsigned char *buf, size_t len);
+int cnf__psd_sniff(const unsigned char *buf, size_t len);
+int cnf__hdr_sniff(const unsigned char *buf, size_t len);
+cnf_status cnf__psd_check(const unsigned char *buf, size_t len, const char *name,
+                          cnf_error *err);
+/* The check of the last-resort row: what stb makes of an image no row claims. */
+cnf_status cnf__stb_check(const unsigned char *buf, size_t len, const char *name,
+                          cnf_error *err);
+cnf_status cnf__stb_probe(const unsigned char *buf, size_t len, const char *name,
+                          uint64_t max_pixels, int *width, int *height, int *channels,
+                          int *has_alpha, cnf_error *err);
+cnf_status cnf__stb_decode(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_image *img, cnf_error *err);
+cnf_status cnf__bmp_encode(const cnf_image *img, const unsigned char *px, int quality,
+                           unsigned char **out, size_t *out_len, cnf_error *err);
+cnf_status cnf__tga_encode(const cnf_image *img, const unsigned char *px, int quality,
+                           unsigned char **out, size_t *out_len, cnf_error *err);
+
+/* NumPy .npy (npy_io.c). */
+int cnf__npy_sniff(const unsigned char *buf, size_t len);
+cnf_status cnf__npy_check(const unsigned char *buf, size_t len, const char *name,
+                          cnf_error *err);
+cnf_status cnf__npy_decode(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_image *img, cnf_error *err);
+cnf_status cnf__npy_encode(const cnf_image *img, const unsigned char *px, int quality,
+                           unsigned char **out, size_t *out_len, cnf_error *err);
+
+/* Numbers as text: .txt and .csv in, .txt and .json out, and the JSON
+ * matrix reader (cnf__json_matrix) behind the codec interface (text_matrix.c). */
+int cnf__txt_sniff(const unsigned char *buf, size_t len);
+int cnf__json_sniff(const unsigned char *buf, size_t len);
+cnf_status cnf__txt_check(const unsigned char *buf, size_t len, const char *name,
+                          cnf_error *err);
+cnf_status cnf__csv_check(const unsigned char *buf, size_t len, const char *name,
+                          cnf_error *err);
+cnf_status cnf__txt_decode(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_image *img, cnf_error *err);
+cnf_status cnf__csv_decode(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_image *img, cnf_error *err);
+cnf_status cnf__json_decode(const unsigned char *buf, size_t len, const char *name,
+                            uint64_t max_pixels, cnf_image *img, cnf_error *err);
+cnf_status cnf__txt_encode(const cnf_image *img, const unsigned char *px, int quality,
+                           unsigned char **out, size_t *out_len, cnf_error *err);
+cnf_status cnf__json_encode(const cnf_image *img, const unsigned char *px, int quality,
+                            unsigned char **out, size_t *out_len, cnf_error *err);
+
+#endif

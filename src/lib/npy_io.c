@@ -1,0 +1,266 @@
+/* npy_io.c - NumPy .npy arrays: 2-D or 3-D, C order, float or integer in; float32 (C,H,W) out.
+ *
+ * NumPy's format: magic, version, a little-endian header length, then a
+ * Python dict literal ({'descr': '<f4', 'fortran_order': False, 'shape':
+ * (C, H, W), }), then the raw data.  Only what cnnfilter and common NumPy
+ * code write is read: C order, 2-D (H,W) or 3-D (C,H,W), float32/64 or
+ * (u)int8/16/32, little-endian or byte-sized.
+ */
+#include "codec.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NPY_MAGIC "\x93NUMPY"
+
+typedef struct npy_header {
+    size_t data;    /* offset of the first value; 0 while the header is incomplete */
+    size_t dims[3]; /* C, H, W */
+    size_t esize;   /* bytes per value */
+    char type;      /* 'f', 'u' or 'i' */
+} npy_header;
+
+int cnf__npy_sniff(const unsigned char *b, size_t len) { return cnf__magic(b, len, NPY_MAGIC, 6); }
+
+/* The value of `key` in the header dict: just after the key, its ':' and
+ * spaces (may be `end`); NULL when the key is not there. */
+static const char *dict_value(const char *h, const char *end, const char *key)
+{
+    size_t kl = strlen(key), n = (size_t)(end - h);
+    for (size_t i = 0; i + kl < n; i++)
+        if (memcmp(h + i, key, kl) == 0) {
+            const char *p = h + i + kl;
+            while (p < end && (*p == ' ' || *p == ':'))
+                p++;
+            return p;
+        }
+    return NULL;
+}
+
+static cnf_status npy_dtype(const char *h, const char *end, const char *name, npy_header *hd,
+                            cnf_error *err)
+{
+    const char *p = dict_value(h, end, "'fortran_order'");
+    int big;
+    if (!p || end - p < 5 || memcmp(p, "False", 5) != 0)
+        return cnf__fail(err, CNF_E_DECODE, name, "only C-order .npy arrays are supported");
+    p = dict_value(h, end, "'descr'");
+    if (!p || end - p < 5 || *p != '\'')
+        return cnf__fail(err, CNF_E_DECODE, name, "no dtype in the .npy header");
+    big = p[1] == '>';
+    hd->type = p[2];
+    hd->esize = (size_t)(p[3] - '0');
+    if (!((hd->type == 'f' && (hd->esize == 4 || hd->esize == 8)) ||
+          ((hd->type == 'u' || hd->type == 'i') &&
+           (hd->esize == 1 || hd->esize == 2 || hd->esize == 4))) ||
+        p[4] != '\'' || (big && hd->esize > 1))
+        return cnf__fail(err, CNF_E_DECODE, name,
+                         "unsupported .npy dtype (use float32/64 or little-endian integers)");
+    return CNF_OK;
+}
+
+/* One dimension of the shape tuple, read as strtoull would (white space,
+ * an optional sign, decimal digits) but never past `end`; 0 when there is
+ * none or it is out of 1..INT32_MAX. */
+static size_t shape_number(const char **pp, const char *end)
+{
+    const char *p = *pp;
+    unsigned long long v = 0;
+    int neg = 0, digits = 0;
+    while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+        p++;
+    if (p < end && (*p == '+' || *p == '-'))
+        neg = *p++ == '-';
+    for (; p < end && *p >= '0' && *p <= '9'; p++, digits++)
+        if (v <= INT32_MAX)
+            v = v * 10 + (unsigned long long)(*p - '0');
+    *pp = p;
+    return digits && !neg && v >= 1 && v <= INT32_MAX ? (size_t)v : 0;
+}
+
+static cnf_status npy_shape(const char *h, const char *end, const char *name, npy_header *hd,
+                            cnf_error *err)
+{
+    const char *p = dict_value(h, end, "'shape'");
+    size_t nd = 0;
+    if (!p || p >= end || *p != '(')
+        return cnf__fail(err, CNF_E_DECODE, name, "no shape in the .npy header");
+    for (p++; p < end && *p != ')';) {
+        size_t v;
+        while (p < end && (*p == ' ' || *p == ','))
+            p++;
+        if (p >= end || *p == ')')
+            break;
+        v = shape_number(&p, end);
+        if (v == 0 || nd >= 3)
+            return cnf__fail(err, CNF_E_DECODE, name, ".npy shape must be 2-D or 3-D, non-empty");
+        hd->dims[nd++] = v;
+    }
+    if (nd < 2)
+        return cnf__fail(err, CNF_E_DECODE, name, ".npy shape must be 2-D (H,W) or 3-D (C,H,W)");
+    if (nd == 2) {
+        hd->dims[2] = hd->dims[1];
+        hd->dims[1] = hd->dims[0];
+        hd->dims[0] = 1;
+    }
+    if (hd->dims[0] > CNF_MAX_CHANNELS)
+        return cnf__fail(err, CNF_E_TOO_BIG, name, "%zu channels; at most %d are supported",
+                         hd->dims[0], CNF_MAX_CHANNELS);
+    return CNF_OK;
+}
+
+/* Magic, version and the header dict.  `partial`: b is only the start of
+ * the file, and a header that runs past len is not an error yet
+ * (hd->data stays 0). */
+static cnf_status npy_parse(const unsigned char *b, size_t len, int partial, const char *name,
+                            npy_header *hd, cnf_error *err)
+{
+    size_t hl, off;
+    const char *h;
+    cnf_status st;
+    hd->data = 0;
+    if (len < 10 || memcmp(b, NPY_MAGIC, 6) != 0) {
+        if (partial && len < 10 && cnf__npy_sniff(b, len) != 0)
+            return CNF_OK;
+        return cnf__fail(err, CNF_E_DECODE, name, "not a .npy file");
+    }
+    if (b[6] == 1) {
+        hl = b[8] | (size_t)b[9] << 8;
+        off = 10;
+    } else if ((b[6] == 2 || b[6] == 3) && len >= 12) {
+        hl = b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
+        off = 12;
+    } else if ((b[6] == 2 || b[6] == 3) && partial) {
+        return CNF_OK;
+    } else {
+        return cnf__fail(err, CNF_E_DECODE, name, ".npy version %d is not supported", b[6]);
+    }
+    if (hl > len - off && hl <= 65536 && partial)
+        return CNF_OK;
+    if (hl > len - off || hl > 65536)
+        return cnf__fail(err, CNF_E_DECODE, name, "truncated .npy header");
+    h = (const char *)b + off;
+    st = npy_dtype(h, h + hl, name, hd, err);
+    if (st == CNF_OK)
+        st = npy_shape(h, h + hl, name, hd, err);
+    if (st == CNF_OK)
+        hd->data = off + hl;
+    return st;
+}
+
+cnf_status cnf__npy_check(const unsigned char *b, size_t len, const char *name, cnf_error *err)
+{
+    npy_header hd;
+    return npy_parse(b, len, 1, name, &hd, err);
+}
+
+/* Value i of the data as a double (little-endian, sign-extended integers). */
+static double npy_value(const unsigned char *d, const npy_header *hd)
+{
+    uint64_t u = 0;
+    double v;
+    for (size_t b = 0; b < hd->esize; b++)
+        u |= (uint64_t)d[b] << (8 * b);
+    if (hd->type == 'f' && hd->esize == 4) {
+        uint32_t u32 = (uint32_t)u;
+        float f;
+        memcpy(&f, &u32, 4);
+        v = f;
+    } else if (hd->type == 'f') {
+        memcpy(&v, &u, 8);
+    } else if (hd->type == 'u') {
+        v = (double)u;
+    } else {
+        int shift = 64 - 8 * (int)hd->esize;
+        v = (double)((int64_t)(u << shift) >> shift);
+    }
+    return v;
+}
+
+cnf_status cnf__npy_decode(const unsigned char *b, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_image *img, cnf_error *err)
+{
+    npy_header hd;
+    size_t count;
+    const unsigned char *d;
+    cnf_status st;
+    memset(img, 0, sizeof *img);
+    st = npy_parse(b, len, 0, name, &hd, err);
+    if (st)
+        return st;
+    if ((uint64_t)hd.dims[1] * hd.dims[2] > max_pixels)
+        return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_PIXELS, name,
+                               "%zux%zu matrix is over the pixel limit", hd.dims[2], hd.dims[1]);
+    count = hd.dims[0] * hd.dims[1] * hd.dims[2];
+    if ((len - hd.data) / hd.esize < count)
+        return cnf__fail(err, CNF_E_DECODE, name, "truncated .npy data");
+    st = cnf_image_alloc(img, (int)hd.dims[2], (int)hd.dims[1], (int)hd.dims[0], 0, err);
+    if (st) {
+        cnf__error_names_file(err, name);
+        return st;
+    }
+    d = b + hd.data;
+    for (size_t i = 0; i < count; i++, d += hd.esize) {
+        double v = npy_value(d, &hd);
+        if (!isfinite(v) || !isfinite((float)v)) {
+            cnf_image_free(img);
+            return cnf__fail(err, CNF_E_DECODE, name, "value %zu is not a finite float32", i);
+        }
+        img->data[i] = (float)v;
+    }
+    return CNF_OK;
+}
+
+static int host_little_endian(void)
+{
+    const uint16_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
+
+/* Version 1.0 with '<f4' and the shape (C, H, W). */
+cnf_status cnf__npy_encode(const cnf_image *img, const unsigned char *px, int quality,
+                           unsigned char **out, size_t *out_len, cnf_error *err)
+{
+    cnf_buf o = {0};
+    size_t values = (size_t)img->width * (size_t)img->height * (size_t)img->channels;
+    char hdr[256];
+    int n = snprintf(hdr, sizeof hdr,
+                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d), }",
+                     img->channels, img->height, img->width);
+    /* Magic, 2 bytes version, 2 bytes header length; the whole preamble
+     * padded with spaces to a multiple of 64, ending '\n'. */
+    size_t total = 10 + (size_t)n + 1;
+    size_t pad = (64 - total % 64) % 64;
+    uint16_t hl = (uint16_t)(n + 1 + pad);
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff),
+                             (unsigned char)(hl >> 8)};
+    (void)px;
+    (void)quality;
+    cnf__buf_put(&o, pre, 10);
+    cnf__buf_put(&o, hdr, (size_t)n);
+    for (size_t i = 0; i < pad; i++)
+        cnf__buf_put(&o, " ", 1);
+    cnf__buf_put(&o, "\n", 1);
+    if (host_little_endian()) {
+        cnf__buf_put(&o, img->data, values * sizeof(float));
+    } else {
+        for (size_t i = 0; i < values; i++) {
+            unsigned char v[4], r[4];
+            memcpy(v, &img->data[i], 4);
+            r[0] = v[3];
+            r[1] = v[2];
+            r[2] = v[1];
+            r[3] = v[0];
+            cnf__buf_put(&o, r, 4);
+        }
+    }
+    if (o.failed) {
+        free(o.data);
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    }
+    *out = o.data;
+    *out_len = o.len;
+    return CNF_OK;
+}

@@ -1,0 +1,315 @@
+/* stb_io.c - BMP, TGA, GIF, PSD and HDR through stb_image, BMP and TGA out through stb_image_write (the only file that includes stb).
+ *
+ * Every stb row of the codec table reads with cnf__stb_probe and
+ * cnf__stb_decode, and so does an image that no row claims (it goes to the
+ * TGA row, the last resort): stb picks the format by its own tests, in its
+ * own order, so one entry point keeps its behaviour whatever the sniff
+ * said.  PNG, JPEG and PNM never come here (codec.c sends them to their
+ * own decoders by their magic numbers).
+ */
+#include "codec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+/* The implementation is compiled here from the system's libstb-dev headers
+ * so its symbols stay private; its own warnings are not ours to fix. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#endif
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+/* stb 2.27 declares stbi_set_unpremultiply_on_load_thread() static and may
+ * not define it; GCC reports that at the end of the file, after the pop. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#endif
+
+/* ------------------------------------------------------------ sniffing */
+
+int cnf__bmp_sniff(const unsigned char *b, size_t len) { return cnf__magic(b, len, "BM", 2); }
+
+int cnf__gif_sniff(const unsigned char *b, size_t len) { return cnf__magic(b, len, "GIF8", 4); }
+
+int cnf__psd_sniff(const unsigned char *b, size_t len) { return cnf__magic(b, len, "8BPS", 4); }
+
+int cnf__hdr_sniff(const unsigned char *b, size_t len)
+{
+    int radiance = cnf__magic(b, len, "#?RADIANCE", 10), rgbe = cnf__magic(b, len, "#?RGBE", 6);
+    return radiance > 0 || rgbe > 0 ? 1 : radiance < 0 || rgbe < 0 ? -1 : 0;
+}
+
+static int tga_bits(int bits)
+{
+    return bits == 8 || bits == 15 || bits == 16 || bits == 24 || bits == 32;
+}
+
+/* TGA has no magic number, so this is a plausibility test of its 18-byte
+ * header, accepting exactly the headers stb reads as TGA: colour-map type
+ * (byte 1) 0 or 1; image type (byte 2) 1 or 9 (colour-mapped, raw or RLE)
+ * with a map, 2, 3, 10 or 11 (true colour or gray, raw or RLE) without; a
+ * map's entries (byte 7) of 8, 15, 16, 24 or 32 bits and its indices 8 or
+ * 16 bits; width and height (bytes 12-15, little-endian) not zero; 8, 15,
+ * 16, 24 or 32 bits per pixel (byte 16).  All-zero bytes fail it. */
+int cnf__tga_sniff(const unsigned char *b, size_t len)
+{
+    int mapped, type, bpp;
+    if (len < 17)
+        return -1;
+    mapped = b[1];
+    type = b[2];
+    bpp = b[16];
+    if (mapped > 1)
+        return 0;
+    if (mapped ? type != 1 && type != 9 : type != 2 && type != 3 && type != 10 && type != 11)
+        return 0;
+    if (mapped && (!tga_bits(b[7]) || (bpp != 8 && bpp != 16)))
+        return 0;
+    if ((b[12] | b[13]) == 0 || (b[14] | b[15]) == 0)
+        return 0;
+    return tga_bits(bpp);
+}
+
+/* Files refused before stb sees them, each for a bug of stb 2.27. */
+static cnf_status refused(const unsigned char *buf, size_t len, const char *name, cnf_error *err)
+{
+    stbi__context s;
+    if (len >= 14 && memcmp(buf, "8BPS", 4) == 0 && buf[12] == 0 && buf[13] == 0)
+        /* stb 2.27 "decodes" a PSD with no channels into an opaque image. */
+        return cnf__fail(err, CNF_E_DECODE, name, "PSD with no channels");
+    if (len >= 4 && memcmp(buf, "\x53\x80\xf6\x34", 4) == 0)
+        /* Softimage PIC is not in the supported list, and stb 2.27 converts
+         * a freed (NULL) buffer after a failed PIC decode: refused. */
+        return cnf__fail(err, CNF_E_DECODE, name, "Softimage PIC images are not supported");
+    /* stb's JPEG test skips leading 0xff fill bytes, so a file that does
+     * not start with FF D8 FF (and so did not go to libjpeg-turbo) could
+     * still reach stb's JPEG decoder, which fuzzing shows is unsafe.  Such
+     * a file is refused. */
+    stbi__start_mem(&s, buf, (int)(len > INT32_MAX ? INT32_MAX : len));
+    if (stbi__jpeg_test(&s))
+        return cnf__fail(err, CNF_E_DECODE, name, "not a valid JPEG (it must start with FF D8 FF)");
+    return CNF_OK;
+}
+
+/* stb's own header scan, with its reason when it knows no format here. */
+static cnf_status stb_info(const unsigned char *buf, size_t len, const char *name, int *w,
+                           int *h, int *comp, cnf_error *err)
+{
+    if (!stbi_info_from_memory(buf, (int)len, w, h, comp))
+        return cnf__fail(err, CNF_E_DECODE, name, "not a readable image (%s)",
+                         stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
+    return CNF_OK;
+}
+
+cnf_status cnf__psd_check(const unsigned char *buf, size_t len, const char *name,
+                          cnf_error *err)
+{
+    return refused(buf, len, name, err);
+}
+
+/* Bytes no row's magic number claims: refused as the probe refuses them,
+ * accepted when they could be a TGA (or the start of a JPEG's fill bytes),
+ * else stb's own scan of them says why they are no image.  A prefix of at
+ * least 17 bytes decides that scan: every format stb tests before TGA
+ * needs a magic number that some row or refused() would have taken. */
+cnf_status cnf__stb_check(const unsigned char *buf, size_t len, const char *name,
+                          cnf_error *err)
+{
+    size_t ff = 0;
+    int w, h, comp;
+    cnf_status st;
+    while (ff < len && buf[ff] == 0xff)
+        ff++;
+    if (ff == len || cnf__tga_sniff(buf, len) != 0)
+        return CNF_OK;
+    st = refused(buf, len, name, err);
+    if (st)
+        return st;
+    return stb_info(buf, len, name, &w, &h, &comp, err);
+}
+
+/* ------------------------------------------------------------ decoding */
+
+/* stb ignores short reads: a truncated BMP, TGA, GIF, PSD or HDR decodes
+ * "successfully" with zeros or leftover heap bytes.  Reading through
+ * callbacks shows when stb asks for bytes past the end of the file. */
+typedef struct reader {
+    const unsigned char *buf;
+    size_t len, pos;
+    int overrun;
+} reader;
+
+static int rd_read(void *user, char *data, int size)
+{
+    reader *r = user;
+    size_t n = (size_t)size, left = r->len - r->pos;
+    /* stb refills its buffer 128 bytes at a time, so a short read of that
+     * size near the end is normal; any other short read, or a read when
+     * nothing is left, means the decoder wanted data the file lacks. */
+    if (left == 0 || (n > left && size != 128))
+        r->overrun = 1;
+    if (n > left)
+        n = left;
+    memcpy(data, r->buf + r->pos, n);
+    r->pos += n;
+    return (int)n;
+}
+
+static void rd_skip(void *user, int n)
+{
+    reader *r = user;
+    if (n < 0) {
+        r->pos = (size_t)-n > r->pos ? 0 : r->pos - (size_t)-n;
+        return;
+    }
+    if ((size_t)n > r->len - r->pos) {
+        r->overrun = 1;
+        r->pos = r->len;
+        return;
+    }
+    r->pos += (size_t)n;
+}
+
+static int rd_eof(void *user)
+{
+    reader *r = user;
+    return r->pos >= r->len;
+}
+
+static const stbi_io_callbacks READER = {rd_read, rd_skip, rd_eof};
+
+/* Image header: dimensions checked against the limit before any decoding. */
+static cnf_status image_header(const unsigned char *buf, size_t len, const char *name,
+                               uint64_t max_pixels, int *w, int *h, int *comp, cnf_error *err)
+{
+    cnf_status st;
+    if (len > INT32_MAX)
+        return cnf__fail(err, CNF_E_TOO_BIG, name, "file larger than 2 GiB");
+    st = refused(buf, len, name, err);
+    if (st == CNF_OK)
+        st = stb_info(buf, len, name, w, h, comp, err);
+    if (st)
+        return st;
+    /* stb's BMP header scan reports a top-down BMP's height as negative. */
+    if (len >= 2 && memcmp(buf, "BM", 2) == 0 && *h < 0 && *h != INT32_MIN)
+        *h = -*h;
+    if (*w <= 0 || *h <= 0)
+        return cnf__fail(err, CNF_E_DECODE, name, "image has no pixels (%dx%d)", *w, *h);
+    if ((uint64_t)*w * (uint64_t)*h > max_pixels)
+        return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_PIXELS, name,
+                               "%dx%d image is over the pixel limit %llu", *w, *h,
+                               (unsigned long long)max_pixels);
+    if (*comp < 1 || *comp > 4)
+        return cnf__fail(err, CNF_E_DECODE, name, "unsupported channel count %d", *comp);
+    return CNF_OK;
+}
+
+cnf_status cnf__stb_probe(const unsigned char *buf, size_t len, const char *name,
+                          uint64_t max_pixels, int *width, int *height, int *channels,
+                          int *has_alpha, cnf_error *err)
+{
+    int comp = 0;
+    cnf_status st = image_header(buf, len, name, max_pixels, width, height, &comp, err);
+    if (st)
+        return st;
+    *channels = comp;
+    *has_alpha = comp == 2 || comp == 4;
+    return CNF_OK;
+}
+
+cnf_status cnf__stb_decode(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, cnf_image *img, cnf_error *err)
+{
+    int w = 0, h = 0, comp = 0;
+    unsigned char *px;
+    size_t plane;
+    reader r = {buf, len, 0, 0};
+    /* The header first: refuse a decompression bomb before stb allocates. */
+    cnf_status st = image_header(buf, len, name, max_pixels, &w, &h, &comp, err);
+    if (st)
+        return st;
+    px = stbi_load_from_callbacks(&READER, &r, &w, &h, &comp, 0);
+    if (px && r.overrun) {
+        stbi_image_free(px);
+        return cnf__fail(err, CNF_E_DECODE, name, "truncated image (the data ends early)");
+    }
+    if (!px)
+        return cnf__fail(err, CNF_E_DECODE, name, "corrupt image (%s)",
+                         stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
+    if ((uint64_t)w * (uint64_t)h > max_pixels || comp < 1 || comp > 4) {
+        /* stb decoded other dimensions than its header scan reported. */
+        stbi_image_free(px);
+        return cnf__fail(err, CNF_E_DECODE, name, "image header and data disagree");
+    }
+    st = cnf_image_alloc(img, w, h, comp, comp == 2 || comp == 4, err);
+    if (st) {
+        stbi_image_free(px);
+        cnf__error_names_file(err, name);
+        return st;
+    }
+    plane = (size_t)w * (size_t)h;
+    for (int c = 0; c < comp; c++) {
+        float *dst = img->data + (size_t)c * plane;
+        const unsigned char *src = px + c;
+        for (size_t i = 0; i < plane; i++)
+            dst[i] = src[i * (size_t)comp];
+    }
+    stbi_image_free(px);
+    return CNF_OK;
+}
+
+/* ------------------------------------------------------------ encoding */
+
+/* stb's *_to_func writers cannot be told that a callback failed, so the
+ * buffer remembers it (cnf_buf.failed). */
+static void membuf_write(void *ctx, void *data, int size)
+{
+    if (size > 0)
+        cnf__buf_put(ctx, data, (size_t)size);
+}
+
+static cnf_status stb_written(int ok, cnf_buf *m, unsigned char **out, size_t *out_len,
+                              cnf_error *err)
+{
+    if (!ok || m->failed) {
+        free(m->data);
+        return cnf__fail(err, m->failed ? CNF_E_NOMEM : CNF_E_IO, NULL, "encoding failed");
+    }
+    *out = m->data;
+    *out_len = m->len;
+    return CNF_OK;
+}
+
+cnf_status cnf__bmp_encode(const cnf_image *img, const unsigned char *px, int quality,
+                           unsigned char **out, size_t *out_len, cnf_error *err)
+{
+    cnf_buf m = {0};
+    int ok = stbi_write_bmp_to_func(membuf_write, &m, img->width, img->height, img->channels,
+                                    px);
+    (void)quality;
+    return stb_written(ok, &m, out, out_len, err);
+}
+
+cnf_status cnf__tga_encode(const cnf_image *img, const unsigned char *px, int quality,
+                           unsigned char **out, size_t *out_len, cnf_error *err)
+{
+    cnf_buf m = {0};
+    int ok = stbi_write_tga_to_func(membuf_write, &m, img->width, img->height, img->channels,
+                                    px);
+    (void)quality;
+    return stb_written(ok, &m, out, out_len, err);
+}
