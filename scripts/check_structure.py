@@ -24,8 +24,9 @@ import sys
 MAX_LINES = 100
 
 
-def objects(build):
-    """The object files of the library and the CLI, by source path (src/...)."""
+def objects(build, root):
+    """The object files of the library and the CLI, by source path (src/...); objects left
+    in the build folder by a source file that no longer exists are not counted."""
     found = {}
     for o in glob.glob(os.path.join(build, "CMakeFiles", "*.dir", "src", "**", "*.o"),
                        recursive=True):
@@ -33,7 +34,8 @@ def objects(build):
         if target not in ("cnnfilter_lib.dir", "cnnfilter_cli.dir", "cnnfilter.dir"):
             continue
         src = "src" + o.split(os.sep + "src", 1)[1][:-2]  # strip ".o"
-        found[src] = o
+        if os.path.exists(os.path.join(root, src)):
+            found[src] = o
     return found
 
 
@@ -113,7 +115,7 @@ def main():
         sys.stderr.write("usage: check_structure.py BUILD_DIR SOURCE_DIR\n")
         return 2
     build, root = sys.argv[1], sys.argv[2]
-    objs = objects(build)
+    objs = objects(build, root)
     problems = []
     if not objs:
         problems.append("no object files of src/ under %s" % build)
