@@ -1,6 +1,7 @@
 /* compare.c - `cnnfilter compare`: max difference, PSNR and a difference image for two files or two folders. */
 #define _POSIX_C_SOURCE 200809L
 #include "commands.h"
+#include "formats.h"
 #include "input.h"
 #include "msg.h"
 #include "outfile.h"
@@ -47,10 +48,20 @@ typedef struct metrics {
 
 static void print_compare_help(FILE *f)
 {
+    char mat[120], out8[120], outx[120], ins[300];
+    format_list(mat, sizeof mat, FORMATS_READ_MATRICES, 'e', ", ", NULL);
+    format_list(out8, sizeof out8, FORMATS_WRITTEN_8BIT, 'e', " ", NULL);
+    format_list(outx, sizeof outx, FORMATS_WRITTEN_EXACT, 'e', " ", NULL);
+    {
+        char img[200], mats[120];
+        snprintf(ins, sizeof ins, "%s %s",
+                 format_list(img, sizeof img, FORMATS_READ_IMAGES, 'a', " ", NULL),
+                 format_list(mats, sizeof mats, FORMATS_READ_MATRICES, 'a', " ", NULL));
+    }
     fprintf(f,
             "Usage: cnnfilter compare [--tolerance N] [--diff FILE] [-q] A B\n"
             "\n"
-            "Compares two images or numeric matrices (.npy, .json, .txt, .csv) by their\n"
+            "Compares two images or numeric matrices (%s) by their\n"
             "decoded values, or two folders file by file.  One line per pair on stdout:\n"
             "  A B: max difference D, K of N pixels differ (P%%), PSNR X dB\n"
             "D is the largest absolute difference of any value (images: 0..255 per channel,\n"
@@ -62,25 +73,26 @@ static void print_compare_help(FILE *f)
             "Options (before or after A B):\n"
             "      --tolerance N      A and B match when D <= N; N >= 0, may be fractional (0)\n"
             "      --diff FILE        write |A-B| (two files only; not when the shapes differ):\n"
-            "                         .png .jpg .bmp .tga: amplified by 255/D so the largest\n"
+            "                         %s: amplified by 255/D so the largest\n"
             "                         difference is white and equal values black; alpha is\n"
             "                         dropped; gray for 1 channel, RGB for 3, the per-pixel\n"
             "                         maximum over channels as gray otherwise.\n"
-            "                         .npy .txt .json: the exact differences of every channel.\n"
+            "                         %s: the exact differences of every channel.\n"
             "  -q, --quiet            print nothing on stdout; only the exit status (errors\n"
             "                         still go to stderr)\n"
             "  -h, --help             show this help and exit\n"
             "\n"
             "Folders: when A and B are both folders, files are paired by their path relative\n"
             "to A and B, subfolders included, in sorted order.  Only regular files with an\n"
-            "input extension are paired (.png .jpg .jpeg .bmp .tga .gif .pgm .ppm .pnm .psd\n"
-            ".hdr .json .csv .txt .npy, any case); names starting with '.' are skipped.\n"
+            "input extension are paired (any case; names starting with '.' are skipped):\n"
+            "  %s\n"
             "A file on one side only prints 'only in A: PATH' and counts as different.  The\n"
             "last line is 'compared N, identical-within-tolerance K, different D, missing M'\n"
             "(plus ', errors E' when files could not be read; the others are still compared).\n"
             "\n"
             "Exit status: 0 every pair within tolerance, 1 a difference (values, shapes or a\n"
-            "missing file), 2 an error (bad option, unreadable or corrupt file).\n");
+            "missing file), 2 an error (bad option, unreadable or corrupt file).\n",
+            mat, out8, outx, ins);
 }
 
 void compare_option_words(FILE *f)
@@ -178,17 +190,23 @@ static int parse_compare_args(int argc, char **argv, cmp_opts *o)
             return usage("--diff", "needs a file name (standard output carries the report)");
         o->diff_fmt = cnf_output_format_for_path(o->diff);
         if (o->diff_fmt == CNF_OUT_NONE) {
-            char m[400];
-            snprintf(m, sizeof m,
-                     "'%.200s' has an unknown extension (use .png, .jpg, .bmp, .tga, .npy, "
-                     ".txt or .json)",
-                     o->diff);
+            char m[400], list[160];
+            snprintf(m, sizeof m, "'%.200s' has an unknown extension (use %s)", o->diff,
+                     format_list(list, sizeof list, FORMATS_WRITTEN, 'e', ", ", " or "));
             return usage("--diff", m);
         }
         if (same_file(o->diff, o->a) || same_file(o->diff, o->b))
             return usage(o->diff, "the difference image would overwrite an input");
     }
     return 0;
+}
+
+/* An input that no format can start with fails from its first bytes. */
+static cnf_status sniff_start(const unsigned char *start, size_t len, const char *path, void *ctx,
+                              cnf_error *err)
+{
+    const cnf_input_kind *kind = ctx;
+    return cnf_sniff(start, len, *kind, path, err);
 }
 
 /* Read and decode one input; prints its error and returns PAIR_ERROR on failure. */
@@ -200,7 +218,7 @@ static int load(const char *path, input *in)
     cnf_input_kind kind = strcmp(path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(path);
     memset(in, 0, sizeof *in);
     memset(&err, 0, sizeof err);
-    if (read_input(path, (uint64_t)1 << 31, NULL, NULL, &buf, &len, &err) != CNF_OK) {
+    if (read_input(path, (uint64_t)1 << 31, sniff_start, &kind, &buf, &len, &err) != CNF_OK) {
         msg_cnf(&err, path);
         return PAIR_ERROR;
     }

@@ -3,6 +3,7 @@
 #include "batch.h"
 #include "cleanup.h"
 #include "commands.h"
+#include "formats.h"
 #include "msg.h"
 #include "options.h"
 #include "run.h"
@@ -40,11 +41,13 @@ static void synopsis_line(FILE *f, int first, const char *cmd, const char *summa
 {
     char left[160];
     snprintf(left, sizeof left, "cnnfilter %s", cmd);
-    fprintf(f, "%s%-41s %s\n", first ? "Usage: " : "       ", left, summary);
+    fprintf(f, "%s%-41s%s%s\n", first ? "Usage: " : "       ", left,
+            strlen(left) < 41 ? " " : "   ", summary);
 }
 
 static void print_help(FILE *f)
 {
+    char in_img[160], in_mat[120], out8[120], outx[120];
     synopsis_line(f, 1, "[OPTIONS] INPUT OUTPUT", "one image (or matrix) in, one out");
     synopsis_line(f, 0, "[OPTIONS] -o DIR INPUT...", "batch: files and/or folders in");
     for (size_t i = 0; i < N_COMMANDS; i++)
@@ -55,10 +58,15 @@ static void print_help(FILE *f)
             "\n"
             "Filters images with the math of convolutional neural networks: convolution\n"
             "(cross-correlation), padding, stride, dilation, channel sums, activations and\n"
-            "pooling.  INPUT/OUTPUT may be '-' for stdin/stdout (PNG on stdout).  Inputs: PNG,\n"
-            "JPEG, BMP, TGA, GIF, PNM, PSD, HDR, and numeric matrices (.json, .csv, .txt).\n"
-            "Outputs by extension: .png .jpg .bmp .tga (8-bit), .npy .txt .json (exact values).\n"
-            "\n");
+            "pooling.  INPUT/OUTPUT may be '-' for stdin/stdout (PNG on stdout).\n"
+            "Inputs: %s,\n"
+            "and numeric matrices (%s).\n"
+            "Outputs by extension: %s (8-bit), %s (exact values).\n"
+            "\n",
+            format_list(in_img, sizeof in_img, FORMATS_READ_IMAGES, 'n', ", ", NULL),
+            format_list(in_mat, sizeof in_mat, FORMATS_READ_MATRICES, 'e', ", ", NULL),
+            format_list(out8, sizeof out8, FORMATS_WRITTEN_8BIT, 'e', " ", NULL),
+            format_list(outx, sizeof outx, FORMATS_WRITTEN_EXACT, 'e', " ", NULL));
     print_options_help(f);
     fprintf(f, "\n"
                "Exit status: 0 success, 1 runtime failure, 2 usage error (compare: 0 within\n"

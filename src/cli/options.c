@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "options.h"
 
+#include "formats.h"
 #include "msg.h"
 #include "paths.h"
 
@@ -61,7 +62,7 @@ static const opt OPTIONS[] = {
     {O_RECURSIVE, "recursive", 'r', NULL, 0, "batch mode: descend into folders"},
     {O_JOBS, "jobs", 'j', "N", 0, "worker threads (all cores)"},
     {O_OUTPUT_FORMAT, "output-format", 0, "FMT", 0,
-     "png, jpg, bmp, tga, npy, txt or json: batch outputs, and stdout (png)"},
+     "{formats}: batch outputs, and stdout (png)"},
     {O_QUALITY, "quality", 0, "Q", 0, "JPEG quality 1..100 (90)"},
     {O_DEPTH, "depth", 0, "8|16", 0,
      "PNG sample depth; 16 keeps fractions: value x 257, so 16-bit inputs come back exact (8)"},
@@ -95,10 +96,19 @@ void print_options_help(FILE *f)
         else
             n = snprintf(left, sizeof left, "      --%s%s%s", o->name, o->arg ? " " : "",
                          o->arg ? o->arg : "");
+        char help[300];
+        const char *h = o->help;
+        if (strncmp(h, "{formats}", 9) == 0) {
+            /* The formats come from the library's table. */
+            char list[160];
+            snprintf(help, sizeof help, "%s%s",
+                     format_list(list, sizeof list, FORMATS_WRITTEN, 'w', ", ", " or "), h + 9);
+            h = help;
+        }
         if (n < 30)
-            fprintf(f, "%-30s %s\n", left, o->help);
+            fprintf(f, "%-30s %s\n", left, h);
         else
-            fprintf(f, "%s\n%-30s %s\n", left, "", o->help);
+            fprintf(f, "%s\n%-30s %s\n", left, "", h);
     }
 }
 
@@ -296,8 +306,11 @@ static int apply_run(options *o, const opt *op, const char *flag, const char *va
     case O_RECURSIVE: o->recursive = 1; return 0;
     case O_JOBS: return parse_int(flag, val, 1, 256, &o->jobs);
     case O_OUTPUT_FORMAT:
-        if (cnf_output_format_from_name(val) == CNF_OUT_NONE)
-            return bad(flag, "'%s' is not one of: png, jpg, bmp, tga, npy, txt, json", val);
+        if (cnf_output_format_from_name(val) == CNF_OUT_NONE) {
+            char list[160];
+            return bad(flag, "'%s' is not one of: %s", val,
+                       format_list(list, sizeof list, FORMATS_WRITTEN, 'w', ", ", NULL));
+        }
         o->output_format = val;
         return 0;
     case O_QUALITY: return parse_int(flag, val, 1, 100, &o->quality);
@@ -532,8 +545,9 @@ static int output_format_of(options *o, const char *out)
           (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))) {
         o->out_fmt = cnf_output_format_for_path(out);
         if (o->out_fmt == CNF_OUT_NONE) {
-            msg_usage(out, "unknown output extension (use .png, .jpg, .bmp, .tga, .npy, .txt or "
-                           ".json)");
+            char list[160];
+            msg_usage(out, "unknown output extension (use %s)",
+                      format_list(list, sizeof list, FORMATS_WRITTEN, 'e', ", ", " or "));
             return 2;
         }
     } else if (o->output_format) {
@@ -612,7 +626,6 @@ static void option_values(FILE *f, opt_id id)
 {
     static const char *const DEPTHS[] = {"8", "16", NULL};
     static const char *const LEVELS[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", NULL};
-    static const char *const FORMATS[] = {"png", "jpg", "bmp", "tga", "npy", "txt", "json", NULL};
     const char *const *w = NULL;
     switch (id) {
     case O_PADDING: w = cnf_vocab_words(CNF_VOCAB_PADDING); break;
@@ -626,7 +639,7 @@ static void option_values(FILE *f, opt_id id)
     case O_PROGRESS: w = PROGRESS; break;
     case O_DEPTH: w = DEPTHS; break;
     case O_COMPRESSION: w = LEVELS; break;
-    case O_OUTPUT_FORMAT: w = FORMATS; break;
+    case O_OUTPUT_FORMAT: print_format_words(f); break;
     default: break;
     }
     for (int i = 0; w && w[i]; i++)

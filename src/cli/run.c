@@ -211,6 +211,15 @@ static void job_free(job *j)
     free(j->buf);
 }
 
+/* The first bytes decide at once whether an input can be read at all, so
+ * /dev/zero or a large file of junk fails without being read whole. */
+static cnf_status sniff_start(const unsigned char *start, size_t len, const char *path, void *ctx,
+                              cnf_error *err)
+{
+    const job *j = ctx;
+    return cnf_sniff(start, len, j->kind, path, err);
+}
+
 /* Step 1: the input's bytes and shape.  A format decoded whole must fit the
  * memory limit: checked from the header, before decoding. */
 static int load_input(job *j)
@@ -220,7 +229,7 @@ static int load_input(job *j)
     cnf_status st;
     uint64_t whole;
     j->kind = strcmp(j->in_path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(j->in_path);
-    if (read_input(j->in_path, o->max_memory, NULL, NULL, &j->buf, &j->len, &err) != CNF_OK)
+    if (read_input(j->in_path, o->max_memory, sniff_start, j, &j->buf, &j->len, &err) != CNF_OK)
         return msg_cnf(&err, j->in_path);
     memset(&err, 0, sizeof err);
     st = cnf_probe(j->buf, j->len, j->kind, j->in_path, o->max_pixels, &j->w, &j->h, &j->c, &j->a,
@@ -301,28 +310,14 @@ static int make_plans(job *j)
     return EXIT_OK;
 }
 
-/* -v: which path each stage takes (the "path:" lines of --explain). */
+/* -v: which path each stage takes. */
 static void report_paths(const char *in_path, const cnf_plan *plan)
 {
-    char *text = NULL, *line, *save = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&text, &size);
-    int stage = 0;
-    char kind[32] = "";
-    if (!f)
-        return;
-    cnf_plan_explain(plan, f);
-    fclose(f);
-    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        const char *p = line;
-        while (*p == ' ')
-            p++;
-        if (p == line && sscanf(line, "%d. %31[^:]", &stage, kind) == 2)
-            continue;
-        if (strncmp(p, "path:", 5) == 0)
-            msg_info("%s: stage %d (%s) %s", in_path, stage, kind, p);
+    for (int i = 0; i < cnf_plan_n_stages(plan); i++) {
+        cnf_stage_info info;
+        if (cnf_plan_stage_info(plan, i, &info, NULL) == CNF_OK && info.path[0])
+            msg_info("%s: stage %d (%s) path: %s", in_path, i + 1, info.kind, info.path);
     }
-    free(text);
 }
 
 /* The outputs of plan p: one per group (kernel) or, for a pipeline whose

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "walk.h"
 
+#include "formats.h"
 #include "paths.h"
 
 #include "msg.h"
@@ -12,19 +13,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-
-int is_input_name(const char *name)
-{
-    static const char *const ext[] = {"png", "jpg", "jpeg", "bmp", "tga", "gif", "pgm", "ppm",
-                                      "pnm", "psd", "hdr", "json", "csv", "txt", "npy"};
-    const char *dot = strrchr(name, '.');
-    if (!dot || name[0] == '.')
-        return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (strcasecmp(dot + 1, ext[i]) == 0)
-            return 1;
-    return 0;
-}
 
 /* Nesting bound for folder walks: far past real trees, short of the stack. */
 #define MAX_DEPTH 64

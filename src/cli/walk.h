@@ -4,11 +4,6 @@
 
 #include <stddef.h>
 
-/* is_input_name - 1 if a file name has the extension of a format this tool
- * reads (what folder walks pick up; a file named on the command line is
- * always read). */
-int is_input_name(const char *name);
-
 /* walk_files - call fn(arg, full path, path relative to root) for each input
  * file under root, in directory order (callers sort), descending into
  * subfolders when recursive, never into hidden ones or back up a symlink.
