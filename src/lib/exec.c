@@ -368,6 +368,12 @@ static cnf_status execute(const cnf_plan *p, cnf_reader *r, const cnf_image *in_
         start_decoder(&e);
     if (st == CNF_OK)
         st = ensure(&e, n, p->n_stages ? e.buf[n].h : 0);
+    /* Input rows no stage needed (a stride or valid padding that stops
+     * short of the bottom) are still decoded, so the reader's checks after
+     * the last row run: a corrupt end of file fails for any thread count.
+     * The decoder thread does this itself in stop_decoder(). */
+    if (st == CNF_OK && !in_img && !e.dec.running)
+        st = ensure(&e, 0, e.buf[0].h);
     st = stop_decoder(&e, st);
     for (int k = 0; k <= n; k++)
         buffer_free(&e.buf[k]);

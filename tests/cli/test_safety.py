@@ -450,6 +450,37 @@ def usage_errors_that_need_no_input_are_reported_once():
     assert not os.path.exists(path("once_out"))
 
 
+def a_corrupt_end_of_file_fails_whatever_jobs_is():
+    """Rows no stage needs are still decoded and checked: with a stride that skips the bottom
+    of the image, a bad zlib checksum at the end of a PNG fails at -j 1 as at -j 2."""
+    import struct
+    import zlib
+    good = path("tall.png")
+    tiny_png(good, 9, h=200, w=16)
+    data = bytearray(open(good, "rb").read())
+    pos = 8
+    while pos < len(data):
+        n, t = struct.unpack(">I4s", data[pos:pos + 8])
+        if t == b"IDAT":
+            body = pos + 8
+            data[body + n - 1] ^= 0xff  # the last byte of the zlib checksum
+            crc = zlib.crc32(bytes(data[pos + 4:body + n])) & 0xffffffff
+            data[body + n:body + n + 4] = struct.pack(">I", crc)
+        pos += 12 + n
+    bad = path("tall-bad.png")
+    with open(bad, "wb") as f:
+        f.write(bytes(data))
+    for jobs in ("1", "2"):
+        rc, _, err = run("-j", jobs, "-k", "[[1]]", "--padding", "valid", "--stride", "100", good,
+                         path("tall-out.png"))
+        assert rc == 0, (jobs, err)
+        rc, _, err = run("-j", jobs, "-k", "[[1]]", "--padding", "valid", "--stride", "100", bad,
+                         path("tall-bad-out.png"))
+        assert rc == 1, (jobs, rc, err)
+        harness.one_error_line(err, "cnnfilter: %s: " % bad)
+        assert not os.path.exists(path("tall-bad-out.png"))
+
+
 # ----------------------------------------------------------- contract points
 
 
@@ -476,6 +507,7 @@ TESTS = [a_batch_never_overwrites_its_own_inputs,
          a_file_size_limit_is_a_write_error_with_a_message, a_full_disk_says_why_on_every_path,
          stale_temp_files_of_dead_runs_are_swept, a_fifo_named_in_a_batch_is_refused_up_front,
          usage_errors_that_need_no_input_are_reported_once,
+         a_corrupt_end_of_file_fails_whatever_jobs_is,
          a_bank_with_combine_none_writes_each_size_as_it_is]
 
 

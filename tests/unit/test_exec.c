@@ -621,6 +621,45 @@ static void a_reader_failing_after_its_last_row_fails_the_run(void)
     cnf_plan_free(p);
 }
 
+/* A plan that never needs the last input rows (1x1 kernel, valid padding,
+ * stride 100 on 70 rows reads row 0 only) must still read them and run the
+ * reader's checks after the last row, with one thread as with several: a
+ * corrupt end of file fails the run whatever -j is. */
+static void rows_no_stage_needs_are_still_read_and_checked(void)
+{
+    cnf_image img = random_image(8, 70, 1, 0);
+    cnf_kernel *k = t_kernel("[[1]]");
+    const cnf_kernel *ks[1] = {k};
+    cnf_layer L;
+    cnf_plan *p = NULL;
+    cnf_layer_init(&L);
+    L.kernels = ks;
+    L.n_kernels = 1;
+    L.padding = CNF_PAD_VALID;
+    L.stride_y = L.stride_x = 100;
+    CHECK_EQ_INT(cnf_plan_create(&L, 8, 70, 1, 0, NULL, &p, NULL), CNF_OK);
+    for (int t = 0; p && t < N_THREADS; t++) {
+        for (int bad = 0; bad < 2; bad++) {
+            feed f;
+            collect c;
+            cnf_error e;
+            feed_open(&f, &img, 5);
+            f.fail_finish = bad;
+            collect_open(&c, p);
+            CHECK_EQ_INT(cnf_plan_stream(p, &f.r, THREADS[t], collect_rows, &c, &e),
+                         bad ? CNF_E_DECODE : CNF_OK);
+            CHECK_EQ_INT(f.pos, 70);
+            CHECK_EQ_INT(f.finished, 1);
+            CHECK_EQ_INT(f.misuse, 0);
+            cnf_image_free(&c.img);
+            feed_close(&f);
+        }
+    }
+    cnf_kernel_free(k);
+    cnf_image_free(&img);
+    cnf_plan_free(p);
+}
+
 static void a_sink_failing_stops_the_run_and_the_decoder(void)
 {
     cnf_image img = random_image(11, 600, 1, 0), ref;
@@ -694,6 +733,7 @@ int main(void)
     RUN(rings_never_hand_a_stage_a_row_after_its_slot_was_reused);
     RUN(a_reader_failing_mid_image_stops_the_run_with_its_error);
     RUN(a_reader_failing_after_its_last_row_fails_the_run);
+    RUN(rows_no_stage_needs_are_still_read_and_checked);
     RUN(a_sink_failing_stops_the_run_and_the_decoder);
     RUN(shapes_other_than_the_planned_one_are_refused);
     RUN(a_plan_without_stages_copies_whole_and_refuses_to_stream);
