@@ -10,6 +10,48 @@
  * Images are PLANAR float32: plane c (0 <= c < channels) starts at
  * data + c * width * height, rows are contiguous (row stride = width).  When
  * has_alpha is set, the last plane is the alpha plane and channels counts it.
+ *
+ * Ownership.  What a call creates (*_ret, *out, a malloc'd buffer) belongs
+ * to the caller, who releases it with the matching free function
+ * (cnf_kernel_free, cnf_pipeline_free, cnf_plan_free, cnf_reader_free,
+ * cnf_png_writer_free, cnf_image_free, free() for cnf_encode's bytes); every
+ * free function accepts NULL.  Arguments are only read during the call,
+ * except: a cnf_layer borrows its kernels until cnf_plan_create returns (a
+ * plan keeps copies of what it needs, so kernels and pipelines may be freed
+ * while their plans live); cnf_reader_open borrows `buf` until
+ * cnf_reader_free (rows are decoded from it as they are asked for); a
+ * cnf_png_writer keeps its text chunks only during cnf_png_writer_open.
+ *
+ * Threads.  Distinct objects may be used from distinct threads at once; a
+ * plan is read-only after creation and may be run from several threads at
+ * once (each run with its own reader); the tables (cnf_builtins,
+ * cnf_formats, cnf_vocab_words) are static.  A run's `threads` are the
+ * library's own: the sink of cnf_plan_stream and the write callback of a
+ * cnf_png_writer are called only on the caller's thread, in order, never
+ * concurrently with themselves.  The library changes no signal disposition,
+ * locale or rounding mode.
+ *
+ * Example: Sobel (x derivative) of a PNG in memory (png, png_len), as a
+ * float32 image (tests/cli/test_install.sh compiles and runs it).
+ *
+ *     cnf_kernel *k = NULL;
+ *     cnf_plan *p = NULL;
+ *     cnf_image in = {0}, out = {0};
+ *     cnf_layer L;
+ *     cnf_error e = {0};
+ *     if (cnf_kernel_parse("sobel_v", "kernel", &k, &e) ||
+ *         cnf_decode(png, png_len, CNF_IN_AUTO, "in.png", CNF_DEFAULT_MAX_PIXELS, &in, &e))
+ *         goto fail;
+ *     cnf_layer_init(&L);
+ *     L.kernels = (const cnf_kernel *const *)&k;
+ *     L.n_kernels = 1;
+ *     if (cnf_plan_create(&L, in.width, in.height, in.channels, in.has_alpha, NULL, &p, &e) ||
+ *         cnf_plan_run(p, &in, 4, &out, &e))
+ *         goto fail;
+ *     printf("%d x %d x %d\n", out.channels, out.height, out.width);
+ * fail:
+ *     if (e.msg[0]) fprintf(stderr, "%s: %s\n", e.where, e.msg);
+ *     cnf_image_free(&out); cnf_image_free(&in); cnf_plan_free(p); cnf_kernel_free(k);
  */
 #ifndef CNNFILTER_H
 #define CNNFILTER_H
@@ -24,7 +66,7 @@ extern "C" {
 
 #define CNF_VERSION_STRING "0.1.0"
 
-/* Limits (SPEC §8).  Each has a reason beside it. */
+/* Limits.  Each has a reason beside it. */
 /* Pillow's decompression-bomb threshold: 178956970 = 2^31 / 4 / 3, so an
  * RGBA float plane count still fits in 32-bit signed arithmetic. */
 #define CNF_DEFAULT_MAX_PIXELS 178956970ULL
@@ -211,7 +253,7 @@ const cnf_format_info *cnf_format_for_path(const char *path);
  * extensions (any case, no dot), or NULL. */
 const cnf_format_info *cnf_format_by_name(const char *word);
 
-/* cnf_map_mode - how real values become 8-bit pixels (SPEC §5). */
+/* cnf_map_mode - how real values become 8-bit pixels (cnnfilter(1), Mapping to 8 bits). */
 typedef enum cnf_map_mode {
     CNF_MAP_CLAMP, CNF_MAP_ABS, CNF_MAP_OFFSET, CNF_MAP_NORMALIZE
 } cnf_map_mode;
@@ -384,7 +426,7 @@ const char *cnf_vocab_word(cnf_vocab v, int value);
  * Returns the length written. */
 size_t cnf_vocab_list(cnf_vocab v, int from, const char *sep, char *buf, size_t size);
 
-/* cnf_layer - one CLI layer (SPEC §9.5 order: convolve, scale/bias, combine,
+/* cnf_layer - one CLI layer (its stages in this order: convolve, scale/bias, combine,
  * activation, pool).  Fill with cnf_layer_init() then set fields. */
 typedef struct cnf_layer {
     const cnf_kernel *const *kernels; /* n_kernels kernels, borrowed */
@@ -405,7 +447,7 @@ typedef struct cnf_layer {
     int pool_size, pool_stride, pool_padding, pool_ceil;
 } cnf_layer;
 
-/* cnf_layer_init - the CLI defaults of SPEC §1. */
+/* cnf_layer_init - the defaults of the command line (cnnfilter(1), OPTIONS). */
 void cnf_layer_init(cnf_layer *l);
 
 /* cnf_plan - an opaque, immutable execution plan for one input shape. */
@@ -473,7 +515,9 @@ cnf_status cnf_plan_run(const cnf_plan *p, const cnf_image *in, int threads,
  * JPEG are decoded as rows are asked for, so a plan run holds only the rows
  * its stages still need; other formats and matrices are decoded whole at
  * open, behind the same interface.  Open checks the header (and max_pixels)
- * only; decoding errors surface from the run that reads the rows. */
+ * only; decoding errors surface from the run that reads the rows.  The
+ * reader borrows `buf`: it must stay valid and unchanged until
+ * cnf_reader_free. */
 typedef struct cnf_reader cnf_reader;
 cnf_status cnf_reader_open(const unsigned char *buf, size_t len, cnf_input_kind kind,
                            const char *name, uint64_t max_pixels, cnf_reader **r_ret,
@@ -509,7 +553,7 @@ cnf_status cnf_image_group(const cnf_image *all, int n_groups, int g, cnf_image 
 
 /* --------------------------------------------------------------- pipelines */
 
-/* cnf_pipeline - an opaque, immutable multi-layer pipeline (SPEC §4). */
+/* cnf_pipeline - an opaque, immutable multi-layer pipeline (cnnfilter(1), PIPELINES). */
 typedef struct cnf_pipeline cnf_pipeline;
 
 /* cnf_pipeline_parse - parse a pipeline document {"layers": [...]}.  `name`

@@ -877,7 +877,7 @@ static cnf_status kernel_maps(conv_impl *c, const cnf_shape *in, const cnf_layer
         if (*oh >= 0 && (h != *oh || w != *ow))
             return cnf__fail_setting(err, CNF_E_USAGE, "kernel",
                                      "the kernels of a bank give different output sizes (%ldx%ld "
-                                     "and %ldx%ld); use --padding same or kernels of one size",
+                                     "and %ldx%ld); use 'same' padding or kernels of one size",
                                      *ow, *oh, w, h);
         *oh = h;
         *ow = w;

@@ -1,4 +1,4 @@
-/* map.c - real values to 8-bit pixels: clamp, abs, offset, normalize (SPEC §5).
+/* map.c - real values to 8-bit pixels: clamp, abs, offset, normalize (doc/reference.md §5).
  *
  * Rounding is half to even (NaN gives 0).  On x86-64 the conversion
  * instruction does exactly that in the default rounding mode, so a value is
@@ -87,7 +87,7 @@ static size_t clamp_sse2(const float *p, size_t n, int absolute, unsigned char *
 }
 #endif
 
-/* The value --map gives before rounding (SPEC §5); normalize with no range is 0. */
+/* The value --map gives before rounding (doc/reference.md §5); normalize with no range is 0. */
 static inline double mapped(double v, cnf_map_mode mode, double lo, double range)
 {
     switch (mode) {

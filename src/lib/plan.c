@@ -187,7 +187,7 @@ cnf_status cnf_plan_create(const cnf_layer *L, int width, int height, int channe
     cnf_status st;
     *plan_ret = NULL;
     if (L->n_kernels == 0 && L->pool == CNF_POOL_NONE)
-        return cnf__fail_setting(err, CNF_E_USAGE, "kernel", "a kernel (or --pool) is required");
+        return cnf__fail_setting(err, CNF_E_USAGE, "kernel", "a kernel (or pooling) is required");
     st = begin(&b, width, height, channels, has_alpha, limits, err);
     if (st)
         return st;

@@ -63,7 +63,7 @@ static cnf_status open_png(const unsigned char *buf, size_t len, const char *nam
     rc = spng_set_png_buffer(ctx, buf, len);
     if (!rc)
         rc = spng_set_chunk_limits(ctx, PNG_CHUNK_LIMIT, PNG_CACHE_LIMIT);
-    /* A bad CRC anywhere is an error, not a chunk quietly dropped (SPEC §8). */
+    /* A bad CRC anywhere is an error, not a chunk quietly dropped (doc/reference.md §8). */
     if (!rc)
         rc = spng_set_crc_action(ctx, SPNG_CRC_ERROR, SPNG_CRC_ERROR);
     if (!rc)
@@ -161,7 +161,7 @@ static uint64_t raw_size(const struct spng_ihdr *h)
 }
 
 /* libspng stops inflating when the image is complete, so image data that
- * inflates to more than the header implies (SPEC §8), and a file cut inside
+ * inflates to more than the header implies (doc/reference.md §8), and a file cut inside
  * its IEND chunk, pass it.  Both are checked here: the IDAT stream is
  * inflated once more, into a scratch buffer, stopping as soon as it is over
  * the expected size, and a complete IEND chunk must be present. */

@@ -215,6 +215,25 @@ run "run the program linked against the installed library" "$work/use_lib"
 [ "$out" = "gaussian-5 1" ] || fail "program linked against the library: unexpected output" "$out"
 pass "#include <cnnfilter.h> + \$(pkg-config --libs --static cnnfilter) compiles, links, runs"
 
+# 10b. The usage example at the top of the installed header compiles and runs as written.
+{
+  printf '#include <cnnfilter.h>\n#include <stdio.h>\n#include <stdlib.h>\n'
+  printf 'int main(int argc, char **argv)\n{\n'
+  printf '    static unsigned char png[1 << 20];\n    size_t png_len;\n'
+  printf '    FILE *f = argc > 1 ? fopen(argv[1], "rb") : NULL;\n'
+  printf '    if (!f) return 1;\n    png_len = fread(png, 1, sizeof png, f);\n    fclose(f);\n'
+  sed -n '/^ \* Example:/,/^ \*\//p' "$tmp/include/cnnfilter.h" |
+    sed -n -e '/^ \*     /p' -e '/^ \* [a-z_]*:$/p' | sed -e 's/^ \*     //' -e 's/^ \* //'
+  printf '    return e.msg[0] != 0;\n}\n'
+} >"$work/example.c"
+# shellcheck disable=SC2046 # pkg-config's output is a list of words
+run "compile the header's example" "$cc" -std=c11 -Wall -Wextra -Werror -Wno-unused-label \
+  "${san_flags[@]}" -o "$work/example" "$work/example.c" \
+  $(pkg-config --cflags cnnfilter) $(pkg-config --libs --static cnnfilter)
+run "run the header's example" "$work/example" "$src/samples/shapes.png"
+[ "$out" = "3 x 256 x 256" ] || fail "the header's example: unexpected output" "$out"
+pass "the usage example in cnnfilter.h compiles and runs as written"
+
 # 11. The completion is valid bash and completes from the installed binary.
 run "bash -n completion" bash -n "$completion"
 # shellcheck disable=SC2016 # expanded by the inner bash
