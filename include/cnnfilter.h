@@ -326,7 +326,8 @@ typedef struct cnf_kernel cnf_kernel;
 /* cnf_kernel_parse - a kernel from a spec: a built-in `NAME[:SIZE[:SIGMA]]`,
  * an inline JSON matrix `[[...]]`, or a path to a kernel JSON file (read
  * here, at most CNF_MAX_JSON_BYTES).  A composite built-in (sobel, prewitt,
- * scharr) fails: use cnf_kernel_composite() first.  Errors about a built-in
+ * scharr) gives a composite kernel: one map of a layer, the magnitude of its
+ * pair's two maps (see cnf_kernel_is_composite).  Errors about a built-in
  * or inline spec have subject CNF_SUBJECT_SPEC and `where` = `label` (the
  * caller's name for the spec, e.g. "--kernel"); inline JSON errors give line
  * 1 and the column; errors in a file name the file. */
@@ -355,6 +356,13 @@ int cnf_kernel_height(const cnf_kernel *k);
 int cnf_kernel_depth(const cnf_kernel *k);
 /* cnf_kernel_is_3d - 1 when the kernel has its own weights per input channel. */
 int cnf_kernel_is_3d(const cnf_kernel *k);
+/* cnf_kernel_is_composite - 1 for sobel, prewitt, scharr: two kernels whose
+ * maps combine into one, sqrt(v^2 + h^2) (after bias, before the layer's
+ * combine).  A composite has no weights of its own (cnf_kernel_weights is
+ * NULL, it is not separable); cnf_kernel_part(k, 0 or 1) gives its pair
+ * (NULL for a plain kernel). */
+int cnf_kernel_is_composite(const cnf_kernel *k);
+const cnf_kernel *cnf_kernel_part(const cnf_kernel *k, int i);
 /* cnf_kernel_weights - the raw weights [depth][h][w] before the divisor,
  * after any flip. */
 const double *cnf_kernel_weights(const cnf_kernel *k);

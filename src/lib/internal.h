@@ -88,9 +88,19 @@ struct cnf_kernel {
     int is3d;
     double divisor;
     double bias;
-    double *weights; /* depth * h * w */
+    double *weights; /* depth * h * w; NULL for a composite */
     char name[260];
+    /* A composite (sobel, prewitt, scharr): its _v and _h kernels, whose two
+     * maps become one by magnitude, sqrt(v^2 + h^2).  NULL otherwise. */
+    struct cnf_kernel *pair[2];
 };
+
+/* cnf__kernel_composite - a composite kernel named `name` owning v and h
+ * (freed here on failure).  NULL when out of memory. */
+cnf_kernel *cnf__kernel_composite(const char *name, cnf_kernel *v, cnf_kernel *h);
+/* cnf__kernel_add_bias - add b to a kernel's bias (to both maps of a
+ * composite, as a layer bias would be). */
+void cnf__kernel_add_bias(cnf_kernel *k, double b);
 
 /* A pipeline layer (pipeline.c parses, plan.c plans). */
 typedef enum cnf_layer_kind {

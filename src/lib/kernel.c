@@ -28,8 +28,45 @@ void cnf_kernel_free(cnf_kernel *k)
 {
     if (!k)
         return;
+    cnf_kernel_free(k->pair[0]);
+    cnf_kernel_free(k->pair[1]);
     free(k->weights);
     free(k);
+}
+
+cnf_kernel *cnf__kernel_composite(const char *name, cnf_kernel *v, cnf_kernel *h)
+{
+    cnf_kernel *k = v && h ? calloc(1, sizeof *k) : NULL;
+    if (!k) {
+        cnf_kernel_free(v);
+        cnf_kernel_free(h);
+        return NULL;
+    }
+    k->w = v->w;
+    k->h = v->h;
+    k->depth = 1;
+    k->divisor = 1;
+    k->pair[0] = v;
+    k->pair[1] = h;
+    snprintf(k->name, sizeof k->name, "%s", name);
+    return k;
+}
+
+void cnf__kernel_add_bias(cnf_kernel *k, double b)
+{
+    if (k->pair[0]) {
+        k->pair[0]->bias += b;
+        k->pair[1]->bias += b;
+    } else {
+        k->bias += b;
+    }
+}
+
+int cnf_kernel_is_composite(const cnf_kernel *k) { return k->pair[0] != NULL; }
+
+const cnf_kernel *cnf_kernel_part(const cnf_kernel *k, int i)
+{
+    return k->pair[0] && (i == 0 || i == 1) ? k->pair[i] : NULL;
 }
 
 int cnf_kernel_width(const cnf_kernel *k) { return k->w; }
@@ -43,7 +80,19 @@ const char *cnf_kernel_name(const cnf_kernel *k) { return k->name; }
 
 cnf_status cnf_kernel_flipped(const cnf_kernel *k, cnf_kernel **k_ret, cnf_error *err)
 {
-    cnf_kernel *f = cnf__kernel_new(k->w, k->h, k->depth);
+    cnf_kernel *f;
+    if (k->pair[0]) {
+        cnf_kernel *v = NULL, *h = NULL;
+        cnf_status st = cnf_kernel_flipped(k->pair[0], &v, err);
+        if (st == CNF_OK && (st = cnf_kernel_flipped(k->pair[1], &h, err)) != CNF_OK)
+            cnf_kernel_free(v);
+        if (st)
+            return st;
+        if (!(*k_ret = cnf__kernel_composite(k->name, v, h)))
+            return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+        return CNF_OK;
+    }
+    f = cnf__kernel_new(k->w, k->h, k->depth);
     if (!f)
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
     f->is3d = k->is3d;
@@ -83,8 +132,8 @@ int cnf_kernel_separable(const cnf_kernel *k, double *col, double *row)
     const double *w = k->weights;
     int pi = 0, pj = 0;
     double best = 0, g, *r;
-    if (k->depth != 1)
-        return 0;
+    if (k->depth != 1 || !w)
+        return 0; /* 3-D, or a composite (two kernels) */
     for (int i = 0; i < k->h; i++)
         for (int j = 0; j < k->w; j++)
             if (fabs(w[i * k->w + j]) > best) {
@@ -127,7 +176,7 @@ int cnf_kernel_separable(const cnf_kernel *k, double *col, double *row)
     return 1;
 }
 
-void cnf_kernel_describe(const cnf_kernel *k, FILE *out)
+static void describe_one(const cnf_kernel *k, FILE *out)
 {
     double sum = 0;
     int width = 1;
@@ -181,4 +230,16 @@ void cnf_kernel_describe(const cnf_kernel *k, FILE *out)
     } else {
         fprintf(out, "separable: no (3-D)\n");
     }
+}
+void cnf_kernel_describe(const cnf_kernel *k, FILE *out)
+{
+    if (k->pair[0]) {
+        fprintf(out, "%s: magnitude sqrt(%s^2 + %s^2) of the pair:\n\n", k->name,
+                k->pair[0]->name, k->pair[1]->name);
+        describe_one(k->pair[0], out);
+        fputc('\n', out);
+        describe_one(k->pair[1], out);
+        return;
+    }
+    describe_one(k, out);
 }

@@ -91,12 +91,18 @@ cnf_status cnf_kernel_parse(const char *spec, const char *label, cnf_kernel **k_
         return spec_error(cnf__fail(err, CNF_E_USAGE, label, "empty kernel spec"), err);
     if (cnf__builtin_named(spec)) {
         const char *v, *h;
-        if (cnf_kernel_composite(spec, &v, &h))
-            return spec_error(cnf__fail(err, CNF_E_USAGE, label,
-                                        "'%s' is the magnitude of '%s' and '%s' and cannot be "
-                                        "part of a bank",
-                                        spec, v, h),
-                              err);
+        if (cnf_kernel_composite(spec, &v, &h)) {
+            /* One map of a bank: the magnitude of the pair's two maps. */
+            cnf_kernel *kv = NULL, *kh = NULL;
+            cnf_status st = cnf__builtin_kernel(v, label, &kv, err);
+            if (st == CNF_OK && (st = cnf__builtin_kernel(h, label, &kh, err)) != CNF_OK)
+                cnf_kernel_free(kv);
+            if (st)
+                return spec_error(st, err);
+            if (!(*k_ret = cnf__kernel_composite(spec, kv, kh)))
+                return spec_error(cnf__fail(err, CNF_E_NOMEM, label, "out of memory"), err);
+            return CNF_OK;
+        }
         return spec_error(cnf__builtin_kernel(spec, label, k_ret, err), err);
     }
     if (stat(spec, &stt) != 0)

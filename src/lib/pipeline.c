@@ -171,7 +171,7 @@ static cnf_status conv_bias(layer_reader *r, cnf_pl_layer *L, const layer_key *k
         double x = 0;
         if (cnf__jdoc_number(r->d, b, k->name, &x))
             return CNF_E_USAGE;
-        L->kernels[j]->bias += x;
+        cnf__kernel_add_bias(L->kernels[j], x);
     }
     return CNF_OK;
 }

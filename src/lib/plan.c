@@ -85,7 +85,37 @@ static cnf_status push(builder *b, cnf_stage *s, cnf_status st, cnf_error *err)
     return st;
 }
 
-/* The stages of one layer: [luma] [conv [combine]] [activation] [pool]. */
+/* The convolution of a layer's kernels, composites spread into their pairs
+ * and made one map again by a merge stage. */
+static cnf_status build_conv(builder *b, const cnf_layer *L, int per_channel, cnf_error *err)
+{
+    const cnf_kernel *flat[2 * CNF_MAX_LAYER_KERNELS];
+    int count[CNF_MAX_LAYER_KERNELS], n_flat = 0;
+    cnf_stage s;
+    cnf_status st;
+    if (L->n_kernels > CNF_MAX_LAYER_KERNELS)
+        return cnf__fail_limit(err, CNF_E_LIMIT, CNF_LIMIT_KERNEL, NULL,
+                               "more than %d kernels in one layer (limit)", CNF_MAX_LAYER_KERNELS);
+    for (int i = 0; i < L->n_kernels; i++) {
+        const cnf_kernel *k = L->kernels[i];
+        count[i] = k->pair[0] ? 2 : 1;
+        if (k->pair[0]) {
+            flat[n_flat++] = k->pair[0];
+            flat[n_flat++] = k->pair[1];
+        } else {
+            flat[n_flat++] = k;
+        }
+    }
+    st = push(b, &s,
+              cnf__conv_stage(&s, &b->cur, L, flat, n_flat, per_channel, !b->alpha_pending,
+                              b->portable, err),
+              err);
+    if (st == CNF_OK && n_flat != L->n_kernels)
+        st = push(b, &s, cnf__merge_stage(&s, &b->cur, L->n_kernels, count, err), err);
+    return st;
+}
+
+/* The stages of one layer: [luma] [conv [merge] [combine]] [activation] [pool]. */
 static cnf_status build_layer(builder *b, const cnf_layer *L, cnf_error *err)
 {
     int colour = b->cur.c - b->cur.alpha;
@@ -105,10 +135,7 @@ static cnf_status build_layer(builder *b, const cnf_layer *L, cnf_error *err)
                                  colour);
     }
     if (L->n_kernels > 0) {
-        st = push(b, &s,
-                  cnf__conv_stage(&s, &b->cur, L, L->kernels, L->n_kernels, per_channel,
-                                  !b->alpha_pending, b->portable, err),
-                  err);
+        st = build_conv(b, L, per_channel, err);
         if (st)
             return st;
         b->alpha_pending = 0;

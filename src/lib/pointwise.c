@@ -1,4 +1,4 @@
-/* pointwise.c - stages that map each pixel on its own: luma, combine, activation. */
+/* pointwise.c - stages that map each pixel on its own: luma, combine, merge, activation. */
 #include "stage.h"
 
 #include <math.h>
@@ -146,6 +146,112 @@ cnf_status cnf__combine_stage(cnf_stage *s, const cnf_shape *in, int groups, cnf
     s->in = *in;
     s->out = *in;
     s->out.c = c->per + in->alpha;
+    return CNF_OK;
+}
+
+/* --------------------------------------------------------------- merge
+ *
+ * A bank with composite kernels (sobel = the magnitude of sobel_v and
+ * sobel_h) is convolved with the pairs spread out; this stage makes each
+ * pair one map again, sqrt(v^2 + h^2) in double as the combine stage does
+ * (so `-k sobel` alone and inside a bank give the same values), and copies
+ * the maps of plain kernels.  Groups of `per` planes (per colour channel)
+ * stay in kernel order. */
+
+typedef struct merge_impl {
+    int n_out, per;
+    int *first; /* per output group: its first input group */
+    int *count; /* 1 (copied) or 2 (magnitude of the pair) */
+} merge_impl;
+
+static void merge_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int y0, int y1,
+                      void *scratch)
+{
+    const merge_impl *m = s->impl;
+    (void)scratch;
+    for (int y = y0; y < y1; y++)
+        for (int g = 0; g < m->n_out; g++)
+            for (int p = 0; p < m->per; p++) {
+                float *d = cnf__band_row(out, g * m->per + p, y);
+                const float *a = cnf__band_row(in, m->first[g] * m->per + p, y);
+                if (m->count[g] == 1) {
+                    memcpy(d, a, (size_t)s->out.w * sizeof(float));
+                    continue;
+                }
+                {
+                    const float *b = cnf__band_row(in, (m->first[g] + 1) * m->per + p, y);
+                    for (int x = 0; x < s->out.w; x++) {
+                        double acc = 0, v = a[x], h = b[x];
+                        acc += v * v;
+                        acc += h * h;
+                        d[x] = (float)sqrt(acc);
+                    }
+                }
+            }
+    pass_alpha(s, in, out, y0, y1);
+}
+
+static void merge_explain(const cnf_stage *s, FILE *f)
+{
+    const merge_impl *m = s->impl;
+    int pairs = 0;
+    for (int g = 0; g < m->n_out; g++)
+        pairs += m->count[g] == 2;
+    fprintf(f, "magnitude of %d kernel pair%s (sobel, prewitt, scharr): %d maps -> %d\n", pairs,
+            pairs == 1 ? "" : "s", (s->in.c - s->in.alpha) / m->per, m->n_out);
+}
+
+static void merge_destroy(cnf_stage *s)
+{
+    merge_impl *m = s->impl;
+    if (m) {
+        free(m->first);
+        free(m->count);
+        free(m);
+    }
+    s->impl = NULL;
+}
+
+static const cnf_stage_ops MERGE_OPS = {.need = same_rows, .scratch = no_scratch,
+                                        .run = merge_run, .explain = merge_explain,
+                                        .destroy = merge_destroy};
+
+cnf_status cnf__merge_stage(cnf_stage *s, const cnf_shape *in, int n_out, const int *count,
+                            cnf_error *err)
+{
+    merge_impl *m;
+    int colour = in->c - in->alpha, n_in = 0;
+    memset(s, 0, sizeof *s);
+    for (int g = 0; g < n_out; g++)
+        n_in += count[g];
+    if (n_in < 1 || colour % n_in != 0)
+        return cnf__fail_setting(err, CNF_E_USAGE, "kernel", "cannot merge %d maps in %d groups",
+                                 colour, n_in);
+    m = calloc(1, sizeof *m);
+    if (m) {
+        m->first = malloc(sizeof(int) * (size_t)n_out);
+        m->count = malloc(sizeof(int) * (size_t)n_out);
+    }
+    if (!m || !m->first || !m->count) {
+        if (m) {
+            free(m->first);
+            free(m->count);
+        }
+        free(m);
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    }
+    m->n_out = n_out;
+    m->per = colour / n_in;
+    for (int g = 0, f = 0; g < n_out; f += count[g], g++) {
+        m->first[g] = f;
+        m->count[g] = count[g];
+    }
+    s->ops = &MERGE_OPS;
+    snprintf(s->kind, sizeof s->kind, "merge");
+    s->impl = m;
+    s->in = *in;
+    s->out = *in;
+    s->out.c = n_out * m->per + in->alpha;
     return CNF_OK;
 }
 

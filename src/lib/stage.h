@@ -78,6 +78,10 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *l
                            const cnf_kernel *const *kernels, int n_kernels, int per_channel,
                            int keep_alpha, int portable, cnf_error *err);
 cnf_status cnf__luma_stage(cnf_stage *s, const cnf_shape *in, int keep_alpha, cnf_error *err);
+/* The maps of composite kernels' pairs made one (count[g] 2) or copied
+ * (count[g] 1), for n_out groups in kernel order. */
+cnf_status cnf__merge_stage(cnf_stage *s, const cnf_shape *in, int n_out, const int *count,
+                            cnf_error *err);
 cnf_status cnf__combine_stage(cnf_stage *s, const cnf_shape *in, int groups, cnf_combine mode,
                               cnf_error *err);
 cnf_status cnf__activation_stage(cnf_stage *s, const cnf_shape *in, cnf_activation act,

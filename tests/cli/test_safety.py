@@ -495,6 +495,28 @@ def a_bank_with_combine_none_writes_each_size_as_it_is():
     assert np.array_equal(png_px(path("sz0.png")), png_px(path("ref0.png"))) if ref == 0 else True
 
 
+def sobel_prewitt_and_scharr_are_one_map_of_a_bank():
+    src = os.path.join(SAMPLES, "shapes.png")
+    rc, _, err = run("-k", "sobel", "-k", "box", "-k", "scharr", src, path("cb-{kernel}.png"))
+    assert rc == 0, err
+    for k in ("sobel", "box", "scharr"):
+        rc, _, err = run("-k", k, src, path("cb-ref-%s.png" % k))
+        assert rc == 0, err
+        assert np.array_equal(png_px(path("cb-%s.png" % k)), png_px(path("cb-ref-%s.png" % k))), k
+    rc, _, err = run("-k", "sobel", "-k", "prewitt", "--combine", "max", src, path("cb-max.png"))
+    assert rc == 0, err
+    a = png_px(path("cb-ref-sobel.png")).astype(int)
+    rc, _, err = run("-k", "prewitt", src, path("cb-ref-prewitt.png"))
+    b = png_px(path("cb-ref-prewitt.png")).astype(int)
+    # max of the two magnitudes (each rounded alike: the max picks one of the two values)
+    assert np.array_equal(png_px(path("cb-max.png")).astype(int), np.maximum(a, b))
+    d = fresh("cb_batch")
+    tiny_png(os.path.join(d, "x.png"), 3)
+    rc, _, err = run("-k", "sobel", "-k", "box", "-o", path("cb_out"), d)
+    assert rc == 0, err
+    assert sorted(os.listdir(path("cb_out"))) == ["x-box.png", "x-sobel.png"]
+
+
 TESTS = [a_batch_never_overwrites_its_own_inputs,
          colliding_outputs_are_refused_before_anything_is_written,
          bank_kernels_with_one_name_are_refused, input_names_are_never_read_as_templates,
@@ -508,7 +530,8 @@ TESTS = [a_batch_never_overwrites_its_own_inputs,
          stale_temp_files_of_dead_runs_are_swept, a_fifo_named_in_a_batch_is_refused_up_front,
          usage_errors_that_need_no_input_are_reported_once,
          a_corrupt_end_of_file_fails_whatever_jobs_is,
-         a_bank_with_combine_none_writes_each_size_as_it_is]
+         a_bank_with_combine_none_writes_each_size_as_it_is,
+         sobel_prewitt_and_scharr_are_one_map_of_a_bank]
 
 
 def main():

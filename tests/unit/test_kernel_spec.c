@@ -45,8 +45,7 @@ static void spec_errors_name_the_label_not_a_file(void)
         const char *msg;
     } T[] = {
         {"box:0", "size of 'box' must be an integer from 1 to 255, not '0'"},
-        {"sobel", "'sobel' is the magnitude of 'sobel_v' and 'sobel_h' and cannot be part of a "
-                  "bank"},
+        {"sobel:3", "kernel 'sobel' takes no size"},
         {"", "empty kernel spec"},
         {" \t\n", "empty kernel spec"},
         {"nosuch", "unknown kernel 'nosuch': not a built-in (see 'cnnfilter kernels'), an inline "
@@ -65,6 +64,36 @@ static void spec_errors_name_the_label_not_a_file(void)
     }
     /* Inline errors give the column in the spec. */
     CHECK(E.line == 1 && E.col == 10);
+}
+
+static void composites_are_the_pair_of_their_parts(void)
+{
+    static const char *const names[][3] = {
+        {"sobel", "sobel_v", "sobel_h"}, {"prewitt", "prewitt_v", "prewitt_h"},
+        {"scharr", "scharr_v", "scharr_h"}};
+    for (int i = 0; i < 3; i++) {
+        cnf_kernel *k = NULL, *f = NULL;
+        CHECK_EQ_INT(spec(names[i][0], &k), CNF_OK);
+        if (!k)
+            continue;
+        CHECK_EQ_INT(cnf_kernel_is_composite(k), 1);
+        CHECK(strcmp(cnf_kernel_name(k), names[i][0]) == 0);
+        CHECK(strcmp(cnf_kernel_name(cnf_kernel_part(k, 0)), names[i][1]) == 0);
+        CHECK(strcmp(cnf_kernel_name(cnf_kernel_part(k, 1)), names[i][2]) == 0);
+        CHECK(cnf_kernel_part(k, 2) == NULL);
+        CHECK(cnf_kernel_weights(k) == NULL);
+        CHECK_EQ_INT(cnf_kernel_separable(k, NULL, NULL), 0);
+        CHECK_EQ_INT(cnf_kernel_width(k), 3);
+        /* Flipped, each part is flipped: sobel_v's first weight -1 becomes 1. */
+        CHECK_EQ_INT(cnf_kernel_flipped(k, &f, &E), CNF_OK);
+        if (f) {
+            CHECK_EQ_INT(cnf_kernel_is_composite(f), 1);
+            CHECK(cnf_kernel_weights(cnf_kernel_part(f, 0))[0] ==
+                  -cnf_kernel_weights(cnf_kernel_part(k, 0))[0]);
+        }
+        cnf_kernel_free(f);
+        cnf_kernel_free(k);
+    }
 }
 
 static void an_inline_matrix_may_be_one_two_or_three_dimensional(void)
@@ -133,6 +162,7 @@ int main(void)
         return 1;
     RUN(a_built_in_is_named_by_its_spec);
     RUN(spec_errors_name_the_label_not_a_file);
+    RUN(composites_are_the_pair_of_their_parts);
     RUN(an_inline_matrix_may_be_one_two_or_three_dimensional);
     RUN(a_kernel_file_is_named_by_its_stem_and_its_errors_by_its_path);
     RUN(a_kernel_file_over_four_mib_is_a_json_limit);

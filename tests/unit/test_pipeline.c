@@ -333,10 +333,26 @@ static void conv_kernels_must_be_a_non_empty_list_of_specs_or_objects(void)
                  "p.json", 1, 41, need);
     expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": [\"box\", 3]}]}", CNF_E_USAGE,
                  "p.json", 1, 49, "a kernel must be a spec string or a kernel object");
-    expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": [\"sobel\"]}]}", CNF_E_USAGE,
-                 "p.json", 1, 42,
-                 "kernel \"sobel\": 'sobel' is the magnitude of 'sobel_v' and 'sobel_h' and "
-                 "cannot be part of a bank");
+}
+
+/* sobel, prewitt and scharr are one map of a bank each: the magnitude of
+ * their pair; a per-kernel bias goes to both maps of the pair. */
+static void composite_kernels_are_one_map_of_a_bank(void)
+{
+    cnf_pipeline *p = parse_ok("{\"layers\": [{\"type\": \"conv\", \"kernels\": [\"sobel\", "
+                               "\"box\"], \"bias\": [2, 3]}]}");
+    if (!p)
+        return;
+    CHECK_EQ_INT(p->layers[0].layer.n_kernels, 2);
+    CHECK_EQ_INT(cnf_kernel_is_composite(p->layers[0].kernels[0]), 1);
+    CHECK_EQ_INT(cnf_kernel_is_composite(p->layers[0].kernels[1]), 0);
+    CHECK(strcmp(cnf_kernel_name(cnf_kernel_part(p->layers[0].kernels[0], 0)), "sobel_v") == 0);
+    CHECK(strcmp(cnf_kernel_name(cnf_kernel_part(p->layers[0].kernels[0], 1)), "sobel_h") == 0);
+    CHECK(cnf_kernel_bias(cnf_kernel_part(p->layers[0].kernels[0], 0)) == 2);
+    CHECK(cnf_kernel_bias(cnf_kernel_part(p->layers[0].kernels[0], 1)) == 2);
+    CHECK(cnf_kernel_bias(p->layers[0].kernels[1]) == 3);
+    CHECK(cnf_kernel_weights(p->layers[0].kernels[0]) == NULL);
+    cnf_pipeline_free(p);
 }
 
 static void layers_and_the_pipeline_itself_are_checked(void)
@@ -534,6 +550,7 @@ int main(void)
     RUN(unknown_and_duplicate_keys_are_refused_with_their_position);
     RUN(values_of_the_wrong_type_name_their_key);
     RUN(conv_kernels_must_be_a_non_empty_list_of_specs_or_objects);
+    RUN(composite_kernels_are_one_map_of_a_bank);
     RUN(layers_and_the_pipeline_itself_are_checked);
     RUN(layers_and_kernels_per_layer_are_limited);
     RUN(kernel_files_are_found_beside_the_pipeline_first);

@@ -439,6 +439,68 @@ static void stage_info_agrees_with_explain_for_the_shipped_pipelines(void)
     }
 }
 
+/* A bank [sobel, box] on an RGB image with alpha: the first output is
+ * exactly `sobel_v, sobel_h --combine magnitude`, the second `box`; with
+ * --combine max the bank's two maps are combined after the merge. */
+static void a_composite_kernel_is_one_map_of_a_bank(void)
+{
+    float v[6 * 5 * 4];
+    cnf_image img, bank = {0}, mag = {0}, box = {0}, mx = {0};
+    cnf_kernel *sobel = t_kernel("sobel"), *sv = t_kernel("sobel_v"), *sh = t_kernel("sobel_h");
+    cnf_kernel *bx = t_kernel("box");
+    const cnf_kernel *ks_bank[2] = {sobel, bx}, *ks_pair[2] = {sv, sh}, *ks_box[1] = {bx};
+    cnf_layer L;
+    cnf_error e;
+    size_t plane = 6 * 5;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        v[i] = (float)((i * 37) % 251);
+    img = t_image(6, 5, 4, 1, v);
+    cnf_layer_init(&L);
+    L.kernels = ks_bank;
+    L.n_kernels = 2;
+    CHECK_EQ_INT(t_run(&L, &img, 2, &bank, &e), CNF_OK);
+    L.kernels = ks_pair;
+    L.combine = CNF_COMBINE_MAGNITUDE;
+    CHECK_EQ_INT(t_run(&L, &img, 1, &mag, &e), CNF_OK);
+    L.kernels = ks_box;
+    L.n_kernels = 1;
+    L.combine = CNF_COMBINE_NONE;
+    CHECK_EQ_INT(t_run(&L, &img, 1, &box, &e), CNF_OK);
+    CHECK_EQ_INT(bank.channels, 7); /* 2 x RGB + alpha */
+    if (bank.channels == 7 && mag.channels == 4 && box.channels == 4) {
+        CHECK(memcmp(bank.data, mag.data, 3 * plane * sizeof(float)) == 0);
+        CHECK(memcmp(bank.data + 3 * plane, box.data, 3 * plane * sizeof(float)) == 0);
+        CHECK(memcmp(bank.data + 6 * plane, img.data + 3 * plane, plane * sizeof(float)) == 0);
+    }
+    L.kernels = ks_bank;
+    L.n_kernels = 2;
+    L.combine = CNF_COMBINE_MAX;
+    CHECK_EQ_INT(t_run(&L, &img, 3, &mx, &e), CNF_OK);
+    CHECK_EQ_INT(mx.channels, 4);
+    for (size_t i = 0; mx.channels == 4 && i < 3 * plane; i++)
+        CHECK(mx.data[i] == (mag.data[i] > box.data[i] ? mag.data[i] : box.data[i]));
+    {
+        cnf_plan *p = NULL;
+        cnf_stage_info info;
+        CHECK_EQ_INT(cnf_plan_create(&L, 6, 5, 4, 1, NULL, &p, &e), CNF_OK);
+        CHECK_EQ_INT(cnf_plan_n_stages(p), 3);
+        CHECK_EQ_INT(cnf_plan_stage_info(p, 1, &info, &e), CNF_OK);
+        CHECK(strcmp(info.kind, "merge") == 0);
+        CHECK_EQ_INT(info.in_channels, 10);
+        CHECK_EQ_INT(info.out_channels, 7);
+        cnf_plan_free(p);
+    }
+    cnf_image_free(&img);
+    cnf_image_free(&bank);
+    cnf_image_free(&mag);
+    cnf_image_free(&box);
+    cnf_image_free(&mx);
+    cnf_kernel_free(sobel);
+    cnf_kernel_free(sv);
+    cnf_kernel_free(sh);
+    cnf_kernel_free(bx);
+}
+
 int main(void)
 {
     RUN(stage_info_gives_each_stage_of_a_full_layer);
@@ -451,5 +513,6 @@ int main(void)
     RUN(adding_a_stage_past_the_array_changes_nothing_after_it);
     RUN(a_pipeline_names_its_dropped_alpha_in_the_input_line);
     RUN(stage_info_agrees_with_explain_for_the_shipped_pipelines);
+    RUN(a_composite_kernel_is_one_map_of_a_bank);
     return t_finish("test_plan");
 }
