@@ -16,70 +16,31 @@
 #include <stdlib.h>
 #include <strings.h>
 
-/* The table.  Adding a format is: one codec file with its functions (their
- * prototypes in codec.h), one row here, its source line in CMakeLists.txt,
- * and, if it is written, a cnf_output_format value in cnnfilter.h.  Nothing
- * else in the library lists formats or extensions.  Rows are in the order
- * front ends show them; dispatch does not depend on it (images are sniffed
- * before matrices, magic numbers never overlap). */
-#define IMAGE_READ CNF_FORMAT_READ
-#define IMAGE_RW (CNF_FORMAT_READ | CNF_FORMAT_WRITE | CNF_FORMAT_8BIT)
-#define MATRIX_READ (CNF_FORMAT_READ | CNF_FORMAT_MATRIX)
-#define MATRIX_RW (CNF_FORMAT_READ | CNF_FORMAT_WRITE | CNF_FORMAT_EXACT | CNF_FORMAT_MATRIX)
-static const cnf_codec CODECS[] = {
-    {.info = {"png", "png", "PNG: gray or RGB, optional alpha, 8 or 16 bits (16 read as v/257)",
-              IMAGE_RW, CNF_OUT_PNG},
-     .kind = CNF_IN_IMAGE, .sniff = cnf__png_sniff, .probe = cnf__png_probe,
-     .decode = cnf__png_decode, .open_reader = cnf__png_reader, .streams = cnf__png_streams,
-     .encode = cnf__png_encode},
-    {.info = {"jpeg", "jpg jpeg", "JPEG: gray or RGB (CMYK read as RGB), lossy, no alpha",
-              IMAGE_RW, CNF_OUT_JPG},
-     .kind = CNF_IN_IMAGE, .sniff = cnf__jpeg_sniff, .probe = cnf__jpeg_probe,
-     .decode = cnf__jpeg_decode, .open_reader = cnf__jpeg_reader, .streams = cnf__jpeg_streams,
-     .fits = cnf__jpeg_fits, .encode = cnf__jpeg_encode},
-    {.info = {"bmp", "bmp", "Windows BMP", IMAGE_RW, CNF_OUT_BMP},
-     .kind = CNF_IN_IMAGE, .sniff = cnf__bmp_sniff, .probe = cnf__stb_probe,
-     .decode = cnf__stb_decode, .encode = cnf__bmp_encode},
-    /* TGA has no magic number: the last resort, as in stb, which tries it
-     * last; its check is stb's view of any image no other row claims. */
-    {.info = {"tga", "tga", "Truevision TGA", IMAGE_RW, CNF_OUT_TGA},
-     .kind = CNF_IN_IMAGE, .last_resort = 1, .sniff = cnf__tga_sniff, .check = cnf__stb_check,
-     .probe = cnf__stb_probe, .decode = cnf__stb_decode, .encode = cnf__tga_encode},
-    {.info = {"gif", "gif", "GIF: the first frame, as RGBA", IMAGE_READ, CNF_OUT_NONE},
-     .kind = CNF_IN_IMAGE, .sniff = cnf__gif_sniff, .probe = cnf__stb_probe,
-     .decode = cnf__stb_decode},
-    {.info = {"pnm", "pgm ppm pnm", "binary PGM or PPM (P5, P6), 8 or 16 bits, scaled to 0..255",
-              IMAGE_READ, CNF_OUT_NONE},
-     .kind = CNF_IN_IMAGE, .sniff = cnf__pnm_sniff, .check = cnf__pnm_check,
-     .probe = cnf__pnm_probe, .decode = cnf__pnm_decode},
-    {.info = {"psd", "psd", "Photoshop PSD: the composite image, as RGBA", IMAGE_READ,
-              CNF_OUT_NONE},
-     .kind = CNF_IN_IMAGE, .sniff = cnf__psd_sniff, .check = cnf__psd_check,
-     .probe = cnf__stb_probe, .decode = cnf__stb_decode},
-    {.info = {"hdr", "hdr", "Radiance HDR, read as 8-bit (gamma 1/2.2)", IMAGE_READ,
-              CNF_OUT_NONE},
-     .kind = CNF_IN_IMAGE, .sniff = cnf__hdr_sniff, .probe = cnf__stb_probe,
-     .decode = cnf__stb_decode},
-    {.info = {"npy", "npy", "NumPy array (H,W) or (C,H,W); written as float32 (C,H,W)",
-              MATRIX_RW, CNF_OUT_NPY},
-     .kind = CNF_IN_NPY, .sniff = cnf__npy_sniff, .check = cnf__npy_check,
-     .decode = cnf__npy_decode, .encode = cnf__npy_encode},
-    {.info = {"txt", "txt", "rows of numbers separated by spaces, a blank line between channels",
-              MATRIX_RW, CNF_OUT_TXT},
-     .kind = CNF_IN_TXT, .sniff = cnf__txt_sniff, .check = cnf__txt_check,
-     .decode = cnf__txt_decode, .encode = cnf__txt_encode},
-    {.info = {"json", "json", "JSON matrix: [row][col], or [channel][row][col]", MATRIX_RW,
-              CNF_OUT_JSON},
-     .kind = CNF_IN_JSON, .sniff = cnf__json_sniff, .decode = cnf__json_decode,
-     .encode = cnf__json_encode},
-    {.info = {"csv", "csv", "rows of comma-separated numbers, a blank line between channels",
-              MATRIX_READ, CNF_OUT_NONE},
-     .kind = CNF_IN_CSV, .check = cnf__csv_check, .decode = cnf__csv_decode},
+/* The table: a row per format, each defined in its codec's file (where the
+ * format is written once: its name, extensions, flags and functions).
+ * Adding a format is: one codec file defining its row, its line here and
+ * below, its source line in CMakeLists.txt, and, if it is written, a
+ * cnf_output_format value in cnnfilter.h.  Nothing else in the library
+ * lists formats or extensions.  Rows are in the order front ends show them;
+ * dispatch does not depend on it (images are sniffed before matrices, magic
+ * numbers never overlap). */
+extern const cnf_codec cnf__codec_png, cnf__codec_jpeg, cnf__codec_bmp, cnf__codec_tga,
+    cnf__codec_gif, cnf__codec_pnm, cnf__codec_psd, cnf__codec_hdr, cnf__codec_npy, cnf__codec_txt,
+    cnf__codec_json, cnf__codec_csv;
+static const cnf_codec *const CODECS[] = {
+    &cnf__codec_png,
+    &cnf__codec_jpeg,
+    &cnf__codec_bmp,
+    &cnf__codec_tga,
+    &cnf__codec_gif,
+    &cnf__codec_pnm,
+    &cnf__codec_psd,
+    &cnf__codec_hdr,
+    &cnf__codec_npy,
+    &cnf__codec_txt,
+    &cnf__codec_json,
+    &cnf__codec_csv,
 };
-#undef IMAGE_READ
-#undef IMAGE_RW
-#undef MATRIX_READ
-#undef MATRIX_RW
 
 #define N_CODECS (sizeof CODECS / sizeof CODECS[0])
 
@@ -111,24 +72,24 @@ static int in_list(const char *list, const char *word)
 static const cnf_codec *by_extension(const char *ext)
 {
     for (size_t i = 0; i < N_CODECS; i++)
-        if (in_list(CODECS[i].info.extensions, ext))
-            return &CODECS[i];
+        if (in_list(CODECS[i]->info.extensions, ext))
+            return CODECS[i];
     return NULL;
 }
 
 static const cnf_codec *by_word(const char *word)
 {
     for (size_t i = 0; i < N_CODECS; i++)
-        if (strcasecmp(CODECS[i].info.name, word) == 0)
-            return &CODECS[i];
+        if (strcasecmp(CODECS[i]->info.name, word) == 0)
+            return CODECS[i];
     return by_extension(word);
 }
 
 static const cnf_codec *by_output(cnf_output_format f)
 {
     for (size_t i = 0; f != CNF_OUT_NONE && i < N_CODECS; i++)
-        if (CODECS[i].info.output == f)
-            return &CODECS[i];
+        if (CODECS[i]->info.output == f)
+            return CODECS[i];
     return NULL;
 }
 
@@ -136,8 +97,8 @@ static const cnf_codec *by_output(cnf_output_format f)
 static const cnf_codec *by_kind(cnf_input_kind kind)
 {
     for (size_t i = 0; i < N_CODECS; i++)
-        if (CODECS[i].kind == kind)
-            return &CODECS[i];
+        if (CODECS[i]->kind == kind)
+            return CODECS[i];
     return NULL;
 }
 
@@ -149,7 +110,7 @@ static pthread_once_t formats_once = PTHREAD_ONCE_INIT;
 static void fill_formats(void)
 {
     for (size_t i = 0; i < N_CODECS; i++)
-        formats[i] = CODECS[i].info;
+        formats[i] = CODECS[i]->info;
 }
 
 static const cnf_format_info *public_info(const cnf_codec *c)
@@ -157,13 +118,16 @@ static const cnf_format_info *public_info(const cnf_codec *c)
     if (!c)
         return NULL;
     pthread_once(&formats_once, fill_formats);
-    return &formats[c - CODECS];
+    for (size_t i = 0; i < N_CODECS; i++)
+        if (CODECS[i] == c)
+            return &formats[i];
+    return NULL;
 }
 
 const cnf_format_info *cnf_formats(size_t *count_ret)
 {
     *count_ret = N_CODECS;
-    return public_info(&CODECS[0]);
+    return public_info(CODECS[0]);
 }
 
 const cnf_format_info *cnf_format_for_path(const char *path)
@@ -219,7 +183,7 @@ static const cnf_codec *choose(const unsigned char *buf, size_t len, cnf_input_k
         if (matrices && kind != CNF_IN_AUTO)
             break;
         for (size_t i = 0; i < N_CODECS; i++) {
-            const cnf_codec *c = &CODECS[i];
+            const cnf_codec *c = CODECS[i];
             int s;
             if (c->last_resort)
                 last = c;

@@ -1,4 +1,4 @@
-/* codec.h - the row type of the codec table (codec.c) and each codec's entry points. */
+/* codec.h - the row type of the codec table (codec.c), the rows' flags, and the entry points codecs share or tests call. */
 #ifndef CNF_CODEC_H
 #define CNF_CODEC_H
 
@@ -53,6 +53,12 @@ typedef struct cnf_codec {
     cnf_status (*encode)(const cnf_image *img, const unsigned char *px, int quality,
                          unsigned char **out, size_t *out_len, cnf_error *err);
 } cnf_codec;
+
+/* Flags of the rows. */
+#define CNF__IMAGE_READ CNF_FORMAT_READ
+#define CNF__IMAGE_RW (CNF_FORMAT_READ | CNF_FORMAT_WRITE | CNF_FORMAT_8BIT)
+#define CNF__MATRIX_READ (CNF_FORMAT_READ | CNF_FORMAT_MATRIX)
+#define CNF__MATRIX_RW (CNF_FORMAT_READ | CNF_FORMAT_WRITE | CNF_FORMAT_EXACT | CNF_FORMAT_MATRIX)
 
 /* cnf__magic - a sniff's comparison with a magic number of n bytes: 1 when
  * b starts with it, 0 when it does not, -1 when b is shorter than n and

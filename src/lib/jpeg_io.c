@@ -342,3 +342,19 @@ cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px, int q
     free(sink);
     return CNF_OK;
 }
+
+/* ------------------------------------------------------ codec table rows */
+
+const cnf_codec cnf__codec_jpeg = {
+    .info = {"jpeg", "jpg jpeg",
+             "JPEG: gray or RGB (CMYK read as RGB), lossy, no alpha",
+             CNF__IMAGE_RW, CNF_OUT_JPG},
+    .kind = CNF_IN_IMAGE,
+    .sniff = cnf__jpeg_sniff,
+    .probe = cnf__jpeg_probe,
+    .decode = cnf__jpeg_decode,
+    .open_reader = cnf__jpeg_reader,
+    .streams = cnf__jpeg_streams,
+    .fits = cnf__jpeg_fits,
+    .encode = cnf__jpeg_encode,
+};

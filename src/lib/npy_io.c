@@ -264,3 +264,16 @@ cnf_status cnf__npy_encode(const cnf_image *img, const unsigned char *px, int qu
     *out_len = o.len;
     return CNF_OK;
 }
+
+/* ------------------------------------------------------ codec table rows */
+
+const cnf_codec cnf__codec_npy = {
+    .info = {"npy", "npy",
+             "NumPy array (H,W) or (C,H,W); written as float32 (C,H,W)",
+             CNF__MATRIX_RW, CNF_OUT_NPY},
+    .kind = CNF_IN_NPY,
+    .sniff = cnf__npy_sniff,
+    .check = cnf__npy_check,
+    .decode = cnf__npy_decode,
+    .encode = cnf__npy_encode,
+};

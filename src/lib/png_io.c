@@ -431,3 +431,18 @@ cnf_status cnf__png_encode(const cnf_image *img, const unsigned char *px, int qu
     *out_len = b.len;
     return CNF_OK;
 }
+
+/* ------------------------------------------------------ codec table rows */
+
+const cnf_codec cnf__codec_png = {
+    .info = {"png", "png",
+             "PNG: gray or RGB, optional alpha, 8 or 16 bits (16 read as v/257)",
+             CNF__IMAGE_RW, CNF_OUT_PNG},
+    .kind = CNF_IN_IMAGE,
+    .sniff = cnf__png_sniff,
+    .probe = cnf__png_probe,
+    .decode = cnf__png_decode,
+    .open_reader = cnf__png_reader,
+    .streams = cnf__png_streams,
+    .encode = cnf__png_encode,
+};

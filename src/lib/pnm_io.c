@@ -148,3 +148,16 @@ cnf_status cnf__pnm_decode(const unsigned char *b, size_t len, const char *name,
         }
     return CNF_OK;
 }
+
+/* ------------------------------------------------------ codec table rows */
+
+const cnf_codec cnf__codec_pnm = {
+    .info = {"pnm", "pgm ppm pnm",
+             "binary PGM or PPM (P5, P6), 8 or 16 bits, scaled to 0..255",
+             CNF__IMAGE_READ, CNF_OUT_NONE},
+    .kind = CNF_IN_IMAGE,
+    .sniff = cnf__pnm_sniff,
+    .check = cnf__pnm_check,
+    .probe = cnf__pnm_probe,
+    .decode = cnf__pnm_decode,
+};

@@ -313,3 +313,53 @@ cnf_status cnf__tga_encode(const cnf_image *img, const unsigned char *px, int qu
     (void)quality;
     return stb_written(ok, &m, out, out_len, err);
 }
+
+/* ------------------------------------------------------ codec table rows */
+
+/* ------------------------------------------------------ codec table rows */
+
+const cnf_codec cnf__codec_bmp = {.info = {"bmp", "bmp", "Windows BMP", CNF__IMAGE_RW, CNF_OUT_BMP},
+     .kind = CNF_IN_IMAGE, .sniff = cnf__bmp_sniff, .probe = cnf__stb_probe,
+     .decode = cnf__stb_decode, .encode = cnf__bmp_encode};
+
+/* TGA has no magic number: the last resort, as in stb, which tries it
+ * last; its check is stb's view of any image no other row claims. */
+const cnf_codec cnf__codec_tga = {
+    .info = {"tga", "tga", "Truevision TGA", CNF__IMAGE_RW, CNF_OUT_TGA},
+    .kind = CNF_IN_IMAGE,
+    .last_resort = 1,
+    .sniff = cnf__tga_sniff,
+    .check = cnf__stb_check,
+    .probe = cnf__stb_probe,
+    .decode = cnf__stb_decode,
+    .encode = cnf__tga_encode,
+};
+
+const cnf_codec cnf__codec_gif = {
+    .info = {"gif", "gif", "GIF: the first frame, as RGBA", CNF__IMAGE_READ, CNF_OUT_NONE},
+    .kind = CNF_IN_IMAGE,
+    .sniff = cnf__gif_sniff,
+    .probe = cnf__stb_probe,
+    .decode = cnf__stb_decode,
+};
+
+const cnf_codec cnf__codec_psd = {
+    .info = {"psd", "psd",
+             "Photoshop PSD: the composite image, as RGBA",
+             CNF__IMAGE_READ, CNF_OUT_NONE},
+    .kind = CNF_IN_IMAGE,
+    .sniff = cnf__psd_sniff,
+    .check = cnf__psd_check,
+    .probe = cnf__stb_probe,
+    .decode = cnf__stb_decode,
+};
+
+const cnf_codec cnf__codec_hdr = {
+    .info = {"hdr", "hdr",
+             "Radiance HDR, read as 8-bit (gamma 1/2.2)",
+             CNF__IMAGE_READ, CNF_OUT_NONE},
+    .kind = CNF_IN_IMAGE,
+    .sniff = cnf__hdr_sniff,
+    .probe = cnf__stb_probe,
+    .decode = cnf__stb_decode,
+};

@@ -397,3 +397,35 @@ cnf_status cnf__json_encode(const cnf_image *img, const unsigned char *px, int q
         put_str(&o, "]\n");
     return finished(&o, out, out_len, err);
 }
+
+/* ------------------------------------------------------ codec table rows */
+
+const cnf_codec cnf__codec_txt = {
+    .info = {"txt", "txt",
+             "rows of numbers separated by spaces, a blank line between channels",
+             CNF__MATRIX_RW, CNF_OUT_TXT},
+    .kind = CNF_IN_TXT,
+    .sniff = cnf__txt_sniff,
+    .check = cnf__txt_check,
+    .decode = cnf__txt_decode,
+    .encode = cnf__txt_encode,
+};
+
+const cnf_codec cnf__codec_json = {
+    .info = {"json", "json",
+             "JSON matrix: [row][col], or [channel][row][col]",
+             CNF__MATRIX_RW, CNF_OUT_JSON},
+    .kind = CNF_IN_JSON,
+    .sniff = cnf__json_sniff,
+    .decode = cnf__json_decode,
+    .encode = cnf__json_encode,
+};
+
+const cnf_codec cnf__codec_csv = {
+    .info = {"csv", "csv",
+             "rows of comma-separated numbers, a blank line between channels",
+             CNF__MATRIX_READ, CNF_OUT_NONE},
+    .kind = CNF_IN_CSV,
+    .check = cnf__csv_check,
+    .decode = cnf__csv_decode,
+};
