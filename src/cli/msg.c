@@ -160,8 +160,6 @@ int msg_cnf(const cnf_error *e, const char *fallback)
         usage_form = 1;
     } else if (e->where[0] && e->subject == CNF_SUBJECT_SPEC) {
         usage_form = 1; /* where is the option the spec was given to */
-    } else if (!e->where[0] && fallback && fallback[0] == '-' && fallback[1] == '-') {
-        usage_form = 1; /* the caller says the error is about its option */
     }
     if (e->line > 0)
         snprintf(where, sizeof where, "%s:%d:%d", w ? w : "", e->line, e->col);

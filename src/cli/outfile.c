@@ -142,15 +142,18 @@ cnf_status out_open(out_file *f, const char *path, int binary, cnf_error *err)
         return open_temp(f, NULL, err);
     }
     if (S_ISLNK(st.st_mode)) {
-        char *real = realpath(path, NULL);
-        if (!real || stat(real, &st) != 0) {
-            int e = errno;
-            free(real);
-            return e == ENOENT ? fail(err, CNF_E_IO, path,
-                                      "is a symbolic link to a missing file; not written")
-                               : io_fail(err, path, "", e);
+        char *real;
+        if (stat(path, &st) != 0)
+            return errno == ENOENT ? fail(err, CNF_E_IO, path,
+                                          "is a symbolic link to a missing file; not written")
+                                   : io_fail(err, path, "", errno);
+        /* A link to a FIFO or device (/dev/stdout, /proc/self/fd/N) is
+         * opened through the link; a link to a file has that file replaced. */
+        if (S_ISREG(st.st_mode)) {
+            if (!(real = realpath(path, NULL)))
+                return io_fail(err, path, "", errno);
+            f->target = real;
         }
-        f->target = real;
     }
     if (S_ISDIR(st.st_mode))
         return fail(err, CNF_E_IO, path, "is a directory");

@@ -251,6 +251,11 @@ def fifos_devices_and_links_are_written_through_not_replaced():
     rc, _, err = run("-k", "sobel_v", src, "/dev/null")
     assert rc == 0, err
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    # /dev/stdout and /proc/self/fd/1 are links to the pipe: written through them.
+    for name in ("/dev/stdout", "/proc/self/fd/1"):
+        r = subprocess.run([BIN, "-k", "sobel_v", src, name], capture_output=True, timeout=60)
+        assert r.returncode == 0, (name, r.stderr)
+        assert cnnref.png_read(r.stdout).shape[:2] == png_px(src).shape[:2], name
     real, link = path("real.png"), path("link.png")
     with open(real, "w") as f:
         f.write("old")

@@ -263,9 +263,9 @@ static void memory_estimate_of_a_pooling_layer_by_hand(void)
     /* Gray 10 x 6, window 2: 5 x 3 out.  One band of 3 rows needs input
      * rows [0, 6): the ring holds 6 + 32 rows, at most the height, 6:
      * 6 x 10 x 1 x 4 = 240.  The output band: 3 rows x 5 x 1 x 5 = 75.
-     * Scratch: 5 x 8 x 2 + 64 = 144 per thread, 288 for two.  603. */
+     * Pooling needs no scratch.  315. */
     p = plan_layer(&L, 10, 6, 1, 0, NULL);
-    CHECK_EQ_INT(cnf_plan_memory(p), 603);
+    CHECK_EQ_INT(cnf_plan_memory(p), 315);
     cnf_plan_free(p);
 }
 
@@ -284,15 +284,15 @@ static void memory_estimate_of_a_tall_pipeline_by_hand_and_its_limit(void)
      * [0, 32) and [32, 50) need rows [0, 64) and [64, 100): the ring spans
      * 64 rows + 32 = 96 (under 100): 96 x 7 x 4 x 4 = 10752.  Stage 2:
      * 50 -> 25 rows, 3 -> 1 column; one band needs all 50 rows:
-     * 50 x 3 x 3 x 4 = 1800.  Output band: 25 x 1 x 3 x 5 = 375.  Scratch:
-     * stage 1's 3 x 16 + 64 = 112, twice: 224.  13151 in all. */
+     * 50 x 3 x 3 x 4 = 1800.  Output band: 25 x 1 x 3 x 5 = 375.  Pooling
+     * needs no scratch.  12927 in all. */
     CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 7, 100, 4, 1, NULL, &p, &e), CNF_OK);
-    CHECK_EQ_INT(cnf_plan_memory(p), 13151);
+    CHECK_EQ_INT(cnf_plan_memory(p), 12927);
     cnf_plan_free(p);
-    limits.max_memory = 13151;
+    limits.max_memory = 12927;
     CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 7, 100, 4, 1, &limits, &p, &e), CNF_OK);
     cnf_plan_free(p);
-    limits.max_memory = 13150;
+    limits.max_memory = 12926;
     CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 7, 100, 4, 1, &limits, &p, &e), CNF_E_TOO_BIG);
     CHECK(p == NULL);
     CHECK_EQ_INT(e.limit, CNF_LIMIT_MEMORY);
