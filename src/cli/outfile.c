@@ -121,13 +121,9 @@ static cnf_status open_temp(out_file *f, const struct stat *old, cnf_error *err)
     return CNF_OK;
 }
 
-cnf_status out_open(out_file *f, const char *path, int binary, cnf_error *err)
+static cnf_status open_output(out_file *f, const char *path, int binary, cnf_error *err)
 {
     struct stat st;
-    memset(f, 0, sizeof *f);
-    f->fd = -1;
-    f->id = -1;
-    f->path = path;
     if (strcmp(path, "-") == 0) {
         f->fd = STDOUT_FILENO;
         f->direct = 1;
@@ -170,6 +166,19 @@ cnf_status out_open(out_file *f, const char *path, int binary, cnf_error *err)
     if (!f->target && !(f->target = strdup(path)))
         return fail(err, CNF_E_NOMEM, path, "out of memory");
     return open_temp(f, &st, err);
+}
+
+cnf_status out_open(out_file *f, const char *path, int binary, cnf_error *err)
+{
+    cnf_status st;
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    f->id = -1;
+    f->path = path;
+    st = open_output(f, path, binary, err);
+    if (st)
+        out_abort(f); /* nothing half-open is left to the caller */
+    return st;
 }
 
 cnf_status out_write(out_file *f, const void *data, size_t len, cnf_error *err)
