@@ -478,15 +478,24 @@ static int commit_outputs(job *j)
     return EXIT_OK;
 }
 
+/* Steps 1 and 2 for a new job. */
+static int job_start(job *j, const run_setup *s, const char *in_path)
+{
+    int rc;
+    memset(j, 0, sizeof *j);
+    j->s = s;
+    j->o = s->o;
+    j->in_path = in_path;
+    if ((rc = load_input(j)) != 0)
+        return rc;
+    return make_plans(j);
+}
+
 int run_file(const run_setup *s, const char *in_path, const out_naming *nm, int threads)
 {
     job j;
     int rc;
-    memset(&j, 0, sizeof j);
-    j.s = s;
-    j.o = s->o;
-    j.in_path = in_path;
-    if ((rc = load_input(&j)) != 0 || (rc = make_plans(&j)) != 0)
+    if ((rc = job_start(&j, s, in_path)) != 0)
         goto out;
     if (j.o->verbose)
         for (int i = 0; i < j.n_plans; i++)
@@ -524,12 +533,8 @@ int run_fixed_layout(const run_setup *s, out_layout *l)
 int run_probe_layout(const run_setup *s, const char *in_path, out_layout *l)
 {
     job j;
-    int rc;
-    memset(&j, 0, sizeof j);
-    j.s = s;
-    j.o = s->o;
-    j.in_path = in_path;
-    if ((rc = load_input(&j)) == 0 && (rc = make_plans(&j)) == 0)
+    int rc = job_start(&j, s, in_path);
+    if (rc == 0)
         rc = layout_of(s, j.plans[0], 1, l, in_path);
     job_free(&j);
     return rc;
