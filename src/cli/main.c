@@ -6,6 +6,7 @@
 #include "formats.h"
 #include "msg.h"
 #include "options.h"
+#include "outfile.h"
 #include "run.h"
 
 #include <errno.h>
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
             rc = COMMANDS[i].run(argc, argv);
     if (rc < 0)
         rc = cmd_filter(argc, argv);
+    out_sync_folders();
     /* A full disk must not look like success (stdout may be a file). */
     if (fflush(stdout) != 0 || ferror(stdout)) {
         if (errno != EPIPE)

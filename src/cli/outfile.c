@@ -214,20 +214,57 @@ static cnf_status finish(out_file *f, cnf_error *err)
     return CNF_OK;
 }
 
-/* fsync a folder so that a rename in it is on disk.  Failure is ignored:
- * some file systems cannot fsync a folder, and the data itself is synced. */
-static void sync_folder_of(const char *path)
+/* The folders renamed into since the last out_sync_folders(). */
+static pthread_mutex_t g_dirs_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **g_dirs;
+static size_t g_n_dirs;
+
+/* Remember the folder of path for out_sync_folders (once per folder). */
+static void note_folder_of(const char *path)
 {
-    char *dir = folder_of(path);
-    int fd;
+    char *dir = folder_of(path), **nv;
     if (!dir)
         return;
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
+    pthread_mutex_lock(&g_dirs_mu);
+    for (size_t i = 0; i < g_n_dirs; i++)
+        if (strcmp(g_dirs[i], dir) == 0) {
+            pthread_mutex_unlock(&g_dirs_mu);
+            free(dir);
+            return;
+        }
+    nv = realloc(g_dirs, (g_n_dirs + 1) * sizeof *nv);
+    if (nv) {
+        g_dirs = nv;
+        g_dirs[g_n_dirs++] = dir;
+        dir = NULL;
     }
-    free(dir);
+    pthread_mutex_unlock(&g_dirs_mu);
+    if (dir) { /* out of memory: sync it now */
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            fsync(fd);
+            close(fd);
+        }
+        free(dir);
+    }
+}
+
+void out_sync_folders(void)
+{
+    pthread_mutex_lock(&g_dirs_mu);
+    for (size_t i = 0; i < g_n_dirs; i++) {
+        int fd = open(g_dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        /* Failure is ignored: some file systems cannot fsync a folder. */
+        if (fd >= 0) {
+            fsync(fd);
+            close(fd);
+        }
+        free(g_dirs[i]);
+    }
+    free(g_dirs);
+    g_dirs = NULL;
+    g_n_dirs = 0;
+    pthread_mutex_unlock(&g_dirs_mu);
 }
 
 cnf_status out_commit_all(out_file *fs, int n, cnf_error *err)
@@ -255,7 +292,7 @@ cnf_status out_commit_all(out_file *fs, int n, cnf_error *err)
         for (int i = 0; i < renamed; i++)
             if (fs[i].target && (i == 0 || !fs[i - 1].target ||
                                  strcmp(fs[i].target, fs[i - 1].target) != 0))
-                sync_folder_of(fs[i].target);
+                note_folder_of(fs[i].target);
     }
     for (int i = 0; i < n; i++)
         out_abort(&fs[i]);

@@ -33,9 +33,17 @@ cnf_status out_write(out_file *f, const void *data, size_t len, cnf_error *err);
 /* out_commit_all - finish every file of the group (fsync, close), then put
  * them all in place: the renames happen only once every file is complete,
  * together (a signal comes before or after them, not between), and their
- * folders are fsynced after.  On failure nothing more is renamed and the
+ * folders are noted for out_sync_folders.  On failure nothing more is renamed and the
  * files not yet in place are removed.  The group is closed either way. */
 cnf_status out_commit_all(out_file *fs, int n, cnf_error *err);
+/* out_sync_folders - fsync every folder an output was renamed into since the
+ * last call, once each: the renames themselves are then on disk.  The file
+ * data is synced before each rename (a power cut never leaves a truncated
+ * output under its final name, which --skip-existing could keep); the
+ * folders are synced once at the end of a run rather than after each file.
+ * Best effort (not every file system can sync a folder). */
+void out_sync_folders(void);
+
 /* out_commit - one file: out_commit_all of one. */
 cnf_status out_commit(out_file *f, cnf_error *err);
 /* out_abort - remove the temporary file (if any); the old output, if any, is
