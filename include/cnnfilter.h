@@ -583,6 +583,170 @@ cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int heigh
                                     int has_alpha, const cnf_plan_limits *limits,
                                     cnf_plan **plan_ret, cnf_error *err);
 
+/* ---------------------------------------------------------------- learning
+ *
+ * Pipelines may hold learned layers (flatten, dense, softmax, affine) and
+ * conv kernels given by shape only; cnf_train learns their weights.  A
+ * pipeline whose weights are not all there (kernels by shape, dense layers
+ * by their units) is refused by every use but cnf_train: check it with
+ * cnf_pipeline_check_weights.  cnf_train is the one call that changes a
+ * pipeline (its weights, in place); no plan or net may use the pipeline
+ * while it runs, and plans made before it keep the old weights. */
+
+/* Limits of a pipeline's learned layers: wider than a hand-written bank. */
+#define CNF_MAX_PIPELINE_KERNELS 1024   /* kernels of one pipeline conv layer */
+#define CNF_MAX_PIPELINE_DEPTH 1024     /* input channels a pipeline conv kernel reads */
+#define CNF_MAX_DENSE_WEIGHTS (1u << 24) /* weights of one dense layer */
+
+/* cnf_pipeline_check_weights - CNF_OK when every layer has its weights, else
+ * CNF_E_USAGE naming the first layer without, with where = the pipeline's
+ * name and no line: `layer 5 (dense) has no weights: train it first or give
+ * "weights"`. */
+cnf_status cnf_pipeline_check_weights(const cnf_pipeline *p, cnf_error *err);
+
+/* cnf_pipeline_classes - the names of the outputs (top-level "classes"):
+ * *n_ret of them, or NULL and 0.  Owned by the pipeline. */
+const char *const *cnf_pipeline_classes(const cnf_pipeline *p, int *n_ret);
+/* cnf_pipeline_set_classes - replace the names (copied); n = 0 removes them. */
+cnf_status cnf_pipeline_set_classes(cnf_pipeline *p, const char *const *names, int n,
+                                    cnf_error *err);
+
+/* cnf_pipeline_to_json - the pipeline as a document that cnf_pipeline_parse
+ * reads back to the same layers and the same float32 weights: every weight
+ * and bias written out (%.9g), conv kernels with divisor 1 and any flip
+ * folded into their weights, "classes" when it has them, and `training` (the
+ * text of a JSON object, or NULL) as a top-level "training" key.  *out is
+ * malloc'd (the caller frees it) and ends with a newline. */
+cnf_status cnf_pipeline_to_json(const cnf_pipeline *p, const char *training, char **out,
+                                size_t *len, cnf_error *err);
+
+/* cnf_dataset - n samples of one shape, held by the caller.  Sample i starts
+ * at i * channels * height * width in `u8` (8-bit images, values 0..255) or
+ * in `f32` (anything else): exactly one of the two is set.  A sample is
+ * planar like cnf_image (plane c, then rows).  labels: n class indices, or
+ * NULL for unlabelled data. */
+typedef struct cnf_dataset {
+    int n;
+    int width, height, channels;
+    const unsigned char *u8;
+    const float *f32;
+    const int *labels;
+} cnf_dataset;
+
+typedef enum cnf_optimizer { CNF_OPT_SGD, CNF_OPT_ADAM } cnf_optimizer;
+typedef enum cnf_loss { CNF_LOSS_CROSS_ENTROPY, CNF_LOSS_MSE } cnf_loss;
+
+/* cnf_epoch_stats - the figures of one epoch.  loss and accuracy are the
+ * mean over the epoch's samples of the forward pass that precedes each
+ * batch's update (accuracy: argmax, the first maximum on ties); the val_
+ * figures use the weights at the epoch's end. */
+typedef struct cnf_epoch_stats {
+    int epoch, epochs; /* from 1 */
+    double loss, accuracy;
+    int has_val;
+    double val_loss, val_accuracy;
+    double seconds;
+    long samples, val_samples;
+} cnf_epoch_stats;
+
+/* cnf_train_options - fill with cnf_train_options_init (the defaults of
+ * cnnfilter(1), train) and change what differs. */
+typedef struct cnf_train_options {
+    int epochs;                 /* 1 */
+    int batch;                  /* 32; the last batch of an epoch may be smaller */
+    double lr;                  /* 0.01 */
+    cnf_optimizer optimizer;    /* SGD */
+    double momentum;            /* 0 (SGD) */
+    double weight_decay;        /* 0: added to the gradient (not AdamW) */
+    double beta1, beta2, eps;   /* Adam: 0.9, 0.999, 1e-8, bias-corrected */
+    cnf_loss loss;              /* cross entropy: the net must end with softmax */
+    uint64_t seed;              /* 0: initialisation and shuffling */
+    int shuffle;                /* 1: a seeded permutation per epoch; 0: data order */
+    double val_fraction;        /* 0: none; else the last fraction after a seeded shuffle */
+    const cnf_dataset *val;     /* a separate labelled set, or NULL */
+    int threads;                /* 1; the weights are the same bytes for any count */
+    uint64_t max_memory;        /* 0: no limit; else checked before anything is allocated */
+    /* Called on the caller's thread: progress within an epoch (may be NULL)
+     * and at each epoch's end (NULL, or non-zero to stop after that epoch). */
+    void (*progress)(void *ctx, int epoch, long done, long total);
+    int (*epoch_end)(void *ctx, const cnf_epoch_stats *s);
+    void *ctx;
+} cnf_train_options;
+void cnf_train_options_init(cnf_train_options *o);
+
+/* cnf_train_memory - the bytes cnf_train would need for a pipeline on inputs
+ * of this shape (weights, gradients, optimizer state, one batch's
+ * activations per thread), not counting the dataset: what a caller adds to
+ * the dataset's bytes to check --max-memory before loading anything. */
+cnf_status cnf_train_memory(const cnf_pipeline *p, int width, int height, int channels,
+                            const cnf_train_options *o, uint64_t *bytes, cnf_error *err);
+
+/* cnf_train - learn the pipeline's weights from the labelled `data`:
+ * missing weights are drawn first (uniform in +-1/sqrt(fan_in), from the
+ * seeded generator), frozen layers ("trainable": false) stay as they are.
+ * Deterministic: the same data, options and seed give the same weights,
+ * bytes for bytes, for any number of threads.  *last (may be NULL) gets the
+ * last epoch's figures.  Fails with CNF_E_USAGE for a net that cannot learn
+ * from this data (cross entropy without a final softmax, a shape the layers
+ * do not fit), CNF_E_DECODE for bad labels (out of the net's outputs),
+ * CNF_E_TOO_BIG (err.limit MEMORY) over max_memory; on failure the
+ * pipeline's weights are unspecified. */
+cnf_status cnf_train(cnf_pipeline *p, const cnf_dataset *data, const cnf_train_options *o,
+                     cnf_epoch_stats *last, cnf_error *err);
+
+/* cnf_net - a pipeline with all its weights, ready to run forward on many
+ * inputs of one shape: the training engine's forward pass (the same values
+ * as a plan's, to float32 rounding).  Read-only after creation: one net may
+ * run on several threads at once.  It keeps its own copy of the weights. */
+typedef struct cnf_net cnf_net;
+cnf_status cnf_net_create(const cnf_pipeline *p, int width, int height, int channels,
+                          uint64_t max_memory, cnf_net **net_ret, cnf_error *err);
+/* cnf_net_shape - the result's shape per sample; returns its value count. */
+int cnf_net_shape(const cnf_net *n, int *channels, int *height, int *width);
+/* cnf_net_memory - the bytes of the net and of one sample's activations. */
+uint64_t cnf_net_memory(const cnf_net *n);
+/* cnf_net_forward - the results of samples [first, first + count) of data
+ * (its shape must be the net's) into out (count x cnf_net_shape() floats),
+ * on up to `threads` threads; the same values for any count. */
+cnf_status cnf_net_forward(const cnf_net *n, const cnf_dataset *data, int first, int count,
+                           int threads, float *out, cnf_error *err);
+/* cnf_net_free - NULL is a no-op. */
+void cnf_net_free(cnf_net *n);
+
+/* cnf_learn_options - cnnfilter(1), learn: the kernel (and bias) that best
+ * maps an input to a target under this geometry, by linear least squares. */
+typedef struct cnf_learn_options {
+    int kh, kw;           /* the kernel's size */
+    int bias;             /* also fit a bias */
+    cnf_layer geometry;   /* padding, border, stride, dilation; channels auto, gray or sum */
+    int target_8bit;      /* the target is an 8-bit image: its 0 and 255 may be clipped */
+    int keep_clipped;     /* with target_8bit: keep those values in the fit anyway */
+} cnf_learn_options;
+
+/* cnf_learn_stats - how well the kernel fits. */
+typedef struct cnf_learn_stats {
+    double rms, max_residual; /* over the values fitted */
+    uint64_t used, left_out;  /* target values fitted / left out as clipped */
+    double condition;         /* the system's condition number estimate */
+} cnf_learn_stats;
+
+/* cnf_learn_kernel - the kernel w (and bias b) minimising the sum over every
+ * output value of (conv(in, w) + b - target)^2, solved in double precision.
+ * The target must have the size the geometry gives (else CNF_E_DECODE with
+ * both sizes in the message).  An input with too little variation to tell
+ * the kernel (a singular or near-singular system: see the condition number
+ * rule in cnnfilter(1), learn) fails with CNF_E_DECODE, never with a wrong
+ * kernel.  *k_ret is a new kernel (2-D, or 3-D for channels sum) with
+ * divisor 1 and the fitted bias; stats may be NULL. */
+cnf_status cnf_learn_kernel(const cnf_image *in, const cnf_image *target,
+                            const cnf_learn_options *o, cnf_kernel **k_ret,
+                            cnf_learn_stats *stats, cnf_error *err);
+
+/* cnf_kernel_to_json - a kernel file document that cnf_kernel_parse reads
+ * back to the same weights (%.17g), divisor and bias.  *out is malloc'd and
+ * ends with a newline. */
+cnf_status cnf_kernel_to_json(const cnf_kernel *k, char **out, size_t *len, cnf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -102,24 +102,48 @@ cnf_kernel *cnf__kernel_composite(const char *name, cnf_kernel *v, cnf_kernel *h
  * composite, as a layer bias would be). */
 void cnf__kernel_add_bias(cnf_kernel *k, double b);
 
-/* A pipeline layer (pipeline.c parses, plan.c plans). */
+/* A pipeline layer (pipeline.c parses, plan.c plans, the training engine
+ * reads and trains, pipeline_json.c writes). */
 typedef enum cnf_layer_kind {
-    CNF_LAYER_CONV, CNF_LAYER_ACT, CNF_LAYER_POOL, CNF_LAYER_COMBINE
+    CNF_LAYER_CONV, CNF_LAYER_ACT, CNF_LAYER_POOL, CNF_LAYER_COMBINE,
+    CNF_LAYER_FLATTEN, /* C x H x W -> (C*H*W) x 1 x 1, in (c, y, x) order */
+    CNF_LAYER_DENSE,   /* y = W x + b over the flattened input -> units x 1 x 1 */
+    CNF_LAYER_SOFTMAX, /* across the channels at each position */
+    CNF_LAYER_AFFINE   /* y = scale * x + shift for every value */
 } cnf_layer_kind;
 
 typedef struct cnf_pl_layer {
     cnf_layer_kind kind;
     cnf_layer layer; /* conv: geometry + kernels; act/pool/combine: that field */
-    cnf_kernel *kernels[CNF_MAX_LAYER_KERNELS]; /* owned */
-    const cnf_kernel *kptr[CNF_MAX_LAYER_KERNELS];
+    /* conv: layer.n_kernels kernels (owned) and the borrowed view the
+     * layer's `kernels` points at; both malloc'd, NULL while the layer is
+     * given by shape only (shape_only). */
+    cnf_kernel **kernels;
+    const cnf_kernel **kptr;
     int line, col;
     char type[16];
+    /* Learning, conv and dense.  A conv layer given by shape ("kernels":
+     * {"count", "size"}) has shape_only set, `count` kernels of kh x kw over
+     * all its input channels, and no kernels until cnf_train makes them. */
+    int shape_only;
+    int count, kh, kw;
+    int no_bias; /* "bias": false: no bias term at all */
+    int frozen;  /* "trainable": false: training leaves the weights as they are */
+    /* dense: `units` outputs over `in` inputs (0 until known: the input's
+     * C*H*W); w [units][in] row-major as PyTorch's nn.Linear.weight, b
+     * [units]; malloc'd, NULL until initialised (b also NULL with no_bias). */
+    int units, in;
+    float *w, *b;
+    /* affine: y = scale * x + shift. */
+    double scale, shift;
 } cnf_pl_layer;
 
 struct cnf_pipeline {
     int n;
     cnf_pl_layer *layers;
     char name[512];
+    char **classes; /* "classes": n_classes malloc'd names, or NULL */
+    int n_classes;
 };
 
 /* Border index mapping for one axis of length n: the source index of

@@ -131,6 +131,10 @@ static cnf_status conv_kernels(layer_reader *r, cnf_pl_layer *L, const layer_key
         return cnf__jdoc_fail_limit(r->d, CNF_LIMIT_KERNEL, v->at.off,
                                     "more than %d kernels in one layer (limit)",
                                     CNF_MAX_LAYER_KERNELS);
+    L->kernels = calloc(n, sizeof *L->kernels);
+    L->kptr = calloc(n, sizeof *L->kptr);
+    if (!L->kernels || !L->kptr)
+        return cnf__jdoc_fail(r->d, CNF_E_NOMEM, v->at.off, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const char *spec = cnf__jnode_string(ks[i].node);
         cnf_status st;
@@ -388,9 +392,18 @@ void cnf_pipeline_free(cnf_pipeline *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->n; i++)
-        for (int k = 0; k < p->layers[i].layer.n_kernels; k++)
-            cnf_kernel_free(p->layers[i].kernels[k]);
+    for (int i = 0; i < p->n; i++) {
+        cnf_pl_layer *L = &p->layers[i];
+        for (int k = 0; L->kernels && k < L->layer.n_kernels; k++)
+            cnf_kernel_free(L->kernels[k]);
+        free(L->kernels);
+        free(L->kptr);
+        free(L->w);
+        free(L->b);
+    }
+    for (int i = 0; i < p->n_classes; i++)
+        free(p->classes[i]);
+    free(p->classes);
     free(p->layers);
     free(p);
 }

@@ -263,6 +263,9 @@ cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int heigh
                       err);
             break;
         }
+        default:
+            st = cnf__fail(err, CNF_E_USAGE, NULL, "this layer type cannot be planned yet");
+            break;
         }
         if (st && err) {
             char msg[sizeof err->msg + 64];
