@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "options.h"
 
+#include "args.h"
 #include "formats.h"
 #include "msg.h"
 #include "paths.h"
@@ -23,14 +24,10 @@ typedef enum opt_id {
     O_MAX_MEMORY, O_QUIET, O_VERBOSE, O_PROGRESS, O_HELP, O_VERSION
 } opt_id;
 
-typedef struct opt {
-    opt_id id;
-    const char *name;  /* long name without "--" */
-    char short_name;   /* 0 if none */
-    const char *arg;   /* metavar, NULL for a switch */
-    int geometry;      /* a layer flag: conflicts with --pipeline (cnnfilter(1), PIPELINES) */
-    const char *help;
-} opt;
+/* An option row; `flags` is GEOMETRY for a layer flag: it conflicts with
+ * --pipeline (cnnfilter(1), PIPELINES). */
+typedef arg_opt opt;
+enum { GEOMETRY = 1 };
 
 static const opt OPTIONS[] = {
     {O_KERNEL, "kernel", 'k', "SPEC", 1,
@@ -88,14 +85,6 @@ void print_options_help(FILE *f)
     fprintf(f, "Options:\n");
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const opt *o = &OPTIONS[i];
-        char left[96];
-        int n;
-        if (o->short_name)
-            n = snprintf(left, sizeof left, "  -%c, --%s%s%s", o->short_name, o->name,
-                         o->arg ? " " : "", o->arg ? o->arg : "");
-        else
-            n = snprintf(left, sizeof left, "      --%s%s%s", o->name, o->arg ? " " : "",
-                         o->arg ? o->arg : "");
         char help[300];
         const char *h = o->help;
         if (strncmp(h, "{formats}", 9) == 0) {
@@ -105,128 +94,14 @@ void print_options_help(FILE *f)
                      format_list(list, sizeof list, FORMATS_WRITTEN, 'w', ", ", " or "), h + 9);
             h = help;
         }
-        if (n < 30)
-            fprintf(f, "%-30s %s\n", left, h);
-        else
-            fprintf(f, "%s\n%-30s %s\n", left, "", h);
+        args_help_line(f, o, h);
     }
-}
-
-/* ------------------------------------------------------- value parsers */
-
-static int bad(const char *flag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int bad(const char *flag, const char *fmt, ...)
-{
-    char m[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(m, sizeof m, fmt, ap);
-    va_end(ap);
-    msg_usage(flag, "%s", m);
-    return 2;
-}
-
-/* Strict integer in [lo, hi]. */
-static int parse_int(const char *flag, const char *s, long lo, long hi, int *out)
-{
-    char *end;
-    long v;
-    errno = 0;
-    if (!*s || *s == ' ' || *s == '+')
-        goto fail;
-    v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
-        goto fail;
-    *out = (int)v;
-    return 0;
-fail:
-    return bad(flag, "'%s' is not an integer from %ld to %ld", s, lo, hi);
-}
-
-/* "A" or "A,B" of integers in [lo, hi]. */
-static int parse_pair(const char *flag, const char *s, long lo, long hi, int *a, int *b)
-{
-    const char *comma = strchr(s, ',');
-    char first[64];
-    if (!comma) {
-        if (parse_int(flag, s, lo, hi, a))
-            return 2;
-        *b = *a;
-        return 0;
-    }
-    if ((size_t)(comma - s) >= sizeof first)
-        return bad(flag, "'%s' is not N or N,N", s);
-    memcpy(first, s, (size_t)(comma - s));
-    first[comma - s] = 0;
-    if (parse_int(flag, first, lo, hi, a) || parse_int(flag, comma + 1, lo, hi, b))
-        return 2;
-    return 0;
-}
-
-static int parse_double(const char *flag, const char *s, double *out)
-{
-    char *end;
-    double v;
-    errno = 0;
-    if (!*s || *s == ' ')
-        return bad(flag, "'%s' is not a number", s);
-    v = strtod(s, &end);
-    if (*end || errno || !isfinite(v))
-        return bad(flag, "'%s' is not a finite number", s);
-    *out = v;
-    return 0;
-}
-
-static int parse_words(const char *flag, const char *s, const char *const *names, int *out)
-{
-    char list[300] = "";
-    for (int i = 0; names[i]; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *out = i;
-            return 0;
-        }
-    for (int i = 0; names[i]; i++) {
-        strncat(list, names[i], sizeof list - strlen(list) - 1);
-        if (names[i + 1])
-            strncat(list, ", ", sizeof list - strlen(list) - 1);
-    }
-    return bad(flag, "'%s' is not one of: %s", s, list);
 }
 
 /* A word of one of the library's vocabularies (the enum's value). */
 static int parse_enum(const char *flag, const char *s, cnf_vocab v, int *out)
 {
-    return parse_words(flag, s, cnf_vocab_words(v), out);
-}
-
-/* Bytes with an optional K/M/G/T suffix (powers of 1024). */
-static int parse_bytes(const char *flag, const char *s, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-    int shift = 0;
-    errno = 0;
-    if (!*s || *s == '-' || *s == ' ' || *s == '+')
-        return bad(flag, "'%s' is not a size (e.g. 512M, 2G)", s);
-    v = strtoull(s, &end, 10);
-    if (errno)
-        return bad(flag, "'%s' is not a size (e.g. 512M, 2G)", s);
-    if (*end == 'K' || *end == 'k')
-        shift = 10;
-    else if (*end == 'M' || *end == 'm')
-        shift = 20;
-    else if (*end == 'G' || *end == 'g')
-        shift = 30;
-    else if (*end == 'T' || *end == 't')
-        shift = 40;
-    if (shift)
-        end++;
-    if ((*end == 'B' || *end == 'b') && end[1] == 0)
-        end++;
-    if (*end || v == 0 || (shift && v > (UINT64_MAX >> shift)))
-        return bad(flag, "'%s' is not a positive size (e.g. 512M, 2G)", s);
-    *out = (uint64_t)v << shift;
-    return 0;
+    return arg_words(flag, s, cnf_vocab_words(v), out);
 }
 
 /* The CLI's own vocabularies (the layer settings' words are the library's). */
@@ -296,7 +171,7 @@ full:
 static int apply_run(options *o, const opt *op, const char *flag, const char *val)
 {
     int v = 0;
-    switch (op->id) {
+    switch ((opt_id)op->id) {
     case O_MAP:
         if (parse_enum(flag, val, CNF_VOCAB_MAP, &v))
             return 2;
@@ -304,43 +179,43 @@ static int apply_run(options *o, const opt *op, const char *flag, const char *va
         return 0;
     case O_OUTPUT_DIR: o->output_dir = val; return 0;
     case O_RECURSIVE: o->recursive = 1; return 0;
-    case O_JOBS: return parse_int(flag, val, 1, 256, &o->jobs);
+    case O_JOBS: return arg_int(flag, val, 1, 256, &o->jobs);
     case O_OUTPUT_FORMAT:
         if (cnf_output_format_from_name(val) == CNF_OUT_NONE) {
             char list[160];
-            return bad(flag, "'%s' is not one of: %s", val,
+            return arg_bad(flag, "'%s' is not one of: %s", val,
                        format_list(list, sizeof list, FORMATS_WRITTEN, 'w', ", ", NULL));
         }
         o->output_format = val;
         return 0;
-    case O_QUALITY: return parse_int(flag, val, 1, 100, &o->quality);
+    case O_QUALITY: return arg_int(flag, val, 1, 100, &o->quality);
     case O_DEPTH:
         if (strcmp(val, "8") != 0 && strcmp(val, "16") != 0)
-            return bad(flag, "'%s' is not 8 or 16", val);
+            return arg_bad(flag, "'%s' is not 8 or 16", val);
         o->depth = val[0] == '8' ? 8 : 16;
         return 0;
-    case O_COMPRESSION: return parse_int(flag, val, 0, 9, &o->compression);
+    case O_COMPRESSION: return arg_int(flag, val, 0, 9, &o->compression);
     case O_PORTABLE: o->portable = 1; return 0;
     case O_SKIP_EXISTING: o->skip_existing = 1; return 0;
     case O_SHARD: {
         const char *slash = strchr(val, '/');
         char k[32];
         if (!slash || (size_t)(slash - val) >= sizeof k)
-            return bad(flag, "'%s' is not K/N", val);
+            return arg_bad(flag, "'%s' is not K/N", val);
         memcpy(k, val, (size_t)(slash - val));
         k[slash - val] = 0;
-        if (parse_int(flag, slash + 1, 1, 1000000, &o->shard_n) ||
-            parse_int(flag, k, 0, o->shard_n - 1, &o->shard_k))
+        if (arg_int(flag, slash + 1, 1, 1000000, &o->shard_n) ||
+            arg_int(flag, k, 0, o->shard_n - 1, &o->shard_k))
             return 2;
         return 0;
     }
     case O_EXPLAIN: o->explain = 1; return 0;
-    case O_MAX_PIXELS: return parse_bytes(flag, val, &o->max_pixels);
-    case O_MAX_MEMORY: return parse_bytes(flag, val, &o->max_memory);
+    case O_MAX_PIXELS: return arg_bytes(flag, val, &o->max_pixels);
+    case O_MAX_MEMORY: return arg_bytes(flag, val, &o->max_memory);
     case O_QUIET: o->quiet = 1; return 0;
     case O_VERBOSE: o->verbose = 1; return 0;
     case O_PROGRESS:
-        if (parse_words(flag, val, PROGRESS, &v))
+        if (arg_words(flag, val, PROGRESS, &v))
             return 2;
         o->progress = v;
         return 0;
@@ -355,7 +230,7 @@ static int apply_layer(options *o, const opt *op, const char *flag, const char *
 {
     cnf_layer *L = &o->layer;
     int v = 0;
-    switch (op->id) {
+    switch ((opt_id)op->id) {
     case O_KERNEL:
         if (o->n_kernels >= CLI_MAX_KERNELS) {
             msg_usage(flag, "at most %d kernels", CLI_MAX_KERNELS);
@@ -372,15 +247,15 @@ static int apply_layer(options *o, const opt *op, const char *flag, const char *
         }
         L->padding = CNF_PAD_EXPLICIT;
         if (strchr(val, ',') == NULL && (val[0] < '0' || val[0] > '9'))
-            return bad(flag, "'%s' is not valid, same, N or PH,PW", val);
-        return parse_pair(flag, val, 0, MAX_PAD, &L->pad_h, &L->pad_w);
+            return arg_bad(flag, "'%s' is not valid, same, N or PH,PW", val);
+        return arg_pair(flag, val, 0, MAX_PAD, &L->pad_h, &L->pad_w);
     case O_BORDER:
         if (parse_enum(flag, val, CNF_VOCAB_BORDER, &v))
             return 2;
         L->border = (cnf_border)v;
         return 0;
-    case O_STRIDE: return parse_pair(flag, val, 1, MAX_STRIDE, &L->stride_y, &L->stride_x);
-    case O_DILATION: return parse_int(flag, val, 1, MAX_DILATION, &L->dilation);
+    case O_STRIDE: return arg_pair(flag, val, 1, MAX_STRIDE, &L->stride_y, &L->stride_x);
+    case O_DILATION: return arg_int(flag, val, 1, MAX_DILATION, &L->dilation);
     case O_FLIP: L->flip = 1; return 0;
     case O_CHANNELS:
         if (parse_enum(flag, val, CNF_VOCAB_CHANNELS, &v))
@@ -388,12 +263,12 @@ static int apply_layer(options *o, const opt *op, const char *flag, const char *
         L->channels = (cnf_channels)v;
         return 0;
     case O_ALPHA:
-        if (parse_words(flag, val, ALPHAS, &v))
+        if (arg_words(flag, val, ALPHAS, &v))
             return 2;
         L->keep_alpha = v == 0;
         return 0;
-    case O_SCALE: return parse_double(flag, val, &L->scale);
-    case O_BIAS: return parse_double(flag, val, &L->bias);
+    case O_SCALE: return arg_double(flag, val, &L->scale);
+    case O_BIAS: return arg_double(flag, val, &L->bias);
     case O_ACTIVATION: {
         const char *colon = strchr(val, ':');
         char name[32];
@@ -408,8 +283,8 @@ static int apply_layer(options *o, const opt *op, const char *flag, const char *
         L->activation_param = 0.01;
         if (colon) {
             if (L->activation != CNF_ACT_LEAKY_RELU)
-                return bad(flag, "'%s': only leaky_relu takes a parameter", val);
-            return parse_double(flag, colon + 1, &L->activation_param);
+                return arg_bad(flag, "'%s': only leaky_relu takes a parameter", val);
+            return arg_double(flag, colon + 1, &L->activation_param);
         }
         return 0;
     }
@@ -418,9 +293,9 @@ static int apply_layer(options *o, const opt *op, const char *flag, const char *
             return 2;
         L->pool = (cnf_pool)v;
         return 0;
-    case O_POOL_SIZE: return parse_int(flag, val, 1, CNF_MAX_KERNEL_SIDE, &L->pool_size);
-    case O_POOL_STRIDE: return parse_int(flag, val, 1, MAX_STRIDE, &L->pool_stride);
-    case O_POOL_PADDING: return parse_int(flag, val, 0, CNF_MAX_KERNEL_SIDE, &L->pool_padding);
+    case O_POOL_SIZE: return arg_int(flag, val, 1, CNF_MAX_KERNEL_SIDE, &L->pool_size);
+    case O_POOL_STRIDE: return arg_int(flag, val, 1, MAX_STRIDE, &L->pool_stride);
+    case O_POOL_PADDING: return arg_int(flag, val, 0, CNF_MAX_KERNEL_SIDE, &L->pool_padding);
     case O_CEIL: L->pool_ceil = 1; return 0;
     case O_COMBINE:
         if (parse_enum(flag, val, CNF_VOCAB_COMBINE, &v))
@@ -432,20 +307,22 @@ static int apply_layer(options *o, const opt *op, const char *flag, const char *
     }
 }
 
-static int apply(options *o, const opt *op, const char *flag, const char *val)
+static int apply(void *ctx, const opt *op, const char *flag, const char *val)
 {
+    options *o = ctx;
+    int r;
     if (decides_output(op->id))
         record(o, op, val);
-    if (op->geometry && !o->geometry_flags_seen) {
+    if (op->flags & GEOMETRY && !o->geometry_flags_seen) {
         o->geometry_flags_seen = 1;
         o->geometry_flag = op->name;
     }
-    return apply_layer(o, op, flag, val);
+    r = apply_layer(o, op, flag, val);
+    return r == 0 && (o->help || o->version) ? ARGS_STOP : r;
 }
 
 int parse_options(int argc, char **argv, int first, options *o)
 {
-    int only_args = 0;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     memset(o, 0, sizeof *o);
     cnf_layer_init(&o->layer);
@@ -461,75 +338,7 @@ int parse_options(int argc, char **argv, int first, options *o)
         msg_error(NULL, "out of memory");
         return 1;
     }
-    for (int i = first; i < argc; i++) {
-        const char *a = argv[i];
-        const opt *op = NULL;
-        char flag[64];
-        const char *val = NULL;
-        if (only_args || a[0] != '-' || a[1] == 0) {
-            o->args[o->n_args++] = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            only_args = 1;
-            continue;
-        }
-        if (a[1] == '-') {
-            const char *eq = strchr(a + 2, '=');
-            size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-            for (size_t k = 0; k < N_OPTIONS; k++)
-                if (strlen(OPTIONS[k].name) == n && strncmp(OPTIONS[k].name, a + 2, n) == 0)
-                    op = &OPTIONS[k];
-            if (!op) {
-                char name[64];
-                snprintf(name, sizeof name, "%.*s", (int)(n > 40 ? 42 : n + 2), a);
-                msg_usage(name, "unknown option");
-                return 2;
-            }
-            if (eq) {
-                if (!op->arg) {
-                    char name[64];
-                    snprintf(name, sizeof name, "--%s", op->name);
-                    msg_usage(name, "takes no value");
-                    return 2;
-                }
-                val = eq + 1;
-            }
-        } else {
-            for (size_t k = 0; k < N_OPTIONS; k++)
-                if (OPTIONS[k].short_name == a[1])
-                    op = &OPTIONS[k];
-            if (!op) {
-                char name[8];
-                snprintf(name, sizeof name, "-%c", a[1]);
-                msg_usage(name, "unknown option");
-                return 2;
-            }
-            if (a[2]) {
-                if (!op->arg) {
-                    msg_usage(a, "unknown option (switches cannot be grouped)");
-                    return 2;
-                }
-                val = a + 2;
-            }
-        }
-        snprintf(flag, sizeof flag, "--%s", op->name);
-        if (op->arg && !val) {
-            if (i + 1 >= argc) {
-                msg_usage(flag, "needs a value (%s)", op->arg);
-                return 2;
-            }
-            val = argv[++i];
-        }
-        {
-            int r = apply(o, op, flag, val);
-            if (r)
-                return r;
-            if (o->help || o->version)
-                return 0; /* what follows is not looked at */
-        }
-    }
-    return 0;
+    return args_parse(argc, argv, first, OPTIONS, N_OPTIONS, apply, o, o->args, &o->n_args);
 }
 
 /* The format of the outputs: OUTPUT's extension, or --output-format for "-"
