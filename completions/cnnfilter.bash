@@ -145,8 +145,8 @@ _cnnfilter()
         sub=${COMP_WORDS[1]}
     fi
     local opts
-    if [[ $sub == compare ]]; then
-        opts=$(_cnnfilter_words compare-options)
+    if [[ -n $sub ]]; then
+        opts=$(_cnnfilter_words "$sub-options")
     else
         opts=$(_cnnfilter_words options)
     fi

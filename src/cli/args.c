@@ -146,6 +146,15 @@ int arg_u64(const char *flag, const char *s, uint64_t *out)
     return 0;
 }
 
+void args_print_words(FILE *f, const arg_opt *table, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (table[i].short_name)
+            fprintf(f, "-%c\n", table[i].short_name);
+        fprintf(f, "--%s\n", table[i].name);
+    }
+}
+
 void args_help_line(FILE *f, const arg_opt *o, const char *help)
 {
     char left[96];

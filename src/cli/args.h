@@ -30,6 +30,10 @@ typedef int (*args_apply_fn)(void *ctx, const arg_opt *op, const char *flag, con
 int args_parse(int argc, char **argv, int first, const arg_opt *table, size_t n,
                args_apply_fn apply, void *ctx, const char **pos, int *n_pos);
 
+/* args_print_words - every option's names (-x, --name), one per line, for
+ * shell completion. */
+void args_print_words(FILE *f, const arg_opt *table, size_t n);
+
 /* args_help_line - one option in --help's two-column form, with `help` (the
  * row's help text, or a text made from it). */
 void args_help_line(FILE *f, const arg_opt *o, const char *help);

@@ -12,5 +12,11 @@ int cmd_show_kernel(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 /* compare_option_words - compare's options, one per line, for completion (compare.c). */
 void compare_option_words(FILE *f);
+/* `cnnfilter train --pipeline NET.json -o TRAINED.json [OPTIONS] DATA` (train.c). */
+int cmd_train(int argc, char **argv);
+void train_option_words(FILE *f);
+/* `cnnfilter predict --pipeline TRAINED.json [OPTIONS] DATA...` (predict.c). */
+int cmd_predict(int argc, char **argv);
+void predict_option_words(FILE *f);
 
 #endif

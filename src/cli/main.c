@@ -26,14 +26,19 @@ typedef struct command {
     const char *synopsis; /* after "cnnfilter " */
     const char *summary;
     int hidden;           /* not in --help (documented in the manual) */
+    void (*words)(FILE *f); /* its options, for completion (NULL: none) */
 } command;
 
 static const command COMMANDS[] = {
-    {"kernels", cmd_kernels, "kernels", "list the built-in kernels", 0},
-    {"show-kernel", cmd_show_kernel, "show-kernel SPEC", "print a kernel's weights", 0},
+    {"kernels", cmd_kernels, "kernels", "list the built-in kernels", 0, NULL},
+    {"show-kernel", cmd_show_kernel, "show-kernel SPEC", "print a kernel's weights", 0, NULL},
     {"compare", cmd_compare, "compare [--tolerance N] [--diff FILE] A B",
-     "compare images or folders", 0},
-    {"complete", cmd_complete, "complete WHAT", "words for shell completion", 1},
+     "compare images or folders", 0, compare_option_words},
+    {"train", cmd_train, "train --pipeline NET.json -o TRAINED.json DATA",
+     "learn a pipeline's weights", 0, train_option_words},
+    {"predict", cmd_predict, "predict --pipeline TRAINED.json DATA...", "classify images", 0,
+     predict_option_words},
+    {"complete", cmd_complete, "complete WHAT", "words for shell completion", 1, NULL},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -100,6 +105,15 @@ static int cmd_complete(int argc, char **argv)
     if (strcmp(argv[2], "compare-options") == 0) {
         compare_option_words(stdout);
         return EXIT_OK;
+    }
+    /* "NAME-options": a subcommand's options. */
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        size_t n = strlen(COMMANDS[i].name);
+        if (strncmp(argv[2], COMMANDS[i].name, n) == 0 && strcmp(argv[2] + n, "-options") == 0) {
+            if (COMMANDS[i].words)
+                COMMANDS[i].words(stdout);
+            return EXIT_OK;
+        }
     }
     if (argv[2][0] == '-' && print_option_words(stdout, argv[2]) == 0)
         return EXIT_OK;

@@ -78,6 +78,18 @@ void msg_warn(const char *where, const char *fmt, ...)
     va_end(ap);
 }
 
+void msg_progress(const char *fmt, ...)
+{
+    va_list ap;
+    if (g_quiet)
+        return;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+}
+
 void msg_info(const char *fmt, ...)
 {
     va_list ap;

@@ -19,6 +19,9 @@ void msg_error(const char *where, const char *fmt, ...) __attribute__((format(pr
 void msg_usage(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* msg_warn - like msg_error, silenced by -q. */
 void msg_warn(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* msg_progress - a progress line as it is, without the prefix (train's
+ * "epoch 3/10: loss ..."); silenced by -q. */
+void msg_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* msg_info - "cnnfilter: text" (for -v). */
 void msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* msg_cnf - print an error (the library's or the CLI's own, see fail()):

@@ -74,15 +74,14 @@ static int is_builtin_spec(const char *spec)
     return 0;
 }
 
-/* Read and parse --pipeline; kernel files in it are found beside it first. */
-static int load_pipeline(run_setup *s)
+/* Read and parse a pipeline file; kernel files in it are found beside it first. */
+int load_pipeline_file(const char *spec, cnf_pipeline **pl_ret)
 {
-    const options *o = s->o;
     unsigned char *buf = NULL;
     size_t len = 0;
     cnf_error err;
     char dir[4096], found[4200];
-    const char *path = find_data_file(o->pipeline, found, sizeof found);
+    const char *path = find_data_file(spec, found, sizeof found);
     const char *slash = strrchr(path, '/');
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 0, path);
     if (slash && slash == path)
@@ -95,22 +94,32 @@ static int load_pipeline(run_setup *s)
             len = (size_t)CNF_MAX_JSON_BYTES + 1;
         else {
             /* An unreadable pipeline is a bad spec: usage error. */
-            msg_cnf(&err, o->pipeline);
+            msg_cnf(&err, spec);
             return EXIT_USAGE;
         }
     }
     if (len > CNF_MAX_JSON_BYTES) {
         free(buf);
-        msg_error(o->pipeline, "pipeline file is larger than %u bytes (limit)", CNF_MAX_JSON_BYTES);
+        msg_error(spec, "pipeline file is larger than %u bytes (limit)", CNF_MAX_JSON_BYTES);
         return EXIT_USAGE;
     }
     memset(&err, 0, sizeof err);
-    if (cnf_pipeline_parse((const char *)buf, len, path, dir, &s->pipeline, &err) != CNF_OK) {
+    if (cnf_pipeline_parse((const char *)buf, len, path, dir, pl_ret, &err) != CNF_OK) {
         free(buf);
-        return msg_cnf(&err, o->pipeline);
+        return msg_cnf(&err, spec);
     }
     free(buf);
     return EXIT_OK;
+}
+
+/* The pipeline of a filter run must have all its weights. */
+static int load_pipeline(run_setup *s)
+{
+    cnf_error err;
+    int rc = load_pipeline_file(s->o->pipeline, &s->pipeline);
+    if (rc == 0 && cnf_pipeline_check_weights(s->pipeline, &err) != CNF_OK)
+        rc = msg_cnf(&err, s->o->pipeline);
+    return rc;
 }
 
 /* Parse one -k spec into kernel slot i, with its {kernel} word. */

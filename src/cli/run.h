@@ -18,6 +18,12 @@ typedef struct run_setup {
     cnf_layer layer; /* the options' layer with these kernels */
 } run_setup;
 
+/* load_pipeline_file - read and parse a pipeline (a bare name is also
+ * looked up in $CNNFILTER_KERNELS and the installed kernels folder; kernel
+ * files it names are found beside it first).  Returns 0, or the exit code
+ * after printing the error (usage errors: exit 2). */
+int load_pipeline_file(const char *spec, cnf_pipeline **pl_ret);
+
 /* run_setup_load - parse the kernels (-k) or the pipeline (--pipeline) once
  * for every file of the run.  Returns 0, or the exit code after printing
  * the error. */
