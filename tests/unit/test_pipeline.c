@@ -260,8 +260,8 @@ static void unknown_and_duplicate_keys_are_refused_with_their_position(void)
     expect_error("{\"layers\": [\n  {\"type\": \"conv\", \"kernels\": [\"box\"],\n"
                  "   \"groups\": 2}]}",
                  CNF_E_USAGE, "p.json", 3, 4,
-                 "unknown key \"groups\" in a conv layer (allowed: type, kernels, padding, "
-                 "stride, dilation, border, channels, bias)");
+                 "unknown key \"groups\" in a conv layer (allowed: type, kernels, weights, "
+                 "padding, stride, dilation, border, channels, bias, trainable)");
     expect_error("{\"layers\": [{\"type\": \"avgpool\", \"slope\": 1}]}", CNF_E_USAGE, "p.json",
                  1, 33,
                  "unknown key \"slope\" in a avgpool layer (allowed: type, size, stride, "
@@ -279,7 +279,8 @@ static void unknown_and_duplicate_keys_are_refused_with_their_position(void)
                  "p.json", 1, 30, "duplicate key \"type\"");
     expect_error("{\"layers\": [{\"type\": \"relu\"}],\n \"version\": 2}", CNF_E_USAGE, "p.json",
                  2, 2,
-                 "unknown key \"version\" in a pipeline (allowed: layers, name, description)");
+                 "unknown key \"version\" in a pipeline (allowed: layers, name, description, "
+                 "classes, training)");
     expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": [{\"weights\": [[1]], "
                  "\"stride\": 1}]}]}",
                  CNF_E_USAGE, "p.json", 1, 61,
@@ -304,7 +305,9 @@ static void values_of_the_wrong_type_name_their_key(void)
         {"\"border\": \"edge\"}]}", 60,
          "\"border\" must be one of: zero, replicate, reflect, mirror, wrap"},
         {"\"channels\": 3}]}", 62, "\"channels\" must be one of: auto, gray, rgb, sum"},
-        {"\"bias\": \"1\"}]}", 58, "\"bias\" must be a finite number"},
+        {"\"bias\": {}}]}", 58, "\"bias\" must be a finite number"},
+        /* A string names a .npy file of biases. */
+        {"\"bias\": \"1\"}]}", 58, "\"bias\": 1: No such file or directory"},
         {"\"bias\": [1, 2]}]}", 58, "\"bias\" has 2 values for 1 kernels"},
         {"\"bias\": [null]}]}", 58, "\"bias\" must be a finite number"},
     };
@@ -326,7 +329,9 @@ static void values_of_the_wrong_type_name_their_key(void)
 static void conv_kernels_must_be_a_non_empty_list_of_specs_or_objects(void)
 {
     const char *need = "a conv layer needs \"kernels\": a non-empty array";
-    expect_error("{\"layers\": [{\"type\": \"conv\"}]}", CNF_E_USAGE, "p.json", 1, 13, need);
+    expect_error("{\"layers\": [{\"type\": \"conv\"}]}", CNF_E_USAGE, "p.json", 1, 13,
+                 "a conv layer needs \"kernels\" (a non-empty array, or {\"count\", \"size\"}) "
+                 "or \"weights\" (a .npy file)");
     expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": []}]}", CNF_E_USAGE, "p.json",
                  1, 41, need);
     expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": \"box\"}]}", CNF_E_USAGE,
@@ -368,10 +373,10 @@ static void layers_and_the_pipeline_itself_are_checked(void)
     expect_error("{\"layers\": [{\"type\": \"relu\"}, {\"kernels\": [\"box\"]}]}", CNF_E_USAGE,
                  "p.json", 1, 31,
                  "layer 2 needs a \"type\" (conv, relu, abs, leaky_relu, sigmoid, tanh, maxpool, "
-                 "avgpool, minpool, combine)");
+                 "avgpool, minpool, combine, flatten, dense, softmax, affine)");
     expect_error("{\"layers\": [{\"type\": 5}]}", CNF_E_USAGE, "p.json", 1, 13,
                  "layer 1 needs a \"type\" (conv, relu, abs, leaky_relu, sigmoid, tanh, maxpool, "
-                 "avgpool, minpool, combine)");
+                 "avgpool, minpool, combine, flatten, dense, softmax, affine)");
     expect_error("{\"layers\": [{\"type\": \"dropout\"}]}", CNF_E_USAGE, "p.json", 1, 13,
                  "layer 1: unknown type \"dropout\"");
     expect_error("{\"layers\": [{\"type\": \"relu\"}]} []", CNF_E_USAGE, "p.json", 1, 32,
@@ -412,15 +417,16 @@ static void layers_and_kernels_per_layer_are_limited(void)
     expect_error(t, CNF_E_LIMIT, "p.json", 1, 12, "more than 64 layers (limit)");
     CHECK_EQ_INT(E.limit, CNF_LIMIT_KERNEL);
     free(t);
-    t = repeat_kernels(CNF_MAX_LAYER_KERNELS);
+    /* A pipeline's conv layer takes more kernels than a -k bank. */
+    t = repeat_kernels(CNF_MAX_PIPELINE_KERNELS);
     p = parse_ok(t);
-    CHECK(p && p->layers[0].layer.n_kernels == CNF_MAX_LAYER_KERNELS);
+    CHECK(p && p->layers[0].layer.n_kernels == CNF_MAX_PIPELINE_KERNELS);
     if (p)
-        CHECK(strcmp(cnf_kernel_name(p->layers[0].kernels[63]), "box") == 0);
+        CHECK(strcmp(cnf_kernel_name(p->layers[0].kernels[1023]), "box") == 0);
     cnf_pipeline_free(p);
     free(t);
-    t = repeat_kernels(CNF_MAX_LAYER_KERNELS + 1);
-    expect_error(t, CNF_E_LIMIT, "p.json", 1, 41, "more than 64 kernels in one layer (limit)");
+    t = repeat_kernels(CNF_MAX_PIPELINE_KERNELS + 1);
+    expect_error(t, CNF_E_LIMIT, "p.json", 1, 41, "more than 1024 kernels in one layer (limit)");
     CHECK_EQ_INT(E.limit, CNF_LIMIT_KERNEL);
     free(t);
 }
