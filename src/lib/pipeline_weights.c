@@ -29,8 +29,13 @@ cnf_status cnf__tensor_fail(const cnf_tensor *t, cnf_status st, const char *fmt,
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (t->file[0])
-        return cnf__jdoc_fail(t->d, st, t->off, "\"%s\": %s: %s", t->key, t->file, msg);
-    return cnf__jdoc_fail(t->d, st, t->off, "\"%s\": %s", t->key, msg);
+        cnf__jdoc_fail(t->d, st, t->off, "\"%s\": %s: %s", t->key, t->file, msg);
+    else
+        cnf__jdoc_fail(t->d, st, t->off, "\"%s\": %s", t->key, msg);
+    /* The only limits of weights are those of a layer's size. */
+    if (st == CNF_E_LIMIT && t->d->err)
+        t->d->err->limit = CNF_LIMIT_KERNEL;
+    return st;
 }
 
 /* An error from a lower layer (the .npy reader, errno): its message at t's place. */
