@@ -4,8 +4,8 @@
  * flatten and dense need every row of their input for their one output row, so the
  * executor holds their input whole (a ring as tall as the image, sized from need()) and the
  * stage runs once; softmax and affine map each position on its own, like an activation.
- * Sums are taken in double in a fixed order (input index ascending), so a value never
- * depends on threads or bands, and softmax subtracts the maximum before exponentiating so
+ * Sums are taken in double in a fixed order (see dot()), so a value never depends on
+ * threads or bands, and softmax subtracts the maximum before exponentiating so
  * that large inputs cannot overflow.  The input's alpha plane, if any, is not read (a
  * pipeline drops it before its first stage anyway) and no stage here outputs one.
  */
@@ -134,6 +134,24 @@ static size_t dense_scratch(const cnf_stage *s, int rows)
     return (size_t)d->n_in * sizeof(float);
 }
 
+/* The dot product of n floats in double: four running sums (inputs i = 0, 1, 2, 3 mod 4)
+ * added pairwise at the end, a fixed order whatever the thread or band.  Four sums rather
+ * than one keep four additions in flight instead of waiting on each (about 4x faster). */
+static double dot(const float *w, const float *x, int n)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += (double)w[i] * (double)x[i];
+        s1 += (double)w[i + 1] * (double)x[i + 1];
+        s2 += (double)w[i + 2] * (double)x[i + 2];
+        s3 += (double)w[i + 3] * (double)x[i + 3];
+    }
+    for (; i < n; i++)
+        s0 += (double)w[i] * (double)x[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
 static void dense_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int y0,
                       int y1, void *scratch)
 {
@@ -142,15 +160,9 @@ static void dense_run(const cnf_stage *s, const cnf_band *in, const cnf_band *ou
     if (y0 >= y1)
         return;
     gather(s, in, x);
-    for (int u = 0; u < d->units; u++) {
-        const float *wu = d->w + (size_t)u * (size_t)d->n_in;
-        double acc = 0;
-        for (int i = 0; i < d->n_in; i++)
-            acc += (double)wu[i] * (double)x[i];
-        if (d->b)
-            acc += d->b[u];
-        cnf__band_row(out, u, 0)[0] = (float)acc;
-    }
+    for (int u = 0; u < d->units; u++)
+        cnf__band_row(out, u, 0)[0] = (float)(dot(d->w + (size_t)u * (size_t)d->n_in, x, d->n_in) +
+                                              (d->b ? d->b[u] : 0.0));
 }
 
 static void dense_explain(const cnf_stage *s, FILE *f)

@@ -82,7 +82,7 @@ static cnf_status open_json(cnf_tensor *t, cnf_jval v, size_t max_values)
 static cnf_status open_npy(cnf_tensor *t, const char *spec, const char *base_dir)
 {
     char path[4200];
-    unsigned char head[NPY_HEADER_MAX];
+    unsigned char *head;
     const char *use = spec;
     struct stat stt;
     cnf_error e;
@@ -100,6 +100,9 @@ static cnf_status open_npy(cnf_tensor *t, const char *spec, const char *base_dir
     }
     if (S_ISDIR(stt.st_mode))
         return cnf__tensor_fail(t, CNF_E_USAGE, "is a directory");
+    /* A FIFO or a device could block or never end: weights are files. */
+    if (!S_ISREG(stt.st_mode))
+        return cnf__tensor_fail(t, CNF_E_USAGE, "is not a regular file");
     t->f = fopen(use, "rb");
     if (!t->f) {
         e.sys_errno = errno;
@@ -107,16 +110,23 @@ static cnf_status open_npy(cnf_tensor *t, const char *spec, const char *base_dir
         return fail_with(t, CNF_E_USAGE, &e);
     }
     t->size = (size_t)stt.st_size;
-    n = fread(head, 1, sizeof head, t->f);
+    head = malloc(NPY_HEADER_MAX);
+    if (!head)
+        return cnf__tensor_fail(t, CNF_E_NOMEM, "out of memory");
+    n = fread(head, 1, NPY_HEADER_MAX, t->f);
     if (ferror(t->f)) {
         e.sys_errno = errno;
         snprintf(e.msg, sizeof e.msg, "read error: %s", strerror(errno));
+        free(head);
         return fail_with(t, CNF_E_USAGE, &e);
     }
     /* A malformed weight file is a fault of the pipeline: a usage error, like a bad kernel
      * file. */
-    if (cnf__npy_array_header(head, n, spec, &t->a, &e))
+    if (cnf__npy_array_header(head, n, spec, &t->a, &e)) {
+        free(head);
         return fail_with(t, CNF_E_USAGE, &e);
+    }
+    free(head);
     t->ndims = t->a.ndims;
     memcpy(t->dims, t->a.dims, sizeof t->dims);
     t->count = t->a.count;
@@ -167,6 +177,8 @@ cnf_status cnf__tensor_load(cnf_tensor *t)
         return cnf__tensor_fail(t, CNF_E_NOMEM, "out of memory for %zu bytes", bytes);
     if (fseek(t->f, (long)t->a.data, SEEK_SET) != 0 || fread(t->raw, 1, bytes, t->f) != bytes) {
         cnf_error e;
+        if (!ferror(t->f))
+            return cnf__tensor_fail(t, CNF_E_USAGE, "truncated .npy data (the file shrank)");
         memset(&e, 0, sizeof e);
         e.sys_errno = errno;
         snprintf(e.msg, sizeof e.msg, "read error: %s", strerror(errno));

@@ -717,6 +717,10 @@ static void dense_weights_and_biases_come_from_npy_files(void)
                  CNF_E_USAGE, "p.json", 1, 54,
                  "\"weights\": none.npy: No such file or directory");
     CHECK_EQ_INT(E.sys_errno, ENOENT);
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 1, \"weights\": \"/dev/null\"}]}",
+                 CNF_E_USAGE, "p.json", 1, 54, "\"weights\": /dev/null: is not a regular file");
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 1, \"weights\": \".\"}]}",
+                 CNF_E_USAGE, "p.json", 1, 54, "\"weights\": .: is a directory");
     t_write_npy(in_dir("short.npy"), "<f4", d23, 2, w32, 20, 0);
     expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 2, \"weights\": \"short.npy\"}]}",
                  CNF_E_USAGE, "p.json", 1, 54,
