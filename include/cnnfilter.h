@@ -617,10 +617,13 @@ cnf_status cnf_pipeline_set_classes(cnf_pipeline *p, const char *const *names, i
 
 /* cnf_pipeline_to_json - the pipeline as a document that cnf_pipeline_parse
  * reads back to the same layers and the same float32 weights: every weight
- * and bias written out (%.9g), conv kernels with divisor 1 and any flip
- * folded into their weights, "classes" when it has them, and `training` (the
- * text of a JSON object, or NULL) as a top-level "training" key.  *out is
- * malloc'd (the caller frees it) and ends with a newline. */
+ * and bias written out (%.9g; a double that needs them, %.17g), conv kernels
+ * with divisor 1 and any flip folded into their weights, "classes" when it
+ * has them, and `training` (the text of a JSON object, or NULL) as a
+ * top-level "training" key.  *out is malloc'd (the caller frees it) and ends
+ * with a newline.  Fails with CNF_E_USAGE when `training` is not one JSON
+ * object, CNF_E_LIMIT (err.limit JSON) when the document would be over
+ * CNF_MAX_JSON_BYTES (it could not be read back). */
 cnf_status cnf_pipeline_to_json(const cnf_pipeline *p, const char *training, char **out,
                                 size_t *len, cnf_error *err);
 

@@ -4,7 +4,13 @@
  * (each with its JSON type, range or vocabulary, default, and whether it is required) and a
  * function that puts the values into the layer.  Reading a layer is the same for every row:
  * find the row by "type", reject unknown and duplicate keys, read each key in the row's order
- * (so the first bad key in that order is the one reported), then call the row's function. */
+ * (so the first bad key in that order is the one reported), then call the row's function.
+ *
+ * Learned layers (cnnfilter(1), learning) have rows like the others: dense, flatten, softmax,
+ * affine, and conv layers whose kernels are given by shape only (weights to be learned) or by
+ * a .npy file as PyTorch stores them.  Weights in files are read by pipeline_weights.c, shape
+ * first.  Top-level "classes" are kept, "training" (what `train` recorded) is only checked to
+ * be an object, "name" and "description" are kept so that pipeline_json.c writes them back. */
 #include "json_doc.h"
 #include "kernel_json.h"
 #include "pipeline_weights.h"

@@ -289,9 +289,10 @@ static void dense_is_w_times_x_plus_b_over_the_flattened_input(void)
         CHECK(out.width == 1 && out.height == 1 && out.channels == 3);
         CHECK(out.data[0] == 1);
         CHECK(out.data[1] == 0.5f - 2 + 6 + 1 + 10);
-        /* In double from the float32 weights: 0.1f + 0.2f * 2 + 0.3f * 3 + 0.4f * 4 - 0.5. */
-        CHECK(out.data[2] ==
-              (float)((double)0.1f + (double)0.2f * 2 + (double)0.3f * 3 + (double)0.4f * 4 - 0.5));
+        /* In double from the float32 weights, in the stage's order (four running sums added
+         * pairwise, then the bias). */
+        CHECK(out.data[2] == (float)(((double)0.1f + (double)0.2f * 2) +
+                                         ((double)0.3f * 3 + (double)0.4f * 4) - 0.5));
     }
     /* Any input shape is flattened first: the same values without the flatten layer. */
     if (run(without, &in, &out2))
