@@ -488,8 +488,10 @@ int cnf_plan_n_groups(const cnf_plan *p);
  * cnf_plan_limits.max_memory is checked against): each stage's input ring
  * (its rows, at most the input's height, x width x planes x 4 bytes), the
  * last stage's output band (up to 32 rows x width x planes x 5 bytes: the
- * floats and an 8-bit copy), and two threads' scratch (the largest any
- * stage needs for 16 rows).  Whole input or output images come on top. */
+ * floats and an 8-bit copy), two threads' scratch (the largest any stage
+ * needs for 16 rows), and what stages hold for the run (a dense layer's
+ * weights; the row tables of flatten and dense outputs, which have a plane
+ * per value).  Whole input or output images come on top. */
 uint64_t cnf_plan_memory(const cnf_plan *p);
 /* cnf_plan_explain - print each stage, its shapes and the size arithmetic. */
 void cnf_plan_explain(const cnf_plan *p, FILE *out);
@@ -498,7 +500,8 @@ void cnf_plan_explain(const cnf_plan *p, FILE *out);
  * The strings point into the plan: valid until cnf_plan_free. */
 typedef struct cnf_stage_info {
     const char *kind; /* "luma", "conv", "combine", "activation", "maxpool", "avgpool",
-                       * "minpool": the text before the ':' of the stage's explain line */
+                       * "minpool", "flatten", "dense", "softmax", "affine": the text before
+                       * the ':' of the stage's explain line */
     int in_width, in_height, in_channels, in_alpha;
     int out_width, out_height, out_channels, out_alpha;
     uint64_t weights, biases;
@@ -565,10 +568,11 @@ cnf_status cnf_image_group(const cnf_image *all, int n_groups, int g, cnf_image 
 typedef struct cnf_pipeline cnf_pipeline;
 
 /* cnf_pipeline_parse - parse a pipeline document {"layers": [...]}.  `name`
- * names the document in errors (with line and column); kernel file paths
- * inside it are looked up relative to `base_dir` first (may be NULL), then
- * as given.  At most CNF_MAX_LAYERS layers and CNF_MAX_LAYER_KERNELS kernels
- * per layer. */
+ * names the document in errors (with line and column); kernel file and
+ * .npy weight file paths inside it are looked up relative to `base_dir`
+ * first (may be NULL), then as given.  At most CNF_MAX_LAYERS layers,
+ * CNF_MAX_PIPELINE_KERNELS kernels of depth CNF_MAX_PIPELINE_DEPTH per conv
+ * layer and CNF_MAX_DENSE_WEIGHTS weights per dense layer. */
 cnf_status cnf_pipeline_parse(const char *text, size_t len, const char *name,
                               const char *base_dir, cnf_pipeline **p_ret, cnf_error *err);
 /* cnf_pipeline_free - NULL is a no-op. */
@@ -613,10 +617,13 @@ cnf_status cnf_pipeline_set_classes(cnf_pipeline *p, const char *const *names, i
 
 /* cnf_pipeline_to_json - the pipeline as a document that cnf_pipeline_parse
  * reads back to the same layers and the same float32 weights: every weight
- * and bias written out (%.9g), conv kernels with divisor 1 and any flip
- * folded into their weights, "classes" when it has them, and `training` (the
- * text of a JSON object, or NULL) as a top-level "training" key.  *out is
- * malloc'd (the caller frees it) and ends with a newline. */
+ * and bias written out (%.9g; a double that needs them, %.17g), conv kernels
+ * with divisor 1 and any flip folded into their weights, "classes" when it
+ * has them, and `training` (the text of a JSON object, or NULL) as a
+ * top-level "training" key.  *out is malloc'd (the caller frees it) and ends
+ * with a newline.  Fails with CNF_E_USAGE when `training` is not one JSON
+ * object, CNF_E_LIMIT (err.limit JSON) when the document would be over
+ * CNF_MAX_JSON_BYTES (it could not be read back). */
 cnf_status cnf_pipeline_to_json(const cnf_pipeline *p, const char *training, char **out,
                                 size_t *len, cnf_error *err);
 

@@ -144,6 +144,9 @@ struct cnf_pipeline {
     char name[512];
     char **classes; /* "classes": n_classes malloc'd names, or NULL */
     int n_classes;
+    /* The document's own "name" and "description" strings (malloc'd, NULL when absent), kept
+     * so that cnf_pipeline_to_json writes them back. */
+    char *doc_name, *description;
 };
 
 /* Border index mapping for one axis of length n: the source index of

@@ -11,7 +11,7 @@ cnf_kernel *cnf__kernel_new(int w, int h, int depth)
     cnf_kernel *k = calloc(1, sizeof *k);
     if (!k)
         return NULL;
-    /* w, h <= CNF_MAX_KERNEL_SIDE and depth <= CNF_MAX_KERNEL_DEPTH: no overflow. */
+    /* w, h <= CNF_MAX_KERNEL_SIDE and depth <= CNF_MAX_PIPELINE_DEPTH: no overflow. */
     k->weights = calloc((size_t)w * h * depth, sizeof(double));
     if (!k->weights) {
         free(k);

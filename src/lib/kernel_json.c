@@ -7,33 +7,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The most weights a kernel can have: any more is over a side or the depth limit, so the
- * parser stops there instead of reading (and allocating) the rest. */
-static const cnf_numarray_cap KERNEL_CAP = {
-    (size_t)CNF_MAX_KERNEL_DEPTH * CNF_MAX_KERNEL_SIDE * CNF_MAX_KERNEL_SIDE, CNF_E_LIMIT,
-    CNF_LIMIT_KERNEL};
 
 /* The longest "name" kept: a label for --explain and errors, not a place for prose. */
 #define MAX_NAME_CHARS 256
 
-/* A kernel from the numeric array at s[off] (named default_name); *ndims_ret gets how deep it
- * nested, *end_ret the offset after it. */
+/* A kernel from the numeric array at s[off] (named default_name), of depth up to max_depth;
+ * *ndims_ret gets how deep it nested, *end_ret the offset after it. */
 static cnf_status kernel_from_array(const char *s, size_t len, size_t off, const char *name,
-                                    const char *default_name, cnf_kernel **k_ret,
+                                    const char *default_name, int max_depth, cnf_kernel **k_ret,
                                     int *ndims_ret, size_t *end_ret, cnf_error *err)
 {
+    /* The most weights a kernel can have: any more is over a side or the depth limit, so the
+     * parser stops there instead of reading (and allocating) the rest. */
+    cnf_numarray_cap cap = {(size_t)max_depth * CNF_MAX_KERNEL_SIDE * CNF_MAX_KERNEL_SIDE,
+                            CNF_E_LIMIT, CNF_LIMIT_KERNEL};
     cnf_numarray a;
     cnf_kernel *k;
-    cnf_status st = cnf__numarray_parse(s, len, off, name, &KERNEL_CAP, &a, err);
+    cnf_status st = cnf__numarray_parse(s, len, off, name, &cap, &a, err);
     if (st)
         return st;
     if (a.shape[1] > CNF_MAX_KERNEL_SIDE || a.shape[2] > CNF_MAX_KERNEL_SIDE ||
-        a.shape[0] > CNF_MAX_KERNEL_DEPTH) {
+        a.shape[0] > (size_t)max_depth) {
         st = cnf__json_fail_limit(err, CNF_LIMIT_KERNEL, name, s, off,
                                   "kernel of %zux%zu (depth %zu) is over the limit of %d per "
                                   "side and depth %d",
                                   a.shape[1], a.shape[2], a.shape[0], CNF_MAX_KERNEL_SIDE,
-                                  CNF_MAX_KERNEL_DEPTH);
+                                  max_depth);
         goto out;
     }
     k = cnf__kernel_new((int)a.shape[2], (int)a.shape[1], (int)a.shape[0]);
@@ -58,8 +57,8 @@ static cnf_status kernel_from_matrix_doc(const cnf_jdoc *d, const char *default_
 {
     int nd = 0;
     size_t end = 0;
-    cnf_status st = kernel_from_array(d->text, d->len, d->start, d->name, default_name, k_ret,
-                                      &nd, &end, d->err);
+    cnf_status st = kernel_from_array(d->text, d->len, d->start, d->name, default_name,
+                                      CNF_MAX_KERNEL_DEPTH, k_ret, &nd, &end, d->err);
     if (st)
         return st;
     end = cnf__json_skip_ws(d->text, d->len, end);
@@ -131,6 +130,12 @@ static cnf_status kernel_settings(const cnf_jdoc *d, const cnf_jval *v, const ch
 cnf_status cnf__kernel_from_object(const cnf_jdoc *d, cnf_jval obj, const char *default_name,
                                    cnf_kernel **k_ret)
 {
+    return cnf__kernel_from_object_deep(d, obj, default_name, CNF_MAX_KERNEL_DEPTH, k_ret);
+}
+
+cnf_status cnf__kernel_from_object_deep(const cnf_jdoc *d, cnf_jval obj, const char *default_name,
+                                        int max_depth, cnf_kernel **k_ret)
+{
     cnf_jval v[N_KERNEL_KEYS];
     cnf_kernel *k = NULL;
     size_t end = 0;
@@ -141,8 +146,8 @@ cnf_status cnf__kernel_from_object(const cnf_jdoc *d, cnf_jval obj, const char *
         return st;
     if (!v[K_WEIGHTS].node)
         return cnf__jdoc_fail(d, CNF_E_USAGE, obj.off, "missing key \"weights\"");
-    st = kernel_from_array(d->text, d->len, v[K_WEIGHTS].off, d->name, default_name, &k, &nd,
-                           &end, d->err);
+    st = kernel_from_array(d->text, d->len, v[K_WEIGHTS].off, d->name, default_name, max_depth,
+                           &k, &nd, &end, d->err);
     if (st)
         return st;
     if (nd == 1) {

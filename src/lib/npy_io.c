@@ -4,9 +4,11 @@
  * Python dict literal ({'descr': '<f4', 'fortran_order': False, 'shape':
  * (C, H, W), }), then the raw data.  Only what cnnfilter and common NumPy
  * code write is read: C order, 2-D (H,W) or 3-D (C,H,W), float32/64 or
- * (u)int8/16/32, little-endian or byte-sized.
+ * (u)int8/16/32, little-endian or byte-sized.  Weight files of learned
+ * layers (npy_array.h) are read here too: 1-D to 4-D, float32 or float64.
  */
 #include "codec.h"
+#include "npy_array.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -263,6 +265,102 @@ cnf_status cnf__npy_encode(const cnf_image *img, const unsigned char *px, int qu
     *out = o.data;
     *out_len = o.len;
     return CNF_OK;
+}
+
+/* ------------------------------------------------------ weight files */
+
+/* The dtype of a weight file: float32 or float64, little-endian, as NumPy and PyTorch
+ * write them ('<f4', '<f8'); integers are refused because weights are never integers by
+ * accident of the format, and a wrong array is more likely than a deliberate one. */
+static cnf_status weight_dtype(const char *h, const char *end, const char *name,
+                               cnf_npy_array *a, cnf_error *err)
+{
+    const char *p = dict_value(h, end, "'fortran_order'"), *q;
+    if (!p || end - p < 5 || memcmp(p, "False", 5) != 0)
+        return cnf__fail(err, CNF_E_DECODE, name,
+                         "only C-order .npy arrays are supported (not Fortran order)");
+    p = dict_value(h, end, "'descr'");
+    if (!p || p >= end || *p != '\'')
+        return cnf__fail(err, CNF_E_DECODE, name, "no dtype in the .npy header");
+    for (q = p + 1; q < end && *q != '\''; q++)
+        ;
+    if (q - p == 4 && p[1] == '<' && p[2] == 'f' && (p[3] == '4' || p[3] == '8')) {
+        a->esize = (size_t)(p[3] - '0');
+        return CNF_OK;
+    }
+    return cnf__fail(err, CNF_E_DECODE, name,
+                     "dtype %.*s is not float32 or float64 ('<f4' or '<f8')",
+                     (int)(q - p + 1 < 16 ? q - p + 1 : 16), p);
+}
+
+static cnf_status weight_shape(const char *h, const char *end, const char *name,
+                               cnf_npy_array *a, cnf_error *err)
+{
+    const char *p = dict_value(h, end, "'shape'");
+    a->ndims = 0;
+    a->count = 1;
+    if (!p || p >= end || *p != '(')
+        return cnf__fail(err, CNF_E_DECODE, name, "no shape in the .npy header");
+    for (p++; p < end && *p != ')';) {
+        size_t v;
+        while (p < end && (*p == ' ' || *p == ','))
+            p++;
+        if (p >= end || *p == ')')
+            break;
+        v = shape_number(&p, end);
+        if (v == 0)
+            return cnf__fail(err, CNF_E_DECODE, name, "the .npy shape has an empty or bad "
+                                                      "dimension");
+        if (a->ndims >= CNF_NPY_MAX_DIMS)
+            return cnf__fail(err, CNF_E_DECODE, name, "the .npy array has more than %d "
+                                                      "dimensions", CNF_NPY_MAX_DIMS);
+        /* Each dimension is below 2^31: four of them cannot overflow 64 bits, but a
+         * size_t of 32 bits could. */
+        if (!cnf__mul(a->count, v, &a->count))
+            return cnf__fail(err, CNF_E_DECODE, name, "the .npy array is too large");
+        a->dims[a->ndims++] = v;
+    }
+    if (a->ndims == 0)
+        return cnf__fail(err, CNF_E_DECODE, name, "the .npy array is a scalar (shape ())");
+    return CNF_OK;
+}
+
+cnf_status cnf__npy_array_header(const unsigned char *b, size_t len, const char *name,
+                                 cnf_npy_array *a, cnf_error *err)
+{
+    size_t hl, off;
+    const char *h;
+    cnf_status st;
+    memset(a, 0, sizeof *a);
+    if (len < 10 || memcmp(b, NPY_MAGIC, 6) != 0)
+        return cnf__fail(err, CNF_E_DECODE, name, "not a .npy file");
+    if (b[6] == 1) {
+        hl = b[8] | (size_t)b[9] << 8;
+        off = 10;
+    } else if ((b[6] == 2 || b[6] == 3) && len >= 12) {
+        hl = b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
+        off = 12;
+    } else {
+        return cnf__fail(err, CNF_E_DECODE, name, ".npy version %d is not supported", b[6]);
+    }
+    if (hl > len - off || hl > 65536)
+        return cnf__fail(err, CNF_E_DECODE, name, "truncated .npy header");
+    h = (const char *)b + off;
+    st = weight_dtype(h, h + hl, name, a, err);
+    if (st == CNF_OK)
+        st = weight_shape(h, h + hl, name, a, err);
+    if (st == CNF_OK)
+        a->data = off + hl;
+    return st;
+}
+
+double cnf__npy_array_value(const cnf_npy_array *a, const unsigned char *data, size_t i)
+{
+    npy_header hd;
+    memset(&hd, 0, sizeof hd);
+    hd.type = 'f';
+    hd.esize = a->esize;
+    return npy_value(data + i * a->esize, &hd);
 }
 
 /* ------------------------------------------------------ codec table rows */

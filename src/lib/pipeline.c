@@ -4,10 +4,18 @@
  * (each with its JSON type, range or vocabulary, default, and whether it is required) and a
  * function that puts the values into the layer.  Reading a layer is the same for every row:
  * find the row by "type", reject unknown and duplicate keys, read each key in the row's order
- * (so the first bad key in that order is the one reported), then call the row's function. */
+ * (so the first bad key in that order is the one reported), then call the row's function.
+ *
+ * Learned layers (cnnfilter(1), learning) have rows like the others: dense, flatten, softmax,
+ * affine, and conv layers whose kernels are given by shape only (weights to be learned) or by
+ * a .npy file as PyTorch stores them.  Weights in files are read by pipeline_weights.c, shape
+ * first.  Top-level "classes" are kept, "training" (what `train` recorded) is only checked to
+ * be an object, "name" and "description" are kept so that pipeline_json.c writes them back. */
 #include "json_doc.h"
 #include "kernel_json.h"
+#include "pipeline_weights.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,51 +127,227 @@ static cnf_status kernel_spec(const layer_reader *r, const char *spec, size_t of
     return st;
 }
 
-static cnf_status conv_kernels(layer_reader *r, cnf_pl_layer *L, const layer_key *k,
-                               key_value *v)
+/* What a conv layer needs when it has neither "kernels" nor "weights". */
+static const char CONV_NEEDS[] = "a conv layer needs \"kernels\" (a non-empty array, or "
+                                 "{\"count\", \"size\"}) or \"weights\" (a .npy file)";
+
+/* 1 and *b when v is true or false, 0 for any other value (nothing reported). */
+static int is_bool(const cnf_jdoc *d, cnf_jval v, int *b)
 {
-    cnf_jval ks[CNF_MAX_LAYER_KERNELS];
-    size_t n;
-    if (!cnf__jnode_is_array(v->at.node) || cnf__jnode_count(v->at.node) < 1)
-        return cnf__jdoc_fail(r->d, CNF_E_USAGE, v->at.off, "%s", k->required);
-    n = cnf__jdoc_elements(r->d, v->at, ks, CNF_MAX_LAYER_KERNELS);
-    if (n > CNF_MAX_LAYER_KERNELS)
-        return cnf__jdoc_fail_limit(r->d, CNF_LIMIT_KERNEL, v->at.off,
-                                    "more than %d kernels in one layer (limit)",
-                                    CNF_MAX_LAYER_KERNELS);
+    cnf_jdoc quiet = *d;
+    quiet.err = NULL;
+    return v.node && cnf__jdoc_bool(&quiet, v, "", b) == CNF_OK;
+}
+
+/* Room for n kernels in L (both of its arrays). */
+static cnf_status alloc_kernels(const layer_reader *r, cnf_pl_layer *L, size_t n, size_t off)
+{
     L->kernels = calloc(n, sizeof *L->kernels);
     L->kptr = calloc(n, sizeof *L->kptr);
     if (!L->kernels || !L->kptr)
-        return cnf__jdoc_fail(r->d, CNF_E_NOMEM, v->at.off, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const char *spec = cnf__jnode_string(ks[i].node);
-        cnf_status st;
-        if (spec)
-            st = kernel_spec(r, spec, ks[i].off, &L->kernels[i]);
-        else if (cnf__jnode_is_object(ks[i].node))
-            st = cnf__kernel_from_object(r->d, ks[i], "", &L->kernels[i]);
-        else
-            st = cnf__jdoc_fail(r->d, CNF_E_USAGE, ks[i].off,
-                                "a kernel must be a spec string or a kernel object");
-        if (st)
-            return st;
-        if (!L->kernels[i]->name[0])
-            snprintf(L->kernels[i]->name, sizeof L->kernels[i]->name, "k%zu", i);
-        L->kptr[i] = L->kernels[i];
-        L->layer.n_kernels = (int)i + 1;
-    }
-    L->layer.kernels = L->kptr;
+        return cnf__jdoc_fail(r->d, CNF_E_NOMEM, off, "out of memory");
     return CNF_OK;
 }
 
-/* A number for every map, or one bias per kernel (as a CNN layer has). */
+/* Kernel i of L is made: name it "k<i>" if it has no name, and let the layer see it. */
+static void kernel_made(cnf_pl_layer *L, size_t i)
+{
+    if (!L->kernels[i]->name[0])
+        snprintf(L->kernels[i]->name, sizeof L->kernels[i]->name, "k%zu", i);
+    L->kptr[i] = L->kernels[i];
+    L->layer.n_kernels = (int)i + 1;
+    L->layer.kernels = L->kptr;
+}
+
+/* "kernels": {"count": N, "size": K or [KH, KW]}: kernels by their shape only, over all the
+ * input channels, for training to initialise. */
+static cnf_status conv_shape(layer_reader *r, cnf_pl_layer *L, cnf_jval v)
+{
+    static const char *const keys[] = {"count", "size"};
+    cnf_jval at[2];
+    int count = 0;
+    cnf_status st = cnf__jdoc_keys(r->d, v, keys, 2, "\"kernels\" by shape", at);
+    if (st)
+        return st;
+    if (!at[0].node || !at[1].node)
+        return cnf__jdoc_fail(r->d, CNF_E_USAGE, v.off,
+                              "\"kernels\" by shape needs \"count\" and \"size\" (such as "
+                              "{\"count\": 6, \"size\": 5})");
+    st = cnf__jdoc_int(r->d, at[0], "count", 1, INT32_MAX, &count);
+    if (st)
+        return st;
+    if (count > CNF_MAX_PIPELINE_KERNELS)
+        return cnf__jdoc_fail_limit(r->d, CNF_LIMIT_KERNEL, at[0].off,
+                                    "more than %d kernels in one layer (limit)",
+                                    CNF_MAX_PIPELINE_KERNELS);
+    st = cnf__jdoc_int_pair(r->d, at[1], "size", 1, CNF_MAX_KERNEL_SIDE, &L->kh, &L->kw);
+    if (st)
+        return st;
+    L->shape_only = 1;
+    L->count = count;
+    return CNF_OK;
+}
+
+/* "kernels": a list of specs and kernel objects, or a shape.  Absent: "weights" gives them
+ * (conv_weights checks that one of the two is there). */
+static cnf_status conv_kernels(layer_reader *r, cnf_pl_layer *L, const layer_key *k,
+                               key_value *v)
+{
+    cnf_jval *ks;
+    size_t n;
+    cnf_status st = CNF_OK;
+    (void)k;
+    if (!v->at.node)
+        return CNF_OK;
+    if (cnf__jnode_is_object(v->at.node))
+        return conv_shape(r, L, v->at);
+    if (!cnf__jnode_is_array(v->at.node) || cnf__jnode_count(v->at.node) < 1)
+        return cnf__jdoc_fail(r->d, CNF_E_USAGE, v->at.off,
+                              "a conv layer needs \"kernels\": a non-empty array");
+    n = (size_t)cnf__jnode_count(v->at.node);
+    if (n > CNF_MAX_PIPELINE_KERNELS)
+        return cnf__jdoc_fail_limit(r->d, CNF_LIMIT_KERNEL, v->at.off,
+                                    "more than %d kernels in one layer (limit)",
+                                    CNF_MAX_PIPELINE_KERNELS);
+    ks = malloc(n * sizeof *ks);
+    if (!ks)
+        return cnf__jdoc_fail(r->d, CNF_E_NOMEM, v->at.off, "out of memory");
+    cnf__jdoc_elements(r->d, v->at, ks, n);
+    st = alloc_kernels(r, L, n, v->at.off);
+    for (size_t i = 0; i < n && st == CNF_OK; i++) {
+        const char *spec = cnf__jnode_string(ks[i].node);
+        if (spec)
+            st = kernel_spec(r, spec, ks[i].off, &L->kernels[i]);
+        else if (cnf__jnode_is_object(ks[i].node))
+            st = cnf__kernel_from_object_deep(r->d, ks[i], "", CNF_MAX_PIPELINE_DEPTH,
+                                              &L->kernels[i]);
+        else
+            st = cnf__jdoc_fail(r->d, CNF_E_USAGE, ks[i].off,
+                                "a kernel must be a spec string or a kernel object");
+        if (st == CNF_OK)
+            kernel_made(L, i);
+    }
+    free(ks);
+    return st;
+}
+
+/* The shape of a conv layer's weight file: (N, C, KH, KW) within the pipeline limits. */
+static cnf_status conv_weights_shape(const cnf_tensor *t)
+{
+    char shape[128];
+    const size_t *d = t->dims;
+    if (t->ndims != 4)
+        return cnf__tensor_fail(t, CNF_E_USAGE, "shape %s is not (N, C, KH, KW)",
+                                cnf__tensor_shape(t, shape, sizeof shape));
+    if (d[0] > CNF_MAX_PIPELINE_KERNELS)
+        return cnf__tensor_fail(t, CNF_E_LIMIT, "%zu kernels: more than %d in one layer (limit)",
+                                d[0], CNF_MAX_PIPELINE_KERNELS);
+    if (d[1] > CNF_MAX_PIPELINE_DEPTH || d[2] > CNF_MAX_KERNEL_SIDE || d[3] > CNF_MAX_KERNEL_SIDE)
+        return cnf__tensor_fail(t, CNF_E_LIMIT,
+                                "kernels of %zux%zu (depth %zu) are over the limit of %d per side "
+                                "and depth %d",
+                                d[2], d[3], d[1], CNF_MAX_KERNEL_SIDE, CNF_MAX_PIPELINE_DEPTH);
+    return CNF_OK;
+}
+
+/* N 3-D kernels [C][KH][KW] from the loaded weights (N, C, KH, KW), as PyTorch's Conv2d. */
+static cnf_status conv_kernels_from(layer_reader *r, cnf_pl_layer *L, const cnf_tensor *t)
+{
+    size_t n = t->dims[0], per = t->dims[1] * t->dims[2] * t->dims[3];
+    cnf_status st = alloc_kernels(r, L, n, t->off);
+    for (size_t i = 0; i < n && st == CNF_OK; i++) {
+        cnf_kernel *kn = cnf__kernel_new((int)t->dims[3], (int)t->dims[2], (int)t->dims[1]);
+        if (!kn)
+            return cnf__jdoc_fail(r->d, CNF_E_NOMEM, t->off, "out of memory");
+        kn->is3d = 1;
+        for (size_t j = 0; j < per; j++)
+            kn->weights[j] = cnf__tensor_at(t, i * per + j);
+        L->kernels[i] = kn;
+        kernel_made(L, i);
+    }
+    L->count = (int)n;
+    L->kh = (int)t->dims[2];
+    L->kw = (int)t->dims[3];
+    return st;
+}
+
+/* "weights": a .npy file of shape (N, C, KH, KW), instead of "kernels". */
+static cnf_status conv_weights(layer_reader *r, cnf_pl_layer *L, const layer_key *k,
+                               key_value *v)
+{
+    const key_value *kernels = value(r, "kernels");
+    cnf_tensor t;
+    cnf_status st;
+    if (!v->at.node)
+        return kernels->at.node ? CNF_OK : cnf__jdoc_fail(r->d, CNF_E_USAGE, r->off, "%s", CONV_NEEDS);
+    if (kernels->at.node)
+        return cnf__jdoc_fail(r->d, CNF_E_USAGE, v->at.off,
+                              "a conv layer takes \"kernels\" or \"weights\", not both");
+    if (!cnf__jnode_string(v->at.node))
+        return cnf__jdoc_fail(r->d, CNF_E_USAGE, v->at.off,
+                              "\"weights\" must name a .npy file of shape (N, C, KH, KW)");
+    st = cnf__tensor_open(r->d, v->at, k->name, r->base_dir, 0, &t);
+    if (st)
+        return st;
+    st = conv_weights_shape(&t);
+    if (st == CNF_OK)
+        st = cnf__tensor_load(&t);
+    if (st == CNF_OK)
+        st = conv_kernels_from(r, L, &t);
+    cnf__tensor_close(&t);
+    return st;
+}
+
+/* "bias": false: no bias term; the kernels must not bring one of their own. */
+static cnf_status conv_no_bias(layer_reader *r, cnf_pl_layer *L, const key_value *v)
+{
+    for (int i = 0; i < L->layer.n_kernels; i++) {
+        const cnf_kernel *kn = L->kernels[i]->pair[0] ? L->kernels[i]->pair[0] : L->kernels[i];
+        if (kn->bias != 0)
+            return cnf__jdoc_fail(r->d, CNF_E_USAGE, v->at.off,
+                                  "\"bias\" is false but kernel '%s' has a bias of %g",
+                                  L->kernels[i]->name, kn->bias);
+    }
+    L->no_bias = 1;
+    return CNF_OK;
+}
+
+/* "bias": a .npy file of shape (N): one bias per kernel. */
+static cnf_status conv_bias_file(layer_reader *r, cnf_pl_layer *L, const key_value *v)
+{
+    cnf_tensor t;
+    char shape[128];
+    cnf_status st = cnf__tensor_open(r->d, v->at, "bias", r->base_dir, 0, &t);
+    if (st)
+        return st;
+    if (t.ndims != 1 || t.dims[0] != (size_t)L->layer.n_kernels)
+        st = cnf__tensor_fail(&t, CNF_E_USAGE, "shape %s is not (%d,): one bias per kernel",
+                              cnf__tensor_shape(&t, shape, sizeof shape), L->layer.n_kernels);
+    if (st == CNF_OK)
+        st = cnf__tensor_load(&t);
+    for (int j = 0; j < L->layer.n_kernels && st == CNF_OK; j++)
+        cnf__kernel_add_bias(L->kernels[j], cnf__tensor_at(&t, (size_t)j));
+    cnf__tensor_close(&t);
+    return st;
+}
+
+/* A number for every map, one bias per kernel (as a CNN layer has) in a list or a .npy file,
+ * or false for none.  Kernels given by shape get their biases from training. */
 static cnf_status conv_bias(layer_reader *r, cnf_pl_layer *L, const layer_key *k, key_value *v)
 {
-    int n = cnf__jnode_count(v->at.node);
+    int n = cnf__jnode_count(v->at.node), b = 1;
     if (!v->at.node) {
         L->layer.bias = v->x;
         return CNF_OK;
     }
+    if (is_bool(r->d, v->at, &b) && !b)
+        return conv_no_bias(r, L, v);
+    if (L->shape_only)
+        return cnf__jdoc_fail(r->d, CNF_E_USAGE, v->at.off,
+                              "kernels given by shape have no weights to add \"bias\" to: leave "
+                              "it out (training learns it) or make it false");
+    if (cnf__jnode_string(v->at.node))
+        return conv_bias_file(r, L, v);
     if (!cnf__jnode_is_array(v->at.node))
         return cnf__jdoc_number(r->d, v->at, k->name, &L->layer.bias);
     if (n != L->layer.n_kernels)
@@ -171,9 +355,9 @@ static cnf_status conv_bias(layer_reader *r, cnf_pl_layer *L, const layer_key *k
                               k->name, n, L->layer.n_kernels);
     for (int j = 0; j < n; j++) {
         /* Errors point at the list: its numbers have no offsets of their own here. */
-        cnf_jval b = {cnf__jnode_item(v->at.node, j), v->at.off};
+        cnf_jval bj = {cnf__jnode_item(v->at.node, j), v->at.off};
         double x = 0;
-        if (cnf__jdoc_number(r->d, b, k->name, &x))
+        if (cnf__jdoc_number(r->d, bj, k->name, &x))
             return CNF_E_USAGE;
         cnf__kernel_add_bias(L->kernels[j], x);
     }
@@ -192,13 +376,14 @@ static cnf_status conv_parse(layer_reader *r, cnf_pl_layer *L)
     l->dilation = value(r, "dilation")->i;
     l->border = (cnf_border)value(r, "border")->i;
     l->channels = (cnf_channels)value(r, "channels")->i;
+    L->frozen = !value(r, "trainable")->i;
     return CNF_OK;
 }
 
 static const layer_key CONV_KEYS[] = {
     {.name = "type", .type = KEY_TYPE},
-    {.name = "kernels", .type = KEY_OWN, .own = conv_kernels,
-     .required = "a conv layer needs \"kernels\": a non-empty array"},
+    {.name = "kernels", .type = KEY_OWN, .own = conv_kernels},
+    {.name = "weights", .type = KEY_OWN, .own = conv_weights},
     {.name = "padding", .type = KEY_PADDING, .lo = 0, .hi = 1 << 20, .def = CNF_PAD_SAME},
     {.name = "stride", .type = KEY_PAIR, .lo = 1, .hi = 1 << 20, .def = 1},
     {.name = "dilation", .type = KEY_INT, .lo = 1, .hi = 1 << 16, .def = 1},
@@ -206,6 +391,7 @@ static const layer_key CONV_KEYS[] = {
     /* Feature maps from all incoming channels, as in a CNN (cnnfilter(1), PIPELINES). */
     {.name = "channels", .type = KEY_WORD, .vocab = CNF_VOCAB_CHANNELS, .def = CNF_CH_SUM},
     {.name = "bias", .type = KEY_OWN, .own = conv_bias, .def = 0},
+    {.name = "trainable", .type = KEY_BOOL, .def = 1},
 };
 
 /* ---------------------------------------------------------- activations */
@@ -267,6 +453,144 @@ static const layer_key COMBINE_KEYS[] = {
      .required = "a combine layer must name its \"mode\" (magnitude, max or sum)"},
 };
 
+/* ---------------------------------------------------------- learned layers */
+
+static cnf_status no_more(layer_reader *r, cnf_pl_layer *L)
+{
+    (void)r;
+    (void)L;
+    return CNF_OK;
+}
+
+/* The shape of a dense layer's weights: (units, inputs), at most CNF_MAX_DENSE_WEIGHTS. */
+static cnf_status dense_weights_shape(const cnf_tensor *t, int units)
+{
+    char shape[128];
+    if (t->ndims != 2)
+        return cnf__tensor_fail(t, CNF_E_USAGE, "shape %s is not (units, inputs)",
+                                cnf__tensor_shape(t, shape, sizeof shape));
+    if (t->dims[0] != (size_t)units)
+        return cnf__tensor_fail(t, CNF_E_USAGE, "%zu rows for %d units (PyTorch's nn.Linear "
+                                "layout: one row of inputs per unit)", t->dims[0], units);
+    if (t->count > CNF_MAX_DENSE_WEIGHTS)
+        return cnf__tensor_fail(t, CNF_E_LIMIT,
+                                "%zu x %zu weights: more than %u in one dense layer (limit)",
+                                t->dims[0], t->dims[1], CNF_MAX_DENSE_WEIGHTS);
+    return CNF_OK;
+}
+
+/* The loaded values of t as float32, which is how learned weights are kept (as PyTorch
+ * does); each must be a finite float32. */
+static cnf_status floats_of(const cnf_tensor *t, float **out)
+{
+    float *f = malloc(t->count * sizeof *f);
+    if (!f)
+        return cnf__tensor_fail(t, CNF_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < t->count; i++) {
+        f[i] = (float)cnf__tensor_at(t, i);
+        if (!isfinite(f[i])) {
+            free(f);
+            return cnf__tensor_fail(t, CNF_E_USAGE, "value %zu (%g) is not a finite float32", i,
+                                    cnf__tensor_at(t, i));
+        }
+    }
+    *out = f;
+    return CNF_OK;
+}
+
+/* "weights": units x inputs as a JSON array or a .npy file.  Absent: training makes them. */
+static cnf_status dense_weights(layer_reader *r, cnf_pl_layer *L, const layer_key *k,
+                                key_value *v)
+{
+    cnf_tensor t;
+    cnf_status st;
+    if (!v->at.node)
+        return CNF_OK;
+    if (!cnf__jnode_string(v->at.node) && !cnf__jnode_is_array(v->at.node))
+        return cnf__jdoc_fail(r->d, CNF_E_USAGE, v->at.off,
+                              "\"weights\" must be an array of units x inputs numbers or name a "
+                              ".npy file of shape (units, inputs)");
+    st = cnf__tensor_open(r->d, v->at, k->name, r->base_dir, CNF_MAX_DENSE_WEIGHTS, &t);
+    if (st)
+        return st;
+    st = dense_weights_shape(&t, value(r, "units")->i);
+    if (st == CNF_OK)
+        st = cnf__tensor_load(&t);
+    if (st == CNF_OK)
+        st = floats_of(&t, &L->w);
+    if (st == CNF_OK)
+        L->in = (int)t.dims[1];
+    cnf__tensor_close(&t);
+    return st;
+}
+
+/* "bias": units numbers (a JSON array or a .npy file), or false for none.  Absent: zeros
+ * when the weights are given (nn.Linear has a bias), else training makes them. */
+static cnf_status dense_bias(layer_reader *r, cnf_pl_layer *L, const layer_key *k, key_value *v)
+{
+    int units = value(r, "units")->i, b = 1;
+    char shape[128];
+    cnf_tensor t;
+    cnf_status st;
+    if (!v->at.node) {
+        if (L->w && !(L->b = calloc((size_t)units, sizeof *L->b)))
+            return cnf__jdoc_fail(r->d, CNF_E_NOMEM, v->at.off, "out of memory");
+        return CNF_OK;
+    }
+    if (is_bool(r->d, v->at, &b) && !b) {
+        L->no_bias = 1;
+        return CNF_OK;
+    }
+    if (!cnf__jnode_string(v->at.node) && !cnf__jnode_is_array(v->at.node))
+        return cnf__jdoc_fail(r->d, CNF_E_USAGE, v->at.off,
+                              "\"bias\" must be an array of units numbers, a .npy file or false");
+    if (!L->w)
+        return cnf__jdoc_fail(r->d, CNF_E_USAGE, v->at.off,
+                              "\"bias\" without \"weights\": give both, or neither and train the "
+                              "layer");
+    st = cnf__tensor_open(r->d, v->at, k->name, r->base_dir, CNF_MAX_DENSE_WEIGHTS, &t);
+    if (st)
+        return st;
+    if (t.ndims != 1 || t.dims[0] != (size_t)units)
+        st = cnf__tensor_fail(&t, CNF_E_USAGE, "shape %s is not (%d,): one bias per unit",
+                              cnf__tensor_shape(&t, shape, sizeof shape), units);
+    if (st == CNF_OK)
+        st = cnf__tensor_load(&t);
+    if (st == CNF_OK)
+        st = floats_of(&t, &L->b);
+    cnf__tensor_close(&t);
+    return st;
+}
+
+static cnf_status dense_parse(layer_reader *r, cnf_pl_layer *L)
+{
+    L->units = value(r, "units")->i;
+    L->frozen = !value(r, "trainable")->i;
+    return CNF_OK;
+}
+
+static const layer_key DENSE_KEYS[] = {
+    {.name = "type", .type = KEY_TYPE},
+    {.name = "units", .type = KEY_INT, .lo = 1, .hi = CNF_MAX_DENSE_WEIGHTS,
+     .required = "a dense layer needs \"units\": how many outputs it has"},
+    {.name = "weights", .type = KEY_OWN, .own = dense_weights},
+    {.name = "bias", .type = KEY_OWN, .own = dense_bias},
+    {.name = "trainable", .type = KEY_BOOL, .def = 1},
+};
+
+static cnf_status affine_parse(layer_reader *r, cnf_pl_layer *L)
+{
+    L->scale = value(r, "scale")->x;
+    L->shift = value(r, "shift")->x;
+    return CNF_OK;
+}
+
+static const layer_key AFFINE_KEYS[] = {
+    {.name = "type", .type = KEY_TYPE},
+    {.name = "scale", .type = KEY_NUMBER, .def = 1},
+    {.name = "shift", .type = KEY_NUMBER, .def = 0},
+};
+
 /* ---------------------------------------------------------------- table */
 
 #define KEYS(a) a, (int)(sizeof a / sizeof a[0])
@@ -285,6 +609,10 @@ static const layer_type LAYER_TYPES[] = {
     {"avgpool", CNF_LAYER_POOL, "avg", KEYS(POOL_KEYS), pool_parse},
     {"minpool", CNF_LAYER_POOL, "min", KEYS(POOL_KEYS), pool_parse},
     {"combine", CNF_LAYER_COMBINE, NULL, KEYS(COMBINE_KEYS), combine_parse},
+    {"flatten", CNF_LAYER_FLATTEN, NULL, KEYS(TYPE_ONLY_KEYS), no_more},
+    {"dense", CNF_LAYER_DENSE, NULL, KEYS(DENSE_KEYS), dense_parse},
+    {"softmax", CNF_LAYER_SOFTMAX, NULL, KEYS(TYPE_ONLY_KEYS), no_more},
+    {"affine", CNF_LAYER_AFFINE, NULL, KEYS(AFFINE_KEYS), affine_parse},
 };
 #define N_LAYER_TYPES (sizeof LAYER_TYPES / sizeof LAYER_TYPES[0])
 
@@ -388,6 +716,15 @@ static cnf_status parse_layer(const cnf_jdoc *d, const char *base_dir, cnf_jval 
 
 /* ------------------------------------------------------------ pipelines */
 
+static void free_classes(cnf_pipeline *p)
+{
+    for (int i = 0; i < p->n_classes; i++)
+        free(p->classes[i]);
+    free(p->classes);
+    p->classes = NULL;
+    p->n_classes = 0;
+}
+
 void cnf_pipeline_free(cnf_pipeline *p)
 {
     if (!p)
@@ -401,18 +738,113 @@ void cnf_pipeline_free(cnf_pipeline *p)
         free(L->w);
         free(L->b);
     }
-    for (int i = 0; i < p->n_classes; i++)
-        free(p->classes[i]);
-    free(p->classes);
+    free_classes(p);
+    free(p->doc_name);
+    free(p->description);
     free(p->layers);
     free(p);
 }
 
 int cnf_pipeline_n_layers(const cnf_pipeline *p) { return p->n; }
 
-enum { P_LAYERS, P_NAME, P_DESCRIPTION, N_PIPELINE_KEYS };
+cnf_status cnf_pipeline_check_weights(const cnf_pipeline *p, cnf_error *err)
+{
+    for (int i = 0; i < p->n; i++) {
+        const cnf_pl_layer *L = &p->layers[i];
+        if ((L->kind == CNF_LAYER_CONV && (!L->kernels || L->layer.n_kernels < 1)) ||
+            (L->kind == CNF_LAYER_DENSE && !L->w))
+            return cnf__fail(err, CNF_E_USAGE, p->name,
+                             "layer %d (%s) has no weights: train it first or give \"weights\"",
+                             i + 1, L->type);
+    }
+    return CNF_OK;
+}
+
+const char *const *cnf_pipeline_classes(const cnf_pipeline *p, int *n_ret)
+{
+    *n_ret = p->n_classes;
+    return (const char *const *)p->classes;
+}
+
+cnf_status cnf_pipeline_set_classes(cnf_pipeline *p, const char *const *names, int n,
+                                    cnf_error *err)
+{
+    char **c = NULL;
+    if (n < 0 || (n > 0 && !names))
+        return cnf__fail(err, CNF_E_USAGE, NULL, "bad class list (%d names)", n);
+    if (n > 0 && !(c = calloc((size_t)n, sizeof *c)))
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    for (int i = 0; i < n; i++)
+        if (!(c[i] = cnf__strdup(names[i]))) {
+            for (int j = 0; j < i; j++)
+                free(c[j]);
+            free(c);
+            return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+        }
+    free_classes(p);
+    p->classes = c;
+    p->n_classes = n;
+    return CNF_OK;
+}
+
+enum { P_LAYERS, P_NAME, P_DESCRIPTION, P_CLASSES, P_TRAINING, N_PIPELINE_KEYS };
 static const char *const PIPELINE_KEYS[N_PIPELINE_KEYS] = {
-    [P_LAYERS] = "layers", [P_NAME] = "name", [P_DESCRIPTION] = "description"};
+    [P_LAYERS] = "layers", [P_NAME] = "name", [P_DESCRIPTION] = "description",
+    [P_CLASSES] = "classes", [P_TRAINING] = "training"};
+
+/* "classes": the names of the outputs, strings. */
+static cnf_status read_classes(const cnf_jdoc *d, cnf_jval v, cnf_pipeline *p)
+{
+    cnf_jval *items;
+    size_t n;
+    cnf_status st = CNF_OK;
+    if (!cnf__jnode_is_array(v.node))
+        return cnf__jdoc_fail(d, CNF_E_USAGE, v.off,
+                              "\"classes\" must be an array of strings (the names of the "
+                              "outputs)");
+    n = (size_t)cnf__jnode_count(v.node);
+    if (n == 0)
+        return CNF_OK;
+    items = malloc(n * sizeof *items);
+    p->classes = items ? calloc(n, sizeof *p->classes) : NULL;
+    if (!p->classes) {
+        free(items);
+        return cnf__jdoc_fail(d, CNF_E_NOMEM, v.off, "out of memory");
+    }
+    cnf__jdoc_elements(d, v, items, n);
+    for (size_t i = 0; i < n && st == CNF_OK; i++) {
+        const char *name = cnf__jnode_string(items[i].node);
+        if (!name)
+            st = cnf__jdoc_fail(d, CNF_E_USAGE, items[i].off, "a class name must be a string");
+        else if (!(p->classes[i] = cnf__strdup(name)))
+            st = cnf__jdoc_fail(d, CNF_E_NOMEM, items[i].off, "out of memory");
+        else
+            p->n_classes = (int)i + 1;
+    }
+    free(items);
+    return st;
+}
+
+/* The keys beside "layers": name and description (kept when they are strings, so that the
+ * pipeline can be written back), classes, and training (what `train` records: any object,
+ * not read). */
+static cnf_status read_top(const cnf_jdoc *d, const cnf_jval *top, cnf_pipeline *p)
+{
+    const char *name = cnf__jnode_string(top[P_NAME].node);
+    const char *description = cnf__jnode_string(top[P_DESCRIPTION].node);
+    if ((name && !(p->doc_name = cnf__strdup(name))) ||
+        (description && !(p->description = cnf__strdup(description))))
+        return cnf__jdoc_fail(d, CNF_E_NOMEM, d->start, "out of memory");
+    if (top[P_CLASSES].node) {
+        cnf_status st = read_classes(d, top[P_CLASSES], p);
+        if (st)
+            return st;
+    }
+    if (top[P_TRAINING].node && !cnf__jnode_is_object(top[P_TRAINING].node))
+        return cnf__jdoc_fail(d, CNF_E_USAGE, top[P_TRAINING].off,
+                              "\"training\" must be an object (what training recorded)");
+    return CNF_OK;
+}
 
 cnf_status cnf_pipeline_parse(const char *text, size_t len, const char *name,
                               const char *base_dir, cnf_pipeline **p_ret, cnf_error *err)
@@ -458,12 +890,13 @@ cnf_status cnf_pipeline_parse(const char *text, size_t len, const char *name,
         goto out;
     }
     snprintf(p->name, sizeof p->name, "%s", name);
-    for (size_t i = 0; i < n; i++) {
+    st = read_top(&d, top, p);
+    for (size_t i = 0; i < n && st == CNF_OK; i++) {
         p->n = (int)i + 1; /* so that a failure frees this layer's kernels too */
         st = parse_layer(&d, base_dir, layers[i], (int)i, &p->layers[i]);
-        if (st)
-            goto out;
     }
+    if (st)
+        goto out;
     *p_ret = p;
     p = NULL;
 out:

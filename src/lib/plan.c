@@ -72,6 +72,7 @@ typedef struct builder {
     int alpha_pending; /* input alpha still to be dropped by the next stage */
     int last_groups;   /* kernels of the last conv layer, for a combine layer */
     int portable;      /* the portable convolution only */
+    int max_kernels;   /* per conv layer: CNF_MAX_LAYER_KERNELS, or a pipeline's limit */
 } builder;
 
 /* Add the stage a constructor made in *s (st: how that went); the next
@@ -89,13 +90,20 @@ static cnf_status push(builder *b, cnf_stage *s, cnf_status st, cnf_error *err)
  * and made one map again by a merge stage. */
 static cnf_status build_conv(builder *b, const cnf_layer *L, int per_channel, cnf_error *err)
 {
-    const cnf_kernel *flat[2 * CNF_MAX_LAYER_KERNELS];
-    int count[CNF_MAX_LAYER_KERNELS], n_flat = 0;
+    const cnf_kernel **flat;
+    int *count, n_flat = 0;
     cnf_stage s;
     cnf_status st;
-    if (L->n_kernels > CNF_MAX_LAYER_KERNELS)
+    if (L->n_kernels > b->max_kernels)
         return cnf__fail_limit(err, CNF_E_LIMIT, CNF_LIMIT_KERNEL, NULL,
-                               "more than %d kernels in one layer (limit)", CNF_MAX_LAYER_KERNELS);
+                               "more than %d kernels in one layer (limit)", b->max_kernels);
+    flat = malloc(2 * (size_t)L->n_kernels * sizeof *flat);
+    count = malloc((size_t)L->n_kernels * sizeof *count);
+    if (!flat || !count) {
+        free(flat);
+        free(count);
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    }
     for (int i = 0; i < L->n_kernels; i++) {
         const cnf_kernel *k = L->kernels[i];
         count[i] = k->pair[0] ? 2 : 1;
@@ -112,6 +120,8 @@ static cnf_status build_conv(builder *b, const cnf_layer *L, int per_channel, cn
               err);
     if (st == CNF_OK && n_flat != L->n_kernels)
         st = push(b, &s, cnf__merge_stage(&s, &b->cur, L->n_kernels, count, err), err);
+    free(flat);
+    free(count);
     return st;
 }
 
@@ -185,6 +195,7 @@ static cnf_status begin(builder *b, int width, int height, int channels, int has
         return st;
     b->cur = b->p->in;
     b->portable = limits && limits->portable;
+    b->max_kernels = CNF_MAX_LAYER_KERNELS;
     return CNF_OK;
 }
 
@@ -195,6 +206,8 @@ static cnf_status finish(builder *b, const cnf_plan_limits *limits, cnf_plan **p
 {
     cnf_plan *p = b->p;
     p->memory = cnf__stream_memory(p);
+    for (int i = 0; i < p->n_stages; i++)
+        p->memory += p->stages[i].held;
     if (limits && limits->max_memory && p->memory > limits->max_memory) {
         cnf_status st = cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_MEMORY, NULL,
             "the plan needs about %llu MiB, over the memory limit of %llu MiB",
@@ -229,6 +242,49 @@ cnf_status cnf_plan_create(const cnf_layer *L, int width, int height, int channe
     return finish(&b, limits, plan_ret, err);
 }
 
+/* The stages of pipeline layer L (not a conv, activation or pool layer, which are planned as
+ * a CLI layer is). */
+static cnf_status build_learned(builder *b, const cnf_pl_layer *L, cnf_error *err)
+{
+    cnf_stage s;
+    switch (L->kind) {
+    case CNF_LAYER_COMBINE: {
+        int maps = b->cur.c - b->cur.alpha;
+        int groups = b->last_groups > 0 && maps % b->last_groups == 0 ? b->last_groups : maps;
+        return push(b, &s, cnf__combine_stage(&s, &b->cur, groups, L->layer.combine, err), err);
+    }
+    case CNF_LAYER_FLATTEN:
+        return push(b, &s, cnf__flatten_stage(&s, &b->cur, err), err);
+    case CNF_LAYER_DENSE:
+        return push(b, &s, cnf__dense_stage(&s, &b->cur, L->units, L->in, L->w, L->b, err), err);
+    case CNF_LAYER_SOFTMAX:
+        return push(b, &s, cnf__softmax_stage(&s, &b->cur, err), err);
+    case CNF_LAYER_AFFINE:
+        return push(b, &s, cnf__affine_stage(&s, &b->cur, L->scale, L->shift, err), err);
+    case CNF_LAYER_CONV:
+    case CNF_LAYER_ACT:
+    case CNF_LAYER_POOL:
+        break;
+    }
+    return cnf__fail(err, CNF_E_USAGE, NULL, "this layer type cannot be planned");
+}
+
+/* Layer i of pl failed with err: say which layer, where it stands in the pipeline. */
+static void name_layer(const cnf_pipeline *pl, int i, cnf_error *err)
+{
+    const cnf_pl_layer *L = &pl->layers[i];
+    char msg[sizeof err->msg + 64];
+    if (!err)
+        return;
+    snprintf(msg, sizeof msg, "layer %d (%s): %s", i + 1, L->type, err->msg);
+    memcpy(err->msg, msg, sizeof err->msg - 1);
+    err->msg[sizeof err->msg - 1] = 0;
+    snprintf(err->where, sizeof err->where, "%s", pl->name);
+    err->subject = CNF_SUBJECT_FILE;
+    err->line = L->line;
+    err->col = L->col;
+}
+
 cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int height, int channels,
                                     int has_alpha, const cnf_plan_limits *limits,
                                     cnf_plan **plan_ret, cnf_error *err)
@@ -236,9 +292,14 @@ cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int heigh
     builder b;
     cnf_status st;
     *plan_ret = NULL;
+    /* Weights still to be learned: only training can use this pipeline. */
+    st = cnf_pipeline_check_weights(pl, err);
+    if (st)
+        return st;
     st = begin(&b, width, height, channels, has_alpha, limits, err);
     if (st)
         return st;
+    b.max_kernels = CNF_MAX_PIPELINE_KERNELS;
     /* Pipelines drop input alpha (cnnfilter(1), PIPELINES): alpha is the
      * last plane, so the stages simply see one plane fewer. */
     b.p->drop_input_alpha = b.cur.alpha;
@@ -249,34 +310,18 @@ cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int heigh
     b.last_groups = 0;
     for (int i = 0; i < pl->n && st == CNF_OK; i++) {
         const cnf_pl_layer *pll = &pl->layers[i];
-        switch (pll->kind) {
-        case CNF_LAYER_CONV:
-        case CNF_LAYER_ACT:
-        case CNF_LAYER_POOL:
+        int first = b.p->n_stages;
+        if (pll->kind == CNF_LAYER_CONV || pll->kind == CNF_LAYER_ACT ||
+            pll->kind == CNF_LAYER_POOL)
             st = build_layer(&b, &pll->layer, err);
-            break;
-        case CNF_LAYER_COMBINE: {
-            int maps = b.cur.c - b.cur.alpha;
-            int groups = b.last_groups > 0 && maps % b.last_groups == 0 ? b.last_groups : maps;
-            cnf_stage s;
-            st = push(&b, &s, cnf__combine_stage(&s, &b.cur, groups, pll->layer.combine, err),
-                      err);
-            break;
-        }
-        default:
-            st = cnf__fail(err, CNF_E_USAGE, NULL, "this layer type cannot be planned yet");
-            break;
-        }
-        if (st && err) {
-            char msg[sizeof err->msg + 64];
-            snprintf(msg, sizeof msg, "layer %d (%s): %s", i + 1, pll->type, err->msg);
-            memcpy(err->msg, msg, sizeof err->msg - 1);
-            err->msg[sizeof err->msg - 1] = 0;
-            snprintf(err->where, sizeof err->where, "%s", pl->name);
-            err->subject = CNF_SUBJECT_FILE;
-            err->line = pll->line;
-            err->col = pll->col;
-        }
+        else
+            st = build_learned(&b, pll, err);
+        /* A conv layer without a bias term has no bias parameters to count. */
+        for (int k = first; st == CNF_OK && pll->no_bias && k < b.p->n_stages; k++)
+            if (strcmp(b.p->stages[k].kind, "conv") == 0)
+                b.p->stages[k].biases = 0;
+        if (st)
+            name_layer(pl, i, err);
     }
     if (st) {
         cnf_plan_free(b.p);

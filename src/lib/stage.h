@@ -64,6 +64,9 @@ struct cnf_stage {
     char kind[16];
     cnf_shape in, out;
     uint64_t weights, biases; /* parameters, for --explain */
+    /* Bytes the stage holds for a run beyond its rings and scratch (a dense layer's weights,
+     * the row tables of outputs with many planes): added to the plan's memory estimate. */
+    uint64_t held;
     /* ops->path's text, made once when the stage is added to a plan, so
      * --explain and cnf_stage_info read the same words; NULL: no path.
      * Owned by the plan. */
@@ -89,6 +92,18 @@ cnf_status cnf__activation_stage(cnf_stage *s, const cnf_shape *in, cnf_activati
 cnf_status cnf__pool_stage(cnf_stage *s, const cnf_shape *in, cnf_pool mode, int size,
                            int stride, int padding, int ceil_mode, int keep_alpha,
                            cnf_error *err);
+
+/* The learned layers (learned.c).  flatten: C x H x W -> (C*H*W) x 1 x 1 in (c, y, x) order;
+ * dense: `units` outputs over the flattened input, y = W x + b with W [units][n_in] and b
+ * [units] (NULL: no bias) copied into the stage, n_in must be the input's C*H*W; softmax:
+ * across the channels at each position; affine: y = scale * x + shift.  They read colour
+ * planes only and output no alpha. */
+cnf_status cnf__flatten_stage(cnf_stage *s, const cnf_shape *in, cnf_error *err);
+cnf_status cnf__dense_stage(cnf_stage *s, const cnf_shape *in, int units, int n_in,
+                            const float *w, const float *b, cnf_error *err);
+cnf_status cnf__softmax_stage(cnf_stage *s, const cnf_shape *in, cnf_error *err);
+cnf_status cnf__affine_stage(cnf_stage *s, const cnf_shape *in, double scale, double shift,
+                             cnf_error *err);
 
 /* Output size of one axis in floor mode: floor((n + pb + pa - extent) / stride) + 1,
  * or 0 when the window does not fit (cnnfilter(1), Convolution). */

@@ -1370,9 +1370,10 @@ def pipeline_cases(c):
           '{"layers": [{"type": "conv", "kernels": [{"weights": [%s]}]}]}'
           % ",".join(["[%s]" % row] * 256), expect=2, role=p, json_pos=True, line=1,
           what="pipeline: a 256x256 kernel")
-    c.bad("pipeline-65-kernels.json",
-          '{"layers": [{"type": "conv", "kernels": [%s]}]}' % ",".join(['"box"'] * 65),
-          expect=2, role=p, json_pos=True, line=1, what="pipeline: 65 kernels in one layer")
+    # A pipeline's conv layer takes up to 1024 kernels (a -k bank 64).
+    c.bad("pipeline-1025-kernels.json",
+          '{"layers": [{"type": "conv", "kernels": [%s]}]}' % ",".join(['"box"'] * 1025),
+          expect=2, role=p, json_pos=True, line=1, what="pipeline: 1025 kernels in one layer")
     c.bad("pipeline-65-layers.json", '{"layers": [%s]}' % ",".join(['{"type": "relu"}'] * 65),
           expect=2, role=p, json_pos=True, line=1, what="pipeline: 65 layers")
     c.bad("pipeline-nul.json", b'{"layers": [{"type": "relu"}]\x00}', expect=2, role=p,

@@ -1,8 +1,11 @@
-/* test_pipeline.c - pipelines: every layer type, key and default; errors at line:col; limits. */
+/* test_pipeline.c - pipelines: every layer type, key and default; errors at line:col; limits;
+ * learned layers, weight files, classes. */
 #include "test_util.h"
+#include "test_npy.h"
 
 #include "../../src/lib/internal.h"
 
+#include <errno.h>
 #include <unistd.h>
 
 static cnf_error E;
@@ -49,6 +52,14 @@ static void write_file(const char *name, const char *text)
     f = fopen(path, "w");
     if (!f || fputs(text, f) < 0 || fclose(f) != 0)
         abort();
+}
+
+/* The path of `name` in the temporary folder (a static buffer). */
+static const char *in_dir(const char *name)
+{
+    static char path[200];
+    snprintf(path, sizeof path, "%s/%s", DIR_, name);
+    return path;
 }
 
 static void remove_file(const char *name)
@@ -260,8 +271,8 @@ static void unknown_and_duplicate_keys_are_refused_with_their_position(void)
     expect_error("{\"layers\": [\n  {\"type\": \"conv\", \"kernels\": [\"box\"],\n"
                  "   \"groups\": 2}]}",
                  CNF_E_USAGE, "p.json", 3, 4,
-                 "unknown key \"groups\" in a conv layer (allowed: type, kernels, padding, "
-                 "stride, dilation, border, channels, bias)");
+                 "unknown key \"groups\" in a conv layer (allowed: type, kernels, weights, "
+                 "padding, stride, dilation, border, channels, bias, trainable)");
     expect_error("{\"layers\": [{\"type\": \"avgpool\", \"slope\": 1}]}", CNF_E_USAGE, "p.json",
                  1, 33,
                  "unknown key \"slope\" in a avgpool layer (allowed: type, size, stride, "
@@ -279,7 +290,8 @@ static void unknown_and_duplicate_keys_are_refused_with_their_position(void)
                  "p.json", 1, 30, "duplicate key \"type\"");
     expect_error("{\"layers\": [{\"type\": \"relu\"}],\n \"version\": 2}", CNF_E_USAGE, "p.json",
                  2, 2,
-                 "unknown key \"version\" in a pipeline (allowed: layers, name, description)");
+                 "unknown key \"version\" in a pipeline (allowed: layers, name, description, "
+                 "classes, training)");
     expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": [{\"weights\": [[1]], "
                  "\"stride\": 1}]}]}",
                  CNF_E_USAGE, "p.json", 1, 61,
@@ -304,7 +316,9 @@ static void values_of_the_wrong_type_name_their_key(void)
         {"\"border\": \"edge\"}]}", 60,
          "\"border\" must be one of: zero, replicate, reflect, mirror, wrap"},
         {"\"channels\": 3}]}", 62, "\"channels\" must be one of: auto, gray, rgb, sum"},
-        {"\"bias\": \"1\"}]}", 58, "\"bias\" must be a finite number"},
+        {"\"bias\": {}}]}", 58, "\"bias\" must be a finite number"},
+        /* A string names a .npy file of biases. */
+        {"\"bias\": \"1\"}]}", 58, "\"bias\": 1: No such file or directory"},
         {"\"bias\": [1, 2]}]}", 58, "\"bias\" has 2 values for 1 kernels"},
         {"\"bias\": [null]}]}", 58, "\"bias\" must be a finite number"},
     };
@@ -326,7 +340,9 @@ static void values_of_the_wrong_type_name_their_key(void)
 static void conv_kernels_must_be_a_non_empty_list_of_specs_or_objects(void)
 {
     const char *need = "a conv layer needs \"kernels\": a non-empty array";
-    expect_error("{\"layers\": [{\"type\": \"conv\"}]}", CNF_E_USAGE, "p.json", 1, 13, need);
+    expect_error("{\"layers\": [{\"type\": \"conv\"}]}", CNF_E_USAGE, "p.json", 1, 13,
+                 "a conv layer needs \"kernels\" (a non-empty array, or {\"count\", \"size\"}) "
+                 "or \"weights\" (a .npy file)");
     expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": []}]}", CNF_E_USAGE, "p.json",
                  1, 41, need);
     expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": \"box\"}]}", CNF_E_USAGE,
@@ -368,10 +384,10 @@ static void layers_and_the_pipeline_itself_are_checked(void)
     expect_error("{\"layers\": [{\"type\": \"relu\"}, {\"kernels\": [\"box\"]}]}", CNF_E_USAGE,
                  "p.json", 1, 31,
                  "layer 2 needs a \"type\" (conv, relu, abs, leaky_relu, sigmoid, tanh, maxpool, "
-                 "avgpool, minpool, combine)");
+                 "avgpool, minpool, combine, flatten, dense, softmax, affine)");
     expect_error("{\"layers\": [{\"type\": 5}]}", CNF_E_USAGE, "p.json", 1, 13,
                  "layer 1 needs a \"type\" (conv, relu, abs, leaky_relu, sigmoid, tanh, maxpool, "
-                 "avgpool, minpool, combine)");
+                 "avgpool, minpool, combine, flatten, dense, softmax, affine)");
     expect_error("{\"layers\": [{\"type\": \"dropout\"}]}", CNF_E_USAGE, "p.json", 1, 13,
                  "layer 1: unknown type \"dropout\"");
     expect_error("{\"layers\": [{\"type\": \"relu\"}]} []", CNF_E_USAGE, "p.json", 1, 32,
@@ -412,15 +428,16 @@ static void layers_and_kernels_per_layer_are_limited(void)
     expect_error(t, CNF_E_LIMIT, "p.json", 1, 12, "more than 64 layers (limit)");
     CHECK_EQ_INT(E.limit, CNF_LIMIT_KERNEL);
     free(t);
-    t = repeat_kernels(CNF_MAX_LAYER_KERNELS);
+    /* A pipeline's conv layer takes more kernels than a -k bank. */
+    t = repeat_kernels(CNF_MAX_PIPELINE_KERNELS);
     p = parse_ok(t);
-    CHECK(p && p->layers[0].layer.n_kernels == CNF_MAX_LAYER_KERNELS);
+    CHECK(p && p->layers[0].layer.n_kernels == CNF_MAX_PIPELINE_KERNELS);
     if (p)
-        CHECK(strcmp(cnf_kernel_name(p->layers[0].kernels[63]), "box") == 0);
+        CHECK(strcmp(cnf_kernel_name(p->layers[0].kernels[1023]), "box") == 0);
     cnf_pipeline_free(p);
     free(t);
-    t = repeat_kernels(CNF_MAX_LAYER_KERNELS + 1);
-    expect_error(t, CNF_E_LIMIT, "p.json", 1, 41, "more than 64 kernels in one layer (limit)");
+    t = repeat_kernels(CNF_MAX_PIPELINE_KERNELS + 1);
+    expect_error(t, CNF_E_LIMIT, "p.json", 1, 41, "more than 1024 kernels in one layer (limit)");
     CHECK_EQ_INT(E.limit, CNF_LIMIT_KERNEL);
     free(t);
 }
@@ -536,6 +553,462 @@ static void the_one_d_and_bare_matrix_shorthand_is_not_for_kernel_files_or_objec
     remove_file("obj1d.json");
 }
 
+/* ------------------------------------------------------------ learned layers */
+
+static void flatten_softmax_and_affine_take_their_keys_and_defaults(void)
+{
+    cnf_pipeline *p = parse_ok("{\"layers\": [{\"type\": \"affine\"},\n"
+                               " {\"type\": \"affine\", \"scale\": 0.00392156862745098, "
+                               "\"shift\": -0.5},\n"
+                               " {\"type\": \"flatten\"}, {\"type\": \"softmax\"}]}");
+    if (!p)
+        return;
+    CHECK_EQ_INT(p->layers[0].kind, CNF_LAYER_AFFINE);
+    CHECK(p->layers[0].scale == 1 && p->layers[0].shift == 0);
+    CHECK(p->layers[1].scale == 0.00392156862745098 && p->layers[1].shift == -0.5);
+    CHECK(p->layers[1].line == 2 && p->layers[1].col == 2);
+    CHECK_EQ_INT(p->layers[2].kind, CNF_LAYER_FLATTEN);
+    CHECK(strcmp(p->layers[2].type, "flatten") == 0);
+    CHECK_EQ_INT(p->layers[3].kind, CNF_LAYER_SOFTMAX);
+    CHECK(strcmp(p->layers[3].type, "softmax") == 0);
+    for (int i = 0; i < 4; i++)
+        check_untouched(&p->layers[i].layer, 0, 0, 0, 0);
+    cnf_pipeline_free(p);
+    expect_error("{\"layers\": [{\"type\": \"affine\", \"scale\": \"2\"}]}", CNF_E_USAGE,
+                 "p.json", 1, 41, "\"scale\" must be a finite number");
+    expect_error("{\"layers\": [{\"type\": \"affine\", \"shift\": 1e999}]}", CNF_E_USAGE,
+                 "p.json", 1, 41, "\"shift\" must be a finite number");
+    expect_error("{\"layers\": [{\"type\": \"flatten\", \"size\": 2}]}", CNF_E_USAGE, "p.json", 1,
+                 33, "unknown key \"size\" in a flatten layer (allowed: type)");
+    expect_error("{\"layers\": [{\"type\": \"softmax\", \"axis\": 0}]}", CNF_E_USAGE, "p.json", 1,
+                 33, "unknown key \"axis\" in a softmax layer (allowed: type)");
+    expect_error("{\"layers\": [{\"type\": \"affine\", \"bias\": 0}]}", CNF_E_USAGE, "p.json", 1,
+                 32, "unknown key \"bias\" in a affine layer (allowed: type, scale, shift)");
+}
+
+static void a_dense_layer_reads_units_weights_bias_and_trainable(void)
+{
+    cnf_pipeline *p = parse_ok(
+        "{\"layers\": [{\"type\": \"dense\", \"units\": 2, \"weights\": [[1, 2, 3], [4, 5, 6.5]],"
+        " \"bias\": [0.25, -1]},\n"
+        " {\"type\": \"dense\", \"units\": 3},\n"
+        " {\"type\": \"dense\", \"units\": 1, \"weights\": [[0.1, 1e-3]], \"trainable\": false},\n"
+        " {\"type\": \"dense\", \"units\": 1, \"weights\": [[2]], \"bias\": false},\n"
+        " {\"type\": \"dense\", \"units\": 4, \"bias\": false, \"trainable\": true}]}");
+    const cnf_pl_layer *L;
+    if (!p)
+        return;
+    L = &p->layers[0];
+    CHECK_EQ_INT(L->kind, CNF_LAYER_DENSE);
+    CHECK(L->units == 2 && L->in == 3 && L->w && L->b);
+    CHECK(L->w[0] == 1 && L->w[2] == 3 && L->w[3] == 4 && L->w[5] == 6.5f);
+    CHECK(L->b[0] == 0.25f && L->b[1] == -1);
+    CHECK(!L->no_bias && !L->frozen);
+    /* Units only: training makes the weights and the bias. */
+    L = &p->layers[1];
+    CHECK(L->units == 3 && L->in == 0 && !L->w && !L->b && !L->no_bias);
+    /* Weights without a bias: a zero bias, as nn.Linear has one; weights kept as float32. */
+    L = &p->layers[2];
+    CHECK(L->in == 2 && L->w[0] == 0.1f && L->w[1] == 1e-3f && L->frozen);
+    CHECK(L->b && L->b[0] == 0);
+    L = &p->layers[3];
+    CHECK(L->w[0] == 2 && !L->b && L->no_bias);
+    L = &p->layers[4];
+    CHECK(!L->w && !L->b && L->no_bias && !L->frozen);
+    check_untouched(&L->layer, 0, 0, 0, 0);
+    cnf_pipeline_free(p);
+}
+
+static void dense_errors_are_at_their_line_and_column(void)
+{
+    const char *pre = "{\"layers\": [{\"type\": \"dense\", ";
+    static const struct {
+        const char *rest;
+        cnf_status st;
+        int col;
+        const char *msg;
+    } T[] = {
+        {"\"weights\": [[1]]}]}", CNF_E_USAGE, 13, "a dense layer needs \"units\": how many "
+                                                   "outputs it has"},
+        {"\"units\": 0}]}", CNF_E_USAGE, 40, "\"units\" must be an integer from 1 to 16777216"},
+        {"\"units\": 2, \"weights\": [[1, 2]]}]}", CNF_E_USAGE, 54,
+         "\"weights\": 1 rows for 2 units (PyTorch's nn.Linear layout: one row of inputs per "
+         "unit)"},
+        {"\"units\": 2, \"weights\": [1, 2]}]}", CNF_E_USAGE, 54,
+         "\"weights\": shape (2,) is not (units, inputs)"},
+        {"\"units\": 1, \"weights\": [[[1]]]}]}", CNF_E_USAGE, 54,
+         "\"weights\": shape (1, 1, 1) is not (units, inputs)"},
+        {"\"units\": 1, \"weights\": [[1, 2], [3]]}]}", CNF_E_USAGE, 63,
+         "ragged array: 1 elements where the first had 2"},
+        {"\"units\": 1, \"weights\": [[1, 1e39]]}]}", CNF_E_USAGE, 54,
+         "\"weights\": value 1 (1e+39) is not a finite float32"},
+        {"\"units\": 1, \"weights\": 2}]}", CNF_E_USAGE, 54,
+         "\"weights\" must be an array of units x inputs numbers or name a .npy file of shape "
+         "(units, inputs)"},
+        {"\"units\": 2, \"bias\": [1, 2]}]}", CNF_E_USAGE, 51,
+         "\"bias\" without \"weights\": give both, or neither and train the layer"},
+        {"\"units\": 2, \"weights\": [[1], [2]], \"bias\": [1, 2, 3]}]}", CNF_E_USAGE, 74,
+         "\"bias\": shape (3,) is not (2,): one bias per unit"},
+        {"\"units\": 1, \"weights\": [[1]], \"bias\": 0.5}]}", CNF_E_USAGE, 69,
+         "\"bias\" must be an array of units numbers, a .npy file or false"},
+        {"\"units\": 1, \"weights\": [[1]], \"bias\": true}]}", CNF_E_USAGE, 69,
+         "\"bias\" must be an array of units numbers, a .npy file or false"},
+        {"\"units\": 1, \"trainable\": 0}]}", CNF_E_USAGE, 56,
+         "\"trainable\" must be true or false"},
+        {"\"units\": 1, \"kernels\": 0}]}", CNF_E_USAGE, 43,
+         "unknown key \"kernels\" in a dense layer (allowed: type, units, weights, bias, "
+         "trainable)"},
+    };
+    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
+        char t[300];
+        snprintf(t, sizeof t, "%s%s", pre, T[i].rest);
+        expect_error(t, T[i].st, "p.json", 1, T[i].col, T[i].msg);
+    }
+}
+
+/* .npy weights: float32 and float64, beside the pipeline, checked for shape before the data
+ * is read. */
+static void dense_weights_and_biases_come_from_npy_files(void)
+{
+    const float w32[6] = {1.5f, -2, 0.1f, 3, 4, 5};
+    const double w64[6] = {0.1, 2, 3, 4, 5, 1e-40};
+    const float b32[2] = {7, 8};
+    const size_t d23[2] = {2, 3}, d2[1] = {2}, d32[2] = {3, 2}, d12[2] = {1, 2};
+    cnf_pipeline *p;
+    t_write_f32(in_dir("w32.npy"), d23, 2, w32);
+    t_write_f64(in_dir("w64.npy"), d23, 2, w64);
+    t_write_f32(in_dir("b.npy"), d2, 1, b32);
+    t_write_f32(in_dir("w32t.npy"), d32, 2, w32);
+    p = parse_ok("{\"layers\": [{\"type\": \"dense\", \"units\": 2, \"weights\": \"w32.npy\", "
+                 "\"bias\": \"b.npy\"},\n {\"type\": \"dense\", \"units\": 2, \"weights\": "
+                 "\"w64.npy\"}]}");
+    if (p) {
+        const cnf_pl_layer *L = &p->layers[0];
+        CHECK(L->in == 3 && memcmp(L->w, w32, sizeof w32) == 0);
+        CHECK(L->b[0] == 7 && L->b[1] == 8);
+        L = &p->layers[1];
+        CHECK(L->in == 3);
+        for (int i = 0; i < 6; i++)
+            CHECK(L->w[i] == (float)w64[i]); /* float64 files are rounded to float32 */
+        CHECK(L->b[0] == 0 && L->b[1] == 0);
+    }
+    cnf_pipeline_free(p);
+    /* The wrong shape, the wrong dtype, a missing, truncated or padded file: each named. */
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 2,\n \"weights\": \"w32t.npy\"}]}",
+                 CNF_E_USAGE, "p.json", 2, 13,
+                 "\"weights\": w32t.npy: 3 rows for 2 units (PyTorch's nn.Linear layout: one row "
+                 "of inputs per unit)");
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 2,\n \"weights\": \"b.npy\"}]}",
+                 CNF_E_USAGE, "p.json", 2, 13,
+                 "\"weights\": b.npy: shape (2,) is not (units, inputs)");
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 2, \"weights\": \"w32.npy\",\n "
+                 "\"bias\": \"w32.npy\"}]}",
+                 CNF_E_USAGE, "p.json", 2, 10,
+                 "\"bias\": w32.npy: shape (2, 3) is not (2,): one bias per unit");
+    t_write_npy(in_dir("i4.npy"), "<i4", d12, 2, "\1\0\0\0\2\0\0\0", 8, 0);
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 1, \"weights\": \"i4.npy\"}]}",
+                 CNF_E_USAGE, "p.json", 1, 54,
+                 "\"weights\": i4.npy: dtype '<i4' is not float32 or float64 ('<f4' or '<f8')");
+    t_write_npy(in_dir("be.npy"), ">f4", d12, 2, "\0\0\0\1\0\0\0\2", 8, 0);
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 1, \"weights\": \"be.npy\"}]}",
+                 CNF_E_USAGE, "p.json", 1, 54,
+                 "\"weights\": be.npy: dtype '>f4' is not float32 or float64 ('<f4' or '<f8')");
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 1, \"weights\": \"none.npy\"}]}",
+                 CNF_E_USAGE, "p.json", 1, 54,
+                 "\"weights\": none.npy: No such file or directory");
+    CHECK_EQ_INT(E.sys_errno, ENOENT);
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 1, \"weights\": \"/dev/null\"}]}",
+                 CNF_E_USAGE, "p.json", 1, 54, "\"weights\": /dev/null: is not a regular file");
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 1, \"weights\": \".\"}]}",
+                 CNF_E_USAGE, "p.json", 1, 54, "\"weights\": .: is a directory");
+    t_write_npy(in_dir("short.npy"), "<f4", d23, 2, w32, 20, 0);
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 2, \"weights\": \"short.npy\"}]}",
+                 CNF_E_USAGE, "p.json", 1, 54,
+                 "\"weights\": short.npy: truncated .npy data: 20 bytes where the shape (2, 3) "
+                 "needs 24");
+    t_write_npy(in_dir("long.npy"), "<f4", d23, 2, w32, 24, 3);
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 2, \"weights\": \"long.npy\"}]}",
+                 CNF_E_USAGE, "p.json", 1, 54,
+                 "\"weights\": long.npy: 3 bytes after the data of shape (2, 3)");
+    write_file("text.npy", "[[1, 2, 3]]");
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 1, \"weights\": \"text.npy\"}]}",
+                 CNF_E_USAGE, "p.json", 1, 54, "\"weights\": text.npy: not a .npy file");
+    {
+        const double bad[2] = {1, NAN};
+        t_write_f64(in_dir("nan.npy"), d12, 2, bad);
+        expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 1, \"weights\": "
+                     "\"nan.npy\"}]}",
+                     CNF_E_USAGE, "p.json", 1, 54, "\"weights\": nan.npy: value 1 is not finite");
+    }
+    {
+        unsigned char h[512];
+        size_t hl = t_npy_header(h, "<f4", d12, 2, 1);
+        FILE *f = fopen(in_dir("fortran.npy"), "wb");
+        CHECK(f && fwrite(h, 1, hl, f) == hl && fwrite(w32, 4, 2, f) == 2 && fclose(f) == 0);
+        expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 1, \"weights\": "
+                     "\"fortran.npy\"}]}",
+                     CNF_E_USAGE, "p.json", 1, 54,
+                     "\"weights\": fortran.npy: only C-order .npy arrays are supported (not "
+                     "Fortran order)");
+    }
+    const char *files[] = {"w32.npy", "w64.npy", "b.npy", "w32t.npy", "i4.npy", "be.npy",
+                           "short.npy", "long.npy", "text.npy", "nan.npy", "fortran.npy"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        remove_file(files[i]);
+}
+
+/* 2^24 weights in one dense layer, and no more: the file's shape is refused before its data
+ * is read (the file is sparse: its 64 MiB cost nothing). */
+static void a_dense_layer_takes_at_most_two_to_the_24_weights(void)
+{
+    const size_t over[2] = {4097, 4096}, at[2] = {1, 1u << 24};
+    t_write_npy(in_dir("big.npy"), "<f4", over, 2, NULL, over[0] * over[1] * 4, 0);
+    expect_error("{\"layers\": [{\"type\": \"dense\", \"units\": 4097, \"weights\": "
+                 "\"big.npy\"}]}",
+                 CNF_E_LIMIT, "p.json", 1, 57,
+                 "\"weights\": big.npy: 4097 x 4096 weights: more than 16777216 in one dense "
+                 "layer (limit)");
+    CHECK_EQ_INT(E.limit, CNF_LIMIT_KERNEL);
+    CHECK_EQ_INT(over[0] * over[1], (1u << 24) + 4096);
+    t_write_npy(in_dir("big.npy"), "<f4", at, 2, NULL, at[1] * 4, 0);
+    {
+        cnf_pipeline *p = parse_ok("{\"layers\": [{\"type\": \"dense\", \"units\": 1, "
+                                   "\"weights\": \"big.npy\", \"bias\": false}]}");
+        CHECK(p && p->layers[0].in == 1 << 24 && p->layers[0].w[(1 << 24) - 1] == 0);
+        cnf_pipeline_free(p);
+    }
+    remove_file("big.npy");
+}
+
+static void conv_kernels_may_be_given_by_shape_for_training(void)
+{
+    cnf_pipeline *p = parse_ok(
+        "{\"layers\": [{\"type\": \"conv\", \"kernels\": {\"count\": 6, \"size\": 5}, "
+        "\"padding\": 2},\n {\"type\": \"conv\", \"kernels\": {\"size\": [3, 1], \"count\": 2}, "
+        "\"bias\": false, \"trainable\": false}]}");
+    if (!p)
+        return;
+    CHECK(p->layers[0].shape_only && p->layers[0].count == 6 && p->layers[0].kh == 5 &&
+          p->layers[0].kw == 5);
+    CHECK(!p->layers[0].kernels && p->layers[0].layer.n_kernels == 0);
+    CHECK(!p->layers[0].no_bias && !p->layers[0].frozen);
+    CHECK(p->layers[0].layer.pad_h == 2);
+    CHECK(p->layers[1].count == 2 && p->layers[1].kh == 3 && p->layers[1].kw == 1);
+    CHECK(p->layers[1].no_bias && p->layers[1].frozen);
+    cnf_pipeline_free(p);
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": {\"count\": 6}}]}", CNF_E_USAGE,
+                 "p.json", 1, 41,
+                 "\"kernels\" by shape needs \"count\" and \"size\" (such as {\"count\": 6, "
+                 "\"size\": 5})");
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": {\"count\": 6, \"size\": 5, "
+                 "\"depth\": 3}}]}",
+                 CNF_E_USAGE, "p.json", 1, 65,
+                 "unknown key \"depth\" in \"kernels\" by shape (allowed: count, size)");
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": {\"count\": 0, \"size\": 5}}]}",
+                 CNF_E_USAGE, "p.json", 1, 51, "\"count\" must be an integer from 1 to 2147483647");
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": {\"count\": 1025, \"size\": 5}}]}",
+                 CNF_E_LIMIT, "p.json", 1, 51, "more than 1024 kernels in one layer (limit)");
+    CHECK_EQ_INT(E.limit, CNF_LIMIT_KERNEL);
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": {\"count\": 2, \"size\": [3, "
+                 "256]}}]}",
+                 CNF_E_USAGE, "p.json", 1, 62, "\"size\" must be an integer from 1 to 255");
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": {\"count\": 2, \"size\": 3},\n"
+                 " \"bias\": 1}]}",
+                 CNF_E_USAGE, "p.json", 2, 10,
+                 "kernels given by shape have no weights to add \"bias\" to: leave it out "
+                 "(training learns it) or make it false");
+    p = parse_ok("{\"layers\": [{\"type\": \"conv\", \"kernels\": {\"count\": 1024, \"size\": "
+                 "1}}]}");
+    CHECK(p && p->layers[0].count == 1024);
+    cnf_pipeline_free(p);
+}
+
+/* PyTorch's Conv2d.weight (N, C, KH, KW) as N 3-D kernels; a bias file of (N). */
+static void conv_weights_come_from_an_npy_file_of_shape_n_c_kh_kw(void)
+{
+    float w[2 * 3 * 2 * 2];
+    const size_t d[4] = {2, 3, 2, 2}, nb[1] = {2}, d3[3] = {2, 3, 4};
+    const double bias[2] = {0.5, -0.25};
+    cnf_pipeline *p;
+    for (int i = 0; i < 24; i++)
+        w[i] = (float)i / 8 - 1;
+    t_write_f32(in_dir("conv.npy"), d, 4, w);
+    t_write_f64(in_dir("convb.npy"), nb, 1, bias);
+    t_write_f32(in_dir("conv3.npy"), d3, 3, w);
+    p = parse_ok("{\"layers\": [{\"type\": \"conv\", \"weights\": \"conv.npy\", \"bias\": "
+                 "\"convb.npy\", \"padding\": \"valid\", \"trainable\": false},\n"
+                 " {\"type\": \"conv\", \"weights\": \"conv.npy\", \"bias\": false},\n"
+                 " {\"type\": \"conv\", \"weights\": \"conv.npy\"}]}");
+    if (p) {
+        const cnf_pl_layer *L = &p->layers[0];
+        CHECK_EQ_INT(L->layer.n_kernels, 2);
+        CHECK(L->count == 2 && L->kh == 2 && L->kw == 2 && !L->shape_only && L->frozen);
+        for (int k = 0; k < 2; k++) {
+            const cnf_kernel *kn = L->kernels[k];
+            CHECK(cnf_kernel_is_3d(kn) && cnf_kernel_depth(kn) == 3);
+            CHECK(cnf_kernel_height(kn) == 2 && cnf_kernel_width(kn) == 2);
+            CHECK(cnf_kernel_divisor(kn) == 1);
+            for (int j = 0; j < 12; j++)
+                CHECK(cnf_kernel_weights(kn)[j] == w[k * 12 + j]);
+            CHECK(cnf_kernel_bias(kn) == bias[k]);
+            CHECK(L->layer.kernels[k] == kn);
+        }
+        CHECK(strcmp(cnf_kernel_name(L->kernels[1]), "k1") == 0);
+        CHECK(p->layers[1].no_bias && cnf_kernel_bias(p->layers[1].kernels[0]) == 0);
+        CHECK(!p->layers[2].no_bias && !p->layers[2].frozen);
+    }
+    cnf_pipeline_free(p);
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"weights\": \"conv3.npy\"}]}", CNF_E_USAGE,
+                 "p.json", 1, 41, "\"weights\": conv3.npy: shape (2, 3, 4) is not (N, C, KH, KW)");
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": [\"box\"],\n \"weights\": "
+                 "\"conv.npy\"}]}",
+                 CNF_E_USAGE, "p.json", 2, 13,
+                 "a conv layer takes \"kernels\" or \"weights\", not both");
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"weights\": [[1]]}]}", CNF_E_USAGE, "p.json",
+                 1, 41, "\"weights\" must name a .npy file of shape (N, C, KH, KW)");
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"weights\": \"conv.npy\",\n \"bias\": "
+                 "\"conv3.npy\"}]}",
+                 CNF_E_USAGE, "p.json", 2, 10,
+                 "\"bias\": conv3.npy: shape (2, 3, 4) is not (2,): one bias per kernel");
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"kernels\": [{\"weights\": [[1]], \"bias\": "
+                 "2}],\n \"bias\": false}]}",
+                 CNF_E_USAGE, "p.json", 2, 10, "\"bias\" is false but kernel 'k0' has a bias of 2");
+    remove_file("conv.npy");
+    remove_file("convb.npy");
+    remove_file("conv3.npy");
+}
+
+/* 1024 kernels of depth 1024 in a pipeline's conv layer; the 64s stay for -k banks, kernel
+ * files and inline specs. */
+static void a_pipeline_conv_layer_takes_1024_kernels_of_depth_1024(void)
+{
+    const size_t ok[4] = {1024, 1, 1, 1}, many[4] = {1025, 1, 1, 1}, deep[4] = {1, 1025, 1, 1};
+    const size_t wide[4] = {1, 1, 1, 256};
+    cnf_pipeline *p;
+    size_t o;
+    char *t;
+    t_write_npy(in_dir("ok.npy"), "<f4", ok, 4, NULL, 1024 * 4, 0);
+    t_write_npy(in_dir("many.npy"), "<f4", many, 4, NULL, 1025 * 4, 0);
+    t_write_npy(in_dir("deep.npy"), "<f4", deep, 4, NULL, 1025 * 4, 0);
+    t_write_npy(in_dir("wide.npy"), "<f4", wide, 4, NULL, 256 * 4, 0);
+    p = parse_ok("{\"layers\": [{\"type\": \"conv\", \"weights\": \"ok.npy\"}]}");
+    CHECK(p && p->layers[0].layer.n_kernels == 1024);
+    cnf_pipeline_free(p);
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"weights\": \"many.npy\"}]}", CNF_E_LIMIT,
+                 "p.json", 1, 41,
+                 "\"weights\": many.npy: 1025 kernels: more than 1024 in one layer (limit)");
+    CHECK_EQ_INT(E.limit, CNF_LIMIT_KERNEL);
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"weights\": \"deep.npy\"}]}", CNF_E_LIMIT,
+                 "p.json", 1, 41,
+                 "\"weights\": deep.npy: kernels of 1x1 (depth 1025) are over the limit of 255 "
+                 "per side and depth 1024");
+    expect_error("{\"layers\": [{\"type\": \"conv\", \"weights\": \"wide.npy\"}]}", CNF_E_LIMIT,
+                 "p.json", 1, 41,
+                 "\"weights\": wide.npy: kernels of 1x256 (depth 1) are over the limit of 255 "
+                 "per side and depth 1024");
+    /* A kernel object in a pipeline may be 1024 planes deep, not 1025. */
+    t = malloc(64 + 1025 * 8);
+    for (int n = 1024; n <= 1025; n++) {
+        o = (size_t)sprintf(t, "{\"layers\": [{\"type\": \"conv\", \"kernels\": [{\"weights\": [");
+        for (int i = 0; i < n; i++)
+            o += (size_t)sprintf(t + o, "%s[[%d]]", i ? "," : "", i % 7);
+        strcpy(t + o, "]}]}]}");
+        if (n == 1024) {
+            p = parse_ok(t);
+            CHECK(p && cnf_kernel_depth(p->layers[0].kernels[0]) == 1024 &&
+                  cnf_kernel_weights(p->layers[0].kernels[0])[1023] == 1023 % 7);
+            cnf_pipeline_free(p);
+        } else {
+            expect_error(t, CNF_E_LIMIT, "p.json", 1, 54,
+                         "kernel of 1x1 (depth 1025) is over the limit of 255 per side and depth "
+                         "1024");
+        }
+    }
+    free(t);
+    remove_file("ok.npy");
+    remove_file("many.npy");
+    remove_file("deep.npy");
+    remove_file("wide.npy");
+}
+
+static void classes_name_description_and_training_are_read(void)
+{
+    cnf_pipeline *p = parse_ok("{\"name\": \"net\", \"description\": \"a \\\"net\\\"\",\n"
+                               " \"classes\": [\"zero\", \"one\", \"\\u00e9t\\u00e9\"],\n"
+                               " \"training\": {\"epochs\": 3, \"anything\": [1, {\"x\": null}]},\n"
+                               " \"layers\": [{\"type\": \"softmax\"}]}");
+    const char *const *c;
+    int n = -1;
+    if (!p)
+        return;
+    c = cnf_pipeline_classes(p, &n);
+    CHECK_EQ_INT(n, 3);
+    CHECK(strcmp(c[0], "zero") == 0 && strcmp(c[1], "one") == 0);
+    CHECK(strcmp(c[2], "\xc3\xa9t\xc3\xa9") == 0);
+    CHECK(strcmp(p->doc_name, "net") == 0 && strcmp(p->description, "a \"net\"") == 0);
+    {
+        const char *names[] = {"cat", "dog"};
+        CHECK_EQ_INT(cnf_pipeline_set_classes(p, names, 2, &E), CNF_OK);
+        c = cnf_pipeline_classes(p, &n);
+        CHECK(n == 2 && strcmp(c[1], "dog") == 0 && c[1] != names[1]);
+        CHECK_EQ_INT(cnf_pipeline_set_classes(p, NULL, 0, &E), CNF_OK);
+        c = cnf_pipeline_classes(p, &n);
+        CHECK(n == 0 && c == NULL);
+        CHECK_EQ_INT(cnf_pipeline_set_classes(p, NULL, 1, &E), CNF_E_USAGE);
+    }
+    cnf_pipeline_free(p);
+    p = parse_ok("{\"layers\": [{\"type\": \"relu\"}], \"classes\": []}");
+    if (p) {
+        CHECK(cnf_pipeline_classes(p, &n) == NULL && n == 0);
+        CHECK(p->doc_name == NULL && p->description == NULL);
+    }
+    cnf_pipeline_free(p);
+    expect_error("{\"layers\": [{\"type\": \"relu\"}], \"classes\": \"a\"}", CNF_E_USAGE,
+                 "p.json", 1, 43,
+                 "\"classes\" must be an array of strings (the names of the outputs)");
+    expect_error("{\"layers\": [{\"type\": \"relu\"}],\n \"classes\": [\"a\", 2]}", CNF_E_USAGE,
+                 "p.json", 2, 19, "a class name must be a string");
+    expect_error("{\"layers\": [{\"type\": \"relu\"}],\n \"training\": [1]}", CNF_E_USAGE,
+                 "p.json", 2, 14, "\"training\" must be an object (what training recorded)");
+}
+
+/* The message cnf_pipeline_check_weights gives, exactly as declared, and the plan's. */
+static void layers_without_weights_are_named_until_trained(void)
+{
+    cnf_pipeline *p = parse_ok("{\"layers\": [{\"type\": \"conv\", \"kernels\": [\"box\"]},\n"
+                               " {\"type\": \"relu\"}, {\"type\": \"flatten\"},\n"
+                               " {\"type\": \"dense\", \"units\": 4, \"weights\": [[1], [2], "
+                               "[3], [4]]},\n {\"type\": \"dense\", \"units\": 2}]}");
+    cnf_plan *plan = NULL;
+    if (!p)
+        return;
+    memset(&E, 0, sizeof E);
+    CHECK_EQ_INT(cnf_pipeline_check_weights(p, &E), CNF_E_USAGE);
+    CHECK(strcmp(E.msg, "layer 5 (dense) has no weights: train it first or give \"weights\"") ==
+          0);
+    CHECK(strcmp(E.where, "p.json") == 0 && E.subject == CNF_SUBJECT_FILE && E.line == 0);
+    memset(&E, 0, sizeof E);
+    CHECK_EQ_INT(cnf_plan_create_pipeline(p, 1, 1, 1, 0, NULL, &plan, &E), CNF_E_USAGE);
+    CHECK(plan == NULL);
+    CHECK(strcmp(E.msg, "layer 5 (dense) has no weights: train it first or give \"weights\"") ==
+          0);
+    CHECK(strcmp(E.where, "p.json") == 0 && E.line == 0);
+    cnf_pipeline_free(p);
+    p = parse_ok("{\"layers\": [{\"type\": \"relu\"},\n {\"type\": \"conv\", \"kernels\": "
+                 "{\"count\": 2, \"size\": 3}}, {\"type\": \"dense\", \"units\": 2}]}");
+    if (p) {
+        CHECK_EQ_INT(cnf_pipeline_check_weights(p, &E), CNF_E_USAGE);
+        CHECK(strcmp(E.msg, "layer 2 (conv) has no weights: train it first or give "
+                            "\"weights\"") == 0);
+    }
+    cnf_pipeline_free(p);
+    p = parse_ok("{\"layers\": [{\"type\": \"conv\", \"kernels\": [\"box\"]}, {\"type\": "
+                 "\"dense\", \"units\": 1, \"weights\": [[1]]}]}");
+    if (p)
+        CHECK_EQ_INT(cnf_pipeline_check_weights(p, &E), CNF_OK);
+    cnf_pipeline_free(p);
+}
+
 int main(void)
 {
     snprintf(DIR_, sizeof DIR_, "/tmp/cnf_test_pipeline.XXXXXX");
@@ -557,6 +1030,16 @@ int main(void)
     RUN(inline_specs_and_kernel_objects_make_kernels);
     RUN(an_inline_spec_over_the_side_limit_keeps_its_limit);
     RUN(the_one_d_and_bare_matrix_shorthand_is_not_for_kernel_files_or_objects);
+    RUN(flatten_softmax_and_affine_take_their_keys_and_defaults);
+    RUN(a_dense_layer_reads_units_weights_bias_and_trainable);
+    RUN(dense_errors_are_at_their_line_and_column);
+    RUN(dense_weights_and_biases_come_from_npy_files);
+    RUN(a_dense_layer_takes_at_most_two_to_the_24_weights);
+    RUN(conv_kernels_may_be_given_by_shape_for_training);
+    RUN(conv_weights_come_from_an_npy_file_of_shape_n_c_kh_kw);
+    RUN(a_pipeline_conv_layer_takes_1024_kernels_of_depth_1024);
+    RUN(classes_name_description_and_training_are_read);
+    RUN(layers_without_weights_are_named_until_trained);
     rmdir(DIR_);
     return t_finish("test_pipeline");
 }
