@@ -3,37 +3,9 @@
 
 #include <string.h>
 
-cnf_status cnf_pipeline_check_weights(const cnf_pipeline *p, cnf_error *err)
-{
-    (void)p;
-    (void)err;
-    return CNF_OK;
-}
 
-const char *const *cnf_pipeline_classes(const cnf_pipeline *p, int *n_ret)
-{
-    *n_ret = p->n_classes;
-    return (const char *const *)p->classes;
-}
 
-cnf_status cnf_pipeline_set_classes(cnf_pipeline *p, const char *const *names, int n,
-                                    cnf_error *err)
-{
-    (void)p;
-    (void)names;
-    (void)n;
-    return cnf__fail(err, CNF_E_USAGE, NULL, "not built yet");
-}
 
-cnf_status cnf_pipeline_to_json(const cnf_pipeline *p, const char *training, char **out,
-                                size_t *len, cnf_error *err)
-{
-    (void)p;
-    (void)training;
-    *out = NULL;
-    *len = 0;
-    return cnf__fail(err, CNF_E_USAGE, NULL, "not built yet");
-}
 
 void cnf_train_options_init(cnf_train_options *o)
 {
