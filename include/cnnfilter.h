@@ -721,6 +721,7 @@ typedef struct cnf_learn_options {
     cnf_layer geometry;   /* padding, border, stride, dilation; channels auto, gray or sum */
     int target_8bit;      /* the target is an 8-bit image: its 0 and 255 may be clipped */
     int keep_clipped;     /* with target_8bit: keep those values in the fit anyway */
+    const char *input_name, *target_name; /* name the two images in errors (may be NULL) */
 } cnf_learn_options;
 
 /* cnf_learn_stats - how well the kernel fits. */

@@ -33,6 +33,7 @@ static const command COMMANDS[] = {
     {"show-kernel", cmd_show_kernel, "show-kernel SPEC", "print a kernel's weights", 0},
     {"compare", cmd_compare, "compare [--tolerance N] [--diff FILE] A B",
      "compare images or folders", 0},
+    {"learn", cmd_learn, "learn --size K INPUT TARGET -o KERNEL.json", "a kernel from a before/after pair", 0},
     {"complete", cmd_complete, "complete WHAT", "words for shell completion", 1},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
