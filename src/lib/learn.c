@@ -39,16 +39,17 @@
 #define LEARN_MAX_UNKNOWNS 4096
 /* The condition number over which a system is refused (see the top). */
 #define COND_LIMIT 1e10
-/* Design rows made per Gram update: 64 rows of a 31x31 kernel are 500 KB,
- * which stays in the L2 cache while the blocks of the Gram matrix pass. */
-#define BLOCK_ROWS 64
+/* Design rows made per Gram update: enough that the Gram matrix (which
+ * cnf__gram_add reads and writes once per call) is passed over rarely,
+ * few enough that a panel of the rows stays in the L2 cache (linalg.c). */
+#define BLOCK_ROWS 128
 
 typedef struct problem {
     int kh, kw, d, sy, sx, pt, pl, oh, ow, W, H;
     int *rowsrc, *colsrc;   /* virtual row / column of the padded input -> source, -1 zero */
     const float *const *in; /* the input planes as convolved (luma for gray on RGB) */
     int per_row;            /* planes one output value reads: the input's for sum, else 1 */
-    int shared;             /* auto: output channel c reads input plane c */
+    int per_channel;        /* auto: output channel c reads input plane c */
     int n_out;              /* output channels fitted */
     const float *const *tg; /* the target planes */
     int tg_luma;            /* the target value is the luma of its 3 planes */
@@ -108,7 +109,7 @@ static void fill_row(const problem *p, int c, int y, int x, double *row)
 {
     int col = 0;
     for (int q = 0; q < p->per_row; q++) {
-        const float *plane = p->in[p->per_row > 1 ? q : p->shared ? c : 0];
+        const float *plane = p->in[p->per_row > 1 ? q : p->per_channel ? c : 0];
         for (int i = 0; i < p->kh; i++) {
             int sr = p->rowsrc[(size_t)y * p->sy + (size_t)i * p->d];
             const float *src = sr < 0 ? NULL : plane + (size_t)sr * p->W;
@@ -294,7 +295,7 @@ static cnf_status setup_channels(problem *p, const cnf_image *in, const cnf_imag
                              "channel is fitted against its own (channels 'gray' fits luma, "
                              "'sum' a 3-D kernel)",
                              ct, plural(ct), cin);
-        p->shared = 1;
+        p->per_channel = 1;
         p->n_out = cin;
     }
     return CNF_OK;
