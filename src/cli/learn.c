@@ -368,8 +368,16 @@ static int learn_and_write(learn_opts *o, const cnf_image *in, const cnf_image *
     memset(&err, 0, sizeof err);
     o->lo.input_name = o->paths[0];
     o->lo.target_name = o->paths[1];
-    if (cnf_learn_kernel(in, target, &o->lo, &k, &s, &err) != CNF_OK)
+    if (cnf_learn_kernel(in, target, &o->lo, &k, &s, &err) != CNF_OK) {
+        /* A setting the images make wrong (--size over the unknowns, a
+         * gray INPUT of 2 channels) is this command's usage error. */
+        if (err.subject == CNF_SUBJECT_SETTING && cnf_status_is_usage(err.status)) {
+            char flag[600];
+            snprintf(flag, sizeof flag, "--%s", err.where);
+            return usage(flag, "%s", err.msg);
+        }
         return msg_cnf(&err, o->paths[0]);
+    }
     if (cnf_kernel_to_json(k, &json, &len, &err) != CNF_OK ||
         write_output(o->output, (const unsigned char *)json, len, 0, &err) != CNF_OK) {
         rc = msg_cnf(&err, o->output);

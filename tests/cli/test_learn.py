@@ -251,6 +251,20 @@ def usage_errors_exit_2_with_one_line_naming_the_flag():
         assert not os.path.exists(path("x.json")), args
 
 
+def settings_the_images_make_wrong_are_usage_errors_of_learn():
+    np.save(path("five.npy"), np.random.default_rng(3).uniform(0, 1, size=(5, 40, 40)))
+    np.save(path("one.npy"), np.zeros((40, 40)))
+    rc, out, err = learn("--size", 31, "--channels", "sum", "five.npy", "one.npy", "-o", "x.json")
+    assert rc == 2, err
+    one_error_line(err, "cnnfilter: --size: a 31x31 kernel over 5 channels has 4805 unknowns, "
+                        "over the limit of 4096 (try 'cnnfilter learn --help')")
+    np.save(path("two.npy"), np.zeros((2, 40, 40)))
+    rc, out, err = learn("--size", 3, "--channels", "gray", "two.npy", "one.npy", "-o", "x.json")
+    assert rc == 2, err
+    one_error_line(err, "cnnfilter: --channels: 'gray' needs a gray or RGB input")
+    assert not os.path.exists(path("x.json"))
+
+
 def a_flat_input_is_refused_naming_it_and_no_kernel_is_written():
     with open(path("flat.png"), "wb") as f:
         f.write(cnnref.png_write(np.full((20, 20, 1), 90, dtype=np.uint8)))
@@ -324,6 +338,7 @@ TESTS = [npy_targets_give_random_kernels_back_for_every_geometry,
          imagemagick_correlate_comes_back_to_0_01_from_its_8bit_output,
          imagemagick_convolve_comes_back_rotated_by_180_degrees,
          usage_errors_exit_2_with_one_line_naming_the_flag,
+         settings_the_images_make_wrong_are_usage_errors_of_learn,
          a_flat_input_is_refused_naming_it_and_no_kernel_is_written,
          a_target_of_the_wrong_size_is_refused_with_both_sizes,
          unreadable_and_corrupt_files_exit_1_naming_them,
