@@ -176,7 +176,7 @@ def imagemagick(*args):
     if not exe:
         return None
     r = subprocess.run([exe, "-version"], capture_output=True)
-    if b"ImageMagick" not in r.stdout:
+    if not r.stdout.startswith(b"Version: ImageMagick"):
         return None
     r = subprocess.run([exe] + list(args), capture_output=True, cwd=TMP)
     assert r.returncode == 0, r.stderr
