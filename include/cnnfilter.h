@@ -728,6 +728,7 @@ typedef struct cnf_learn_options {
     cnf_layer geometry;   /* padding, border, stride, dilation; channels auto, gray or sum */
     int target_8bit;      /* the target is an 8-bit image: its 0 and 255 may be clipped */
     int keep_clipped;     /* with target_8bit: keep those values in the fit anyway */
+    const char *input_name, *target_name; /* name the two images in errors (may be NULL) */
 } cnf_learn_options;
 
 /* cnf_learn_stats - how well the kernel fits. */
@@ -739,19 +740,38 @@ typedef struct cnf_learn_stats {
 
 /* cnf_learn_kernel - the kernel w (and bias b) minimising the sum over every
  * output value of (conv(in, w) + b - target)^2, solved in double precision.
+ * conv is the filter's cross-correlation under o->geometry (padding, border,
+ * stride, dilation: the rules of cnf_plan_create; its other fields are not
+ * read).  Channels (alpha planes of both images are ignored): CNF_CH_AUTO,
+ * one 2-D kernel shared by every channel, the target having the input's
+ * colour channels; CNF_CH_GRAY, one 2-D kernel on luma (an RGB input or
+ * target converted as the filter does); CNF_CH_SUM, a 3-D kernel over the
+ * input's channels against a one-channel target; CNF_CH_RGB is CNF_E_USAGE.
  * The target must have the size the geometry gives (else CNF_E_DECODE with
- * both sizes in the message).  An input with too little variation to tell
- * the kernel (a singular or near-singular system: see the condition number
- * rule in cnnfilter(1), learn) fails with CNF_E_DECODE, never with a wrong
- * kernel.  *k_ret is a new kernel (2-D, or 3-D for channels sum) with
- * divisor 1 and the fitted bias; stats may be NULL. */
+ * both sizes in the message); other channel counts and non-finite values
+ * are CNF_E_DECODE naming the image; no output pixels is CNF_E_EMPTY.  With
+ * target_8bit and not keep_clipped, target values 0 and 255 are left out.
+ * An input with too little variation to tell the kernel (fewer values than
+ * unknowns, or a condition number of the column-scaled normal equations
+ * over 1e10: the rule in cnnfilter(1), learn) fails with CNF_E_DECODE,
+ * never with a wrong kernel.  At most 4096 unknowns (taps x depth + bias)
+ * and sides up to CNF_MAX_KERNEL_SIDE: else CNF_E_LIMIT (setting "size",
+ * limit CNF_LIMIT_KERNEL).  Errors about an image name it by
+ * o->input_name / o->target_name.  *k_ret is a new kernel named "learned"
+ * (2-D, or 3-D for channels sum) with divisor 1 and the fitted bias (0
+ * without o->bias); stats (may be NULL) is filled as far as the fit got.
+ * Single-threaded; time about unknowns^2 / 2 multiply-adds per value. */
 cnf_status cnf_learn_kernel(const cnf_image *in, const cnf_image *target,
                             const cnf_learn_options *o, cnf_kernel **k_ret,
                             cnf_learn_stats *stats, cnf_error *err);
 
 /* cnf_kernel_to_json - a kernel file document that cnf_kernel_parse reads
- * back to the same weights (%.17g), divisor and bias.  *out is malloc'd and
- * ends with a newline. */
+ * back to the same weights (%.17g), divisor and bias: {"name", "weights"
+ * (2-D, or 3-D [depth][h][w] for a 3-D kernel), "divisor" (when not 1),
+ * "bias"}, the weights as cnf_kernel_weights gives them (any flip folded
+ * in); a name longer than a kernel file takes (256) is left out.  *out is
+ * malloc'd, NUL-terminated, ends with a newline; *len excludes the NUL.
+ * Fails with CNF_E_USAGE for a composite kernel (no weights of its own). */
 cnf_status cnf_kernel_to_json(const cnf_kernel *k, char **out, size_t *len, cnf_error *err);
 
 #ifdef __cplusplus

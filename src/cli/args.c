@@ -40,23 +40,41 @@ fail:
 }
 
 /* "A" or "A,B" of integers in [lo, hi]. */
-int arg_pair(const char *flag, const char *s, long lo, long hi, int *a, int *b)
+int arg_pair_sep(const char *flag, const char *s, char sep, long lo, long hi, int *a, int *b)
 {
-    const char *comma = strchr(s, ',');
+    const char *mid = strchr(s, sep);
     char first[64];
-    if (!comma) {
+    if (!mid) {
         if (arg_int(flag, s, lo, hi, a))
             return 2;
         *b = *a;
         return 0;
     }
-    if ((size_t)(comma - s) >= sizeof first)
-        return arg_bad(flag, "'%s' is not N or N,N", s);
-    memcpy(first, s, (size_t)(comma - s));
-    first[comma - s] = 0;
-    if (arg_int(flag, first, lo, hi, a) || arg_int(flag, comma + 1, lo, hi, b))
+    if ((size_t)(mid - s) >= sizeof first)
+        return arg_bad(flag, "'%s' is not N or N%cN", s, sep);
+    memcpy(first, s, (size_t)(mid - s));
+    first[mid - s] = 0;
+    if (arg_int(flag, first, lo, hi, a) || arg_int(flag, mid + 1, lo, hi, b))
         return 2;
     return 0;
+}
+
+int arg_pair(const char *flag, const char *s, long lo, long hi, int *a, int *b)
+{
+    return arg_pair_sep(flag, s, ',', lo, hi, a, b);
+}
+
+int arg_padding(const char *flag, const char *s, cnf_layer *L)
+{
+    int v = cnf_vocab_value(CNF_VOCAB_PADDING, s);
+    if (v >= 0) {
+        L->padding = (cnf_padding_kind)v;
+        return 0;
+    }
+    L->padding = CNF_PAD_EXPLICIT;
+    if (strchr(s, ',') == NULL && (s[0] < '0' || s[0] > '9'))
+        return arg_bad(flag, "'%s' is not valid, same, N or PH,PW", s);
+    return arg_pair(flag, s, 0, ARG_MAX_PAD, &L->pad_h, &L->pad_w);
 }
 
 int arg_double(const char *flag, const char *s, double *out)
@@ -171,6 +189,15 @@ void args_help_line(FILE *f, const arg_opt *o, const char *help)
         fprintf(f, "%s\n%-30s %s\n", left, "", help);
 }
 
+/* An option the table does not have. */
+static void unknown(const char *name)
+{
+    if (msg_command())
+        msg_usage(name, "not an option of %s", msg_command());
+    else
+        msg_usage(name, "unknown option");
+}
+
 /* The option argv[*i] names (and its attached value, if any): NULL after a
  * usage error. */
 static const arg_opt *find_option(const char *a, const arg_opt *table, size_t n,
@@ -187,7 +214,7 @@ static const arg_opt *find_option(const char *a, const arg_opt *table, size_t n,
         if (!op) {
             char name[64];
             snprintf(name, sizeof name, "%.*s", (int)(len > 40 ? 42 : len + 2), a);
-            msg_usage(name, "unknown option");
+            unknown(name);
             return NULL;
         }
         if (eq) {
@@ -207,7 +234,7 @@ static const arg_opt *find_option(const char *a, const arg_opt *table, size_t n,
     if (!op) {
         char name[8];
         snprintf(name, sizeof name, "-%c", a[1]);
-        msg_usage(name, "unknown option");
+        unknown(name);
         return NULL;
     }
     if (a[2]) {

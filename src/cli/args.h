@@ -2,6 +2,8 @@
 #ifndef CNF_CLI_ARGS_H
 #define CNF_CLI_ARGS_H
 
+#include "cnnfilter.h"
+
 #include <stdint.h>
 #include <stdio.h>
 
@@ -50,5 +52,15 @@ int arg_double_in(const char *flag, const char *s, double lo, double hi, int lo_
 int arg_u64(const char *flag, const char *s, uint64_t *out);                    /* 0.. */
 int arg_bytes(const char *flag, const char *s, uint64_t *out); /* K/M/G/T suffixes, > 0 */
 int arg_words(const char *flag, const char *s, const char *const *words, int *out);
+/* "A" or "A<sep>B" (arg_pair is sep ','). */
+int arg_pair_sep(const char *flag, const char *s, char sep, long lo, long hi, int *a, int *b);
+
+/* The geometry options every command that convolves shares (their ranges
+ * are far above any real use and keep every size inside 32-bit ints). */
+#define ARG_MAX_PAD (1 << 20)
+#define ARG_MAX_STRIDE (1 << 20)
+#define ARG_MAX_DILATION (1 << 16)
+/* --padding valid|same|N|PH,PW into L. */
+int arg_padding(const char *flag, const char *s, cnf_layer *L);
 
 #endif

@@ -10,6 +10,9 @@ int cmd_kernels(int argc, char **argv);
 int cmd_show_kernel(int argc, char **argv);
 /* `cnnfilter compare [--tolerance N] [--diff FILE] A B` (compare.c). */
 int cmd_compare(int argc, char **argv);
+/* `cnnfilter learn --size K INPUT TARGET -o KERNEL.json`: a kernel from a before/after pair (learn.c). */
+int cmd_learn(int argc, char **argv);
+void learn_option_words(FILE *f);
 /* compare_option_words - compare's options, one per line, for completion (compare.c). */
 void compare_option_words(FILE *f);
 /* `cnnfilter train --pipeline NET.json -o TRAINED.json [OPTIONS] DATA` (train.c). */

@@ -201,45 +201,17 @@ static int parse_compare_args(int argc, char **argv, cmp_opts *o)
     return 0;
 }
 
-/* An input that no format can start with fails from its first bytes. */
-static cnf_status sniff_start(const unsigned char *start, size_t len, const char *path, void *ctx,
-                              cnf_error *err)
-{
-    const cnf_input_kind *kind = ctx;
-    return cnf_sniff(start, len, *kind, path, err);
-}
-
 /* Read and decode one input; prints its error and returns PAIR_ERROR on failure. */
 static int load(const char *path, input *in)
 {
-    unsigned char *buf = NULL;
-    size_t len = 0;
     cnf_error err;
-    cnf_input_kind kind = strcmp(path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(path);
     memset(in, 0, sizeof *in);
     memset(&err, 0, sizeof err);
-    if (read_input(path, (uint64_t)1 << 31, sniff_start, &kind, &buf, &len, &err) != CNF_OK) {
+    if (load_decoded(path, (uint64_t)1 << 31, CNF_DEFAULT_MAX_PIXELS, &in->img, &in->is_image,
+                     &err) != CNF_OK) {
         msg_cnf(&err, path);
         return PAIR_ERROR;
     }
-    memset(&err, 0, sizeof err);
-    if (cnf_decode(buf, len, kind, path, CNF_DEFAULT_MAX_PIXELS, &in->img, &err) != CNF_OK) {
-        free(buf);
-        msg_cnf(&err, path);
-        return PAIR_ERROR;
-    }
-    if (kind == CNF_IN_IMAGE) {
-        in->is_image = 1;
-    } else if (kind == CNF_IN_AUTO) {
-        /* The library sniffs an unnamed kind; an image is what its header
-         * reader accepts as one (a matrix never passes it). */
-        int w, h, c, a;
-        cnf_error e2;
-        memset(&e2, 0, sizeof e2);
-        in->is_image = cnf_probe(buf, len, CNF_IN_IMAGE, path, CNF_DEFAULT_MAX_PIXELS, &w, &h,
-                                 &c, &a, &e2) == CNF_OK;
-    }
-    free(buf);
     return PAIR_SAME;
 }
 

@@ -78,6 +78,39 @@ static cnf_status open_input(const char *path, size_t limit, int *fd_ret, size_t
     return CNF_OK;
 }
 
+/* The first bytes decide whether the input can be read at all. */
+static cnf_status sniff_start(const unsigned char *start, size_t len, const char *path, void *ctx,
+                              cnf_error *err)
+{
+    const cnf_input_kind *kind = ctx;
+    return cnf_sniff(start, len, *kind, path, err);
+}
+
+cnf_status load_decoded(const char *path, uint64_t max_bytes, uint64_t max_pixels,
+                        cnf_image *img, int *is_image, cnf_error *err)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    cnf_input_kind kind = strcmp(path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(path);
+    cnf_status st = read_input(path, max_bytes, sniff_start, &kind, &buf, &len, err);
+    memset(img, 0, sizeof *img);
+    if (st == CNF_OK)
+        st = cnf_decode(buf, len, kind, path, max_pixels, img, err);
+    if (st == CNF_OK && is_image) {
+        *is_image = kind == CNF_IN_IMAGE;
+        if (kind == CNF_IN_AUTO) {
+            /* The library sniffs an unnamed kind; an image is what its
+             * header reader accepts as one (a matrix never passes it). */
+            int w, h, c, a;
+            cnf_error e2;
+            *is_image = cnf_probe(buf, len, CNF_IN_IMAGE, path, max_pixels, &w, &h, &c, &a,
+                                  &e2) == CNF_OK;
+        }
+    }
+    free(buf);
+    return st;
+}
+
 cnf_status read_input(const char *path, uint64_t max_bytes, input_check_fn check, void *ctx,
                       unsigned char **buf_ret, size_t *len_ret, cnf_error *err)
 {

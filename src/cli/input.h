@@ -21,4 +21,11 @@ typedef cnf_status (*input_check_fn)(const unsigned char *start, size_t len, con
 cnf_status read_input(const char *path, uint64_t max_bytes, input_check_fn check, void *ctx,
                       unsigned char **buf, size_t *len, cnf_error *err);
 
+/* load_decoded - read and decode one input file (or "-"), refused from its
+ * first bytes when no format can start with them.  *is_image (may be NULL)
+ * tells an image format (values 0..255 per channel, which a tool may have
+ * clipped) from a numeric matrix.  Errors name the path. */
+cnf_status load_decoded(const char *path, uint64_t max_bytes, uint64_t max_pixels,
+                        cnf_image *img, int *is_image, cnf_error *err);
+
 #endif

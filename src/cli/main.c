@@ -38,6 +38,8 @@ static const command COMMANDS[] = {
      "learn a pipeline's weights", 0, train_option_words},
     {"predict", cmd_predict, "predict --pipeline TRAINED.json DATA...", "classify images", 0,
      predict_option_words},
+    {"learn", cmd_learn, "learn --size K INPUT TARGET -o KERNEL.json",
+     "a kernel from a before/after pair", 0, learn_option_words},
     {"complete", cmd_complete, "complete WHAT", "words for shell completion", 1, NULL},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])

@@ -7,7 +7,11 @@
 
 static int g_quiet;
 
+static const char *g_command;
+
 void msg_set_quiet(int quiet) { g_quiet = quiet; }
+void msg_set_command(const char *name) { g_command = name; }
+const char *msg_command(void) { return g_command; }
 
 const char *escape(const char *s, char *buf, size_t size)
 {
@@ -65,7 +69,8 @@ void msg_usage(const char *where, const char *fmt, ...)
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     /* One line: the hint rides on the same line so the error stays one line. */
-    msg_error(where, "%s (try 'cnnfilter --help')", text);
+    msg_error(where, "%s (try 'cnnfilter %s%s--help')", text, g_command ? g_command : "",
+              g_command ? " " : "");
 }
 
 void msg_warn(const char *where, const char *fmt, ...)

@@ -13,6 +13,11 @@ enum { EXIT_OK = 0, EXIT_FAILURE_RUN = 1, EXIT_USAGE = 2 };
 int exit_code(cnf_status s);
 
 void msg_set_quiet(int quiet);
+/* msg_set_command - the subcommand being run ("learn"), or NULL for the
+ * filter command: usage errors then point at its help ("try 'cnnfilter
+ * learn --help'"). */
+void msg_set_command(const char *name);
+const char *msg_command(void);
 /* msg_error - "cnnfilter: WHERE: text" (WHERE omitted if NULL/empty). */
 void msg_error(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* msg_usage - like msg_error, with the hint "(try 'cnnfilter --help')" on the same line. */

@@ -110,9 +110,6 @@ static const char *const PROGRESS[] = {"auto", "always", "never", NULL};
 
 /* Limits of the geometry flags: far above any real use, low enough that
  * every size computation stays inside 32-bit ints. */
-#define MAX_PAD (1 << 20)
-#define MAX_STRIDE (1 << 20)
-#define MAX_DILATION (1 << 16)
 
 /* The options whose values decide the output (not -j, limits or messages). */
 static int decides_output(opt_id id)
@@ -239,23 +236,14 @@ static int apply_layer(options *o, const opt *op, const char *flag, const char *
         o->kernels[o->n_kernels++] = val;
         return 0;
     case O_PIPELINE: o->pipeline = val; return 0;
-    case O_PADDING:
-        v = cnf_vocab_value(CNF_VOCAB_PADDING, val);
-        if (v >= 0) {
-            L->padding = (cnf_padding_kind)v;
-            return 0;
-        }
-        L->padding = CNF_PAD_EXPLICIT;
-        if (strchr(val, ',') == NULL && (val[0] < '0' || val[0] > '9'))
-            return arg_bad(flag, "'%s' is not valid, same, N or PH,PW", val);
-        return arg_pair(flag, val, 0, MAX_PAD, &L->pad_h, &L->pad_w);
+    case O_PADDING: return arg_padding(flag, val, L);
     case O_BORDER:
         if (parse_enum(flag, val, CNF_VOCAB_BORDER, &v))
             return 2;
         L->border = (cnf_border)v;
         return 0;
-    case O_STRIDE: return arg_pair(flag, val, 1, MAX_STRIDE, &L->stride_y, &L->stride_x);
-    case O_DILATION: return arg_int(flag, val, 1, MAX_DILATION, &L->dilation);
+    case O_STRIDE: return arg_pair(flag, val, 1, ARG_MAX_STRIDE, &L->stride_y, &L->stride_x);
+    case O_DILATION: return arg_int(flag, val, 1, ARG_MAX_DILATION, &L->dilation);
     case O_FLIP: L->flip = 1; return 0;
     case O_CHANNELS:
         if (parse_enum(flag, val, CNF_VOCAB_CHANNELS, &v))
@@ -294,7 +282,7 @@ static int apply_layer(options *o, const opt *op, const char *flag, const char *
         L->pool = (cnf_pool)v;
         return 0;
     case O_POOL_SIZE: return arg_int(flag, val, 1, CNF_MAX_KERNEL_SIDE, &L->pool_size);
-    case O_POOL_STRIDE: return arg_int(flag, val, 1, MAX_STRIDE, &L->pool_stride);
+    case O_POOL_STRIDE: return arg_int(flag, val, 1, ARG_MAX_STRIDE, &L->pool_stride);
     case O_POOL_PADDING: return arg_int(flag, val, 0, CNF_MAX_KERNEL_SIDE, &L->pool_padding);
     case O_CEIL: L->pool_ceil = 1; return 0;
     case O_COMBINE:

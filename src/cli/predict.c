@@ -264,6 +264,7 @@ int cmd_predict(int argc, char **argv)
     predict_args a;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int rc;
+    msg_set_command("predict");
     memset(&a, 0, sizeof a);
     a.jobs = ncpu > 0 ? (int)(ncpu > 256 ? 256 : ncpu) : 1;
     a.max_memory = CNF_DEFAULT_MAX_MEMORY;

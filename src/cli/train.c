@@ -389,6 +389,7 @@ int cmd_train(int argc, char **argv)
     train_args a;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int rc;
+    msg_set_command("train");
     memset(&a, 0, sizeof a);
     cnf_train_options_init(&a.t);
     a.t.threads = ncpu > 0 ? (int)(ncpu > 256 ? 256 : ncpu) : 1;
