@@ -33,7 +33,7 @@
  *     s = mix(mix(mix(seed) ^ purpose) ^ index)
  * Purposes: 1 initialisation (index: the pipeline layer, from 0), 2 shuffling
  * (index: the epoch, from 1), 3 the validation split (index 0).
- * uniform() = ((next() >> 11) + 0.5) / 2^53, in (0, 1);
+ * uniform() = ((next() >> 12) + 0.5) / 2^52, in (0, 1) (52 bits and the half: exact);
  * below(n) = next() % n after rejecting next() < 2^64 mod n (unbiased);
  * shuffle(a, n): for i = n-1 down to 1, swap a[i] and a[below(i + 1)]
  * (Fisher-Yates).  Initial weights: (float)((2 uniform() - 1) / sqrt(fan_in)). */

@@ -32,8 +32,10 @@ uint64_t cnf__rng_next(cnf__rng *r)
 
 double cnf__rng_uniform(cnf__rng *r)
 {
-    /* 53 bits, centred in their cell: never 0 or 1. */
-    return ((double)(cnf__rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    /* 52 bits, centred in their cell: never 0 or 1, and exact (with the
+     * half, 53 significant bits; 53 bits and the half would round the
+     * largest draw up to 1). */
+    return ((double)(cnf__rng_next(r) >> 12) + 0.5) * (1.0 / 4503599627370496.0);
 }
 
 uint64_t cnf__rng_below(cnf__rng *r, uint64_t n)

@@ -26,6 +26,16 @@ static inline cnf_pipeline *t_pipe(const char *layers)
     return p;
 }
 
+/* A pipeline with no layers yet (add them with the functions below). */
+static inline cnf_pipeline *t_empty(void)
+{
+    cnf_pipeline *p = calloc(1, sizeof *p);
+    if (!p)
+        abort();
+    snprintf(p->name, sizeof p->name, "net.json");
+    return p;
+}
+
 /* A new layer of `kind` at position `at` (p->n: at the end), with the
  * pipeline defaults. */
 static inline cnf_pl_layer *t_insert(cnf_pipeline *p, int at, cnf_layer_kind kind,
