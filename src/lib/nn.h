@@ -223,6 +223,11 @@ cnf_status cnf__nn_layer_fail(const cnf_pipeline *p, int i, cnf_status st, cnf_e
 
 /* ------------------------------------------------------------------ threads */
 
+/* Threads of one training run or forward call, at most: a batch of 256
+ * samples keeps them all busy (chunks of 4), and each costs a set of
+ * buffers. */
+#define CNF__NN_MAX_THREADS 64
+
 /* A small pool: the caller and threads - 1 workers run tasks 0 .. n-1 of a
  * call, task t on thread t (so a task's buffers are its own).  Workers that
  * cannot be started are not an error: the caller runs their tasks. */

@@ -124,7 +124,7 @@ cnf_status cnf_net_forward(const cnf_net *net, const cnf_dataset *data, int firs
                            int threads, float *out, cnf_error *err)
 {
     const nn_net *n = &net->net;
-    int tasks = threads < 1 ? 1 : threads > count ? count : threads;
+    int tasks = threads < 1 ? 1 : threads > CNF__NN_MAX_THREADS ? CNF__NN_MAX_THREADS : threads;
     nn_work *works = NULL;
     cnf__pool *pool = NULL;
     cnf_status st = check_data(n, data, err);
@@ -135,6 +135,7 @@ cnf_status cnf_net_forward(const cnf_net *net, const cnf_dataset *data, int firs
                          first, first + count - 1, data->n);
     if (count == 0)
         return CNF_OK;
+    tasks = tasks > count ? count : tasks;
     works = calloc((size_t)tasks, sizeof *works);
     if (!works)
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");

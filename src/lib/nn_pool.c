@@ -10,9 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-/* More threads than this do not help: the work of one batch is cut into
- * chunks of a few samples (nn_train.c). */
-#define MAX_THREADS 256
+#define MAX_THREADS CNF__NN_MAX_THREADS
 
 struct cnf__pool {
     pthread_mutex_t mu;

@@ -113,7 +113,8 @@ static cnf_status check_loss(const nn_net *n, const cnf_pipeline *p, cnf_loss lo
 static int train_threads(const cnf_train_options *o, long n_train)
 {
     long b = o->batch < n_train ? o->batch : n_train;
-    long chunks = (b + CHUNK - 1) / CHUNK, t = o->threads < 1 ? 1 : o->threads;
+    long chunks = (b + CHUNK - 1) / CHUNK;
+    long t = o->threads < 1 ? 1 : o->threads > CNF__NN_MAX_THREADS ? CNF__NN_MAX_THREADS : o->threads;
     if (chunks < 1)
         chunks = 1;
     return (int)(t < chunks ? t : chunks);
