@@ -220,6 +220,10 @@ static cnf_status conv_node(builder *b, const cnf_pl_layer *pl, int per_channel,
     cnf_status st = composite_frozen(b, pl, err);
     if (st)
         return st;
+    if (nf > CNF_MAX_PIPELINE_KERNELS)
+        return cnf__fail_limit(err, CNF_E_LIMIT, CNF_LIMIT_KERNEL, NULL,
+                               "%d kernels, more than %d in one layer (limit)", nf,
+                               CNF_MAX_PIPELINE_KERNELS);
     if (nf < 1 || !(nd = add_node(b, NN_CONV)))
         return nf < 1 ? cnf__fail(err, CNF_E_USAGE, NULL, "a conv layer needs kernels")
                       : nomem(err);
@@ -419,7 +423,7 @@ static cnf_status dense_node(builder *b, const cnf_pl_layer *pl, cnf_error *err)
         return cnf__fail(err, CNF_E_USAGE, NULL, "a dense layer needs at least 1 unit");
     if (!pl->w && !(b->flags & CNF__NN_TRAIN))
         return no_weights(b, err);
-    if (pl->w && pl->in > 0 && (size_t)pl->in != n_in)
+    if (pl->w && (size_t)pl->in != n_in)
         return cnf__fail(err, CNF_E_USAGE, NULL,
                          "its weights take %d inputs, but its input has %zu values (%d x %d x %d)",
                          pl->in, n_in, b->c, b->h, b->w);

@@ -173,6 +173,10 @@ static void activations_pools_and_combines_agree(void)
                  " \"padding\": \"same\"}, {\"type\": \"combine\", \"mode\": \"%s\"}",
                  combines[m]);
         ok &= agrees(text, 6, 7, 1, (uint64_t)(90 + m));
+        snprintf(text, sizeof text, "{\"type\": \"conv\", \"kernels\": [\"box\", \"scharr\","
+                 " " K3 "], \"channels\": \"rgb\", \"border\": \"wrap\"}, {\"type\":"
+                 " \"combine\", \"mode\": \"%s\"}", combines[m]);
+        ok &= agrees(text, 5, 6, 3, (uint64_t)(95 + m));
     }
     CHECK(ok);
 }

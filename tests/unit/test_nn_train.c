@@ -430,6 +430,43 @@ static void written_back_kernels_fold_divisor_flip_scale_and_bias(void)
     data_free(&s);
 }
 
+/* A trained conv pipeline runs in the streaming executor with the values
+ * the engine's forward pass gives. */
+static void the_executor_runs_a_trained_pipeline_as_the_net_does(void)
+{
+    data_set s = random_data(6, 2, 7, 7, 13);
+    cnf_pipeline *p = t_pipe("{\"type\": \"conv\", \"kernels\": [\"[[1]]\"], \"padding\": 1,"
+                             " \"border\": \"reflect\", \"stride\": 2}, {\"type\": \"tanh\"}");
+    cnf_train_options o;
+    cnf_error e;
+    cnf_plan *plan = NULL;
+    cnf_net *net = NULL;
+    cnf_image img = t_image(7, 7, 2, 0, NULL), out = {0};
+    float got[2 * 4 * 4];
+    double big = 1;
+    t_shape_only(p, 0, 2, 3, 3);
+    cnf_train_options_init(&o);
+    o.loss = CNF_LOSS_MSE;
+    o.epochs = 3;
+    o.lr = 0.001;
+    CHECK_EQ_INT(cnf_train(p, &s.d, &o, NULL, &e), CNF_OK);
+    for (int i = 0; i < 98; i++)
+        img.data[i] = s.u8[98 + i];
+    CHECK_EQ_INT(cnf_plan_create_pipeline(p, 7, 7, 2, 0, NULL, &plan, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_plan_run(plan, &img, 1, &out, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_net_create(p, 7, 7, 2, 0, &net, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_net_forward(net, &s.d, 1, 1, 1, got, &e), CNF_OK);
+    CHECK(out.channels == 2 && out.width == 4 && out.height == 4);
+    for (int i = 0; i < 32; i++)
+        CHECK(fabs(out.data[i] - got[i]) <= 2e-6 * big);
+    cnf_image_free(&out);
+    cnf_image_free(&img);
+    cnf_plan_free(plan);
+    cnf_net_free(net);
+    cnf_pipeline_free(p);
+    data_free(&s);
+}
+
 static void training_continues_from_the_weights_it_wrote(void)
 {
     data_set s = random_data(20, 1, 8, 8, 8);
@@ -573,6 +610,7 @@ int main(void)
     RUN(a_separate_validation_set_is_evaluated_after_each_epoch);
     RUN(frozen_layers_stay_and_bias_free_layers_get_no_bias);
     RUN(written_back_kernels_fold_divisor_flip_scale_and_bias);
+    RUN(the_executor_runs_a_trained_pipeline_as_the_net_does);
     RUN(training_continues_from_the_weights_it_wrote);
     RUN(eight_bit_and_float_samples_train_alike);
     RUN(bad_labels_options_and_nets_are_refused_before_training);
