@@ -121,7 +121,9 @@ static int train_threads(const cnf_train_options *o, long n_train)
 }
 
 /* Weights, the batch's gradient, the optimizer's state and each thread's
- * buffers (activations, gradients, its chunks' parameter gradient). */
+ * buffers (activations, gradients, its chunks' parameter gradient).  The
+ * per-sample bookkeeping (order, loss, hit: 17 bytes a sample) is counted
+ * with the dataset, which the caller checks. */
 static uint64_t train_bytes(const nn_net *n, const cnf_train_options *o, int threads)
 {
     uint64_t p = (uint64_t)n->n_params * sizeof(float);
@@ -353,11 +355,13 @@ static cnf_status alloc_trainer(trainer *tr, cnf_error *err)
 {
     size_t np = tr->net.n_params + 1, most = (size_t)(tr->n_train > tr->n_val ? tr->n_train
                                                                                  : tr->n_val);
+    int adam = tr->o->optimizer == CNF_OPT_ADAM;
     cnf_status st = CNF_OK;
     tr->works = calloc((size_t)tr->threads, sizeof *tr->works);
     tr->total = calloc(np, sizeof(float));
-    tr->m1 = calloc(np, sizeof(float));
-    tr->m2 = tr->o->optimizer == CNF_OPT_ADAM ? calloc(np, sizeof(float)) : malloc(1);
+    /* The optimizer's state only when it has one (as train_bytes counts). */
+    tr->m1 = adam || tr->o->momentum != 0 ? calloc(np, sizeof(float)) : malloc(1);
+    tr->m2 = adam ? calloc(np, sizeof(float)) : malloc(1);
     tr->order = malloc(sizeof(int) * (size_t)tr->n_train);
     tr->loss = malloc(sizeof(double) * most);
     tr->hit = malloc(most);
@@ -394,8 +398,6 @@ static cnf_status prepare(trainer *tr, const cnf_pipeline *p, cnf_error *err)
     const cnf_dataset *d = tr->data;
     uint64_t bytes;
     cnf_status st = check_options(o, err);
-    if (!st && !d->u8 == !d->f32)
-        st = cnf__fail(err, CNF_E_USAGE, NULL, "a dataset needs exactly one of u8 and f32");
     if (!st)
         st = cnf__nn_build(p, d->width, d->height, d->channels, CNF__NN_TRAIN, &tr->net, err);
     if (!st)
