@@ -1,0 +1,447 @@
+/* nn_train.c - cnf_train: epochs of batches, cross entropy and mse, SGD and Adam, validation.
+ *
+ * Determinism.  A batch is cut into chunks of CHUNK consecutive samples, a cut that depends
+ * on the batch alone, never on the thread count.  Each chunk's gradient is the sum of its
+ * samples' gradients in sample order, made by one thread in its own buffer; the batch's
+ * gradient is the sum of the chunks' in chunk order, made by the caller's thread; then it is
+ * divided by the batch's size (the mean of the samples' gradients, cnnfilter(1), train).
+ * Threads only decide which chunks run at the same time, so the weights are the same bytes
+ * for any thread count.  Shuffling and the validation split come from the generator's
+ * streams (nn.h), keyed by the seed and the epoch.
+ *
+ * Statistics (cnf_epoch_stats): each sample's loss and argmax come from the forward pass of
+ * its batch, before that batch's update, and are summed in epoch order after the epoch. */
+#define _POSIX_C_SOURCE 200809L
+#include "nn.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Samples per chunk: enough to make a chunk's hand-off and the addition of
+ * its gradient small beside its samples' work, few enough that a batch of
+ * 32 keeps 8 threads busy. */
+#define CHUNK 4
+
+void cnf_train_options_init(cnf_train_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->epochs = 1;
+    o->batch = 32;
+    o->lr = 0.01;
+    o->optimizer = CNF_OPT_SGD;
+    o->beta1 = 0.9;
+    o->beta2 = 0.999;
+    o->eps = 1e-8;
+    o->loss = CNF_LOSS_CROSS_ENTROPY;
+    o->shuffle = 1;
+    o->threads = 1;
+}
+
+static int finite_at_least(double v, double lo) { return isfinite(v) && v >= lo; }
+
+static cnf_status check_options(const cnf_train_options *o, cnf_error *err)
+{
+    if (o->epochs < 0)
+        return cnf__fail_setting(err, CNF_E_USAGE, "epochs", "must be 0 or more");
+    if (o->batch < 1)
+        return cnf__fail_setting(err, CNF_E_USAGE, "batch", "must be at least 1");
+    if (!finite_at_least(o->lr, 0))
+        return cnf__fail_setting(err, CNF_E_USAGE, "lr", "must be a finite number, 0 or more");
+    if (!finite_at_least(o->momentum, 0))
+        return cnf__fail_setting(err, CNF_E_USAGE, "momentum",
+                                 "must be a finite number, 0 or more");
+    if (!finite_at_least(o->weight_decay, 0))
+        return cnf__fail_setting(err, CNF_E_USAGE, "weight-decay",
+                                 "must be a finite number, 0 or more");
+    if (!finite_at_least(o->beta1, 0) || o->beta1 >= 1 || !finite_at_least(o->beta2, 0) ||
+        o->beta2 >= 1 || !(isfinite(o->eps) && o->eps > 0))
+        return cnf__fail_setting(err, CNF_E_USAGE, "optimizer",
+                                 "Adam needs betas in [0, 1) and an epsilon above 0");
+    if (o->optimizer != CNF_OPT_SGD && o->optimizer != CNF_OPT_ADAM)
+        return cnf__fail_setting(err, CNF_E_USAGE, "optimizer", "unknown optimizer");
+    if (o->loss != CNF_LOSS_CROSS_ENTROPY && o->loss != CNF_LOSS_MSE)
+        return cnf__fail_setting(err, CNF_E_USAGE, "loss", "unknown loss");
+    if (!finite_at_least(o->val_fraction, 0) || o->val_fraction >= 1)
+        return cnf__fail_setting(err, CNF_E_USAGE, "val", "the fraction must be in [0, 1)");
+    if (o->val_fraction > 0 && o->val)
+        return cnf__fail_setting(err, CNF_E_USAGE, "val",
+                                 "a validation fraction and a validation set exclude each other");
+    return CNF_OK;
+}
+
+/* A labelled dataset of samples of the net's input shape. */
+static cnf_status check_data(const nn_net *n, const cnf_dataset *d, const char *what,
+                             cnf_error *err)
+{
+    if (!d->u8 == !d->f32)
+        return cnf__fail(err, CNF_E_USAGE, NULL, "a dataset needs exactly one of u8 and f32");
+    if (d->n < 1)
+        return cnf__fail(err, CNF_E_DECODE, NULL, "no %s samples", what);
+    if (!d->labels)
+        return cnf__fail(err, CNF_E_USAGE, NULL, "%s needs labelled samples", what);
+    if (d->channels != n->in_c || d->height != n->in_h || d->width != n->in_w)
+        return cnf__fail(err, CNF_E_DECODE, NULL,
+                         "the %s samples are %d x %d x %d, the training samples %d x %d x %d",
+                         what, d->channels, d->height, d->width, n->in_c, n->in_h, n->in_w);
+    for (int i = 0; i < d->n; i++)
+        if (d->labels[i] < 0 || (size_t)d->labels[i] >= n->n_out)
+            return cnf__fail(err, CNF_E_DECODE, NULL,
+                             "%s sample %d has label %d, outside the net's %zu outputs (0 to %zu)",
+                             what, i, d->labels[i], n->n_out, n->n_out - 1);
+    return CNF_OK;
+}
+
+static cnf_status check_loss(const nn_net *n, const cnf_pipeline *p, cnf_loss loss,
+                             cnf_error *err)
+{
+    const nn_node *last = &n->nodes[n->n_nodes - 1];
+    if (loss != CNF_LOSS_CROSS_ENTROPY)
+        return CNF_OK;
+    if (last->op != NN_SOFTMAX)
+        return cnf__fail(err, CNF_E_USAGE, p->name,
+                         "the cross entropy loss needs the pipeline to end with a softmax layer");
+    if (last->oh * last->ow != 1)
+        return cnf__fail(err, CNF_E_USAGE, p->name,
+                         "the cross entropy loss needs N x 1 x 1 results; this pipeline gives "
+                         "%d x %d x %d", last->oc, last->oh, last->ow);
+    return CNF_OK;
+}
+
+/* The threads a batch can use: its chunks, at most. */
+static int train_threads(const cnf_train_options *o, long n_train)
+{
+    long b = o->batch < n_train ? o->batch : n_train;
+    long chunks = (b + CHUNK - 1) / CHUNK;
+    long t = o->threads < 1 ? 1 : o->threads > CNF__NN_MAX_THREADS ? CNF__NN_MAX_THREADS : o->threads;
+    if (chunks < 1)
+        chunks = 1;
+    return (int)(t < chunks ? t : chunks);
+}
+
+/* Weights, the batch's gradient, the optimizer's state and each thread's
+ * buffers (activations, gradients, its chunks' parameter gradient).  The
+ * per-sample bookkeeping (order, loss, hit: 17 bytes a sample) is counted
+ * with the dataset, which the caller checks. */
+static uint64_t train_bytes(const nn_net *n, const cnf_train_options *o, int threads)
+{
+    uint64_t p = (uint64_t)n->n_params * sizeof(float);
+    uint64_t state = o->optimizer == CNF_OPT_ADAM ? 2 : o->momentum != 0 ? 1 : 0;
+    return cnf__nn_net_bytes(n) + p + state * p + (uint64_t)threads * cnf__nn_work_bytes(n, 1);
+}
+
+static cnf_status memory_fail(uint64_t bytes, uint64_t limit, cnf_error *err)
+{
+    return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_MEMORY, NULL,
+                           "training needs about %llu MiB, over the memory limit of %llu MiB",
+                           (unsigned long long)((bytes + (1u << 20) - 1) >> 20),
+                           (unsigned long long)(limit >> 20));
+}
+
+cnf_status cnf_train_memory(const cnf_pipeline *p, int width, int height, int channels,
+                            const cnf_train_options *o, uint64_t *bytes, cnf_error *err)
+{
+    nn_net n;
+    cnf_status st = cnf__nn_build(p, width, height, channels, CNF__NN_TRAIN, &n, err);
+    *bytes = 0;
+    if (st)
+        return st;
+    *bytes = train_bytes(&n, o, train_threads(o, o->batch));
+    cnf__nn_free(&n);
+    return CNF_OK;
+}
+
+/* ------------------------------------------------------------ training */
+
+typedef struct trainer {
+    nn_net net;
+    const cnf_dataset *data;
+    const cnf_train_options *o;
+    int threads;
+    nn_work *works;
+    cnf__pool *pool;
+    float *total, *m1, *m2; /* the batch's gradient; momentum or Adam's moments */
+    long steps;
+    int *train, *val;       /* sample indices, ascending */
+    long n_train, n_val;
+    int *order;             /* this epoch's */
+    double *loss;           /* per sample of the epoch (or of the validation) */
+    unsigned char *hit;
+    /* the batch being run */
+    const int *batch;
+    long batch_n, pos, chunk0;
+} trainer;
+
+static void zero_ranges(const nn_net *n, float *g)
+{
+    for (int r = 0; r < n->n_ranges; r++)
+        memset(g + n->ranges[r].off, 0, sizeof(float) * n->ranges[r].len);
+}
+
+/* Chunk chunk0 + t of the batch on thread t. */
+static void chunk_task(void *ctx, int t)
+{
+    trainer *tr = ctx;
+    const nn_net *n = &tr->net;
+    nn_work *w = &tr->works[t];
+    long a = (tr->chunk0 + t) * CHUNK, b = a + CHUNK < tr->batch_n ? a + CHUNK : tr->batch_n;
+    zero_ranges(n, w->grad);
+    for (long k = a; k < b; k++) {
+        int i = tr->batch[k], label = tr->data->labels[i], pred = 0, from = -1;
+        n->m->load(n, w, tr->data, i);
+        n->m->forward(n, w);
+        tr->loss[tr->pos + k] = n->m->loss(n, w, label, tr->o->loss, 1, &pred, &from);
+        tr->hit[tr->pos + k] = pred == label;
+        n->m->backward(n, w, from);
+    }
+}
+
+/* PyTorch's SGD (momentum buffer = the gradient on the first step) and
+ * Adam (bias-corrected), weight decay added to the gradient; in double,
+ * stored as float like torch's float32 tensors. */
+static void update(trainer *tr, long bn)
+{
+    const cnf_train_options *o = tr->o;
+    float *w = tr->net.params;
+    double bc1, bc2;
+    tr->steps++;
+    bc1 = 1 - pow(o->beta1, (double)tr->steps);
+    bc2 = 1 - pow(o->beta2, (double)tr->steps);
+    for (int r = 0; r < tr->net.n_ranges; r++) {
+        size_t a = tr->net.ranges[r].off, b = a + tr->net.ranges[r].len;
+        for (size_t i = a; i < b; i++) {
+            double g = (double)tr->total[i] / (double)bn + o->weight_decay * (double)w[i];
+            if (o->optimizer == CNF_OPT_ADAM) {
+                tr->m1[i] = (float)(o->beta1 * tr->m1[i] + (1 - o->beta1) * g);
+                tr->m2[i] = (float)(o->beta2 * tr->m2[i] + (1 - o->beta2) * g * g);
+                g = tr->m1[i] / (sqrt((double)tr->m2[i]) / sqrt(bc2) + o->eps) / bc1;
+            } else if (o->momentum != 0) {
+                tr->m1[i] = (float)(tr->steps == 1 ? g : o->momentum * tr->m1[i] + g);
+                g = tr->m1[i];
+            }
+            w[i] = (float)(w[i] - o->lr * g);
+        }
+    }
+}
+
+static void run_batch(trainer *tr, const int *batch, long bn, long pos)
+{
+    long chunks = (bn + CHUNK - 1) / CHUNK;
+    tr->batch = batch;
+    tr->batch_n = bn;
+    tr->pos = pos;
+    zero_ranges(&tr->net, tr->total);
+    for (long c0 = 0; c0 < chunks; c0 += tr->threads) {
+        int tasks = (int)(chunks - c0 < tr->threads ? chunks - c0 : tr->threads);
+        tr->chunk0 = c0;
+        if (tasks > 1)
+            cnf__pool_run(tr->pool, tasks, chunk_task, tr);
+        else
+            chunk_task(tr, 0);
+        for (int t = 0; t < tasks; t++) {
+            const float *g = tr->works[t].grad;
+            for (int r = 0; r < tr->net.n_ranges; r++) {
+                size_t a = tr->net.ranges[r].off, b = a + tr->net.ranges[r].len;
+                for (size_t i = a; i < b; i++)
+                    tr->total[i] += g[i];
+            }
+        }
+    }
+    update(tr, bn);
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* The mean loss and accuracy of the first n per-sample figures, in order. */
+static void means(const trainer *tr, long n, double *loss, double *acc)
+{
+    double l = 0;
+    long h = 0;
+    for (long k = 0; k < n; k++) {
+        l += tr->loss[k];
+        h += tr->hit[k];
+    }
+    *loss = n ? l / (double)n : 0;
+    *acc = n ? (double)h / (double)n : 0;
+}
+
+static void validate(trainer *tr, cnf_epoch_stats *s)
+{
+    const cnf_dataset *d = tr->o->val ? tr->o->val : tr->data;
+    int tasks = (int)(tr->n_val < tr->threads ? tr->n_val : tr->threads);
+    cnf__net_forward_range(&tr->net, tr->works, tr->pool, tasks, d,
+                           tr->o->val ? NULL : tr->val, 0, tr->n_val, NULL, tr->o->loss,
+                           tr->loss, tr->hit);
+    s->has_val = 1;
+    s->val_samples = tr->n_val;
+    means(tr, tr->n_val, &s->val_loss, &s->val_accuracy);
+}
+
+static void run_epoch(trainer *tr, int epoch, cnf_epoch_stats *s)
+{
+    const cnf_train_options *o = tr->o;
+    double t0 = now();
+    memcpy(tr->order, tr->train, sizeof(int) * (size_t)tr->n_train);
+    if (o->shuffle) {
+        cnf__rng r;
+        cnf__rng_stream(&r, o->seed, CNF__RNG_SHUFFLE, (uint64_t)epoch);
+        cnf__rng_shuffle(&r, tr->order, (size_t)tr->n_train);
+    }
+    for (long pos = 0; pos < tr->n_train; pos += o->batch) {
+        long bn = tr->n_train - pos < o->batch ? tr->n_train - pos : o->batch;
+        run_batch(tr, tr->order + pos, bn, pos);
+        if (o->progress)
+            o->progress(o->ctx, epoch, pos + bn, tr->n_train);
+    }
+    memset(s, 0, sizeof *s);
+    s->epoch = epoch;
+    s->epochs = o->epochs;
+    s->samples = tr->n_train;
+    means(tr, tr->n_train, &s->loss, &s->accuracy);
+    if (tr->n_val > 0)
+        validate(tr, s);
+    s->seconds = now() - t0;
+}
+
+/* The training and validation samples: all of data, or with a fraction
+ * held out, the last n_val of one seeded permutation; each set in data
+ * order. */
+static cnf_status split(trainer *tr, cnf_error *err)
+{
+    long n = tr->data->n, nv = 0;
+    unsigned char *held = calloc((size_t)n, 1);
+    int *perm = malloc(sizeof(int) * (size_t)n);
+    cnf_status st = CNF_OK;
+    if (tr->o->val_fraction > 0) {
+        nv = (long)floor((double)n * tr->o->val_fraction);
+        nv = nv < 1 ? 1 : nv;
+    }
+    tr->train = malloc(sizeof(int) * (size_t)n);
+    tr->val = malloc(sizeof(int) * (size_t)(nv + 1));
+    if (!held || !perm || !tr->train || !tr->val) {
+        st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    } else if (n - nv < 1) {
+        st = cnf__fail_setting(err, CNF_E_USAGE, "val",
+                               "holding out %ld of %ld samples leaves none to train on", nv, n);
+    } else {
+        cnf__rng r;
+        for (long i = 0; i < n; i++)
+            perm[i] = (int)i;
+        cnf__rng_stream(&r, tr->o->seed, CNF__RNG_SPLIT, 0);
+        if (nv > 0)
+            cnf__rng_shuffle(&r, perm, (size_t)n);
+        for (long i = n - nv; i < n; i++)
+            held[perm[i]] = 1;
+        for (long i = 0; i < n; i++)
+            if (held[i])
+                tr->val[tr->n_val++] = (int)i;
+            else
+                tr->train[tr->n_train++] = (int)i;
+    }
+    if (!st && tr->o->val)
+        tr->n_val = tr->o->val->n;
+    free(held);
+    free(perm);
+    return st;
+}
+
+static cnf_status alloc_trainer(trainer *tr, cnf_error *err)
+{
+    size_t np = tr->net.n_params + 1, most = (size_t)(tr->n_train > tr->n_val ? tr->n_train
+                                                                                 : tr->n_val);
+    int adam = tr->o->optimizer == CNF_OPT_ADAM;
+    cnf_status st = CNF_OK;
+    tr->works = calloc((size_t)tr->threads, sizeof *tr->works);
+    tr->total = calloc(np, sizeof(float));
+    /* The optimizer's state only when it has one (as train_bytes counts). */
+    tr->m1 = adam || tr->o->momentum != 0 ? calloc(np, sizeof(float)) : malloc(1);
+    tr->m2 = adam ? calloc(np, sizeof(float)) : malloc(1);
+    tr->order = malloc(sizeof(int) * (size_t)tr->n_train);
+    tr->loss = malloc(sizeof(double) * most);
+    tr->hit = malloc(most);
+    if (!tr->works || !tr->total || !tr->m1 || !tr->m2 || !tr->order || !tr->loss || !tr->hit)
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    for (int t = 0; t < tr->threads && !st; t++)
+        st = cnf__nn_work_alloc(&tr->net, 1, &tr->works[t], err);
+    if (!st && tr->threads > 1)
+        st = cnf__pool_new(tr->threads, &tr->pool, err);
+    return st;
+}
+
+static void free_trainer(trainer *tr)
+{
+    cnf__pool_free(tr->pool);
+    for (int t = 0; tr->works && t < tr->threads; t++)
+        cnf__nn_work_free(&tr->works[t]);
+    free(tr->works);
+    free(tr->total);
+    free(tr->m1);
+    free(tr->m2);
+    free(tr->train);
+    free(tr->val);
+    free(tr->order);
+    free(tr->loss);
+    free(tr->hit);
+    cnf__nn_free(&tr->net);
+}
+
+/* Everything that can be refused before the weights are touched. */
+static cnf_status prepare(trainer *tr, const cnf_pipeline *p, cnf_error *err)
+{
+    const cnf_train_options *o = tr->o;
+    const cnf_dataset *d = tr->data;
+    uint64_t bytes;
+    cnf_status st = check_options(o, err);
+    if (!st)
+        st = cnf__nn_build(p, d->width, d->height, d->channels, CNF__NN_TRAIN, &tr->net, err);
+    if (!st)
+        st = check_loss(&tr->net, p, o->loss, err);
+    if (!st)
+        st = check_data(&tr->net, d, "training", err);
+    if (!st && o->val)
+        st = check_data(&tr->net, o->val, "validation", err);
+    if (!st)
+        st = split(tr, err);
+    if (st)
+        return st;
+    tr->threads = train_threads(o, tr->n_train);
+    bytes = train_bytes(&tr->net, o, tr->threads);
+    if (o->max_memory && bytes > o->max_memory)
+        return memory_fail(bytes, o->max_memory, err);
+    return CNF_OK;
+}
+
+cnf_status cnf_train(cnf_pipeline *p, const cnf_dataset *data, const cnf_train_options *o,
+                     cnf_epoch_stats *last, cnf_error *err)
+{
+    trainer tr;
+    cnf_epoch_stats s;
+    cnf_status st;
+    memset(&tr, 0, sizeof tr);
+    memset(&s, 0, sizeof s);
+    s.epochs = o->epochs;
+    tr.data = data;
+    tr.o = o;
+    st = prepare(&tr, p, err);
+    if (!st)
+        st = cnf__nn_params(&tr.net, p, o->seed, err);
+    if (!st)
+        st = alloc_trainer(&tr, err);
+    for (int e = 1; !st && e <= o->epochs; e++) {
+        run_epoch(&tr, e, &s);
+        if (o->epoch_end && o->epoch_end(o->ctx, &s))
+            break;
+    }
+    if (!st)
+        st = cnf__nn_write_back(&tr.net, p, err);
+    if (!st && last)
+        *last = s;
+    free_trainer(&tr);
+    return st;
+}
