@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """test_readme.py - every command in README.md's ```sh blocks runs and succeeds.
 
-Commands run with bash, one line at a time, in a scratch folder that links samples/ and
-kernels/, with `cnnfilter` on PATH pointing at $CNNFILTER_BIN.  The seed example's output is
+Commands run with bash, one line at a time, in a scratch folder that links samples/,
+kernels/ and examples/, with `cnnfilter` on PATH pointing at $CNNFILTER_BIN.  The seed example's output is
 checked for its numbers too.
 """
 import os
@@ -34,7 +34,7 @@ def main():
     try:
         os.mkdir(os.path.join(tmp, "bin"))
         os.symlink(BIN, os.path.join(tmp, "bin", "cnnfilter"))
-        for d in ("samples", "kernels"):
+        for d in ("samples", "kernels", "examples"):
             os.symlink(os.path.join(ROOT, d), os.path.join(tmp, d))
         env = dict(os.environ, PATH=os.path.join(tmp, "bin") + os.pathsep + os.environ["PATH"])
         for cmd in commands():
