@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# demo.sh - run every built-in kernel of cnnfilter over the sample images and write an
-# HTML gallery: one card per run, the input beside the output, captioned with the command.
+# demo.sh - run every built-in kernel of cnnfilter over the sample images, then the learning
+# commands (the seed training loop, learn recovering a kernel, LeNet-5 on a Fashion-MNIST subset
+# when the dataset is installed), and write an HTML gallery: one card per run, the input beside
+# the output, captioned with the commands.
 #
 # Usage: scripts/demo.sh CNNFILTER_BINARY OUTDIR
 #
-# OUTDIR gets index.html, inputs/ (copies of samples/*.png) and outputs/ (the results), so
+# OUTDIR gets index.html, inputs/ (copies of samples/*.png), outputs/ (the results), examples/
+# (copies of the example nets) and learning/ (what train, predict and learn wrote), so
 # the page is self-contained and can be moved or zipped as a whole. Every command is run
 # from inside OUTDIR, so the captions show exactly what was run (with `cnnfilter` standing
 # for CNNFILTER_BINARY) and can be pasted into a shell there.
@@ -238,6 +241,196 @@ p "pipeline lenet.json" "two conv layers with hand-set weights: red corners, gre
   shapes.png --pipeline pipelines/lenet.json --map normalize
 p "pipeline lenet.json" "the LeNet-style features of the texture" texture.png --pipeline pipelines/lenet.json --map normalize
 
+# ---------------------------------------------------------------- learning
+# Training and kernel recovery: commands run in OUTDIR like the filter runs; each card shows
+# the commands, their reports and what they made.
+
+rm -rf "$outdir/examples" "$outdir/learning"
+cp -R "$script_dir/../examples" "$outdir/examples"
+mkdir -p "$outdir/learning"
+: >"$tmp/cards-learning"
+n_learning=0
+
+# lrun NAME ARGS...: run cnnfilter ARGS in OUTDIR (stdout to OUTDIR/$LOUT when LOUT is set,
+# else $tmp/NAME.out; stderr to $tmp/NAME.err) and add the command to the card's list.
+lrun() {
+  local name=$1 a cmd=cnnfilter rc=0 out
+  shift
+  for a in "$@"; do cmd+=" $(sh_quote "$a")"; done
+  out=$tmp/$name.out
+  if [ -n "${LOUT:-}" ]; then
+    out=$outdir/$LOUT
+    cmd+=" > $(sh_quote "$LOUT")"
+  fi
+  (cd "$outdir" && "$bin" "$@") >"$out" 2>"$tmp/$name.err" || rc=$?
+  [ "$rc" -eq 0 ] ||
+    die "cnnfilter failed (exit $rc) in $outdir: $cmd"$'\n'"$(cat "$tmp/$name.err")"
+  printf '%s\n' "$cmd" >>"$tmp/cmds"
+  n_learning=$((n_learning + 1))
+}
+
+# The first conv kernel of a pipeline file, or a kernel file's weights, as an HTML table
+# (4 decimals: a learned 1 prints as 1, not 0.99999999999942).
+kernel_table() {
+  python3 - "$1" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+if "layers" in d:
+    d = next(l for l in d["layers"] if l.get("type") == "conv")["kernels"][0]
+def num(x):
+    s = ("%.4f" % x).rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+print('<table class="k">' + "".join(
+    "<tr>" + "".join("<td>%s</td>" % num(x) for x in row) + "</tr>" for row in d["weights"])
+    + "</table>")
+EOF
+}
+
+# An inline SVG of a --log CSV: loss per epoch, and val_loss when the log has it.
+loss_chart() {
+  awk -F, '
+    NR == 1 { next }
+    { n++; l[n] = $2; v[n] = $4; if ($2 > m) m = $2
+      if ($4 != "") { hv = 1; if ($4 > m) m = $4 } }
+    function x(i) { return 50 + (n > 1 ? (i - 1) / (n - 1) : 0.5) * 450 }
+    function y(val) { return 15 + (1 - val / m) * 170 }
+    function line(a, color,   i, p) {
+      p = ""
+      for (i = 1; i <= n; i++) p = p sprintf("%.1f,%.1f ", x(i), y(a[i]))
+      printf "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"%s\"/>\n", color, p
+      if (n <= 12)
+        for (i = 1; i <= n; i++)
+          printf "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", x(i), y(a[i]), color
+    }
+    END {
+      if (n == 0 || m <= 0) exit
+      print "<svg class=\"chart\" width=\"520\" height=\"220\" viewBox=\"0 0 520 220\" role=\"img\" aria-label=\"loss per epoch\">"
+      print "<line x1=\"50\" y1=\"185\" x2=\"500\" y2=\"185\" stroke=\"#888\"/><line x1=\"50\" y1=\"15\" x2=\"50\" y2=\"185\" stroke=\"#888\"/>"
+      printf "<text x=\"44\" y=\"19\" text-anchor=\"end\">%.3g</text><text x=\"44\" y=\"189\" text-anchor=\"end\">0</text>\n", m
+      printf "<text x=\"50\" y=\"202\" text-anchor=\"middle\">1</text><text x=\"500\" y=\"202\" text-anchor=\"middle\">%d</text>\n", n
+      print "<text x=\"275\" y=\"215\" text-anchor=\"middle\">epoch</text>"
+      line(l, "#1f6fb2")
+      print "<text x=\"495\" y=\"30\" text-anchor=\"end\" fill=\"#1f6fb2\">training loss</text>"
+      if (hv) {
+        line(v, "#d0612a")
+        print "<text x=\"495\" y=\"46\" text-anchor=\"end\" fill=\"#d0612a\">validation loss</text>"
+      }
+      print "</svg>"
+    }' "$1"
+}
+
+# A CSV file as an HTML table (the first row as the header); no quoting in these files.
+csv_table() {
+  awk -F, -v cls="$2" '
+    function esc(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); return s }
+    NR == 1 { printf "<table class=\"%s\"><tr>", cls; for (i = 1; i <= NF; i++) printf "<th>%s</th>", esc($i); print "</tr>"; next }
+    { printf "<tr>"; for (i = 1; i <= NF; i++) printf "<td>%s</td>", esc($i); print "</tr>" }
+    END { if (NR) print "</table>" }' "$1"
+}
+
+# learning_card TITLE NOTE BODY_FILE: a card with the commands run since the last card.
+learning_card() {
+  {
+    printf '<figure class="card wide">\n  <figcaption><b>%s</b> <span class="note">%s</span></figcaption>\n' \
+      "$(html_escape "$1")" "$(html_escape "$2")"
+    cat "$3"
+    printf '  <pre><code>%s</code></pre>\n</figure>\n' "$(html_escape "$(cat "$tmp/cmds")")"
+  } >>"$tmp/cards-learning"
+  : >"$tmp/cmds"
+}
+: >"$tmp/cmds"
+
+# 1. The seed article's loop: one 5x5 "8", 50 steps of SGD; the kernel learns.
+lrun seed-before predict --pipeline examples/seed002/net.json --top 3 examples/seed002/digit8.json
+lrun seed-train train --pipeline examples/seed002/net.json -o learning/seed002-trained.json \
+  --lr 0.01 --batch 1 --epochs 50 --log learning/seed002-log.csv -q examples/seed002/data.csv
+lrun seed-after predict --pipeline learning/seed002-trained.json --top 3 examples/seed002/digit8.json
+{
+  printf '<div class="pair">\n'
+  printf '<div class="img">%s<span>loss per step (learning/seed002-log.csv)</span></div>\n' \
+    "$(loss_chart "$outdir/learning/seed002-log.csv")"
+  printf '<div class="img">%s<span>the kernel before</span></div>\n' \
+    "$(kernel_table "$outdir/examples/seed002/net.json")"
+  printf '<div class="img">%s<span>after 50 steps</span></div>\n' \
+    "$(kernel_table "$outdir/learning/seed002-trained.json")"
+  printf '</div>\n<p>Top 3 classes (class,probability) before: <code>%s</code><br>after: <code>%s</code><br>%s</p>\n' \
+    "$(html_escape "$(cut -d, -f2- "$tmp/seed-before.out")")" \
+    "$(html_escape "$(cut -d, -f2- "$tmp/seed-after.out")")" \
+    "$(html_escape "loss $(sed -n 2p "$outdir/learning/seed002-log.csv" | cut -d, -f2) at step 1, $(tail -n 1 "$outdir/learning/seed002-log.csv" | cut -d, -f2) at step 50")"
+} >"$tmp/body"
+learning_card "train: the seed loop" \
+  "conv 3x3 (no bias), ReLU, 2x2 max pool, dense 4 to 10, softmax; SGD on the one digit, label 8" \
+  "$tmp/body"
+
+# 2. learn: recover the kernel behind a filtered image.
+lrun emboss-target -k emboss inputs/shapes.png learning/emboss-target.png
+lrun emboss-learn learn --size 3 --border zero inputs/shapes.png learning/emboss-target.png \
+  -o learning/emboss-learned.json
+lrun emboss-apply -k learning/emboss-learned.json inputs/shapes.png learning/emboss-again.png
+lrun emboss-compare compare learning/emboss-target.png learning/emboss-again.png
+lrun emboss-show show-kernel emboss
+read -r iw ih < <(png_size "$outdir/inputs/shapes.png")
+{
+  printf '<div class="pair">\n'
+  for f in inputs/shapes.png learning/emboss-target.png learning/emboss-again.png; do
+    printf '<div class="img"><img src="%s" width="%d" height="%d" alt="%s"><span>%s</span></div>\n' \
+      "$f" "$iw" "$ih" "$f" "$f"
+  done
+  printf '<div class="img">%s<span>learned from the pair</span></div>\n' \
+    "$(kernel_table "$outdir/learning/emboss-learned.json")"
+  printf '</div>\n<p>%s<br>%s<br>emboss is <code>%s</code></p>\n' \
+    "$(html_escape "$(tail -n 1 "$tmp/emboss-learn.err")")" \
+    "$(html_escape "$(cat "$tmp/emboss-compare.out")")" \
+    "$(html_escape "$(awk '/^weights:/ {w = 1; next} /^[a-z]+:/ {w = 0} w {$1 = $1; printf "%s[%s]", s, $0; s = " "}' "$tmp/emboss-show.out")")"
+} >"$tmp/body"
+learning_card "learn: which kernel made this?" \
+  "the emboss output and its input are enough to get the kernel back, to 1e-9" "$tmp/body"
+
+# 3. LeNet-5 on real Fashion-MNIST images (a subset, so the demo stays short).
+fm=/usr/share/datasets/fashion-mnist
+if [ -f "$fm/train-images-idx3-ubyte.gz" ] && [ -f "$fm/t10k-images-idx3-ubyte.gz" ]; then
+  mkdir -p "$outdir/learning/fashion"
+  python3 "$script_dir/idx_subset.py" "$fm/train-images-idx3-ubyte.gz" \
+    "$fm/train-labels-idx1-ubyte.gz" 10000 "$outdir/learning/fashion/train"
+  python3 "$script_dir/idx_subset.py" --png "$outdir/learning/fashion/test-png" 24 \
+    "$fm/t10k-images-idx3-ubyte.gz" "$fm/t10k-labels-idx1-ubyte.gz" 2000 \
+    "$outdir/learning/fashion/test"
+  lrun fm-train train --pipeline examples/lenet5.json -o learning/lenet5-trained.json \
+    --optimizer adam --lr 0.001 --batch 64 --epochs 3 \
+    --val-data learning/fashion/test-images-idx3-ubyte.gz --log learning/lenet5-log.csv -q \
+    learning/fashion/train-images-idx3-ubyte.gz
+  lrun fm-predict predict --pipeline learning/lenet5-trained.json \
+    --confusion learning/lenet5-confusion.csv learning/fashion/test-images-idx3-ubyte.gz
+  LOUT=learning/lenet5-test-png.csv lrun fm-png predict --pipeline learning/lenet5-trained.json \
+    learning/fashion/test-png
+  {
+    printf '<div class="pair">\n<div class="img">%s<span>loss per epoch</span></div>\n' \
+      "$(loss_chart "$outdir/learning/lenet5-log.csv")"
+    printf '<div class="img">%s<span>learning/lenet5-log.csv</span></div>\n</div>\n' \
+      "$(csv_table "$outdir/learning/lenet5-log.csv" log)"
+    printf '<p>%s: confusion matrix (rows: true class) of the 2000 test images</p>\n%s\n' \
+      "$(html_escape "$(tail -n 1 "$tmp/fm-predict.err")")" \
+      "$(csv_table "$outdir/learning/lenet5-confusion.csv" confusion)"
+    printf '<p>The first test images as PNG files, with the class predicted and its probability (red: wrong)</p>\n<div class="thumbs">\n'
+    classes=("T-shirt/top" Trouser Pullover Dress Coat Sandal Shirt Sneaker Bag "Ankle boot")
+    while IFS=, read -r path cls prob; do
+      truth=${path##*-}
+      truth=${classes[${truth%.png}]}
+      printf '<div class="img%s"><img src="%s" width="84" height="84" alt="%s"><span>%s %.0f%%%s</span></div>\n' \
+        "$([ "$cls" = "$truth" ] || printf ' wrong')" "$(html_escape "$path")" \
+        "$(html_escape "$truth")" "$(html_escape "$cls")" "$(awk -v p="$prob" 'BEGIN {print p * 100}')" \
+        "$([ "$cls" = "$truth" ] || printf '<br>(is %s)' "$(html_escape "$truth")")"
+    done <"$outdir/learning/lenet5-test-png.csv"
+    printf '</div>\n'
+  } >"$tmp/body"
+  learning_card "train and predict: LeNet-5 on Fashion-MNIST" \
+    "10000 training images, 3 epochs of Adam; evaluated on 2000 test images the net never saw" \
+    "$tmp/body"
+else
+  printf '<p>LeNet-5 on Fashion-MNIST skipped: %s is not installed (Debian package dataset-fashion-mnist).</p>\n' \
+    "$fm" >>"$tmp/cards-learning"
+fi
+
 # ---------------------------------------------------------------- page
 
 version=$("$bin" --version 2>/dev/null | head -n 1) || version="cnnfilter"
@@ -272,6 +465,15 @@ n_variants=$(grep -c '<figure' "$tmp/cards-variants" || true)
              background-image: linear-gradient(45deg, #ddd 25%, transparent 25%, transparent 75%, #ddd 75%),
                                linear-gradient(45deg, #ddd 25%, transparent 25%, transparent 75%, #ddd 75%);
              background-size: 16px 16px; background-position: 0 0, 8px 8px; }
+  .wide { grid-column: 1 / -1; }
+  table.k, table.log, table.confusion { border-collapse: collapse; font: 13px ui-monospace, monospace; }
+  table.k td { border: 1px solid #c8c8c4; padding: 4px 8px; text-align: right; }
+  table.log td, table.log th, table.confusion td, table.confusion th {
+    border: 1px solid #deded9; padding: 2px 6px; text-align: right; }
+  table.confusion tr td:first-child { text-align: left; }
+  svg.chart { font: 12px system-ui, sans-serif; background: #fff; }
+  .thumbs { display: flex; flex-wrap: wrap; gap: 10px; }
+  .thumbs .wrong span { color: #c0262d; font-weight: bold; }
   pre { margin: 10px 0 0; padding: 6px 8px; background: #f1f1ee; border-radius: 4px;
         white-space: pre-wrap; overflow-wrap: anywhere; }
 </style>
@@ -288,8 +490,11 @@ EOF
   printf '</div>\n<h2>Pipelines from kernels/ (%d runs)</h2>\n<div class="grid">\n' \
     "$(grep -c '<figure' "$tmp/cards-pipelines" || true)"
   cat "$tmp/cards-pipelines"
+  printf '</div>\n<h2>Learning (%d runs)</h2>\n<div class="grid">\n' "$n_learning"
+  cat "$tmp/cards-learning"
   printf '</div>\n</body>\n</html>\n'
 } >"$tmp/index.html"
 mv "$tmp/index.html" "$outdir/index.html"
 
-printf '%s: %d images, %s\n' "$prog" "$count" "$outdir/index.html"
+printf '%s: %d filter runs, %d learning runs, %s\n' "$prog" "$count" "$n_learning" \
+  "$outdir/index.html"

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* One sample to load: a file and its label (-1 none). */
@@ -206,7 +207,7 @@ static int add_csv(src_list *l, const char *path)
             break;
         }
         *comma = 0;
-        if (p[0] == '/')
+        if (p[0] == '/' || strcmp(dir, ".") == 0) /* a CSV in "." lists its paths as they are */
             snprintf(full, sizeof full, "%s", p);
         else if (join_path(full, sizeof full, dir, p) != 0)
             full[0] = 0;
@@ -256,12 +257,47 @@ static int idx_header(const char *path, int dims, unsigned char *hdr)
     return ok;
 }
 
-/* An IDX image file (n x rows x cols bytes), and its labels. */
+/* The label file published beside an IDX image file: the same name with
+ * "images" -> "labels" and "idx3" -> "idx1" in its last component
+ * (train-images-idx3-ubyte.gz -> train-labels-idx1-ubyte.gz, with or without
+ * the .gz); 1 and the name in buf when one is readable. */
+static int idx_sibling_labels(const char *path, char *buf, size_t size)
+{
+    const char *base = strrchr(path, '/');
+    size_t n = strlen(path), off;
+    char *im, *i3, *gz;
+    base = base ? base + 1 : path;
+    off = (size_t)(base - path);
+    if (n + 4 > size)
+        return 0;
+    memcpy(buf, path, n + 1);
+    im = strstr(buf + off, "images");
+    i3 = strstr(buf + off, "idx3");
+    if (!im || !i3)
+        return 0;
+    memcpy(im, "labels", 6);
+    i3[3] = '1';
+    if (access(buf, R_OK) == 0)
+        return 1;
+    gz = n > 3 ? buf + n - 3 : NULL;
+    if (gz && strcmp(gz, ".gz") == 0)
+        *gz = 0; /* the labels may be stored uncompressed */
+    else
+        memcpy(buf + n, ".gz", 4);
+    return access(buf, R_OK) == 0;
+}
+
+/* An IDX image file (n x rows x cols bytes), and its labels: --labels, or
+ * the label file beside it (idx_sibling_labels). */
 static int load_idx(dataset *ds, const char *path, const dataset_opts *o)
 {
     unsigned char hdr[16], lh[8];
     uint64_t n, rows, cols, bytes, extra;
     gzFile f;
+    char sibling[PATH_MAX];
+    const char *labels = o->labels;
+    if (!labels && idx_sibling_labels(path, sibling, sizeof sibling))
+        labels = sibling;
     idx_header(path, 3, hdr);
     n = be32(hdr + 4);
     rows = be32(hdr + 8);
@@ -282,23 +318,24 @@ static int load_idx(dataset *ds, const char *path, const dataset_opts *o)
                   (unsigned long long)(o->max_memory >> 20));
         return EXIT_FAILURE_RUN;
     }
-    if (o->labels) {
-        if (!idx_header(o->labels, 1, lh)) {
-            msg_error(o->labels, "not an IDX label file (magic 00 00 08 01)");
+    if (labels) {
+        if (!idx_header(labels, 1, lh)) {
+            msg_error(labels, "not an IDX label file (magic 00 00 08 01)");
             return EXIT_FAILURE_RUN;
         }
         if (be32(lh + 4) != n) {
-            msg_error(o->labels, "%u labels for %llu images in %s", be32(lh + 4),
+            msg_error(labels, "%u labels for %llu images in %s", be32(lh + 4),
                       (unsigned long long)n, path);
             return EXIT_FAILURE_RUN;
         }
     } else if (o->need_labels) {
-        msg_usage(path, "IDX images need their labels: give --labels FILE");
+        msg_usage(path, "IDX images need their labels: give --labels FILE (none found beside "
+                        "them as *-labels-idx1-ubyte[.gz])");
         return EXIT_USAGE;
     }
     ds->u8 = malloc(bytes);
-    ds->labels = o->labels ? malloc(n * sizeof(int)) : NULL;
-    if (!ds->u8 || (o->labels && !ds->labels)) {
+    ds->labels = labels ? malloc(n * sizeof(int)) : NULL;
+    if (!ds->u8 || (labels && !ds->labels)) {
         msg_error(path, "out of memory");
         return EXIT_FAILURE_RUN;
     }
@@ -311,14 +348,14 @@ static int load_idx(dataset *ds, const char *path, const dataset_opts *o)
         return EXIT_FAILURE_RUN;
     }
     gzclose(f);
-    if (o->labels) {
+    if (labels) {
         unsigned char *lb = malloc(n);
-        f = gzopen(o->labels, "rb");
+        f = gzopen(labels, "rb");
         if (!lb || !f || gz_exact(f, lh, 8) != 0 || gz_exact(f, lb, n) != 0) {
             if (f)
                 gzclose(f);
             free(lb);
-            msg_error(o->labels, "truncated IDX label file");
+            msg_error(labels, "truncated IDX label file");
             return EXIT_FAILURE_RUN;
         }
         gzclose(f);

@@ -20,7 +20,7 @@ static const arg_opt PREDICT_OPTIONS[] = {
     {P_PIPELINE, "pipeline", 0, "TRAINED.json", 0, "the trained net (required)"},
     {P_TOP, "top", 0, "K", 0, "the K most probable classes per input (1)"},
     {P_CONFUSION, "confusion", 0, "FILE.csv", 0, "labelled data: write the confusion matrix"},
-    {P_LABELS, "labels", 0, "FILE", 0, "the IDX label file of IDX images"},
+    {P_LABELS, "labels", 0, "FILE", 0, "the IDX label file of IDX images (found beside them by name)"},
     {P_JOBS, "jobs", 'j', "N", 0, "threads; the same probabilities for any N (all cores)"},
     {P_MAX_MEMORY, "max-memory", 0, "BYTES", 0, "refuse data + net over this; K, M, G (2G)"},
     {P_MAX_PIXELS, "max-pixels", 0, "N", 0, "refuse larger images (178956970)"},
@@ -47,8 +47,9 @@ static void predict_help(FILE *f)
                "\n"
                "One CSV row per input on standard output: path,class,probability (with --top K,\n"
                "K class,probability pairs).  DATA: image files, folders (recursively), a\n"
-               "class-folder tree, or an IDX file with --labels (path column FILE#INDEX).  For\n"
-               "labelled data the last line on standard error is the accuracy.\n"
+               "class-folder tree, or an IDX file (path column FILE#INDEX; its labels from\n"
+               "--labels or the label file beside it, if any).  For labelled data the last\n"
+               "line on standard error is the accuracy.\n"
                "\n"
                "Options:\n");
     for (size_t i = 0; i < N_PREDICT_OPTIONS; i++)

@@ -18,7 +18,7 @@
 
 enum {
     T_PIPELINE, T_OUTPUT, T_EPOCHS, T_BATCH, T_LR, T_OPTIMIZER, T_MOMENTUM, T_WEIGHT_DECAY,
-    T_LOSS, T_SEED, T_NO_SHUFFLE, T_VAL, T_VAL_DATA, T_LOG, T_LABELS, T_JOBS, T_MAX_MEMORY,
+    T_LOSS, T_SEED, T_NO_SHUFFLE, T_VAL, T_VAL_DATA, T_VAL_LABELS, T_LOG, T_LABELS, T_JOBS, T_MAX_MEMORY,
     T_MAX_PIXELS, T_PROGRESS, T_QUIET, T_HELP
 };
 
@@ -36,8 +36,9 @@ static const arg_opt TRAIN_OPTIONS[] = {
     {T_NO_SHUFFLE, "no-shuffle", 0, NULL, 0, "samples in DATA order every epoch"},
     {T_VAL, "val", 0, "F", 0, "hold out the last fraction F of DATA (after a seeded shuffle)"},
     {T_VAL_DATA, "val-data", 0, "DATA", 0, "a separate labelled set to evaluate each epoch"},
+    {T_VAL_LABELS, "val-labels", 0, "FILE", 0, "the IDX label file of IDX --val-data"},
     {T_LOG, "log", 0, "FILE.csv", 0, "one row per epoch: epoch,loss,train_accuracy,val_loss,..."},
-    {T_LABELS, "labels", 0, "FILE", 0, "the IDX label file of IDX images"},
+    {T_LABELS, "labels", 0, "FILE", 0, "the IDX label file of IDX DATA (found beside it by name)"},
     {T_JOBS, "jobs", 'j', "N", 0, "threads; the trained file is the same bytes for any N (all cores)"},
     {T_MAX_MEMORY, "max-memory", 0, "BYTES", 0, "refuse data + training over this; K, M, G (2G)"},
     {T_MAX_PIXELS, "max-pixels", 0, "N", 0, "refuse larger images (178956970)"},
@@ -53,7 +54,7 @@ static const char *const PROGRESS[] = {"auto", "always", "never", NULL};
 
 typedef struct train_args {
     cnf_train_options t;
-    const char *pipeline, *output, *val_data, *log, *labels;
+    const char *pipeline, *output, *val_data, *val_labels, *log, *labels;
     uint64_t max_memory, max_pixels;
     int progress, quiet, help;
     const char **pos;
@@ -66,7 +67,7 @@ static void train_help(FILE *f)
                "\n"
                "Learns the weights of a pipeline's conv and dense layers by backpropagation.\n"
                "DATA: a folder with one subfolder per class, an IDX image file (gzip or not)\n"
-               "with --labels, or a .csv of path,label rows.  Pixel values enter as 0..255.\n"
+               "and its labels, or a .csv of path,label rows.  Pixel values enter as 0..255.\n"
                "\n"
                "Options:\n");
     for (size_t i = 0; i < N_TRAIN_OPTIONS; i++)
@@ -99,6 +100,7 @@ static int apply_train(void *ctx, const arg_opt *op, const char *flag, const cha
     case T_NO_SHUFFLE: a->t.shuffle = 0; return 0;
     case T_VAL: return arg_double_in(flag, val, 0, 0.99, 1, &a->t.val_fraction);
     case T_VAL_DATA: a->val_data = val; return 0;
+    case T_VAL_LABELS: a->val_labels = val; return 0;
     case T_LOG: a->log = val; return 0;
     case T_LABELS: a->labels = val; return 0;
     case T_JOBS: return arg_int(flag, val, 1, 256, &a->t.threads);
@@ -126,6 +128,10 @@ static int check_args(const train_args *a)
     if (a->n_pos != 1) {
         msg_usage(NULL, "train takes one DATA (a class-folder tree, an IDX file or a .csv), got %d",
                   a->n_pos);
+        return EXIT_USAGE;
+    }
+    if (a->val_labels && !a->val_data) {
+        msg_usage("--val-labels", "is the label file of --val-data: give --val-data too");
         return EXIT_USAGE;
     }
     if (a->val_data && a->t.val_fraction > 0) {
@@ -359,7 +365,7 @@ static int train_run(train_args *a)
     rc = dataset_load(&ds, a->pos, 1, &dopt);
     if (rc == 0 && a->val_data) {
         const char *v[1] = {a->val_data};
-        dopt.labels = NULL;
+        dopt.labels = a->val_labels;
         dopt.extra_for = NULL;
         rc = dataset_load(&val, v, 1, &dopt);
         a->t.val = &val.d;

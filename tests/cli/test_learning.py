@@ -227,6 +227,35 @@ def idx_csv_val_and_log_all_work():
     assert re.search(r"accuracy \d+\.\d\d % \(\d+/10\)", err), err
     conf = open(path("conf.csv")).read().splitlines()
     assert len(conf) == 3 and sum(int(x) for r in conf[1:] for x in r.split(",")[1:]) == 10, conf
+    # the label file beside the images is found by its name, for DATA, --val-data and predict
+    rc, _, err = run("train", "--pipeline", "net.json", "-o", "side.json", "--epochs", "1",
+                     "--val-data", vi, ip)
+    assert rc == 0, err
+    assert "val accuracy" in err, err
+    rc, out2, err = run("predict", "--pipeline", "idx.json", "--top", "2", vi)
+    assert rc == 0 and out2 == out, err
+    assert re.search(r"accuracy \d+\.\d\d % \(\d+/10\)", err), err
+    # a label file by another name: --labels, and --val-labels for --val-data
+    other = path("other-names.lbl")
+    shutil.copy(vl, other)
+    alone = path("alone.idx3")
+    shutil.copy(vi, alone)
+    rc, _, err = run("train", "--pipeline", "net.json", "-o", "side2.json", "--epochs", "1",
+                     "--val-data", alone, "--val-labels", other, ip)
+    assert rc == 0 and "val accuracy" in err, err
+    rc, _, err = run("train", "--pipeline", "net.json", "-o", "side3.json", "--val-data", alone, ip)
+    assert rc == 2, err
+    harness.one_error_line(err, "cnnfilter: " + alone + ": IDX images need their labels")
+    rc, _, err = run("train", "--pipeline", "net.json", "-o", "side3.json", "--val-labels", other,
+                     ip)
+    assert rc == 2, err
+    harness.one_error_line(err, "cnnfilter: --val-labels: is the label file of --val-data")
+    assert not os.path.exists(path("side3.json"))
+    # unlabelled IDX images still predict, with no accuracy line
+    rc, out3, err = run("predict", "--pipeline", "idx.json", "--top", "2", alone)
+    assert rc == 0 and "accuracy" not in err, err
+    assert [r.split(",", 1)[1] for r in out3.splitlines()] == \
+        [r.split(",", 1)[1] for r in out.splitlines()], out3
 
 
 def bad_data_and_bad_nets_fail_with_one_line_and_no_output():
