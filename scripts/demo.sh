@@ -228,7 +228,7 @@ v "sobel, --channels gray" "edges of the luma, one gray output" shapes.png -k so
 v "gaussian:5, --stride 2" "blur and subsample: half the size" shapes.png -k gaussian:5 --stride 2
 v "box:2, --stride 2" "2x2 mean pooling as a convolution: the 2-px checkerboard becomes flat" texture.png -k box:2 --stride 2
 v "box:5 on RGBA" "alpha is kept: the transparent hole stays (checkerboard behind)" rgba.png -k box:5
-v "edge_v, --map abs" "the seeds' vertical edge filter on the 8 digit" digit8.png -k edge_v --map abs
+v "edge_v, --map abs" "the vertical edge filter (VEF) on the 8 digit" digit8.png -k edge_v --map abs
 v "seed kernel, relu, max pool" "inline matrix, then ReLU and 2x2 max pooling" digit8.png \
   -k '[[0,0,0],[0,0,0],[1,0,1]]' --activation relu --pool max --map normalize
 
@@ -340,7 +340,7 @@ learning_card() {
 }
 : >"$tmp/cmds"
 
-# 1. The seed article's loop: one 5x5 "8", 50 steps of SGD; the kernel learns.
+# 1. The kernel feature learning exercise: one 5x5 "8", 50 steps of SGD; the kernel learns.
 lrun seed-before predict --pipeline examples/seed002/net.json --top 3 examples/seed002/digit8.json
 lrun seed-train train --pipeline examples/seed002/net.json -o learning/seed002-trained.json \
   --lr 0.01 --batch 1 --epochs 50 --log learning/seed002-log.csv -q examples/seed002/data.csv

@@ -130,7 +130,7 @@ def texture():
 
 
 def digit8():
-    """Gray 50x50: the 5x5 binary '8' of the seed article, 10x nearest-neighbour."""
+    """Gray 50x50: the 5x5 binary '8' of the textbook exercises, 10x nearest-neighbour."""
     rows = ["01110", "01010", "01110", "01010", "01110"]
     small = np.array([[255 if c == "1" else 0 for c in r] for r in rows], np.uint8)
     return np.kron(small, np.ones((10, 10), np.uint8))

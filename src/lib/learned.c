@@ -1,6 +1,6 @@
 /* learned.c - the stages of the learned layers: flatten, dense, softmax, affine.
  *
- * These are the layers of a classifier's head (seed 002, "Fully Connected Dense Layer").
+ * These are the layers of a classifier's head.
  * flatten and dense need every row of their input for their one output row, so the
  * executor holds their input whole (a ring as tall as the image, sized from need()) and the
  * stage runs once; softmax and affine map each position on its own, like an activation.

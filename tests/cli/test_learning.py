@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_learning.py - `cnnfilter train` and `predict` through the real binary.
 
-The seed article's loop per epoch against a float64 reference; trained files that read back
+The kernel feature learning loop (examples/seed002) per epoch against a float64 reference; trained files that read back
 everywhere a pipeline is read (predict and the single-image form give the same
 probabilities); the same bytes for -j 1/2/3 and run after run; every data source (class
 folders, IDX with gzip, CSV); --val, --val-data, --log, --top, accuracy, --confusion; bad

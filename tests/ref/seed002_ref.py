@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""seed002_ref.py - seed 002's "Kernel Feature Learning" loop in float64 NumPy (SPEC 10.5 rule 4).
+"""seed002_ref.py - the "kernel feature learning" loop of examples/seed002 in float64 NumPy
+(doc/reference.md 10.5 rule 4).
 
 The 5x5 "8" digit, label 8; conv with the kernel [[0,0,0],[0,0,0],[1,0,1]] (valid, no bias),
 relu, max pool 2 with ceil, flatten, dense 4 -> 10, softmax; cross entropy; SGD, lr 0.01,
-batch 1, 50 epochs.  Written from the seed and cnnfilter(1), not from the C code, with the
-rules the seed leaves open made as SPEC 10.2 says: the max pool's gradient goes to the
-FIRST maximum of its window in row-major order (the seed splits ties), relu'(0) = 0, and the
-loss is -log p[label] from the pre-softmax values by log-sum-exp (the seed adds 1e-9 inside
-its log).  The seed's dense weights were unseeded random numbers; DENSE_W and DENSE_B below
+batch 1, 50 epochs.  Written from the textbook loop and cnnfilter(1), not from the C code,
+with the rules the textbook leaves open made as doc/reference.md 10.2 says: the max pool's
+gradient goes to the FIRST maximum of its window in row-major order (the textbook splits
+ties), relu'(0) = 0, and the loss is -log p[label] from the pre-softmax values by
+log-sum-exp (the textbook adds 1e-9 inside its log).  The textbook's dense weights were
+unseeded random numbers; DENSE_W and DENSE_B below
 are fixed starting weights (any would do).
 
     python3 seed002_ref.py               the 50 per-epoch losses, one per line
@@ -110,7 +112,7 @@ def reference(epochs=EPOCHS, lr=LR, kernel=KERNEL, dense_w=DENSE_W, dense_b=DENS
 
 
 def pipeline(kernel=KERNEL, dense_w=DENSE_W, dense_b=DENSE_B):
-    """The pipeline document of the loop (cnnfilter(1) PIPELINES, SPEC 10.1)."""
+    """The pipeline document of the loop (cnnfilter(1) PIPELINES, doc/reference.md 10.1)."""
     return {"layers": [
         {"type": "conv", "kernels": [{"weights": kernel}], "padding": "valid", "bias": False},
         {"type": "relu"},

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test_seed002.py - seed 002's learning loop through cnf_train equals the float64 reference.
+"""test_seed002.py - the examples/seed002 learning loop through cnf_train equals the float64 reference.
 
 Runs the test tool train_driver (CNNFILTER_TRAIN_DRIVER, or build/tests/train_driver) on the
 5x5 "8" digit with the loop of seed002_ref.py (SPEC 10.5 rule 4) and checks every epoch's loss

@@ -251,7 +251,7 @@ static void output_formats_come_from_extensions(void)
     CHECK_EQ_INT(cnf_input_kind_for_path("m.CSV"), CNF_IN_CSV);
 }
 
-/* The reference mapping of SPEC §5, written plainly: half to even, NaN 0. */
+/* The reference mapping of reference §5, written plainly: half to even, NaN 0. */
 static int ref_u8(double v, int *clip)
 {
     double f, r;

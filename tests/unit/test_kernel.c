@@ -1,4 +1,4 @@
-/* test_kernel.c - built-in kernels (exact SPEC §7 weights), specs, kernel JSON and its errors. */
+/* test_kernel.c - built-in kernels (exact reference §7 weights), specs, kernel JSON and its errors. */
 #include "test_util.h"
 
 #include <dirent.h>
@@ -23,7 +23,7 @@ static void check_builtin(const char *spec, int n, const double *w, double div)
     cnf_kernel *k = t_kernel(spec);
     int ok = same_weights(k, n, n, w, div);
     if (!ok)
-        fprintf(stderr, "built-in %s differs from SPEC §7\n", spec);
+        fprintf(stderr, "built-in %s differs from reference §7\n", spec);
     CHECK(ok);
     cnf_kernel_free(k);
 }

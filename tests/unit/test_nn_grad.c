@@ -345,7 +345,7 @@ static int same(const double *a, const double *b, int n)
 
 static void ties_go_to_the_first_maximum_or_minimum_in_row_major_order(void)
 {
-    /* The seed's 3x3 map, max pool 2 with ceil: window (0, 0) holds 2 twice. */
+    /* The example's 3x3 map, max pool 2 with ceil: window (0, 0) holds 2 twice. */
     double seed[9] = {1, 2, 1, 0, 2, 0, 1, 2, 1}, d[9];
     double want[9] = {0, 1, 1, 0, 0, 0, 0, 1, 1};
     double flat[4] = {3, 3, 3, 3}, d4[4], first[4] = {1, 0, 0, 0};
