@@ -32,6 +32,7 @@
  * takes the double path.
  */
 #include "stage.h"
+#include "layer.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -99,22 +100,6 @@ typedef struct conv_impl {
     int groups;        /* kernels */
     int fast;          /* some map can take the fast path */
 } conv_impl;
-
-static void padding_for(const cnf_layer *L, int n, int k, int s, int d, int horizontal, int *before,
-                        int *after)
-{
-    if (L->padding == CNF_PAD_VALID) {
-        *before = *after = 0;
-    } else if (L->padding == CNF_PAD_EXPLICIT) {
-        *before = *after = horizontal ? L->pad_w : L->pad_h;
-    } else {
-        long total = ((long)(n + s - 1) / s - 1) * s + (long)d * (k - 1) + 1 - n;
-        if (total < 0)
-            total = 0;
-        *before = (int)(total / 2);
-        *after = (int)(total - total / 2);
-    }
-}
 
 static void conv_need(const cnf_stage *s, int y0, int y1, int *lo, int *hi)
 {
@@ -865,8 +850,8 @@ static cnf_status kernel_maps(conv_impl *c, const cnf_shape *in, const cnf_layer
         mp->scale = L->scale;
         mp->bias = k->bias + L->bias;
         mp->out_mode = out_mode_of(mp);
-        padding_for(L, in->h, k->h, c->sy, c->d, 0, &mp->pt, &mp->pb);
-        padding_for(L, in->w, k->w, c->sx, c->d, 1, &mp->pl, &mp->pr);
+        cnf__layer_padding(L, in->h, k->h, c->sy, c->d, 0, &mp->pt, &mp->pb);
+        cnf__layer_padding(L, in->w, k->w, c->sx, c->d, 1, &mp->pl, &mp->pr);
         h = cnf__out_size(in->h, mp->pt, mp->pb, (long)c->d * (k->h - 1) + 1, c->sy);
         w = cnf__out_size(in->w, mp->pl, mp->pr, (long)c->d * (k->w - 1) + 1, c->sx);
         if (h < 1 || w < 1)

@@ -51,3 +51,19 @@ cnf_status cnf__layer_pool_stride(const cnf_layer *L, int *stride, cnf_error *er
     *stride = L->pool_stride > 0 ? L->pool_stride : L->pool_size;
     return CNF_OK;
 }
+
+void cnf__layer_padding(const cnf_layer *L, int n, int k, int s, int d, int horizontal,
+                        int *before, int *after)
+{
+    if (L->padding == CNF_PAD_VALID) {
+        *before = *after = 0;
+    } else if (L->padding == CNF_PAD_EXPLICIT) {
+        *before = *after = horizontal ? L->pad_w : L->pad_h;
+    } else {
+        long total = ((long)(n + s - 1) / s - 1) * s + (long)d * (k - 1) + 1 - n;
+        if (total < 0)
+            total = 0;
+        *before = (int)(total / 2);
+        *after = (int)(total - total / 2);
+    }
+}

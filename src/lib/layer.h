@@ -17,4 +17,12 @@ cnf_status cnf__layer_check(const cnf_layer *L, int *per_channel, cnf_error *err
  * "pool-size") for a window below 1. */
 cnf_status cnf__layer_pool_stride(const cnf_layer *L, int *stride, cnf_error *err);
 
+/* cnf__layer_padding - a conv layer's padding before and after on one axis
+ * (rows when horizontal is 0) for an input of n, a kernel of k, stride s and
+ * dilation d: valid 0; explicit pad_h/pad_w; same
+ * max((ceil(n/s) - 1) s + d (k - 1) + 1 - n, 0), floor(total / 2) before.
+ * The filter, the training engine and learn all pad by this rule. */
+void cnf__layer_padding(const cnf_layer *L, int n, int k, int s, int d, int horizontal,
+                        int *before, int *after);
+
 #endif

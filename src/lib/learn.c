@@ -65,26 +65,6 @@ typedef struct cursor {
     uint64_t left_out;
 } cursor;
 
-/* The padding of one axis: conv.c's padding_for (cnnfilter(1), Convolution:
- * `same` puts floor(total / 2) before), the same arithmetic written again
- * because conv.c keeps it private; test_learn.c checks every case against
- * the filter's own output. */
-static void axis_padding(const cnf_layer *L, int n, int k, int s, int d, int horizontal,
-                         int *before, int *after)
-{
-    if (L->padding == CNF_PAD_VALID) {
-        *before = *after = 0;
-    } else if (L->padding == CNF_PAD_EXPLICIT) {
-        *before = *after = horizontal ? L->pad_w : L->pad_h;
-    } else {
-        long total = ((long)(n + s - 1) / s - 1) * s + (long)d * (k - 1) + 1 - n;
-        if (total < 0)
-            total = 0;
-        *before = (int)(total / 2);
-        *after = (int)(total - total / 2);
-    }
-}
-
 static int is_clipped(const problem *p, int c, size_t at)
 {
     int planes = p->tg_luma ? 3 : 1;
@@ -316,8 +296,8 @@ static cnf_status setup_geometry(problem *p, const cnf_learn_options *o, const c
     p->sx = L->stride_x;
     p->W = in->width;
     p->H = in->height;
-    axis_padding(L, p->H, p->kh, p->sy, p->d, 0, &p->pt, &pb);
-    axis_padding(L, p->W, p->kw, p->sx, p->d, 1, &p->pl, &pr);
+    cnf__layer_padding(L, p->H, p->kh, p->sy, p->d, 0, &p->pt, &pb);
+    cnf__layer_padding(L, p->W, p->kw, p->sx, p->d, 1, &p->pl, &pr);
     oh = cnf__out_size(p->H, p->pt, pb, (long)p->d * (p->kh - 1) + 1, p->sy);
     ow = cnf__out_size(p->W, p->pl, pr, (long)p->d * (p->kw - 1) + 1, p->sx);
     if (oh < 1 || ow < 1)

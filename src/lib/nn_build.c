@@ -64,25 +64,6 @@ static void advance(builder *b, const nn_node *nd)
 
 /* -------------------------------------------------------------- conv */
 
-/* Padding before and after on one axis: the executor's rule (conv.c,
- * cnnfilter(1) Convolution): valid 0, explicit N, same
- * max((ceil(n/s) - 1) s + d (k - 1) + 1 - n, 0) split floor-first. */
-static void pad_for(const cnf_layer *L, int n, int k, int s, int d, int horizontal, int *before,
-                    int *after)
-{
-    if (L->padding == CNF_PAD_VALID) {
-        *before = *after = 0;
-    } else if (L->padding == CNF_PAD_EXPLICIT) {
-        *before = *after = horizontal ? L->pad_w : L->pad_h;
-    } else {
-        long total = ((long)(n + s - 1) / s - 1) * s + (long)d * (k - 1) + 1 - n;
-        if (total < 0)
-            total = 0;
-        *before = (int)(total / 2);
-        *after = (int)(total - total / 2);
-    }
-}
-
 const cnf_kernel *cnf__nn_flat_kernel(const cnf_pl_layer *pl, int f)
 {
     for (int g = 0, i = 0; g < pl->layer.n_kernels; g++) {
@@ -158,8 +139,8 @@ static cnf_status kern_geo(const builder *b, nn_node *nd, const cnf_layer *L, nn
     g = &nd->geo[nd->n_geo];
     g->kh = K->kh;
     g->kw = K->kw;
-    pad_for(L, b->h, K->kh, nd->sy, nd->dil, 0, &g->pt, &pb);
-    pad_for(L, b->w, K->kw, nd->sx, nd->dil, 1, &g->pl, &pr);
+    cnf__layer_padding(L, b->h, K->kh, nd->sy, nd->dil, 0, &g->pt, &pb);
+    cnf__layer_padding(L, b->w, K->kw, nd->sx, nd->dil, 1, &g->pl, &pr);
     oh = cnf__out_size(b->h, g->pt, pb, (long)nd->dil * (K->kh - 1) + 1, nd->sy);
     ow = cnf__out_size(b->w, g->pl, pr, (long)nd->dil * (K->kw - 1) + 1, nd->sx);
     if (oh < 1 || ow < 1)
