@@ -68,3 +68,6 @@ install(FILES "${_cnf_src}/completions/cnnfilter.bash"
 install(DIRECTORY "${_cnf_src}/kernels/"
         DESTINATION "${CMAKE_INSTALL_DATADIR}/cnnfilter/kernels" COMPONENT Runtime
         FILES_MATCHING PATTERN "*.json" PATTERN "README.md")
+install(DIRECTORY "${_cnf_src}/examples/"
+        DESTINATION "${CMAKE_INSTALL_DATADIR}/cnnfilter/examples" COMPONENT Runtime
+        FILES_MATCHING PATTERN "*.json" PATTERN "*.csv" PATTERN "README.md")

@@ -75,14 +75,16 @@ pcfile=$(find "$tmp" -path '*/pkgconfig/cnnfilter.pc' | head -n 1)
 libfile=$(find "$tmp" -name libcnnfilter.a | head -n 1)
 [ -x "$bin" ] || fail "installed files: $bin is missing or not executable"
 for f in "$tmp/include/cnnfilter.h" "$kdir/emboss.json" "$kdir/edges.json" \
-         "$kdir/lenet.json" "$kdir/README.md" "$manpage" "$completion"; do
+         "$kdir/lenet.json" "$kdir/README.md" "$manpage" "$completion" \
+         "$tmp/share/cnnfilter/examples/README.md" "$tmp/share/cnnfilter/examples/lenet5.json" \
+         "$tmp/share/cnnfilter/examples/seed002/net.json"; do
   nonempty "$f" "installed files"
 done
 [ -n "$pcfile" ] || fail "installed files: no pkgconfig/cnnfilter.pc under $tmp"
 [ -n "$libfile" ] || fail "installed files: no libcnnfilter.a under $tmp"
 [ "$(dirname "$(dirname "$pcfile")")" = "$(dirname "$libfile")" ] ||
   fail "installed files: $pcfile is not in the pkgconfig folder of $libfile"
-pass "installed files: binary, library, header, pkg-config, man page, completion, kernels"
+pass "installed files: binary, library, header, pkg-config, man page, completion, kernels, examples"
 
 # 3. The installed binary runs.
 run "--version" "$bin" --version
@@ -99,6 +101,17 @@ unset CNNFILTER_KERNELS
 mkdir "$work/run"
 cd "$work/run"
 
+
+# The installed example trains where it was installed (its data.csv names digit8.json beside it).
+ex="$tmp/share/cnnfilter/examples/seed002"
+run "train the installed example" "$bin" train --pipeline "$ex/net.json" -o "$work/seed.json" \
+  --lr 0.01 --batch 1 --epochs 50 -q "$ex/data.csv"
+run "predict with it" "$bin" predict --pipeline "$work/seed.json" "$ex/digit8.json"
+case $out in
+  *"digit8.json,8,0.916"*) ;;
+  *) fail "the installed example: expected class 8 at 0.916 after 50 steps" "$out" ;;
+esac
+pass "the installed examples train and predict"
 # 4. -k emboss.json: found beside the installed binary; the same pixels as the
 #    file given by its path (the PNG bytes differ: they record the command line).
 run "-k emboss.json" "$bin" -k emboss.json --map offset "$sample" embossed.png
