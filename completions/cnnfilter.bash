@@ -4,8 +4,9 @@
 # demand by bash-completion), or source it from ~/.bashrc.  It needs nothing
 # from bash-completion itself.  Every word it offers comes from the binary
 # being completed at run time (`cnnfilter complete commands|options|
-# compare-options|--OPTION` and `cnnfilter kernels`), so it always matches
-# that binary: nothing here lists options, formats or values.
+# NAME-options|--OPTION`, `cnnfilter complete NAME --OPTION` and `cnnfilter
+# kernels`), so it always matches that binary: nothing here lists options'
+# values or formats (only which options name files or folders).
 
 # The binary whose kernels to list: the command word as typed when it can be
 # run (./build/cnnfilter, ~/bin/cnnfilter), else cnnfilter on PATH.
@@ -113,10 +114,21 @@ _cnnfilter_values()
         --pipeline)
             _cnnfilter_add "$(_cnnfilter_data_files pipelines)" "$cur"
             _cnnfilter_files json "$cur" ;;
-        -o | --output-dir) _cnnfilter_files dirs "$cur" ;;
-        --diff) _cnnfilter_files all "$cur" ;;
-        --tolerance) ;;  # compare's number
+        -o | --output | --output-dir)
+            # The filter's -o is a folder; train's and learn's a .json file.
+            if [[ -n ${sub-} ]]; then _cnnfilter_files json "$cur"; else _cnnfilter_files dirs "$cur"; fi ;;
+        --diff | --log | --labels | --val-labels | --val-data | --confusion)
+            _cnnfilter_files all "$cur" ;;
         -*)
+            if [[ -n ${sub-} ]]; then
+                # A subcommand's option: its word values, nothing for a
+                # number; exit 1 from `complete SUB OPT` for a switch.
+                local bin
+                bin=$(_cnnfilter_bin) && [[ -n $bin ]] || return 1
+                words=$("$bin" complete "$sub" "$opt" 2>/dev/null) || return 1
+                _cnnfilter_add "$words" "$cur"
+                return 0
+            fi
             # Whether the option takes a value, and which words: the binary
             # says (a switch or unknown option: exit 1 from `complete`).
             words=$(_cnnfilter_words "$opt") || return 1

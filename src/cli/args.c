@@ -164,13 +164,38 @@ int arg_u64(const char *flag, const char *s, uint64_t *out)
     return 0;
 }
 
-void args_print_words(FILE *f, const arg_opt *table, size_t n)
+/* The lowercase word alternatives of a metavar ("zero|replicate", "N|auto"). */
+static void metavar_words(FILE *f, const char *arg)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (table[i].short_name)
-            fprintf(f, "-%c\n", table[i].short_name);
-        fprintf(f, "--%s\n", table[i].name);
+    while (*arg) {
+        size_t n = strcspn(arg, "|"), i;
+        for (i = 0; i < n && ((arg[i] >= 'a' && arg[i] <= 'z') || arg[i] == '_'); i++)
+            ;
+        if (n > 0 && i == n)
+            fprintf(f, "%.*s\n", (int)n, arg);
+        arg += n + (arg[n] == '|');
     }
+}
+
+int args_complete(FILE *f, const arg_opt *table, size_t n, const char *what)
+{
+    int with_values = what && strcmp(what, "options-with-values") == 0;
+    for (size_t i = 0; i < n; i++) {
+        const arg_opt *o = &table[i];
+        if (!what || (with_values && o->arg)) {
+            if (o->short_name)
+                fprintf(f, "-%c\n", o->short_name);
+            fprintf(f, "--%s\n", o->name);
+        } else if (!with_values &&
+                   ((what[0] == '-' && what[1] == '-' && strcmp(what + 2, o->name) == 0) ||
+                    (what[0] == '-' && what[1] && what[1] == o->short_name && !what[2]))) {
+            if (!o->arg)
+                return 1;
+            metavar_words(f, o->arg);
+            return 0;
+        }
+    }
+    return what && !with_values ? 1 : 0;
 }
 
 void args_help_line(FILE *f, const arg_opt *o, const char *help)

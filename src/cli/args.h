@@ -32,9 +32,13 @@ typedef int (*args_apply_fn)(void *ctx, const arg_opt *op, const char *flag, con
 int args_parse(int argc, char **argv, int first, const arg_opt *table, size_t n,
                args_apply_fn apply, void *ctx, const char **pos, int *n_pos);
 
-/* args_print_words - every option's names (-x, --name), one per line, for
- * shell completion. */
-void args_print_words(FILE *f, const arg_opt *table, size_t n);
+/* args_complete - for shell completion, one word per line: every option's
+ * names (-x, --name) when what is NULL; those that take a value when what is
+ * "options-with-values"; the values option `what` ("--name" or "-x") takes
+ * when its metavar lists words ("sgd|adam"; the lowercase alternatives of
+ * "valid|same|N|PH,PW"), nothing for a number or a file.  Returns 0, or 1
+ * when `what` is not an option of the table or is a switch. */
+int args_complete(FILE *f, const arg_opt *table, size_t n, const char *what);
 
 /* args_help_line - one option in --help's two-column form, with `help` (the
  * row's help text, or a text made from it). */

@@ -12,14 +12,16 @@ int cmd_show_kernel(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 /* `cnnfilter learn --size K INPUT TARGET -o KERNEL.json`: a kernel from a before/after pair (learn.c). */
 int cmd_learn(int argc, char **argv);
-void learn_option_words(FILE *f);
-/* compare_option_words - compare's options, one per line, for completion (compare.c). */
-void compare_option_words(FILE *f);
+int learn_option_words(FILE *f, const char *what);
+/* NAME_option_words - a subcommand's words for shell completion, as
+ * args_complete: its options (what NULL), those with a value
+ * ("options-with-values"), or an option's word values ("--optimizer"). */
+int compare_option_words(FILE *f, const char *what);
 /* `cnnfilter train --pipeline NET.json -o TRAINED.json [OPTIONS] DATA` (train.c). */
 int cmd_train(int argc, char **argv);
-void train_option_words(FILE *f);
+int train_option_words(FILE *f, const char *what);
 /* `cnnfilter predict --pipeline TRAINED.json [OPTIONS] DATA...` (predict.c). */
 int cmd_predict(int argc, char **argv);
-void predict_option_words(FILE *f);
+int predict_option_words(FILE *f, const char *what);
 
 #endif

@@ -95,9 +95,19 @@ static void print_compare_help(FILE *f)
             mat, out8, outx, ins);
 }
 
-void compare_option_words(FILE *f)
+int compare_option_words(FILE *f, const char *what)
 {
-    fprintf(f, "--tolerance\n--diff\n-q\n--quiet\n-h\n--help\n");
+    static const char *const VALUED[] = {"--tolerance", "--diff", NULL};
+    static const char *const SWITCHES[] = {"-q", "--quiet", "-h", "--help", NULL};
+    int with_values = what && strcmp(what, "options-with-values") == 0;
+    for (int i = 0; VALUED[i]; i++)
+        if (!what || with_values)
+            fprintf(f, "%s\n", VALUED[i]);
+        else if (strcmp(what, VALUED[i]) == 0)
+            return 0; /* a number or a file */
+    for (int i = 0; SWITCHES[i] && !what; i++)
+        fprintf(f, "%s\n", SWITCHES[i]);
+    return what && !with_values ? 1 : 0;
 }
 
 /* A usage error of this subcommand: one line, with the hint. */

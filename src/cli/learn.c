@@ -262,4 +262,7 @@ int cmd_learn(int argc, char **argv)
     return rc;
 }
 
-void learn_option_words(FILE *f) { args_print_words(f, LOPTS, N_LOPTS); }
+int learn_option_words(FILE *f, const char *what)
+{
+    return args_complete(f, LOPTS, N_LOPTS, what);
+}

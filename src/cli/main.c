@@ -26,7 +26,7 @@ typedef struct command {
     const char *synopsis; /* after "cnnfilter " */
     const char *summary;
     int hidden;           /* not in --help (documented in the manual) */
-    void (*words)(FILE *f); /* its options, for completion (NULL: none) */
+    int (*words)(FILE *f, const char *what); /* completion words (NULL: none) */
 } command;
 
 static const command COMMANDS[] = {
@@ -86,12 +86,23 @@ static void print_help(FILE *f)
 }
 
 /* `cnnfilter complete WHAT`: the words shell completion offers, one per
- * line: `commands`, `options`, `options-with-values`, `compare-options`, or
- * an option's values (`complete --border`).  Exit 2 for anything else. */
+ * line: `commands`, `options`, `options-with-values`, an option's values
+ * (`complete --border`), and for a subcommand `NAME-options`,
+ * `NAME-options-with-values` (`compare-options`, ...) or `NAME --OPTION` (its
+ * values; exit 1 when it is a switch or not one of NAME's).  Exit 2 for
+ * anything else. */
 static int cmd_complete(int argc, char **argv)
 {
+    if (argc == 4) {
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            if (COMMANDS[i].words && strcmp(argv[2], COMMANDS[i].name) == 0)
+                return COMMANDS[i].words(stdout, argv[3]) ? EXIT_FAILURE_RUN : EXIT_OK;
+        msg_usage(argv[2], "no subcommand of that name has options to complete");
+        return EXIT_USAGE;
+    }
     if (argc != 3) {
-        msg_usage("complete", "needs one of: commands, options, compare-options, --OPTION");
+        msg_usage("complete", "needs one of: commands, options, NAME-options, --OPTION, "
+                              "NAME --OPTION");
         return EXIT_USAGE;
     }
     if (strcmp(argv[2], "commands") == 0) {
@@ -104,23 +115,22 @@ static int cmd_complete(int argc, char **argv)
         return print_option_words(stdout, NULL);
     if (strcmp(argv[2], "options-with-values") == 0)
         return print_option_words(stdout, argv[2]);
-    if (strcmp(argv[2], "compare-options") == 0) {
-        compare_option_words(stdout);
-        return EXIT_OK;
-    }
-    /* "NAME-options": a subcommand's options. */
+    /* "NAME-options" and "NAME-options-with-values": a subcommand's options. */
     for (size_t i = 0; i < N_COMMANDS; i++) {
         size_t n = strlen(COMMANDS[i].name);
-        if (strncmp(argv[2], COMMANDS[i].name, n) == 0 && strcmp(argv[2] + n, "-options") == 0) {
+        const char *rest = argv[2] + n;
+        if (strncmp(argv[2], COMMANDS[i].name, n) != 0 || strncmp(rest, "-options", 8) != 0)
+            continue;
+        if (rest[8] == 0 || strcmp(rest + 8, "-with-values") == 0) {
             if (COMMANDS[i].words)
-                COMMANDS[i].words(stdout);
+                COMMANDS[i].words(stdout, rest[8] ? "options-with-values" : NULL);
             return EXIT_OK;
         }
     }
     if (argv[2][0] == '-' && print_option_words(stdout, argv[2]) == 0)
         return EXIT_OK;
-    msg_usage(argv[2], "not something 'complete' knows (commands, options, compare-options, "
-                       "--OPTION)");
+    msg_usage(argv[2], "not something 'complete' knows (commands, options, NAME-options, "
+                       "--OPTION, NAME --OPTION)");
     return EXIT_USAGE;
 }
 

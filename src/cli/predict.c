@@ -297,4 +297,7 @@ int cmd_predict(int argc, char **argv)
     return rc;
 }
 
-void predict_option_words(FILE *f) { args_print_words(f, PREDICT_OPTIONS, N_PREDICT_OPTIONS); }
+int predict_option_words(FILE *f, const char *what)
+{
+    return args_complete(f, PREDICT_OPTIONS, N_PREDICT_OPTIONS, what);
+}

@@ -419,4 +419,7 @@ int cmd_train(int argc, char **argv)
     return rc;
 }
 
-void train_option_words(FILE *f) { args_print_words(f, TRAIN_OPTIONS, N_TRAIN_OPTIONS); }
+int train_option_words(FILE *f, const char *what)
+{
+    return args_complete(f, TRAIN_OPTIONS, N_TRAIN_OPTIONS, what);
+}

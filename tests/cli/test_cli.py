@@ -91,6 +91,31 @@ def kernels_lists_every_builtin_of_the_spec_one_per_line():
     assert all(len(l.split()) > 1 for l in out.decode().splitlines()), "every line has a description"
 
 
+def complete_gives_the_words_of_every_command_from_its_option_table():
+    def words(*what):
+        rc, out, err = run("complete", *what)
+        return rc, out.decode().split()
+    assert words("commands") == (0, ["kernels", "show-kernel", "compare", "train", "predict",
+                                     "learn"])
+    assert words("--border") == (0, ["zero", "replicate", "reflect", "mirror", "wrap"])
+    rc, opts = words("train-options")
+    assert rc == 0 and {"--pipeline", "-o", "--optimizer", "--val-labels", "-q"} <= set(opts)
+    rc, valued = words("train-options-with-values")
+    assert rc == 0 and "--optimizer" in valued and "-q" not in valued and "--no-shuffle" not in valued
+    assert words("train", "--optimizer") == (0, ["sgd", "adam"])
+    assert words("train", "--loss") == (0, ["cross_entropy", "mse"])
+    assert words("learn", "--padding") == (0, ["valid", "same"])
+    assert words("predict", "--top") == (0, [])
+    assert words("compare", "--tolerance") == (0, [])
+    assert words("train", "--no-shuffle")[0] == 1 and words("train", "--border")[0] == 1
+    assert words("compare-options") == (0, ["--tolerance", "--diff", "-q", "--quiet", "-h",
+                                            "--help"])
+    for bad in (["nonsense"], ["kernels", "--x"], []):
+        rc, out, err = run("complete", *bad)
+        assert rc == 2 and not out, bad
+        one_error_line(err, "cnnfilter: ")
+
+
 def show_kernel_prints_weights_sum_size_and_separability():
     rc, out, err = run("show-kernel", "sobel_v")
     o = out.decode()

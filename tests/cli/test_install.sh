@@ -259,11 +259,19 @@ run "completion" bash -c '
   echo "kernel: ${COMPREPLY[*]}"
   COMP_WORDS=("$2" show-k); COMP_CWORD=1; _cnnfilter
   echo "subcommand: ${COMPREPLY[*]}"
+  COMP_WORDS=("$2" train --optimizer ""); COMP_CWORD=3; _cnnfilter
+  echo "optimizer: ${COMPREPLY[*]}"
+  COMP_WORDS=("$2" train --val-l); COMP_CWORD=2; _cnnfilter
+  echo "train option: ${COMPREPLY[*]}"
+  COMP_WORDS=("$2" learn --border m); COMP_CWORD=3; _cnnfilter
+  echo "learn border: ${COMPREPLY[*]}"
+  COMP_WORDS=("$2" train --epochs ""); COMP_CWORD=3; _cnnfilter
+  echo "epochs: ${#COMPREPLY[@]}"
 ' completion-test "$completion" "$bin"
 case $out in
-  *"border: replicate reflect"*"kernel: "*sobel_v*"subcommand: show-kernel"*) ;;
+  *"border: replicate reflect"*"kernel: "*sobel_v*"subcommand: show-kernel"*"optimizer: sgd adam"*"train option: --val-labels"*"learn border: mirror"*"epochs: 0"*) ;;
   *) fail "completion: unexpected replies" "$out" ;;
 esac
-pass "completion installed, bash -n clean, completes options, kernels and subcommands"
+pass "completion installed, bash -n clean, completes options, kernels, subcommands and their values"
 
 echo "install: $passed passed, 0 failed"
