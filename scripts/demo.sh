@@ -286,6 +286,51 @@ print('<table class="k">' + "".join(
 EOF
 }
 
+# kernel_matrices OUTDIR SOURCE...: kernels' weights as plain matrix files OUTDIR/NAME.json, to
+# be drawn as images by a cnnfilter batch run. SOURCE is a kernel file (NAME: its stem) or
+# PIPELINE:N for the kernels of its N-th conv layer (NAME: the pipeline's stem, -convN-ki).
+kernel_matrices() {
+  python3 - "$@" <<'EOF'
+import json, os, sys
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+def put(name, w):
+    if isinstance(w[0][0], list):  # C x KH x KW: these nets have one input channel
+        w = w[0]
+    with open(os.path.join(out, name + ".json"), "w") as f:
+        json.dump(w, f)
+for src in sys.argv[2:]:
+    path, _, n = src.partition(":")
+    stem = os.path.splitext(os.path.basename(path))[0]
+    d = json.load(open(path))
+    if n:
+        conv = [l for l in d["layers"] if l.get("type") == "conv"][int(n) - 1]
+        for i, k in enumerate(conv["kernels"]):
+            put("%s-conv%s-k%d" % (stem, n, i), k["weights"])
+    else:
+        put(stem, d["weights"])
+EOF
+}
+
+# head_pipeline PIPELINE N OUT: the pipeline's first N layers, to see the feature maps there.
+head_pipeline() {
+  python3 - "$@" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["layers"] = d["layers"][:int(sys.argv[2])]
+for k in ("classes", "training"):
+    d.pop(k, None)
+d["name"] = d.get("name", "net") + "-head"
+json.dump(d, open(sys.argv[3], "w"), indent=1)
+EOF
+}
+
+# img_cell SRC LABEL SIZE: one image of a card, SIZE px square, captioned.
+img_cell() {
+  printf '<div class="img"><img src="%s" width="%d" height="%d" alt="%s"><span>%s</span></div>\n' \
+    "$(html_escape "$1")" "$3" "$3" "$(html_escape "$2")" "$(html_escape "$2")"
+}
+
 # An inline SVG of a --log CSV: loss per epoch, and val_loss when the log has it.
 loss_chart() {
   awk -F, '
@@ -345,20 +390,26 @@ lrun seed-before predict --pipeline examples/seed002/net.json --top 3 examples/s
 lrun seed-train train --pipeline examples/seed002/net.json -o learning/seed002-trained.json \
   --lr 0.01 --batch 1 --epochs 50 --log learning/seed002-log.csv -q examples/seed002/data.csv
 lrun seed-after predict --pipeline learning/seed002-trained.json --top 3 examples/seed002/digit8.json
+kernel_matrices "$outdir/learning/seed-kernels" "$outdir/examples/seed002/net.json:1" \
+  "$outdir/learning/seed002-trained.json:1"
+lrun seed-draw -k identity --map normalize --output-format png -o learning/seed-kernels \
+  learning/seed-kernels/net-conv1-k0.json learning/seed-kernels/seed002-trained-conv1-k0.json
 {
   printf '<div class="pair">\n'
   printf '<div class="img">%s<span>loss per step (learning/seed002-log.csv)</span></div>\n' \
     "$(loss_chart "$outdir/learning/seed002-log.csv")"
   printf '<div class="img">%s<span>the kernel before</span></div>\n' \
     "$(kernel_table "$outdir/examples/seed002/net.json")"
+  img_cell learning/seed-kernels/net-conv1-k0.png "before" 96
   printf '<div class="img">%s<span>after 50 steps</span></div>\n' \
     "$(kernel_table "$outdir/learning/seed002-trained.json")"
+  img_cell learning/seed-kernels/seed002-trained-conv1-k0.png "after" 96
   printf '</div>\n<p>Top 3 classes (class,probability) before: <code>%s</code><br>after: <code>%s</code><br>%s</p>\n' \
     "$(html_escape "$(cut -d, -f2- "$tmp/seed-before.out")")" \
     "$(html_escape "$(cut -d, -f2- "$tmp/seed-after.out")")" \
     "$(html_escape "loss $(sed -n 2p "$outdir/learning/seed002-log.csv" | cut -d, -f2) at step 1, $(tail -n 1 "$outdir/learning/seed002-log.csv" | cut -d, -f2) at step 50")"
 } >"$tmp/body"
-learning_card "train: the seed loop" \
+learning_card "train: the kernel feature learning exercise" \
   "conv 3x3 (no bias), ReLU, 2x2 max pool, dense 4 to 10, softmax; SGD on the one digit, label 8" \
   "$tmp/body"
 
@@ -403,11 +454,35 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ] && [ -f "$fm/t10k-images-idx3-ubyte.g
     --confusion learning/lenet5-confusion.csv learning/fashion/test-images-idx3-ubyte.gz
   LOUT=learning/lenet5-test-png.csv lrun fm-png predict --pipeline learning/lenet5-trained.json \
     learning/fashion/test-png
+  # The first conv layer's six learned 5x5 kernels beside hand-set ones, drawn as images, and
+  # what each makes of one test image (the trained net cut after its first ReLU).
+  kernel_matrices "$outdir/learning/kernels" "$outdir/learning/lenet5-trained.json:1" \
+    "$script_dir/../kernels/sobel_v.json" "$script_dir/../kernels/sobel_h.json" \
+    "$script_dir/../kernels/laplacian.json" "$script_dir/../kernels/line_diag.json"
+  lrun fm-draw -k identity --map normalize --output-format png -o learning/kernels-png \
+    learning/kernels
+  head_pipeline "$outdir/learning/lenet5-trained.json" 3 "$outdir/learning/lenet5-conv1.json"
+  lrun fm-maps --pipeline learning/lenet5-conv1.json --map normalize \
+    learning/fashion/test-png/0000-9.png 'learning/lenet5-map{index}.png'
+  lrun fm-hand -k sobel_v -k sobel_h -k laplacian -k line_diag --map abs \
+    learning/fashion/test-png/0000-9.png 'learning/handset-map-{kernel}.png'
   {
     printf '<div class="pair">\n<div class="img">%s<span>loss per epoch</span></div>\n' \
       "$(loss_chart "$outdir/learning/lenet5-log.csv")"
     printf '<div class="img">%s<span>learning/lenet5-log.csv</span></div>\n</div>\n' \
       "$(csv_table "$outdir/learning/lenet5-log.csv" log)"
+    printf '<p>The six 5x5 kernels of the first conv layer as learned (normalized to black..white), and the maps they make of the first test image (after the ReLU)</p>\n<div class="thumbs">\n'
+    img_cell learning/fashion/test-png/0000-9.png "test image" 84
+    for ((m = 0; m < 6; m++)); do
+      img_cell "learning/kernels-png/lenet5-trained-conv1-k$m.png" "kernel $m" 84
+      img_cell "learning/lenet5-map$m.png" "map $m" 84
+    done
+    printf '</div>\n<p>Hand-set kernels for comparison, and their maps (absolute values)</p>\n<div class="thumbs">\n'
+    for k in sobel_v sobel_h laplacian line_diag; do
+      img_cell "learning/kernels-png/$k.png" "$k" 84
+      img_cell "learning/handset-map-$k.png" "map" 84
+    done
+    printf '</div>\n'
     printf '<p>%s: confusion matrix (rows: true class) of the 2000 test images</p>\n%s\n' \
       "$(html_escape "$(tail -n 1 "$tmp/fm-predict.err")")" \
       "$(csv_table "$outdir/learning/lenet5-confusion.csv" confusion)"
