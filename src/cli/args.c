@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 
 int arg_bad(const char *flag, const char *fmt, ...)
@@ -175,6 +176,12 @@ static void metavar_words(FILE *f, const char *arg)
             fprintf(f, "%.*s\n", (int)n, arg);
         arg += n + (arg[n] == '|');
     }
+}
+
+int args_default_jobs(void)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    return ncpu > 0 ? (int)(ncpu > 256 ? 256 : ncpu) : 1;
 }
 
 int args_complete(FILE *f, const arg_opt *table, size_t n, const char *what)

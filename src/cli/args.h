@@ -44,6 +44,9 @@ int args_complete(FILE *f, const arg_opt *table, size_t n, const char *what);
  * row's help text, or a text made from it). */
 void args_help_line(FILE *f, const arg_opt *o, const char *help);
 
+/* args_default_jobs - the -j default: the cores online, 1 to 256. */
+int args_default_jobs(void);
+
 /* arg_bad - print a usage error about `flag`; returns 2. */
 int arg_bad(const char *flag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

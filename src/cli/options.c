@@ -308,11 +308,10 @@ static int apply(void *ctx, const opt *op, const char *flag, const char *val)
 
 int parse_options(int argc, char **argv, int first, options *o)
 {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     memset(o, 0, sizeof *o);
     cnf_layer_init(&o->layer);
     o->map = CNF_MAP_CLAMP;
-    o->jobs = ncpu > 0 ? (int)(ncpu > 256 ? 256 : ncpu) : 1;
+    o->jobs = args_default_jobs();
     o->max_pixels = CNF_DEFAULT_MAX_PIXELS;
     o->max_memory = CNF_DEFAULT_MAX_MEMORY;
     o->quality = 90;

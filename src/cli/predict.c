@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 enum { P_PIPELINE, P_TOP, P_CONFUSION, P_LABELS, P_JOBS, P_MAX_MEMORY, P_MAX_PIXELS, P_QUIET,
        P_HELP };
@@ -263,11 +262,10 @@ out:
 int cmd_predict(int argc, char **argv)
 {
     predict_args a;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int rc;
     msg_set_command("predict");
     memset(&a, 0, sizeof a);
-    a.jobs = ncpu > 0 ? (int)(ncpu > 256 ? 256 : ncpu) : 1;
+    a.jobs = args_default_jobs();
     a.max_memory = CNF_DEFAULT_MAX_MEMORY;
     a.max_pixels = CNF_DEFAULT_MAX_PIXELS;
     if (!(a.pos = calloc((size_t)argc + 1, sizeof *a.pos))) {

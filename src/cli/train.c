@@ -393,12 +393,11 @@ static int train_run(train_args *a)
 int cmd_train(int argc, char **argv)
 {
     train_args a;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int rc;
     msg_set_command("train");
     memset(&a, 0, sizeof a);
     cnf_train_options_init(&a.t);
-    a.t.threads = ncpu > 0 ? (int)(ncpu > 256 ? 256 : ncpu) : 1;
+    a.t.threads = args_default_jobs();
     a.max_memory = CNF_DEFAULT_MAX_MEMORY;
     a.max_pixels = CNF_DEFAULT_MAX_PIXELS;
     if (!(a.pos = calloc((size_t)argc + 1, sizeof *a.pos))) {
