@@ -67,10 +67,13 @@ typedef enum nn_op {
 /* One kernel size's sampling pattern in a conv node: for tap row i and output
  * row oy, ry[i * oh + oy] is the input row the tap reads (the border rule
  * applied) or -1 for a zero cell; rx the same for columns ([j * ow + ox]).
- * The border rule works per axis, so these two small tables give every cell. */
+ * The border rule works per axis, so these two small tables give every cell.
+ * run[2 j], run[2 j + 1]: the outputs ox in [lo, hi) where tap column j reads
+ * consecutive input columns (rx[j * ow + ox] = rx[j * ow + lo] + ox - lo),
+ * copied as a block by the fast path; lo = hi when there is none. */
 typedef struct nn_geo {
     int kh, kw, pt, pl;
-    int *ry, *rx;
+    int *ry, *rx, *run;
 } nn_geo;
 
 /* One kernel of a conv node: depth 1 is a 2-D kernel (shared by every input
@@ -90,6 +93,8 @@ typedef struct nn_node {
     int oc, oh, ow;     /* output shape */
     size_t in, out;     /* offsets of input and output in a work's activations */
     int need_din;       /* its input's gradient is wanted (a trainable node comes before) */
+    int fast;           /* runs the fast path (nn_math_impl.h): same bits, blocked loops */
+    size_t col_off;     /* conv: where its im2col matrix goes in a work's col */
     int train_w, train_b; /* its weights / biases learn */
     /* conv: maps kernel-major (kernel g, input channel ci: map g * c + ci) when
      * per_channel, else one map per kernel */
@@ -138,7 +143,9 @@ typedef struct nn_net {
     size_t n_in, n_out;    /* values of a sample in, of a result out */
     size_t act_size;       /* a work's activations: the input and every node's output */
     size_t max_act;        /* the largest single block (gradient buffers) */
-    size_t col_size;       /* the largest im2col matrix */
+    size_t max_col;        /* the largest im2col matrix (a work's dcol) */
+    size_t col_size;       /* a work's col: each fast conv node's matrix at its col_off
+                            * (kept from forward to backward), then one for the others */
     size_t n_params;
     int n_layers;
     nn_layer_info *layers; /* per pipeline layer */
@@ -151,7 +158,8 @@ typedef struct nn_net {
 
 /* A thread's buffers, in the net's type.  act: the input at 0 and each
  * node's output at its `out`; ga, gb: gradients (max_act each; the loss
- * seeds ga); col, dcol: an im2col matrix and its gradient; grad: the
+ * seeds ga); col, dcol: im2col matrices (col_size) and a gradient of one
+ * (max_col); grad: the
  * parameters' gradient, summed over the samples run since it was zeroed. */
 typedef struct nn_work {
     void *act, *ga, *gb, *col, *dcol, *grad;
@@ -182,8 +190,10 @@ extern const nn_math cnf__nn_f32, cnf__nn_f64;
 /* --------------------------------------------------------------- building */
 
 /* How to build: missing weights drawn (training) or refused (a net); the
- * scalar type; every node's input gradient computed (gradient checks). */
-enum { CNF__NN_TRAIN = 1, CNF__NN_DOUBLE = 2, CNF__NN_GRAD_INPUT = 4 };
+ * scalar type; every node's input gradient computed (gradient checks); the
+ * reference loops only (the tests' check of the fast path, which float32
+ * nets take where a node's shape allows). */
+enum { CNF__NN_TRAIN = 1, CNF__NN_DOUBLE = 2, CNF__NN_GRAD_INPUT = 4, CNF__NN_REFERENCE = 8 };
 
 /* cnf__nn_build - the nodes, shapes and parameter layout of pipeline p on
  * inputs of channels x height x width, no parameter values yet.  Errors

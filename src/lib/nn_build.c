@@ -165,7 +165,8 @@ static cnf_status geo_tables(const nn_node *nd, nn_geo *g)
 {
     g->ry = malloc(sizeof(int) * (size_t)g->kh * (size_t)nd->oh);
     g->rx = malloc(sizeof(int) * (size_t)g->kw * (size_t)nd->ow);
-    if (!g->ry || !g->rx)
+    g->run = calloc((size_t)g->kw * 2, sizeof(int));
+    if (!g->ry || !g->rx || !g->run)
         return CNF_E_NOMEM;
     for (int i = 0; i < g->kh; i++)
         for (int y = 0; y < nd->oh; y++)
@@ -175,6 +176,16 @@ static cnf_status geo_tables(const nn_node *nd, nn_geo *g)
         for (int x = 0; x < nd->ow; x++)
             g->rx[(size_t)j * nd->ow + x] = cnf__border_index(
                 nd->border, (int)((long)x * nd->sx + (long)j * nd->dil - g->pl), nd->w);
+    for (int j = 0; j < g->kw; j++) {
+        const int *rx = g->rx + (size_t)j * nd->ow;
+        int lo = 0, hi;
+        while (lo < nd->ow && rx[lo] < 0)
+            lo++;
+        for (hi = lo + 1; lo < nd->ow && hi < nd->ow && rx[hi] == rx[lo] + (hi - lo); hi++)
+            ;
+        g->run[2 * j] = lo < nd->ow ? lo : 0;
+        g->run[2 * j + 1] = lo < nd->ow ? hi : 0;
+    }
     return CNF_OK;
 }
 
@@ -493,13 +504,61 @@ static cnf_status layout(nn_net *n, int grad_input, cnf_error *err)
             if (!cnf__mul3((size_t)nd->c * (size_t)nd->geo[g].kh, (size_t)nd->geo[g].kw,
                            (size_t)nd->oh * (size_t)nd->ow, &col))
                 return cnf__fail(err, CNF_E_TOO_BIG, NULL, "the net's activations are too large");
-            if (col > n->col_size)
-                n->col_size = col;
+            if (col > n->max_col)
+                n->max_col = col;
         }
         nd->need_din = learns || grad_input;
         learns |= nd->train_w || nd->train_b;
     }
     n->act_size = off;
+    return CNF_OK;
+}
+
+/* Whether node nd can take the fast path: a conv node with one kernel size
+ * whose kernels span every input channel and lie one after another (its
+ * weights are then one matrix, kernel by row), a dense node, a max or min
+ * pool of 2 x 2 windows at stride 2 that all fit. */
+static int fast_node(const nn_node *nd)
+{
+    switch (nd->op) {
+    case NN_CONV: {
+        size_t k = (size_t)nd->c * (size_t)nd->geo[0].kh * (size_t)nd->geo[0].kw;
+        if (nd->n_geo != 1 || nd->per_channel)
+            return 0;
+        for (int f = 0; f < nd->n_kern; f++)
+            if (nd->kern[f].depth != nd->c || nd->kern[f].w != nd->kern[0].w + (size_t)f * k)
+                return 0;
+        return 1;
+    }
+    case NN_DENSE: return 1;
+    case NN_POOL:
+        return nd->pool != CNF_POOL_AVG && nd->psize == 2 && nd->pstride == 2 && nd->ppad == 0 &&
+               2 * nd->oh <= nd->h && 2 * nd->ow <= nd->w;
+    default: return 0;
+    }
+}
+
+/* The fast path where it applies, and where each conv node's im2col matrix
+ * goes: a fast node's stays from its forward to its backward, so it has a
+ * place of its own; the others share one after those. */
+static cnf_status col_layout(nn_net *n, int fast, cnf_error *err)
+{
+    size_t off = 0, sz;
+    for (int i = 0; i < n->n_nodes; i++) {
+        nn_node *nd = &n->nodes[i];
+        nd->fast = fast && fast_node(nd);
+        if (nd->op != NN_CONV || !nd->fast)
+            continue;
+        nd->col_off = off;
+        if (!cnf__mul3((size_t)nd->c * (size_t)nd->geo[0].kh, (size_t)nd->geo[0].kw,
+                       (size_t)nd->oh * (size_t)nd->ow, &sz) || !cnf__add(off, sz, &off))
+            return cnf__fail(err, CNF_E_TOO_BIG, NULL, "the net's activations are too large");
+    }
+    for (int i = 0; i < n->n_nodes; i++)
+        if (n->nodes[i].op == NN_CONV && !n->nodes[i].fast)
+            n->nodes[i].col_off = off;
+    if (!cnf__add(off, n->max_col, &n->col_size))
+        return cnf__fail(err, CNF_E_TOO_BIG, NULL, "the net's activations are too large");
     return CNF_OK;
 }
 
@@ -574,6 +633,8 @@ cnf_status cnf__nn_build(const cnf_pipeline *p, int width, int height, int chann
         st = layout(n, (flags & CNF__NN_GRAD_INPUT) != 0, err);
     if (!st)
         st = ranges(n, err);
+    if (!st)
+        st = col_layout(n, !n->dbl && !(flags & CNF__NN_REFERENCE), err);
     if (st) {
         cnf__nn_free(n);
         return st;
@@ -592,6 +653,7 @@ void cnf__nn_free(nn_net *n)
         for (int g = 0; nd->geo && g < nd->n_kern; g++) {
             free(nd->geo[g].ry);
             free(nd->geo[g].rx);
+            free(nd->geo[g].run);
         }
         free(nd->geo);
         free(nd->kern);
@@ -613,7 +675,7 @@ uint64_t cnf__nn_net_bytes(const nn_net *n)
     for (int i = 0; i < n->n_nodes; i++)
         for (int g = 0; g < n->nodes[i].n_geo; g++)
             b += sizeof(int) * ((uint64_t)n->nodes[i].geo[g].kh * n->nodes[i].oh +
-                                (uint64_t)n->nodes[i].geo[g].kw * n->nodes[i].ow);
+                                (uint64_t)n->nodes[i].geo[g].kw * (n->nodes[i].ow + 2));
     return b;
 }
 
@@ -621,7 +683,7 @@ uint64_t cnf__nn_work_bytes(const nn_net *n, int train)
 {
     uint64_t v = (uint64_t)n->act_size + n->col_size;
     if (train)
-        v += 2 * (uint64_t)n->max_act + n->col_size + n->n_params;
+        v += 2 * (uint64_t)n->max_act + n->max_col + n->n_params;
     return v * n->m->elem;
 }
 
@@ -634,7 +696,7 @@ cnf_status cnf__nn_work_alloc(const nn_net *n, int train, nn_work *w, cnf_error 
     if (train) {
         w->ga = calloc(n->max_act, e);
         w->gb = calloc(n->max_act, e);
-        w->dcol = calloc(n->col_size + 1, e);
+        w->dcol = calloc(n->max_col + 1, e);
         w->grad = calloc(n->n_params + 1, e);
     }
     if (!w->act || !w->col || (train && (!w->ga || !w->gb || !w->dcol || !w->grad))) {

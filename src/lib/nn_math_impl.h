@@ -17,8 +17,20 @@
  * col[(c, i, j)][(oy, ox)] of the input values each tap reads (nn_geo's tables give the
  * border rule per axis), then each map is a sum of rows of col times a weight (axpy, which
  * vectorises), each weight's gradient a dot product of a map's gradient with a row of col,
- * and the input's gradient the scatter of col's gradient back to the pixels (col2im). */
+ * and the input's gradient the scatter of col's gradient back to the pixels (col2im).
+ *
+ * The fast path (NN_FAST, float32 only; nodes marked fast by nn_build.c) computes the same
+ * sums in the same order with blocked loops: im2col and col2im copy each tap's run of
+ * consecutive columns as a block; a conv node's maps are one matrix product (weights x
+ * col, nn_gemm.h), its weights' gradient another (map gradients x col^T, in dot's eight
+ * lanes) and col's gradient a third (weights^T x map gradients); a dense node's outputs
+ * are its rows' dots taken eight rows at a time; 2 x 2 max/min pooling compares its four
+ * cells directly.  So the fast path gives the reference loops' bits; the tests compare the
+ * two (CNF__NN_REFERENCE builds a net without it). */
 #include "nn.h"
+#ifdef NN_FAST
+#include "nn_gemm.h"
+#endif
 
 #include <math.h>
 #include <string.h>
@@ -214,6 +226,102 @@ static void conv_bwd(const nn_node *nd, const real *P, const real *in, const rea
     }
 }
 
+#ifdef NN_FAST
+/* im2col, with each tap column's run of consecutive input columns (nn_geo's
+ * run) copied as a block; the cells outside it as im2col does. */
+static void im2col_fast(const nn_node *nd, const nn_geo *g, const real *in, real *col)
+{
+    int ow = nd->ow, oh = nd->oh;
+    real *dst = col;
+    for (int c = 0; c < nd->c; c++) {
+        const real *src_c = in + (size_t)c * plane(nd);
+        for (int i = 0; i < g->kh; i++)
+            for (int j = 0; j < g->kw; j++) {
+                const int *ry = g->ry + (size_t)i * oh, *rx = g->rx + (size_t)j * ow;
+                int lo = g->run[2 * j], hi = g->run[2 * j + 1];
+                for (int oy = 0; oy < oh; oy++, dst += ow) {
+                    const real *src = src_c + (size_t)(ry[oy] < 0 ? 0 : ry[oy]) * nd->w;
+                    if (ry[oy] < 0) {
+                        memset(dst, 0, sizeof(real) * (size_t)ow);
+                        continue;
+                    }
+                    for (int ox = 0; ox < lo; ox++)
+                        dst[ox] = rx[ox] < 0 ? (real)0 : src[rx[ox]];
+                    if (hi > lo) { /* a loop: memcpy's call costs more for rows of 10 */
+                        const real *run = src + rx[lo] - lo;
+                        for (int ox = lo; ox < hi; ox++)
+                            dst[ox] = run[ox];
+                    }
+                    for (int ox = hi; ox < ow; ox++)
+                        dst[ox] = rx[ox] < 0 ? (real)0 : src[rx[ox]];
+                }
+            }
+    }
+}
+
+/* col2im with the runs: each pixel gets the same additions in the same order. */
+static void col2im_fast(const nn_node *nd, const nn_geo *g, const real *dcol, real *din)
+{
+    int ow = nd->ow, oh = nd->oh;
+    const real *s = dcol;
+    for (int c = 0; c < nd->c; c++) {
+        real *dst_c = din + (size_t)c * plane(nd);
+        for (int i = 0; i < g->kh; i++)
+            for (int j = 0; j < g->kw; j++) {
+                const int *ry = g->ry + (size_t)i * oh, *rx = g->rx + (size_t)j * ow;
+                int lo = g->run[2 * j], hi = g->run[2 * j + 1];
+                for (int oy = 0; oy < oh; oy++, s += ow) {
+                    real *dst = dst_c + (size_t)(ry[oy] < 0 ? 0 : ry[oy]) * nd->w, *run;
+                    if (ry[oy] < 0)
+                        continue;
+                    for (int ox = 0; ox < lo; ox++)
+                        if (rx[ox] >= 0)
+                            dst[rx[ox]] += s[ox];
+                    run = dst + (hi > lo ? rx[lo] - lo : 0);
+                    for (int ox = lo; ox < hi; ox++)
+                        run[ox] += s[ox];
+                    for (int ox = hi; ox < ow; ox++)
+                        if (rx[ox] >= 0)
+                            dst[rx[ox]] += s[ox];
+                }
+            }
+    }
+}
+
+/* A fast conv node's weights are one n_kern x K matrix, K = c kh kw, at
+ * kern[0].w: map k = row k of it times col, plus the kernel's bias. */
+static void conv_fwd_fast(const nn_node *nd, const real *P, const real *in, real *out, real *col)
+{
+    const nn_geo *g = &nd->geo[0];
+    int np = (int)oplane(nd), K = nd->c * g->kh * g->kw;
+    im2col_fast(nd, g, in, col); /* kept for the backward pass (nn.h, col_off) */
+    cnf__gemm_nn(nd->n_kern, np, K, P + nd->kern[0].w, K, 1, col, np, out, np);
+    for (int k = 0; k < nd->n_kern; k++) {
+        real *o = out + (size_t)k * np, b = P[nd->kern[k].b];
+        for (int p = 0; p < np; p++)
+            o[p] += b;
+    }
+}
+
+/* col: the forward pass's im2col matrix, still in place. */
+static void conv_bwd_fast(const nn_node *nd, const real *P, const real *dout, real *din,
+                          real *grad, const real *col, real *dcol)
+{
+    const nn_geo *g = &nd->geo[0];
+    int np = (int)oplane(nd), K = nd->c * g->kh * g->kw;
+    size_t w0 = nd->kern[0].w;
+    for (int k = 0; nd->train_b && k < nd->n_kern; k++)
+        grad[nd->kern[k].b] += total(dout + (size_t)k * np, np);
+    if (nd->train_w)
+        cnf__gemm_dots(nd->n_kern, K, np, dout, np, col, np, grad + w0, K, 1);
+    if (din) {
+        memset(din, 0, sizeof(real) * (size_t)nd->c * plane(nd));
+        cnf__gemm_nn(K, np, nd->n_kern, P + w0, 1, K, dout, np, dcol, np);
+        col2im_fast(nd, g, dcol, din);
+    }
+}
+#endif
+
 /* ------------------------------------------------------ merge, combine */
 
 static void merge_fwd(const nn_node *nd, const real *in, real *out)
@@ -307,6 +415,11 @@ static void combine_bwd(const nn_node *nd, const real *in, const real *dout, rea
 
 static void act_fwd(const nn_node *nd, const real *in, real *out, size_t n)
 {
+    if (nd->act == CNF_ACT_RELU) { /* the common case in a loop of its own, which vectorises */
+        for (size_t i = 0; i < n; i++)
+            out[i] = in[i] > 0 ? in[i] : 0;
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         double x = in[i];
         switch (nd->act) {
@@ -324,6 +437,13 @@ static void act_fwd(const nn_node *nd, const real *in, real *out, size_t n)
 static void act_bwd(const nn_node *nd, const real *in, const real *out, const real *dout,
                     real *din, size_t n)
 {
+    if (nd->act == CNF_ACT_RELU) {
+        for (size_t i = 0; i < n; i++) {
+            real d = dout[i]; /* read whatever the sign: a select, not a branch */
+            din[i] = in[i] > 0 ? d : 0;
+        }
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         double x = in[i], y = out[i], dy = dout[i];
         switch (nd->act) {
@@ -412,6 +532,42 @@ static void pool_bwd(const nn_node *nd, const real *in, const real *dout, real *
     }
 }
 
+#ifdef NN_FAST
+/* 2 x 2 windows at stride 2, all inside: pool_pick's first maximum (minimum)
+ * of the four cells in row-major order. */
+static inline size_t pick4(const nn_node *nd, const real *src, size_t i)
+{
+    size_t c[4] = {i, i + 1, i + (size_t)nd->w, i + (size_t)nd->w + 1}, best = c[0];
+    for (int k = 1; k < 4; k++)
+        if (nd->pool == CNF_POOL_MAX ? src[c[k]] > src[best] : src[c[k]] < src[best])
+            best = c[k];
+    return best;
+}
+
+static void pool_fwd_fast(const nn_node *nd, const real *in, real *out)
+{
+    for (int c = 0; c < nd->c; c++) {
+        const real *src = in + (size_t)c * plane(nd);
+        real *d = out + (size_t)c * oplane(nd);
+        for (int oy = 0; oy < nd->oh; oy++)
+            for (int ox = 0; ox < nd->ow; ox++)
+                *d++ = src[pick4(nd, src, (size_t)2 * oy * nd->w + 2 * (size_t)ox)];
+    }
+}
+
+static void pool_bwd_fast(const nn_node *nd, const real *in, const real *dout, real *din)
+{
+    memset(din, 0, sizeof(real) * (size_t)nd->c * plane(nd));
+    for (int c = 0; c < nd->c; c++) {
+        const real *src = in + (size_t)c * plane(nd), *dy = dout + (size_t)c * oplane(nd);
+        real *dst = din + (size_t)c * plane(nd);
+        for (int oy = 0; oy < nd->oh; oy++)
+            for (int ox = 0; ox < nd->ow; ox++)
+                dst[pick4(nd, src, (size_t)2 * oy * nd->w + 2 * (size_t)ox)] += *dy++;
+    }
+}
+#endif
+
 /* ------------------------------------------------ dense, softmax, affine */
 
 static void dense_fwd(const nn_node *nd, const real *P, const real *in, real *out)
@@ -435,6 +591,32 @@ static void dense_bwd(const nn_node *nd, const real *P, const real *in, const re
             axpy(din, P + nd->w_off + (size_t)u * nd->n_in, dout[u], nd->n_in);
     }
 }
+
+#ifdef NN_FAST
+/* The rows' dots eight rows at a time (each as dot sums it), then the bias
+ * added as dense_fwd adds it. */
+static void dense_fwd_fast(const nn_node *nd, const real *P, const real *in, real *out)
+{
+    cnf__gemm_dots(nd->units, 1, nd->n_in, P + nd->w_off, nd->n_in, in, nd->n_in, out, 1, 0);
+    for (int u = 0; u < nd->units; u++)
+        out[u] = out[u] + (nd->has_b ? P[nd->b_off + u] : 0);
+}
+
+/* The input's gradient as one row times W: each value summed over the units
+ * in order from 0, as dense_bwd's axpys sum it. */
+static void dense_bwd_fast(const nn_node *nd, const real *P, const real *in, const real *dout,
+                           real *din, real *grad)
+{
+    for (int u = 0; u < nd->units; u++) {
+        if (nd->train_w)
+            axpy(grad + nd->w_off + (size_t)u * nd->n_in, in, dout[u], nd->n_in);
+        if (nd->train_b)
+            grad[nd->b_off + u] += dout[u];
+    }
+    if (din)
+        cnf__gemm_nn(1, nd->n_in, nd->units, dout, 0, 1, P + nd->w_off, nd->n_in, din, nd->n_in);
+}
+#endif
 
 /* Across the channels at each position: exp(v - max) / sum, in double. */
 static void softmax_fwd(const nn_node *nd, const real *in, real *out)
@@ -472,9 +654,20 @@ static void node_fwd(const nn_node *nd, const real *P, real *act, real *col)
     const real *in = act + nd->in;
     real *out = act + nd->out;
     size_t n = (size_t)nd->c * plane(nd);
+#ifdef NN_FAST
+    if (nd->fast) {
+        if (nd->op == NN_CONV)
+            conv_fwd_fast(nd, P, in, out, col + nd->col_off);
+        else if (nd->op == NN_DENSE)
+            dense_fwd_fast(nd, P, in, out);
+        else
+            pool_fwd_fast(nd, in, out);
+        return;
+    }
+#endif
     switch (nd->op) {
     case NN_LUMA: luma_fwd(nd, in, out); break;
-    case NN_CONV: conv_fwd(nd, P, in, out, col); break;
+    case NN_CONV: conv_fwd(nd, P, in, out, col + nd->col_off); break;
     case NN_MERGE: merge_fwd(nd, in, out); break;
     case NN_COMBINE: combine_fwd(nd, in, out); break;
     case NN_ACT: act_fwd(nd, in, out, n); break;
@@ -497,9 +690,20 @@ static void node_bwd(const nn_node *nd, const real *P, const real *act, const re
 {
     const real *in = act + nd->in, *out = act + nd->out;
     size_t n = (size_t)nd->c * plane(nd);
+#ifdef NN_FAST
+    if (nd->fast) {
+        if (nd->op == NN_CONV)
+            conv_bwd_fast(nd, P, dout, din, grad, col + nd->col_off, dcol);
+        else if (nd->op == NN_DENSE)
+            dense_bwd_fast(nd, P, in, dout, din, grad);
+        else
+            pool_bwd_fast(nd, in, dout, din);
+        return;
+    }
+#endif
     switch (nd->op) {
     case NN_LUMA: luma_bwd(nd, dout, din); break;
-    case NN_CONV: conv_bwd(nd, P, in, dout, din, grad, col, dcol); break;
+    case NN_CONV: conv_bwd(nd, P, in, dout, din, grad, col + nd->col_off, dcol); break;
     case NN_MERGE: merge_bwd(nd, in, dout, din); break;
     case NN_COMBINE: combine_bwd(nd, in, dout, din); break;
     case NN_ACT: act_bwd(nd, in, out, dout, din, n); break;

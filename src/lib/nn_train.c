@@ -6,7 +6,13 @@
  * gradient is the sum of the chunks' in chunk order, made by the caller's thread; then it is
  * divided by the batch's size (the mean of the samples' gradients, cnnfilter(1), train).
  * Threads only decide which chunks run at the same time, so the weights are the same bytes
- * for any thread count.  Shuffling and the validation split come from the generator's
+ * for any thread count.
+ *
+ * With threads, a batch runs in rounds of up to `slots` chunks (all of a batch's when their
+ * gradients fit in SLOT_BYTES): each thread runs its share of the round's chunks, each into
+ * the chunk's own gradient slot; then each thread adds up one slice of the parameters over
+ * the slots in chunk order and, after the batch's last round, updates that slice.  Two
+ * hand-offs a round, and no part of a batch left to one thread.   Shuffling and the validation split come from the generator's
  * streams (nn.h), keyed by the seed and the epoch.
  *
  * Statistics (cnf_epoch_stats): each sample's loss and argmax come from the forward pass of
@@ -23,6 +29,8 @@
  * its gradient small beside its samples' work, few enough that a batch of
  * 32 keeps 8 threads busy. */
 #define CHUNK 4
+/* The chunks' gradient slots of a round, at most (past the threads' own). */
+#define SLOT_BYTES ((uint64_t)32 << 20)
 
 void cnf_train_options_init(cnf_train_options *o)
 {
@@ -120,15 +128,31 @@ static int train_threads(const cnf_train_options *o, long n_train)
     return (int)(t < chunks ? t : chunks);
 }
 
-/* Weights, the batch's gradient, the optimizer's state and each thread's
- * buffers (activations, gradients, its chunks' parameter gradient).  The
- * per-sample bookkeeping (order, loss, hit: 17 bytes a sample) is counted
- * with the dataset, which the caller checks. */
+/* The chunks a round runs: one with one thread; with more, a whole batch's
+ * when their gradients fit in SLOT_BYTES, else as many whole rounds of the
+ * threads as fit (the threads' own at least). */
+static int train_slots(const nn_net *n, const cnf_train_options *o, int threads)
+{
+    long chunks = ((long)o->batch + CHUNK - 1) / CHUNK;
+    uint64_t fit = SLOT_BYTES / ((uint64_t)(n->n_params + 1) * sizeof(float));
+    long s;
+    if (threads < 2)
+        return 1;
+    s = (long)(fit < (uint64_t)chunks ? fit : (uint64_t)chunks) / threads * threads;
+    return (int)(s > threads ? s : threads);
+}
+
+/* Weights, the batch's gradient, the optimizer's state, each thread's
+ * buffers (activations, gradients, a parameter gradient) and the gradient
+ * slots past the threads'.  The per-sample bookkeeping (order, loss, hit:
+ * 17 bytes a sample) is counted with the dataset, which the caller checks. */
 static uint64_t train_bytes(const nn_net *n, const cnf_train_options *o, int threads)
 {
     uint64_t p = (uint64_t)n->n_params * sizeof(float);
     uint64_t state = o->optimizer == CNF_OPT_ADAM ? 2 : o->momentum != 0 ? 1 : 0;
-    return cnf__nn_net_bytes(n) + p + state * p + (uint64_t)threads * cnf__nn_work_bytes(n, 1);
+    uint64_t extra = (uint64_t)(train_slots(n, o, threads) - threads);
+    return cnf__nn_net_bytes(n) + p + state * p + (uint64_t)threads * cnf__nn_work_bytes(n, 1) +
+           extra * (uint64_t)(n->n_params + 1) * sizeof(float);
 }
 
 static cnf_status memory_fail(uint64_t bytes, uint64_t limit, cnf_error *err)
@@ -162,15 +186,18 @@ typedef struct trainer {
     nn_work *works;
     cnf__pool *pool;
     float *total, *m1, *m2; /* the batch's gradient; momentum or Adam's moments */
+    int slots;              /* chunks a round (train_slots) */
+    float **slot;           /* their gradients: the works' own, then more */
     long steps;
     int *train, *val;       /* sample indices, ascending */
     long n_train, n_val;
     int *order;             /* this epoch's */
     double *loss;           /* per sample of the epoch (or of the validation) */
     unsigned char *hit;
-    /* the batch being run */
+    /* the batch being run, its round */
     const int *batch;
     long batch_n, pos, chunk0;
+    int round_n, last_round;
 } trainer;
 
 static void zero_ranges(const nn_net *n, float *g)
@@ -179,50 +206,108 @@ static void zero_ranges(const nn_net *n, float *g)
         memset(g + n->ranges[r].off, 0, sizeof(float) * n->ranges[r].len);
 }
 
-/* Chunk chunk0 + t of the batch on thread t. */
-static void chunk_task(void *ctx, int t)
+/* Chunk chunk0 + k of the batch into slot k, on thread t. */
+static void run_chunk(trainer *tr, int t, int k)
 {
-    trainer *tr = ctx;
     const nn_net *n = &tr->net;
     nn_work *w = &tr->works[t];
-    long a = (tr->chunk0 + t) * CHUNK, b = a + CHUNK < tr->batch_n ? a + CHUNK : tr->batch_n;
+    long a = (tr->chunk0 + k) * CHUNK, b = a + CHUNK < tr->batch_n ? a + CHUNK : tr->batch_n;
+    w->grad = tr->slot[k];
     zero_ranges(n, w->grad);
-    for (long k = a; k < b; k++) {
-        int i = tr->batch[k], label = tr->data->labels[i], pred = 0, from = -1;
-        n->m->load(n, w, tr->data, i);
+    for (long i = a; i < b; i++) {
+        int s = tr->batch[i], label = tr->data->labels[s], pred = 0, from = -1;
+        n->m->load(n, w, tr->data, s);
         n->m->forward(n, w);
-        tr->loss[tr->pos + k] = n->m->loss(n, w, label, tr->o->loss, 1, &pred, &from);
-        tr->hit[tr->pos + k] = pred == label;
+        tr->loss[tr->pos + i] = n->m->loss(n, w, label, tr->o->loss, 1, &pred, &from);
+        tr->hit[tr->pos + i] = pred == label;
         n->m->backward(n, w, from);
     }
+    w->grad = tr->slot[t];
+}
+
+/* Thread t's share of the round: chunks t, t + threads, ... */
+static void chunks_task(void *ctx, int t)
+{
+    trainer *tr = ctx;
+    for (int k = t; k < tr->round_n; k += tr->threads)
+        run_chunk(tr, t, k);
 }
 
 /* PyTorch's SGD (momentum buffer = the gradient on the first step) and
  * Adam (bias-corrected), weight decay added to the gradient; in double,
- * stored as float like torch's float32 tensors. */
-static void update(trainer *tr, long bn)
+ * stored as float like torch's float32 tensors.  One loop per rule, with
+ * nothing but arithmetic inside, so that each vectorises (this file is
+ * compiled with -fno-math-errno: sqrt is then one instruction). */
+static void adam(float *restrict w, const float *restrict total, float *restrict m1,
+                 float *restrict m2, size_t n, long bn, const cnf_train_options *o, long steps)
+{
+    double b1 = o->beta1, b2 = o->beta2, wd = o->weight_decay, lr = o->lr, eps = o->eps;
+    double bc1 = 1 - pow(b1, (double)steps), sbc2 = sqrt(1 - pow(b2, (double)steps));
+    for (size_t i = 0; i < n; i++) {
+        double g = (double)total[i] / (double)bn + wd * (double)w[i];
+        m1[i] = (float)(b1 * m1[i] + (1 - b1) * g);
+        m2[i] = (float)(b2 * m2[i] + (1 - b2) * g * g);
+        g = m1[i] / (sqrt((double)m2[i]) / sbc2 + eps) / bc1;
+        w[i] = (float)(w[i] - lr * g);
+    }
+}
+
+/* m1: NULL without momentum. */
+static void sgd(float *restrict w, const float *restrict total, float *restrict m1, size_t n,
+                long bn, const cnf_train_options *o, long steps)
+{
+    double wd = o->weight_decay, lr = o->lr, mu = o->momentum;
+    for (size_t i = 0; i < n; i++) {
+        double g = (double)total[i] / (double)bn + wd * (double)w[i];
+        if (m1) {
+            m1[i] = (float)(steps == 1 ? g : mu * m1[i] + g);
+            g = m1[i];
+        }
+        w[i] = (float)(w[i] - lr * g);
+    }
+}
+
+/* Values [a, b) of the parameters that learn (their ranges end to end): the
+ * round's slots added to the batch's gradient in chunk order, and after the
+ * batch's last round the update. */
+static void reduce_update(trainer *tr, size_t a, size_t b)
 {
     const cnf_train_options *o = tr->o;
     float *w = tr->net.params;
-    double bc1, bc2;
-    tr->steps++;
-    bc1 = 1 - pow(o->beta1, (double)tr->steps);
-    bc2 = 1 - pow(o->beta2, (double)tr->steps);
-    for (int r = 0; r < tr->net.n_ranges; r++) {
-        size_t a = tr->net.ranges[r].off, b = a + tr->net.ranges[r].len;
-        for (size_t i = a; i < b; i++) {
-            double g = (double)tr->total[i] / (double)bn + o->weight_decay * (double)w[i];
-            if (o->optimizer == CNF_OPT_ADAM) {
-                tr->m1[i] = (float)(o->beta1 * tr->m1[i] + (1 - o->beta1) * g);
-                tr->m2[i] = (float)(o->beta2 * tr->m2[i] + (1 - o->beta2) * g * g);
-                g = tr->m1[i] / (sqrt((double)tr->m2[i]) / sqrt(bc2) + o->eps) / bc1;
-            } else if (o->momentum != 0) {
-                tr->m1[i] = (float)(tr->steps == 1 ? g : o->momentum * tr->m1[i] + g);
-                g = tr->m1[i];
-            }
-            w[i] = (float)(w[i] - o->lr * g);
+    size_t pos = 0;
+    for (int r = 0; r < tr->net.n_ranges && pos < b; r++) {
+        size_t off = tr->net.ranges[r].off, len = tr->net.ranges[r].len;
+        size_t lo = a > pos ? a - pos : 0, hi = b - pos < len ? b - pos : len;
+        pos += len;
+        if (lo >= hi)
+            continue;
+        for (int k = 0; k < tr->round_n; k++) {
+            float *restrict total = tr->total + off;
+            const float *restrict g = tr->slot[k] + off;
+            for (size_t i = lo; i < hi; i++)
+                total[i] += g[i];
         }
+        if (!tr->last_round)
+            continue;
+        if (o->optimizer == CNF_OPT_ADAM)
+            adam(w + off + lo, tr->total + off + lo, tr->m1 + off + lo, tr->m2 + off + lo,
+                 hi - lo, tr->batch_n, o, tr->steps);
+        else
+            sgd(w + off + lo, tr->total + off + lo, o->momentum != 0 ? tr->m1 + off + lo : NULL,
+                hi - lo, tr->batch_n, o, tr->steps);
     }
+}
+
+/* Thread t's slice of the parameters that learn, in whole cache lines. */
+static void reduce_task(void *ctx, int t)
+{
+    trainer *tr = ctx;
+    size_t all = 0, a, b;
+    for (int r = 0; r < tr->net.n_ranges; r++)
+        all += tr->net.ranges[r].len;
+    a = (all * (size_t)t / (size_t)tr->threads + 15) / 16 * 16;
+    b = t + 1 == tr->threads ? all : (all * (size_t)(t + 1) / (size_t)tr->threads + 15) / 16 * 16;
+    reduce_update(tr, a, b < all ? b : all);
 }
 
 static void run_batch(trainer *tr, const int *batch, long bn, long pos)
@@ -231,24 +316,20 @@ static void run_batch(trainer *tr, const int *batch, long bn, long pos)
     tr->batch = batch;
     tr->batch_n = bn;
     tr->pos = pos;
+    tr->steps++;
     zero_ranges(&tr->net, tr->total);
-    for (long c0 = 0; c0 < chunks; c0 += tr->threads) {
-        int tasks = (int)(chunks - c0 < tr->threads ? chunks - c0 : tr->threads);
+    for (long c0 = 0; c0 < chunks; c0 += tr->slots) {
         tr->chunk0 = c0;
-        if (tasks > 1)
-            cnf__pool_run(tr->pool, tasks, chunk_task, tr);
-        else
-            chunk_task(tr, 0);
-        for (int t = 0; t < tasks; t++) {
-            const float *g = tr->works[t].grad;
-            for (int r = 0; r < tr->net.n_ranges; r++) {
-                size_t a = tr->net.ranges[r].off, b = a + tr->net.ranges[r].len;
-                for (size_t i = a; i < b; i++)
-                    tr->total[i] += g[i];
-            }
+        tr->round_n = (int)(chunks - c0 < tr->slots ? chunks - c0 : tr->slots);
+        tr->last_round = c0 + tr->slots >= chunks;
+        if (tr->pool) {
+            cnf__pool_run(tr->pool, tr->threads, chunks_task, tr);
+            cnf__pool_run(tr->pool, tr->threads, reduce_task, tr);
+        } else {
+            chunks_task(tr, 0);
+            reduce_task(tr, 0);
         }
     }
-    update(tr, bn);
 }
 
 static double now(void)
@@ -357,7 +438,9 @@ static cnf_status alloc_trainer(trainer *tr, cnf_error *err)
                                                                                  : tr->n_val);
     int adam = tr->o->optimizer == CNF_OPT_ADAM;
     cnf_status st = CNF_OK;
+    tr->slots = train_slots(&tr->net, tr->o, tr->threads);
     tr->works = calloc((size_t)tr->threads, sizeof *tr->works);
+    tr->slot = calloc((size_t)tr->slots, sizeof *tr->slot);
     tr->total = calloc(np, sizeof(float));
     /* The optimizer's state only when it has one (as train_bytes counts). */
     tr->m1 = adam || tr->o->momentum != 0 ? calloc(np, sizeof(float)) : malloc(1);
@@ -365,10 +448,16 @@ static cnf_status alloc_trainer(trainer *tr, cnf_error *err)
     tr->order = malloc(sizeof(int) * (size_t)tr->n_train);
     tr->loss = malloc(sizeof(double) * most);
     tr->hit = malloc(most);
-    if (!tr->works || !tr->total || !tr->m1 || !tr->m2 || !tr->order || !tr->loss || !tr->hit)
+    if (!tr->works || !tr->slot || !tr->total || !tr->m1 || !tr->m2 || !tr->order || !tr->loss ||
+        !tr->hit)
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
-    for (int t = 0; t < tr->threads && !st; t++)
+    for (int t = 0; t < tr->threads && !st; t++) {
         st = cnf__nn_work_alloc(&tr->net, 1, &tr->works[t], err);
+        tr->slot[t] = tr->works[t].grad;
+    }
+    for (int k = tr->threads; k < tr->slots && !st; k++)
+        if (!(tr->slot[k] = malloc(sizeof(float) * (tr->net.n_params + 1))))
+            st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
     if (!st && tr->threads > 1)
         st = cnf__pool_new(tr->threads, &tr->pool, err);
     return st;
@@ -379,6 +468,9 @@ static void free_trainer(trainer *tr)
     cnf__pool_free(tr->pool);
     for (int t = 0; tr->works && t < tr->threads; t++)
         cnf__nn_work_free(&tr->works[t]);
+    for (int k = tr->threads; tr->slot && k < tr->slots; k++)
+        free(tr->slot[k]);
+    free(tr->slot);
     free(tr->works);
     free(tr->total);
     free(tr->m1);
