@@ -1,0 +1,189 @@
+/* test_nn_fast.c - the training engine's fast path gives the reference loops' bits.
+ *
+ * Each net is built twice from one pipeline, with the fast path where a node's shape allows
+ * and with CNF__NN_REFERENCE (the plain loops), given the same drawn parameters and inputs;
+ * every activation, every parameter gradient and the input's gradient must be the same
+ * bytes, sample after sample (the gradients summed over several).  The nets cover the shapes
+ * the fast path takes (LeNet-5; strides, dilation, replicate borders, non-square kernels,
+ * several input channels, min pooling, sizes that are not multiples of 8) and check that it
+ * was taken where it should be.  The AVX2 and the portable builds of the products
+ * (nn_gemm.c, built a second time here without the AVX2 clone) must agree too. */
+#include "nn_test_util.h"
+
+#include "../../src/lib/nn_gemm.h"
+
+/* nn_gemm.c built without clones, under these names (tests/CMakeLists.txt). */
+void cnf__gemm_nn_portable(int m, int n, int k, const float *A, ptrdiff_t ars, ptrdiff_t acs,
+                           const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc);
+void cnf__gemm_dots_portable(int m, int n, int len, const float *A, ptrdiff_t lda,
+                             const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc,
+                             int accumulate);
+
+static const char *const LENET =
+    "{\"type\": \"affine\", \"scale\": 0.0111092596, \"shift\": -0.8101983},"
+    "{\"type\": \"conv\", \"kernels\": {\"count\": 6, \"size\": 5}, \"padding\": 2},"
+    "{\"type\": \"relu\"}, {\"type\": \"maxpool\", \"size\": 2},"
+    "{\"type\": \"conv\", \"kernels\": {\"count\": 16, \"size\": 5}, \"padding\": \"valid\"},"
+    "{\"type\": \"relu\"}, {\"type\": \"maxpool\", \"size\": 2}, {\"type\": \"flatten\"},"
+    "{\"type\": \"dense\", \"units\": 120}, {\"type\": \"relu\"},"
+    "{\"type\": \"dense\", \"units\": 84}, {\"type\": \"relu\"},"
+    "{\"type\": \"dense\", \"units\": 10}, {\"type\": \"softmax\"}";
+
+/* Replicate borders, stride 2, a 2 x 3 kernel with dilation 2, 3 input
+ * channels, min pooling on odd sizes whose windows all fit, dense sizes that
+ * are not multiples of 8, tanh. */
+static const char *const ODD =
+    "{\"type\": \"conv\", \"kernels\": {\"count\": 4, \"size\": 3}, \"border\": \"replicate\","
+    " \"stride\": 2},"
+    "{\"type\": \"leaky_relu\"},"
+    "{\"type\": \"conv\", \"kernels\": {\"count\": 7, \"size\": [2, 3]}, \"dilation\": 2},"
+    "{\"type\": \"minpool\", \"size\": 2}, {\"type\": \"tanh\"}, {\"type\": \"flatten\"},"
+    "{\"type\": \"dense\", \"units\": 13}, {\"type\": \"relu\"},"
+    "{\"type\": \"dense\", \"units\": 5}, {\"type\": \"softmax\"}";
+
+/* Shapes the fast path leaves to the reference loops: per-channel maps (2-D
+ * kernels on each of 3 channels), 3 x 3 pooling, average pooling. */
+static const char *const SLOW =
+    "{\"type\": \"conv\", \"kernels\": [\"sobel_v\", \"laplacian\"], \"channels\": \"rgb\"},"
+    "{\"type\": \"maxpool\", \"size\": 3}, {\"type\": \"avgpool\", \"size\": 2},"
+    "{\"type\": \"flatten\"}, {\"type\": \"dense\", \"units\": 3}, {\"type\": \"softmax\"}";
+
+typedef struct side {
+    nn_net n;
+    nn_work w;
+} side;
+
+static void build(side *s, cnf_pipeline *p, int w, int h, int c, int flags)
+{
+    cnf_error e;
+    if (cnf__nn_build(p, w, h, c, CNF__NN_TRAIN | flags, &s->n, &e) ||
+        cnf__nn_params(&s->n, p, 7, &e) || cnf__nn_work_alloc(&s->n, 1, &s->w, &e)) {
+        fprintf(stderr, "build: %s\n", e.msg);
+        abort();
+    }
+    memset(s->w.grad, 0, sizeof(float) * (s->n.n_params + 1));
+}
+
+static int count_fast(const nn_net *n, nn_op op)
+{
+    int k = 0;
+    for (int i = 0; i < n->n_nodes; i++)
+        k += n->nodes[i].op == op && n->nodes[i].fast;
+    return k;
+}
+
+/* `samples` random samples through both sides (grad_input: every node's
+ * input gradient too); returns whether all agreed to the byte. */
+static int same_bits(const char *layers, int w, int h, int c, int grad_input, int samples,
+                     const int expect_fast[3])
+{
+    cnf_pipeline *p = t_pipe(layers);
+    side f, r;
+    int flags = grad_input ? CNF__NN_GRAD_INPUT : 0, ok = 1;
+    uint64_t seed = 99;
+    build(&f, p, w, h, c, flags);
+    build(&r, p, w, h, c, flags | CNF__NN_REFERENCE);
+    CHECK_EQ_INT(count_fast(&f.n, NN_CONV), expect_fast[0]);
+    CHECK_EQ_INT(count_fast(&f.n, NN_POOL), expect_fast[1]);
+    CHECK_EQ_INT(count_fast(&f.n, NN_DENSE), expect_fast[2]);
+    CHECK_EQ_INT(count_fast(&r.n, NN_CONV) + count_fast(&r.n, NN_POOL) +
+                     count_fast(&r.n, NN_DENSE), 0);
+    CHECK(memcmp(f.n.params, r.n.params, sizeof(float) * f.n.n_params) == 0);
+    for (int s = 0; s < samples && ok; s++) {
+        float *in_f = f.w.act, *in_r = r.w.act, *gf, *gr;
+        int pf, pr, from_f, from_r, label = s % (int)f.n.n_out;
+        double lf, lr;
+        for (size_t i = 0; i < f.n.n_in; i++)
+            in_f[i] = in_r[i] = (float)(int)(256 * t_rand(&seed));
+        f.n.m->forward(&f.n, &f.w);
+        r.n.m->forward(&r.n, &r.w);
+        ok &= memcmp(f.w.act, r.w.act, sizeof(float) * f.n.act_size) == 0;
+        lf = f.n.m->loss(&f.n, &f.w, label, CNF_LOSS_CROSS_ENTROPY, 1, &pf, &from_f);
+        lr = r.n.m->loss(&r.n, &r.w, label, CNF_LOSS_CROSS_ENTROPY, 1, &pr, &from_r);
+        ok &= lf == lr && pf == pr && from_f == from_r;
+        gf = f.n.m->backward(&f.n, &f.w, from_f);
+        gr = r.n.m->backward(&r.n, &r.w, from_r);
+        ok &= !gf == !gr && !!gf == grad_input;
+        ok &= !gf || memcmp(gf, gr, sizeof(float) * f.n.n_in) == 0;
+        ok &= memcmp(f.w.grad, r.w.grad, sizeof(float) * f.n.n_params) == 0;
+    }
+    CHECK(ok);
+    cnf__nn_work_free(&f.w);
+    cnf__nn_work_free(&r.w);
+    cnf__nn_free(&f.n);
+    cnf__nn_free(&r.n);
+    cnf_pipeline_free(p);
+    return ok;
+}
+
+static int test_lenet(void)
+{
+    static const int fast[3] = {2, 2, 3};
+    return same_bits(LENET, 28, 28, 1, 0, 6, fast) && same_bits(LENET, 28, 28, 1, 1, 3, fast);
+}
+
+static int test_odd_shapes(void)
+{
+    static const int fast[3] = {2, 1, 2};
+    return same_bits(ODD, 23, 19, 3, 1, 5, fast) && same_bits(ODD, 23, 19, 3, 0, 2, fast);
+}
+
+static int test_reference_shapes(void)
+{
+    static const int fast[3] = {0, 0, 1};
+    return same_bits(SLOW, 12, 11, 3, 1, 3, fast);
+}
+
+/* The products on shapes around their tiles (6 x 16 and 4 x 3 blocks, 8
+ * lanes), the AVX2 clone (when the CPU has AVX2) against the portable one. */
+static int test_clones(void)
+{
+    static const int dims[] = {1, 3, 5, 6, 7, 8, 9, 13, 16, 17, 31, 33, 40};
+    int nd = (int)(sizeof dims / sizeof dims[0]), ok = 1;
+    uint64_t seed = 5;
+    float *A = malloc(sizeof(float) * 40 * 40), *B = malloc(sizeof(float) * 40 * 40);
+    float *C1 = malloc(sizeof(float) * 40 * 40), *C2 = malloc(sizeof(float) * 40 * 40);
+    for (int i = 0; i < 1600; i++) {
+        A[i] = (float)(t_rand(&seed) - 0.5);
+        B[i] = (float)(t_rand(&seed) * 3 - 1);
+    }
+    for (int a = 0; a < nd; a++)
+        for (int b = 0; b < nd; b++)
+            for (int c = 0; c < nd; c += 3) {
+                int m = dims[a], n = dims[b], k = dims[c];
+                cnf__gemm_nn(m, n, k, A, k, 1, B, n, C1, n);
+                cnf__gemm_nn_portable(m, n, k, A, k, 1, B, n, C2, n);
+                ok &= memcmp(C1, C2, sizeof(float) * (size_t)(m * n)) == 0;
+                cnf__gemm_nn(m, n, k, A, 1, m, B, n, C1, n); /* A transposed */
+                cnf__gemm_nn_portable(m, n, k, A, 1, m, B, n, C2, n);
+                ok &= memcmp(C1, C2, sizeof(float) * (size_t)(m * n)) == 0;
+                memcpy(C2, C1, sizeof(float) * (size_t)(m * n));
+                cnf__gemm_dots(m, n, k, A, k, B, k, C1, n, 1);
+                cnf__gemm_dots_portable(m, n, k, A, k, B, k, C2, n, 1);
+                ok &= memcmp(C1, C2, sizeof(float) * (size_t)(m * n)) == 0;
+            }
+    /* and one value by hand: [1 2; 3 4] x [5 6; 7 8] = [19 22; 43 50] */
+    {
+        const float a[4] = {1, 2, 3, 4}, b2[4] = {5, 6, 7, 8}, want[4] = {19, 22, 43, 50};
+        float c[4], d[4];
+        cnf__gemm_nn(2, 2, 2, a, 2, 1, b2, 2, c, 2);
+        cnf__gemm_dots(2, 2, 2, a, 2, b2, 2, d, 2, 0); /* a b2^T = [17 23; 39 53] */
+        ok &= memcmp(c, want, sizeof c) == 0;
+        ok &= d[0] == 17 && d[1] == 23 && d[2] == 39 && d[3] == 53;
+    }
+    CHECK(ok);
+    free(A);
+    free(B);
+    free(C1);
+    free(C2);
+    return ok;
+}
+
+int main(void)
+{
+    RUN(test_lenet);
+    RUN(test_odd_shapes);
+    RUN(test_reference_shapes);
+    RUN(test_clones);
+    return t_finish("nn_fast");
+}
