@@ -95,6 +95,10 @@ typedef struct nn_node {
     int need_din;       /* its input's gradient is wanted (a trainable node comes before) */
     int fast;           /* runs the fast path (nn_math_impl.h): same bits, blocked loops */
     size_t col_off;     /* conv: where its im2col matrix goes in a work's col */
+    int padcopy;        /* fast conv with a zero border, stride 1, no dilation: im2col
+                         * copies rows of a zero-padded copy of each input plane, which
+                         * follows the matrix in col (at col_off + pad_off) */
+    size_t pad_off;
     int train_w, train_b; /* its weights / biases learn */
     /* conv: maps kernel-major (kernel g, input channel ci: map g * c + ci) when
      * per_channel, else one map per kernel */
@@ -120,6 +124,10 @@ typedef struct nn_node {
     /* affine */
     double scale, shift;
 } nn_node;
+
+/* Values a row copied by whole vectors of 8 may run past its end: the
+ * slack after a padcopy node's matrix and after its padded planes. */
+#define CNF__NN_PAD_SLACK 8
 
 /* A run of parameters that learns. */
 typedef struct nn_range {

@@ -546,13 +546,25 @@ static cnf_status col_layout(nn_net *n, int fast, cnf_error *err)
     size_t off = 0, sz;
     for (int i = 0; i < n->n_nodes; i++) {
         nn_node *nd = &n->nodes[i];
+        size_t pad = 0;
         nd->fast = fast && fast_node(nd);
         if (nd->op != NN_CONV || !nd->fast)
             continue;
         nd->col_off = off;
+        nd->padcopy = nd->border == CNF_BORDER_ZERO && nd->sy == 1 && nd->sx == 1 &&
+                      nd->dil == 1;
+        /* the matrix, and CNF__NN_PAD_SLACK values that rows copied by whole vectors may
+         * run over; the padded planes, (oh + kh - 1) x (ow + kw - 1), and slack */
         if (!cnf__mul3((size_t)nd->c * (size_t)nd->geo[0].kh, (size_t)nd->geo[0].kw,
-                       (size_t)nd->oh * (size_t)nd->ow, &sz) || !cnf__add(off, sz, &off))
+                       (size_t)nd->oh * (size_t)nd->ow, &sz) ||
+            !cnf__add(sz, CNF__NN_PAD_SLACK, &sz) ||
+            (nd->padcopy &&
+             (!cnf__mul3((size_t)nd->c, (size_t)nd->oh + (size_t)nd->geo[0].kh - 1,
+                         (size_t)nd->ow + (size_t)nd->geo[0].kw - 1, &pad) ||
+              !cnf__add(pad, CNF__NN_PAD_SLACK, &pad))) ||
+            !cnf__add(off, sz, &off) || !cnf__add(off, pad, &off))
             return cnf__fail(err, CNF_E_TOO_BIG, NULL, "the net's activations are too large");
+        nd->pad_off = sz;
     }
     for (int i = 0; i < n->n_nodes; i++)
         if (n->nodes[i].op == NN_CONV && !n->nodes[i].fast)

@@ -288,13 +288,69 @@ static void col2im_fast(const nn_node *nd, const nn_geo *g, const real *dcol, re
     }
 }
 
+/* A zero border, stride 1, no dilation (nd->padcopy): each input plane
+ * copied once into a zero-padded plane of (oh + kh - 1) x (ow + kw - 1) at
+ * pad, then every row of col is a straight copy of ow values of a padded
+ * row, taken 8 at a time: up to 7 values past the row end are read (the
+ * next row, or CNF__NN_PAD_SLACK after the planes) and written (the next row's copy
+ * writes them again, or CNF__NN_PAD_SLACK after the matrix). */
+static void im2col_pad(const nn_node *nd, const nn_geo *g, const real *in, real *col, real *pad)
+{
+    int ow = nd->ow, oh = nd->oh, hp = oh + g->kh - 1, wp = ow + g->kw - 1;
+    int ny = nd->h < hp - g->pt ? nd->h : hp - g->pt, nx = nd->w < wp - g->pl ? nd->w : wp - g->pl;
+    size_t pp = (size_t)hp * (size_t)wp;
+    real *dst = col;
+    memset(pad, 0, sizeof(real) * (size_t)nd->c * pp);
+    for (int c = 0; c < nd->c; c++)
+        for (int y = 0; y < ny; y++)
+            memcpy(pad + c * pp + (size_t)(y + g->pt) * wp + g->pl,
+                   in + (size_t)c * plane(nd) + (size_t)y * nd->w, sizeof(real) * (size_t)nx);
+    for (int c = 0; c < nd->c; c++)
+        for (int i = 0; i < g->kh; i++)
+            for (int j = 0; j < g->kw; j++) {
+                const real *src = pad + c * pp + (size_t)i * wp + j;
+                for (int oy = 0; oy < oh; oy++, dst += ow, src += wp)
+                    for (int x = 0; x < ow; x += 8)
+                        memcpy(dst + x, src + x, 8 * sizeof(real));
+            }
+}
+
+/* col2im for nd->padcopy: dcol's rows added into a zero-padded plane at
+ * dpad in col2im's order, then its cells over the input copied out (each
+ * pixel gets the same additions in the same order; the padding's are
+ * dropped, as a zero border takes none). */
+static void col2im_pad(const nn_node *nd, const nn_geo *g, const real *dcol, real *din, real *dpad)
+{
+    int ow = nd->ow, oh = nd->oh, hp = oh + g->kh - 1, wp = ow + g->kw - 1;
+    int ny = nd->h < hp - g->pt ? nd->h : hp - g->pt, nx = nd->w < wp - g->pl ? nd->w : wp - g->pl;
+    size_t pp = (size_t)hp * (size_t)wp;
+    const real *s = dcol;
+    memset(dpad, 0, sizeof(real) * (size_t)nd->c * pp);
+    for (int c = 0; c < nd->c; c++)
+        for (int i = 0; i < g->kh; i++)
+            for (int j = 0; j < g->kw; j++) {
+                real *d = dpad + c * pp + (size_t)i * wp + j;
+                for (int oy = 0; oy < oh; oy++, s += ow, d += wp)
+                    for (int ox = 0; ox < ow; ox++)
+                        d[ox] += s[ox];
+            }
+    memset(din, 0, sizeof(real) * (size_t)nd->c * plane(nd));
+    for (int c = 0; c < nd->c; c++)
+        for (int y = 0; y < ny; y++)
+            memcpy(din + (size_t)c * plane(nd) + (size_t)y * nd->w,
+                   dpad + c * pp + (size_t)(y + g->pt) * wp + g->pl, sizeof(real) * (size_t)nx);
+}
+
 /* A fast conv node's weights are one n_kern x K matrix, K = c kh kw, at
  * kern[0].w: map k = row k of it times col, plus the kernel's bias. */
 static void conv_fwd_fast(const nn_node *nd, const real *P, const real *in, real *out, real *col)
 {
     const nn_geo *g = &nd->geo[0];
     int np = (int)oplane(nd), K = nd->c * g->kh * g->kw;
-    im2col_fast(nd, g, in, col); /* kept for the backward pass (nn.h, col_off) */
+    if (nd->padcopy) /* kept for the backward pass (nn.h, col_off) */
+        im2col_pad(nd, g, in, col, col + nd->pad_off);
+    else
+        im2col_fast(nd, g, in, col);
     cnf__gemm_nn(nd->n_kern, np, K, P + nd->kern[0].w, K, 1, col, np, out, np);
     for (int k = 0; k < nd->n_kern; k++) {
         real *o = out + (size_t)k * np, b = P[nd->kern[k].b];
@@ -303,9 +359,10 @@ static void conv_fwd_fast(const nn_node *nd, const real *P, const real *in, real
     }
 }
 
-/* col: the forward pass's im2col matrix, still in place. */
+/* col: the forward pass's im2col matrix, still in place (and after it the
+ * padded planes, free now: col2im_pad's sums go there). */
 static void conv_bwd_fast(const nn_node *nd, const real *P, const real *dout, real *din,
-                          real *grad, const real *col, real *dcol)
+                          real *grad, real *col, real *dcol)
 {
     const nn_geo *g = &nd->geo[0];
     int np = (int)oplane(nd), K = nd->c * g->kh * g->kw;
@@ -315,9 +372,13 @@ static void conv_bwd_fast(const nn_node *nd, const real *P, const real *dout, re
     if (nd->train_w)
         cnf__gemm_dots(nd->n_kern, K, np, dout, np, col, np, grad + w0, K, 1);
     if (din) {
-        memset(din, 0, sizeof(real) * (size_t)nd->c * plane(nd));
         cnf__gemm_nn(K, np, nd->n_kern, P + w0, 1, K, dout, np, dcol, np);
-        col2im_fast(nd, g, dcol, din);
+        if (nd->padcopy) {
+            col2im_pad(nd, g, dcol, din, col + nd->pad_off);
+        } else {
+            memset(din, 0, sizeof(real) * (size_t)nd->c * plane(nd));
+            col2im_fast(nd, g, dcol, din);
+        }
     }
 }
 #endif

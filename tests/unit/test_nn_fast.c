@@ -5,7 +5,8 @@
  * every activation, every parameter gradient and the input's gradient must be the same
  * bytes, sample after sample (the gradients summed over several).  The nets cover the shapes
  * the fast path takes (LeNet-5; strides, dilation, replicate borders, non-square kernels,
- * several input channels, min pooling, sizes that are not multiples of 8) and check that it
+ * several input channels, min pooling, sizes that are not multiples of 8, zero padding
+ * copied into padded planes, even kernels padded more on one side) and check that it
  * was taken where it should be.  The AVX2 and the portable builds of the products
  * (nn_gemm.c, built a second time here without the AVX2 clone) must agree too. */
 #include "nn_test_util.h"
@@ -40,6 +41,16 @@ static const char *const ODD =
     "{\"type\": \"minpool\", \"size\": 2}, {\"type\": \"tanh\"}, {\"type\": \"flatten\"},"
     "{\"type\": \"dense\", \"units\": 13}, {\"type\": \"relu\"},"
     "{\"type\": \"dense\", \"units\": 5}, {\"type\": \"softmax\"}";
+
+/* Zero borders at stride 1 (im2col from zero-padded planes): an even kernel
+ * padded 'same' (more on one side), a 3 x 5 kernel padded 1, rows of 9 and
+ * 13 values (not whole vectors of 8). */
+static const char *const PADDED =
+    "{\"type\": \"conv\", \"kernels\": {\"count\": 3, \"size\": 4}},"
+    "{\"type\": \"relu\"},"
+    "{\"type\": \"conv\", \"kernels\": {\"count\": 5, \"size\": [3, 5]}, \"padding\": 1},"
+    "{\"type\": \"maxpool\", \"size\": 2}, {\"type\": \"flatten\"},"
+    "{\"type\": \"dense\", \"units\": 9}, {\"type\": \"softmax\"}";
 
 /* Shapes the fast path leaves to the reference loops: per-channel maps (2-D
  * kernels on each of 3 channels), 3 x 3 pooling, average pooling. */
@@ -128,6 +139,19 @@ static int test_odd_shapes(void)
     return same_bits(ODD, 23, 19, 3, 1, 5, fast) && same_bits(ODD, 23, 19, 3, 0, 2, fast);
 }
 
+static int test_padded_planes(void)
+{
+    static const int fast[3] = {2, 1, 1};
+    nn_net n;
+    cnf_error e;
+    cnf_pipeline *p = t_pipe(PADDED);
+    CHECK_EQ_INT(cnf__nn_build(p, 13, 9, 3, CNF__NN_TRAIN, &n, &e), CNF_OK);
+    CHECK(n.nodes[0].padcopy && n.nodes[2].padcopy);
+    cnf__nn_free(&n);
+    cnf_pipeline_free(p);
+    return same_bits(PADDED, 13, 9, 3, 1, 4, fast) && same_bits(PADDED, 13, 9, 3, 0, 2, fast);
+}
+
 static int test_reference_shapes(void)
 {
     static const int fast[3] = {0, 0, 1};
@@ -183,6 +207,7 @@ int main(void)
 {
     RUN(test_lenet);
     RUN(test_odd_shapes);
+    RUN(test_padded_planes);
     RUN(test_reference_shapes);
     RUN(test_clones);
     return t_finish("nn_fast");
