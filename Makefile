@@ -3,7 +3,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build demo test deps clean install fuzz valgrind bench
+.PHONY: all build demo test deps clean install fuzz valgrind bench bench-train
 
 all: build
 
@@ -29,7 +29,8 @@ test: deps
 	$(MAKE) --no-print-directory valgrind
 
 # make bench: the photos (bench/prepare.sh installs the peers it needs), the core
-# micro-benchmark, the peer comparison, the batch and the size scaling; every table
+# micro-benchmark, the peer comparison, the batch and the size scaling, the training
+# engine's multiply-add rates and training against PyTorch (bench/train.py); every table
 # is also written to bench/results-*.md, and all of them to bench/results.md
 # (bench/README.md).  BENCH_RUNS=N for the medians (5).
 BENCH_RUNS ?= 5
@@ -41,6 +42,13 @@ bench: build
 	/usr/bin/python3 bench/peers.py --runs $(BENCH_RUNS) --out bench/results-peers.md
 	/usr/bin/python3 bench/batch.py --runs 3 --out bench/results-batch.md
 	/usr/bin/python3 bench/scaling.py --runs 3 --out bench/results-scaling.md
+	$(MAKE) --no-print-directory bench-train
+
+# make bench-train: the training part of make bench alone (a few minutes).
+bench-train: build
+	$(BUILD)/bench_gemm $(BENCH_RUNS) > bench/results-gemm.md
+	cat bench/results-gemm.md
+	/usr/bin/python3 bench/train.py --runs 3 --out bench/results-train.md
 	bench/collect.sh > bench/results.md
 
 # The CLI test tier under valgrind memcheck (a plain build: valgrind and

@@ -333,12 +333,21 @@ img_cell() {
 
 # An inline SVG of a --log CSV: loss per epoch, and val_loss when the log has it.
 loss_chart() {
-  awk -F, '
+  epoch_chart "$1" 2 "training loss" 4 "validation loss" "loss per epoch" 0
+}
+
+# epoch_chart CSV COL LABEL COL2 LABEL2 TITLE FROM_MIN: an inline SVG line chart of columns
+# COL and COL2 (1-based; COL2's empty cells mean no second line) of a per-epoch CSV with a
+# header row.  The value axis runs from 0 (FROM_MIN 0) or from the smallest value (1) to the
+# largest.
+epoch_chart() {
+  awk -F, -v c1="$2" -v t1="$3" -v c2="$4" -v t2="$5" -v title="$6" -v from_min="$7" '
     NR == 1 { next }
-    { n++; l[n] = $2; v[n] = $4; if ($2 > m) m = $2
-      if ($4 != "") { hv = 1; if ($4 > m) m = $4 } }
+    { n++; l[n] = $c1; v[n] = $c2
+      if (n == 1 || $c1 > m) m = $c1; if (n == 1 || $c1 < lo) lo = $c1
+      if ($c2 != "") { hv = 1; if ($c2 > m) m = $c2; if ($c2 < lo) lo = $c2 } }
     function x(i) { return 50 + (n > 1 ? (i - 1) / (n - 1) : 0.5) * 450 }
-    function y(val) { return 15 + (1 - val / m) * 170 }
+    function y(val) { return 15 + (1 - (val - lo) / (m - lo)) * 170 }
     function line(a, color,   i, p) {
       p = ""
       for (i = 1; i <= n; i++) p = p sprintf("%.1f,%.1f ", x(i), y(a[i]))
@@ -348,17 +357,18 @@ loss_chart() {
           printf "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", x(i), y(a[i]), color
     }
     END {
-      if (n == 0 || m <= 0) exit
-      print "<svg class=\"chart\" width=\"520\" height=\"220\" viewBox=\"0 0 520 220\" role=\"img\" aria-label=\"loss per epoch\">"
+      if (!from_min) lo = 0
+      if (n == 0 || m <= lo) exit
+      printf "<svg class=\"chart\" width=\"520\" height=\"220\" viewBox=\"0 0 520 220\" role=\"img\" aria-label=\"%s\">\n", title
       print "<line x1=\"50\" y1=\"185\" x2=\"500\" y2=\"185\" stroke=\"#888\"/><line x1=\"50\" y1=\"15\" x2=\"50\" y2=\"185\" stroke=\"#888\"/>"
-      printf "<text x=\"44\" y=\"19\" text-anchor=\"end\">%.3g</text><text x=\"44\" y=\"189\" text-anchor=\"end\">0</text>\n", m
+      printf "<text x=\"44\" y=\"19\" text-anchor=\"end\">%.3g</text><text x=\"44\" y=\"189\" text-anchor=\"end\">%.3g</text>\n", m, lo
       printf "<text x=\"50\" y=\"202\" text-anchor=\"middle\">1</text><text x=\"500\" y=\"202\" text-anchor=\"middle\">%d</text>\n", n
       print "<text x=\"275\" y=\"215\" text-anchor=\"middle\">epoch</text>"
       line(l, "#1f6fb2")
-      print "<text x=\"495\" y=\"30\" text-anchor=\"end\" fill=\"#1f6fb2\">training loss</text>"
+      printf "<text x=\"495\" y=\"%d\" text-anchor=\"end\" fill=\"#1f6fb2\">%s</text>\n", from_min ? 170 : 30, t1
       if (hv) {
         line(v, "#d0612a")
-        print "<text x=\"495\" y=\"46\" text-anchor=\"end\" fill=\"#d0612a\">validation loss</text>"
+        printf "<text x=\"495\" y=\"%d\" text-anchor=\"end\" fill=\"#d0612a\">%s</text>\n", from_min ? 154 : 46, t2
       }
       print "</svg>"
     }' "$1"
@@ -437,21 +447,20 @@ read -r iw ih < <(png_size "$outdir/inputs/shapes.png")
 learning_card "learn: which kernel made this?" \
   "the emboss output and its input are enough to get the kernel back, to 1e-9" "$tmp/body"
 
-# 3. LeNet-5 on real Fashion-MNIST images (a subset, so the demo stays short).
+# 3. LeNet-5 on real Fashion-MNIST images: the whole training set, 3 epochs, checked against
+# the whole test set after each; 24 test images also as PNG files, to show and classify.
 fm=/usr/share/datasets/fashion-mnist
 if [ -f "$fm/train-images-idx3-ubyte.gz" ] && [ -f "$fm/t10k-images-idx3-ubyte.gz" ]; then
   mkdir -p "$outdir/learning/fashion"
-  python3 "$script_dir/idx_subset.py" "$fm/train-images-idx3-ubyte.gz" \
-    "$fm/train-labels-idx1-ubyte.gz" 10000 "$outdir/learning/fashion/train"
   python3 "$script_dir/idx_subset.py" --png "$outdir/learning/fashion/test-png" 24 \
-    "$fm/t10k-images-idx3-ubyte.gz" "$fm/t10k-labels-idx1-ubyte.gz" 2000 \
+    "$fm/t10k-images-idx3-ubyte.gz" "$fm/t10k-labels-idx1-ubyte.gz" 24 \
     "$outdir/learning/fashion/test"
   lrun fm-train train --pipeline examples/lenet5.json -o learning/lenet5-trained.json \
     --optimizer adam --lr 0.001 --batch 64 --epochs 3 \
-    --val-data learning/fashion/test-images-idx3-ubyte.gz --log learning/lenet5-log.csv -q \
-    learning/fashion/train-images-idx3-ubyte.gz
+    --val-data "$fm/t10k-images-idx3-ubyte.gz" --log learning/lenet5-log.csv -q \
+    "$fm/train-images-idx3-ubyte.gz"
   lrun fm-predict predict --pipeline learning/lenet5-trained.json \
-    --confusion learning/lenet5-confusion.csv learning/fashion/test-images-idx3-ubyte.gz
+    --confusion learning/lenet5-confusion.csv "$fm/t10k-images-idx3-ubyte.gz"
   LOUT=learning/lenet5-test-png.csv lrun fm-png predict --pipeline learning/lenet5-trained.json \
     learning/fashion/test-png
   # The first conv layer's six learned 5x5 kernels beside hand-set ones, drawn as images, and
@@ -469,6 +478,9 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ] && [ -f "$fm/t10k-images-idx3-ubyte.g
   {
     printf '<div class="pair">\n<div class="img">%s<span>loss per epoch</span></div>\n' \
       "$(loss_chart "$outdir/learning/lenet5-log.csv")"
+    printf '<div class="img">%s<span>accuracy per epoch (validation: the 10000 test images)</span></div>\n' \
+      "$(epoch_chart "$outdir/learning/lenet5-log.csv" 3 "training accuracy" 5 \
+        "validation accuracy" "accuracy per epoch" 1)"
     printf '<div class="img">%s<span>learning/lenet5-log.csv</span></div>\n</div>\n' \
       "$(csv_table "$outdir/learning/lenet5-log.csv" log)"
     printf '<p>The six 5x5 kernels of the first conv layer as learned (normalized to black..white), and the maps they make of the first test image (after the ReLU)</p>\n<div class="thumbs">\n'
@@ -483,7 +495,7 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ] && [ -f "$fm/t10k-images-idx3-ubyte.g
       img_cell "learning/handset-map-$k.png" "map" 84
     done
     printf '</div>\n'
-    printf '<p>%s: confusion matrix (rows: true class) of the 2000 test images</p>\n%s\n' \
+    printf '<p>%s: confusion matrix (rows: true class) of the 10000 test images</p>\n%s\n' \
       "$(html_escape "$(tail -n 1 "$tmp/fm-predict.err")")" \
       "$(csv_table "$outdir/learning/lenet5-confusion.csv" confusion)"
     printf '<p>The first test images as PNG files, with the class predicted and its probability (red: wrong)</p>\n<div class="thumbs">\n'
@@ -499,7 +511,7 @@ if [ -f "$fm/train-images-idx3-ubyte.gz" ] && [ -f "$fm/t10k-images-idx3-ubyte.g
     printf '</div>\n'
   } >"$tmp/body"
   learning_card "train and predict: LeNet-5 on Fashion-MNIST" \
-    "10000 training images, 3 epochs of Adam; evaluated on 2000 test images the net never saw" \
+    "the 60000 training images, 3 epochs of Adam; evaluated on the 10000 test images the net never saw" \
     "$tmp/body"
 else
   printf '<p>LeNet-5 on Fashion-MNIST skipped: %s is not installed (Debian package dataset-fashion-mnist).</p>\n' \
@@ -512,14 +524,12 @@ version=$("$bin" --version 2>/dev/null | head -n 1) || version="cnnfilter"
 n_kernels=$(grep -c '<figure' "$tmp/cards-kernels" || true)
 n_variants=$(grep -c '<figure' "$tmp/cards-variants" || true)
 
-{
+# page_head TITLE: the start of a page, its styles and <body>.
+page_head() {
+  printf '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+  printf '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+  printf '<title>%s</title>\n' "$(html_escape "$1")"
   cat <<'EOF'
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>cnnfilter demo</title>
 <style>
   body { margin: 0; padding: 24px 32px; background: #f6f6f4; color: #1d1d1f;
          font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; }
@@ -555,6 +565,10 @@ n_variants=$(grep -c '<figure' "$tmp/cards-variants" || true)
 </head>
 <body>
 EOF
+}
+
+{
+  page_head "cnnfilter demo"
   printf '<h1>cnnfilter demo</h1>\n'
   printf '<p class="lead">%s &middot; %d images. Every command below was run in this folder, with <code>cnnfilter</code> = <code>%s</code>. Edge kernels (negative weights summing to 0) are shown with <code>--map abs</code>; small images are enlarged without smoothing.</p>\n' \
     "$(html_escape "$version")" "$count" "$(html_escape "$bin")"
@@ -565,11 +579,22 @@ EOF
   printf '</div>\n<h2>Pipelines from kernels/ (%d runs)</h2>\n<div class="grid">\n' \
     "$(grep -c '<figure' "$tmp/cards-pipelines" || true)"
   cat "$tmp/cards-pipelines"
-  printf '</div>\n<h2>Learning (%d runs)</h2>\n<div class="grid">\n' "$n_learning"
-  cat "$tmp/cards-learning"
-  printf '</div>\n</body>\n</html>\n'
+  printf '</div>\n<h2>Learning (%d runs)</h2>\n' "$n_learning"
+  printf '<p class="lead"><a href="learned.html">learned.html</a>: nets trained with <code>train</code> and run with <code>predict</code> (a kernel learned by backpropagation; LeNet-5 on Fashion-MNIST, its learned first-layer kernels and feature maps, loss and accuracy per epoch, the confusion matrix), and a kernel recovered with <code>learn</code>.</p>\n'
+  printf '</body>\n</html>\n'
 } >"$tmp/index.html"
 mv "$tmp/index.html" "$outdir/index.html"
+
+{
+  page_head "cnnfilter demo: learning"
+  printf '<h1>cnnfilter demo: learning</h1>\n'
+  printf '<p class="lead">%s &middot; %d runs of <code>train</code>, <code>predict</code> and <code>learn</code>, each in this folder with <code>cnnfilter</code> = <code>%s</code>; the filters are on <a href="index.html">index.html</a>.</p>\n' \
+    "$(html_escape "$version")" "$n_learning" "$(html_escape "$bin")"
+  printf '<div class="grid">\n'
+  cat "$tmp/cards-learning"
+  printf '</div>\n</body>\n</html>\n'
+} >"$tmp/learned.html"
+mv "$tmp/learned.html" "$outdir/learned.html"
 
 printf '%s: %d filter runs, %d learning runs, %s\n' "$prog" "$count" "$n_learning" \
   "$outdir/index.html"
