@@ -74,6 +74,35 @@ NN_TILE(4, 8)
 NN_TILE(5, 8)
 NN_TILE(6, 8)
 
+/* Four columns (the n mod 8 >= 4 rest: rows of 100 = 6 x 16 + 4), in half vectors. */
+typedef float v4 __attribute__((vector_size(16)));
+
+#define NN_TILE4(MR)                                                                         \
+    INLINE void nn_##MR##x4(int k, const float *A, ptrdiff_t ars, ptrdiff_t acs,            \
+                            const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc)         \
+    {                                                                                        \
+        v4 acc[MR];                                                                          \
+        memset(acc, 0, sizeof acc);                                                          \
+        for (int p = 0; p < k; p++) {                                                        \
+            v4 b;                                                                            \
+            memcpy(&b, B + p * ldb, sizeof b);                                               \
+            for (int i = 0; i < MR; i++) {                                                   \
+                float a = A[i * ars + p * acs];                                              \
+                v4 av = {a, a, a, a};                                                        \
+                acc[i] += av * b;                                                            \
+            }                                                                                \
+        }                                                                                    \
+        for (int i = 0; i < MR; i++)                                                         \
+            memcpy(C + i * ldc, &acc[i], sizeof acc[i]);                                     \
+    }
+
+NN_TILE4(1)
+NN_TILE4(2)
+NN_TILE4(3)
+NN_TILE4(4)
+NN_TILE4(5)
+NN_TILE4(6)
+
 #define NN_ROWS(NC, mr, ...)                                                                 \
     switch (mr) {                                                                            \
     case 1: nn_1x##NC(__VA_ARGS__); break;                                                   \
@@ -99,6 +128,8 @@ void cnf__gemm_nn(int m, int n, int k, const float *A, ptrdiff_t ars, ptrdiff_t 
             NN_ROWS(16, mr, k, a, ars, acs, B + j, ldb, c + j, ldc)
         for (; j + 8 <= n; j += 8)
             NN_ROWS(8, mr, k, a, ars, acs, B + j, ldb, c + j, ldc)
+        for (; j + 4 <= n; j += 4)
+            NN_ROWS(4, mr, k, a, ars, acs, B + j, ldb, c + j, ldc)
         for (; j < n; j++)
             for (int i = 0; i < mr; i++) {
                 float s = 0;
@@ -166,9 +197,10 @@ DOT_TILE(4, 3)
     default: dot_4x##RB(__VA_ARGS__); break;                                                 \
     }
 
-CNF_CLONES
-void cnf__gemm_dots(int m, int n, int len, const float *A, ptrdiff_t lda, const float *B,
-                    ptrdiff_t ldb, float *C, ptrdiff_t ldc, int accumulate)
+/* Any m x n block, with the tiles above (the portable path, and the AVX2
+ * path's edges). */
+INLINE void dots_any(int m, int n, int len, const float *A, ptrdiff_t lda, const float *B,
+                     ptrdiff_t ldb, float *C, ptrdiff_t ldc, int accumulate)
 {
     int i = 0;
     if (n == 1) /* one row of B (a dense node's forward): eight rows of A at a time */
@@ -185,4 +217,105 @@ void cnf__gemm_dots(int m, int n, int len, const float *A, ptrdiff_t lda, const 
         else if (n - j == 1)
             DOT_ROWS(1, ra, len, a, lda, B + j * ldb, ldb, c + j, ldc, accumulate)
     }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(CNF_NO_CLONES)
+#include <immintrin.h>
+
+#define AVX2 static inline __attribute__((always_inline, target("avx2")))
+
+/* lanes_sum of eight vectors at once: element q of the result is
+ * ((v[q]0 + v[q]1) + (v[q]2 + v[q]3)) + ((v[q]4 + v[q]5) + (v[q]6 + v[q]7)): hadd adds
+ * neighbours (the first level), hadd again the pairs (the second, for four
+ * vectors in each 128-bit half), and the halves' sums are the third. */
+AVX2 __m256 reduce8(const __m256 v[8])
+{
+    __m256 q = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+    __m256 r = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(q, r, 0x20), _mm256_permute2f128_ps(q, r, 0x31));
+}
+
+/* Eight products at once, RA x RB = 8: product q is A row q / RB against B
+ * row q % RB; their lanes reduced together, then the len mod 8 last terms
+ * added one by one, eight products side by side.  Returns the eight sums. */
+#define AVX2_TILE(RA, RB)                                                                    \
+    AVX2 __m256 sums_##RA##x##RB(int len, const float *A, ptrdiff_t lda, const float *B,     \
+                                 ptrdiff_t ldb)                                              \
+    {                                                                                        \
+        __m256 acc[8];                                                                       \
+        int t = 0;                                                                           \
+        for (int q = 0; q < 8; q++)                                                          \
+            acc[q] = _mm256_setzero_ps();                                                    \
+        for (; t + 8 <= len; t += 8) {                                                       \
+            __m256 a[RA], b[RB];                                                             \
+            for (int i = 0; i < RA; i++)                                                     \
+                a[i] = _mm256_loadu_ps(A + i * lda + t);                                     \
+            for (int j = 0; j < RB; j++)                                                     \
+                b[j] = _mm256_loadu_ps(B + j * ldb + t);                                     \
+            for (int q = 0; q < 8; q++)                                                      \
+                acc[q] = _mm256_add_ps(acc[q], _mm256_mul_ps(a[q / RB], b[q % RB]));         \
+        }                                                                                    \
+        {                                                                                    \
+            __m256 s = reduce8(acc);                                                         \
+            for (; t < len; t++) {                                                           \
+                float av[8], bv[8];                                                          \
+                for (int q = 0; q < 8; q++) {                                                \
+                    av[q] = A[q / RB * lda + t];                                             \
+                    bv[q] = B[q % RB * ldb + t];                                             \
+                }                                                                            \
+                s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_loadu_ps(av), _mm256_loadu_ps(bv))); \
+            }                                                                                \
+            return s;                                                                        \
+        }                                                                                    \
+    }
+
+AVX2_TILE(2, 4)
+AVX2_TILE(8, 1)
+
+/* C (+)= the sums, for output q at C[(q / RB) * ldc + q % RB]. */
+AVX2 void put8(__m256 s, int rb, float *C, ptrdiff_t ldc, int accumulate)
+{
+    float v[8];
+    _mm256_storeu_ps(v, s);
+    for (int q = 0; q < 8; q++) {
+        float *c = C + q / rb * ldc + q % rb;
+        *c = accumulate ? *c + v[q] : v[q];
+    }
+}
+
+__attribute__((target("avx2"))) static void dots_avx2(int m, int n, int len, const float *A,
+                                                      ptrdiff_t lda, const float *B,
+                                                      ptrdiff_t ldb, float *C, ptrdiff_t ldc,
+                                                      int accumulate)
+{
+    int i = 0, j = 0;
+    if (n == 1) {
+        for (; i + 8 <= m; i += 8)
+            put8(sums_8x1(len, A + i * lda, lda, B, ldb), 1, C + i * ldc, ldc, accumulate);
+    } else {
+        for (; i + 2 <= m; i += 2)
+            for (j = 0; j + 4 <= n; j += 4)
+                put8(sums_2x4(len, A + i * lda, lda, B + j * ldb, ldb), 4, C + i * ldc + j, ldc,
+                     accumulate);
+        if (j < n) /* the last columns of the rows done */
+            dots_any(i, n - j, len, A, lda, B + j * ldb, ldb, C + j, ldc, accumulate);
+    }
+    if (i < m) /* the last rows */
+        dots_any(m - i, n, len, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+}
+#define HAVE_AVX2_DOTS 1
+#endif
+
+/* Not cloned: the AVX2 path is its own function (intrinsics: it reduces
+ * eight products at once), chosen here; the portable one is dots_any. */
+void cnf__gemm_dots(int m, int n, int len, const float *A, ptrdiff_t lda, const float *B,
+                    ptrdiff_t ldb, float *C, ptrdiff_t ldc, int accumulate)
+{
+#ifdef HAVE_AVX2_DOTS
+    if (__builtin_cpu_supports("avx2")) {
+        dots_avx2(m, n, len, A, lda, B, ldb, C, ldc, accumulate);
+        return;
+    }
+#endif
+    dots_any(m, n, len, A, lda, B, ldb, C, ldc, accumulate);
 }

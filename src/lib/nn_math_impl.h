@@ -595,37 +595,70 @@ static void pool_bwd(const nn_node *nd, const real *in, const real *dout, real *
 
 #ifdef NN_FAST
 /* 2 x 2 windows at stride 2, all inside: pool_pick's first maximum (minimum)
- * of the four cells in row-major order. */
-static inline size_t pick4(const nn_node *nd, const real *src, size_t i)
-{
-    size_t c[4] = {i, i + 1, i + (size_t)nd->w, i + (size_t)nd->w + 1}, best = c[0];
-    for (int k = 1; k < 4; k++)
-        if (nd->pool == CNF_POOL_MAX ? src[c[k]] > src[best] : src[c[k]] < src[best])
-            best = c[k];
-    return best;
-}
-
+ * of the four cells in row-major order, as selects over a row of windows
+ * (which vectorise): a later cell replaces the pick only when strictly
+ * greater (smaller), so the value is the picked cell's, NaN and signed zeros
+ * included. */
 static void pool_fwd_fast(const nn_node *nd, const real *in, real *out)
 {
-    for (int c = 0; c < nd->c; c++) {
-        const real *src = in + (size_t)c * plane(nd);
-        real *d = out + (size_t)c * oplane(nd);
-        for (int oy = 0; oy < nd->oh; oy++)
-            for (int ox = 0; ox < nd->ow; ox++)
-                *d++ = src[pick4(nd, src, (size_t)2 * oy * nd->w + 2 * (size_t)ox)];
+    int maxp = nd->pool == CNF_POOL_MAX, w = nd->w;
+    for (int c = 0; c < nd->c; c++)
+        for (int oy = 0; oy < nd->oh; oy++) {
+            const real *r0 = in + (size_t)c * plane(nd) + (size_t)2 * oy * w, *r1 = r0 + w;
+            real *d = out + (size_t)c * oplane(nd) + (size_t)oy * nd->ow;
+            for (int ox = 0; ox < nd->ow; ox++) {
+                real a = r0[2 * ox], b = r0[2 * ox + 1], e = r1[2 * ox], f = r1[2 * ox + 1];
+                real m = a;
+                m = (maxp ? b > m : b < m) ? b : m;
+                m = (maxp ? e > m : e < m) ? e : m;
+                m = (maxp ? f > m : f < m) ? f : m;
+                d[ox] = m;
+            }
+        }
+}
+
+/* Each cell's gradient: the window's (added to 0, as pool_bwd adds it to
+ * its zeroed input gradient) when it is the pick, else 0; the cells no
+ * window covers (an odd last row or column) 0.  The pick's place is kept as
+ * a real (0 to 3) so that the loop is selects of one type and vectorises. */
+/* One row of windows; maxp a constant where it is inlined (one loop each
+ * for max and min, without a branch inside). */
+static inline __attribute__((always_inline)) void
+pool_bwd_row(int maxp, int ow, const real *r0, const real *r1, const real *dy,
+             real *restrict g0, real *restrict g1)
+{
+    for (int ox = 0; ox < ow; ox++) {
+        real a = r0[2 * ox], b = r0[2 * ox + 1], e = r1[2 * ox], f = r1[2 * ox + 1];
+        real m = a, k = 0, g = (real)0 + dy[ox];
+        int cb = maxp ? b > m : b < m;
+        m = cb ? b : m;
+        k = cb ? 1 : k;
+        cb = maxp ? e > m : e < m;
+        m = cb ? e : m;
+        k = cb ? 2 : k;
+        cb = maxp ? f > m : f < m;
+        k = cb ? 3 : k;
+        g0[2 * ox] = k == 0 ? g : 0;
+        g0[2 * ox + 1] = k == 1 ? g : 0;
+        g1[2 * ox] = k == 2 ? g : 0;
+        g1[2 * ox + 1] = k == 3 ? g : 0;
     }
 }
 
 static void pool_bwd_fast(const nn_node *nd, const real *in, const real *dout, real *din)
 {
-    memset(din, 0, sizeof(real) * (size_t)nd->c * plane(nd));
-    for (int c = 0; c < nd->c; c++) {
-        const real *src = in + (size_t)c * plane(nd), *dy = dout + (size_t)c * oplane(nd);
-        real *dst = din + (size_t)c * plane(nd);
-        for (int oy = 0; oy < nd->oh; oy++)
-            for (int ox = 0; ox < nd->ow; ox++)
-                dst[pick4(nd, src, (size_t)2 * oy * nd->w + 2 * (size_t)ox)] += *dy++;
-    }
+    int w = nd->w;
+    if (2 * nd->oh != nd->h || 2 * nd->ow != w)
+        memset(din, 0, sizeof(real) * (size_t)nd->c * plane(nd));
+    for (int c = 0; c < nd->c; c++)
+        for (int oy = 0; oy < nd->oh; oy++) {
+            size_t o = (size_t)c * plane(nd) + (size_t)2 * oy * w;
+            const real *dy = dout + (size_t)c * oplane(nd) + (size_t)oy * nd->ow;
+            if (nd->pool == CNF_POOL_MAX)
+                pool_bwd_row(1, nd->ow, in + o, in + o + w, dy, din + o, din + o + w);
+            else
+                pool_bwd_row(0, nd->ow, in + o, in + o + w, dy, din + o, din + o + w);
+        }
 }
 #endif
 
