@@ -99,6 +99,7 @@ typedef struct nn_node {
                          * copies rows of a zero-padded copy of each input plane, which
                          * follows the matrix in col (at col_off + pad_off) */
     size_t pad_off;
+    size_t rec_off;     /* dense, fast, weights that learn: its records in a work's rec */
     int train_w, train_b; /* its weights / biases learn */
     /* conv: maps kernel-major (kernel g, input channel ci: map g * c + ci) when
      * per_channel, else one map per kernel */
@@ -132,6 +133,7 @@ typedef struct nn_node {
 /* A run of parameters that learns. */
 typedef struct nn_range {
     size_t off, len;
+    int recorded; /* a fast dense node's weights: their gradient comes from flush */
 } nn_range;
 
 /* What became of a pipeline layer's parameters: the node holding them (-1:
@@ -155,6 +157,8 @@ typedef struct nn_net {
     size_t col_size;       /* a work's col: each fast conv node's matrix at its col_off
                             * (kept from forward to backward), then one for the others */
     size_t n_params;
+    size_t rec_size;       /* values one sample records (fast dense nodes' inputs and output
+                            * gradients, for flush); 0: none */
     int n_layers;
     nn_layer_info *layers; /* per pipeline layer */
     int n_ranges;
@@ -171,7 +175,13 @@ typedef struct nn_net {
  * parameters' gradient, summed over the samples run since it was zeroed. */
 typedef struct nn_work {
     void *act, *ga, *gb, *col, *dcol, *grad;
+    void *rec;  /* with `train`: CNF__NN_CHUNK samples' records */
+    int n_rec;  /* samples recorded since the last flush */
 } nn_work;
+
+/* Samples per chunk: the trainer's unit of work (nn_train.c), and the most
+ * samples a work records between two flushes. */
+#define CNF__NN_CHUNK 4
 
 /* The layer math of one scalar type (nn_math_impl.h). */
 typedef struct nn_math {
@@ -189,8 +199,14 @@ typedef struct nn_math {
     /* Gradients from ga (the gradient of node `from`'s output) back through
      * the nodes: parameter gradients added to grad; returns the buffer
      * holding the input's gradient when every node's need_din is set, else
-     * NULL. */
-    void *(*backward)(const nn_net *n, nn_work *w, int from);
+     * NULL.  With `record` (and fewer than CNF__NN_CHUNK samples recorded),
+     * a fast dense node keeps its input and output gradient in rec for
+     * flush instead of adding its weights' gradient sample by sample. */
+    void *(*backward)(const nn_net *n, nn_work *w, int from, int record);
+    /* The recorded samples' weight gradients, summed from 0 in sample order
+     * (their sum sample by sample, to the bit), written over those weights'
+     * ranges of grad (nn_range.recorded), then no record. */
+    void (*flush)(const nn_net *n, nn_work *w);
 } nn_math;
 
 extern const nn_math cnf__nn_f32, cnf__nn_f64;

@@ -538,10 +538,12 @@ static int fast_node(const nn_node *nd)
     }
 }
 
-/* The fast path where it applies, and where each conv node's im2col matrix
- * goes: a fast node's stays from its forward to its backward, so it has a
- * place of its own; the others share one after those. */
-static cnf_status col_layout(nn_net *n, int fast, cnf_error *err)
+/* The fast path where it applies; where each conv node's im2col matrix
+ * goes (a fast node's stays from its forward to its backward, so it has a
+ * place of its own; the others share one after those); where each fast
+ * dense node that learns records a sample (its input, then its output's
+ * gradient). */
+static cnf_status fast_layout(nn_net *n, int fast, cnf_error *err)
 {
     size_t off = 0, sz;
     for (int i = 0; i < n->n_nodes; i++) {
@@ -566,9 +568,16 @@ static cnf_status col_layout(nn_net *n, int fast, cnf_error *err)
             return cnf__fail(err, CNF_E_TOO_BIG, NULL, "the net's activations are too large");
         nd->pad_off = sz;
     }
-    for (int i = 0; i < n->n_nodes; i++)
-        if (n->nodes[i].op == NN_CONV && !n->nodes[i].fast)
-            n->nodes[i].col_off = off;
+    for (int i = 0; i < n->n_nodes; i++) {
+        nn_node *nd = &n->nodes[i];
+        if (nd->op == NN_CONV && !nd->fast)
+            nd->col_off = off;
+        if (nd->op == NN_DENSE && nd->fast && nd->train_w) {
+            nd->rec_off = n->rec_size;
+            if (!cnf__add(n->rec_size, (size_t)nd->n_in + (size_t)nd->units, &n->rec_size))
+                return cnf__fail(err, CNF_E_TOO_BIG, NULL, "the net's activations are too large");
+        }
+    }
     if (!cnf__add(off, n->max_col, &n->col_size))
         return cnf__fail(err, CNF_E_TOO_BIG, NULL, "the net's activations are too large");
     return CNF_OK;
@@ -583,13 +592,14 @@ static cnf_status ranges(nn_net *n, cnf_error *err)
     for (int i = 0; i < n->n_nodes; i++) {
         const nn_node *nd = &n->nodes[i];
         if (nd->op == NN_CONV && nd->train_w)
-            n->ranges[n->n_ranges++] = (nn_range){nd->kern[0].w, nd->kern[0].b - nd->kern[0].w};
+            n->ranges[n->n_ranges++] = (nn_range){nd->kern[0].w, nd->kern[0].b - nd->kern[0].w, 0};
         if (nd->op == NN_CONV && nd->train_b)
-            n->ranges[n->n_ranges++] = (nn_range){nd->kern[0].b, (size_t)nd->n_kern};
+            n->ranges[n->n_ranges++] = (nn_range){nd->kern[0].b, (size_t)nd->n_kern, 0};
         if (nd->op == NN_DENSE && nd->train_w)
-            n->ranges[n->n_ranges++] = (nn_range){nd->w_off, (size_t)nd->units * nd->n_in};
+            n->ranges[n->n_ranges++] = (nn_range){nd->w_off, (size_t)nd->units * nd->n_in,
+                                                  nd->fast};
         if (nd->op == NN_DENSE && nd->train_b)
-            n->ranges[n->n_ranges++] = (nn_range){nd->b_off, (size_t)nd->units};
+            n->ranges[n->n_ranges++] = (nn_range){nd->b_off, (size_t)nd->units, 0};
     }
     return CNF_OK;
 }
@@ -644,9 +654,9 @@ cnf_status cnf__nn_build(const cnf_pipeline *p, int width, int height, int chann
     if (!st)
         st = layout(n, (flags & CNF__NN_GRAD_INPUT) != 0, err);
     if (!st)
-        st = ranges(n, err);
+        st = fast_layout(n, !n->dbl && !(flags & CNF__NN_REFERENCE), err);
     if (!st)
-        st = col_layout(n, !n->dbl && !(flags & CNF__NN_REFERENCE), err);
+        st = ranges(n, err);
     if (st) {
         cnf__nn_free(n);
         return st;
@@ -695,7 +705,8 @@ uint64_t cnf__nn_work_bytes(const nn_net *n, int train)
 {
     uint64_t v = (uint64_t)n->act_size + n->col_size;
     if (train)
-        v += 2 * (uint64_t)n->max_act + n->max_col + n->n_params;
+        v += 2 * (uint64_t)n->max_act + n->max_col + n->n_params +
+             (uint64_t)CNF__NN_CHUNK * n->rec_size;
     return v * n->m->elem;
 }
 
@@ -710,8 +721,10 @@ cnf_status cnf__nn_work_alloc(const nn_net *n, int train, nn_work *w, cnf_error 
         w->gb = calloc(n->max_act, e);
         w->dcol = calloc(n->max_col + 1, e);
         w->grad = calloc(n->n_params + 1, e);
+        w->rec = calloc(CNF__NN_CHUNK * n->rec_size + 1, e);
     }
-    if (!w->act || !w->col || (train && (!w->ga || !w->gb || !w->dcol || !w->grad))) {
+    if (!w->act || !w->col ||
+        (train && (!w->ga || !w->gb || !w->dcol || !w->grad || !w->rec))) {
         cnf__nn_work_free(w);
         return nomem(err);
     }
@@ -726,5 +739,6 @@ void cnf__nn_work_free(nn_work *w)
     free(w->gb);
     free(w->dcol);
     free(w->grad);
+    free(w->rec);
     memset(w, 0, sizeof *w);
 }

@@ -697,12 +697,18 @@ static void dense_fwd_fast(const nn_node *nd, const real *P, const real *in, rea
 }
 
 /* The input's gradient as one row times W: each value summed over the units
- * in order from 0, as dense_bwd's axpys sum it. */
+ * in order from 0, as dense_bwd's axpys sum it.  With rec, the weights'
+ * gradient is left to flush: the input and the output's gradient are kept
+ * there instead (a sample's record). */
 static void dense_bwd_fast(const nn_node *nd, const real *P, const real *in, const real *dout,
-                           real *din, real *grad)
+                           real *din, real *grad, real *rec)
 {
+    if (rec) {
+        memcpy(rec, in, sizeof(real) * (size_t)nd->n_in);
+        memcpy(rec + nd->n_in, dout, sizeof(real) * (size_t)nd->units);
+    }
     for (int u = 0; u < nd->units; u++) {
-        if (nd->train_w)
+        if (nd->train_w && !rec)
             axpy(grad + nd->w_off + (size_t)u * nd->n_in, in, dout[u], nd->n_in);
         if (nd->train_b)
             grad[nd->b_off + u] += dout[u];
@@ -778,18 +784,22 @@ static void node_fwd(const nn_node *nd, const real *P, real *act, real *col)
 }
 
 /* din: NULL when the input's gradient is not wanted (then the node has
- * parameters that learn). */
+ * parameters that learn); rec: where a fast dense node records the sample
+ * (NULL: it adds its weights' gradient now). */
 static void node_bwd(const nn_node *nd, const real *P, const real *act, const real *dout,
-                     real *din, real *grad, real *col, real *dcol)
+                     real *din, real *grad, real *col, real *dcol, real *rec)
 {
     const real *in = act + nd->in, *out = act + nd->out;
     size_t n = (size_t)nd->c * plane(nd);
+#ifndef NN_FAST
+    (void)rec; /* only fast nodes record */
+#endif
 #ifdef NN_FAST
     if (nd->fast) {
         if (nd->op == NN_CONV)
             conv_bwd_fast(nd, P, dout, din, grad, col + nd->col_off, dcol);
         else if (nd->op == NN_DENSE)
-            dense_bwd_fast(nd, P, in, dout, din, grad);
+            dense_bwd_fast(nd, P, in, dout, din, grad, rec);
         else
             pool_bwd_fast(nd, in, dout, din);
         return;
@@ -873,23 +883,49 @@ static double loss(const nn_net *n, nn_work *w, int label, cnf_loss kind, int se
     return L / (double)no;
 }
 
-static void *backward(const nn_net *n, nn_work *w, int from)
+static void *backward(const nn_net *n, nn_work *w, int from, int record)
 {
-    real *dout = w->ga, *din = w->gb;
+    real *dout = w->ga, *din = w->gb, *rec = NULL;
+    void *result = from < 0 ? dout : NULL;
+    if (record && n->rec_size && w->n_rec < CNF__NN_CHUNK)
+        rec = (real *)w->rec + (size_t)w->n_rec++ * n->rec_size;
     for (int i = from; i >= 0; i--) {
         const nn_node *nd = &n->nodes[i];
         real *t;
         if (!nd->need_din && !nd->train_w && !nd->train_b)
-            return NULL; /* nothing before it learns */
+            break; /* nothing before it learns */
         node_bwd(nd, n->params, w->act, dout, nd->need_din ? din : NULL, w->grad, w->col,
-                 w->dcol);
+                 w->dcol, rec && nd->op == NN_DENSE && nd->fast && nd->train_w
+                              ? rec + nd->rec_off
+                              : NULL);
         if (!nd->need_din)
-            return NULL;
+            break;
         t = dout;
         dout = din;
         din = t;
+        if (i == 0)
+            result = dout;
     }
-    return dout;
+    return result;
 }
 
-const nn_math NN_TABLE = {sizeof(real), load, forward, loss, backward};
+/* Each recorded dense node's weight gradient: units x n_in = (output
+ * gradients)^T x inputs over the recorded samples, one product summed from
+ * 0 in sample order (cnf__gemm_nn), written over its range of grad. */
+static void flush(const nn_net *n, nn_work *w)
+{
+#ifdef NN_FAST
+    for (int i = 0; w->n_rec > 0 && i < n->n_nodes; i++) {
+        const nn_node *nd = &n->nodes[i];
+        const real *r = (const real *)w->rec + nd->rec_off;
+        if (nd->op == NN_DENSE && nd->fast && nd->train_w)
+            cnf__gemm_nn(nd->units, nd->n_in, w->n_rec, r + nd->n_in, 1, (ptrdiff_t)n->rec_size,
+                         r, (ptrdiff_t)n->rec_size, (real *)w->grad + nd->w_off, nd->n_in);
+    }
+#else
+    (void)n;
+#endif
+    w->n_rec = 0;
+}
+
+const nn_math NN_TABLE = {sizeof(real), load, forward, loss, backward, flush};

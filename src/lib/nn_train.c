@@ -25,10 +25,10 @@
 #include <string.h>
 #include <time.h>
 
-/* Samples per chunk: enough to make a chunk's hand-off and the addition of
- * its gradient small beside its samples' work, few enough that a batch of
- * 32 keeps 8 threads busy. */
-#define CHUNK 4
+/* Samples per chunk (nn.h): enough to make a chunk's hand-off and the
+ * addition of its gradient small beside its samples' work, few enough that
+ * a batch of 32 keeps 8 threads busy. */
+#define CHUNK CNF__NN_CHUNK
 /* The chunks' gradient slots of a round, at most (past the threads' own). */
 #define SLOT_BYTES ((uint64_t)32 << 20)
 
@@ -200,10 +200,13 @@ typedef struct trainer {
     int round_n, last_round;
 } trainer;
 
-static void zero_ranges(const nn_net *n, float *g)
+/* Zero the gradient of the parameters that learn; for a chunk's slot, not
+ * the ranges its flush writes whole. */
+static void zero_ranges(const nn_net *n, float *g, int slot)
 {
     for (int r = 0; r < n->n_ranges; r++)
-        memset(g + n->ranges[r].off, 0, sizeof(float) * n->ranges[r].len);
+        if (!slot || !n->ranges[r].recorded)
+            memset(g + n->ranges[r].off, 0, sizeof(float) * n->ranges[r].len);
 }
 
 /* Chunk chunk0 + k of the batch into slot k, on thread t. */
@@ -213,15 +216,16 @@ static void run_chunk(trainer *tr, int t, int k)
     nn_work *w = &tr->works[t];
     long a = (tr->chunk0 + k) * CHUNK, b = a + CHUNK < tr->batch_n ? a + CHUNK : tr->batch_n;
     w->grad = tr->slot[k];
-    zero_ranges(n, w->grad);
+    zero_ranges(n, w->grad, 1);
     for (long i = a; i < b; i++) {
         int s = tr->batch[i], label = tr->data->labels[s], pred = 0, from = -1;
         n->m->load(n, w, tr->data, s);
         n->m->forward(n, w);
         tr->loss[tr->pos + i] = n->m->loss(n, w, label, tr->o->loss, 1, &pred, &from);
         tr->hit[tr->pos + i] = pred == label;
-        n->m->backward(n, w, from);
+        n->m->backward(n, w, from, 1);
     }
+    n->m->flush(n, w);
     w->grad = tr->slot[t];
 }
 
@@ -317,7 +321,7 @@ static void run_batch(trainer *tr, const int *batch, long bn, long pos)
     tr->batch_n = bn;
     tr->pos = pos;
     tr->steps++;
-    zero_ranges(&tr->net, tr->total);
+    zero_ranges(&tr->net, tr->total, 0);
     for (long c0 = 0; c0 < chunks; c0 += tr->slots) {
         tr->chunk0 = c0;
         tr->round_n = (int)(chunks - c0 < tr->slots ? chunks - c0 : tr->slots);

@@ -7,7 +7,9 @@
  * the fast path takes (LeNet-5; strides, dilation, replicate borders, non-square kernels,
  * several input channels, min pooling, sizes that are not multiples of 8, zero padding
  * copied into padded planes, even kernels padded more on one side) and check that it
- * was taken where it should be.  The AVX2 and the portable builds of the products
+ * was taken where it should be.  A chunk's gradient made with the dense nodes' records and
+ * one flush must equal the reference's sample by sample.  The AVX2 and the portable builds
+ * of the products
  * (nn_gemm.c, built a second time here without the AVX2 clone) must agree too. */
 #include "nn_test_util.h"
 
@@ -112,8 +114,8 @@ static int same_bits(const char *layers, int w, int h, int c, int grad_input, in
         lf = f.n.m->loss(&f.n, &f.w, label, CNF_LOSS_CROSS_ENTROPY, 1, &pf, &from_f);
         lr = r.n.m->loss(&r.n, &r.w, label, CNF_LOSS_CROSS_ENTROPY, 1, &pr, &from_r);
         ok &= lf == lr && pf == pr && from_f == from_r;
-        gf = f.n.m->backward(&f.n, &f.w, from_f);
-        gr = r.n.m->backward(&r.n, &r.w, from_r);
+        gf = f.n.m->backward(&f.n, &f.w, from_f, 0);
+        gr = r.n.m->backward(&r.n, &r.w, from_r, 0);
         ok &= !gf == !gr && !!gf == grad_input;
         ok &= !gf || memcmp(gf, gr, sizeof(float) * f.n.n_in) == 0;
         ok &= memcmp(f.w.grad, r.w.grad, sizeof(float) * f.n.n_params) == 0;
@@ -125,6 +127,55 @@ static int same_bits(const char *layers, int w, int h, int c, int grad_input, in
     cnf__nn_free(&r.n);
     cnf_pipeline_free(p);
     return ok;
+}
+
+/* A chunk's gradient as the trainer makes it: the fast side records its
+ * dense nodes' samples and flushes them at the chunk's end; the reference
+ * adds sample by sample; both start from zero.  Chunks of `n` samples. */
+static int same_chunk_bits(const char *layers, int w, int h, int c, int n)
+{
+    cnf_pipeline *p = t_pipe(layers);
+    side f, r;
+    int ok = 1, recorded = 0;
+    uint64_t seed = 3;
+    build(&f, p, w, h, c, 0);
+    build(&r, p, w, h, c, CNF__NN_REFERENCE);
+    for (int i = 0; i < f.n.n_ranges; i++)
+        recorded += f.n.ranges[i].recorded;
+    CHECK(recorded > 0);
+    for (int chunk = 0; chunk < 3; chunk++) {
+        memset(f.w.grad, 0, sizeof(float) * f.n.n_params);
+        memset(r.w.grad, 0, sizeof(float) * r.n.n_params);
+        for (int s = 0; s < n; s++) {
+            float *in_f = f.w.act, *in_r = r.w.act;
+            int pf, pr, from_f, from_r;
+            for (size_t i = 0; i < f.n.n_in; i++)
+                in_f[i] = in_r[i] = (float)(int)(256 * t_rand(&seed));
+            f.n.m->forward(&f.n, &f.w);
+            r.n.m->forward(&r.n, &r.w);
+            f.n.m->loss(&f.n, &f.w, s % 3, CNF_LOSS_CROSS_ENTROPY, 1, &pf, &from_f);
+            r.n.m->loss(&r.n, &r.w, s % 3, CNF_LOSS_CROSS_ENTROPY, 1, &pr, &from_r);
+            f.n.m->backward(&f.n, &f.w, from_f, 1);
+            r.n.m->backward(&r.n, &r.w, from_r, 0);
+        }
+        CHECK_EQ_INT(f.w.n_rec, n);
+        f.n.m->flush(&f.n, &f.w);
+        CHECK_EQ_INT(f.w.n_rec, 0);
+        ok &= memcmp(f.w.grad, r.w.grad, sizeof(float) * f.n.n_params) == 0;
+    }
+    CHECK(ok);
+    cnf__nn_work_free(&f.w);
+    cnf__nn_work_free(&r.w);
+    cnf__nn_free(&f.n);
+    cnf__nn_free(&r.n);
+    cnf_pipeline_free(p);
+    return ok;
+}
+
+static int test_recorded_chunks(void)
+{
+    return same_chunk_bits(LENET, 28, 28, 1, CNF__NN_CHUNK) &&
+           same_chunk_bits(LENET, 28, 28, 1, 1) && same_chunk_bits(ODD, 23, 19, 3, 3);
 }
 
 static int test_lenet(void)
@@ -209,6 +260,7 @@ int main(void)
     RUN(test_odd_shapes);
     RUN(test_padded_planes);
     RUN(test_reference_shapes);
+    RUN(test_recorded_chunks);
     RUN(test_clones);
     return t_finish("nn_fast");
 }

@@ -42,7 +42,7 @@ static double eval(gcheck *g, int seed, const double **din)
     }
     if (seed) {
         memset(g->w.grad, 0, sizeof(double) * (g->n.n_params + 1));
-        *din = g->n.m->backward(&g->n, &g->w, from);
+        *din = g->n.m->backward(&g->n, &g->w, from, 0);
     }
     return L;
 }
@@ -326,7 +326,7 @@ static void input_gradient(cnf_pipeline *p, int c, int h, int w, const double *x
     for (size_t k = 0; k < n.n_out; k++)
         ((double *)wk.ga)[k] = 1;
     from = n.n_nodes - 1;
-    g = n.m->backward(&n, &wk, from);
+    g = n.m->backward(&n, &wk, from, 0);
     memcpy(din, g, sizeof(double) * n.n_in);
     cnf__nn_work_free(&wk);
     cnf__nn_free(&n);
@@ -432,8 +432,8 @@ static void gradients_without_the_input_gradient_are_the_same(void)
     b.m->forward(&b, &wb);
     a.m->loss(&a, &wa, 1, CNF_LOSS_CROSS_ENTROPY, 1, &pred, &from);
     b.m->loss(&b, &wb, 1, CNF_LOSS_CROSS_ENTROPY, 1, &pred, &from);
-    CHECK(a.m->backward(&a, &wa, from) != NULL);
-    CHECK(b.m->backward(&b, &wb, from) == NULL);
+    CHECK(a.m->backward(&a, &wa, from, 0) != NULL);
+    CHECK(b.m->backward(&b, &wb, from, 0) == NULL);
     CHECK(memcmp(wa.grad, wb.grad, sizeof(double) * a.n_params) == 0);
     CHECK(b.nodes[0].need_din == 0 && b.nodes[1].need_din == 0 && b.nodes[2].need_din == 1);
     cnf__nn_work_free(&wa);
