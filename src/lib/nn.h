@@ -126,6 +126,15 @@ typedef struct nn_node {
     double scale, shift;
 } nn_node;
 
+/* An AVX2 build of a function beside the portable one, chosen when the
+ * program starts (ifunc); the same bits from both where no fused
+ * multiply-add is enabled (C11 keeps contraction off, "avx2" has no FMA). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(CNF_NO_CLONES)
+#define CNF__NN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CNF__NN_CLONES
+#endif
+
 /* Values a row copied by whole vectors of 8 may run past its end: the
  * slack after a padcopy node's matrix and after its padded planes. */
 #define CNF__NN_PAD_SLACK 8
@@ -133,7 +142,8 @@ typedef struct nn_node {
 /* A run of parameters that learns. */
 typedef struct nn_range {
     size_t off, len;
-    int recorded; /* a fast dense node's weights: their gradient comes from flush */
+    int node;     /* the node they belong to */
+    int recorded; /* a fast dense node's weights: their gradient comes from its records */
 } nn_range;
 
 /* What became of a pipeline layer's parameters: the node holding them (-1:

@@ -592,14 +592,14 @@ static cnf_status ranges(nn_net *n, cnf_error *err)
     for (int i = 0; i < n->n_nodes; i++) {
         const nn_node *nd = &n->nodes[i];
         if (nd->op == NN_CONV && nd->train_w)
-            n->ranges[n->n_ranges++] = (nn_range){nd->kern[0].w, nd->kern[0].b - nd->kern[0].w, 0};
+            n->ranges[n->n_ranges++] = (nn_range){nd->kern[0].w, nd->kern[0].b - nd->kern[0].w, i, 0};
         if (nd->op == NN_CONV && nd->train_b)
-            n->ranges[n->n_ranges++] = (nn_range){nd->kern[0].b, (size_t)nd->n_kern, 0};
+            n->ranges[n->n_ranges++] = (nn_range){nd->kern[0].b, (size_t)nd->n_kern, i, 0};
         if (nd->op == NN_DENSE && nd->train_w)
-            n->ranges[n->n_ranges++] = (nn_range){nd->w_off, (size_t)nd->units * nd->n_in,
+            n->ranges[n->n_ranges++] = (nn_range){nd->w_off, (size_t)nd->units * nd->n_in, i,
                                                   nd->fast};
         if (nd->op == NN_DENSE && nd->train_b)
-            n->ranges[n->n_ranges++] = (nn_range){nd->b_off, (size_t)nd->units, 0};
+            n->ranges[n->n_ranges++] = (nn_range){nd->b_off, (size_t)nd->units, i, 0};
     }
     return CNF_OK;
 }

@@ -40,8 +40,9 @@ INLINE v8 load8(const float *p)
 }
 
 #define NN_TILE(MR, NC)                                                                      \
-    INLINE void nn_##MR##x##NC(int k, const float *A, ptrdiff_t ars, ptrdiff_t acs, const float *B,  \
-                        ptrdiff_t ldb, float *C, ptrdiff_t ldc)                              \
+    INLINE void nn_##MR##x##NC(int k, const float *A, ptrdiff_t ars, ptrdiff_t acs,         \
+                               const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc,       \
+                               int accumulate)                                               \
     {                                                                                        \
         v8 acc[MR][NC / 8];                                                                  \
         memset(acc, 0, sizeof acc);                                                          \
@@ -56,8 +57,12 @@ INLINE v8 load8(const float *p)
                     acc[i][v] += av * b[v];                                                  \
             }                                                                                \
         }                                                                                    \
-        for (int i = 0; i < MR; i++)                                                         \
+        for (int i = 0; i < MR; i++) {                                                       \
+            if (accumulate)                                                                  \
+                for (int v = 0; v < NC / 8; v++)                                             \
+                    acc[i][v] = load8(C + i * ldc + 8 * v) + acc[i][v];                      \
             memcpy(C + i * ldc, acc[i], sizeof acc[i]);                                      \
+        }                                                                                    \
     }
 
 NN_TILE(1, 32)
@@ -79,7 +84,8 @@ typedef float v4 __attribute__((vector_size(16)));
 
 #define NN_TILE4(MR)                                                                         \
     INLINE void nn_##MR##x4(int k, const float *A, ptrdiff_t ars, ptrdiff_t acs,            \
-                            const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc)         \
+                            const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc,         \
+                            int accumulate)                                                 \
     {                                                                                        \
         v4 acc[MR];                                                                          \
         memset(acc, 0, sizeof acc);                                                          \
@@ -92,8 +98,14 @@ typedef float v4 __attribute__((vector_size(16)));
                 acc[i] += av * b;                                                            \
             }                                                                                \
         }                                                                                    \
-        for (int i = 0; i < MR; i++)                                                         \
+        for (int i = 0; i < MR; i++) {                                                       \
+            if (accumulate) {                                                                \
+                v4 c;                                                                        \
+                memcpy(&c, C + i * ldc, sizeof c);                                           \
+                acc[i] = c + acc[i];                                                         \
+            }                                                                                \
             memcpy(C + i * ldc, &acc[i], sizeof acc[i]);                                     \
+        }                                                                                    \
     }
 
 NN_TILE4(1)
@@ -115,7 +127,7 @@ NN_TILE4(6)
 
 CNF_CLONES
 void cnf__gemm_nn(int m, int n, int k, const float *A, ptrdiff_t ars, ptrdiff_t acs,
-                  const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc)
+                  const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc, int accumulate)
 {
     for (int i0 = 0; i0 < m; i0 += 6) {
         int mr = m - i0 < 6 ? m - i0 : 6, j = 0;
@@ -123,19 +135,19 @@ void cnf__gemm_nn(int m, int n, int k, const float *A, ptrdiff_t ars, ptrdiff_t 
         float *c = C + i0 * ldc;
         if (mr == 1) /* one row (a dense node's input gradient): more sums in flight */
             for (; j + 32 <= n; j += 32)
-                nn_1x32(k, a, ars, acs, B + j, ldb, c + j, ldc);
+                nn_1x32(k, a, ars, acs, B + j, ldb, c + j, ldc, accumulate);
         for (; j + 16 <= n; j += 16)
-            NN_ROWS(16, mr, k, a, ars, acs, B + j, ldb, c + j, ldc)
+            NN_ROWS(16, mr, k, a, ars, acs, B + j, ldb, c + j, ldc, accumulate)
         for (; j + 8 <= n; j += 8)
-            NN_ROWS(8, mr, k, a, ars, acs, B + j, ldb, c + j, ldc)
+            NN_ROWS(8, mr, k, a, ars, acs, B + j, ldb, c + j, ldc, accumulate)
         for (; j + 4 <= n; j += 4)
-            NN_ROWS(4, mr, k, a, ars, acs, B + j, ldb, c + j, ldc)
+            NN_ROWS(4, mr, k, a, ars, acs, B + j, ldb, c + j, ldc, accumulate)
         for (; j < n; j++)
             for (int i = 0; i < mr; i++) {
                 float s = 0;
                 for (int p = 0; p < k; p++)
                     s += a[i * ars + p * acs] * B[p * ldb + j];
-                c[i * ldc + j] = s;
+                c[i * ldc + j] = accumulate ? c[i * ldc + j] + s : s;
             }
     }
 }

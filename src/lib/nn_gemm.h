@@ -10,11 +10,12 @@
 
 #include <stddef.h>
 
-/* cnf__gemm_nn - C[i][j] = the sum over p < k, in increasing p, of A(i, p) x B[p][j], for
- * i < m, j < n, summed from 0 (what "C = 0, then C += A(:, p) B[p] for each p" gives);
- * A(i, p) = A[i * ars + p * acs], so a transposed A costs nothing. */
+/* cnf__gemm_nn - C[i][j] = (C[i][j] +) the sum over p < k, in increasing p, of A(i, p) x
+ * B[p][j], for i < m, j < n, the sum taken from 0 (what "S = 0, then S += A(:, p) B[p] for
+ * each p" gives) and `accumulate` deciding the "C +"; A(i, p) = A[i * ars + p * acs], so a
+ * transposed A costs nothing. */
 void cnf__gemm_nn(int m, int n, int k, const float *A, ptrdiff_t ars, ptrdiff_t acs,
-                  const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc);
+                  const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc, int accumulate);
 
 /* cnf__gemm_dots - C[i][j] = (C[i][j] +) dot(A row i, B row j) over len values, for i < m,
  * j < n, with `accumulate` deciding the "C +"; dot is cnf__dot's order: eight lanes (lane l

@@ -351,7 +351,7 @@ static void conv_fwd_fast(const nn_node *nd, const real *P, const real *in, real
         im2col_pad(nd, g, in, col, col + nd->pad_off);
     else
         im2col_fast(nd, g, in, col);
-    cnf__gemm_nn(nd->n_kern, np, K, P + nd->kern[0].w, K, 1, col, np, out, np);
+    cnf__gemm_nn(nd->n_kern, np, K, P + nd->kern[0].w, K, 1, col, np, out, np, 0);
     for (int k = 0; k < nd->n_kern; k++) {
         real *o = out + (size_t)k * np, b = P[nd->kern[k].b];
         for (int p = 0; p < np; p++)
@@ -372,7 +372,7 @@ static void conv_bwd_fast(const nn_node *nd, const real *P, const real *dout, re
     if (nd->train_w)
         cnf__gemm_dots(nd->n_kern, K, np, dout, np, col, np, grad + w0, K, 1);
     if (din) {
-        cnf__gemm_nn(K, np, nd->n_kern, P + w0, 1, K, dout, np, dcol, np);
+        cnf__gemm_nn(K, np, nd->n_kern, P + w0, 1, K, dout, np, dcol, np, 0);
         if (nd->padcopy) {
             col2im_pad(nd, g, dcol, din, col + nd->pad_off);
         } else {
@@ -714,7 +714,8 @@ static void dense_bwd_fast(const nn_node *nd, const real *P, const real *in, con
             grad[nd->b_off + u] += dout[u];
     }
     if (din)
-        cnf__gemm_nn(1, nd->n_in, nd->units, dout, 0, 1, P + nd->w_off, nd->n_in, din, nd->n_in);
+        cnf__gemm_nn(1, nd->n_in, nd->units, dout, 0, 1, P + nd->w_off, nd->n_in, din, nd->n_in,
+                     0);
 }
 #endif
 
@@ -920,7 +921,7 @@ static void flush(const nn_net *n, nn_work *w)
         const real *r = (const real *)w->rec + nd->rec_off;
         if (nd->op == NN_DENSE && nd->fast && nd->train_w)
             cnf__gemm_nn(nd->units, nd->n_in, w->n_rec, r + nd->n_in, 1, (ptrdiff_t)n->rec_size,
-                         r, (ptrdiff_t)n->rec_size, (real *)w->grad + nd->w_off, nd->n_in);
+                         r, (ptrdiff_t)n->rec_size, (real *)w->grad + nd->w_off, nd->n_in, 0);
     }
 #else
     (void)n;

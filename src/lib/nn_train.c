@@ -19,6 +19,7 @@
  * its batch, before that batch's update, and are summed in epoch order after the epoch. */
 #define _POSIX_C_SOURCE 200809L
 #include "nn.h"
+#include "nn_gemm.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -152,7 +153,7 @@ static uint64_t train_bytes(const nn_net *n, const cnf_train_options *o, int thr
     uint64_t state = o->optimizer == CNF_OPT_ADAM ? 2 : o->momentum != 0 ? 1 : 0;
     uint64_t extra = (uint64_t)(train_slots(n, o, threads) - threads);
     return cnf__nn_net_bytes(n) + p + state * p + (uint64_t)threads * cnf__nn_work_bytes(n, 1) +
-           extra * (uint64_t)(n->n_params + 1) * sizeof(float);
+           extra * (uint64_t)(n->n_params + 2 + CHUNK * n->rec_size) * sizeof(float);
 }
 
 static cnf_status memory_fail(uint64_t bytes, uint64_t limit, cnf_error *err)
@@ -188,6 +189,8 @@ typedef struct trainer {
     float *total, *m1, *m2; /* the batch's gradient; momentum or Adam's moments */
     int slots;              /* chunks a round (train_slots) */
     float **slot;           /* their gradients: the works' own, then more */
+    float **srec;           /* their records (nn_work.rec), the same way */
+    int *srec_n;            /* samples recorded in each */
     long steps;
     int *train, *val;       /* sample indices, ascending */
     long n_train, n_val;
@@ -216,6 +219,8 @@ static void run_chunk(trainer *tr, int t, int k)
     nn_work *w = &tr->works[t];
     long a = (tr->chunk0 + k) * CHUNK, b = a + CHUNK < tr->batch_n ? a + CHUNK : tr->batch_n;
     w->grad = tr->slot[k];
+    w->rec = tr->srec[k];
+    w->n_rec = 0;
     zero_ranges(n, w->grad, 1);
     for (long i = a; i < b; i++) {
         int s = tr->batch[i], label = tr->data->labels[s], pred = 0, from = -1;
@@ -225,8 +230,9 @@ static void run_chunk(trainer *tr, int t, int k)
         tr->hit[tr->pos + i] = pred == label;
         n->m->backward(n, w, from, 1);
     }
-    n->m->flush(n, w);
+    tr->srec_n[k] = w->n_rec; /* its dense gradients: add_recorded */
     w->grad = tr->slot[t];
+    w->rec = tr->srec[t];
 }
 
 /* Thread t's share of the round: chunks t, t + threads, ... */
@@ -241,8 +247,9 @@ static void chunks_task(void *ctx, int t)
  * Adam (bias-corrected), weight decay added to the gradient; in double,
  * stored as float like torch's float32 tensors.  One loop per rule, with
  * nothing but arithmetic inside, so that each vectorises (this file is
- * compiled with -fno-math-errno: sqrt is then one instruction). */
-static void adam(float *restrict w, const float *restrict total, float *restrict m1,
+ * compiled with -fno-math-errno: sqrt is then one instruction), in AVX2 too
+ * (the same values: each step is one correctly rounded operation). */
+CNF__NN_CLONES static void adam(float *restrict w, const float *restrict total, float *restrict m1,
                  float *restrict m2, size_t n, long bn, const cnf_train_options *o, long steps)
 {
     double b1 = o->beta1, b2 = o->beta2, wd = o->weight_decay, lr = o->lr, eps = o->eps;
@@ -257,7 +264,7 @@ static void adam(float *restrict w, const float *restrict total, float *restrict
 }
 
 /* m1: NULL without momentum. */
-static void sgd(float *restrict w, const float *restrict total, float *restrict m1, size_t n,
+CNF__NN_CLONES static void sgd(float *restrict w, const float *restrict total, float *restrict m1, size_t n,
                 long bn, const cnf_train_options *o, long steps)
 {
     double wd = o->weight_decay, lr = o->lr, mu = o->momentum;
@@ -271,47 +278,67 @@ static void sgd(float *restrict w, const float *restrict total, float *restrict 
     }
 }
 
-/* Values [a, b) of the parameters that learn (their ranges end to end): the
- * round's slots added to the batch's gradient in chunk order, and after the
- * batch's last round the update. */
-static void reduce_update(trainer *tr, size_t a, size_t b)
+/* Rows [u0, u1) of recorded range R's weights, total being the range's part
+ * of the batch's gradient: each of the round's chunks' gradient made from its
+ * records as flush makes it (one product, summed from 0 in sample order: the
+ * bits of adding sample by sample) and added in chunk order.  Six rows at a
+ * time, so that they stay in cache while the chunks pass.  The chunks' dense
+ * gradients are never stored whole. */
+static void add_recorded(const trainer *tr, const nn_range *R, float *total, size_t u0,
+                         size_t u1)
 {
-    const cnf_train_options *o = tr->o;
-    float *w = tr->net.params;
-    size_t pos = 0;
-    for (int r = 0; r < tr->net.n_ranges && pos < b; r++) {
-        size_t off = tr->net.ranges[r].off, len = tr->net.ranges[r].len;
-        size_t lo = a > pos ? a - pos : 0, hi = b - pos < len ? b - pos : len;
-        pos += len;
-        if (lo >= hi)
-            continue;
+    const nn_node *nd = &tr->net.nodes[R->node];
+    ptrdiff_t rs = (ptrdiff_t)tr->net.rec_size, n_in = nd->n_in;
+    for (size_t u = u0; u < u1; u += 6) {
+        int rows = (int)(u1 - u < 6 ? u1 - u : 6);
         for (int k = 0; k < tr->round_n; k++) {
-            float *restrict total = tr->total + off;
-            const float *restrict g = tr->slot[k] + off;
-            for (size_t i = lo; i < hi; i++)
-                total[i] += g[i];
+            const float *rec = tr->srec[k] + nd->rec_off;
+            cnf__gemm_nn(rows, nd->n_in, tr->srec_n[k], rec + n_in + u, 1, rs, rec, rs,
+                         total + u * (size_t)n_in, n_in, 1);
         }
-        if (!tr->last_round)
-            continue;
-        if (o->optimizer == CNF_OPT_ADAM)
-            adam(w + off + lo, tr->total + off + lo, tr->m1 + off + lo, tr->m2 + off + lo,
-                 hi - lo, tr->batch_n, o, tr->steps);
-        else
-            sgd(w + off + lo, tr->total + off + lo, o->momentum != 0 ? tr->m1 + off + lo : NULL,
-                hi - lo, tr->batch_n, o, tr->steps);
     }
 }
 
-/* Thread t's slice of the parameters that learn, in whole cache lines. */
+/* Range R's values [lo, hi): the round's chunks added to the batch's
+ * gradient in chunk order, and after the batch's last round the update. */
+static void reduce_range(trainer *tr, const nn_range *R, size_t lo, size_t hi)
+{
+    const cnf_train_options *o = tr->o;
+    float *w = (float *)tr->net.params + R->off, *total = tr->total + R->off;
+    if (R->recorded) {
+        size_t n_in = (size_t)tr->net.nodes[R->node].n_in;
+        add_recorded(tr, R, total, lo / n_in, hi / n_in);
+    }
+    for (int k = 0; !R->recorded && k < tr->round_n; k++) {
+        float *restrict t = total;
+        const float *restrict g = tr->slot[k] + R->off;
+        for (size_t i = lo; i < hi; i++)
+            t[i] += g[i];
+    }
+    if (!tr->last_round)
+        return;
+    if (o->optimizer == CNF_OPT_ADAM)
+        adam(w + lo, total + lo, tr->m1 + R->off + lo, tr->m2 + R->off + lo, hi - lo, tr->batch_n,
+             o, tr->steps);
+    else
+        sgd(w + lo, total + lo, o->momentum != 0 ? tr->m1 + R->off + lo : NULL, hi - lo,
+            tr->batch_n, o, tr->steps);
+}
+
+/* Thread t's part of every range: whole rows of a recorded range, whole
+ * cache lines (16 values) of the others. */
 static void reduce_task(void *ctx, int t)
 {
     trainer *tr = ctx;
-    size_t all = 0, a, b;
-    for (int r = 0; r < tr->net.n_ranges; r++)
-        all += tr->net.ranges[r].len;
-    a = (all * (size_t)t / (size_t)tr->threads + 15) / 16 * 16;
-    b = t + 1 == tr->threads ? all : (all * (size_t)(t + 1) / (size_t)tr->threads + 15) / 16 * 16;
-    reduce_update(tr, a, b < all ? b : all);
+    for (int r = 0; r < tr->net.n_ranges; r++) {
+        const nn_range *R = &tr->net.ranges[r];
+        size_t unit = R->recorded ? (size_t)tr->net.nodes[R->node].n_in : 16;
+        size_t units = (R->len + unit - 1) / unit, T = (size_t)tr->threads;
+        size_t lo = units * (size_t)t / T * unit, hi = units * (size_t)(t + 1) / T * unit;
+        hi = hi < R->len ? hi : R->len;
+        if (lo < hi)
+            reduce_range(tr, R, lo, hi);
+    }
 }
 
 static void run_batch(trainer *tr, const int *batch, long bn, long pos)
@@ -445,6 +472,8 @@ static cnf_status alloc_trainer(trainer *tr, cnf_error *err)
     tr->slots = train_slots(&tr->net, tr->o, tr->threads);
     tr->works = calloc((size_t)tr->threads, sizeof *tr->works);
     tr->slot = calloc((size_t)tr->slots, sizeof *tr->slot);
+    tr->srec = calloc((size_t)tr->slots, sizeof *tr->srec);
+    tr->srec_n = calloc((size_t)tr->slots, sizeof *tr->srec_n);
     tr->total = calloc(np, sizeof(float));
     /* The optimizer's state only when it has one (as train_bytes counts). */
     tr->m1 = adam || tr->o->momentum != 0 ? calloc(np, sizeof(float)) : malloc(1);
@@ -452,15 +481,17 @@ static cnf_status alloc_trainer(trainer *tr, cnf_error *err)
     tr->order = malloc(sizeof(int) * (size_t)tr->n_train);
     tr->loss = malloc(sizeof(double) * most);
     tr->hit = malloc(most);
-    if (!tr->works || !tr->slot || !tr->total || !tr->m1 || !tr->m2 || !tr->order || !tr->loss ||
+    if (!tr->works || !tr->slot || !tr->srec || !tr->srec_n || !tr->total || !tr->m1 || !tr->m2 || !tr->order || !tr->loss ||
         !tr->hit)
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
     for (int t = 0; t < tr->threads && !st; t++) {
         st = cnf__nn_work_alloc(&tr->net, 1, &tr->works[t], err);
         tr->slot[t] = tr->works[t].grad;
+        tr->srec[t] = tr->works[t].rec;
     }
     for (int k = tr->threads; k < tr->slots && !st; k++)
-        if (!(tr->slot[k] = malloc(sizeof(float) * (tr->net.n_params + 1))))
+        if (!(tr->slot[k] = malloc(sizeof(float) * (tr->net.n_params + 1))) ||
+            !(tr->srec[k] = malloc(sizeof(float) * (CHUNK * tr->net.rec_size + 1))))
             st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
     if (!st && tr->threads > 1)
         st = cnf__pool_new(tr->threads, &tr->pool, err);
@@ -472,9 +503,13 @@ static void free_trainer(trainer *tr)
     cnf__pool_free(tr->pool);
     for (int t = 0; tr->works && t < tr->threads; t++)
         cnf__nn_work_free(&tr->works[t]);
-    for (int k = tr->threads; tr->slot && k < tr->slots; k++)
+    for (int k = tr->threads; tr->slot && k < tr->slots; k++) {
         free(tr->slot[k]);
+        free(tr->srec[k]);
+    }
     free(tr->slot);
+    free(tr->srec);
+    free(tr->srec_n);
     free(tr->works);
     free(tr->total);
     free(tr->m1);
