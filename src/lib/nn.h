@@ -229,6 +229,10 @@ extern const nn_math cnf__nn_f32, cnf__nn_f64;
  * nets take where a node's shape allows). */
 enum { CNF__NN_TRAIN = 1, CNF__NN_DOUBLE = 2, CNF__NN_GRAD_INPUT = 4, CNF__NN_REFERENCE = 8 };
 
+/* For the tests: when set, every net is built as with CNF__NN_REFERENCE (so
+ * that cnf_train can be compared with itself on the reference loops). */
+extern int cnf__nn_reference;
+
 /* cnf__nn_build - the nodes, shapes and parameter layout of pipeline p on
  * inputs of channels x height x width, no parameter values yet.  Errors
  * name the layer like a plan's (where = the pipeline, its line and

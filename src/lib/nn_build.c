@@ -620,6 +620,8 @@ cnf_status cnf__nn_layer_fail(const cnf_pipeline *p, int i, cnf_status st, cnf_e
     return st;
 }
 
+int cnf__nn_reference;
+
 cnf_status cnf__nn_build(const cnf_pipeline *p, int width, int height, int channels, int flags,
                          nn_net *n, cnf_error *err)
 {
@@ -654,7 +656,7 @@ cnf_status cnf__nn_build(const cnf_pipeline *p, int width, int height, int chann
     if (!st)
         st = layout(n, (flags & CNF__NN_GRAD_INPUT) != 0, err);
     if (!st)
-        st = fast_layout(n, !n->dbl && !(flags & CNF__NN_REFERENCE), err);
+        st = fast_layout(n, !n->dbl && !(flags & CNF__NN_REFERENCE) && !cnf__nn_reference, err);
     if (!st)
         st = ranges(n, err);
     if (st) {

@@ -8,7 +8,8 @@
  * several input channels, min pooling, sizes that are not multiples of 8, zero padding
  * copied into padded planes, even kernels padded more on one side) and check that it
  * was taken where it should be.  A chunk's gradient made with the dense nodes' records and
- * one flush must equal the reference's sample by sample.  The AVX2 and the portable builds
+ * one flush must equal the reference's sample by sample, and cnf_train the same bytes on
+ * both paths with any thread count.  The AVX2 and the portable builds
  * of the products
  * (nn_gemm.c, built a second time here without the AVX2 clone) must agree too. */
 #include "nn_test_util.h"
@@ -17,7 +18,7 @@
 
 /* nn_gemm.c built without clones, under these names (tests/CMakeLists.txt). */
 void cnf__gemm_nn_portable(int m, int n, int k, const float *A, ptrdiff_t ars, ptrdiff_t acs,
-                           const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc);
+                           const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc, int accumulate);
 void cnf__gemm_dots_portable(int m, int n, int len, const float *A, ptrdiff_t lda,
                              const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc,
                              int accumulate);
@@ -209,6 +210,65 @@ static int test_reference_shapes(void)
     return same_bits(SLOW, 12, 11, 3, 1, 3, fast);
 }
 
+/* Every learned weight of two trained pipelines, to the byte. */
+static int same_weights(const cnf_pipeline *a, const cnf_pipeline *b)
+{
+    int ok = a->n == b->n;
+    for (int i = 0; ok && i < a->n; i++) {
+        const cnf_pl_layer *x = &a->layers[i], *y = &b->layers[i];
+        ok &= x->layer.n_kernels == y->layer.n_kernels && x->units == y->units && x->in == y->in;
+        for (int k = 0; ok && k < x->layer.n_kernels; k++) {
+            const cnf_kernel *p = x->kernels[k], *q = y->kernels[k];
+            size_t n = (size_t)p->w * (size_t)p->h * (size_t)p->depth;
+            ok &= p->bias == q->bias && memcmp(p->weights, q->weights, sizeof(double) * n) == 0;
+        }
+        if (ok && x->w)
+            ok &= memcmp(x->w, y->w, sizeof(float) * (size_t)x->units * (size_t)x->in) == 0;
+        if (ok && x->b)
+            ok &= memcmp(x->b, y->b, sizeof(float) * (size_t)x->units) == 0;
+    }
+    return ok;
+}
+
+/* cnf_train itself, on the fast path and on the reference loops
+ * (cnf__nn_reference), with 1 and 3 threads: the same trained weights to
+ * the byte (Adam, batches of 10: whole and partial chunks, several rounds). */
+static int test_training_gives_the_reference_bytes(void)
+{
+    enum { N = 70 };
+    static unsigned char px[N * 784];
+    static int labels[N];
+    cnf_pipeline *p[4];
+    uint64_t seed = 11;
+    int ok = 1;
+    for (int i = 0; i < N * 784; i++)
+        px[i] = (unsigned char)(256 * t_rand(&seed));
+    for (int i = 0; i < N; i++)
+        labels[i] = (int)(10 * t_rand(&seed));
+    for (int c = 0; c < 4; c++) {
+        cnf_dataset d = {N, 28, 28, 1, px, NULL, labels};
+        cnf_train_options o;
+        cnf_error e;
+        cnf_train_options_init(&o);
+        o.optimizer = CNF_OPT_ADAM;
+        o.lr = 0.001;
+        o.batch = 10;
+        o.epochs = 2;
+        o.seed = 5;
+        o.threads = c & 1 ? 3 : 1;
+        cnf__nn_reference = c >= 2;
+        p[c] = t_pipe(LENET);
+        CHECK_EQ_INT(cnf_train(p[c], &d, &o, NULL, &e), CNF_OK);
+    }
+    cnf__nn_reference = 0;
+    for (int c = 1; c < 4; c++)
+        ok &= same_weights(p[0], p[c]);
+    CHECK(ok);
+    for (int c = 0; c < 4; c++)
+        cnf_pipeline_free(p[c]);
+    return ok;
+}
+
 /* The products on shapes around their tiles (6 x 16 and 4 x 3 blocks, 8
  * lanes), the AVX2 clone (when the CPU has AVX2) against the portable one. */
 static int test_clones(void)
@@ -226,11 +286,14 @@ static int test_clones(void)
         for (int b = 0; b < nd; b++)
             for (int c = 0; c < nd; c += 3) {
                 int m = dims[a], n = dims[b], k = dims[c];
-                cnf__gemm_nn(m, n, k, A, k, 1, B, n, C1, n);
-                cnf__gemm_nn_portable(m, n, k, A, k, 1, B, n, C2, n);
+                cnf__gemm_nn(m, n, k, A, k, 1, B, n, C1, n, 0);
+                cnf__gemm_nn_portable(m, n, k, A, k, 1, B, n, C2, n, 0);
                 ok &= memcmp(C1, C2, sizeof(float) * (size_t)(m * n)) == 0;
-                cnf__gemm_nn(m, n, k, A, 1, m, B, n, C1, n); /* A transposed */
-                cnf__gemm_nn_portable(m, n, k, A, 1, m, B, n, C2, n);
+                cnf__gemm_nn(m, n, k, A, 1, m, B, n, C1, n, 0); /* A transposed */
+                cnf__gemm_nn_portable(m, n, k, A, 1, m, B, n, C2, n, 0);
+                ok &= memcmp(C1, C2, sizeof(float) * (size_t)(m * n)) == 0;
+                cnf__gemm_nn(m, n, k, A, k, 1, B, n, C1, n, 1); /* C + the sums */
+                cnf__gemm_nn_portable(m, n, k, A, k, 1, B, n, C2, n, 1);
                 ok &= memcmp(C1, C2, sizeof(float) * (size_t)(m * n)) == 0;
                 memcpy(C2, C1, sizeof(float) * (size_t)(m * n));
                 cnf__gemm_dots(m, n, k, A, k, B, k, C1, n, 1);
@@ -241,9 +304,11 @@ static int test_clones(void)
     {
         const float a[4] = {1, 2, 3, 4}, b2[4] = {5, 6, 7, 8}, want[4] = {19, 22, 43, 50};
         float c[4], d[4];
-        cnf__gemm_nn(2, 2, 2, a, 2, 1, b2, 2, c, 2);
+        cnf__gemm_nn(2, 2, 2, a, 2, 1, b2, 2, c, 2, 0);
         cnf__gemm_dots(2, 2, 2, a, 2, b2, 2, d, 2, 0); /* a b2^T = [17 23; 39 53] */
         ok &= memcmp(c, want, sizeof c) == 0;
+        cnf__gemm_nn(2, 2, 2, a, 2, 1, b2, 2, c, 2, 1); /* twice that */
+        ok &= c[0] == 38 && c[1] == 44 && c[2] == 86 && c[3] == 100;
         ok &= d[0] == 17 && d[1] == 23 && d[2] == 39 && d[3] == 53;
     }
     CHECK(ok);
@@ -261,6 +326,7 @@ int main(void)
     RUN(test_padded_planes);
     RUN(test_reference_shapes);
     RUN(test_recorded_chunks);
+    RUN(test_training_gives_the_reference_bytes);
     RUN(test_clones);
     return t_finish("nn_fast");
 }
