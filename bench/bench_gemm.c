@@ -109,9 +109,9 @@ static double product_rate(const product *p, float *A, float *B, float *C)
             if (p->dots)
                 cnf__gemm_dots(p->m, p->n, p->k, A, p->k, B, p->k, C, p->n, 1);
             else if (p->tr)
-                cnf__gemm_nn(p->m, p->n, p->k, A, 1, p->m, B, p->n, C, p->n);
+                cnf__gemm_nn(p->m, p->n, p->k, A, 1, p->m, B, p->n, C, p->n, 0);
             else
-                cnf__gemm_nn(p->m, p->n, p->k, A, p->k, 1, B, p->n, C, p->n);
+                cnf__gemm_nn(p->m, p->n, p->k, A, p->k, 1, B, p->n, C, p->n, 0);
         }
         t[r] = (bench_now() - t0) / reps;
     }

@@ -579,6 +579,11 @@ cnf_status cnf_pipeline_parse(const char *text, size_t len, const char *name,
 void cnf_pipeline_free(cnf_pipeline *p);
 /* cnf_pipeline_n_layers - number of layers. */
 int cnf_pipeline_n_layers(const cnf_pipeline *p);
+/* cnf_pipeline_keep - keep the first n layers only (the others freed), e.g. a
+ * trained net's feature extractor; its classes go too, since they name the
+ * last layer's outputs.  CNF_E_USAGE (subject "layers") unless 1 <= n <=
+ * the layers there are; the pipeline is unchanged then. */
+cnf_status cnf_pipeline_keep(cnf_pipeline *p, int n, cnf_error *err);
 
 /* cnf_plan_create_pipeline - plan a pipeline for an input shape.  Input alpha
  * is dropped (the outputs are feature maps).  Errors name the layer, with the

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 typedef enum opt_id {
-    O_KERNEL, O_PIPELINE, O_PADDING, O_BORDER, O_STRIDE, O_DILATION, O_FLIP, O_CHANNELS,
+    O_KERNEL, O_PIPELINE, O_LAYERS, O_PADDING, O_BORDER, O_STRIDE, O_DILATION, O_FLIP, O_CHANNELS,
     O_ALPHA, O_SCALE, O_BIAS, O_ACTIVATION, O_POOL, O_POOL_SIZE, O_POOL_STRIDE,
     O_POOL_PADDING, O_CEIL, O_COMBINE, O_MAP, O_OUTPUT_DIR, O_RECURSIVE, O_JOBS,
     O_OUTPUT_FORMAT, O_QUALITY, O_DEPTH, O_COMPRESSION, O_PORTABLE, O_SKIP_EXISTING, O_SHARD, O_EXPLAIN, O_MAX_PIXELS,
@@ -31,6 +31,7 @@ static const opt OPTIONS[] = {
      "kernel: built-in NAME[:SIZE[:SIGMA]], a .json file, or an inline matrix "
      "'[[0,1,0],[1,-4,1],[0,1,0]]'; repeat for a filter bank"},
     {O_PIPELINE, "pipeline", 0, "FILE.json", 0, "a multi-layer pipeline (not with the layer flags)"},
+    {O_LAYERS, "layers", 0, "N", 0, "run only the first N layers of --pipeline (a trained net's filters)"},
     {O_PADDING, "padding", 0, "valid|same|N|PH,PW", 1, "border added before convolving (same)"},
     {O_BORDER, "border", 0, "zero|replicate|reflect|mirror|wrap", 1,
      "what the padding contains (zero)"},
@@ -233,6 +234,7 @@ static int apply_layer(options *o, const opt *op, const char *flag, const char *
         o->kernels[o->n_kernels++] = val;
         return 0;
     case O_PIPELINE: o->pipeline = val; return 0;
+    case O_LAYERS: return arg_int(flag, val, 1, CNF_MAX_LAYERS, &o->layers);
     case O_PADDING: return arg_padding(flag, val, L);
     case O_BORDER:
         if (parse_enum(flag, val, CNF_VOCAB_BORDER, &v))
@@ -400,6 +402,10 @@ int validate_options(options *o)
         char flag[80];
         snprintf(flag, sizeof flag, "--%s", o->geometry_flag);
         msg_usage(flag, "cannot be combined with --pipeline (set it in the pipeline's layers)");
+        return 2;
+    }
+    if (o->layers && !o->pipeline) {
+        msg_usage("--layers", "is for --pipeline: the first N of its layers");
         return 2;
     }
     if (!o->pipeline && o->n_kernels == 0 && o->layer.pool == CNF_POOL_NONE) {

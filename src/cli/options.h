@@ -13,6 +13,7 @@ typedef struct options {
     const char *kernels[CLI_MAX_KERNELS];
     int n_kernels;
     const char *pipeline;
+    int layers;      /* --layers: the pipeline's first N layers only (0: all) */
     cnf_layer layer; /* kernels filled in by run_setup_load */
     int geometry_flags_seen; /* a conv/pool flag was given (conflicts with --pipeline) */
     const char *geometry_flag; /* the first one, for the error */

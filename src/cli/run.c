@@ -112,11 +112,14 @@ int load_pipeline_file(const char *spec, cnf_pipeline **pl_ret)
     return EXIT_OK;
 }
 
-/* The pipeline of a filter run must have all its weights. */
+/* The pipeline of a filter run (its first --layers layers) must have all
+ * its weights. */
 static int load_pipeline(run_setup *s)
 {
     cnf_error err;
     int rc = load_pipeline_file(s->o->pipeline, &s->pipeline);
+    if (rc == 0 && s->o->layers && cnf_pipeline_keep(s->pipeline, s->o->layers, &err) != CNF_OK)
+        rc = msg_cnf(&err, "--layers");
     if (rc == 0 && cnf_pipeline_check_weights(s->pipeline, &err) != CNF_OK)
         rc = msg_cnf(&err, s->o->pipeline);
     return rc;

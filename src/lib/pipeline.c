@@ -725,19 +725,35 @@ static void free_classes(cnf_pipeline *p)
     p->n_classes = 0;
 }
 
+static void free_layer(cnf_pl_layer *L)
+{
+    for (int k = 0; L->kernels && k < L->layer.n_kernels; k++)
+        cnf_kernel_free(L->kernels[k]);
+    free(L->kernels);
+    free(L->kptr);
+    free(L->w);
+    free(L->b);
+}
+
+cnf_status cnf_pipeline_keep(cnf_pipeline *p, int n, cnf_error *err)
+{
+    if (n < 1 || n > p->n)
+        return cnf__fail_setting(err, CNF_E_USAGE, "layers",
+                                 "%d is not between 1 and the %d layers of %s", n, p->n, p->name);
+    for (int i = n; i < p->n; i++)
+        free_layer(&p->layers[i]);
+    if (n < p->n)
+        free_classes(p);
+    p->n = n;
+    return CNF_OK;
+}
+
 void cnf_pipeline_free(cnf_pipeline *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->n; i++) {
-        cnf_pl_layer *L = &p->layers[i];
-        for (int k = 0; L->kernels && k < L->layer.n_kernels; k++)
-            cnf_kernel_free(L->kernels[k]);
-        free(L->kernels);
-        free(L->kptr);
-        free(L->w);
-        free(L->b);
-    }
+    for (int i = 0; i < p->n; i++)
+        free_layer(&p->layers[i]);
     free_classes(p);
     free(p->doc_name);
     free(p->description);

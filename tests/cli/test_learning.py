@@ -326,11 +326,56 @@ def memory_is_checked_before_loading_and_an_interrupt_leaves_nothing():
     harness.assert_no_temp_files(TMP)
 
 
+def the_walkthrough_class_folders_train_predict_and_the_learned_filters():
+    # the README's "train your own": a folder per class of PNG files, train, predict, then
+    # the trained net's first layers run as filters with --pipeline --layers
+    root, ims, labels = class_tree("mine", 80, 31)
+    net = small_net("mine-net.json")
+    rc, _, err = run("train", "--pipeline", net, "-o", "mine.json", "--epochs", "8", "--lr",
+                     "0.05", "-q", root)
+    assert rc == 0, err
+    rc, out, err = run("predict", "--pipeline", "mine.json", root)
+    assert rc == 0, err
+    acc = float(re.search(r"accuracy ([\d.]+) %", err).group(1))
+    assert acc >= 90, err
+    assert out.count("\n") == 80 and ",a-vertical," in out and ",b-horizontal," in out, out
+    # the first three layers (affine, conv, relu): the conv maps of one image, in float32
+    img = os.path.join(root, "a-vertical" if labels[0] == 0 else "b-horizontal", "000.png")
+    rc, _, err = run("--pipeline", "mine.json", "--layers", "3", img, "maps.npy")
+    assert rc == 0, err
+    got = np.load(path("maps.npy"))
+    trained = json.load(open(path("mine.json")))
+    conv = trained["layers"][1]
+    x = np.pad(ims[0].astype(np.float64) * 0.01 - 1, 1)  # affine, then the zero border
+    for k, kern in enumerate(conv["kernels"]):
+        w = np.asarray(kern["weights"], np.float64).reshape(3, 3)
+        want = np.array([[(w * x[r:r + 3, c:c + 3]).sum() for c in range(8)] for r in range(8)])
+        want = np.maximum(want + conv["bias"][k], 0)
+        assert np.allclose(got[k], want, atol=1e-5), (k, got[k], want)
+    # the same bytes as a pipeline file cut by hand; PNG maps by {index}
+    cut = dict(trained, layers=trained["layers"][:3])
+    cut.pop("classes", None)
+    write("cut.json", json.dumps(cut))
+    rc, _, err = run("--pipeline", "cut.json", img, "cut.npy")
+    assert rc == 0, err
+    assert open(path("cut.npy"), "rb").read() == open(path("maps.npy"), "rb").read()
+    rc, _, err = run("--pipeline", "mine.json", "--layers", "3", "--map", "normalize", img,
+                     "map{index}.png")
+    assert rc == 0 and os.path.exists(path("map0.png")) and os.path.exists(path("map1.png")), err
+    # --layers past the end, or without --pipeline: usage errors, nothing written
+    rc, _, err = run("--pipeline", "mine.json", "--layers", "8", img, "none.png")
+    assert rc == 2 and "--layers: 8 is not between 1 and the 7 layers" in err, err
+    rc, _, err = run("-k", "sobel", "--layers", "2", img, "none.png")
+    assert rc == 2 and "--layers" in err and "--pipeline" in err, err
+    assert not os.path.exists(path("none.png"))
+
+
 TESTS = [the_seed_loop_matches_a_float64_reference_epoch_by_epoch,
          a_trained_file_reads_back_everywhere_and_predicts_what_it_learned,
          the_trained_file_is_the_same_bytes_for_any_jobs_and_every_run,
          idx_csv_val_and_log_all_work, bad_data_and_bad_nets_fail_with_one_line_and_no_output,
-         memory_is_checked_before_loading_and_an_interrupt_leaves_nothing]
+         memory_is_checked_before_loading_and_an_interrupt_leaves_nothing,
+         the_walkthrough_class_folders_train_predict_and_the_learned_filters]
 
 
 def main():
