@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <isa-l/igzip_lib.h>
 #include <zlib.h>
 
 /* One sample to load: a file and its label (-1 none). */
@@ -243,6 +244,88 @@ static int gz_exact(gzFile f, void *buf, size_t n)
     return 0;
 }
 
+/* The first na + nb bytes of a file's content (a gzip file's decompressed)
+ * into a, then b: 0; 1 when the content is shorter; -1 when the file cannot
+ * be read or its gzip data is broken (the CRC of the whole member is checked).
+ * A gzip file is inflated by ISA-L (Debian's libisal, which the PNG reader
+ * uses too): 0.1 s for Fashion-MNIST's 47 MB of images where zlib takes 0.3;
+ * one of several gzip members is read by zlib, as gzread would. */
+#define IN_CHUNK (1u << 20)
+static int read_content(const char *path, void *a, size_t na, void *b, size_t nb)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *in = NULL, magic[2], scratch[4096];
+    struct inflate_state *st = NULL;
+    unsigned char *dst[2] = {a, b};
+    size_t left[2] = {na, nb};
+    int t = 0, rc = -1, eof = 0;
+    if (!f)
+        return -1;
+    if (fread(magic, 1, 2, f) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+        rewind(f);
+        rc = (na && fread(a, 1, na, f) != na) || (nb && fread(b, 1, nb, f) != nb) ? 1 : 0;
+        rc = rc && ferror(f) ? -1 : rc;
+        fclose(f);
+        return rc;
+    }
+    rewind(f);
+    in = malloc(IN_CHUNK);
+    st = malloc(sizeof *st);
+    if (!in || !st)
+        goto done;
+    isal_inflate_init(st);
+    st->crc_flag = ISAL_GZIP;
+    for (;;) {
+        uint32_t out_before, in_before;
+        int delivered;
+        if (st->avail_out == 0) { /* the next piece of a or b; past them, to the member's end */
+            while (t < 2 && left[t] == 0)
+                t++;
+            if (t < 2) {
+                size_t piece = left[t] > (1u << 30) ? 1u << 30 : left[t];
+                st->next_out = dst[t];
+                st->avail_out = (uint32_t)piece;
+                dst[t] += piece;
+                left[t] -= piece;
+            } else {
+                st->next_out = scratch;
+                st->avail_out = sizeof scratch;
+            }
+        }
+        if (st->avail_in == 0 && !eof) {
+            st->avail_in = (uint32_t)fread(in, 1, IN_CHUNK, f);
+            st->next_in = in;
+            eof = st->avail_in == 0;
+            if (eof && ferror(f))
+                goto done;
+        }
+        out_before = st->avail_out;
+        in_before = st->avail_in;
+        if (isal_inflate(st) != ISAL_DECOMP_OK)
+            goto done; /* broken data, or a CRC or length that does not match */
+        delivered = left[0] == 0 && left[1] == 0 && (t >= 2 || st->avail_out == 0);
+        if (st->block_state == ISAL_BLOCK_FINISH) {
+            rc = delivered ? 0 : 1;
+            if (!delivered && (st->avail_in > 0 || !eof)) { /* more members: zlib reads them */
+                gzFile g = gzopen(path, "rb");
+                rc = !g || gz_exact(g, a, na) != 0 || gz_exact(g, b, nb) != 0 ? 1 : 0;
+                if (g)
+                    gzclose(g);
+            }
+            goto done;
+        }
+        if (eof && in_before == 0 && st->avail_out == out_before) {
+            rc = delivered ? -1 : 1; /* the file ends inside the member (without its CRC) */
+            goto done;
+        }
+    }
+done:
+    free(in);
+    free(st);
+    fclose(f);
+    return rc;
+}
+
 /* 1 if path is an IDX file of unsigned bytes with `dims` dimensions (gzip or
  * not); its header (4 + 4 * dims bytes) goes to hdr. */
 static int idx_header(const char *path, int dims, unsigned char *hdr)
@@ -339,15 +422,14 @@ static int load_idx(dataset *ds, const char *path, const dataset_opts *o)
         msg_error(path, "out of memory");
         return EXIT_FAILURE_RUN;
     }
-    f = gzopen(path, "rb");
-    if (!f || gz_exact(f, hdr, 16) != 0 || gz_exact(f, ds->u8, bytes) != 0) {
-        if (f)
-            gzclose(f);
+    switch (read_content(path, hdr, 16, ds->u8, bytes)) {
+    case 0: break;
+    case 1:
         msg_error(path, "truncated IDX file: fewer than %llu image bytes",
                   (unsigned long long)bytes);
         return EXIT_FAILURE_RUN;
+    default: msg_error(path, "unreadable or corrupt (gzip data or CRC)"); return EXIT_FAILURE_RUN;
     }
-    gzclose(f);
     if (labels) {
         unsigned char *lb = malloc(n);
         f = gzopen(labels, "rb");
