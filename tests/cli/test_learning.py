@@ -199,6 +199,18 @@ def idx_csv_val_and_log_all_work():
     assert "val loss" in err and "val accuracy" in err, err
     rows = open(path("idx-log.csv")).read().splitlines()
     assert len(rows) == 3 and all(len(r.split(",")) == 6 and r.split(",")[3] for r in rows[1:]), rows
+    # the same images uncompressed, and as two gzip members: the same predictions
+    raw = gzip.decompress(open(ip, "rb").read())
+    with open(path("plain-images-idx3-ubyte"), "wb") as f:
+        f.write(raw)
+    with open(path("two-images-idx3-ubyte.gz"), "wb") as f:
+        f.write(gzip.compress(raw[:3000]) + gzip.compress(raw[3000:]))
+    outs = []
+    for images in (ip, path("plain-images-idx3-ubyte"), path("two-images-idx3-ubyte.gz")):
+        rc, out, err = run("predict", "--pipeline", "idx.json", images)
+        assert rc == 0, err
+        outs.append([line.split(",", 1)[1] for line in out.splitlines()])
+    assert len(outs[0]) == 80 and outs[0] == outs[1] == outs[2], outs
     # a CSV of path,label over .png and matrix files
     os.makedirs(path("csvdata"), exist_ok=True)
     lines = ["path,label"]
@@ -279,6 +291,20 @@ def bad_data_and_bad_nets_fail_with_one_line_and_no_output():
     # a label the net does not have (3 >= 2 outputs)
     _, lp3 = idx_files("bad5", ims, [0, 1, 3, 0, 1, 0, 1, 0, 1, 0])
     cases.append(([ip, "--labels", lp3], 1, ip))
+    # gzip images cut short, with a wrong CRC, without their trailer
+    raw = gzip.decompress(open(ip, "rb").read())
+    whole = gzip.compress(raw)
+    for name, data, why in (("cut", whole[:len(whole) // 2], "truncated IDX file"),
+                            ("crc", whole[:-8] + bytes([whole[-8] ^ 0x55]) + whole[-7:],
+                             "corrupt"),
+                            ("notrail", whole[:-4], "corrupt")):
+        bad = path("bad6-%s-images-idx3-ubyte.gz" % name)
+        with open(bad, "wb") as f:
+            f.write(data)
+        rc, _, err = run("train", "--pipeline", "net.json", "-o", "bad.json", "--labels",
+                         ip.replace("images-idx3", "labels-idx1"), bad)
+        assert rc == 1 and why in err, (name, rc, err)
+        cases.append(([bad, "--labels", ip.replace("images-idx3", "labels-idx1")], 1, bad))
     for args, code, where in cases:
         if os.path.exists(path("bad.json")):
             os.unlink(path("bad.json"))
