@@ -289,6 +289,42 @@ static char *training_record(const train_args *a, const dataset *ds, const cnf_e
     return out;
 }
 
+/* A net too large for a pipeline file is refused before training, not after:
+ * on a copy (the pipeline written and read back), the weights are drawn as
+ * training draws them and written as the trained file would be (trained
+ * weights print with as many digits, give or take one or two). */
+static int check_writable(const train_args *a, const cnf_pipeline *pl, const dataset *ds)
+{
+    char *json = NULL;
+    size_t len = 0;
+    cnf_pipeline *copy = NULL;
+    cnf_train_options o = a->t;
+    cnf_error err;
+    int rc = EXIT_OK;
+    if (cnf_pipeline_to_json(pl, NULL, &json, &len, &err) != CNF_OK ||
+        cnf_pipeline_parse(json, len, a->pipeline, NULL, &copy, &err) != CNF_OK) {
+        free(json);
+        return EXIT_OK; /* nothing to learn from here: training says what is wrong */
+    }
+    free(json);
+    json = NULL;
+    o.epochs = 0;
+    o.val = NULL;
+    o.val_fraction = 0;
+    o.progress = NULL;
+    o.epoch_end = NULL;
+    if (cnf_train(copy, &ds->d, &o, NULL, &err) == CNF_OK &&
+        cnf_pipeline_to_json(copy, NULL, &json, &len, &err) != CNF_OK &&
+        err.limit == CNF_LIMIT_JSON) {
+        msg_error(a->output, "%s: refused before training (use smaller images, or fewer "
+                             "kernels or units)", err.msg);
+        rc = EXIT_FAILURE_RUN;
+    }
+    free(json);
+    cnf_pipeline_free(copy);
+    return rc;
+}
+
 /* The trained net (and the log) in place, together. */
 static int write_results(const train_args *a, cnf_pipeline *pl, const dataset *ds,
                          const cnf_epoch_stats *s, run_state *r)
@@ -376,6 +412,8 @@ static int train_run(train_args *a)
     a->t.progress = on_progress;
     a->t.epoch_end = on_epoch;
     a->t.ctx = &r;
+    if (rc == 0)
+        rc = check_writable(a, pl, &ds);
     if (rc == 0 && cnf_train(pl, &ds.d, &a->t, &last, &err) != CNF_OK) {
         if (r.bar)
             fprintf(stderr, "\n");

@@ -312,6 +312,18 @@ def bad_data_and_bad_nets_fail_with_one_line_and_no_output():
         assert rc == code, (args, rc, err)
         harness.one_error_line(err, "cnnfilter: " + where)
         assert not os.path.exists(path("bad.json")), args
+    # a net whose trained file could not be written (over 4 MiB of JSON): refused at once
+    write("huge.json", json.dumps({"layers": [
+        {"type": "flatten"}, {"type": "dense", "units": 300}, {"type": "dense", "units": 2},
+        {"type": "softmax"}]}))
+    for c in range(2):
+        for i in range(2):
+            png(path("hugedata", "c%d" % c, "%d.png" % i), np.full((64, 64), 100 * c + i))
+    rc, _, err = run("train", "--pipeline", "huge.json", "-o", "huge-trained.json", "--epochs",
+                     "1000", path("hugedata"), timeout=20)
+    assert rc == 1 and "huge-trained.json: the pipeline would take more than" in err, err
+    assert "refused before training" in err and len(err.splitlines()) == 1, err
+    assert not os.path.exists(path("huge-trained.json"))
     # a net without weights used to filter: a usage error naming the layer
     rc, _, err = run("--pipeline", "net.json", os.path.join(ROOT, "samples", "digit8.png"), "o.npy")
     assert rc == 2, err
