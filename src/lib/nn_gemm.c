@@ -152,6 +152,93 @@ void cnf__gemm_nn(int m, int n, int k, const float *A, ptrdiff_t ars, ptrdiff_t 
     }
 }
 
+/* ----------------------------------------------------- C += chunks of A B
+ *
+ * MR rows by NC columns of C held in registers while the chunks pass: each chunk's products
+ * summed from 0 in their own registers, then added to C's; C is loaded and stored once.
+ * 3 x 16: 6 registers of C, 6 of the chunk's sums, 2 for B's row and 1 for A's value. */
+#define CH_TILE(MR, NC)                                                                      \
+    INLINE void ch_##MR##x##NC(int nc, const float *const *A, const float *const *B,        \
+                               const int *k, ptrdiff_t ars, ptrdiff_t acs, ptrdiff_t ldb,    \
+                               ptrdiff_t off, float *C, ptrdiff_t ldc)                       \
+    {                                                                                        \
+        v8 c[MR][NC / 8];                                                                    \
+        for (int i = 0; i < MR; i++)                                                         \
+            for (int v = 0; v < NC / 8; v++)                                                 \
+                c[i][v] = load8(C + i * ldc + 8 * v);                                        \
+        for (int q = 0; q < nc; q++) {                                                       \
+            v8 acc[MR][NC / 8];                                                              \
+            memset(acc, 0, sizeof acc);                                                      \
+            for (int p = 0; p < k[q]; p++) {                                                 \
+                v8 b[NC / 8];                                                                \
+                for (int v = 0; v < NC / 8; v++)                                             \
+                    b[v] = load8(B[q] + p * ldb + off + 8 * v);                              \
+                for (int i = 0; i < MR; i++) {                                               \
+                    float a = A[q][i * ars + p * acs];                                       \
+                    v8 av = {a, a, a, a, a, a, a, a};                                        \
+                    for (int v = 0; v < NC / 8; v++)                                         \
+                        acc[i][v] += av * b[v];                                              \
+                }                                                                            \
+            }                                                                                \
+            for (int i = 0; i < MR; i++)                                                     \
+                for (int v = 0; v < NC / 8; v++)                                             \
+                    c[i][v] = c[i][v] + acc[i][v];                                           \
+        }                                                                                    \
+        for (int i = 0; i < MR; i++)                                                         \
+            memcpy(C + i * ldc, c[i], sizeof c[i]);                                          \
+    }
+
+CH_TILE(1, 16)
+CH_TILE(2, 16)
+CH_TILE(3, 16)
+CH_TILE(1, 8)
+CH_TILE(2, 8)
+CH_TILE(3, 8)
+
+CNF_CLONES
+void cnf__gemm_chunks(int m, int n, int nc, const float *const *A, const float *const *B,
+                      const int *k, ptrdiff_t ars, ptrdiff_t acs, ptrdiff_t ldb, float *C,
+                      ptrdiff_t ldc)
+{
+    const float *a[CNF__GEMM_MAX_CHUNKS];
+    if (nc > CNF__GEMM_MAX_CHUNKS) { /* in runs of the most it holds: the same order */
+        for (int q = 0; q < nc; q += CNF__GEMM_MAX_CHUNKS)
+            cnf__gemm_chunks(m, n, nc - q < CNF__GEMM_MAX_CHUNKS ? nc - q : CNF__GEMM_MAX_CHUNKS,
+                             A + q, B + q, k + q, ars, acs, ldb, C, ldc);
+        return;
+    }
+    for (int i0 = 0; i0 < m; i0 += 3) {
+        int mr = m - i0 < 3 ? m - i0 : 3, j = 0;
+        float *c = C + i0 * ldc;
+        for (int q = 0; q < nc; q++)
+            a[q] = A[q] + i0 * ars;
+        for (; j + 16 <= n; j += 16) {
+            if (mr == 3)
+                ch_3x16(nc, a, B, k, ars, acs, ldb, j, c + j, ldc);
+            else if (mr == 2)
+                ch_2x16(nc, a, B, k, ars, acs, ldb, j, c + j, ldc);
+            else
+                ch_1x16(nc, a, B, k, ars, acs, ldb, j, c + j, ldc);
+        }
+        for (; j + 8 <= n; j += 8) {
+            if (mr == 3)
+                ch_3x8(nc, a, B, k, ars, acs, ldb, j, c + j, ldc);
+            else if (mr == 2)
+                ch_2x8(nc, a, B, k, ars, acs, ldb, j, c + j, ldc);
+            else
+                ch_1x8(nc, a, B, k, ars, acs, ldb, j, c + j, ldc);
+        }
+        for (; j < n; j++)
+            for (int i = 0; i < mr; i++)
+                for (int q = 0; q < nc; q++) {
+                    float sum = 0;
+                    for (int p = 0; p < k[q]; p++)
+                        sum += a[q][i * ars + p * acs] * B[q][p * ldb + j];
+                    c[i * ldc + j] = c[i * ldc + j] + sum;
+                }
+    }
+}
+
 /* ------------------------------------------------------------ C = A B^T
  *
  * RA rows of A against RB rows of B: RA x RB dot products of 8 lanes each, one vector

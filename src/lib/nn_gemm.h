@@ -17,6 +17,15 @@
 void cnf__gemm_nn(int m, int n, int k, const float *A, ptrdiff_t ars, ptrdiff_t acs,
                   const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc, int accumulate);
 
+/* cnf__gemm_chunks - for each chunk q < nc in order, C[i][j] += S_q[i][j], where S_q[i][j] is
+ * the sum over p < k[q], in increasing p, of A[q][i * ars + p * acs] x B[q][p * ldb + j],
+ * summed from 0: what cnf__gemm_nn with `accumulate` gives chunk after chunk, with C kept in
+ * registers across the chunks (a dense layer's weight gradient: the chunks' records). */
+#define CNF__GEMM_MAX_CHUNKS 256
+void cnf__gemm_chunks(int m, int n, int nc, const float *const *A, const float *const *B,
+                      const int *k, ptrdiff_t ars, ptrdiff_t acs, ptrdiff_t ldb, float *C,
+                      ptrdiff_t ldc);
+
 /* cnf__gemm_dots - C[i][j] = (C[i][j] +) dot(A row i, B row j) over len values, for i < m,
  * j < n, with `accumulate` deciding the "C +"; dot is cnf__dot's order: eight lanes (lane l
  * sums the terms t = l mod 8 of the whole blocks of 8, in order), added as ((l0 + l1) +

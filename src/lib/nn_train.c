@@ -22,6 +22,7 @@
 #include "nn_gemm.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -201,6 +202,7 @@ typedef struct trainer {
     const int *batch;
     long batch_n, pos, chunk0;
     int round_n, last_round;
+    atomic_int next_chunk;  /* the round's next chunk to take */
 } trainer;
 
 /* Zero the gradient of the parameters that learn; for a chunk's slot, not
@@ -235,11 +237,14 @@ static void run_chunk(trainer *tr, int t, int k)
     w->rec = tr->srec[t];
 }
 
-/* Thread t's share of the round: chunks t, t + threads, ... */
+/* Thread t takes the round's chunks one at a time until none is left: a
+ * chunk's gradient goes to its own slot whichever thread makes it, so the
+ * taking order changes nothing but the balance. */
 static void chunks_task(void *ctx, int t)
 {
     trainer *tr = ctx;
-    for (int k = t; k < tr->round_n; k += tr->threads)
+    for (int k; (k = atomic_fetch_add_explicit(&tr->next_chunk, 1, memory_order_relaxed)) <
+                tr->round_n;)
         run_chunk(tr, t, k);
 }
 
@@ -281,21 +286,25 @@ CNF__NN_CLONES static void sgd(float *restrict w, const float *restrict total, f
 /* Rows [u0, u1) of recorded range R's weights, total being the range's part
  * of the batch's gradient: each of the round's chunks' gradient made from its
  * records as flush makes it (one product, summed from 0 in sample order: the
- * bits of adding sample by sample) and added in chunk order.  Six rows at a
- * time, so that they stay in cache while the chunks pass.  The chunks' dense
- * gradients are never stored whole. */
+ * bits of adding sample by sample) and added in chunk order, the rows of the
+ * total held in registers while the chunks pass (cnf__gemm_chunks).  The
+ * chunks' dense gradients are never stored whole. */
 static void add_recorded(const trainer *tr, const nn_range *R, float *total, size_t u0,
                          size_t u1)
 {
     const nn_node *nd = &tr->net.nodes[R->node];
     ptrdiff_t rs = (ptrdiff_t)tr->net.rec_size, n_in = nd->n_in;
-    for (size_t u = u0; u < u1; u += 6) {
-        int rows = (int)(u1 - u < 6 ? u1 - u : 6);
-        for (int k = 0; k < tr->round_n; k++) {
-            const float *rec = tr->srec[k] + nd->rec_off;
-            cnf__gemm_nn(rows, nd->n_in, tr->srec_n[k], rec + n_in + u, 1, rs, rec, rs,
-                         total + u * (size_t)n_in, n_in, 1);
+    const float *a[CNF__GEMM_MAX_CHUNKS], *b[CNF__GEMM_MAX_CHUNKS];
+    int k[CNF__GEMM_MAX_CHUNKS];
+    for (int q0 = 0; q0 < tr->round_n; q0 += CNF__GEMM_MAX_CHUNKS) {
+        int nc = tr->round_n - q0 < CNF__GEMM_MAX_CHUNKS ? tr->round_n - q0 : CNF__GEMM_MAX_CHUNKS;
+        for (int q = 0; q < nc; q++) {
+            b[q] = tr->srec[q0 + q] + nd->rec_off;
+            a[q] = b[q] + n_in + u0;
+            k[q] = tr->srec_n[q0 + q];
         }
+        cnf__gemm_chunks((int)(u1 - u0), nd->n_in, nc, a, b, k, 1, rs, rs,
+                         total + u0 * (size_t)n_in, n_in);
     }
 }
 
@@ -353,6 +362,7 @@ static void run_batch(trainer *tr, const int *batch, long bn, long pos)
         tr->chunk0 = c0;
         tr->round_n = (int)(chunks - c0 < tr->slots ? chunks - c0 : tr->slots);
         tr->last_round = c0 + tr->slots >= chunks;
+        atomic_store_explicit(&tr->next_chunk, 0, memory_order_relaxed);
         if (tr->pool) {
             cnf__pool_run(tr->pool, tr->threads, chunks_task, tr);
             cnf__pool_run(tr->pool, tr->threads, reduce_task, tr);

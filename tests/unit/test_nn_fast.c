@@ -19,6 +19,9 @@
 /* nn_gemm.c built without clones, under these names (tests/CMakeLists.txt). */
 void cnf__gemm_nn_portable(int m, int n, int k, const float *A, ptrdiff_t ars, ptrdiff_t acs,
                            const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc, int accumulate);
+void cnf__gemm_chunks_portable(int m, int n, int nc, const float *const *A,
+                               const float *const *B, const int *k, ptrdiff_t ars,
+                               ptrdiff_t acs, ptrdiff_t ldb, float *C, ptrdiff_t ldc);
 void cnf__gemm_dots_portable(int m, int n, int len, const float *A, ptrdiff_t lda,
                              const float *B, ptrdiff_t ldb, float *C, ptrdiff_t ldc,
                              int accumulate);
@@ -300,6 +303,27 @@ static int test_clones(void)
                 cnf__gemm_dots_portable(m, n, k, A, k, B, k, C2, n, 1);
                 ok &= memcmp(C1, C2, sizeof(float) * (size_t)(m * n)) == 0;
             }
+    /* chunks of products added in order: the same as one accumulating product a chunk,
+     * for the AVX2 and the portable builds, with chunks of 0 to 5 terms */
+    for (int a = 0; a < nd; a += 2)
+        for (int b = 0; b < nd; b++) {
+            int m = dims[a], n = dims[b], k[7] = {4, 1, 0, 5, 4, 2, 3};
+            const float *pa[7], *pb[7];
+            float *C3 = malloc(sizeof(float) * 40 * 40);
+            for (int q = 0; q < 7; q++) {
+                pa[q] = A + 3 * q;       /* A_q(i, p) = A[3q + i + 40 p] */
+                pb[q] = B + 37 * q % 200; /* B_q[p][j] = B[37q mod 200 + 40 p + j] */
+            }
+            for (int i = 0; i < m * n; i++)
+                C1[i] = C2[i] = C3[i] = (float)(i % 7) - 3;
+            cnf__gemm_chunks(m, n, 7, pa, pb, k, 1, 40, 40, C1, n);
+            cnf__gemm_chunks_portable(m, n, 7, pa, pb, k, 1, 40, 40, C2, n);
+            for (int q = 0; q < 7; q++)
+                cnf__gemm_nn(m, n, k[q], pa[q], 1, 40, pb[q], 40, C3, n, 1);
+            ok &= memcmp(C1, C2, sizeof(float) * (size_t)(m * n)) == 0;
+            ok &= memcmp(C1, C3, sizeof(float) * (size_t)(m * n)) == 0;
+            free(C3);
+        }
     /* and one value by hand: [1 2; 3 4] x [5 6; 7 8] = [19 22; 43 50] */
     {
         const float a[4] = {1, 2, 3, 4}, b2[4] = {5, 6, 7, 8}, want[4] = {19, 22, 43, 50};
