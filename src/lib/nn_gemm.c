@@ -188,6 +188,13 @@ void cnf__gemm_nn(int m, int n, int k, const float *A, ptrdiff_t ars, ptrdiff_t 
             memcpy(C + i * ldc, c[i], sizeof c[i]);                                          \
     }
 
+#define CH_ROWS(NC, mr, ...)                                                                 \
+    switch (mr) {                                                                            \
+    case 1: ch_1x##NC(__VA_ARGS__); break;                                                   \
+    case 2: ch_2x##NC(__VA_ARGS__); break;                                                   \
+    default: ch_3x##NC(__VA_ARGS__); break;                                                  \
+    }
+
 CH_TILE(1, 16)
 CH_TILE(2, 16)
 CH_TILE(3, 16)
@@ -212,22 +219,10 @@ void cnf__gemm_chunks(int m, int n, int nc, const float *const *A, const float *
         float *c = C + i0 * ldc;
         for (int q = 0; q < nc; q++)
             a[q] = A[q] + i0 * ars;
-        for (; j + 16 <= n; j += 16) {
-            if (mr == 3)
-                ch_3x16(nc, a, B, k, ars, acs, ldb, j, c + j, ldc);
-            else if (mr == 2)
-                ch_2x16(nc, a, B, k, ars, acs, ldb, j, c + j, ldc);
-            else
-                ch_1x16(nc, a, B, k, ars, acs, ldb, j, c + j, ldc);
-        }
-        for (; j + 8 <= n; j += 8) {
-            if (mr == 3)
-                ch_3x8(nc, a, B, k, ars, acs, ldb, j, c + j, ldc);
-            else if (mr == 2)
-                ch_2x8(nc, a, B, k, ars, acs, ldb, j, c + j, ldc);
-            else
-                ch_1x8(nc, a, B, k, ars, acs, ldb, j, c + j, ldc);
-        }
+        for (; j + 16 <= n; j += 16)
+            CH_ROWS(16, mr, nc, a, B, k, ars, acs, ldb, j, c + j, ldc)
+        for (; j + 8 <= n; j += 8)
+            CH_ROWS(8, mr, nc, a, B, k, ars, acs, ldb, j, c + j, ldc)
         for (; j < n; j++)
             for (int i = 0; i < mr; i++)
                 for (int q = 0; q < nc; q++) {

@@ -98,8 +98,11 @@ static void luma_bwd(const nn_node *nd, const real *dout, real *din)
 /* ---------------------------------------------------------------- conv */
 
 /* col[((c * kh + i) * kw + j) * P + oy * ow + ox] = the value tap (i, j) of
- * output (oy, ox) reads from input plane c; 0 in a zero border. */
-static void im2col(const nn_node *nd, const nn_geo *g, const real *in, real *col)
+ * output (oy, ox) reads from input plane c; 0 in a zero border.  With runs
+ * (the fast path), each tap column's run of consecutive input columns
+ * (nn_geo's run) is copied as a block; without, every cell is looked up (an
+ * empty run). */
+static void im2col(const nn_node *nd, const nn_geo *g, const real *in, real *col, int runs)
 {
     int ow = nd->ow, oh = nd->oh;
     real *dst = col;
@@ -108,21 +111,31 @@ static void im2col(const nn_node *nd, const nn_geo *g, const real *in, real *col
         for (int i = 0; i < g->kh; i++)
             for (int j = 0; j < g->kw; j++) {
                 const int *ry = g->ry + (size_t)i * oh, *rx = g->rx + (size_t)j * ow;
+                int lo = runs ? g->run[2 * j] : ow, hi = runs ? g->run[2 * j + 1] : ow;
                 for (int oy = 0; oy < oh; oy++, dst += ow) {
                     const real *src = src_c + (size_t)(ry[oy] < 0 ? 0 : ry[oy]) * nd->w;
                     if (ry[oy] < 0) {
                         memset(dst, 0, sizeof(real) * (size_t)ow);
                         continue;
                     }
-                    for (int ox = 0; ox < ow; ox++)
+                    for (int ox = 0; ox < lo; ox++)
+                        dst[ox] = rx[ox] < 0 ? (real)0 : src[rx[ox]];
+                    if (hi > lo) { /* a loop: memcpy's call costs more for rows of 10 */
+                        const real *run = src + rx[lo] - lo;
+                        for (int ox = lo; ox < hi; ox++)
+                            dst[ox] = run[ox];
+                    }
+                    for (int ox = hi; ox < ow; ox++)
                         dst[ox] = rx[ox] < 0 ? (real)0 : src[rx[ox]];
                 }
             }
     }
 }
 
-/* The gradient of im2col: every entry of dcol added to the pixel it read. */
-static void col2im(const nn_node *nd, const nn_geo *g, const real *dcol, real *din)
+/* The gradient of im2col: every entry of dcol added to the pixel it read;
+ * with runs, a run's entries added as a block (each pixel gets the same
+ * additions in the same order). */
+static void col2im(const nn_node *nd, const nn_geo *g, const real *dcol, real *din, int runs)
 {
     int ow = nd->ow, oh = nd->oh;
     const real *s = dcol;
@@ -131,11 +144,18 @@ static void col2im(const nn_node *nd, const nn_geo *g, const real *dcol, real *d
         for (int i = 0; i < g->kh; i++)
             for (int j = 0; j < g->kw; j++) {
                 const int *ry = g->ry + (size_t)i * oh, *rx = g->rx + (size_t)j * ow;
+                int lo = runs ? g->run[2 * j] : ow, hi = runs ? g->run[2 * j + 1] : ow;
                 for (int oy = 0; oy < oh; oy++, s += ow) {
-                    real *dst = dst_c + (size_t)(ry[oy] < 0 ? 0 : ry[oy]) * nd->w;
+                    real *dst = dst_c + (size_t)(ry[oy] < 0 ? 0 : ry[oy]) * nd->w, *run;
                     if (ry[oy] < 0)
                         continue;
-                    for (int ox = 0; ox < ow; ox++)
+                    for (int ox = 0; ox < lo; ox++)
+                        if (rx[ox] >= 0)
+                            dst[rx[ox]] += s[ox];
+                    run = dst + (hi > lo ? rx[lo] - lo : 0);
+                    for (int ox = lo; ox < hi; ox++)
+                        run[ox] += s[ox];
+                    for (int ox = hi; ox < ow; ox++)
                         if (rx[ox] >= 0)
                             dst[rx[ox]] += s[ox];
                 }
@@ -172,7 +192,7 @@ static void conv_fwd(const nn_node *nd, const real *P, const real *in, real *out
     int np = (int)oplane(nd);
     for (int gi = 0; gi < nd->n_geo; gi++) {
         int kk = nd->geo[gi].kh * nd->geo[gi].kw;
-        im2col(nd, &nd->geo[gi], in, col);
+        im2col(nd, &nd->geo[gi], in, col, 0);
         for (int k = 0; k < nd->n_kern; k++) {
             const nn_kern *K = &nd->kern[k];
             int maps = nd->per_channel ? nd->c : 1;
@@ -203,7 +223,7 @@ static void conv_bwd(const nn_node *nd, const real *P, const real *in, const rea
     for (int gi = 0; gi < nd->n_geo; gi++) {
         int kk = nd->geo[gi].kh * nd->geo[gi].kw;
         if (nd->train_w)
-            im2col(nd, &nd->geo[gi], in, col);
+            im2col(nd, &nd->geo[gi], in, col, 0);
         if (din)
             memset(dcol, 0, sizeof(real) * (size_t)nd->c * kk * np);
         for (int k = 0; k < nd->n_kern; k++) {
@@ -222,72 +242,11 @@ static void conv_bwd(const nn_node *nd, const real *P, const real *in, const rea
             }
         }
         if (din)
-            col2im(nd, &nd->geo[gi], dcol, din);
+            col2im(nd, &nd->geo[gi], dcol, din, 0);
     }
 }
 
 #ifdef NN_FAST
-/* im2col, with each tap column's run of consecutive input columns (nn_geo's
- * run) copied as a block; the cells outside it as im2col does. */
-static void im2col_fast(const nn_node *nd, const nn_geo *g, const real *in, real *col)
-{
-    int ow = nd->ow, oh = nd->oh;
-    real *dst = col;
-    for (int c = 0; c < nd->c; c++) {
-        const real *src_c = in + (size_t)c * plane(nd);
-        for (int i = 0; i < g->kh; i++)
-            for (int j = 0; j < g->kw; j++) {
-                const int *ry = g->ry + (size_t)i * oh, *rx = g->rx + (size_t)j * ow;
-                int lo = g->run[2 * j], hi = g->run[2 * j + 1];
-                for (int oy = 0; oy < oh; oy++, dst += ow) {
-                    const real *src = src_c + (size_t)(ry[oy] < 0 ? 0 : ry[oy]) * nd->w;
-                    if (ry[oy] < 0) {
-                        memset(dst, 0, sizeof(real) * (size_t)ow);
-                        continue;
-                    }
-                    for (int ox = 0; ox < lo; ox++)
-                        dst[ox] = rx[ox] < 0 ? (real)0 : src[rx[ox]];
-                    if (hi > lo) { /* a loop: memcpy's call costs more for rows of 10 */
-                        const real *run = src + rx[lo] - lo;
-                        for (int ox = lo; ox < hi; ox++)
-                            dst[ox] = run[ox];
-                    }
-                    for (int ox = hi; ox < ow; ox++)
-                        dst[ox] = rx[ox] < 0 ? (real)0 : src[rx[ox]];
-                }
-            }
-    }
-}
-
-/* col2im with the runs: each pixel gets the same additions in the same order. */
-static void col2im_fast(const nn_node *nd, const nn_geo *g, const real *dcol, real *din)
-{
-    int ow = nd->ow, oh = nd->oh;
-    const real *s = dcol;
-    for (int c = 0; c < nd->c; c++) {
-        real *dst_c = din + (size_t)c * plane(nd);
-        for (int i = 0; i < g->kh; i++)
-            for (int j = 0; j < g->kw; j++) {
-                const int *ry = g->ry + (size_t)i * oh, *rx = g->rx + (size_t)j * ow;
-                int lo = g->run[2 * j], hi = g->run[2 * j + 1];
-                for (int oy = 0; oy < oh; oy++, s += ow) {
-                    real *dst = dst_c + (size_t)(ry[oy] < 0 ? 0 : ry[oy]) * nd->w, *run;
-                    if (ry[oy] < 0)
-                        continue;
-                    for (int ox = 0; ox < lo; ox++)
-                        if (rx[ox] >= 0)
-                            dst[rx[ox]] += s[ox];
-                    run = dst + (hi > lo ? rx[lo] - lo : 0);
-                    for (int ox = lo; ox < hi; ox++)
-                        run[ox] += s[ox];
-                    for (int ox = hi; ox < ow; ox++)
-                        if (rx[ox] >= 0)
-                            dst[rx[ox]] += s[ox];
-                }
-            }
-    }
-}
-
 /* A zero border, stride 1, no dilation (nd->padcopy): each input plane
  * copied once into a zero-padded plane of (oh + kh - 1) x (ow + kw - 1) at
  * pad, then every row of col is a straight copy of ow values of a padded
@@ -350,7 +309,7 @@ static void conv_fwd_fast(const nn_node *nd, const real *P, const real *in, real
     if (nd->padcopy) /* kept for the backward pass (nn.h, col_off) */
         im2col_pad(nd, g, in, col, col + nd->pad_off);
     else
-        im2col_fast(nd, g, in, col);
+        im2col(nd, g, in, col, 1);
     cnf__gemm_nn(nd->n_kern, np, K, P + nd->kern[0].w, K, 1, col, np, out, np, 0);
     for (int k = 0; k < nd->n_kern; k++) {
         real *o = out + (size_t)k * np, b = P[nd->kern[k].b];
@@ -377,7 +336,7 @@ static void conv_bwd_fast(const nn_node *nd, const real *P, const real *dout, re
             col2im_pad(nd, g, dcol, din, col + nd->pad_off);
         } else {
             memset(din, 0, sizeof(real) * (size_t)nd->c * plane(nd));
-            col2im_fast(nd, g, dcol, din);
+            col2im(nd, g, dcol, din, 1);
         }
     }
 }

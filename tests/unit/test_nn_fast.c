@@ -81,6 +81,25 @@ static void build(side *s, cnf_pipeline *p, int w, int h, int c, int flags)
     memset(s->w.grad, 0, sizeof(float) * (s->n.n_params + 1));
 }
 
+static void release(side *f, side *r, cnf_pipeline *p)
+{
+    cnf__nn_work_free(&f->w);
+    cnf__nn_work_free(&r->w);
+    cnf__nn_free(&f->n);
+    cnf__nn_free(&r->n);
+    cnf_pipeline_free(p);
+}
+
+/* One random sample (integers 0..255) into both sides, forward. */
+static void forward_both(side *f, side *r, uint64_t *seed)
+{
+    float *in_f = f->w.act, *in_r = r->w.act;
+    for (size_t i = 0; i < f->n.n_in; i++)
+        in_f[i] = in_r[i] = (float)(int)(256 * t_rand(seed));
+    f->n.m->forward(&f->n, &f->w);
+    r->n.m->forward(&r->n, &r->w);
+}
+
 static int count_fast(const nn_net *n, nn_op op)
 {
     int k = 0;
@@ -107,13 +126,10 @@ static int same_bits(const char *layers, int w, int h, int c, int grad_input, in
                      count_fast(&r.n, NN_DENSE), 0);
     CHECK(memcmp(f.n.params, r.n.params, sizeof(float) * f.n.n_params) == 0);
     for (int s = 0; s < samples && ok; s++) {
-        float *in_f = f.w.act, *in_r = r.w.act, *gf, *gr;
+        float *gf, *gr;
         int pf, pr, from_f, from_r, label = s % (int)f.n.n_out;
         double lf, lr;
-        for (size_t i = 0; i < f.n.n_in; i++)
-            in_f[i] = in_r[i] = (float)(int)(256 * t_rand(&seed));
-        f.n.m->forward(&f.n, &f.w);
-        r.n.m->forward(&r.n, &r.w);
+        forward_both(&f, &r, &seed);
         ok &= memcmp(f.w.act, r.w.act, sizeof(float) * f.n.act_size) == 0;
         lf = f.n.m->loss(&f.n, &f.w, label, CNF_LOSS_CROSS_ENTROPY, 1, &pf, &from_f);
         lr = r.n.m->loss(&r.n, &r.w, label, CNF_LOSS_CROSS_ENTROPY, 1, &pr, &from_r);
@@ -125,11 +141,7 @@ static int same_bits(const char *layers, int w, int h, int c, int grad_input, in
         ok &= memcmp(f.w.grad, r.w.grad, sizeof(float) * f.n.n_params) == 0;
     }
     CHECK(ok);
-    cnf__nn_work_free(&f.w);
-    cnf__nn_work_free(&r.w);
-    cnf__nn_free(&f.n);
-    cnf__nn_free(&r.n);
-    cnf_pipeline_free(p);
+    release(&f, &r, p);
     return ok;
 }
 
@@ -151,12 +163,8 @@ static int same_chunk_bits(const char *layers, int w, int h, int c, int n)
         memset(f.w.grad, 0, sizeof(float) * f.n.n_params);
         memset(r.w.grad, 0, sizeof(float) * r.n.n_params);
         for (int s = 0; s < n; s++) {
-            float *in_f = f.w.act, *in_r = r.w.act;
             int pf, pr, from_f, from_r;
-            for (size_t i = 0; i < f.n.n_in; i++)
-                in_f[i] = in_r[i] = (float)(int)(256 * t_rand(&seed));
-            f.n.m->forward(&f.n, &f.w);
-            r.n.m->forward(&r.n, &r.w);
+            forward_both(&f, &r, &seed);
             f.n.m->loss(&f.n, &f.w, s % 3, CNF_LOSS_CROSS_ENTROPY, 1, &pf, &from_f);
             r.n.m->loss(&r.n, &r.w, s % 3, CNF_LOSS_CROSS_ENTROPY, 1, &pr, &from_r);
             f.n.m->backward(&f.n, &f.w, from_f, 1);
@@ -168,11 +176,7 @@ static int same_chunk_bits(const char *layers, int w, int h, int c, int n)
         ok &= memcmp(f.w.grad, r.w.grad, sizeof(float) * f.n.n_params) == 0;
     }
     CHECK(ok);
-    cnf__nn_work_free(&f.w);
-    cnf__nn_work_free(&r.w);
-    cnf__nn_free(&f.n);
-    cnf__nn_free(&r.n);
-    cnf_pipeline_free(p);
+    release(&f, &r, p);
     return ok;
 }
 
