@@ -24,9 +24,12 @@
  * consecutive columns as a block; a conv node's maps are one matrix product (weights x
  * col, nn_gemm.h), its weights' gradient another (map gradients x col^T, in dot's eight
  * lanes) and col's gradient a third (weights^T x map gradients); a dense node's outputs
- * are its rows' dots taken eight rows at a time; 2 x 2 max/min pooling compares its four
- * cells directly.  So the fast path gives the reference loops' bits; the tests compare the
- * two (CNF__NN_REFERENCE builds a net without it). */
+ * are its rows' dots taken eight rows at a time, its input's gradient one row times W, and
+ * its weights' gradient, when the caller records, one product per chunk of samples (flush,
+ * or the trainer's reduction) instead of an axpy per sample; 2 x 2 max/min pooling
+ * compares its four cells with selects; zero borders at stride 1 copy rows of zero-padded
+ * planes.  So the fast path gives the reference loops' bits; the tests compare the two
+ * (CNF__NN_REFERENCE builds a net without it). */
 #include "nn.h"
 #ifdef NN_FAST
 #include "nn_gemm.h"

@@ -2,18 +2,20 @@
  *
  * Determinism.  A batch is cut into chunks of CHUNK consecutive samples, a cut that depends
  * on the batch alone, never on the thread count.  Each chunk's gradient is the sum of its
- * samples' gradients in sample order, made by one thread in its own buffer; the batch's
- * gradient is the sum of the chunks' in chunk order, made by the caller's thread; then it is
- * divided by the batch's size (the mean of the samples' gradients, cnnfilter(1), train).
- * Threads only decide which chunks run at the same time, so the weights are the same bytes
- * for any thread count.
+ * samples' gradients in sample order, made by one thread in the chunk's own slot; the
+ * batch's gradient is the sum of the chunks' in chunk order; then it is divided by the
+ * batch's size (the mean of the samples' gradients, cnnfilter(1), train).  Threads only
+ * decide which chunks run at the same time, so the weights are the same bytes for any
+ * thread count.
  *
- * With threads, a batch runs in rounds of up to `slots` chunks (all of a batch's when their
- * gradients fit in SLOT_BYTES): each thread runs its share of the round's chunks, each into
- * the chunk's own gradient slot; then each thread adds up one slice of the parameters over
- * the slots in chunk order and, after the batch's last round, updates that slice.  Two
- * hand-offs a round, and no part of a batch left to one thread.   Shuffling and the validation split come from the generator's
- * streams (nn.h), keyed by the seed and the epoch.
+ * A batch runs in rounds of up to `slots` chunks (one with one thread; with more, all of a
+ * batch's when their gradients fit in SLOT_BYTES): the threads take the round's chunks one
+ * at a time, each into its slot; then each thread adds up its part of every range of
+ * parameters over the slots in chunk order and, after the batch's last round, updates that
+ * part.  Two hand-offs a round.  A fast dense node's weight gradient is not in the slots:
+ * its samples' records are (nn.h), and the reduction makes each chunk's gradient from them.
+ * Shuffling and the validation split come from the generator's streams (nn.h), keyed by the
+ * seed and the epoch.
  *
  * Statistics (cnf_epoch_stats): each sample's loss and argmax come from the forward pass of
  * its batch, before that batch's update, and are summed in epoch order after the epoch. */
