@@ -592,7 +592,8 @@ static cnf_status ranges(nn_net *n, cnf_error *err)
     for (int i = 0; i < n->n_nodes; i++) {
         const nn_node *nd = &n->nodes[i];
         if (nd->op == NN_CONV && nd->train_w)
-            n->ranges[n->n_ranges++] = (nn_range){nd->kern[0].w, nd->kern[0].b - nd->kern[0].w, i, 0};
+            n->ranges[n->n_ranges++] =
+                (nn_range){nd->kern[0].w, nd->kern[0].b - nd->kern[0].w, i, 0};
         if (nd->op == NN_CONV && nd->train_b)
             n->ranges[n->n_ranges++] = (nn_range){nd->kern[0].b, (size_t)nd->n_kern, i, 0};
         if (nd->op == NN_DENSE && nd->train_w)

@@ -4,10 +4,12 @@
  * clang reads too) that stay in registers while the rows of A and B stream past, so each
  * value loaded serves several products (a plain axpy loads, adds and stores the whole
  * output row for every term).  Plain arrays of floats in the same loops were spilled to
- * memory by GCC 12: 2 GMAC/s against 23 for the vectors (a 6 x 784 x 25 product).  Every entry is still summed in the order the header states, with no fused
- * multiply-add (C11 without GNU extensions keeps FP contraction off and the AVX2 clones do
- * not enable FMA): the tiles change which entries are summed side by side, never the order
- * of one entry's terms.  The AVX2 clone and the portable one give the same bits. */
+ * memory by GCC 12: 2 GMAC/s against 23 for the vectors (a 6 x 784 x 25 product).
+ *
+ * Every entry is still summed in the order the header states, with no fused multiply-add
+ * (C11 without GNU extensions keeps FP contraction off and the AVX2 builds do not enable
+ * FMA): the tiles change which entries are summed side by side, never the order of one
+ * entry's terms.  The AVX2 build and the portable one give the same bits. */
 #include "nn_gemm.h"
 
 #include <string.h>
@@ -244,8 +246,8 @@ INLINE float lanes_sum(v8 l)
 }
 
 #define DOT_TILE(RA, RB)                                                                     \
-    INLINE void dot_##RA##x##RB(int len, const float *A, ptrdiff_t lda, const float *B,             \
-                         ptrdiff_t ldb, float *C, ptrdiff_t ldc, int accumulate)             \
+    INLINE void dot_##RA##x##RB(int len, const float *A, ptrdiff_t lda, const float *B,     \
+                                ptrdiff_t ldb, float *C, ptrdiff_t ldc, int accumulate)      \
     {                                                                                        \
         v8 l[RA][RB];                                                                        \
         int t = 0;                                                                           \

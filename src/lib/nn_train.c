@@ -138,7 +138,8 @@ static int train_threads(const cnf_train_options *o, long n_train)
 static int train_slots(const nn_net *n, const cnf_train_options *o, int threads)
 {
     long chunks = ((long)o->batch + CHUNK - 1) / CHUNK;
-    uint64_t fit = SLOT_BYTES / ((uint64_t)(n->n_params + 1) * sizeof(float));
+    uint64_t slot = (uint64_t)(n->n_params + 2 + CHUNK * n->rec_size) * sizeof(float);
+    uint64_t fit = SLOT_BYTES / slot;
     long s;
     if (threads < 2)
         return 1;
@@ -256,8 +257,9 @@ static void chunks_task(void *ctx, int t)
  * nothing but arithmetic inside, so that each vectorises (this file is
  * compiled with -fno-math-errno: sqrt is then one instruction), in AVX2 too
  * (the same values: each step is one correctly rounded operation). */
-CNF__NN_CLONES static void adam(float *restrict w, const float *restrict total, float *restrict m1,
-                 float *restrict m2, size_t n, long bn, const cnf_train_options *o, long steps)
+CNF__NN_CLONES static void adam(float *restrict w, const float *restrict total,
+                                float *restrict m1, float *restrict m2, size_t n, long bn,
+                                const cnf_train_options *o, long steps)
 {
     double b1 = o->beta1, b2 = o->beta2, wd = o->weight_decay, lr = o->lr, eps = o->eps;
     double bc1 = 1 - pow(b1, (double)steps), sbc2 = sqrt(1 - pow(b2, (double)steps));
@@ -271,8 +273,9 @@ CNF__NN_CLONES static void adam(float *restrict w, const float *restrict total, 
 }
 
 /* m1: NULL without momentum. */
-CNF__NN_CLONES static void sgd(float *restrict w, const float *restrict total, float *restrict m1, size_t n,
-                long bn, const cnf_train_options *o, long steps)
+CNF__NN_CLONES static void sgd(float *restrict w, const float *restrict total,
+                               float *restrict m1, size_t n, long bn,
+                               const cnf_train_options *o, long steps)
 {
     double wd = o->weight_decay, lr = o->lr, mu = o->momentum;
     for (size_t i = 0; i < n; i++) {
@@ -493,8 +496,8 @@ static cnf_status alloc_trainer(trainer *tr, cnf_error *err)
     tr->order = malloc(sizeof(int) * (size_t)tr->n_train);
     tr->loss = malloc(sizeof(double) * most);
     tr->hit = malloc(most);
-    if (!tr->works || !tr->slot || !tr->srec || !tr->srec_n || !tr->total || !tr->m1 || !tr->m2 || !tr->order || !tr->loss ||
-        !tr->hit)
+    if (!tr->works || !tr->slot || !tr->srec || !tr->srec_n || !tr->total || !tr->m1 ||
+        !tr->m2 || !tr->order || !tr->loss || !tr->hit)
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
     for (int t = 0; t < tr->threads && !st; t++) {
         st = cnf__nn_work_alloc(&tr->net, 1, &tr->works[t], err);
