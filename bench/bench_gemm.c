@@ -29,46 +29,32 @@ static int runs = 7;
 #include <immintrin.h>
 
 #define CHAINS 12
-__attribute__((target("avx2,fma"))) static double peak_fma(long iters)
-{
-    __m256 acc[CHAINS], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-7f);
-    float sink[8];
-    double t0;
-    for (int c = 0; c < CHAINS; c++)
-        acc[c] = _mm256_set1_ps((float)c);
-    t0 = bench_now();
-    for (long i = 0; i < iters; i++)
-        for (int c = 0; c < CHAINS; c++)
-            acc[c] = _mm256_fmadd_ps(acc[c], a, b);
-    t0 = bench_now() - t0;
-    for (int c = 1; c < CHAINS; c++)
-        acc[0] = _mm256_add_ps(acc[0], acc[c]);
-    _mm256_storeu_ps(sink, acc[0]);
-    if (sink[0] == 12345.f)
-        puts("");
-    return (double)iters * CHAINS * 8 / t0;
-}
+/* CHAINS independent chains acc = acc * a + b of 8 floats, STEP doing one
+ * step: the multiply-adds per second of one core. */
+#define PEAK(NAME, TARGET, STEP)                                                             \
+    __attribute__((target(TARGET))) static double NAME(long iters)                           \
+    {                                                                                        \
+        __m256 acc[CHAINS], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-7f);           \
+        float sink[8];                                                                       \
+        double t0;                                                                           \
+        for (int c = 0; c < CHAINS; c++)                                                     \
+            acc[c] = _mm256_set1_ps((float)c);                                               \
+        t0 = bench_now();                                                                    \
+        for (long i = 0; i < iters; i++)                                                     \
+            for (int c = 0; c < CHAINS; c++)                                                 \
+                acc[c] = STEP;                                                               \
+        t0 = bench_now() - t0;                                                               \
+        for (int c = 1; c < CHAINS; c++)                                                     \
+            acc[0] = _mm256_add_ps(acc[0], acc[c]);                                          \
+        _mm256_storeu_ps(sink, acc[0]);                                                      \
+        if (sink[0] == 12345.f) /* keep the sums alive */                                    \
+            puts("");                                                                        \
+        return (double)iters * CHAINS * 8 / t0;                                              \
+    }
 
-/* acc = acc * a + b as two instructions: a multiply and an add. */
-__attribute__((target("avx2"))) static double peak_mul_add(long iters)
-{
-    __m256 acc[CHAINS], a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-7f);
-    float sink[8];
-    double t0;
-    for (int c = 0; c < CHAINS; c++)
-        acc[c] = _mm256_set1_ps((float)c);
-    t0 = bench_now();
-    for (long i = 0; i < iters; i++)
-        for (int c = 0; c < CHAINS; c++)
-            acc[c] = _mm256_add_ps(_mm256_mul_ps(acc[c], a), b);
-    t0 = bench_now() - t0;
-    for (int c = 1; c < CHAINS; c++)
-        acc[0] = _mm256_add_ps(acc[0], acc[c]);
-    _mm256_storeu_ps(sink, acc[0]);
-    if (sink[0] == 12345.f)
-        puts("");
-    return (double)iters * CHAINS * 8 / t0;
-}
+/* One fused multiply-add; a multiply, then an add (the engine's instructions). */
+PEAK(peak_fma, "avx2,fma", _mm256_fmadd_ps(acc[c], a, b))
+PEAK(peak_mul_add, "avx2", _mm256_add_ps(_mm256_mul_ps(acc[c], a), b))
 
 static double median_of(double (*f)(long), long iters)
 {
