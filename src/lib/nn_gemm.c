@@ -240,8 +240,9 @@ void cnf__gemm_chunks(int m, int n, int nc, const float *const *A, const float *
  *
  * RA rows of A against RB rows of B: RA x RB dot products of 8 lanes each, one vector
  * register a product (4 x 3: 12 registers, and 7 loads for 12 products a step). */
-INLINE float lanes_sum(v8 l)
+INLINE float lanes_sum(const v8 *v) /* by address: no vector crosses a call, even inlined */
 {
+    const v8 l = *v;
     return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
 
@@ -264,7 +265,7 @@ INLINE float lanes_sum(v8 l)
         }                                                                                    \
         for (int i = 0; i < RA; i++)                                                         \
             for (int j = 0; j < RB; j++) {                                                   \
-                float s = lanes_sum(l[i][j]);                                                \
+                float s = lanes_sum(&l[i][j]);                                               \
                 for (int u = t; u < len; u++)                                                \
                     s += A[i * lda + u] * B[j * ldb + u];                                    \
                 C[i * ldc + j] = accumulate ? C[i * ldc + j] + s : s;                        \
