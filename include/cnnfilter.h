@@ -394,6 +394,13 @@ typedef struct cnf_builtin_info {
  * table on every call; safe to call from several threads at once. */
 const cnf_builtin_info *cnf_builtins(size_t *count_ret);
 
+/* cnf_suggest - "did you mean": the words of `words` closest to `word` (case
+ * ignored; insertions, deletions, substitutions and swaps of neighbours; at
+ * most a third of its length apart, 1 to 3), at most three, quoted and joined
+ * by " or " into buf (e.g. `'sobel_v' or 'sobel_h'`); returns how many, 0
+ * when none is close. */
+int cnf_suggest(const char *word, const char *const *words, size_t n, char *buf, size_t cap);
+
 /* ------------------------------------------------------------------- plans */
 
 typedef enum cnf_border {

@@ -221,13 +221,33 @@ void args_help_line(FILE *f, const arg_opt *o, const char *help)
         fprintf(f, "%s\n%-30s %s\n", left, "", help);
 }
 
-/* An option the table does not have. */
-static void unknown(const char *name)
+/* An option the table does not have; for a long one, the table's closest
+ * names ("did you mean"). */
+static void unknown(const char *name, const arg_opt *table, size_t n)
 {
+    const char *names[128];
+    char near[200] = "", hint[220] = "";
+    size_t k = 0;
+    for (; name[0] == '-' && name[1] == '-' && k < n && k < 128; k++)
+        names[k] = table[k].name;
+    if (k && cnf_suggest(name + 2, names, k, near, sizeof near)) {
+        /* '--x' for each name: the suggestions name options as they are typed */
+        size_t len = 0;
+        for (const char *p = near; *p && len + 3 < sizeof hint; p++) {
+            hint[len++] = *p;
+            if (*p == '\'' && (p == near || p[-1] == ' ')) {
+                hint[len++] = '-';
+                hint[len++] = '-';
+            }
+        }
+        hint[len] = 0;
+    }
     if (msg_command())
-        msg_usage(name, "not an option of %s", msg_command());
+        msg_usage(name, "not an option of %s%s%s%s", msg_command(), *hint ? " (did you mean " : "",
+                  hint, *hint ? "?)" : "");
     else
-        msg_usage(name, "unknown option");
+        msg_usage(name, "unknown option%s%s%s", *hint ? " (did you mean " : "", hint,
+                  *hint ? "?)" : "");
 }
 
 /* The option argv[*i] names (and its attached value, if any): NULL after a
@@ -246,7 +266,7 @@ static const arg_opt *find_option(const char *a, const arg_opt *table, size_t n,
         if (!op) {
             char name[64];
             snprintf(name, sizeof name, "%.*s", (int)(len > 40 ? 42 : len + 2), a);
-            unknown(name);
+            unknown(name, table, n);
             return NULL;
         }
         if (eq) {
@@ -266,7 +286,7 @@ static const arg_opt *find_option(const char *a, const arg_opt *table, size_t n,
     if (!op) {
         char name[8];
         snprintf(name, sizeof name, "-%c", a[1]);
-        unknown(name);
+        unknown(name, table, n);
         return NULL;
     }
     if (a[2]) {

@@ -11,12 +11,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static int cmd_complete(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
 
 /* The subcommands.  A new one is a row here and a file with its run
  * function; --help's synopsis and the shell completion read this table. */
@@ -40,6 +42,7 @@ static const command COMMANDS[] = {
      predict_option_words},
     {"learn", cmd_learn, "learn --size K INPUT TARGET -o KERNEL.json",
      "a kernel from a before/after pair", 0, learn_option_words},
+    {"help", cmd_help, "help [COMMAND]", "this help, or a command's", 0, NULL},
     {"complete", cmd_complete, "complete WHAT", "words for shell completion", 1, NULL},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
@@ -194,6 +197,53 @@ static void guard_std_fds(void)
         }
 }
 
+/* `cnnfilter help [COMMAND]`: the help of the filter command, or COMMAND's;
+ * -1 when argv is not that (a file named `help` is an input as before). */
+static int cmd_help(int argc, char **argv)
+{
+    char *args[3] = {argv[0], NULL, (char *)"--help"};
+    struct stat st;
+    if (argc < 2 || strcmp(argv[1], "help") != 0 || argc > 3 || stat("help", &st) == 0)
+        return -1;
+    for (size_t i = 0; argc == 3 && i < N_COMMANDS; i++)
+        if (strcmp(argv[2], COMMANDS[i].name) == 0) {
+            args[1] = (char *)COMMANDS[i].name;
+            return COMMANDS[i].run(3, args);
+        }
+    if (argc == 3) {
+        const char *names[N_COMMANDS];
+        char near[200];
+        for (size_t i = 0; i < N_COMMANDS; i++)
+            names[i] = COMMANDS[i].name;
+        if (cnf_suggest(argv[2], names, N_COMMANDS, near, sizeof near))
+            msg_usage(argv[2], "unknown command (did you mean %s?)", near);
+        else
+            msg_usage(argv[2], "unknown command: 'cnnfilter help' takes one of the commands of "
+                               "'cnnfilter --help'");
+        return EXIT_USAGE;
+    }
+    print_help(stdout);
+    return EXIT_OK;
+}
+
+/* A first argument that is a near miss of a command name (`show-kernels`)
+ * and no file: a usage error with the suggestion, rather than being read as
+ * the filter's INPUT. */
+static int near_command(const char *a)
+{
+    const char *names[N_COMMANDS];
+    char near[200];
+    struct stat st;
+    if (a[0] == '-' || strchr(a, '.') || strchr(a, '/') || stat(a, &st) == 0)
+        return 0;
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        names[i] = COMMANDS[i].name;
+    if (!cnf_suggest(a, names, N_COMMANDS, near, sizeof near))
+        return 0;
+    msg_usage(a, "unknown command (did you mean %s?)", near);
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     int rc = -1;
@@ -202,6 +252,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; argc >= 2 && i < N_COMMANDS; i++)
         if (strcmp(argv[1], COMMANDS[i].name) == 0)
             rc = COMMANDS[i].run(argc, argv);
+    if (rc < 0 && argc >= 2 && near_command(argv[1]))
+        rc = EXIT_USAGE;
     if (rc < 0)
         rc = cmd_filter(argc, argv);
     out_sync_folders();

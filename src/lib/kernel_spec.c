@@ -77,6 +77,28 @@ static cnf_status kernel_file(const char *path, cnf_kernel **k_ret, cnf_error *e
     return st;
 }
 
+/* The built-in names closest to a spec's name (before any ':SIZE'), with the
+ * spec's own size kept: `sobell`, `Sobel:5` -> 'sobel', 'sobel:5'. */
+static void suggest_builtin(const char *spec, char *buf, size_t cap)
+{
+    size_t n = 0, len = strcspn(spec, ":");
+    const cnf_builtin_info *b = cnf_builtins(&n);
+    const char *names[128];
+    char name[64], near[160];
+    if (len >= sizeof name || strchr(spec, '/') || strchr(spec, '.'))
+        return; /* a file's path: no built-in is meant */
+    memcpy(name, spec, len);
+    name[len] = 0;
+    n = n < 128 ? n : 128;
+    for (size_t i = 0; i < n; i++)
+        names[i] = b[i].name;
+    if (cnf_suggest(name, names, n, near, sizeof near) == 1 && spec[len] == ':') {
+        snprintf(buf, cap, "%.*s%s'", (int)(strlen(near) - 1), near, spec + len);
+        return;
+    }
+    snprintf(buf, cap, "%s", near);
+}
+
 cnf_status cnf_kernel_parse(const char *spec, const char *label, cnf_kernel **k_ret,
                             cnf_error *err)
 {
@@ -105,11 +127,14 @@ cnf_status cnf_kernel_parse(const char *spec, const char *label, cnf_kernel **k_
         }
         return spec_error(cnf__builtin_kernel(spec, label, k_ret, err), err);
     }
-    if (stat(spec, &stt) != 0)
+    if (stat(spec, &stt) != 0) {
+        char near[200] = "";
+        suggest_builtin(spec, near, sizeof near);
         return spec_error(cnf__fail(err, CNF_E_USAGE, label,
-                                    "unknown kernel '%s': not a built-in (see 'cnnfilter "
+                                    "unknown kernel '%s'%s%s%s: not a built-in (see 'cnnfilter "
                                     "kernels'), an inline matrix or an existing file",
-                                    spec),
+                                    spec, *near ? " (did you mean " : "", near, *near ? "?)" : ""),
                           err);
+    }
     return kernel_file(spec, k_ret, err);
 }

@@ -96,7 +96,7 @@ def complete_gives_the_words_of_every_command_from_its_option_table():
         rc, out, err = run("complete", *what)
         return rc, out.decode().split()
     assert words("commands") == (0, ["kernels", "show-kernel", "compare", "train", "predict",
-                                     "learn"])
+                                     "learn", "help"])
     assert words("--border") == (0, ["zero", "replicate", "reflect", "mirror", "wrap"])
     rc, opts = words("train-options")
     assert rc == 0 and {"--pipeline", "-o", "--optimizer", "--val-labels", "-q"} <= set(opts)
@@ -114,6 +114,41 @@ def complete_gives_the_words_of_every_command_from_its_option_table():
         rc, out, err = run("complete", *bad)
         assert rc == 2 and not out, bad
         one_error_line(err, "cnnfilter: ")
+
+
+def near_misses_get_a_did_you_mean_and_help_takes_a_command():
+    shapes = os.path.join(ROOT, "samples", "shapes.png")
+    cases = [
+        (["-k", "sobell", shapes, "o.png"], "unknown kernel 'sobell' (did you mean 'sobel'?)"),
+        (["-k", "Sobel", shapes, "o.png"], "(did you mean 'sobel'?)"),
+        (["-k", "sobel_x", shapes, "o.png"], "(did you mean 'sobel_v' or 'sobel_h'?)"),
+        (["-k", "gausian:7", shapes, "o.png"], "(did you mean 'gaussian:7'?)"),
+        (["--kernal", "sobel", shapes, "o.png"], "--kernal: unknown option (did you mean "
+                                                 "'--kernel'?)"),
+        (["train", "--jbos", "2"], "--jbos: not an option of train (did you mean '--jobs'?)"),
+        (["show-kernels", "sobel"], "show-kernels: unknown command (did you mean "
+                                    "'show-kernel'?)"),
+        (["prdict", "x"], "prdict: unknown command (did you mean 'predict'?)"),
+        (["help", "trian"], "trian: unknown command (did you mean 'train'?)"),
+    ]
+    for args, msg in cases:
+        rc, out, err = run(*args)
+        assert rc == 2 and not out, (args, rc, err)
+        one_error_line(err, "cnnfilter: ")
+        assert msg in err, (args, err)
+        assert not os.path.exists(path("o.png"))
+    # far from every name: no suggestion
+    rc, _, err = run("-k", "xyzzy", shapes, "o.png")
+    assert rc == 2 and "did you mean" not in err, err
+    # help and help COMMAND print the same as --help
+    for args, same in ((["help"], ["--help"]), (["help", "train"], ["train", "--help"])):
+        rc, out, err = run(*args)
+        rc2, out2, _ = run(*same)
+        assert rc == rc2 == 0 and out == out2 and out.startswith(b"Usage: cnnfilter"), (args, err)
+    # a file named like a command is still an input
+    write("prdict", "1 2\n3 4\n")
+    rc, _, err = run("prdict", "p.txt", "-k", "identity")
+    assert rc == 0 and txt(path("p.txt")) == "1 2\n3 4\n", err
 
 
 def show_kernel_prints_weights_sum_size_and_separability():
