@@ -362,6 +362,15 @@ static int validate_batch(options *o)
         msg_usage(o->output_dir, "the output folder is not a folder");
         return 2;
     }
+    /* `-o out.png in.png`: -o names a folder; an image name that is not there
+     * yet was meant as OUTPUT (else a folder `out.png` would be made) */
+    if (stat(o->output_dir, &st) != 0 && o->n_args == 1 &&
+        cnf_output_format_for_path(o->output_dir) != CNF_OUT_NONE) {
+        msg_usage("-o", "'%s' looks like an output file, but -o names the folder of batch "
+                        "mode: give OUTPUT after INPUT (cnnfilter [OPTIONS] %s %s)",
+                  o->output_dir, o->args[0], o->output_dir);
+        return 2;
+    }
     if (o->explain) {
         msg_usage("--explain", "takes one INPUT, not a batch");
         return 2;
@@ -379,6 +388,22 @@ static int validate_single(options *o)
     }
     in = o->args[0];
     out = o->n_args > 1 ? o->args[1] : "-";
+    {
+        /* what only batch mode does, asked for without -o DIR */
+        const char *batch_only = o->recursive ? "--recursive" : o->skip_existing ? "--skip-existing"
+                                 : o->shard_n                                    ? "--shard"
+                                                                                 : NULL;
+        struct stat st;
+        if (stat(in, &st) == 0 && S_ISDIR(st.st_mode)) { /* an input that cannot be read: 1 */
+            msg_error(in, "is a folder: give -o DIR to filter the images in it (batch mode: "
+                          "cnnfilter [OPTIONS] -o DIR %s)", in);
+            return 1;
+        }
+        if (batch_only) {
+            msg_usage(batch_only, "is for batch mode: give -o DIR");
+            return 2;
+        }
+    }
     if (output_format_of(o, out))
         return 2;
     if (o->n_args > 1 && strcmp(out, "-") == 0 && !o->explain && isatty(STDOUT_FILENO) &&

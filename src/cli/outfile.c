@@ -99,14 +99,22 @@ static cnf_status open_temp(out_file *f, const struct stat *old, cnf_error *err)
         return fail(err, CNF_E_NOMEM, f->path, "out of memory");
     }
     snprintf(f->temp, n, "%s/%s%ld-XXXXXX", dir, CLEANUP_TEMP_PREFIX, (long)getpid());
-    free(dir);
     f->fd = cleanup_mkstemp(f->temp, &f->id);
     if (f->fd < 0) {
+        struct stat st;
         e = errno;
         free(f->temp);
         f->temp = NULL;
+        if (e == ENOENT && stat(dir, &st) != 0) { /* say what is missing */
+            cnf_status r = fail_errno(err, CNF_E_IO, f->path, e, "the folder '%s' does not exist",
+                                      dir);
+            free(dir);
+            return r;
+        }
+        free(dir);
         return io_fail(err, f->path, "cannot create a temporary file beside it", e);
     }
+    free(dir);
     if (fchmod(f->fd, old ? old->st_mode & 07777 : 0666 & ~current_umask()) != 0) {
         e = errno;
         out_abort(f);

@@ -57,6 +57,21 @@ static cnf_status spec_error(cnf_status st, cnf_error *err)
     return st;
 }
 
+/* An image's or a .npy file's first bytes (PNG, JPEG, GIF, BMP, TIFF, WebP,
+ * NumPy): what `-k photo.png` reads, which no kernel file starts with. */
+static int looks_like_image(const char *t, size_t len)
+{
+    static const struct {
+        const char *magic;
+        size_t n;
+    } sig[] = {{"\x89PNG", 4}, {"\xff\xd8\xff", 3}, {"GIF8", 4}, {"BM", 2},
+               {"II*", 4},      {"MM\0*", 4},        {"RIFF", 4}, {"\x93NUMPY", 6}};
+    for (size_t i = 0; i < sizeof sig / sizeof sig[0]; i++)
+        if (len >= sig[i].n && memcmp(t, sig[i].magic, sig[i].n) == 0)
+            return 1;
+    return 0;
+}
+
 /* A kernel file: its stem names the kernel (the {kernel} template). */
 static cnf_status kernel_file(const char *path, cnf_kernel **k_ret, cnf_error *err)
 {
@@ -72,6 +87,12 @@ static cnf_status kernel_file(const char *path, cnf_kernel **k_ret, cnf_error *e
     dot = strrchr(stem, '.');
     if (dot && dot != stem)
         *dot = 0;
+    if (looks_like_image(text, len)) {
+        free(text);
+        return cnf__fail(err, CNF_E_USAGE, path,
+                         "is an image, not a kernel: a kernel is a built-in name, an inline "
+                         "matrix ('[[1,0],[0,-1]]') or a JSON file ({\"weights\": [[...]]})");
+    }
     st = cnf_kernel_from_json(text, len, path, stem, k_ret, err);
     free(text);
     return st;

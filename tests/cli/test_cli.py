@@ -151,6 +151,38 @@ def near_misses_get_a_did_you_mean_and_help_takes_a_command():
     assert rc == 0 and txt(path("p.txt")) == "1 2\n3 4\n", err
 
 
+def first_hour_mistakes_get_a_message_that_says_what_to_do():
+    shapes = os.path.join(ROOT, "samples", "shapes.png")
+    os.makedirs(path("somephotos"), exist_ok=True)
+    cases = [
+        # a folder as INPUT without -o: exit 1 as any unreadable input, saying to use -o DIR
+        (["-k", "sobel", "somephotos", "o.png"], 1,
+         "cnnfilter: somephotos: is a folder: give -o DIR to filter the images in it"),
+        # -o with an image name that does not exist: OUTPUT was meant, no folder is made
+        (["-k", "sobel", "-o", "out.png", shapes], 2,
+         "cnnfilter: -o: 'out.png' looks like an output file, but -o names the folder"),
+        # batch-only options in the one-file form
+        (["-k", "sobel", "--shard", "0/2", shapes, "o.png"], 2,
+         "cnnfilter: --shard: is for batch mode: give -o DIR"),
+        (["-k", "sobel", "-r", shapes, "o.png"], 2,
+         "cnnfilter: --recursive: is for batch mode: give -o DIR"),
+        (["-k", "sobel", "--skip-existing", shapes, "o.png"], 2,
+         "cnnfilter: --skip-existing: is for batch mode: give -o DIR"),
+        # an output folder that does not exist
+        (["-k", "sobel", shapes, "nodir/o.png"], 1,
+         "cnnfilter: nodir/o.png: the folder 'nodir' does not exist"),
+        # an image given as a kernel
+        (["-k", shapes, shapes, "o.png"], 2, "cnnfilter: %s: is an image, not a kernel: a "
+                                             "kernel is a built-in name, an inline matrix" % shapes),
+    ]
+    for args, code, msg in cases:
+        rc, out, err = run(*args)
+        assert rc == code and not out, (args, rc, err)
+        one_error_line(err, msg)
+        assert not os.path.exists(path("o.png")) and not os.path.exists(path("out.png")), args
+    no_temp_files()
+
+
 def show_kernel_prints_weights_sum_size_and_separability():
     rc, out, err = run("show-kernel", "sobel_v")
     o = out.decode()
