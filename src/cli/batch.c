@@ -343,13 +343,19 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+/* The bar: files done of all, then (once a file is done, so that there is a
+ * rate to tell) files per second and the time left. */
 static void progress(size_t done, size_t total, double t0, int final)
 {
     double el = now() - t0, rate = el > 0 ? (double)done / el : 0;
     double eta = rate > 0 ? (double)(total - done) / rate : 0;
-    fprintf(stderr, "\rcnnfilter: %zu/%zu files, %.1f files/s, ETA %.0f s   %s", done, total,
-            rate, eta, final ? "\n" : "");
-    fflush(stderr);
+    char text[160];
+    if (done == 0)
+        snprintf(text, sizeof text, "cnnfilter: %zu/%zu files", done, total);
+    else
+        snprintf(text, sizeof text, "cnnfilter: %zu/%zu files, %.1f files/s, ETA %.0f s", done,
+                 total, rate, eta);
+    msg_bar(text, final);
 }
 
 /* Step 5: the files on o->jobs threads; threads go to files first, and a

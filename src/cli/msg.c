@@ -1,11 +1,45 @@
 /* msg.c - every line the CLI writes to stderr: one line each, prefixed "cnnfilter: ". */
 #include "msg.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 static int g_quiet;
+
+/* stderr's lines come from several threads (batch workers, the progress
+ * bar); the bar is a line without its newline, which a message first clears
+ * (it is drawn again on its next tick) so that no error is glued onto it. */
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_bar; /* characters of the bar on stderr's current line; 0: none */
+
+static void clear_bar(void)
+{
+    if (g_bar > 0)
+        fprintf(stderr, "\r%*s\r", g_bar, "");
+    g_bar = 0;
+}
+
+void msg_bar_clear(void)
+{
+    pthread_mutex_lock(&g_lock);
+    clear_bar();
+    fflush(stderr);
+    pthread_mutex_unlock(&g_lock);
+}
+
+void msg_bar(const char *text, int final)
+{
+    int n = (int)strlen(text);
+    pthread_mutex_lock(&g_lock);
+    fprintf(stderr, "\r%s%*s", text, g_bar > n ? g_bar - n : 0, "");
+    g_bar = final ? 0 : (g_bar > n ? g_bar : n);
+    if (final)
+        fputc('\n', stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&g_lock);
+}
 
 static const char *g_command;
 
@@ -46,11 +80,14 @@ static void vline(const char *where, const char *fmt, va_list ap)
     char text[1024], esc[2048], wesc[1100];
     vsnprintf(text, sizeof text, fmt, ap);
     escape(text, esc, sizeof esc);
+    pthread_mutex_lock(&g_lock);
+    clear_bar();
     if (where && *where)
         fprintf(stderr, "cnnfilter: %s: %s\n", escape(where, wesc, sizeof wesc), esc);
     else
         fprintf(stderr, "cnnfilter: %s\n", esc);
     fflush(stderr);
+    pthread_mutex_unlock(&g_lock);
 }
 
 void msg_error(const char *where, const char *fmt, ...)
@@ -89,10 +126,13 @@ void msg_progress(const char *fmt, ...)
     if (g_quiet)
         return;
     va_start(ap, fmt);
+    pthread_mutex_lock(&g_lock);
+    clear_bar();
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
     fflush(stderr);
+    pthread_mutex_unlock(&g_lock);
 }
 
 void msg_info(const char *fmt, ...)

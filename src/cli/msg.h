@@ -27,6 +27,11 @@ void msg_warn(const char *where, const char *fmt, ...) __attribute__((format(pri
 /* msg_progress - a progress line as it is, without the prefix (train's
  * "epoch 3/10: loss ..."); silenced by -q. */
 void msg_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* msg_bar - a progress bar: text drawn over the last bar on stderr's current
+ * line (no newline until `final`); any message clears it first. */
+void msg_bar(const char *text, int final);
+/* msg_bar_clear - the bar's line blanked (the cursor at its start). */
+void msg_bar_clear(void);
 /* msg_info - "cnnfilter: text" (for -v). */
 void msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* msg_cnf - print an error (the library's or the CLI's own, see fail()):

@@ -173,13 +173,15 @@ static void on_progress(void *ctx, int epoch, long done, long total)
     static double last;
     double t = now();
     int width = 30, fill;
+    char text[160];
     if (!r->bar || (t - last < 0.1 && done < total))
         return;
     last = t;
     fill = total > 0 ? (int)((double)width * (double)done / (double)total) : width;
-    fprintf(stderr, "\rcnnfilter: epoch %d/%d [%.*s%*s] %ld/%ld ", epoch, r->a->t.epochs, fill,
-            "##############################", width - fill, "", done, total);
-    fflush(stderr);
+    snprintf(text, sizeof text, "cnnfilter: epoch %d/%d [%.*s%*s] %ld/%ld", epoch,
+             r->a->t.epochs, fill, "##############################", width - fill, "", done,
+             total);
+    msg_bar(text, 0);
 }
 
 static void log_append(run_state *r, const char *text)
@@ -204,7 +206,7 @@ static int on_epoch(void *ctx, const cnf_epoch_stats *s)
     run_state *r = ctx;
     char line[400], val[160] = "";
     if (r->bar)
-        fprintf(stderr, "\r%*s\r", 70, "");
+        msg_bar_clear();
     if (s->has_val)
         snprintf(val, sizeof val, ", val loss %.4f, val accuracy %.2f %%", s->val_loss,
                  100.0 * s->val_accuracy);
@@ -414,11 +416,8 @@ static int train_run(train_args *a)
     a->t.ctx = &r;
     if (rc == 0)
         rc = check_writable(a, pl, &ds);
-    if (rc == 0 && cnf_train(pl, &ds.d, &a->t, &last, &err) != CNF_OK) {
-        if (r.bar)
-            fprintf(stderr, "\n");
-        rc = msg_cnf(&err, a->pos[0]);
-    }
+    if (rc == 0 && cnf_train(pl, &ds.d, &a->t, &last, &err) != CNF_OK)
+        rc = msg_cnf(&err, a->pos[0]); /* over the bar: msg clears it */
     if (rc == 0)
         rc = write_results(a, pl, &ds, &last, &r);
     free(r.log);

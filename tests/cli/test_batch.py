@@ -201,11 +201,32 @@ def the_readme_golden_recipe_works():
     assert r.returncode == 1, r
 
 
+def the_progress_bar_shows_no_rate_before_a_file_is_done_and_errors_start_their_lines():
+    d = mixed_folder("progress")
+    for j in ("1", "2"):
+        rc, _, err = run("-k", "sobel", "-r", "-j", j, "--progress", "always", "-o",
+                         path("progress-out-" + j), d)
+        assert rc == 1, err
+        # every error begins its line: after the bar's last redraw on that line, a message
+        # starts (the bar is blanked with spaces first), never glued after "ETA n s"
+        errors = [line for line in err.split("\n") if "corrupt.png" in line or "text.png" in line]
+        assert len(errors) == 2, err
+        for line in errors:
+            tail = line.split("\r")[-1]
+            assert tail.startswith("cnnfilter: "), repr(line)
+            assert "files" not in tail, repr(line)
+        # the first bar has no rate: nothing is done yet
+        first = err.split("\r")[1]
+        assert first.startswith("cnnfilter: 0/") and "files/s" not in first, repr(err)
+        assert err.rstrip("\n").split("\r")[-1].startswith("cnnfilter: 7/7 files, "), repr(err)
+
+
 TESTS = [a_mixed_folder_reports_bad_files_and_processes_the_rest,
          jobs_1_and_4_write_identical_files, shards_cover_the_input_exactly_once,
          skip_existing_skips_and_resumes, output_format_and_banks_in_batch,
          png_output_is_byte_stable_and_records_its_options,
-         sigint_mid_batch_leaves_no_partial_files, the_readme_golden_recipe_works]
+         sigint_mid_batch_leaves_no_partial_files, the_readme_golden_recipe_works,
+         the_progress_bar_shows_no_rate_before_a_file_is_done_and_errors_start_their_lines]
 
 
 def main():
