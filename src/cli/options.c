@@ -171,6 +171,7 @@ static int apply_run(options *o, const opt *op, const char *flag, const char *va
         if (parse_enum(flag, val, CNF_VOCAB_MAP, &v))
             return 2;
         o->map = (cnf_map_mode)v;
+        o->map_given = 1;
         return 0;
     case O_OUTPUT_DIR: o->output_dir = val; return 0;
     case O_RECURSIVE: o->recursive = 1; return 0;
@@ -437,6 +438,9 @@ int validate_options(options *o)
         msg_usage("--kernel", "a kernel is required (or --pool for pooling alone)");
         return 2;
     }
+    if (o->map_given && !cnf_output_format_is_8bit(o->out_fmt))
+        msg_warn("--map", "has no effect on %s output, which holds the exact values",
+                 o->out_fmt == CNF_OUT_NPY ? ".npy" : o->out_fmt == CNF_OUT_TXT ? ".txt" : ".json");
     if (o->depth == 16 && o->out_fmt != CNF_OUT_PNG && !o->explain) {
         msg_usage("--depth", "16-bit output is for PNG only");
         return 2;

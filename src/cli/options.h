@@ -18,6 +18,7 @@ typedef struct options {
     int geometry_flags_seen; /* a conv/pool flag was given (conflicts with --pipeline) */
     const char *geometry_flag; /* the first one, for the error */
     cnf_map_mode map;
+    int map_given;   /* --map was on the command line (a warning where it does nothing) */
     const char *output_dir;
     int recursive;
     int jobs;

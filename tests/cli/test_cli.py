@@ -181,6 +181,13 @@ def first_hour_mistakes_get_a_message_that_says_what_to_do():
         one_error_line(err, msg)
         assert not os.path.exists(path("o.png")) and not os.path.exists(path("out.png")), args
     no_temp_files()
+    # --map where it does nothing: one warning line (none with -q), and the exact values
+    rc, _, err = run("-k", "identity", "--map", "abs", shapes, "m.npy")
+    assert rc == 0, err
+    one_error_line(err, "cnnfilter: --map: has no effect on .npy output, which holds the exact")
+    rc, _, err = run("-q", "-k", "identity", "--map", "abs", shapes, "m2.npy")
+    assert rc == 0 and err == "", err
+    assert open(path("m.npy"), "rb").read() == open(path("m2.npy"), "rb").read()
 
 
 def show_kernel_prints_weights_sum_size_and_separability():
