@@ -82,13 +82,15 @@ static size_t shape_number(const char **pp, const char *end)
     return digits && !neg && v >= 1 && v <= INT32_MAX ? (size_t)v : 0;
 }
 
-static cnf_status npy_shape(const char *h, const char *end, const char *name, npy_header *hd,
-                            cnf_error *err)
+/* The numbers of the header's 'shape' tuple, at most max of them, into dims:
+ * 0 (*nd of them), -1 no shape tuple, -2 an empty or bad dimension, -3 more
+ * than max.  The image reader and the weight reader word these themselves. */
+static int shape_dims(const char *h, const char *end, size_t *dims, size_t max, size_t *nd)
 {
     const char *p = dict_value(h, end, "'shape'");
-    size_t nd = 0;
+    *nd = 0;
     if (!p || p >= end || *p != '(')
-        return cnf__fail(err, CNF_E_DECODE, name, "no shape in the .npy header");
+        return -1;
     for (p++; p < end && *p != ')';) {
         size_t v;
         while (p < end && (*p == ' ' || *p == ','))
@@ -96,10 +98,24 @@ static cnf_status npy_shape(const char *h, const char *end, const char *name, np
         if (p >= end || *p == ')')
             break;
         v = shape_number(&p, end);
-        if (v == 0 || nd >= 3)
-            return cnf__fail(err, CNF_E_DECODE, name, ".npy shape must be 2-D or 3-D, non-empty");
-        hd->dims[nd++] = v;
+        if (v == 0)
+            return -2;
+        if (*nd >= max)
+            return -3;
+        dims[(*nd)++] = v;
     }
+    return 0;
+}
+
+static cnf_status npy_shape(const char *h, const char *end, const char *name, npy_header *hd,
+                            cnf_error *err)
+{
+    size_t nd;
+    int r = shape_dims(h, end, hd->dims, 3, &nd);
+    if (r == -1)
+        return cnf__fail(err, CNF_E_DECODE, name, "no shape in the .npy header");
+    if (r < 0)
+        return cnf__fail(err, CNF_E_DECODE, name, ".npy shape must be 2-D or 3-D, non-empty");
     if (nd < 2)
         return cnf__fail(err, CNF_E_DECODE, name, ".npy shape must be 2-D (H,W) or 3-D (C,H,W)");
     if (nd == 2) {
@@ -113,36 +129,47 @@ static cnf_status npy_shape(const char *h, const char *end, const char *name, np
     return CNF_OK;
 }
 
-/* Magic, version and the header dict.  `partial`: b is only the start of
- * the file, and a header that runs past len is not an error yet
- * (hd->data stays 0). */
-static cnf_status npy_parse(const unsigned char *b, size_t len, int partial, const char *name,
-                            npy_header *hd, cnf_error *err)
+/* Magic, version and the header dict's place (b + *off, *hl bytes).
+ * `partial`: b is only the start of the file, and a start that may still
+ * become a .npy file is not an error yet: CNF_OK with *more set. */
+static cnf_status npy_preamble(const unsigned char *b, size_t len, int partial, const char *name,
+                               size_t *off, size_t *hl, int *more, cnf_error *err)
 {
-    size_t hl, off;
-    const char *h;
-    cnf_status st;
-    hd->data = 0;
+    *more = 0;
     if (len < 10 || memcmp(b, NPY_MAGIC, 6) != 0) {
         if (partial && len < 10 && cnf__npy_sniff(b, len) != 0)
-            return CNF_OK;
+            return *more = 1, CNF_OK;
         return cnf__fail(err, CNF_E_DECODE, name, "not a .npy file");
     }
     if (b[6] == 1) {
-        hl = b[8] | (size_t)b[9] << 8;
-        off = 10;
+        *hl = b[8] | (size_t)b[9] << 8;
+        *off = 10;
     } else if ((b[6] == 2 || b[6] == 3) && len >= 12) {
-        hl = b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
-        off = 12;
+        *hl = b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
+        *off = 12;
     } else if ((b[6] == 2 || b[6] == 3) && partial) {
-        return CNF_OK;
+        return *more = 1, CNF_OK;
     } else {
         return cnf__fail(err, CNF_E_DECODE, name, ".npy version %d is not supported", b[6]);
     }
-    if (hl > len - off && hl <= 65536 && partial)
-        return CNF_OK;
-    if (hl > len - off || hl > 65536)
+    if (*hl > len - *off && *hl <= 65536 && partial)
+        return *more = 1, CNF_OK;
+    if (*hl > len - *off || *hl > 65536)
         return cnf__fail(err, CNF_E_DECODE, name, "truncated .npy header");
+    return CNF_OK;
+}
+
+/* The header of an image: `partial` as above (hd->data stays 0 then). */
+static cnf_status npy_parse(const unsigned char *b, size_t len, int partial, const char *name,
+                            npy_header *hd, cnf_error *err)
+{
+    size_t hl = 0, off = 0;
+    const char *h;
+    int more;
+    cnf_status st = npy_preamble(b, len, partial, name, &off, &hl, &more, err);
+    hd->data = 0;
+    if (st || more)
+        return st;
     h = (const char *)b + off;
     st = npy_dtype(h, h + hl, name, hd, err);
     if (st == CNF_OK)
@@ -296,30 +323,23 @@ static cnf_status weight_dtype(const char *h, const char *end, const char *name,
 static cnf_status weight_shape(const char *h, const char *end, const char *name,
                                cnf_npy_array *a, cnf_error *err)
 {
-    const char *p = dict_value(h, end, "'shape'");
+    size_t nd;
+    int r = shape_dims(h, end, a->dims, CNF_NPY_MAX_DIMS, &nd);
     a->ndims = 0;
     a->count = 1;
-    if (!p || p >= end || *p != '(')
+    if (r == -1)
         return cnf__fail(err, CNF_E_DECODE, name, "no shape in the .npy header");
-    for (p++; p < end && *p != ')';) {
-        size_t v;
-        while (p < end && (*p == ' ' || *p == ','))
-            p++;
-        if (p >= end || *p == ')')
-            break;
-        v = shape_number(&p, end);
-        if (v == 0)
-            return cnf__fail(err, CNF_E_DECODE, name, "the .npy shape has an empty or bad "
-                                                      "dimension");
-        if (a->ndims >= CNF_NPY_MAX_DIMS)
-            return cnf__fail(err, CNF_E_DECODE, name, "the .npy array has more than %d "
-                                                      "dimensions", CNF_NPY_MAX_DIMS);
+    if (r == -2)
+        return cnf__fail(err, CNF_E_DECODE, name, "the .npy shape has an empty or bad "
+                                                  "dimension");
+    if (r == -3)
+        return cnf__fail(err, CNF_E_DECODE, name, "the .npy array has more than %d "
+                                                  "dimensions", CNF_NPY_MAX_DIMS);
+    for (a->ndims = 0; a->ndims < (int)nd; a->ndims++)
         /* Each dimension is below 2^31: four of them cannot overflow 64 bits, but a
          * size_t of 32 bits could. */
-        if (!cnf__mul(a->count, v, &a->count))
+        if (!cnf__mul(a->count, a->dims[a->ndims], &a->count))
             return cnf__fail(err, CNF_E_DECODE, name, "the .npy array is too large");
-        a->dims[a->ndims++] = v;
-    }
     if (a->ndims == 0)
         return cnf__fail(err, CNF_E_DECODE, name, "the .npy array is a scalar (shape ())");
     return CNF_OK;
@@ -328,23 +348,13 @@ static cnf_status weight_shape(const char *h, const char *end, const char *name,
 cnf_status cnf__npy_array_header(const unsigned char *b, size_t len, const char *name,
                                  cnf_npy_array *a, cnf_error *err)
 {
-    size_t hl, off;
+    size_t hl = 0, off = 0;
     const char *h;
+    int more;
     cnf_status st;
     memset(a, 0, sizeof *a);
-    if (len < 10 || memcmp(b, NPY_MAGIC, 6) != 0)
-        return cnf__fail(err, CNF_E_DECODE, name, "not a .npy file");
-    if (b[6] == 1) {
-        hl = b[8] | (size_t)b[9] << 8;
-        off = 10;
-    } else if ((b[6] == 2 || b[6] == 3) && len >= 12) {
-        hl = b[8] | (size_t)b[9] << 8 | (size_t)b[10] << 16 | (size_t)b[11] << 24;
-        off = 12;
-    } else {
-        return cnf__fail(err, CNF_E_DECODE, name, ".npy version %d is not supported", b[6]);
-    }
-    if (hl > len - off || hl > 65536)
-        return cnf__fail(err, CNF_E_DECODE, name, "truncated .npy header");
+    if ((st = npy_preamble(b, len, 0, name, &off, &hl, &more, err)) != CNF_OK)
+        return st;
     h = (const char *)b + off;
     st = weight_dtype(h, h + hl, name, a, err);
     if (st == CNF_OK)
