@@ -178,7 +178,7 @@ def main():
         if v is None or v[1]:
             sys.exit("peers.py: %s does not reproduce cnnfilter's correlation on the probe "
                      "(%s): fix the setup before timing" % (t, v))
-    border = {"cnnfilter": "zero"}
+    border = {"cnnfilter": "replicate"}   # cnnfilter's default border
     border.update({t: v[0] for t, v in sem.items()})
 
     say("## Peers: one image, PNG in, PNG out (median of %d runs)" % args.runs)
@@ -215,7 +215,7 @@ def main():
             med = {t: statistics.median(v) for t, v in times.items()}
             peer_names = [t for t in med if t != "cnnfilter"]
             fastest = min(med[t] for t in peer_names) if peer_names else None
-            refs = {"zero": out["cnnfilter"]}
+            refs = {"replicate": out["cnnfilter"]}
             for t in peer_names:
                 b = border[t]
                 if b not in refs:   # cnnfilter with the peer's border, untimed
@@ -225,7 +225,7 @@ def main():
             for t in med:
                 diff = "-" if t == "cnnfilter" else common.max_diff(out[t], refs[border[t]],
                                                                     args.bin)
-                if t != "cnnfilter" and border[t] != "zero":
+                if t != "cnnfilter" and border[t] != "replicate":
                     diff = "%s (%s)" % (diff, border[t])
                 say("| %s %s | %s | %d | %.3f | %s | %.0f | %d | %s |" % (
                     wid, title, t, n, med[t], "%.2fx" % (med[t] / fastest) if fastest else "-",

@@ -34,7 +34,7 @@ static const opt OPTIONS[] = {
     {O_LAYERS, "layers", 0, "N", 0, "run only the first N layers of --pipeline (a trained net's filters)"},
     {O_PADDING, "padding", 0, "valid|same|N|PH,PW", 1, "border added before convolving (same)"},
     {O_BORDER, "border", 0, "zero|replicate|reflect|mirror|wrap", 1,
-     "what the padding contains (zero)"},
+     "what the padding contains (replicate: no frame on photos; zero: CNN padding)"},
     {O_STRIDE, "stride", 0, "S|SY,SX", 1, "step of the kernel (1)"},
     {O_DILATION, "dilation", 0, "D", 1, "spacing between kernel taps (1)"},
     {O_FLIP, "flip", 0, NULL, 1, "true convolution: rotate the kernel by 180 degrees"},
@@ -313,6 +313,9 @@ int parse_options(int argc, char **argv, int first, options *o)
 {
     memset(o, 0, sizeof *o);
     cnf_layer_init(&o->layer);
+    /* The command-line form pads like image tools (no dark or bright frame
+     * on photos); pipelines keep the library's zero padding. */
+    o->layer.border = CNF_BORDER_REPLICATE;
     o->map = CNF_MAP_CLAMP;
     o->jobs = args_default_jobs();
     o->max_pixels = CNF_DEFAULT_MAX_PIXELS;

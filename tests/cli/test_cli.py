@@ -233,6 +233,34 @@ def seed_worked_examples_come_out_exactly():
     assert np.load(path("o6.npy")).tolist() == [[[2, 1], [2, 1]]]
 
 
+def default_border_leaves_no_frame_on_a_constant_image():
+    # An edge filter on a flat photo: replicate padding (the default) sees no edge anywhere;
+    # zero padding (the seeds', CNN frameworks') sees a step at every side: a white frame.
+    p = write("flat.png", cnnref.png_write(np.full((9, 11, 1), 120, np.uint8)))
+    zeros = {}
+    for spec, frame in (("sobel", 360.0 * 2 ** 0.5), ("laplacian", 240.0), ("box", 120.0 * 5 / 9)):
+        rc, _, err = run("-k", spec, p, "flat_def.npy")
+        assert rc == 0, err
+        a = np.load(path("flat_def.npy"))
+        want = 120.0 if spec == "box" else 0.0
+        assert (a == want).all(), (spec, a)
+        rc, _, err = run("-k", spec, "--border", "zero", p, "flat_zero.npy")
+        assert rc == 0, err
+        z = np.load(path("flat_zero.npy"))[0]
+        inner = z[1:-1, 1:-1]
+        assert (inner == want).all(), (spec, z)
+        # the frame: every border cell differs from the inside, a corner by the stated amount
+        ring = np.concatenate([z[0], z[-1], z[:, 0], z[:, -1]])
+        assert (ring != want).all(), (spec, z)
+        assert abs(abs(z[0, 0] - want) - frame) < 1e-3, (spec, z[0, 0])
+        zeros[spec] = z
+    # A pipeline file keeps zero padding: the frame is there without --border.
+    write("flat_pipe.json", '{"layers": [{"type": "conv", "kernels": ["laplacian"]}]}')
+    rc, _, err = run("--pipeline", "flat_pipe.json", p, "flat_pipe.npy")
+    assert rc == 0, err
+    assert (np.load(path("flat_pipe.npy"))[0] == zeros["laplacian"]).all()
+
+
 def npy_output_loads_in_numpy_as_float32_chw():
     p, px = rgba_png("n.png")
     rc, _, err = run("-k", "identity", p, "n.npy")

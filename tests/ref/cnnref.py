@@ -124,7 +124,7 @@ class Options:
     def __init__(self):
         self.kernel = None          # spec string
         self.padding = "same"
-        self.border = "zero"
+        self.border = "replicate"   # the command-line form's default (pipelines pad with zero)
         self.stride = (1, 1)
         self.dilation = 1
         self.flip = False

@@ -486,7 +486,7 @@ def parse_args(argv):
         if min(pv) < 0:
             raise UsageError("--padding: negative")
         g.padding = (pv[0], pv[-1])
-    g.border = raw.get("border", "zero")
+    g.border = raw.get("border", "replicate")   # the command-line form's default
     if g.border not in ("zero", "replicate", "reflect", "mirror", "wrap"):
         raise UsageError("--border: bad value")
     sv = _ints(raw.get("stride", "1"), "--stride", (1, 2))

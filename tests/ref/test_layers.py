@@ -161,7 +161,7 @@ def rand_geometry(rng, allow_stride=True):
     else:
         args += ["--padding", "%d,%d" % (rng.randint(0, 3), rng.randint(0, 3))]
     b = rng.choice(BORDERS)
-    if b != "zero" or rng.random() < 0.3:
+    if b != "replicate" or rng.random() < 0.3:   # replicate is the default
         args += ["--border", b]
     if allow_stride:
         r = rng.random()

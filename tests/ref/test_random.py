@@ -127,7 +127,7 @@ def rand_geometry(rng, h, w, kh, kw):
     if padding != "same" or rng.random() < 0.5:   # same is the default: leave it out sometimes
         args += ["--padding", padding]
     border = rng.choice(BORDERS)
-    if border != "zero" or rng.random() < 0.5:
+    if border != "replicate" or rng.random() < 0.5:   # replicate is the default
         args += ["--border", border]
     r = rng.random()
     if r < 0.45:
