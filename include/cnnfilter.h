@@ -252,6 +252,12 @@ const cnf_format_info *cnf_format_for_path(const char *path);
 /* cnf_format_by_name - the format named `word` by its name or one of its
  * extensions (any case, no dot), or NULL. */
 const cnf_format_info *cnf_format_by_name(const char *word);
+/* cnf_image_format_of - the image format whose signature the first `len`
+ * bytes of a file carry (a magic number, or for TGA a header every field of
+ * which is valid), or NULL when no image format claims them: how batch mode
+ * tells a photo from a text file named .png.  64 bytes are enough for every
+ * format; fewer may give NULL.  Thread-safe. */
+const cnf_format_info *cnf_image_format_of(const unsigned char *buf, size_t len);
 
 /* cnf_map_mode - how real values become 8-bit pixels (cnnfilter(1), Mapping to 8 bits). */
 typedef enum cnf_map_mode {

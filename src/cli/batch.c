@@ -7,7 +7,7 @@
  * deal this shard's files to the batch workers.  Each file's outputs are
  * committed together by run_file.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "batch.h"
 
 #include "cleanup.h"
@@ -42,6 +42,8 @@ typedef struct list {
     size_t n, cap;
     int bad_args; /* arguments that could not be read */
     int skipped;  /* files in folders that are not inputs */
+    const char *base_real; /* --base, resolved; NULL without it */
+    const char *arg;       /* the argument being gathered (for errors) */
 } list;
 
 static int push(list *l, const char *in, const char *rel)
@@ -77,9 +79,48 @@ static void free_item(item *it)
     free_paths(it->outs, it->n_outs);
 }
 
+/* With --base: the input's path relative to the base folder (its folder
+ * resolved, its own name kept: a symbolic link keeps its name).  Returns 0,
+ * or 1 when the input is not under the base folder (reported). */
+static int rel_to_base(const char *base_real, const char *in, char *rel, size_t cap)
+{
+    char dir[4096], *real;
+    const char *name = strrchr(in, '/');
+    size_t nb = strlen(base_real);
+    int ok = 0;
+    if (name) {
+        snprintf(dir, sizeof dir, "%.*s", (int)(name - in) > 0 ? (int)(name - in) : 1, in);
+        name++;
+    } else {
+        snprintf(dir, sizeof dir, ".");
+        name = in;
+    }
+    real = realpath(dir, NULL);
+    if (real) {
+        if (strcmp(real, base_real) == 0)
+            ok = (size_t)snprintf(rel, cap, "%s", name) < cap;
+        else if (strncmp(real, base_real, nb) == 0 && (real[nb] == '/' || nb == 1))
+            ok = (size_t)snprintf(rel, cap, "%s/%s", real + nb + (nb > 1), name) < cap;
+        free(real);
+    }
+    if (!ok)
+        msg_error(in, "is not under the --base folder '%s'", base_real);
+    return !ok;
+}
+
+/* Add an input; with --base its relative path is recomputed. */
 static int collect(void *arg, const char *full, const char *rel)
 {
-    return push(arg, full, rel);
+    list *l = arg;
+    char r[4096];
+    if (l->base_real) {
+        if (rel_to_base(l->base_real, full, r, sizeof r) != 0) {
+            l->bad_args++;
+            return 0;
+        }
+        rel = r;
+    }
+    return push(l, full, rel);
 }
 
 static int by_input(const void *a, const void *b)
@@ -87,29 +128,114 @@ static int by_input(const void *a, const void *b)
     return strcmp(((const item *)a)->in, ((const item *)b)->in);
 }
 
-/* Step 1: the input files.  Folders are walked; a FIFO, device or socket
- * named directly is refused (reading it could block the whole batch). */
+/* One input argument (from the command line or --files-from): a folder is
+ * walked with sel; a file named is taken whatever its format (unless an
+ * --exclude glob matches it); a FIFO, device or socket is refused (reading
+ * it could block the whole batch).  Returns 0, or -1 on out-of-memory. */
+static int gather_one(const options *o, const walk_select *sel, list *l, const char *a)
+{
+    struct stat st;
+    if (stat(a, &st) != 0) {
+        msg_error(a, "%s", strerror(errno));
+        l->bad_args++;
+    } else if (S_ISDIR(st.st_mode)) {
+        l->bad_args += walk_select_files(a, o->recursive, sel, collect, l, &l->skipped);
+    } else if (!S_ISREG(st.st_mode)) {
+        msg_error(a, "is not a regular file (a FIFO, device or socket); batch mode reads "
+                     "files and folders");
+        l->bad_args++;
+    } else if (glob_match(o->exclude, o->n_exclude, a)) {
+        l->skipped++;
+        if (o->verbose)
+            msg_info("%s: skipped: excluded by --exclude", a);
+    } else {
+        const char *base = strrchr(a, '/');
+        if (collect(l, a, base ? base + 1 : a) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* --files-from: the names of FILE ('-': stdin), one per line or, with -0,
+ * NUL-terminated; empty names are passed over.  Returns 0, -1 on
+ * out-of-memory, 1 when the list cannot be read (reported). */
+static int gather_list(const options *o, const walk_select *sel, list *l)
+{
+    int from_stdin = strcmp(o->files_from, "-") == 0;
+    FILE *f = from_stdin ? stdin : fopen(o->files_from, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    if (!f) {
+        msg_error(o->files_from, "%s", strerror(errno));
+        return 1;
+    }
+    while ((n = getdelim(&line, &cap, o->null_sep ? '\0' : '\n', f)) > 0) {
+        if (line[n - 1] == (o->null_sep ? '\0' : '\n'))
+            line[--n] = 0;
+        if (n == 0)
+            continue;
+        if ((size_t)n != strlen(line)) {
+            msg_error(o->files_from, "a name holds a NUL byte; use -0 for a list from find "
+                                     "-print0");
+            rc = 1;
+            break;
+        }
+        if ((rc = gather_one(o, sel, l, line)) != 0)
+            break;
+    }
+    if (rc == 0 && ferror(f)) {
+        msg_error(o->files_from, "%s", strerror(errno));
+        rc = 1;
+    }
+    free(line);
+    if (!from_stdin)
+        fclose(f);
+    return rc;
+}
+
+/* Step 1: the input files. */
 static int gather(const options *o, list *l)
 {
-    for (int i = 0; i < o->n_args; i++) {
-        const char *a = o->args[i];
-        struct stat st;
-        if (stat(a, &st) != 0) {
-            msg_error(a, "%s", strerror(errno));
-            l->bad_args++;
-        } else if (S_ISDIR(st.st_mode)) {
-            l->bad_args += walk_files(a, o->recursive, collect, l, &l->skipped);
-        } else if (!S_ISREG(st.st_mode)) {
-            msg_error(a, "is not a regular file (a FIFO, device or socket); batch mode reads "
-                         "files and folders");
-            l->bad_args++;
-        } else {
-            const char *base = strrchr(a, '/');
-            if (push(l, a, base ? base + 1 : a) != 0) {
-                msg_error(NULL, "out of memory");
-                return EXIT_FAILURE_RUN;
-            }
+    walk_select sel;
+    struct stat st;
+    char *base_real = NULL;
+    int rc = 0;
+    memset(&sel, 0, sizeof sel);
+    sel.include = o->include;
+    sel.n_include = o->n_include;
+    sel.exclude = o->exclude;
+    sel.n_exclude = o->n_exclude;
+    sel.verbose = o->verbose;
+    /* The output folder is never read as input: the second run of
+     * `cnnfilter -r -o out .` does not make out/out/. */
+    if (stat(o->output_dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+        sel.skip_dir = 1;
+        sel.skip_dev = st.st_dev;
+        sel.skip_ino = st.st_ino;
+    }
+    if (o->base) {
+        if (!(base_real = realpath(o->base, NULL))) {
+            msg_error(o->base, "--base: %s", strerror(errno));
+            return EXIT_FAILURE_RUN;
         }
+        l->base_real = base_real;
+    }
+    for (int i = 0; i < o->n_args && rc == 0; i++)
+        rc = gather_one(o, &sel, l, o->args[i]);
+    if (rc == 0 && o->files_from) {
+        rc = gather_list(o, &sel, l);
+        if (rc > 0) {
+            l->bad_args++;
+            rc = 0;
+        }
+    }
+    l->base_real = NULL;
+    free(base_real);
+    if (rc != 0) {
+        msg_error(NULL, "out of memory");
+        return EXIT_FAILURE_RUN;
     }
     qsort(l->v, l->n, sizeof *l->v, by_input);
     /* A file named twice the same way (a folder and a file in it) is one
@@ -225,7 +351,8 @@ static int check_all(const list *l)
         file_id id;
         if (i > 0 && strcmp(refs[i].path, refs[i - 1].path) == 0) {
             msg_error(refs[i].path, "would be the output of both %s and %s; nothing written "
-                                    "(rename one, or run them separately)",
+                                    "(keep their folders with --base DIR, rename one, or run "
+                                    "them separately)",
                       refs[i - 1].it->in, refs[i].it->in);
             problems++;
         }

@@ -17,7 +17,7 @@ typedef enum opt_id {
     O_KERNEL, O_PIPELINE, O_LAYERS, O_PADDING, O_BORDER, O_STRIDE, O_DILATION, O_FLIP, O_CHANNELS,
     O_ALPHA, O_SCALE, O_BIAS, O_ACTIVATION, O_POOL, O_POOL_SIZE, O_POOL_STRIDE,
     O_POOL_PADDING, O_CEIL, O_COMBINE, O_MAP, O_OUTPUT_DIR, O_RECURSIVE, O_JOBS,
-    O_OUTPUT_FORMAT, O_QUALITY, O_DEPTH, O_COMPRESSION, O_PORTABLE, O_SKIP_EXISTING, O_SHARD, O_EXPLAIN, O_MAX_PIXELS,
+    O_OUTPUT_FORMAT, O_QUALITY, O_DEPTH, O_COMPRESSION, O_PORTABLE, O_SKIP_EXISTING, O_SHARD, O_INCLUDE, O_EXCLUDE, O_FILES_FROM, O_NULL, O_BASE, O_FORCE, O_EXPLAIN, O_MAX_PIXELS,
     O_MAX_MEMORY, O_QUIET, O_VERBOSE, O_PROGRESS, O_HELP, O_VERSION
 } opt_id;
 
@@ -67,6 +67,16 @@ static const opt OPTIONS[] = {
      "only the portable reference convolution (the same pixels, slower)"},
     {O_SKIP_EXISTING, "skip-existing", 0, NULL, 0, "batch mode: skip outputs that exist"},
     {O_SHARD, "shard", 0, "K/N", 0, "batch mode: process only shard K (from 0) of N"},
+    {O_INCLUDE, "include", 0, "GLOB", 0,
+     "batch mode: also take the files of folders GLOB matches (e.g. '*.txt'); repeatable"},
+    {O_EXCLUDE, "exclude", 0, "GLOB", 0,
+     "batch mode: leave out the files and folders GLOB matches; repeatable"},
+    {O_FILES_FROM, "files-from", 0, "FILE", 0,
+     "batch mode: read the inputs from FILE, one per line (- for stdin)"},
+    {O_NULL, "null", '0', NULL, 0, "--files-from names end in NUL, not newline (find -print0)"},
+    {O_BASE, "base", 0, "DIR", 0,
+     "batch mode: outputs keep each input's path relative to DIR (no two img.png collide)"},
+    {O_FORCE, "force", 'f', NULL, 0, "replace an existing image output that cnnfilter did not write"},
     {O_EXPLAIN, "explain", 0, NULL, 0, "print each stage's shapes and size arithmetic, process nothing"},
     {O_MAX_PIXELS, "max-pixels", 0, "N", 0, "refuse larger images before decoding (178956970)"},
     {O_MAX_MEMORY, "max-memory", 0, "BYTES", 0, "refuse a plan needing more memory; K, M, G suffixes (2G)"},
@@ -114,7 +124,8 @@ static int decides_output(opt_id id)
 {
     switch (id) {
     case O_OUTPUT_DIR: case O_RECURSIVE: case O_JOBS: case O_OUTPUT_FORMAT: case O_SKIP_EXISTING:
-    case O_SHARD: case O_EXPLAIN: case O_MAX_PIXELS: case O_MAX_MEMORY: case O_QUIET:
+    case O_SHARD: case O_INCLUDE: case O_EXCLUDE: case O_FILES_FROM: case O_NULL: case O_BASE:
+    case O_FORCE: case O_EXPLAIN: case O_MAX_PIXELS: case O_MAX_MEMORY: case O_QUIET:
     case O_VERBOSE: case O_PROGRESS: case O_HELP: case O_VERSION: case O_COMPRESSION:
     case O_PORTABLE:
         return 0;
@@ -205,6 +216,20 @@ static int apply_run(options *o, const opt *op, const char *flag, const char *va
             return 2;
         return 0;
     }
+    case O_INCLUDE:
+    case O_EXCLUDE: {
+        int *n = op->id == O_INCLUDE ? &o->n_include : &o->n_exclude;
+        if (*n >= CLI_MAX_GLOBS)
+            return arg_bad(flag, "at most %d globs", CLI_MAX_GLOBS);
+        if (!*val)
+            return arg_bad(flag, "an empty glob matches nothing");
+        (op->id == O_INCLUDE ? o->include : o->exclude)[(*n)++] = val;
+        return 0;
+    }
+    case O_FILES_FROM: o->files_from = val; return 0;
+    case O_NULL: o->null_sep = 1; return 0;
+    case O_BASE: o->base = val; return 0;
+    case O_FORCE: o->force = 1; return 0;
     case O_EXPLAIN: o->explain = 1; return 0;
     case O_MAX_PIXELS: return arg_bytes(flag, val, &o->max_pixels);
     case O_MAX_MEMORY: return arg_bytes(flag, val, &o->max_memory);
@@ -358,10 +383,22 @@ static int output_format_of(options *o, const char *out)
 static int validate_batch(options *o)
 {
     struct stat st;
-    if (o->n_args < 1) {
-        msg_usage("--output-dir", "batch mode needs at least one INPUT file or folder");
+    if (o->n_args < 1 && !o->files_from) {
+        msg_usage("--output-dir", "batch mode needs at least one INPUT file or folder (or "
+                                  "--files-from FILE)");
         return 2;
     }
+    if (o->null_sep && !o->files_from) {
+        msg_usage("--null", "is for --files-from: its names end in NUL");
+        return 2;
+    }
+    for (int i = 0; i < o->n_args; i++)
+        if (stat(o->args[i], &st) == 0 && S_ISDIR(st.st_mode) && same_file(o->args[i], o->output_dir)) {
+            msg_usage(o->output_dir, "the output folder is the input folder '%s': outputs would "
+                                     "mix with the inputs; choose another -o folder",
+                      o->args[i]);
+            return 2;
+        }
     if (stat(o->output_dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
         msg_usage(o->output_dir, "the output folder is not a folder");
         return 2;
@@ -394,9 +431,15 @@ static int validate_single(options *o)
     out = o->n_args > 1 ? o->args[1] : "-";
     {
         /* what only batch mode does, asked for without -o DIR */
-        const char *batch_only = o->recursive ? "--recursive" : o->skip_existing ? "--skip-existing"
-                                 : o->shard_n                                    ? "--shard"
-                                                                                 : NULL;
+        const char *batch_only = o->recursive        ? "--recursive"
+                                 : o->skip_existing  ? "--skip-existing"
+                                 : o->shard_n        ? "--shard"
+                                 : o->n_include      ? "--include"
+                                 : o->n_exclude      ? "--exclude"
+                                 : o->files_from     ? "--files-from"
+                                 : o->base           ? "--base"
+                                 : o->null_sep       ? "--null"
+                                                     : NULL;
         struct stat st;
         if (stat(in, &st) == 0 && S_ISDIR(st.st_mode)) { /* an input that cannot be read: 1 */
             msg_error(in, "is a folder: give -o DIR to filter the images in it (batch mode: "

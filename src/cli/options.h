@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #define CLI_MAX_KERNELS 64
+#define CLI_MAX_GLOBS 64
 
 typedef struct options {
     const char *kernels[CLI_MAX_KERNELS];
@@ -25,6 +26,16 @@ typedef struct options {
     const char *output_format;
     int skip_existing;
     int shard_k, shard_n;
+    /* batch selection: --include/--exclude globs, --files-from (with -0 its
+     * names end in NUL), --base (outputs keep the path relative to it) */
+    const char *include[CLI_MAX_GLOBS];
+    int n_include;
+    const char *exclude[CLI_MAX_GLOBS];
+    int n_exclude;
+    const char *files_from;
+    int null_sep;
+    const char *base;
+    int force; /* -f: replace an existing image cnnfilter did not write */
     int explain;
     uint64_t max_pixels, max_memory;
     int quiet, verbose;

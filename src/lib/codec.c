@@ -140,6 +140,16 @@ const cnf_format_info *cnf_format_by_name(const char *word)
     return public_info(by_word(word));
 }
 
+const cnf_format_info *cnf_image_format_of(const unsigned char *buf, size_t len)
+{
+    for (size_t i = 0; len && i < N_CODECS; i++) {
+        const cnf_codec *c = CODECS[i];
+        if (!(c->info.flags & CNF_FORMAT_MATRIX) && c->sniff && c->sniff(buf, len) > 0)
+            return public_info(c);
+    }
+    return NULL;
+}
+
 cnf_input_kind cnf_input_kind_for_path(const char *path)
 {
     const cnf_codec *c = by_extension(ext_of(path));

@@ -13,6 +13,8 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "ref"))
@@ -44,7 +46,7 @@ def files_under(d):
 
 
 def mixed_folder(name):
-    """Good images, a corrupt PNG, a text file named .png, a subfolder, a non-image file."""
+    """Good images, two corrupt PNGs, a text file named .png, a subfolder, a non-image file."""
     d = path(name)
     os.makedirs(os.path.join(d, "sub", "deeper"))
     for s in ("shapes.png", "lines.png", "digit8.png"):
@@ -53,6 +55,7 @@ def mixed_folder(name):
     shutil.copy(os.path.join(SAMPLES, "rgba.png"), os.path.join(d, "sub", "deeper"))
     data = open(os.path.join(SAMPLES, "gradient.png"), "rb").read()
     open(os.path.join(d, "corrupt.png"), "wb").write(data[:len(data) // 2])
+    open(os.path.join(d, "garbage.png"), "wb").write(b"\x89PNG\r\n\x1a\n" + b"garbage" * 5)
     open(os.path.join(d, "text.png"), "w").write("not an image\n")
     open(os.path.join(d, "notes.md"), "w").write("# notes\n")
     return d
@@ -78,8 +81,9 @@ def a_mixed_folder_reports_bad_files_and_processes_the_rest():
     lines = err.splitlines()
     assert len(lines) == 2, err
     assert any(l.startswith("cnnfilter: %s/corrupt.png: " % src) for l in lines), err
-    assert any(l.startswith("cnnfilter: %s/text.png: " % src) for l in lines), err
-    assert re.match(r"processed 5, failed 2, skipped 1, in \d+\.\d\d s\n$", out), out
+    assert any(l.startswith("cnnfilter: %s/garbage.png: " % src) for l in lines), err
+    # text.png is not an image (by its content) and notes.md not by its name: skipped
+    assert re.match(r"processed 5, failed 2, skipped 2, in \d+\.\d\d s\n$", out), out
     # Each output equals the one-file run.
     rc, _, _ = run("-k", "sobel_v", os.path.join(src, "sub", "texture.png"), "single.png")
     assert rc == 0
@@ -121,7 +125,7 @@ def skip_existing_skips_and_resumes():
     shutil.copy(os.path.join(SAMPLES, "gradient.png"), path("resume_out", "lines.png"))
     rc, out, err = run("-k", "identity", "-o", "resume_out", "--skip-existing", src)
     assert rc == 1
-    assert re.match(r"processed 2, failed 2, skipped 2, ", out), out
+    assert re.match(r"processed 2, failed 2, skipped 3, ", out), out
     # The existing file was left as it was.
     assert open(path("resume_out", "lines.png"), "rb").read() == \
         open(os.path.join(SAMPLES, "gradient.png"), "rb").read()
@@ -209,7 +213,7 @@ def the_progress_bar_shows_no_rate_before_a_file_is_done_and_errors_start_their_
         assert rc == 1, err
         # every error begins its line: after the bar's last redraw on that line, a message
         # starts (the bar is blanked with spaces first), never glued after "ETA n s"
-        errors = [line for line in err.split("\n") if "corrupt.png" in line or "text.png" in line]
+        errors = [line for line in err.split("\n") if "corrupt.png" in line or "garbage.png" in line]
         assert len(errors) == 2, err
         for line in errors:
             tail = line.split("\r")[-1]
@@ -223,7 +227,104 @@ def the_progress_bar_shows_no_rate_before_a_file_is_done_and_errors_start_their_
         assert err.rstrip("\n").split("\r")[-1].startswith("cnnfilter: 7/7 files, "), repr(err)
 
 
-TESTS = [a_mixed_folder_reports_bad_files_and_processes_the_rest,
+def photo_folder(name):
+    """Photos beside what real folders hold: a README, YOLO labels, a JSON sidecar, a text file
+    named .png, and a subfolder with a photo of the same name."""
+    d = path(name)
+    os.makedirs(os.path.join(d, "labels"))
+    os.makedirs(os.path.join(d, "sub"))
+    shutil.copy(os.path.join(SAMPLES, "shapes.png"), os.path.join(d, "img.png"))
+    subprocess.run(["convert", os.path.join(SAMPLES, "lines.png"), os.path.join(d, "beach.jpg")],
+                   check=True)
+    shutil.copy(os.path.join(SAMPLES, "texture.png"), os.path.join(d, "sub", "img.png"))
+    open(os.path.join(d, "README.txt"), "w").write("holiday photos\n")
+    open(os.path.join(d, "labels", "img.txt"), "w").write("0 0.5 0.5 0.2 0.1\n1 0.3 0.3 0.1 0.1\n")
+    open(os.path.join(d, "beach.json"), "w").write('{"camera": "x", "iso": 100}\n')
+    open(os.path.join(d, "fake.png"), "w").write("0 1\n1 0\n")
+    return d
+
+
+def a_photo_folder_gives_photos_only_and_names_what_it_skips():
+    d = photo_folder("photos")
+    rc, out, err = run("-k", "sobel", "-r", "-o", "photos_out", d)
+    assert rc == 0, err
+    assert err == "", err
+    assert files_under(path("photos_out")) == ["beach.png", "img.png", "sub/img.png"]
+    assert re.match(r"processed 3, failed 0, skipped 4, ", out), out
+    rc, out, err = run("-v", "-k", "sobel", "-r", "-o", "photos_out_v", d)
+    assert rc == 0, err
+    skipped = sorted(l.split(": ")[1] for l in err.splitlines() if ": skipped: " in l)
+    assert skipped == sorted(os.path.join(d, f) for f in (
+        "README.txt", "beach.json", "fake.png", "labels/img.txt")), err
+    assert "fake.png: skipped: not an image (its content" in err, err
+    # The labels as inputs: selected by a glob (a path glob matches under the folder), and
+    # a named file is taken whatever it is.
+    rc, out, err = run("-k", "identity", "-r", "--include", "labels/*.txt", "--output-format",
+                       "npy", "-o", "labels_out", d)
+    assert rc == 0, err
+    assert files_under(path("labels_out")) == ["beach.npy", "img.npy", "labels/img.npy",
+                                                "sub/img.npy"], files_under(path("labels_out"))
+    a = np.load(path("labels_out", "labels", "img.npy"))
+    assert a.shape == (1, 2, 5) and abs(a[0, 0, 3] - 0.2) < 1e-7
+    rc, out, err = run("-k", "identity", "-o", "named_out", os.path.join(d, "README.txt"))
+    assert rc == 1 and "README.txt:" in err, (rc, err)
+    # --exclude: by name, and a folder it matches is not descended into.
+    rc, out, err = run("-k", "sobel", "-r", "--exclude", "*.jpg", "--exclude", "sub", "-o",
+                       "excl_out", d)
+    assert rc == 0, err
+    assert files_under(path("excl_out")) == ["img.png"], files_under(path("excl_out"))
+    rc, _, err = run("-k", "sobel", "--include", "*.txt", path("photos", "img.png"), "x.png")
+    assert rc == 2 and err.startswith("cnnfilter: --include: is for batch mode"), err
+
+
+def the_output_folder_is_never_read_as_input():
+    d = photo_folder("rerun")
+    for _ in range(2):
+        rc, out, err = run("-k", "sobel", "-r", "-o", "out", ".", cwd=d)
+        assert rc == 0 and re.match(r"processed 3, ", out), (out, err)
+    assert files_under(os.path.join(d, "out")) == ["beach.png", "img.png", "sub/img.png"]
+    rc, out, err = run("-k", "sobel", "-o", d, d)
+    assert rc == 2 and "the output folder is the input folder" in err, err
+
+
+def files_from_a_list_keep_their_folders_with_base():
+    d = photo_folder("listed")
+    os.makedirs(os.path.join(d, "two words"))
+    shutil.copy(os.path.join(SAMPLES, "digit8.png"), os.path.join(d, "two words", "a\nb.png"))
+    names = ["img.png", "sub/img.png", "two words/a\nb.png"]
+    # newline-separated (as find prints): two img.png would collide without --base
+    listing = "".join(os.path.join(d, n) + "\n" for n in names[:2])
+    r = subprocess.run([BIN, "-k", "box", "--files-from", "-", "-o", path("list_flat")],
+                       input=listing.encode(), capture_output=True, cwd=TMP, timeout=60)
+    assert r.returncode == 2 and b"--base" in r.stderr, r.stderr
+    assert not os.path.exists(path("list_flat"))
+    r = subprocess.run([BIN, "-k", "box", "--files-from", "-", "--base", d, "-o",
+                        path("list_base")], input=listing.encode(), capture_output=True, cwd=TMP,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert files_under(path("list_base")) == ["img.png", "sub/img.png"]
+    # NUL-separated (find -print0): any name, a newline included; relative paths from cwd
+    with open(path("list0"), "wb") as f:
+        f.write(b"".join(n.encode() + b"\0" for n in names))
+    rc, out, err = run("-k", "box", "--files-from", path("list0"), "-0", "--base", ".", "-o",
+                       path("list_nul"), cwd=d)
+    assert rc == 0, err
+    assert files_under(path("list_nul")) == sorted(["img.png", "sub/img.png", "two words/a\nb.png"])
+    want = cnnref.png_read(open(os.path.join(d, "two words", "a\nb.png"), "rb").read())
+    got = cnnref.png_read(open(path("list_nul", "two words", "a\nb.png"), "rb").read())
+    assert got.shape == want.shape
+    # a listed file outside --base is an error of that file; the others are done
+    rc, out, err = run("-k", "box", "--files-from", path("list0"), "-0", "--base", "sub", "-o",
+                       path("list_out_of_base"), cwd=d)
+    assert rc == 1 and "is not under the --base folder" in err, err
+    assert files_under(path("list_out_of_base")) == ["img.png"]
+    rc, _, err = run("-k", "box", "-0", "-o", "x", d)
+    assert rc == 2 and err.startswith("cnnfilter: --null: "), err
+
+
+TESTS = [a_photo_folder_gives_photos_only_and_names_what_it_skips,
+         the_output_folder_is_never_read_as_input, files_from_a_list_keep_their_folders_with_base,
+         a_mixed_folder_reports_bad_files_and_processes_the_rest,
          jobs_1_and_4_write_identical_files, shards_cover_the_input_exactly_once,
          skip_existing_skips_and_resumes, output_format_and_banks_in_batch,
          png_output_is_byte_stable_and_records_its_options,
