@@ -14,7 +14,10 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+# make demo builds the command alone (not the tests or benchmarks).
+demo: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target cnnfilter
 	scripts/demo.sh $(BUILD)/cnnfilter out
 
 test: deps
@@ -73,8 +76,10 @@ fuzz: deps
 	    -timeout=10 corpus/$$t) || exit 1; \
 	done
 
+# make install [PREFIX=DIR] [DESTDIR=STAGING]: PREFIX defaults to CMake's (/usr/local).
+PREFIX ?=
 install: build
-	cmake --install $(BUILD)
+	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz out

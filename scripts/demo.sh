@@ -228,7 +228,7 @@ v "sobel, --channels gray" "edges of the luma, one gray output" shapes.png -k so
 v "gaussian:5, --stride 2" "blur and subsample: half the size" shapes.png -k gaussian:5 --stride 2
 v "box:2, --stride 2" "2x2 mean pooling as a convolution: the 2-px checkerboard becomes flat" texture.png -k box:2 --stride 2
 v "box:5 on RGBA" "alpha is kept: the transparent hole stays (checkerboard behind)" rgba.png -k box:5
-v "edge_v, --map abs" "the vertical edge filter (VEF) on the 8 digit" digit8.png -k edge_v --map abs
+v "edge_v, --map abs" "the vertical edge filter on the 8 digit" digit8.png -k edge_v --map abs
 v "seed kernel, relu, max pool" "inline matrix, then ReLU and 2x2 max pooling" digit8.png \
   -k '[[0,0,0],[0,0,0],[1,0,1]]' --activation relu --pool max --map normalize
 
