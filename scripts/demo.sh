@@ -173,25 +173,32 @@ run() {
     [ -s "$outdir/$m" ] || die "cnnfilter exited 0 but wrote no $m: $cmd"
   done
 
-  local iw ih ow oh sc
+  local iw ih ow oh sc osc
   read -r iw ih < <(png_size "$outdir/inputs/$sample")
   read -r ow oh < <(png_size "$outdir/${outs[0]}")
   sc=$(display_scale "$iw" "$ih")
+  # a small output (stride, pooling) is enlarged on its own, like a small input
+  osc=$(display_scale "$ow" "$oh")
 
   {
     printf '<figure class="card">\n'
     printf '  <figcaption><b>%s</b>' "$(html_escape "$title")"
     [ -n "$note" ] && printf ' <span class="note">%s</span>' "$(html_escape "$note")"
     printf '</figcaption>\n  <div class="pair">\n'
-    printf '    <div class="img"><img src="%s" width="%d" height="%d" alt="input %s" loading="lazy"><span>input %s &middot; %d&times;%d</span></div>\n' \
+    printf '    <div class="img"><img src="%s" width="%d" height="%d" alt="input %s" loading="lazy"><span>input %s &middot; %d&times;%d%s</span></div>\n' \
       "$(html_escape "inputs/$sample")" $((iw * sc)) $((ih * sc)) "$(html_escape "$sample")" \
-      "$(html_escape "$sample")" "$iw" "$ih"
+      "$(html_escape "$sample")" "$iw" "$ih" \
+      "$([ "$sc" -gt 1 ] && printf ' &middot; shown &times;%d' "$sc")"
     for m in "${!outs[@]}"; do
       printf '    <div class="img"><img src="%s" width="%d" height="%d" alt="output" loading="lazy"><span>%s &middot; %d&times;%d%s</span></div>\n' \
-        "$(html_escape "${outs[$m]}")" $((ow * sc)) $((oh * sc)) \
+        "$(html_escape "${outs[$m]}")" $((ow * osc)) $((oh * osc)) \
         "$([ "$maps" -gt 0 ] && printf 'map %d' "$m" || printf 'output')" "$ow" "$oh" \
-        "$([ "$sc" -gt 1 ] && printf ' &middot; shown &times;%d' "$sc")"
+        "$([ "$osc" -gt 1 ] && printf ' &middot; shown &times;%d' "$osc")"
     done
+    if [ -n "${WEIGHTS:-}" ]; then
+      printf '    <div class="img"><pre class="w">%s</pre><span>weights</span></div>\n' \
+        "$(html_escape "$WEIGHTS")"
+    fi
     printf '  </div>\n  <pre><code>%s</code></pre>\n</figure>\n' "$(html_escape "$cmd")"
   } >>"$tmp/cards-$section"
 }
@@ -199,22 +206,32 @@ run() {
 : >"$tmp/cards-kernels"
 : >"$tmp/cards-variants"
 
+# A kernel's weights as `show-kernel` prints them (both of a magnitude pair), with the divisor.
+kernel_weights() {
+  "$bin" show-kernel "$1" | awk '
+    /^name:/ { name = $2 }
+    /^weights:/ { w = 1; if (pairs++) print ""; print name; next }
+    /^divisor:/ { if ($2 != "1") print "  / " $2; w = 0; next }
+    w { print }'
+}
+
 for k in "${kernel_names[@]}"; do
   kind=$(kernel_kind "$k")
   gray=$(gray_sample_for "$k")
+  weights=$(kernel_weights "$k")
   case $kind in
     edge)
-      run kernels "$k" "${desc[$k]}" shapes.png -k "$k" --map abs
-      run kernels "$k" "${desc[$k]}" "$gray" -k "$k" --map abs ;;
+      WEIGHTS=$weights run kernels "$k" "${desc[$k]}" shapes.png -k "$k" --map abs
+      WEIGHTS=$weights run kernels "$k" "${desc[$k]}" "$gray" -k "$k" --map abs ;;
     *)
-      run kernels "$k" "${desc[$k]}" shapes.png -k "$k"
-      run kernels "$k" "${desc[$k]}" "$gray" -k "$k" ;;
+      WEIGHTS=$weights run kernels "$k" "${desc[$k]}" shapes.png -k "$k"
+      WEIGHTS=$weights run kernels "$k" "${desc[$k]}" "$gray" -k "$k" ;;
   esac
 done
 
 v() { run variants "$@"; }
-v "box:9" "9x9 mean: stronger blur; the zero border darkens the edges" shapes.png -k box:9
-v "box:9, replicate border" "the border repeats the edge pixels: no dark frame" shapes.png -k box:9 --border replicate
+v "box:9" "9x9 mean: stronger blur; the default border repeats the edge pixels: no dark frame" shapes.png -k box:9
+v "box:9, --border zero" "zero padding, as in CNN frameworks: the edges darken" shapes.png -k box:9 --border zero
 v "box:9" "9x9 mean: both checkerboards average out to flat gray" texture.png -k box:9
 v "gaussian:7:2" "7x7 Gaussian, sigma 2" shapes.png -k gaussian:7:2
 v "gaussian:7:2" "the fine grating fades, the coarse one stays" texture.png -k gaussian:7:2
@@ -240,6 +257,37 @@ MAPS=4 p "pipeline edges.json" "the same four maps on the shapes" shapes.png --p
 p "pipeline lenet.json" "two conv layers with hand-set weights: red corners, green diagonals, blue blobs" \
   shapes.png --pipeline pipelines/lenet.json --map normalize
 p "pipeline lenet.json" "the LeNet-style features of the texture" texture.png --pipeline pipelines/lenet.json --map normalize
+
+# ---------------------------------------------------------------- a real photo
+# One photo from a Debian wallpaper package, when one is installed, shrunk by cnnfilter itself
+# (a box mean with an equal stride) to at most 640 px; skipped with a note otherwise.
+
+: >"$tmp/cards-photo"
+photo_note=""
+photo=""
+for f in /usr/share/backgrounds/*.jpg /usr/share/images/desktop-base/*.jpg \
+         /usr/share/wallpapers/*/contents/images/*.jpg; do
+  if [ -f "$f" ]; then photo=$f; break; fi
+done
+if [ -n "$photo" ]; then
+  read -r ph pw < <("$bin" --explain -k identity "$photo" 2>/dev/null |
+                    sed -n 's/^input: [0-9]* x \([0-9]*\) x \([0-9]*\).*/\1 \2/p') ||
+    die "$photo: cannot read its size"
+  pk=$(( ( (pw > ph ? pw : ph) + 639 ) / 640 ))
+  "$bin" -q -k "box:$pk" --stride "$pk" --padding valid "$photo" "$outdir/inputs/photo.png" ||
+    die "$photo: cannot make the photo sample"
+  pkg=$(dpkg -S "$photo" 2>/dev/null | cut -d: -f1 | head -n 1) || pkg=""
+  photo_note="inputs/photo.png is $(basename "$photo")${pkg:+ from the Debian package $pkg} (${pw}x${ph}), shrunk by cnnfilter: cnnfilter -k box:$pk --stride $pk --padding valid $photo inputs/photo.png"
+  ph_run() { run photo "$@"; }
+  ph_run "sobel" "edge magnitude; the default border repeats the edge pixels, so no frame" photo.png -k sobel
+  ph_run "sobel, --border zero" "zero padding (CNN frameworks): a bright frame around the photo" photo.png -k sobel --border zero
+  ph_run "gaussian:13:3" "13x13 Gaussian blur, sigma 3" photo.png -k gaussian:13:3
+  ph_run "sharpen" "3x3 sharpen" photo.png -k sharpen
+  ph_run "emboss, --map offset" "relief" photo.png -k emboss --map offset
+  ph_run "laplacian, --channels gray" "the luma's Laplacian, absolute value" photo.png -k laplacian --channels gray --map abs
+else
+  photo_note="No photo: none of /usr/share/backgrounds/*.jpg, /usr/share/images/desktop-base/*.jpg is installed (e.g. apt-get install lomiri-wallpapers or desktop-base), so this section is empty."
+fi
 
 # ---------------------------------------------------------------- learning
 # Training and kernel recovery: commands run in OUTDIR like the filter runs; each card shows
@@ -425,7 +473,7 @@ learning_card "train: the kernel feature learning exercise" \
 
 # 2. learn: recover the kernel behind a filtered image.
 lrun emboss-target -k emboss inputs/shapes.png learning/emboss-target.png
-lrun emboss-learn learn --size 3 --border zero inputs/shapes.png learning/emboss-target.png \
+lrun emboss-learn learn --size 3 inputs/shapes.png learning/emboss-target.png \
   -o learning/emboss-learned.json
 lrun emboss-apply -k learning/emboss-learned.json inputs/shapes.png learning/emboss-again.png
 lrun emboss-compare compare learning/emboss-target.png learning/emboss-again.png
@@ -551,6 +599,9 @@ page_head() {
                                linear-gradient(45deg, #ddd 25%, transparent 25%, transparent 75%, #ddd 75%);
              background-size: 16px 16px; background-position: 0 0, 8px 8px; }
   .wide { grid-column: 1 / -1; }
+  pre.w { margin: 0; padding: 6px 8px; font-size: 12px; line-height: 1.3; white-space: pre; }
+  nav.toc { margin: 10px 0 0; }
+  nav.toc a { margin-right: 14px; }
   table.k, table.log, table.confusion { border-collapse: collapse; font: 13px ui-monospace, monospace; }
   table.k td { border: 1px solid #c8c8c4; padding: 4px 8px; text-align: right; }
   table.log td, table.log th, table.confusion td, table.confusion th {
@@ -572,14 +623,18 @@ EOF
   printf '<h1>cnnfilter demo</h1>\n'
   printf '<p class="lead">%s &middot; %d images. Every command below was run in this folder, with <code>cnnfilter</code> = <code>%s</code>. Edge kernels (negative weights summing to 0) are shown with <code>--map abs</code>; small images are enlarged without smoothing.</p>\n' \
     "$(html_escape "$version")" "$count" "$(html_escape "$bin")"
-  printf '<h2>Built-in kernels (%d runs)</h2>\n<div class="grid">\n' "$n_kernels"
+  printf '<nav class="toc">Contents: <a href="#kernels">Built-in kernels</a><a href="#photo">A photo</a><a href="#variants">Sizes, maps, channels, stride, alpha</a><a href="#pipelines">Pipelines</a><a href="#learning">Learning</a></nav>\n'
+  printf '<h2 id="kernels">Built-in kernels (%d runs)</h2>\n<div class="grid">\n' "$n_kernels"
   cat "$tmp/cards-kernels"
-  printf '</div>\n<h2>Sizes, maps, channels, stride, alpha (%d runs)</h2>\n<div class="grid">\n' "$n_variants"
+  printf '</div>\n<h2 id="photo">A photo (%d runs)</h2>\n<p class="lead">%s</p>\n<div class="grid">\n' \
+    "$(grep -c '<figure' "$tmp/cards-photo" || true)" "$(html_escape "$photo_note")"
+  cat "$tmp/cards-photo"
+  printf '</div>\n<h2 id="variants">Sizes, maps, channels, stride, alpha (%d runs)</h2>\n<div class="grid">\n' "$n_variants"
   cat "$tmp/cards-variants"
-  printf '</div>\n<h2>Pipelines from kernels/ (%d runs)</h2>\n<div class="grid">\n' \
+  printf '</div>\n<h2 id="pipelines">Pipelines from kernels/ (%d runs)</h2>\n<div class="grid">\n' \
     "$(grep -c '<figure' "$tmp/cards-pipelines" || true)"
   cat "$tmp/cards-pipelines"
-  printf '</div>\n<h2>Learning (%d runs)</h2>\n' "$n_learning"
+  printf '</div>\n<h2 id="learning">Learning (%d runs)</h2>\n' "$n_learning"
   printf '<p class="lead"><a href="learned.html">learned.html</a>: nets trained with <code>train</code> and run with <code>predict</code> (a kernel learned by backpropagation; LeNet-5 on Fashion-MNIST, its learned first-layer kernels and feature maps, loss and accuracy per epoch, the confusion matrix), and a kernel recovered with <code>learn</code>.</p>\n'
   printf '</body>\n</html>\n'
 } >"$tmp/index.html"
