@@ -244,10 +244,11 @@ static int load_input(job *j)
     if (read_input(j->in_path, o->max_memory, sniff_start, j, &j->buf, &j->len, &err) != CNF_OK)
         return msg_cnf(&err, j->in_path);
     memset(&err, 0, sizeof err);
-    st = cnf_probe(j->buf, j->len, j->kind, j->in_path, o->max_pixels, &j->w, &j->h, &j->c, &j->a,
-                   &err);
+    st = cnf_probe_ex(j->buf, j->len, j->kind, j->in_path, o->max_pixels, o->decode_flags, &j->w,
+                      &j->h, &j->c, &j->a, &err);
     whole = (uint64_t)j->w * (uint64_t)j->h * (uint64_t)j->c * sizeof(float);
-    if (st == CNF_OK && !o->explain && !cnf_input_streams(j->buf, j->len, j->kind) &&
+    if (st == CNF_OK && !o->explain &&
+        !cnf_input_streams_ex(j->buf, j->len, j->kind, o->decode_flags) &&
         whole > o->max_memory) {
         st = fail(&err, CNF_E_TOO_BIG, j->in_path,
                   "decoding %dx%d needs %llu MiB, over the memory limit of %llu MiB", j->w, j->h,
@@ -256,6 +257,12 @@ static int load_input(job *j)
     }
     if (st != CNF_OK)
         return msg_cnf(&err, j->in_path);
+    if (o->verbose && !(o->decode_flags & CNF_DECODE_NO_ORIENT)) {
+        int turn = cnf_input_orientation(j->buf, j->len, j->kind);
+        if (turn != 1)
+            msg_info("%s: turned upright (EXIF orientation %d): %d x %d", j->in_path, turn, j->w,
+                     j->h);
+    }
     return EXIT_OK;
 }
 
@@ -448,7 +455,8 @@ static int produce(job *j, const cnf_plan *plan, out_file *fs, cnf_map_stats *st
     cnf_status st;
     int w, h, ch, a;
     memset(&err, 0, sizeof err);
-    if (cnf_reader_open(j->buf, j->len, j->kind, j->in_path, o->max_pixels, &reader, &err) != CNF_OK)
+    if (cnf_reader_open_ex(j->buf, j->len, j->kind, j->in_path, o->max_pixels, o->decode_flags,
+                           &reader, &err) != CNF_OK)
         return msg_cnf(&err, j->in_path);
     cnf_reader_shape(reader, &w, &h, &ch, &a);
     if (w != j->w || h != j->h || ch != j->c || a != j->a) {
