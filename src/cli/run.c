@@ -240,13 +240,18 @@ static int load_input(job *j)
     cnf_error err;
     cnf_status st;
     uint64_t whole;
+    int turn;
     j->kind = strcmp(j->in_path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(j->in_path);
     if (read_input(j->in_path, o->max_memory, sniff_start, j, &j->buf, &j->len, &err) != CNF_OK)
         return msg_cnf(&err, j->in_path);
     memset(&err, 0, sizeof err);
     st = cnf_probe_ex(j->buf, j->len, j->kind, j->in_path, o->max_pixels, o->decode_flags, &j->w,
                       &j->h, &j->c, &j->a, &err);
-    whole = (uint64_t)j->w * (uint64_t)j->h * (uint64_t)j->c * sizeof(float);
+    turn = o->decode_flags & CNF_DECODE_NO_ORIENT
+               ? 1
+               : cnf_input_orientation(j->buf, j->len, j->kind);
+    /* A turned image is held twice while it turns. */
+    whole = (uint64_t)j->w * (uint64_t)j->h * (uint64_t)j->c * sizeof(float) * (turn != 1 ? 2 : 1);
     if (st == CNF_OK && !o->explain &&
         !cnf_input_streams_ex(j->buf, j->len, j->kind, o->decode_flags) &&
         whole > o->max_memory) {
@@ -257,12 +262,8 @@ static int load_input(job *j)
     }
     if (st != CNF_OK)
         return msg_cnf(&err, j->in_path);
-    if (o->verbose && !(o->decode_flags & CNF_DECODE_NO_ORIENT)) {
-        int turn = cnf_input_orientation(j->buf, j->len, j->kind);
-        if (turn != 1)
-            msg_info("%s: turned upright (EXIF orientation %d): %d x %d", j->in_path, turn, j->w,
-                     j->h);
-    }
+    if (o->verbose && turn != 1)
+        msg_info("%s: turned upright (EXIF orientation %d): %d x %d", j->in_path, turn, j->w, j->h);
     return EXIT_OK;
 }
 
