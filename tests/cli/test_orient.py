@@ -10,6 +10,7 @@ does, so the decoded JPEG pixels agree; a difference of 1 is allowed in case a b
 differs.  The HDR files are written here with RGBE values whose floats are known exactly.
 The binary comes from $CNNFILTER_BIN (default: build/cnnfilter).
 """
+import json
 import os
 import shutil
 import struct
@@ -227,6 +228,16 @@ def a_broken_exif_block_leaves_the_image_as_stored():
     assert np.array_equal(npy(path("bad.npy")), npy(path("plain.npy")))
 
 
+def learn_turns_too_unless_told_not_to():
+    src = oriented_jpeg(6)
+    ok(*ID, "--no-auto-orient", src, path("stored.png"))  # a target as stored, 7 x 4
+    rc, _, err = run("learn", "--size", "1", src, path("stored.png"), "-o", path("k.json"))
+    assert rc == 1 and "is 7x4 pixels" in err and "makes 4x7" in err, (rc, err)
+    ok("learn", "--size", "1", "--no-auto-orient", src, path("stored.png"), "-o", path("k.json"))
+    with open(path("k.json")) as f:
+        assert json.load(f)["weights"] == [[1]]
+
+
 def rgbe(pixels, w, h):
     """A flat (not run-length) Radiance file: stb reads widths under 8 flat."""
     head = b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y %d +X %d\n" % (h, w)
@@ -268,7 +279,8 @@ def main():
              no_auto_orient_keeps_the_stored_order, explain_shows_the_upright_size,
              verbose_says_the_input_was_turned, batch_mode_turns_them_too,
              a_png_with_exif_is_turned_as_libvips_does,
-             a_broken_exif_block_leaves_the_image_as_stored, hdr_keeps_float_values_times_255,
+             a_broken_exif_block_leaves_the_image_as_stored, learn_turns_too_unless_told_not_to,
+             hdr_keeps_float_values_times_255,
              hdr_probe_and_limits_still_hold]
     return harness.run_tests("test_orient", tests, TMP)
 
