@@ -239,6 +239,38 @@ def learn_turns_too_unless_told_not_to():
     assert len(w) == 1 and len(w[0]) == 1 and abs(w[0][0] - 1) < 1e-9, w  # the identity
 
 
+NET = {"layers": [{"type": "affine", "scale": 0.01, "shift": -1},
+                   {"type": "conv", "kernels": {"count": 2, "size": 3}}, {"type": "relu"},
+                   {"type": "flatten"}, {"type": "dense", "units": 2}, {"type": "softmax"}]}
+
+
+def train_and_predict_turn_too_unless_told_not_to():
+    # class a: the JPEG stored 7 x 4, upright 4 x 7; class b: a PNG stored 4 x 7
+    os.makedirs(path("tree", "a"), exist_ok=True)
+    os.makedirs(path("tree", "b"), exist_ok=True)
+    write(os.path.join("tree", "a", "x.jpg"), with_app1(plain_jpeg(), 6, True))
+    write(os.path.join("tree", "b", "y.png"), cnnref.png_write(base_pixels().transpose(1, 0, 2)))
+    write("net.json", json.dumps(NET).encode())
+    ok("train", "--pipeline", path("net.json"), "-o", path("trained.json"), path("tree"))
+    rc, _, err = run("train", "--no-auto-orient", "--pipeline", path("net.json"), "-o",
+                     path("kept.json"), path("tree"))
+    assert rc == 1 and "all samples must have one shape" in err, (rc, err)
+    assert not os.path.exists(path("kept.json"))
+    # predict: the JPEG gives what its upright pixels give, or with --no-auto-orient what its
+    # stored pixels give (the net's flatten takes either shape: 4 x 7 and 7 x 4 values)
+    x = path("tree", "a", "x.jpg")
+    ok(*ID, x, path("upright.png"))
+    ok(*ID, "--no-auto-orient", x, path("as-stored.png"))
+
+    def prob(*args):
+        out, _ = ok("predict", "--pipeline", path("trained.json"), *args)
+        return out.split(",", 1)[1]
+    turned, kept = prob(x), prob("--no-auto-orient", x)
+    assert turned == prob(path("upright.png")), turned
+    assert kept == prob(path("as-stored.png")), kept
+    assert turned != kept, (turned, kept)
+
+
 def rgbe(pixels, w, h):
     """A flat (not run-length) Radiance file: stb reads widths under 8 flat."""
     head = b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y %d +X %d\n" % (h, w)
@@ -281,6 +313,7 @@ def main():
              verbose_says_the_input_was_turned, batch_mode_turns_them_too,
              a_png_with_exif_is_turned_as_libvips_does,
              a_broken_exif_block_leaves_the_image_as_stored, learn_turns_too_unless_told_not_to,
+             train_and_predict_turn_too_unless_told_not_to,
              hdr_keeps_float_values_times_255,
              hdr_probe_and_limits_still_hold]
     return harness.run_tests("test_orient", tests, TMP)
