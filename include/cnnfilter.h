@@ -183,21 +183,49 @@ typedef enum cnf_input_kind {
 cnf_input_kind cnf_input_kind_for_path(const char *path);
 
 /* cnf_decode - decode `len` bytes into a new image.  Images give values
- * 0..255: 8-bit samples as they are, 16-bit PNG samples / 257 and PNM
- * samples x 255 / maxval (fractions kept), HDR by stb's 8-bit conversion
- * (gamma 1/2.2).  Matrices give their values as they are, with no alpha.
- * The pixel count is checked against max_pixels from the header before any
- * pixel buffer is allocated.  `name` is only used in error messages.
- * On failure *img is left empty. */
+ * on the 0..255 scale: 8-bit samples as they are, 16-bit PNG samples / 257
+ * and PNM samples x 255 / maxval (fractions kept); Radiance HDR is a float
+ * input: its linear values x 255 (1.0, the format's display white, is
+ * 255), not rounded, values above 255 kept.  An image whose metadata
+ * carries an EXIF Orientation (JPEG APP1 "Exif", PNG eXIf) is turned
+ * upright, as ImageMagick's -auto-orient does (see cnf_decode_ex).
+ * Matrices give their values as they are, with no alpha.  The pixel count
+ * is checked against max_pixels from the header before any pixel buffer is
+ * allocated.  `name` is only used in error messages.  On failure *img is
+ * left empty.  Thread-safe. */
 cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
                       const char *name, uint64_t max_pixels, cnf_image *img,
                       cnf_error *err);
 
+/* Flags of the _ex forms of decoding (0: what the plain forms do). */
+#define CNF_DECODE_NO_ORIENT 0x01u /* keep the stored pixel order: ignore EXIF Orientation */
+
+/* cnf_decode_ex - cnf_decode with `flags` (CNF_DECODE_*; other bits are
+ * reserved, pass 0).  Orientation 1..8 is the EXIF tag's: 1 as stored,
+ * 2 mirrored left-right, 3 turned 180 degrees, 4 mirrored top-bottom,
+ * 5 transposed, 6 turned 90 degrees clockwise, 7 transversed, 8 turned 90
+ * degrees counter-clockwise; 5..8 swap width and height.  A missing,
+ * unreadable or out-of-range tag counts as 1.  Turning needs a second
+ * buffer the size of the image for the time of the turn. */
+cnf_status cnf_decode_ex(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                         const char *name, uint64_t max_pixels, unsigned flags, cnf_image *img,
+                         cnf_error *err);
+
+/* cnf_input_orientation - the EXIF orientation (1..8) cnf_decode would
+ * apply to this input: 1 for a format without one (or an empty input). */
+int cnf_input_orientation(const unsigned char *buf, size_t len, cnf_input_kind kind);
+
 /* cnf_probe - the shape cnf_decode() would give, from the header alone for
- * image formats (a matrix is parsed).  Same limits and errors as cnf_decode. */
+ * image formats (a matrix is parsed): upright, so width and height are
+ * swapped for EXIF orientations 5..8.  Same limits and errors as
+ * cnf_decode.  cnf_probe_ex: the shape cnf_decode_ex() would give with
+ * `flags`. */
 cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, const char *name,
                      uint64_t max_pixels, int *width, int *height, int *channels, int *has_alpha,
                      cnf_error *err);
+cnf_status cnf_probe_ex(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                        const char *name, uint64_t max_pixels, unsigned flags, int *width,
+                        int *height, int *channels, int *has_alpha, cnf_error *err);
 
 /* cnf_sniff - whether the FIRST `len` bytes of an input can start something
  * cnf_probe() reads, so that a front end can refuse a non-input (zero
@@ -541,14 +569,22 @@ cnf_status cnf_plan_run(const cnf_plan *p, const cnf_image *in, int threads,
  * open, behind the same interface.  Open checks the header (and max_pixels)
  * only; decoding errors surface from the run that reads the rows.  The
  * reader borrows `buf`: it must stay valid and unchanged until
- * cnf_reader_free. */
+ * cnf_reader_free.  The rows are upright (as cnf_decode gives them); an
+ * input that must be turned is decoded whole.  cnf_reader_open_ex: with
+ * the `flags` of cnf_decode_ex. */
 typedef struct cnf_reader cnf_reader;
 cnf_status cnf_reader_open(const unsigned char *buf, size_t len, cnf_input_kind kind,
                            const char *name, uint64_t max_pixels, cnf_reader **r_ret,
                            cnf_error *err);
+cnf_status cnf_reader_open_ex(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                              const char *name, uint64_t max_pixels, unsigned flags,
+                              cnf_reader **r_ret, cnf_error *err);
 /* cnf_input_streams - 1 if cnf_reader_open would decode this input row by
- * row (JPEG, PNG without interlace), 0 if it would decode it whole. */
+ * row (JPEG, PNG without interlace, stored upright), 0 if it would decode
+ * it whole.  cnf_input_streams_ex: the same for cnf_reader_open_ex. */
 int cnf_input_streams(const unsigned char *buf, size_t len, cnf_input_kind kind);
+int cnf_input_streams_ex(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                         unsigned flags);
 /* cnf_reader_shape - the shape the rows have (as cnf_decode would give). */
 void cnf_reader_shape(const cnf_reader *r, int *width, int *height, int *channels,
                       int *has_alpha);

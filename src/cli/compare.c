@@ -217,7 +217,7 @@ static int load(const char *path, input *in)
     cnf_error err;
     memset(in, 0, sizeof *in);
     memset(&err, 0, sizeof err);
-    if (load_decoded(path, (uint64_t)1 << 31, CNF_DEFAULT_MAX_PIXELS, &in->img, &in->is_image,
+    if (load_decoded(path, (uint64_t)1 << 31, CNF_DEFAULT_MAX_PIXELS, 0, &in->img, &in->is_image,
                      &err) != CNF_OK) {
         msg_cnf(&err, path);
         return PAIR_ERROR;

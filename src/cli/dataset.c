@@ -455,15 +455,15 @@ static int load_idx(dataset *ds, const char *path, const dataset_opts *o)
 /* --------------------------------------------------------------- files */
 
 /* The shape and the decoded values of one file (alpha dropped). */
-static int decode_file(const char *path, uint64_t max_pixels, uint64_t max_bytes, cnf_image *img)
+static int decode_file(const char *path, const dataset_opts *o, cnf_image *img)
 {
     unsigned char *buf = NULL;
     size_t len = 0;
     cnf_error err;
     cnf_input_kind kind = cnf_input_kind_for_path(path);
-    cnf_status st = read_input(path, max_bytes, NULL, NULL, &buf, &len, &err);
+    cnf_status st = read_input(path, o->max_memory, NULL, NULL, &buf, &len, &err);
     if (st == CNF_OK)
-        st = cnf_decode(buf, len, kind, path, max_pixels, img, &err);
+        st = cnf_decode_ex(buf, len, kind, path, o->max_pixels, o->decode_flags, img, &err);
     free(buf);
     if (st)
         return msg_cnf(&err, path);
@@ -525,7 +525,7 @@ static int load_files(dataset *ds, src_list *l, const dataset_opts *o, const cha
         msg_error(what, "more than %d samples", INT_MAX);
         return EXIT_FAILURE_RUN;
     }
-    if ((rc = decode_file(l->v[0].path, o->max_pixels, o->max_memory, &img)) != 0)
+    if ((rc = decode_file(l->v[0].path, o, &img)) != 0)
         return rc;
     per = (size_t)img.width * img.height * img.channels;
     total = per * l->n;
@@ -554,7 +554,7 @@ static int load_files(dataset *ds, src_list *l, const dataset_opts *o, const cha
         return EXIT_FAILURE_RUN;
     }
     for (size_t i = 0; i < l->n; i++) {
-        if (i > 0 && (rc = decode_file(l->v[i].path, o->max_pixels, o->max_memory, &img)) != 0)
+        if (i > 0 && (rc = decode_file(l->v[i].path, o, &img)) != 0)
             return rc;
         if (img.width != ds->d.width || img.height != ds->d.height ||
             img.channels != ds->d.channels) {

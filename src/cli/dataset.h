@@ -19,6 +19,7 @@
 typedef struct dataset_opts {
     const char *labels;       /* --labels FILE for IDX data, or NULL */
     uint64_t max_pixels;      /* per image */
+    unsigned decode_flags;    /* cnf_decode_ex's: CNF_DECODE_NO_ORIENT or 0 */
     uint64_t max_memory;      /* for the whole set, with what the engine needs */
     /* The engine's bytes for samples of this shape (may be NULL: none), added
      * to the set's own when checking max_memory. */

@@ -87,7 +87,7 @@ static cnf_status sniff_start(const unsigned char *start, size_t len, const char
 }
 
 cnf_status load_decoded(const char *path, uint64_t max_bytes, uint64_t max_pixels,
-                        cnf_image *img, int *is_image, cnf_error *err)
+                        unsigned flags, cnf_image *img, int *is_image, cnf_error *err)
 {
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -95,7 +95,7 @@ cnf_status load_decoded(const char *path, uint64_t max_bytes, uint64_t max_pixel
     cnf_status st = read_input(path, max_bytes, sniff_start, &kind, &buf, &len, err);
     memset(img, 0, sizeof *img);
     if (st == CNF_OK)
-        st = cnf_decode(buf, len, kind, path, max_pixels, img, err);
+        st = cnf_decode_ex(buf, len, kind, path, max_pixels, flags, img, err);
     if (st == CNF_OK && is_image) {
         *is_image = kind == CNF_IN_IMAGE;
         if (kind == CNF_IN_AUTO) {

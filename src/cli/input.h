@@ -24,8 +24,9 @@ cnf_status read_input(const char *path, uint64_t max_bytes, input_check_fn check
 /* load_decoded - read and decode one input file (or "-"), refused from its
  * first bytes when no format can start with them.  *is_image (may be NULL)
  * tells an image format (values 0..255 per channel, which a tool may have
- * clipped) from a numeric matrix.  Errors name the path. */
+ * clipped) from a numeric matrix.  `flags`: cnf_decode_ex's (0: turned
+ * upright by EXIF orientation).  Errors name the path. */
 cnf_status load_decoded(const char *path, uint64_t max_bytes, uint64_t max_pixels,
-                        cnf_image *img, int *is_image, cnf_error *err);
+                        unsigned flags, cnf_image *img, int *is_image, cnf_error *err);
 
 #endif

@@ -21,7 +21,7 @@
 
 enum {
     L_SIZE, L_BIAS, L_PADDING, L_BORDER, L_STRIDE, L_DILATION, L_CHANNELS, L_KEEP_CLIPPED,
-    L_OUTPUT, L_QUIET, L_VERBOSE, L_HELP
+    L_NO_AUTO_ORIENT, L_OUTPUT, L_QUIET, L_VERBOSE, L_HELP
 };
 
 /* One table feeds the parser, --help and completion. */
@@ -35,6 +35,7 @@ static const arg_opt LOPTS[] = {
     {L_DILATION, "dilation", 0, "D", 0, "spacing between kernel taps (1)"},
     {L_CHANNELS, "channels", 0, "auto|gray|sum", 0, "one kernel per channel, on luma, or 3-D (auto)"},
     {L_KEEP_CLIPPED, "keep-clipped", 0, NULL, 0, "also fit an image TARGET's values 0 and 255"},
+    {L_NO_AUTO_ORIENT, "no-auto-orient", 0, NULL, 0, "keep JPEG/PNG pixels as stored (no EXIF turn)"},
     {L_OUTPUT, "output", 'o', "KERNEL.json", 0, "the kernel file to write (required)"},
     {L_QUIET, "quiet", 'q', NULL, 0, "no report of the fit on stderr"},
     {L_VERBOSE, "verbose", 'v', NULL, 0, "report the system's condition number too"},
@@ -52,6 +53,7 @@ typedef struct learn_opts {
     const char *output;
     const char *paths[3]; /* INPUT, TARGET (one more to tell "too many") */
     int n_paths;
+    unsigned decode_flags; /* --no-auto-orient: CNF_DECODE_NO_ORIENT */
     int quiet, verbose, help;
 } learn_opts;
 
@@ -109,6 +111,7 @@ static int apply(void *ctx, const arg_opt *op, const char *flag, const char *v)
         L->channels = CHANNEL_VALUES[w];
         return 0;
     case L_KEEP_CLIPPED: o->lo.keep_clipped = 1; return 0;
+    case L_NO_AUTO_ORIENT: o->decode_flags = CNF_DECODE_NO_ORIENT; return 0;
     case L_OUTPUT: o->output = v; return 0;
     case L_QUIET: o->quiet = 1; return 0;
     case L_VERBOSE: o->verbose = 1; return 0;
@@ -164,11 +167,11 @@ static int parse_learn_args(int argc, char **argv, learn_opts *o, const char **p
 /* Read and decode one file; *is_image: an image format rather than a
  * matrix (its values are 0..255 and may have been clipped there).  Prints
  * the error and returns the exit code on failure. */
-static int load(const char *path, cnf_image *img, int *is_image)
+static int load(const char *path, unsigned flags, cnf_image *img, int *is_image)
 {
     cnf_error err;
     memset(&err, 0, sizeof err);
-    if (load_decoded(path, (uint64_t)1 << 31, CNF_DEFAULT_MAX_PIXELS, img, is_image, &err) !=
+    if (load_decoded(path, (uint64_t)1 << 31, CNF_DEFAULT_MAX_PIXELS, flags, img, is_image, &err) !=
         CNF_OK)
         return msg_cnf(&err, path);
     return EXIT_OK;
@@ -252,9 +255,9 @@ int cmd_learn(int argc, char **argv)
     memset(&in, 0, sizeof in);
     memset(&target, 0, sizeof target);
     msg_set_quiet(o.quiet);
-    rc = load(o.paths[0], &in, &dummy);
+    rc = load(o.paths[0], o.decode_flags, &in, &dummy);
     if (rc == EXIT_OK)
-        rc = load(o.paths[1], &target, &o.lo.target_8bit);
+        rc = load(o.paths[1], o.decode_flags, &target, &o.lo.target_8bit);
     if (rc == EXIT_OK)
         rc = learn_and_write(&o, &in, &target);
     cnf_image_free(&in);

@@ -15,7 +15,7 @@
 
 typedef enum opt_id {
     O_KERNEL, O_PIPELINE, O_LAYERS, O_PADDING, O_BORDER, O_STRIDE, O_DILATION, O_FLIP, O_CHANNELS,
-    O_ALPHA, O_SCALE, O_BIAS, O_ACTIVATION, O_POOL, O_POOL_SIZE, O_POOL_STRIDE,
+    O_ALPHA, O_NO_AUTO_ORIENT, O_SCALE, O_BIAS, O_ACTIVATION, O_POOL, O_POOL_SIZE, O_POOL_STRIDE,
     O_POOL_PADDING, O_CEIL, O_COMBINE, O_MAP, O_OUTPUT_DIR, O_RECURSIVE, O_JOBS,
     O_OUTPUT_FORMAT, O_QUALITY, O_DEPTH, O_COMPRESSION, O_PORTABLE, O_SKIP_EXISTING, O_SHARD, O_INCLUDE, O_EXCLUDE, O_FILES_FROM, O_NULL, O_BASE, O_FORCE, O_EXPLAIN, O_MAX_PIXELS,
     O_MAX_MEMORY, O_QUIET, O_VERBOSE, O_PROGRESS, O_HELP, O_VERSION
@@ -41,6 +41,8 @@ static const opt OPTIONS[] = {
     {O_CHANNELS, "channels", 0, "auto|gray|rgb|sum", 1,
      "per channel, luma first, forced per channel, or summed into one (auto)"},
     {O_ALPHA, "alpha", 0, "keep|drop", 0, "keep the alpha plane (follows the geometry) or drop it (keep)"},
+    {O_NO_AUTO_ORIENT, "no-auto-orient", 0, NULL, 0,
+     "keep JPEG/PNG pixels as stored, not turned upright by EXIF orientation"},
     {O_SCALE, "scale", 0, "S", 1, "multiply the weights by S (1)"},
     {O_BIAS, "bias", 0, "B", 1, "add B after the convolution (0)"},
     {O_ACTIVATION, "activation", 0, "none|relu|abs|leaky_relu[:A]|sigmoid|tanh", 1,
@@ -203,6 +205,7 @@ static int apply_run(options *o, const opt *op, const char *flag, const char *va
         return 0;
     case O_COMPRESSION: return arg_int(flag, val, 0, 9, &o->compression);
     case O_PORTABLE: o->portable = 1; return 0;
+    case O_NO_AUTO_ORIENT: o->decode_flags |= CNF_DECODE_NO_ORIENT; return 0;
     case O_SKIP_EXISTING: o->skip_existing = 1; return 0;
     case O_SHARD: {
         const char *slash = strchr(val, '/');

@@ -44,6 +44,7 @@ typedef struct options {
     int depth;       /* PNG: 8 or 16 */
     int compression; /* PNG deflate level, -1 default */
     int portable;    /* only the portable convolution path */
+    unsigned decode_flags; /* CNF_DECODE_NO_ORIENT with --no-auto-orient */
     int help, version; /* --help / --version met: print and exit 0 */
     const char **args;
     int n_args;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { P_PIPELINE, P_TOP, P_CONFUSION, P_LABELS, P_JOBS, P_MAX_MEMORY, P_MAX_PIXELS, P_QUIET,
+enum { P_PIPELINE, P_TOP, P_CONFUSION, P_LABELS, P_JOBS, P_MAX_MEMORY, P_MAX_PIXELS, P_NO_AUTO_ORIENT, P_QUIET,
        P_HELP };
 
 static const arg_opt PREDICT_OPTIONS[] = {
@@ -23,6 +23,7 @@ static const arg_opt PREDICT_OPTIONS[] = {
     {P_JOBS, "jobs", 'j', "N", 0, "threads; the same probabilities for any N (all cores)"},
     {P_MAX_MEMORY, "max-memory", 0, "BYTES", 0, "refuse data + net over this; K, M, G (2G)"},
     {P_MAX_PIXELS, "max-pixels", 0, "N", 0, "refuse larger images (178956970)"},
+    {P_NO_AUTO_ORIENT, "no-auto-orient", 0, NULL, 0, "keep JPEG/PNG pixels as stored (no EXIF turn)"},
     {P_QUIET, "quiet", 'q', NULL, 0, "no accuracy line"},
     {P_HELP, "help", 'h', NULL, 0, "show this help and exit"},
 };
@@ -36,6 +37,7 @@ typedef struct predict_args {
     const char *pipeline, *confusion, *labels;
     int top, jobs, quiet, help;
     uint64_t max_memory, max_pixels;
+    unsigned decode_flags;
     const char **pos;
     int n_pos;
 } predict_args;
@@ -66,6 +68,7 @@ static int apply_predict(void *ctx, const arg_opt *op, const char *flag, const c
     case P_JOBS: return arg_int(flag, val, 1, 256, &a->jobs);
     case P_MAX_MEMORY: return arg_bytes(flag, val, &a->max_memory);
     case P_MAX_PIXELS: return arg_bytes(flag, val, &a->max_pixels);
+    case P_NO_AUTO_ORIENT: a->decode_flags = CNF_DECODE_NO_ORIENT; return 0;
     case P_QUIET: a->quiet = 1; return 0;
     case P_HELP: a->help = 1; return ARGS_STOP;
     default: return 0;
@@ -222,6 +225,7 @@ static int predict_run(const predict_args *a)
     memset(&dopt, 0, sizeof dopt);
     dopt.labels = a->labels;
     dopt.max_pixels = a->max_pixels;
+    dopt.decode_flags = a->decode_flags;
     dopt.max_memory = a->max_memory;
     dopt.extra_for = net_bytes;
     dopt.ctx = pl;

@@ -240,14 +240,20 @@ static int load_input(job *j)
     cnf_error err;
     cnf_status st;
     uint64_t whole;
+    int turn;
     j->kind = strcmp(j->in_path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(j->in_path);
     if (read_input(j->in_path, o->max_memory, sniff_start, j, &j->buf, &j->len, &err) != CNF_OK)
         return msg_cnf(&err, j->in_path);
     memset(&err, 0, sizeof err);
-    st = cnf_probe(j->buf, j->len, j->kind, j->in_path, o->max_pixels, &j->w, &j->h, &j->c, &j->a,
-                   &err);
-    whole = (uint64_t)j->w * (uint64_t)j->h * (uint64_t)j->c * sizeof(float);
-    if (st == CNF_OK && !o->explain && !cnf_input_streams(j->buf, j->len, j->kind) &&
+    st = cnf_probe_ex(j->buf, j->len, j->kind, j->in_path, o->max_pixels, o->decode_flags, &j->w,
+                      &j->h, &j->c, &j->a, &err);
+    turn = o->decode_flags & CNF_DECODE_NO_ORIENT
+               ? 1
+               : cnf_input_orientation(j->buf, j->len, j->kind);
+    /* A turned image is held twice while it turns. */
+    whole = (uint64_t)j->w * (uint64_t)j->h * (uint64_t)j->c * sizeof(float) * (turn != 1 ? 2 : 1);
+    if (st == CNF_OK && !o->explain &&
+        !cnf_input_streams_ex(j->buf, j->len, j->kind, o->decode_flags) &&
         whole > o->max_memory) {
         st = fail(&err, CNF_E_TOO_BIG, j->in_path,
                   "decoding %dx%d needs %llu MiB, over the memory limit of %llu MiB", j->w, j->h,
@@ -256,6 +262,8 @@ static int load_input(job *j)
     }
     if (st != CNF_OK)
         return msg_cnf(&err, j->in_path);
+    if (o->verbose && turn != 1)
+        msg_info("%s: turned upright (EXIF orientation %d): %d x %d", j->in_path, turn, j->w, j->h);
     return EXIT_OK;
 }
 
@@ -448,7 +456,8 @@ static int produce(job *j, const cnf_plan *plan, out_file *fs, cnf_map_stats *st
     cnf_status st;
     int w, h, ch, a;
     memset(&err, 0, sizeof err);
-    if (cnf_reader_open(j->buf, j->len, j->kind, j->in_path, o->max_pixels, &reader, &err) != CNF_OK)
+    if (cnf_reader_open_ex(j->buf, j->len, j->kind, j->in_path, o->max_pixels, o->decode_flags,
+                           &reader, &err) != CNF_OK)
         return msg_cnf(&err, j->in_path);
     cnf_reader_shape(reader, &w, &h, &ch, &a);
     if (w != j->w || h != j->h || ch != j->c || a != j->a) {

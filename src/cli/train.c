@@ -19,7 +19,7 @@
 enum {
     T_PIPELINE, T_OUTPUT, T_EPOCHS, T_BATCH, T_LR, T_OPTIMIZER, T_MOMENTUM, T_WEIGHT_DECAY,
     T_LOSS, T_SEED, T_NO_SHUFFLE, T_VAL, T_VAL_DATA, T_VAL_LABELS, T_LOG, T_LABELS, T_JOBS, T_MAX_MEMORY,
-    T_MAX_PIXELS, T_PROGRESS, T_QUIET, T_HELP
+    T_MAX_PIXELS, T_NO_AUTO_ORIENT, T_PROGRESS, T_QUIET, T_HELP
 };
 
 static const arg_opt TRAIN_OPTIONS[] = {
@@ -42,6 +42,7 @@ static const arg_opt TRAIN_OPTIONS[] = {
     {T_JOBS, "jobs", 'j', "N", 0, "threads; the trained file is the same bytes for any N (all cores)"},
     {T_MAX_MEMORY, "max-memory", 0, "BYTES", 0, "refuse data + training over this; K, M, G (2G)"},
     {T_MAX_PIXELS, "max-pixels", 0, "N", 0, "refuse larger images (178956970)"},
+    {T_NO_AUTO_ORIENT, "no-auto-orient", 0, NULL, 0, "keep JPEG/PNG pixels as stored (no EXIF turn)"},
     {T_PROGRESS, "progress", 0, "auto|always|never", 0, "progress bar on stderr (auto: on a terminal)"},
     {T_QUIET, "quiet", 'q', NULL, 0, "no per-epoch lines"},
     {T_HELP, "help", 'h', NULL, 0, "show this help and exit"},
@@ -56,6 +57,7 @@ typedef struct train_args {
     cnf_train_options t;
     const char *pipeline, *output, *val_data, *val_labels, *log, *labels;
     uint64_t max_memory, max_pixels;
+    unsigned decode_flags;
     int progress, quiet, help;
     const char **pos;
     int n_pos;
@@ -106,6 +108,7 @@ static int apply_train(void *ctx, const arg_opt *op, const char *flag, const cha
     case T_JOBS: return arg_int(flag, val, 1, 256, &a->t.threads);
     case T_MAX_MEMORY: return arg_bytes(flag, val, &a->max_memory);
     case T_MAX_PIXELS: return arg_bytes(flag, val, &a->max_pixels);
+    case T_NO_AUTO_ORIENT: a->decode_flags = CNF_DECODE_NO_ORIENT; return 0;
     case T_PROGRESS: return arg_words(flag, val, PROGRESS, &a->progress);
     case T_QUIET: a->quiet = 1; return 0;
     case T_HELP: a->help = 1; return ARGS_STOP;
@@ -396,6 +399,7 @@ static int train_run(train_args *a)
     memset(&dopt, 0, sizeof dopt);
     dopt.labels = a->labels;
     dopt.max_pixels = a->max_pixels;
+    dopt.decode_flags = a->decode_flags;
     dopt.max_memory = a->max_memory;
     dopt.extra_for = engine_bytes;
     dopt.ctx = &est;

@@ -9,8 +9,15 @@
  * - an unnamed input (CNF_IN_AUTO): an image row's magic number first, then
  *   the matrix rows' sniffs (NUMPY magic, '[' for JSON, a digit or sign for
  *   text), else the last-resort image row.
+ *
+ * Orientation: an image row with an `orientation` function (EXIF in JPEG
+ * and PNG) is turned upright here, for every way of reading it: the probe
+ * gives the upright shape, a decode is turned after the row's decode, and
+ * a reader of a turned input decodes it whole (an input as stored streams
+ * as before).  CNF_DECODE_NO_ORIENT keeps the stored order.
  */
 #include "codec.h"
+#include "orient.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -219,9 +226,23 @@ cnf_status cnf_sniff(const unsigned char *buf, size_t len, cnf_input_kind kind, 
     return c->check(buf, len, name, err);
 }
 
-cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, const char *name,
-                     uint64_t max_pixels, int *width, int *height, int *channels, int *has_alpha,
-                     cnf_error *err)
+/* The orientation decoding with `flags` applies to buf as read by c. */
+static int orientation_of(const cnf_codec *c, const unsigned char *buf, size_t len,
+                          unsigned flags)
+{
+    if (!c || (flags & CNF_DECODE_NO_ORIENT) || !c->orientation)
+        return 1;
+    return c->orientation(buf, len);
+}
+
+int cnf_input_orientation(const unsigned char *buf, size_t len, cnf_input_kind kind)
+{
+    return orientation_of(len ? choose(buf, len, kind, 0) : NULL, buf, len, 0);
+}
+
+cnf_status cnf_probe_ex(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                        const char *name, uint64_t max_pixels, unsigned flags, int *width,
+                        int *height, int *channels, int *has_alpha, cnf_error *err)
 {
     const cnf_codec *c;
     cnf_image img;
@@ -229,8 +250,15 @@ cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, 
     if (len == 0)
         return cnf__fail(err, CNF_E_DECODE, name, "empty file");
     c = choose(buf, len, kind, 0);
-    if (c->probe)
-        return c->probe(buf, len, name, max_pixels, width, height, channels, has_alpha, err);
+    if (c->probe) {
+        st = c->probe(buf, len, name, max_pixels, width, height, channels, has_alpha, err);
+        if (st == CNF_OK && cnf__orient_swaps(orientation_of(c, buf, len, flags))) {
+            int t = *width;
+            *width = *height;
+            *height = t;
+        }
+        return st;
+    }
     /* No header to read (a matrix): parsed whole for its shape. */
     st = c->decode(buf, len, name, max_pixels, &img, err);
     if (st)
@@ -243,28 +271,57 @@ cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, 
     return CNF_OK;
 }
 
-cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
-                      const char *name, uint64_t max_pixels, cnf_image *img, cnf_error *err)
+cnf_status cnf_probe(const unsigned char *buf, size_t len, cnf_input_kind kind, const char *name,
+                     uint64_t max_pixels, int *width, int *height, int *channels, int *has_alpha,
+                     cnf_error *err)
 {
+    return cnf_probe_ex(buf, len, kind, name, max_pixels, 0, width, height, channels, has_alpha,
+                        err);
+}
+
+cnf_status cnf_decode_ex(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                         const char *name, uint64_t max_pixels, unsigned flags, cnf_image *img,
+                         cnf_error *err)
+{
+    const cnf_codec *c;
+    cnf_status st;
     memset(img, 0, sizeof *img);
     if (len == 0)
         return cnf__fail(err, CNF_E_DECODE, name, "empty file");
-    return choose(buf, len, kind, 0)->decode(buf, len, name, max_pixels, img, err);
+    c = choose(buf, len, kind, 0);
+    st = c->decode(buf, len, name, max_pixels, img, err);
+    if (st == CNF_OK && (st = cnf__orient_image(img, orientation_of(c, buf, len, flags), err))) {
+        cnf__error_names_file(err, name);
+        cnf_image_free(img);
+    }
+    return st;
+}
+
+cnf_status cnf_decode(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                      const char *name, uint64_t max_pixels, cnf_image *img, cnf_error *err)
+{
+    return cnf_decode_ex(buf, len, kind, name, max_pixels, 0, img, err);
+}
+
+int cnf_input_streams_ex(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                         unsigned flags)
+{
+    const cnf_codec *c = len ? choose(buf, len, kind, 0) : NULL;
+    return c && c->streams && orientation_of(c, buf, len, flags) == 1 ? c->streams(buf, len) : 0;
 }
 
 int cnf_input_streams(const unsigned char *buf, size_t len, cnf_input_kind kind)
 {
-    const cnf_codec *c = len ? choose(buf, len, kind, 0) : NULL;
-    return c && c->streams ? c->streams(buf, len) : 0;
+    return cnf_input_streams_ex(buf, len, kind, 0);
 }
 
 /* ------------------------------------------------------------ readers */
 
 static void reader_destroy_whole(cnf_reader *r) { cnf_image_free(&r->whole); }
 
-cnf_status cnf_reader_open(const unsigned char *buf, size_t len, cnf_input_kind kind,
-                           const char *name, uint64_t max_pixels, cnf_reader **r_ret,
-                           cnf_error *err)
+cnf_status cnf_reader_open_ex(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                              const char *name, uint64_t max_pixels, unsigned flags,
+                              cnf_reader **r_ret, cnf_error *err)
 {
     cnf_reader *r = calloc(1, sizeof *r);
     const cnf_codec *c = len ? choose(buf, len, kind, 0) : NULL;
@@ -272,14 +329,16 @@ cnf_status cnf_reader_open(const unsigned char *buf, size_t len, cnf_input_kind 
     *r_ret = NULL;
     if (!r)
         return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
-    if (c && c->open_reader)
+    /* A turned input is decoded whole: its first output row is a stored
+     * column, or the stored last row. */
+    if (c && c->open_reader && orientation_of(c, buf, len, flags) == 1)
         st = c->open_reader(buf, len, name, max_pixels, r, err);
     if (st == CNF_OK && !r->rows) {
-        /* Not streamed (or an interlaced PNG): decoded whole, now. */
+        /* Not streamed (or an interlaced PNG, or turned): decoded whole, now. */
         if (r->destroy)
             r->destroy(r);
         r->destroy = reader_destroy_whole;
-        st = cnf_decode(buf, len, kind, name, max_pixels, &r->whole, err);
+        st = cnf_decode_ex(buf, len, kind, name, max_pixels, flags, &r->whole, err);
         if (st == CNF_OK) {
             r->w = r->whole.width;
             r->h = r->whole.height;
@@ -293,6 +352,13 @@ cnf_status cnf_reader_open(const unsigned char *buf, size_t len, cnf_input_kind 
     }
     *r_ret = r;
     return CNF_OK;
+}
+
+cnf_status cnf_reader_open(const unsigned char *buf, size_t len, cnf_input_kind kind,
+                           const char *name, uint64_t max_pixels, cnf_reader **r_ret,
+                           cnf_error *err)
+{
+    return cnf_reader_open_ex(buf, len, kind, name, max_pixels, 0, r_ret, err);
 }
 
 void cnf_reader_shape(const cnf_reader *r, int *width, int *height, int *channels,

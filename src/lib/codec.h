@@ -52,6 +52,12 @@ typedef struct cnf_codec {
      * row gets px NULL and writes img's values.  NULL: not written. */
     cnf_status (*encode)(const cnf_image *img, const unsigned char *px, int quality,
                          unsigned char **out, size_t *out_len, cnf_error *err);
+    /* orientation - the EXIF Orientation of the whole input, 1..8 (1: no
+     * tag, or a tag or block that cannot be read; orient.h has the readers
+     * of a TIFF-structured block).  Never fails, never reads outside buf.
+     * codec.c turns every decode upright by it (see cnf_decode_ex).  NULL:
+     * always 1. */
+    int (*orientation)(const unsigned char *buf, size_t len);
 } cnf_codec;
 
 /* Flags of the rows. */

@@ -8,6 +8,7 @@
  * (codec.c) is made of the functions here.
  */
 #include "codec.h"
+#include "orient.h"
 
 #include <setjmp.h>
 #include <stdio.h>
@@ -357,4 +358,5 @@ const cnf_codec cnf__codec_jpeg = {
     .streams = cnf__jpeg_streams,
     .fits = cnf__jpeg_fits,
     .encode = cnf__jpeg_encode,
+    .orientation = cnf__jpeg_orientation,
 };

@@ -13,6 +13,7 @@
  * fractions), so a 16-bit image keeps its precision in the float pipeline.
  */
 #include "codec.h"
+#include "orient.h"
 
 #include <spng.h>
 #include <stdlib.h>
@@ -445,4 +446,5 @@ const cnf_codec cnf__codec_png = {
     .open_reader = cnf__png_reader,
     .streams = cnf__png_streams,
     .encode = cnf__png_encode,
+    .orientation = cnf__png_orientation,
 };

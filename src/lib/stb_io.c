@@ -231,18 +231,45 @@ cnf_status cnf__stb_probe(const unsigned char *buf, size_t len, const char *name
     return CNF_OK;
 }
 
+/* Radiance HDR is a float input: stb's linear floats (no tone mapping)
+ * times 255, so that 1.0, the format's display white, is 255 like the
+ * white of every other input; nothing is rounded and values above 255
+ * stay.  Every other stb format is 8-bit. */
+#define HDR_SCALE 255.0f
+
+/* The interleaved samples of stb (bytes, or floats for HDR) into planes. */
+static void planes_from(const void *px, int hdr, size_t plane, int comp, cnf_image *img)
+{
+    for (int c = 0; c < comp; c++) {
+        float *dst = img->data + (size_t)c * plane;
+        if (hdr) {
+            const float *src = (const float *)px + c;
+            for (size_t i = 0; i < plane; i++)
+                dst[i] = src[i * (size_t)comp] * HDR_SCALE;
+        } else {
+            const unsigned char *src = (const unsigned char *)px + c;
+            for (size_t i = 0; i < plane; i++)
+                dst[i] = src[i * (size_t)comp];
+        }
+    }
+}
+
 cnf_status cnf__stb_decode(const unsigned char *buf, size_t len, const char *name,
                            uint64_t max_pixels, cnf_image *img, cnf_error *err)
 {
-    int w = 0, h = 0, comp = 0;
-    unsigned char *px;
-    size_t plane;
+    int w = 0, h = 0, comp = 0, hdr;
+    void *px;
     reader r = {buf, len, 0, 0};
     /* The header first: refuse a decompression bomb before stb allocates. */
     cnf_status st = image_header(buf, len, name, max_pixels, &w, &h, &comp, err);
     if (st)
         return st;
-    px = stbi_load_from_callbacks(&READER, &r, &w, &h, &comp, 0);
+    /* stb's own test, the one its loader picks HDR by. */
+    hdr = stbi_is_hdr_from_memory(buf, (int)len);
+    if (hdr)
+        px = stbi_loadf_from_callbacks(&READER, &r, &w, &h, &comp, 0);
+    else
+        px = stbi_load_from_callbacks(&READER, &r, &w, &h, &comp, 0);
     if (px && r.overrun) {
         stbi_image_free(px);
         return cnf__fail(err, CNF_E_DECODE, name, "truncated image (the data ends early)");
@@ -261,13 +288,7 @@ cnf_status cnf__stb_decode(const unsigned char *buf, size_t len, const char *nam
         cnf__error_names_file(err, name);
         return st;
     }
-    plane = (size_t)w * (size_t)h;
-    for (int c = 0; c < comp; c++) {
-        float *dst = img->data + (size_t)c * plane;
-        const unsigned char *src = px + c;
-        for (size_t i = 0; i < plane; i++)
-            dst[i] = src[i * (size_t)comp];
-    }
+    planes_from(px, hdr, (size_t)w * (size_t)h, comp, img);
     stbi_image_free(px);
     return CNF_OK;
 }
@@ -356,7 +377,7 @@ const cnf_codec cnf__codec_psd = {
 
 const cnf_codec cnf__codec_hdr = {
     .info = {"hdr", "hdr",
-             "Radiance HDR, read as 8-bit (gamma 1/2.2)",
+             "Radiance HDR, read as floats (1.0 is 255, brighter kept)",
              CNF__IMAGE_READ, CNF_OUT_NONE},
     .kind = CNF_IN_IMAGE,
     .sniff = cnf__hdr_sniff,
