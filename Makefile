@@ -65,7 +65,7 @@ valgrind: build
 # ASan+UBSan), starting from tests/fuzz/corpus/<target> and keeping what it
 # finds in build-fuzz/corpus/<target>; crashes are written to build-fuzz/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= json matrix image options
+FUZZ_TARGETS ?= json matrix image options exif
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCNNFILTER_FUZZ=ON \
 	  -DCNNFILTER_SANITIZE=ON >/dev/null
