@@ -165,7 +165,7 @@ static int parse_share(const char *flag, const char *s, uint64_t *out)
         if (*p >= '0' && *p <= '9') {
             if (decimals >= 0 && ++decimals > SHARE_DECIMALS)
                 goto bad;
-            if (v > 1000)
+            if (v > 100 * SHARE_SCALE)
                 goto bad; /* over 100 long before overflowing */
             v = v * 10 + (uint64_t)(*p - '0');
             digits++;
