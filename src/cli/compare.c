@@ -22,22 +22,15 @@ enum {
 
 /* One table feeds the parser, --help and completion. */
 static const arg_opt COPTS[] = {
-    {C_TOLERANCE, "tolerance", 0, "N", 0,
-     "a value is changed when it differs by more than N (0; N >= 0, may be fractional)"},
-    {C_MAX_SHARE, "max-share", 0, "P[%]", 0,
-     "a pair passes with at most P percent of its pixels changed (0; 0 to 100, up to 6 "
-     "decimals, '0.5' and '0.5%' alike)"},
-    {C_MIN_PSNR, "min-psnr", 0, "DB", 0,
-     "a pair passes only when its PSNR is at least DB dB as well (images only)"},
-    {C_DIFF, "diff", 0, "FILE|DIR", 0,
-     "write difference images: to FILE for two files, under DIR for two folders"},
-    {C_DIFF_FORMAT, "diff-format", 0, "FMT", 0,
-     "the format of the images under DIR (png), or of a FILE without an extension"},
-    {C_JSON, "json", 0, NULL, 0, "one JSON document on stdout instead of the lines"},
-    {C_TSV, "tsv", 0, NULL, 0, "a tab-separated table on stdout instead of the lines"},
-    {C_QUIET, "quiet", 'q', NULL, 0,
-     "print only the pairs that do not pass (nothing when all pass); no warnings"},
-    {C_SILENT, "silent", 's', NULL, 0, "print nothing on stdout; only the exit status tells"},
+    {C_TOLERANCE, "tolerance", 0, "N", 0, "changed: differs by more than N (0; N >= 0)"},
+    {C_MAX_SHARE, "max-share", 0, "P[%]", 0, "pass with at most P% of pixels changed (0)"},
+    {C_MIN_PSNR, "min-psnr", 0, "DB", 0, "pass only with a PSNR of at least DB dB too"},
+    {C_DIFF, "diff", 0, "FILE|DIR", 0, "difference image: FILE, or one per pair in DIR"},
+    {C_DIFF_FORMAT, "diff-format", 0, "FMT", 0, "the format of the images in DIR (png)"},
+    {C_JSON, "json", 0, NULL, 0, "one JSON document instead of the lines"},
+    {C_TSV, "tsv", 0, NULL, 0, "a tab-separated table instead of the lines"},
+    {C_QUIET, "quiet", 'q', NULL, 0, "only the pairs that do not pass; no warnings"},
+    {C_SILENT, "silent", 's', NULL, 0, "nothing on stdout: only the exit status tells"},
     {C_HELP, "help", 'h', NULL, 0, "show this help and exit"},
 };
 #define N_COPTS (sizeof COPTS / sizeof COPTS[0])
@@ -80,10 +73,11 @@ static void print_compare_help(FILE *f)
             "print 'A B: different shapes: C x H x W vs C x H x W'.\n"
             "\n"
             "Which pairs pass: a pixel (a value, for matrices) is changed when any of its\n"
-            "channels differs by more than --tolerance; a pair passes when its share of\n"
-            "changed pixels is at most --max-share and, with --min-psnr, its PSNR is at\n"
-            "least that.  With neither, a pair passes when D <= tolerance.  Different\n"
-            "shapes never pass.\n"
+            "channels differs by more than --tolerance N (N >= 0, may be fractional); a\n"
+            "pair passes when at most --max-share P percent of its pixels are changed (P\n"
+            "from 0 to 100, up to 6 decimals, '0.5' or '0.5%%') and, with --min-psnr DB\n"
+            "(images only), its PSNR is at least DB.  With neither, a pair passes when\n"
+            "D <= N.  Different shapes never pass.\n"
             "\n"
             "Options (before or after A B):\n",
             mat);
@@ -91,16 +85,17 @@ static void print_compare_help(FILE *f)
         args_help_line(f, &COPTS[i], COPTS[i].help);
     fprintf(f,
             "\n"
-            "Difference images: as %s, RGB: each changed pixel red (255,0,0),\n"
-            "every other pixel gray at 192 + floor(G/4), G the gray level of A: for three\n"
-            "colour channels round(0.299 R + 0.587 G + 0.114 B), else their mean (alpha\n"
-            "left out; matrix values clamped to 0..255).  As %s: |A-B| of\n"
-            "every channel, exact.  Two files: FILE is written whether or not they pass;\n"
-            "its extension gives the format.  Two folders: one image per pair that does not\n"
-            "pass, at DIR/PATH (PATH the pair's path inside A and B, with '.png' or the\n"
-            "--diff-format extension added unless it ends so), folders made as needed.  DIR\n"
-            "may not be A or B, lie inside them or contain them; an existing DIR is used as\n"
-            "it is (files of the same name replaced, others left).  Different shapes: no\n"
+            "Difference images: as %s, RGB: each changed pixel red\n"
+            "(255,0,0), every other pixel gray at 192 + floor(G/4), G the gray level of A:\n"
+            "for three colour channels round(0.299 R + 0.587 G + 0.114 B), else their mean\n"
+            "(alpha left out; matrix values clamped to 0..255).  As %s: |A-B|\n"
+            "of every channel, exact.  Two files: FILE is written whether or not they pass,\n"
+            "in the format of its extension (--diff-format when it has none).  Two folders:\n"
+            "one image per pair that does not pass, at DIR/PATH (PATH the pair's path in A\n"
+            "and B, with '.png' or the --diff-format extension added unless it ends so),\n"
+            "folders made as needed.  DIR may not be A or B, lie inside them or contain\n"
+            "them; an existing DIR is used as it is (files of the same name replaced, others\n"
+            "left); it is made only when an image is written.  Different shapes: no\n"
             "image, a warning.\n"
             "\n"
             "Folders: when A and B are both folders, files are paired by their path relative\n"
@@ -109,7 +104,8 @@ static void print_compare_help(FILE *f)
             "  %s\n"
             "A file on one side only prints 'only in A: PATH' and counts as different.  The\n"
             "last line is 'compared N, identical-within-tolerance K, different D, missing M'\n"
-            "(plus ', errors E' when files could not be read; the others are still compared).\n"
+            "(K the pairs that pass; plus ', errors E' when files could not be read; the\n"
+            "others are still compared).\n"
             "\n"
             "--json prints {\"a\", \"b\", \"tolerance\", \"max_share\", \"min_psnr\", \"pairs\": [...],\n"
             "\"compared\", \"same\", \"different\", \"missing\", \"errors\", \"status\"}; each pair has\n"
@@ -119,10 +115,11 @@ static void print_compare_help(FILE *f)
             "size_mismatch, shape_a, shape_b ([C, H, W]), diff (the image written) and error,\n"
             "null where they do not apply.  Name bytes that are not UTF-8 are written \\udcXX\n"
             "(Python: os.fsencode of the string gives the bytes back).\n"
-            "--tsv prints a header line and a line per pair with the same fields, separated by\n"
-            "tabs, empty where they do not apply, psnr 'inf' when identical; in every field\n"
-            "a backslash is written \\\\, a tab \\t, a newline \\n and a carriage return \\r\n"
-            "(spaces stay as they are).  With -q, both list only the pairs that do not pass.\n"
+            "--tsv prints a header line and a line per pair with the same fields, separated\n"
+            "by tabs, empty where they do not apply, psnr 'inf' when identical; in every\n"
+            "field a backslash is written \\\\, a tab \\t, a newline \\n and a carriage return\n"
+            "\\r (spaces stay as they are).  With -q, both list only the pairs that do not\n"
+            "pass.\n"
             "\n"
             "Exit status: 0 every pair passes, 1 a difference (values, shapes or a missing\n"
             "file), 2 an error (bad option, unreadable or corrupt file, a write failure).\n",
