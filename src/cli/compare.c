@@ -443,11 +443,35 @@ static int is_input(const id_set *ids, const char *path)
     return ids && file_id_of(path, &id) && bsearch(&id, ids->v, ids->n, sizeof id, by_id);
 }
 
+typedef struct name_list {
+    char **v;
+    size_t n, cap;
+} name_list;
+
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* What a folder comparison's difference images must not do: replace an
+ * input, or be the image of two pairs at once ("a.jpg" and "a.jpg.png"
+ * both become DIR/a.jpg.png; `shared` lists such names, sorted). */
+typedef struct diff_guard {
+    id_set ids;
+    name_list shared;
+} diff_guard;
+
+static int is_shared(const diff_guard *g, const char *path)
+{
+    return g && g->shared.n &&
+           bsearch(&path, g->shared.v, g->shared.n, sizeof path, by_name) != NULL;
+}
+
 /* Compare one pair into r (the paths are r->a and r->b); write its
  * difference image to diff_path when asked: always for two files
  * (`always`), for folders only when the pair does not pass. */
-static void compare_pair(const cmp_opts *o, const char *diff_path, int always, const id_set *ids,
-                         pair_result *r)
+static void compare_pair(const cmp_opts *o, const char *diff_path, int always,
+                         const diff_guard *guard, pair_result *r)
 {
     input a, b;
     int ra = load(r->a, &a, r), rb = load(r->b, &b, r);
@@ -479,9 +503,12 @@ static void compare_pair(const cmp_opts *o, const char *diff_path, int always, c
     if (diff_path && (always || r->status == PAIR_DIFFERENT)) {
         cnf_error err;
         memset(&err, 0, sizeof err);
-        if (is_input(ids, diff_path)) {
+        if (is_input(guard ? &guard->ids : NULL, diff_path)) {
             pair_error(r, diff_path, "is an input of this comparison: the difference image is "
                                      "not written over it");
+        } else if (is_shared(guard, diff_path)) {
+            pair_error(r, diff_path, "would be the difference image of two pairs (one name is "
+                                     "the other's plus its extension); not written");
         } else if (!always && make_parent_folders(diff_path) != 0) {
             char m[300];
             snprintf(m, sizeof m, "cannot create its folder: %s", strerror(errno));
@@ -523,11 +550,6 @@ static int exit_status(const cmp_counts *c, int walk_failed)
 
 /* ----------------------------------------------------------------- folders */
 
-typedef struct name_list {
-    char **v;
-    size_t n, cap;
-} name_list;
-
 static void free_names(name_list *l)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -566,11 +588,6 @@ static int walk_root(name_list *l, const char *root)
     return walk_files(root, 1, collect, l, NULL);
 }
 
-static int by_name(const void *x, const void *y)
-{
-    return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 /* The file ids of the inputs listed in la (under A) and lb (under B). */
 static int gather_ids(const cmp_opts *o, const name_list *la, const name_list *lb, id_set *ids)
 {
@@ -591,10 +608,37 @@ static int gather_ids(const cmp_opts *o, const name_list *la, const name_list *l
     return 0;
 }
 
+/* The difference image names two pairs would share, into g->shared. */
+static int gather_shared(const cmp_opts *o, const name_list *la, const name_list *lb,
+                         diff_guard *g)
+{
+    name_list all = {0};
+    size_t i = 0, j = 0;
+    int rc = 0;
+    while (rc == 0 && i < la->n && j < lb->n) {
+        int cmp = strcmp(la->v[i], lb->v[j]);
+        if (cmp == 0) {
+            char *n = diff_name(o->diff, la->v[i], o->diff_fmt);
+            rc = n ? push_name(&all, n) : -1;
+            free(n);
+        }
+        i += cmp <= 0;
+        j += cmp >= 0;
+    }
+    if (all.n)
+        qsort(all.v, all.n, sizeof *all.v, by_name);
+    for (size_t k = 1; rc == 0 && k < all.n; k++)
+        if (strcmp(all.v[k], all.v[k - 1]) == 0 &&
+            (g->shared.n == 0 || strcmp(g->shared.v[g->shared.n - 1], all.v[k]) != 0))
+            rc = push_name(&g->shared, all.v[k]);
+    free_names(&all);
+    return rc;
+}
+
 static int compare_folders(const cmp_opts *o)
 {
     name_list la = {0}, lb = {0};
-    id_set ids = {0};
+    diff_guard guard = {{0}, {0}};
     size_t i = 0, j = 0;
     cmp_counts c = {0};
     int walk_failed, status;
@@ -602,7 +646,10 @@ static int compare_folders(const cmp_opts *o)
     walk_failed |= walk_root(&lb, o->b);
     qsort(la.v, la.n, sizeof *la.v, by_name);
     qsort(lb.v, lb.n, sizeof *lb.v, by_name);
-    if (o->diff && gather_ids(o, &la, &lb, &ids) != 0) {
+    if (o->diff && (gather_ids(o, &la, &lb, &guard.ids) != 0 ||
+                    gather_shared(o, &la, &lb, &guard) != 0)) {
+        free(guard.ids.v);
+        free_names(&guard.shared);
         msg_error(NULL, "out of memory");
         free_names(&la);
         free_names(&lb);
@@ -628,7 +675,7 @@ static int compare_folders(const cmp_opts *o)
         } else if (o->diff && !(diff_path = diff_name(o->diff, rel, o->diff_fmt))) {
             pair_error(&r, rel, "out of memory");
         } else {
-            compare_pair(o, diff_path, 0, &ids, &r);
+            compare_pair(o, diff_path, 0, &guard, &r);
         }
         count(&c, &r);
         report_pair(o, &r);
@@ -638,7 +685,8 @@ static int compare_folders(const cmp_opts *o)
     }
     status = exit_status(&c, walk_failed);
     report_end(o, &c, 1, status);
-    free(ids.v);
+    free(guard.ids.v);
+    free_names(&guard.shared);
     free_names(&la);
     free_names(&lb);
     return status;

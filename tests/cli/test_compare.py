@@ -562,6 +562,20 @@ def diff_dir_may_not_be_inside_or_around_the_compared_folders():
     assert rc == 2 and "is an input of this comparison" in err, err
     assert open(path("dz", "goldens", "sub", "gray off.png"), "rb").read() == before
     assert os.path.exists(path("dz", "diffs", "sub", "deep", "rgb.png"))
+    # Two pairs whose images would have one name: neither is written, exit 2.
+    base = gray(41)
+    off = base.copy()
+    off[0, 0] += 1
+    for side, px in (("ca", base), ("cb", off)):
+        png_file(side + "/c.bmp", px)   # PNG data: the content decides, not the name
+        png_file(side + "/c.bmp.png", px)
+        png_file(side + "/d.png", px)
+    rc, out, err = compare("ca", "cb", "--diff", "cd", "-q")
+    assert rc == 2, (rc, out, err)
+    assert sorted(err.splitlines()) == [
+        "cnnfilter: cd/c.bmp.png: would be the difference image of two pairs (one name is the "
+        "other's plus its extension); not written"] * 2, err
+    assert files_under(path("cd")) == ["d.png"]
 
 
 def json_has_every_pair_with_its_status_and_numbers():
@@ -757,6 +771,13 @@ def min_psnr_passes_at_the_boundary_and_fails_above_it():
                        (("--max-share", "2", "--min-psnr", below), 1)]:
         rc, out, err = compare(*args, "s_a.png", "s_b.png")
         assert rc == code and err == "", (args, rc, err)
+    # Exactly at the minimum passes: the PSNR the JSON report gives, as the minimum.
+    rc, out, err = compare("--json", "s_a.png", "s_b.png")
+    exact = json.loads(out)["pairs"][0]["psnr"]
+    assert abs(exact - value) < 1e-9
+    assert compare("--max-share", "3", "--min-psnr", repr(exact), "s_a.png", "s_b.png")[0] == 0
+    assert compare("--max-share", "3", "--min-psnr", repr(math.nextafter(exact, 100)), "s_a.png",
+                   "s_b.png")[0] == 1
     # Identical: PSNR inf passes any minimum.
     assert compare("--min-psnr", "1000", "s_a.png", "s_a.png")[0] == 0
     # Matrices have no PSNR: an error for that pair.
