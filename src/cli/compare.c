@@ -412,8 +412,8 @@ static void measure(const cnf_image *a, const cnf_image *b, double tolerance, pa
 }
 
 /* changed / total <= P / 100, exactly: changed * 100 * 10^6 <= P * 10^6 * total
- * in integers (both sides stay far below 2^64 for any image or matrix that
- * can be read: total < 2^32). */
+ * in integers; both sides stay below 2^63 while total <= 2^36, far more
+ * pixels or values than an input can have (long double beyond, in case). */
 static int share_passes(const cmp_opts *o, const pair_result *r)
 {
     if (r->total > ((uint64_t)1 << 36))
