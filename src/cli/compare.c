@@ -707,6 +707,13 @@ static int is_folder(const char *p)
     return S_ISDIR(st.st_mode) ? 1 : 0;
 }
 
+/* The report could not be written (a full disk): an error, exit 2, not the
+ * verdict (main says why). */
+static int report_written(int rc)
+{
+    return fflush(stdout) != 0 || ferror(stdout) ? EXIT_USAGE : rc;
+}
+
 int cmd_compare(int argc, char **argv)
 {
     cmp_opts o;
@@ -730,7 +737,7 @@ int cmd_compare(int argc, char **argv)
     if (o.diff && (da ? check_diff_dir(&o) : check_diff_file(&o)))
         return EXIT_USAGE;
     if (da)
-        return compare_folders(&o);
+        return report_written(compare_folders(&o));
     {
         pair_result r;
         cmp_counts c = {0};
@@ -743,6 +750,6 @@ int cmd_compare(int argc, char **argv)
         report_pair(&o, &r);
         rc = exit_status(&c, 0);
         report_end(&o, &c, 0, rc);
-        return rc;
+        return report_written(rc);
     }
 }

@@ -454,6 +454,16 @@ def folder_against_file_and_diff_with_folders_are_usage_errors():
     one_error_line(err, "cnnfilter: no_such_folder: ")
 
 
+def a_report_that_cannot_be_written_is_an_error_not_a_verdict():
+    for args in (("--json", "same_a.png", "same_b.png"), ("off_a.png", "off_b.png"),
+                 ("--tsv", "fa", "fb")):
+        with open("/dev/full", "w") as full:
+            r = subprocess.run([BIN, "compare"] + list(args), stdout=full, stderr=subprocess.PIPE,
+                               cwd=TMP, timeout=60)
+        assert r.returncode == 2, (args, r)
+        one_error_line(r.stderr.decode(), "cnnfilter: -: write error on standard output")
+
+
 def standard_input_can_be_one_side():
     with open(path("off_b.png"), "rb") as f:
         data = f.read()
