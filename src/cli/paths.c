@@ -48,9 +48,13 @@ int make_parent_folders(const char *path)
         if (*p != '/')
             continue;
         *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-            *p = '/';
-            return -1;
+        if (mkdir(buf, 0777) != 0) {
+            struct stat st;
+            int e = errno;
+            if (e != EEXIST || stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+                errno = e == EEXIST ? ENOTDIR : e; /* a file where a folder should be */
+                return -1;
+            }
         }
         *p = '/';
     }
