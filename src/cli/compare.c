@@ -260,6 +260,9 @@ static int parse_compare_args(int argc, char **argv, cmp_opts *o)
             msg_usage("--silent", "prints nothing: it cannot go with --%s",
                       o->output == CMP_JSON ? "json" : "tsv");
             rc = EXIT_USAGE;
+        } else if (o->diff_format && !o->diff) {
+            msg_usage("--diff-format", "is the format of --diff's images: give --diff too");
+            rc = EXIT_USAGE;
         } else if (o->diff && (!o->diff[0] || strcmp(o->diff, "-") == 0)) {
             msg_usage("--diff", "needs a file or folder name (standard output carries the "
                                 "report)");
