@@ -389,24 +389,6 @@ static void keep_shard(const options *o, list *l)
     l->n = k;
 }
 
-/* mkdir -p for the folder part of path. */
-static int make_parents(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-            *p = '/';
-            return -1;
-        }
-        *p = '/';
-    }
-    return 0;
-}
-
 /* --skip-existing: every output of the item is there and complete. */
 static int already_done(const options *o, const item *it)
 {
@@ -436,7 +418,7 @@ static void do_item(workers *w, item *it)
         it->result = SKIPPED;
         return;
     }
-    if (make_parents(it->outs[0]) != 0) {
+    if (make_parent_folders(it->outs[0]) != 0) {
         msg_error(it->outs[0], "cannot create its folder: %s", strerror(errno));
         it->result = EXIT_FAILURE_RUN;
         return;

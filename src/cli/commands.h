@@ -8,7 +8,8 @@
 int cmd_kernels(int argc, char **argv);
 /* `cnnfilter show-kernel SPEC`: a kernel's weights, sum, size, separability (commands.c). */
 int cmd_show_kernel(int argc, char **argv);
-/* `cnnfilter compare [--tolerance N] [--diff FILE] A B` (compare.c). */
+/* `cnnfilter compare [OPTIONS] A B`: two files or two folders, pair by pair (compare.c,
+ * compare_report.c, compare_diff.c). */
 int cmd_compare(int argc, char **argv);
 /* `cnnfilter learn --size K INPUT TARGET -o KERNEL.json`: a kernel from a before/after pair (learn.c). */
 int cmd_learn(int argc, char **argv);

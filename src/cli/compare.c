@@ -1,50 +1,51 @@
-/* compare.c - `cnnfilter compare`: max difference, PSNR and a difference image for two files or two folders. */
+/* compare.c - `cnnfilter compare`: two files or two folders, pair by pair: the metrics, whether each pair passes, difference images. */
 #define _POSIX_C_SOURCE 200809L
+#include "args.h"
 #include "commands.h"
+#include "compare.h"
 #include "formats.h"
 #include "input.h"
 #include "msg.h"
-#include "outfile.h"
 #include "paths.h"
 #include "walk.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
-/* Folders nested deeper than this are not descended into: a symlink loop
- * (stat follows links) or absurd nesting cannot recurse forever.  Batch mode
- * uses the same bound. */
+enum {
+    C_TOLERANCE, C_MAX_SHARE, C_MIN_PSNR, C_DIFF, C_DIFF_FORMAT, C_JSON, C_TSV, C_QUIET,
+    C_SILENT, C_HELP
+};
 
-/* Result of one pair, also the exit code of a single compare. */
-enum { PAIR_SAME = 0, PAIR_DIFFERENT = 1, PAIR_ERROR = 2 };
+/* One table feeds the parser, --help and completion. */
+static const arg_opt COPTS[] = {
+    {C_TOLERANCE, "tolerance", 0, "N", 0, "changed: differs by more than N (0; N >= 0)"},
+    {C_MAX_SHARE, "max-share", 0, "P[%]", 0, "pass with at most P% of pixels changed (0)"},
+    {C_MIN_PSNR, "min-psnr", 0, "DB", 0, "pass only with a PSNR of at least DB dB too"},
+    {C_DIFF, "diff", 0, "FILE|DIR", 0, "difference image: FILE, or one per pair in DIR"},
+    {C_DIFF_FORMAT, "diff-format", 0, "FMT", 0, "the format of the images in DIR (png)"},
+    {C_JSON, "json", 0, NULL, 0, "one JSON document instead of the lines"},
+    {C_TSV, "tsv", 0, NULL, 0, "a tab-separated table instead of the lines"},
+    {C_QUIET, "quiet", 'q', NULL, 0, "only the pairs that do not pass; no warnings"},
+    {C_SILENT, "silent", 's', NULL, 0, "nothing on stdout: only the exit status tells"},
+    {C_HELP, "help", 'h', NULL, 0, "show this help and exit"},
+};
+#define N_COPTS (sizeof COPTS / sizeof COPTS[0])
 
-typedef struct cmp_opts {
-    double tolerance;
-    const char *diff;          /* --diff FILE, or NULL */
-    cnf_output_format diff_fmt;
-    int quiet;
-    const char *a, *b;
-} cmp_opts;
+/* A --max-share with more decimals than this is refused: millionths of a
+ * percent keep the test `changed / total <= P / 100` exact in integers. */
+#define SHARE_DECIMALS 6
+#define SHARE_SCALE 1000000ULL
 
-/* One decoded input.  is_image: an stb format (8-bit values, alpha plane
+/* One decoded input.  is_image: an image format (8-bit values, alpha plane
  * possible), as opposed to a numeric matrix. */
 typedef struct input {
     cnf_image img;
     int is_image;
 } input;
-
-typedef struct metrics {
-    double max_diff;  /* over every value, alpha included */
-    double sse;       /* sum of squared differences, for PSNR */
-    uint64_t n_diff;  /* pixels (images) or values (matrices) that differ at all */
-    uint64_t total;   /* pixels or values */
-    uint64_t n_values;
-} metrics;
 
 static void print_compare_help(FILE *f)
 {
@@ -59,7 +60,7 @@ static void print_compare_help(FILE *f)
                  format_list(mats, sizeof mats, FORMATS_READ_MATRICES, 'a', " ", NULL));
     }
     fprintf(f,
-            "Usage: cnnfilter compare [--tolerance N] [--diff FILE] [-q] A B\n"
+            "Usage: cnnfilter compare [OPTIONS] A B\n"
             "\n"
             "Compares two images or numeric matrices (%s) by their\n"
             "decoded values, or two folders file by file.  One line per pair on stdout:\n"
@@ -67,20 +68,35 @@ static void print_compare_help(FILE *f)
             "D is the largest absolute difference of any value (images: 0..255 per channel,\n"
             "alpha included).  A pixel differs when any of its channels does.  PSNR is\n"
             "10*log10(255^2/MSE) over every value, 'inf' when identical.  Matrices say\n"
-            "'values' instead of 'pixels' and print no PSNR.  Different sizes or channel\n"
-            "counts print 'A B: different shapes: C x H x W vs C x H x W'.\n"
+            "'values' instead of 'pixels' and print no PSNR.  With a tolerance over 0 the\n"
+            "line also says ', C over tolerance (Q%%)'.  Different sizes or channel counts\n"
+            "print 'A B: different shapes: C x H x W vs C x H x W'.\n"
             "\n"
-            "Options (before or after A B):\n"
-            "      --tolerance N      A and B match when D <= N; N >= 0, may be fractional (0)\n"
-            "      --diff FILE        write |A-B| (two files only; not when the shapes differ):\n"
-            "                         %s: amplified by 255/D so the largest\n"
-            "                         difference is white and equal values black; alpha is\n"
-            "                         dropped; gray for 1 channel, RGB for 3, the per-pixel\n"
-            "                         maximum over channels as gray otherwise.\n"
-            "                         %s: the exact differences of every channel.\n"
-            "  -q, --quiet            print nothing on stdout; only the exit status (errors\n"
-            "                         still go to stderr)\n"
-            "  -h, --help             show this help and exit\n"
+            "Which pairs pass: a pixel (a value, for matrices) is changed when any of its\n"
+            "channels differs by more than --tolerance N (N >= 0, may be fractional); a\n"
+            "pair passes when at most --max-share P percent of its pixels are changed (P\n"
+            "from 0 to 100, up to 6 decimals, '0.5' or '0.5%%') and, with --min-psnr DB\n"
+            "(images only), its PSNR is at least DB.  With neither, a pair passes when\n"
+            "D <= N.  Different shapes never pass.\n"
+            "\n"
+            "Options (before or after A B):\n",
+            mat);
+    for (size_t i = 0; i < N_COPTS; i++)
+        args_help_line(f, &COPTS[i], COPTS[i].help);
+    fprintf(f,
+            "\n"
+            "Difference images: as %s, RGB: each changed pixel red\n"
+            "(255,0,0), every other pixel gray at 192 + floor(G/4), G the gray level of A:\n"
+            "for three colour channels round(0.299 R + 0.587 G + 0.114 B), else their mean\n"
+            "(alpha left out; matrix values clamped to 0..255).  As %s: |A-B|\n"
+            "of every channel, exact.  Two files: FILE is written whether or not they pass,\n"
+            "in the format of its extension (--diff-format when it has none).  Two folders:\n"
+            "one image per pair that does not pass, at DIR/PATH (PATH the pair's path in A\n"
+            "and B, with '.png' or the --diff-format extension added unless it ends so),\n"
+            "folders made as needed.  DIR may not be A or B, lie inside them or contain\n"
+            "them; an existing DIR is used as it is (files of the same name replaced, others\n"
+            "left); it is made only when an image is written.  Different shapes: no\n"
+            "image, a warning.\n"
             "\n"
             "Folders: when A and B are both folders, files are paired by their path relative\n"
             "to A and B, subfolders included, in sorted order.  Only regular files with an\n"
@@ -88,41 +104,42 @@ static void print_compare_help(FILE *f)
             "  %s\n"
             "A file on one side only prints 'only in A: PATH' and counts as different.  The\n"
             "last line is 'compared N, identical-within-tolerance K, different D, missing M'\n"
-            "(plus ', errors E' when files could not be read; the others are still compared).\n"
+            "(K the pairs that pass; plus ', errors E' when files could not be read; the\n"
+            "others are still compared).\n"
             "\n"
-            "Exit status: 0 every pair within tolerance, 1 a difference (values, shapes or a\n"
-            "missing file), 2 an error (bad option, unreadable or corrupt file).\n",
-            mat, out8, outx, ins);
+            "--json prints {\"a\", \"b\", \"tolerance\", \"max_share\", \"min_psnr\", \"pairs\": [...],\n"
+            "\"compared\", \"same\", \"different\", \"missing\", \"errors\", \"status\"}; each pair has\n"
+            "status (same, different, missing, error), a, b (the two paths), only_in (\"a\" or\n"
+            "\"b\": the side a missing file is on), unit (pixels or values), max_difference,\n"
+            "changed, total, changed_percent, psnr (null when infinite and for matrices),\n"
+            "size_mismatch, shape_a, shape_b ([C, H, W]), diff (the image written) and error,\n"
+            "null where they do not apply.  Name bytes that are not UTF-8 are written \\udcXX\n"
+            "(Python: os.fsencode of the string gives the bytes back).\n"
+            "--tsv prints a header line and a line per pair with the same fields, separated\n"
+            "by tabs, empty where they do not apply, psnr 'inf' when identical; in every\n"
+            "field a backslash is written \\\\, a tab \\t, a newline \\n and a carriage return\n"
+            "\\r (spaces stay as they are).  With -q, both list only the pairs that do not\n"
+            "pass.\n"
+            "\n"
+            "Exit status: 0 every pair passes, 1 a difference (values, shapes or a missing\n"
+            "file), 2 an error (bad option, unreadable or corrupt file, a write failure).\n",
+            out8, outx, ins);
 }
 
 int compare_option_words(FILE *f, const char *what)
 {
-    static const char *const VALUED[] = {"--tolerance", "--diff", NULL};
-    static const char *const SWITCHES[] = {"-q", "--quiet", "-h", "--help", NULL};
-    int with_values = what && strcmp(what, "options-with-values") == 0;
-    for (int i = 0; VALUED[i]; i++)
-        if (!what || with_values)
-            fprintf(f, "%s\n", VALUED[i]);
-        else if (strcmp(what, VALUED[i]) == 0)
-            return 0; /* a number or a file */
-    for (int i = 0; SWITCHES[i] && !what; i++)
-        fprintf(f, "%s\n", SWITCHES[i]);
-    return what && !with_values ? 1 : 0;
-}
-
-/* A usage error of this subcommand: one line, with the hint. */
-static int usage(const char *where, const char *text)
-{
-    msg_error(where, "%s (try 'cnnfilter compare --help')", text);
-    return PAIR_ERROR;
+    if (what && strcmp(what, "--diff-format") == 0) {
+        print_format_words(f);
+        return 0;
+    }
+    return args_complete(f, COPTS, N_COPTS, what);
 }
 
 /* Strict non-negative finite number (a fractional tolerance is useful for matrices). */
-static int parse_tolerance(const char *s, double *out)
+static int parse_nonneg(const char *flag, const char *s, double *out)
 {
     char *end;
     double v;
-    char m[300];
     errno = 0;
     if (*s && *s != ' ' && *s != '\t') {
         v = strtod(s, &end);
@@ -131,88 +148,205 @@ static int parse_tolerance(const char *s, double *out)
             return 0;
         }
     }
-    snprintf(m, sizeof m, "'%.200s' is not a number >= 0", s);
-    return usage("--tolerance", m);
+    msg_usage(flag, "'%.200s' is not a number >= 0", s);
+    return EXIT_USAGE;
 }
 
-/* Parse argv[2..]: options may come before or after A B; "--" ends them.
- * Returns 0, -1 after --help, or 2. */
+/* "P" or "P%": 0 to 100 with up to SHARE_DECIMALS decimals, into millionths. */
+static int parse_share(const char *flag, const char *s, uint64_t *out)
+{
+    const char *p = s;
+    uint64_t v = 0;
+    int digits = 0, decimals = -1;
+    for (; *p; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (decimals >= 0 && ++decimals > SHARE_DECIMALS)
+                goto bad;
+            if (v > 100 * SHARE_SCALE)
+                goto bad; /* over 100 long before overflowing */
+            v = v * 10 + (uint64_t)(*p - '0');
+            digits++;
+        } else if (*p == '.' && decimals < 0) {
+            decimals = 0;
+        } else {
+            break;
+        }
+    }
+    if (!digits || (*p && strcmp(p, "%") != 0))
+        goto bad;
+    for (int d = decimals < 0 ? 0 : decimals; d < SHARE_DECIMALS; d++)
+        v *= 10;
+    if (v > 100 * SHARE_SCALE)
+        goto bad;
+    *out = v;
+    return 0;
+bad:
+    msg_usage(flag, "'%.200s' is not a percentage from 0 to 100 with at most %d decimals "
+                    "(e.g. 0.5 or 0.5%%)",
+              s, SHARE_DECIMALS);
+    return EXIT_USAGE;
+}
+
+typedef struct parse_ctx {
+    cmp_opts *o;
+    int help;
+} parse_ctx;
+
+static int apply(void *ctx, const arg_opt *op, const char *flag, const char *v)
+{
+    parse_ctx *pc = ctx;
+    cmp_opts *o = pc->o;
+    switch (op->id) {
+    case C_TOLERANCE: return parse_nonneg(flag, v, &o->tolerance);
+    case C_MAX_SHARE:
+        o->max_share = v;
+        return parse_share(flag, v, &o->max_share_micro);
+    case C_MIN_PSNR:
+        o->has_min_psnr = 1;
+        return parse_nonneg(flag, v, &o->min_psnr);
+    case C_DIFF: o->diff = v; return 0;
+    case C_DIFF_FORMAT:
+        o->diff_format = v;
+        if (cnf_output_format_from_name(v) == CNF_OUT_NONE) {
+            char list[160];
+            msg_usage(flag, "'%.200s' is not a format (use %s)", v,
+                      format_list(list, sizeof list, FORMATS_WRITTEN, 'w', ", ", " or "));
+            return EXIT_USAGE;
+        }
+        return 0;
+    case C_JSON:
+    case C_TSV:
+        if (o->output != CMP_TEXT && o->output != (op->id == C_JSON ? CMP_JSON : CMP_TSV)) {
+            msg_usage(flag, "--json and --tsv are two forms of one report: choose one");
+            return EXIT_USAGE;
+        }
+        o->output = op->id == C_JSON ? CMP_JSON : CMP_TSV;
+        return 0;
+    case C_QUIET: o->quiet = 1; return 0;
+    case C_SILENT: o->silent = 1; return 0;
+    case C_HELP: pc->help = 1; return ARGS_STOP;
+    default: return 0;
+    }
+}
+
+/* Parse argv[2..].  Returns 0, -1 after --help, or 2. */
 static int parse_compare_args(int argc, char **argv, cmp_opts *o)
 {
-    int n_pos = 0, end_of_options = 0;
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    parse_ctx pc = {o, 0};
+    int n_pos = 0, rc;
     memset(o, 0, sizeof *o);
-    for (int i = 2; i < argc; i++) {
-        const char *s = argv[i];
-        const char *value = NULL;
-        int is_tol = 0, is_diff = 0;
-        if (end_of_options || s[0] != '-' || s[1] == 0) {
-            if (n_pos == 2)
-                return usage(s, "compare takes exactly two paths, A and B");
-            if (n_pos == 0)
-                o->a = s;
-            else
-                o->b = s;
-            n_pos++;
-            continue;
-        }
-        if (strcmp(s, "--") == 0) {
-            end_of_options = 1;
-            continue;
-        }
-        if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
-            o->quiet = 1;
-            continue;
-        }
-        if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-            print_compare_help(stdout);
-            return -1;
-        }
-        if (strncmp(s, "--tolerance", 11) == 0 && (s[11] == 0 || s[11] == '=')) {
-            is_tol = 1;
-            value = s[11] == '=' ? s + 12 : NULL;
-        } else if (strncmp(s, "--diff", 6) == 0 && (s[6] == 0 || s[6] == '=')) {
-            is_diff = 1;
-            value = s[6] == '=' ? s + 7 : NULL;
-        } else {
-            return usage(s, "unknown option for compare");
-        }
-        if (!value) {
-            if (i + 1 >= argc)
-                return usage(is_tol ? "--tolerance" : "--diff", "needs a value");
-            value = argv[++i];
-        }
-        if (is_tol) {
-            if (parse_tolerance(value, &o->tolerance))
-                return PAIR_ERROR;
-        } else if (is_diff) {
-            o->diff = value;
+    if (!pos) {
+        msg_error(NULL, "out of memory");
+        return EXIT_USAGE;
+    }
+    rc = args_parse(argc, argv, 2, COPTS, N_COPTS, apply, &pc, pos, &n_pos);
+    if (rc == 0 && pc.help) {
+        print_compare_help(stdout);
+        rc = -1;
+    } else if (rc == 0 && n_pos > 2) {
+        msg_usage(pos[2], "compare takes exactly two paths, A and B");
+        rc = EXIT_USAGE;
+    } else if (rc == 0 && n_pos < 2) {
+        msg_usage(NULL, "expected two paths A and B, got %d", n_pos);
+        rc = EXIT_USAGE;
+    } else if (rc == 0) {
+        o->a = pos[0];
+        o->b = pos[1];
+        if (strcmp(o->a, "-") == 0 && strcmp(o->b, "-") == 0) {
+            msg_usage("-", "standard input can be only one of A and B");
+            rc = EXIT_USAGE;
+        } else if (o->silent && o->output != CMP_TEXT) {
+            msg_usage("--silent", "prints nothing: it cannot go with --%s",
+                      o->output == CMP_JSON ? "json" : "tsv");
+            rc = EXIT_USAGE;
+        } else if (o->diff_format && !o->diff) {
+            msg_usage("--diff-format", "is the format of --diff's images: give --diff too");
+            rc = EXIT_USAGE;
+        } else if (o->diff && (!o->diff[0] || strcmp(o->diff, "-") == 0)) {
+            msg_usage("--diff", "needs a file or folder name (standard output carries the "
+                                "report)");
+            rc = EXIT_USAGE;
         }
     }
-    if (n_pos != 2) {
-        char m[120];
-        snprintf(m, sizeof m, "expected two paths A and B, got %d", n_pos);
-        return usage(NULL, m);
+    free(pos);
+    return rc;
+}
+
+/* --diff FILE for two files: its format from its extension, or from
+ * --diff-format when it has none; never an input. */
+static int check_diff_file(cmp_opts *o)
+{
+    cnf_output_format by_ext = cnf_output_format_for_path(o->diff);
+    cnf_output_format by_flag =
+        o->diff_format ? cnf_output_format_from_name(o->diff_format) : CNF_OUT_NONE;
+    if (by_ext != CNF_OUT_NONE && by_flag != CNF_OUT_NONE && by_ext != by_flag) {
+        msg_usage("--diff-format", "'%s' says %s but '%.200s' has the extension .%s: give one",
+                  o->diff_format, diff_ext(by_flag), o->diff, diff_ext(by_ext));
+        return EXIT_USAGE;
     }
-    if (strcmp(o->a, "-") == 0 && strcmp(o->b, "-") == 0)
-        return usage("-", "standard input can be only one of A and B");
-    if (o->diff) {
-        if (!o->diff[0] || strcmp(o->diff, "-") == 0)
-            return usage("--diff", "needs a file name (standard output carries the report)");
-        o->diff_fmt = cnf_output_format_for_path(o->diff);
-        if (o->diff_fmt == CNF_OUT_NONE) {
-            char m[400], list[160];
-            snprintf(m, sizeof m, "'%.200s' has an unknown extension (use %s)", o->diff,
-                     format_list(list, sizeof list, FORMATS_WRITTEN, 'e', ", ", " or "));
-            return usage("--diff", m);
-        }
-        if (same_file(o->diff, o->a) || same_file(o->diff, o->b))
-            return usage(o->diff, "the difference image would overwrite an input");
+    o->diff_fmt = by_ext != CNF_OUT_NONE ? by_ext : by_flag;
+    if (o->diff_fmt == CNF_OUT_NONE) {
+        char list[160];
+        msg_usage("--diff", "'%.200s' has an unknown extension (use %s, or --diff-format)",
+                  o->diff, format_list(list, sizeof list, FORMATS_WRITTEN, 'e', ", ", " or "));
+        return EXIT_USAGE;
+    }
+    if (same_file(o->diff, o->a) || same_file(o->diff, o->b)) {
+        msg_usage(o->diff, "the difference image would overwrite an input");
+        return EXIT_USAGE;
     }
     return 0;
 }
 
-/* Read and decode one input; prints its error and returns PAIR_ERROR on failure. */
-static int load(const char *path, input *in)
+/* --diff DIR for two folders: a folder (or nothing yet), apart from A and B. */
+static int check_diff_dir(cmp_opts *o)
+{
+    struct stat st;
+    int exists = stat(o->diff, &st) == 0;
+    int in_a, in_b;
+    o->diff_fmt = o->diff_format ? cnf_output_format_from_name(o->diff_format) : CNF_OUT_PNG;
+    if (exists && !S_ISDIR(st.st_mode)) {
+        msg_usage("--diff", "'%.200s' is not a folder: with two folders --diff names the "
+                            "folder of the difference images",
+                  o->diff);
+        return EXIT_USAGE;
+    }
+    if (!exists && cnf_output_format_for_path(o->diff) != CNF_OUT_NONE) {
+        msg_usage("--diff", "'%.200s' looks like an image file, but with two folders --diff "
+                            "names the folder of the difference images (one per pair)",
+                  o->diff);
+        return EXIT_USAGE;
+    }
+    in_a = path_inside(o->diff, o->a);
+    in_b = path_inside(o->diff, o->b);
+    if (in_a < 0 || in_b < 0) {
+        msg_usage("--diff", "cannot tell where '%.200s' lies (a '..' after a folder that does "
+                            "not exist yet?); name a folder outside A and B",
+                  o->diff);
+        return EXIT_USAGE;
+    }
+    if (in_a || in_b || (exists && (path_inside(o->a, o->diff) || path_inside(o->b, o->diff)))) {
+        msg_usage("--diff", "'%.200s' %s %s: the difference images would mix with the files "
+                            "compared; name a folder outside both (e.g. diffs beside them)",
+                  o->diff, in_a || in_b ? "is or lies inside" : "contains",
+                  in_a ? o->a : in_b ? o->b : path_inside(o->a, o->diff) ? o->a : o->b);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* The first error of a pair, "WHERE: text", for the report (cut short when
+ * very long). */
+static void set_error(pair_result *r, const char *where, const char *text)
+{
+    if (!r->error[0] && snprintf(r->error, sizeof r->error, "%s: %s", where, text) < 0)
+        r->error[0] = 0;
+}
+
+/* Read and decode one input; prints its error, copies it into r->error and
+ * returns -1 on failure. */
+static int load(const char *path, input *in, pair_result *r)
 {
     cnf_error err;
     memset(in, 0, sizeof *in);
@@ -220,9 +354,18 @@ static int load(const char *path, input *in)
     if (load_decoded(path, (uint64_t)1 << 31, CNF_DEFAULT_MAX_PIXELS, 0, &in->img, &in->is_image,
                      &err) != CNF_OK) {
         msg_cnf(&err, path);
-        return PAIR_ERROR;
+        set_error(r, err.where[0] ? err.where : path, err.msg);
+        return -1;
     }
-    return PAIR_SAME;
+    return 0;
+}
+
+/* A pair's error: on stderr now, and in r for the report. */
+static void pair_error(pair_result *r, const char *where, const char *text)
+{
+    msg_error(where, "%s", text);
+    set_error(r, where, text);
+    r->status = PAIR_ERROR;
 }
 
 static double value_diff(float x, float y)
@@ -233,167 +376,182 @@ static double value_diff(float x, float y)
     return fabs((double)x - (double)y);
 }
 
-/* per_pixel: count pixels (any channel differs) rather than values. */
-static void measure(const cnf_image *a, const cnf_image *b, int per_pixel, metrics *m)
+/* The metrics of two images of one shape; per_pixel: count pixels (any
+ * channel) rather than values. */
+static void measure(const cnf_image *a, const cnf_image *b, double tolerance, pair_result *r)
 {
     size_t plane = (size_t)a->width * (size_t)a->height;
     int ch = a->channels;
-    memset(m, 0, sizeof *m);
+    double sse = 0;
     for (size_t i = 0; i < plane; i++) {
-        int differs = 0;
+        int differs = 0, changed = 0;
         for (int c = 0; c < ch; c++) {
             size_t k = (size_t)c * plane + i;
             double d = value_diff(a->data[k], b->data[k]);
             if (d > 0) {
-                differs = 1;
-                m->sse += d * d;
-                if (d > m->max_diff)
-                    m->max_diff = d;
-                if (!per_pixel)
-                    m->n_diff++;
+                sse += d * d;
+                if (d > r->max_diff)
+                    r->max_diff = d;
+                if (r->per_pixel)
+                    differs = 1;
+                else
+                    r->n_diff++;
+                if (d > tolerance) {
+                    if (r->per_pixel)
+                        changed = 1;
+                    else
+                        r->changed++;
+                }
             }
         }
-        if (per_pixel && differs)
-            m->n_diff++;
+        r->n_diff += (uint64_t)differs;
+        r->changed += (uint64_t)changed;
     }
-    m->n_values = (uint64_t)plane * (uint64_t)ch;
-    m->total = per_pixel ? (uint64_t)plane : m->n_values;
+    r->total = r->per_pixel ? (uint64_t)plane : (uint64_t)plane * (uint64_t)ch;
+    r->measured = 1;
+    r->has_psnr = r->per_pixel;
+    r->psnr = sse == 0 ? INFINITY
+                       : 10.0 * log10(255.0 * 255.0 * (double)plane * (double)ch / sse);
 }
 
-/* "5.00%", never "0.00%" for a difference or "100.00%" for a partial one. */
-static void format_percent(char *buf, size_t size, uint64_t k, uint64_t total)
+/* changed / total <= P / 100, exactly: changed * 100 * 10^6 <= P * 10^6 * total
+ * in integers; both sides stay below 2^63 while total <= 2^36, far more
+ * pixels or values than an input can have (long double beyond, in case). */
+static int share_passes(const cmp_opts *o, const pair_result *r)
 {
-    double p = total ? 100.0 * (double)k / (double)total : 0;
-    if (k > 0 && p < 0.005)
-        snprintf(buf, size, "<0.01%%");
-    else if (k < total && p >= 99.995)
-        snprintf(buf, size, ">99.99%%");
-    else
-        snprintf(buf, size, "%.2f%%", p);
+    if (r->total > ((uint64_t)1 << 36))
+        return (long double)r->changed * 100.0L * SHARE_SCALE <=
+               (long double)o->max_share_micro * (long double)r->total;
+    return r->changed * 100 * SHARE_SCALE <= o->max_share_micro * r->total;
 }
 
-/* Build |A-B| in the shape --diff writes (see the help text). */
-static int make_diff_image(const cmp_opts *o, const cnf_image *a, const cnf_image *b,
-                           cnf_image *out, cnf_error *err)
+/* The file ids of every input of a folder comparison, sorted: a difference
+ * image may never replace one (a link in DIR could point at it). */
+typedef struct id_set {
+    file_id *v;
+    size_t n;
+} id_set;
+
+static int by_id(const void *x, const void *y)
 {
-    size_t plane = (size_t)a->width * (size_t)a->height;
-    int has_alpha = a->has_alpha || b->has_alpha;
-    int colour = a->channels - has_alpha;
-    int exact = !cnf_output_format_is_8bit(o->diff_fmt);
-    int out_ch = exact ? a->channels : (colour == 1 || colour == 3) ? colour : 1;
-    double top = 0;
-    float *d;
-    if (cnf_image_alloc(out, a->width, a->height, out_ch, 0, err) != CNF_OK)
-        return -1;
-    d = out->data;
-    if (exact || out_ch == colour) {
-        for (int c = 0; c < out_ch; c++)
-            for (size_t i = 0; i < plane; i++) {
-                size_t k = (size_t)c * plane + i;
-                double v = value_diff(a->data[k], b->data[k]);
-                d[k] = (float)v;
-                if (v > top)
-                    top = v;
-            }
-    } else {
-        /* Colour channels an image cannot hold: the largest per pixel. */
-        for (int c = 0; c < colour; c++)
-            for (size_t i = 0; i < plane; i++) {
-                size_t k = (size_t)c * plane + i;
-                double v = value_diff(a->data[k], b->data[k]);
-                if (v > d[i])
-                    d[i] = (float)v;
-                if (v > top)
-                    top = v;
-            }
-    }
-    if (!exact && top > 0) {
-        /* v * 255 / top rather than v * (255 / top): integer differences
-         * that divide evenly come out as exact integers. */
-        for (size_t i = 0; i < plane * (size_t)out_ch; i++)
-            d[i] = (float)((double)d[i] * 255.0 / top);
-    }
-    return 0;
+    const file_id *a = x, *b = y;
+    if (a->dev != b->dev)
+        return a->dev < b->dev ? -1 : 1;
+    return a->ino < b->ino ? -1 : a->ino > b->ino;
 }
 
-static int write_diff(const cmp_opts *o, const cnf_image *a, const cnf_image *b)
+static int is_input(const id_set *ids, const char *path)
 {
-    cnf_image d = {0};
-    cnf_error err;
-    unsigned char *data = NULL;
-    size_t len = 0;
-    int rc = PAIR_SAME;
-    memset(&err, 0, sizeof err);
-    if (make_diff_image(o, a, b, &d, &err) != 0 ||
-        cnf_encode(&d, o->diff_fmt, CNF_MAP_CLAMP, 90, &data, &len, NULL, &err) != CNF_OK ||
-        write_output(o->diff, data, len, !(o->diff_fmt == CNF_OUT_TXT || o->diff_fmt == CNF_OUT_JSON),
-                     &err) != CNF_OK) {
-        msg_cnf(&err, o->diff);
-        rc = PAIR_ERROR;
-    }
-    free(data);
-    cnf_image_free(&d);
-    return rc;
+    file_id id;
+    return ids && file_id_of(path, &id) && bsearch(&id, ids->v, ids->n, sizeof id, by_id);
 }
-
-/* Compare two files: print the line, write --diff when asked.  Returns a PAIR_ value. */
-static int compare_files(const cmp_opts *o, const char *pa, const char *pb)
-{
-    input a, b;
-    metrics m;
-    char ea[4200], eb[4200], pct[32];
-    int rc, ra, rb;
-    int per_pixel;
-    ra = load(pa, &a);
-    rb = load(pb, &b);
-    if (ra || rb) {
-        cnf_image_free(&a.img);
-        cnf_image_free(&b.img);
-        return PAIR_ERROR;
-    }
-    escape(pa, ea, sizeof ea);
-    escape(pb, eb, sizeof eb);
-    if (a.img.width != b.img.width || a.img.height != b.img.height ||
-        a.img.channels != b.img.channels) {
-        if (!o->quiet)
-            printf("%s %s: different shapes: %d x %d x %d vs %d x %d x %d (C x H x W)\n", ea, eb,
-                   a.img.channels, a.img.height, a.img.width, b.img.channels, b.img.height,
-                   b.img.width);
-        if (o->diff)
-            msg_warn(o->diff, "not written: the shapes differ");
-        rc = PAIR_DIFFERENT;
-        goto out;
-    }
-    per_pixel = a.is_image && b.is_image;
-    measure(&a.img, &b.img, per_pixel, &m);
-    format_percent(pct, sizeof pct, m.n_diff, m.total);
-    if (!o->quiet) {
-        printf("%s %s: max difference %.9g, %llu of %llu %s differ (%s)", ea, eb, m.max_diff,
-               (unsigned long long)m.n_diff, (unsigned long long)m.total,
-               per_pixel ? "pixels" : "values", pct);
-        if (per_pixel) {
-            if (m.sse == 0)
-                printf(", PSNR inf");
-            else
-                printf(", PSNR %.2f dB", 10.0 * log10(255.0 * 255.0 * (double)m.n_values / m.sse));
-        }
-        putchar('\n');
-    }
-    rc = m.max_diff <= o->tolerance ? PAIR_SAME : PAIR_DIFFERENT;
-    if (o->diff && write_diff(o, &a.img, &b.img) != PAIR_SAME)
-        rc = PAIR_ERROR;
-out:
-    cnf_image_free(&a.img);
-    cnf_image_free(&b.img);
-    return rc;
-}
-
-/* ----------------------------------------------------------------- folders */
 
 typedef struct name_list {
     char **v;
     size_t n, cap;
 } name_list;
+
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* What a folder comparison's difference images must not do: replace an
+ * input, or be the image of two pairs at once ("a.jpg" and "a.jpg.png"
+ * both become DIR/a.jpg.png; `shared` lists such names, sorted). */
+typedef struct diff_guard {
+    id_set ids;
+    name_list shared;
+} diff_guard;
+
+static int is_shared(const diff_guard *g, const char *path)
+{
+    return g && g->shared.n &&
+           bsearch(&path, g->shared.v, g->shared.n, sizeof path, by_name) != NULL;
+}
+
+/* Compare one pair into r (the paths are r->a and r->b); write its
+ * difference image to diff_path when asked: always for two files
+ * (`always`), for folders only when the pair does not pass. */
+static void compare_pair(const cmp_opts *o, const char *diff_path, int always,
+                         const diff_guard *guard, pair_result *r)
+{
+    input a, b;
+    int ra = load(r->a, &a, r), rb = load(r->b, &b, r);
+    if (ra || rb) {
+        r->status = PAIR_ERROR;
+        goto out;
+    }
+    r->decoded = 1;
+    r->shape_a[0] = a.img.channels, r->shape_a[1] = a.img.height, r->shape_a[2] = a.img.width;
+    r->shape_b[0] = b.img.channels, r->shape_b[1] = b.img.height, r->shape_b[2] = b.img.width;
+    if (a.img.width != b.img.width || a.img.height != b.img.height ||
+        a.img.channels != b.img.channels) {
+        r->size_mismatch = 1;
+        r->status = PAIR_DIFFERENT;
+        if (diff_path)
+            msg_warn(diff_path, "not written: the shapes differ");
+        goto out;
+    }
+    r->per_pixel = a.is_image && b.is_image;
+    measure(&a.img, &b.img, o->tolerance, r);
+    if (o->has_min_psnr && !r->per_pixel) {
+        pair_error(r, r->a, "--min-psnr is for images: matrices have no PSNR (their values "
+                            "have no 0..255 range)");
+        goto out;
+    }
+    r->status = share_passes(o, r) && (!o->has_min_psnr || r->psnr >= o->min_psnr)
+                    ? PAIR_SAME
+                    : PAIR_DIFFERENT;
+    if (diff_path && (always || r->status == PAIR_DIFFERENT)) {
+        cnf_error err;
+        memset(&err, 0, sizeof err);
+        if (is_input(guard ? &guard->ids : NULL, diff_path)) {
+            pair_error(r, diff_path, "is an input of this comparison: the difference image is "
+                                     "not written over it");
+        } else if (is_shared(guard, diff_path)) {
+            pair_error(r, diff_path, "would be the difference image of two pairs (one name is "
+                                     "the other's plus its extension); not written");
+        } else if (!always && make_parent_folders(diff_path) != 0) {
+            char m[300];
+            snprintf(m, sizeof m, "cannot create its folder: %s", strerror(errno));
+            pair_error(r, diff_path, m);
+        } else if (diff_write(diff_path, o->diff_fmt, o->tolerance, &a.img, &b.img, &err) != 0) {
+            msg_cnf(&err, diff_path);
+            set_error(r, err.where[0] ? err.where : diff_path, err.msg);
+            r->status = PAIR_ERROR;
+        } else {
+            r->diff = diff_path;
+        }
+    }
+out:
+    cnf_image_free(&a.img);
+    cnf_image_free(&b.img);
+}
+
+static void count(cmp_counts *c, const pair_result *r)
+{
+    if (r->status == PAIR_MISSING) {
+        c->missing++;
+        return;
+    }
+    c->compared++;
+    if (r->status == PAIR_SAME)
+        c->same++;
+    else if (r->status == PAIR_DIFFERENT)
+        c->different++;
+    else
+        c->errors++;
+}
+
+static int exit_status(const cmp_counts *c, int walk_failed)
+{
+    if (c->errors || walk_failed)
+        return EXIT_USAGE; /* 2: an error */
+    return c->different || c->missing ? 1 : 0;
+}
+
+/* ----------------------------------------------------------------- folders */
 
 static void free_names(name_list *l)
 {
@@ -433,67 +591,108 @@ static int walk_root(name_list *l, const char *root)
     return walk_files(root, 1, collect, l, NULL);
 }
 
-static int by_name(const void *x, const void *y)
+/* The file ids of the inputs listed in la (under A) and lb (under B). */
+static int gather_ids(const cmp_opts *o, const name_list *la, const name_list *lb, id_set *ids)
 {
-    return strcmp(*(char *const *)x, *(char *const *)y);
+    ids->n = 0;
+    ids->v = malloc((la->n + lb->n + 1) * sizeof *ids->v);
+    if (!ids->v)
+        return -1;
+    for (int side = 0; side < 2; side++) {
+        const name_list *l = side ? lb : la;
+        for (size_t i = 0; i < l->n; i++) {
+            char p[4096];
+            if (join_path(p, sizeof p, side ? o->b : o->a, l->v[i]) == 0 &&
+                file_id_of(p, &ids->v[ids->n]))
+                ids->n++;
+        }
+    }
+    qsort(ids->v, ids->n, sizeof *ids->v, by_id);
+    return 0;
+}
+
+/* The difference image names two pairs would share, into g->shared. */
+static int gather_shared(const cmp_opts *o, const name_list *la, const name_list *lb,
+                         diff_guard *g)
+{
+    name_list all = {0};
+    size_t i = 0, j = 0;
+    int rc = 0;
+    while (rc == 0 && i < la->n && j < lb->n) {
+        int cmp = strcmp(la->v[i], lb->v[j]);
+        if (cmp == 0) {
+            char *n = diff_name(o->diff, la->v[i], o->diff_fmt);
+            rc = n ? push_name(&all, n) : -1;
+            free(n);
+        }
+        i += cmp <= 0;
+        j += cmp >= 0;
+    }
+    if (all.n)
+        qsort(all.v, all.n, sizeof *all.v, by_name);
+    for (size_t k = 1; rc == 0 && k < all.n; k++)
+        if (strcmp(all.v[k], all.v[k - 1]) == 0 &&
+            (g->shared.n == 0 || strcmp(g->shared.v[g->shared.n - 1], all.v[k]) != 0))
+            rc = push_name(&g->shared, all.v[k]);
+    free_names(&all);
+    return rc;
 }
 
 static int compare_folders(const cmp_opts *o)
 {
     name_list la = {0}, lb = {0};
+    diff_guard guard = {{0}, {0}};
     size_t i = 0, j = 0;
-    unsigned long long compared = 0, same = 0, different = 0, missing = 0, errors = 0;
-    int walk_failed;
-    char ea[4200], eb[4200];
+    cmp_counts c = {0};
+    int walk_failed, status;
     walk_failed = walk_root(&la, o->a);
     walk_failed |= walk_root(&lb, o->b);
     qsort(la.v, la.n, sizeof *la.v, by_name);
     qsort(lb.v, lb.n, sizeof *lb.v, by_name);
-    escape(o->a, ea, sizeof ea);
-    escape(o->b, eb, sizeof eb);
+    if (o->diff && (gather_ids(o, &la, &lb, &guard.ids) != 0 ||
+                    gather_shared(o, &la, &lb, &guard) != 0)) {
+        free(guard.ids.v);
+        free_names(&guard.shared);
+        msg_error(NULL, "out of memory");
+        free_names(&la);
+        free_names(&lb);
+        return EXIT_USAGE;
+    }
+    report_begin(o);
     while (i < la.n || j < lb.n) {
-        int c = i == la.n ? 1 : j == lb.n ? -1 : strcmp(la.v[i], lb.v[j]);
-        if (c != 0) {
-            char er[4200];
-            const char *rel = c < 0 ? la.v[i++] : lb.v[j++];
-            if (!o->quiet)
-                printf("only in %s: %s\n", c < 0 ? ea : eb, escape(rel, er, sizeof er));
-            missing++;
-            continue;
+        int cmp = i == la.n ? 1 : j == lb.n ? -1 : strcmp(la.v[i], lb.v[j]);
+        const char *rel = cmp <= 0 ? la.v[i] : lb.v[j];
+        char pa[4096], pb[4096];
+        char *diff_path = NULL;
+        pair_result r;
+        memset(&r, 0, sizeof r);
+        r.a = pa;
+        r.b = pb;
+        r.rel = rel;
+        if (join_path(pa, sizeof pa, o->a, rel) != 0 || join_path(pb, sizeof pb, o->b, rel) != 0) {
+            pa[0] = pb[0] = 0;
+            pair_error(&r, rel, "path too long");
+        } else if (cmp != 0) {
+            r.status = PAIR_MISSING;
+            r.only_in = cmp < 0 ? 'a' : 'b';
+        } else if (o->diff && !(diff_path = diff_name(o->diff, rel, o->diff_fmt))) {
+            pair_error(&r, rel, "out of memory");
+        } else {
+            compare_pair(o, diff_path, 0, &guard, &r);
         }
-        {
-            char pa[4096], pb[4096];
-            int r;
-            compared++;
-            if (join_path(pa, sizeof pa, o->a, la.v[i]) != 0 ||
-                join_path(pb, sizeof pb, o->b, lb.v[j]) != 0) {
-                msg_error(la.v[i], "path too long");
-                r = PAIR_ERROR;
-            } else {
-                r = compare_files(o, pa, pb);
-            }
-            if (r == PAIR_SAME)
-                same++;
-            else if (r == PAIR_DIFFERENT)
-                different++;
-            else
-                errors++;
-            i++;
-            j++;
-        }
+        count(&c, &r);
+        report_pair(o, &r);
+        free(diff_path);
+        i += cmp <= 0;
+        j += cmp >= 0;
     }
-    if (!o->quiet) {
-        printf("compared %llu, identical-within-tolerance %llu, different %llu, missing %llu",
-               compared, same, different, missing);
-        if (errors)
-            printf(", errors %llu", errors);
-        putchar('\n');
-    }
+    status = exit_status(&c, walk_failed);
+    report_end(o, &c, 1, status);
+    free(guard.ids.v);
+    free_names(&guard.shared);
     free_names(&la);
     free_names(&lb);
-    if (errors || walk_failed)
-        return PAIR_ERROR;
-    return different || missing ? PAIR_DIFFERENT : PAIR_SAME;
+    return status;
 }
 
 /* ------------------------------------------------------------------ entry */
@@ -511,30 +710,49 @@ static int is_folder(const char *p)
     return S_ISDIR(st.st_mode) ? 1 : 0;
 }
 
+/* The report could not be written (a full disk): an error, exit 2, not the
+ * verdict (main says why). */
+static int report_written(int rc)
+{
+    return fflush(stdout) != 0 || ferror(stdout) ? EXIT_USAGE : rc;
+}
+
 int cmd_compare(int argc, char **argv)
 {
     cmp_opts o;
-    int rc = parse_compare_args(argc, argv, &o);
-    int da, db;
+    int rc, da, db;
+    msg_set_command("compare");
+    rc = parse_compare_args(argc, argv, &o);
     if (rc == -1)
         return 0;
     if (rc)
         return rc;
-    msg_set_quiet(o.quiet);
+    msg_set_quiet(o.quiet || o.silent);
     da = is_folder(o.a);
     db = is_folder(o.b);
     if (da < 0 || db < 0)
-        return PAIR_ERROR;
+        return EXIT_USAGE;
     if (da != db) {
-        char m[900];
-        snprintf(m, sizeof m, "is a %s but '%.600s' is a %s; compare two files or two folders",
-                 da ? "folder" : "file", o.b, db ? "folder" : "file");
-        return usage(o.a, m);
+        msg_usage(o.a, "is a %s but '%.600s' is a %s; compare two files or two folders",
+                  da ? "folder" : "file", o.b, db ? "folder" : "file");
+        return EXIT_USAGE;
     }
-    if (da) {
-        if (o.diff)
-            return usage("--diff", "writes one image: it needs two files, not folders");
-        return compare_folders(&o);
+    if (o.diff && (da ? check_diff_dir(&o) : check_diff_file(&o)))
+        return EXIT_USAGE;
+    if (da)
+        return report_written(compare_folders(&o));
+    {
+        pair_result r;
+        cmp_counts c = {0};
+        memset(&r, 0, sizeof r);
+        r.a = o.a;
+        r.b = o.b;
+        report_begin(&o);
+        compare_pair(&o, o.diff, 1, NULL, &r);
+        count(&c, &r);
+        report_pair(&o, &r);
+        rc = exit_status(&c, 0);
+        report_end(&o, &c, 0, rc);
+        return report_written(rc);
     }
-    return compare_files(&o, o.a, o.b);
 }

@@ -34,7 +34,7 @@ typedef struct command {
 static const command COMMANDS[] = {
     {"kernels", cmd_kernels, "kernels", "list the built-in kernels", 0, NULL},
     {"show-kernel", cmd_show_kernel, "show-kernel SPEC", "print a kernel's weights", 0, NULL},
-    {"compare", cmd_compare, "compare [--tolerance N] [--diff FILE] A B",
+    {"compare", cmd_compare, "compare [OPTIONS] A B",
      "compare images or folders", 0, compare_option_words},
     {"train", cmd_train, "train --pipeline NET.json -o TRAINED.json DATA",
      "learn a pipeline's weights", 0, train_option_words},
@@ -80,8 +80,8 @@ static void print_help(FILE *f)
             format_list(outx, sizeof outx, FORMATS_WRITTEN_EXACT, 'e', " ", NULL));
     print_options_help(f);
     fprintf(f, "\n"
-               "Exit status: 0 success, 1 runtime failure, 2 usage error (compare: 0 within\n"
-               "tolerance, 1 different, 2 error).\n"
+               "Exit status: 0 success, 1 runtime failure, 2 usage error (compare: 0 every\n"
+               "pair passes, 1 different, 2 error).\n"
                "Examples:\n"
                "  cnnfilter -k sobel_v --map abs in.png edges.png\n"
                "  cnnfilter -k gaussian:5 --border reflect in.jpg blurred.png\n"

@@ -20,4 +20,14 @@ int file_id_of(const char *path, file_id *id);
 /* same_file - 1 if both paths name the same existing file. */
 int same_file(const char *a, const char *b);
 
+/* make_parent_folders - mkdir -p for the folder part of path (the last
+ * component is not made).  0, or -1 with errno set. */
+int make_parent_folders(const char *path);
+
+/* path_inside - 1 if path (or, when it does not exist yet, the folder it
+ * would be made in) is the folder root or lies under it, links resolved; 0
+ * if not; -1 when it cannot be told (a ".." after a part that does not
+ * exist, a path too long, an unreadable folder). */
+int path_inside(const char *path, const char *root);
+
 #endif

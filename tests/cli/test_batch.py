@@ -3,6 +3,7 @@
 --skip-existing, -j determinism, signals, byte-stable PNGs with their tEXt record, and the
 README's golden-test recipe.
 """
+import json
 import os
 import re
 import shutil
@@ -196,13 +197,32 @@ def the_readme_golden_recipe_works():
                        capture_output=True, timeout=120)
     assert r.returncode == 0, r.stderr.decode() + r.stdout.decode()
     assert os.path.exists(os.path.join(work, "golden", "shapes.png"))
-    # A changed golden makes the compare step fail.
-    shutil.copy(os.path.join(SAMPLES, "gradient.png"), os.path.join(work, "golden", "lines.png"))
-    check = [l for l in script.splitlines() if l.startswith("cnnfilter compare")][0]
-    gen = [l for l in script.splitlines() if "-o actual" in l][0]
-    r = subprocess.run(["bash", "-c", gen + " && " + check], cwd=work, env=env,
+    with open(os.path.join(work, "compare.json")) as f:
+        report = json.load(f)
+    assert report["status"] == "same" and report["same"] == 2, report
+    assert not os.path.exists(os.path.join(work, "diffs"))   # nothing differed
+    # A changed golden pixel makes the CI step fail, names that pair only and leaves its
+    # difference image, red at that pixel.
+    g = os.path.join(work, "golden", "lines.png")
+    with open(g, "rb") as f:
+        px = cnnref.png_read(f.read())
+    px[3, 4, 0] = 255 - px[3, 4, 0]
+    with open(g, "wb") as f:
+        f.write(cnnref.png_write(px))
+    lines = script.splitlines()
+    step2 = lines[lines.index("rm -rf actual diffs"):][:3]
+    assert step2[2].startswith("cnnfilter compare golden actual --diff diffs"), step2
+    r = subprocess.run(["bash", "-c", " && ".join(step2)], cwd=work, env=env,
                        capture_output=True, timeout=120)
     assert r.returncode == 1, r
+    out = r.stdout.decode().splitlines()
+    assert len(out) == 1 and out[0].startswith("golden/lines.png actual/lines.png: max difference"), out
+    diffs = os.listdir(os.path.join(work, "diffs"))
+    assert diffs == ["lines.png"], diffs
+    with open(os.path.join(work, "diffs", "lines.png"), "rb") as f:
+        d = cnnref.png_read(f.read())
+    red = (d[:, :, 0] == 255) & (d[:, :, 1] == 0) & (d[:, :, 2] == 0)
+    assert red.sum() == 1 and red[3, 4], red.sum()
 
 
 def the_progress_bar_shows_no_rate_before_a_file_is_done_and_errors_start_their_lines():

@@ -108,8 +108,12 @@ def complete_gives_the_words_of_every_command_from_its_option_table():
     assert words("predict", "--top") == (0, [])
     assert words("compare", "--tolerance") == (0, [])
     assert words("train", "--no-shuffle")[0] == 1 and words("train", "--border")[0] == 1
-    assert words("compare-options") == (0, ["--tolerance", "--diff", "-q", "--quiet", "-h",
-                                            "--help"])
+    assert words("compare-options") == (0, ["--tolerance", "--max-share", "--min-psnr", "--diff",
+                                            "--diff-format", "--json", "--tsv", "-q", "--quiet",
+                                            "-s", "--silent", "-h", "--help"])
+    assert words("compare", "--diff-format") == (0, ["png", "jpg", "bmp", "tga", "npy", "txt",
+                                                     "json"])
+    assert words("compare", "--json")[0] == 1
     for bad in (["nonsense"], ["kernels", "--x"], []):
         rc, out, err = run("complete", *bad)
         assert rc == 2 and not out, bad
