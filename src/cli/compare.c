@@ -325,7 +325,7 @@ static int write_diff(const cmp_opts *o, const cnf_image *a, const cnf_image *b)
     int rc = PAIR_SAME;
     memset(&err, 0, sizeof err);
     if (make_diff_image(o, a, b, &d, &err) != 0 ||
-        cnf_encode(&d, o->diff_fmt, CNF_MAP_CLAMP, 90, &data, &len, NULL, &err) != CNF_OK ||
+        cnf_encode(&d, o->diff_fmt, NULL, &data, &len, NULL, &err) != CNF_OK ||
         write_output(o->diff, data, len, !(o->diff_fmt == CNF_OUT_TXT || o->diff_fmt == CNF_OUT_JSON),
                      &err) != CNF_OK) {
         msg_cnf(&err, o->diff);

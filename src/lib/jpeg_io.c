@@ -286,8 +286,38 @@ cnf_status cnf__jpeg_reader(const unsigned char *buf, size_t len, const char *na
     return CNF_OK;
 }
 
-cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px, int quality,
-                            unsigned char **out, size_t *out_len, cnf_error *err)
+/* The mark as one COM segment: the software text, a newline, the comment;
+ * NULL without a software text (or out of memory).  A COM segment holds
+ * 65533 bytes: a longer comment is cut. */
+static unsigned char *jpeg_com(const cnf_encode_opts *opts, size_t *len_ret)
+{
+    size_t sn, cn;
+    unsigned char *m;
+    if (!opts->software)
+        return NULL;
+    sn = strlen(opts->software);
+    cn = opts->comment ? strlen(opts->comment) : 0;
+    if (sn > 1000)
+        sn = 1000;
+    if (sn + 1 + cn > 65533)
+        cn = 65533 - sn - 1;
+    m = malloc(sn + 1 + cn);
+    if (!m)
+        return NULL;
+    memcpy(m, opts->software, sn);
+    m[sn] = '\n';
+    if (cn)
+        memcpy(m + sn + 1, opts->comment, cn);
+    *len_ret = sn + 1 + cn;
+    return m;
+}
+
+/* The encoder proper, with the COM segment made (a function of its own:
+ * nothing made before setjmp can be clobbered). */
+static cnf_status jpeg_encode_com(const cnf_image *img, const unsigned char *px,
+                                  const cnf_encode_opts *opts, unsigned char *com,
+                                  size_t com_len, unsigned char **out, size_t *out_len,
+                                  cnf_error *err)
 {
     int width = img->width, height = img->height, comp = img->channels;
     struct jpeg_compress_struct c;
@@ -303,7 +333,7 @@ cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px, int q
     JSAMPLE *row = malloc((size_t)width * (size_t)colour);
     *out = NULL;
     *out_len = 0;
-    if (!row || !sink) {
+    if (!row || !sink || (opts->software && !com)) {
         free(row);
         free(sink);
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
@@ -324,8 +354,10 @@ cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px, int q
     c.input_components = colour;
     c.in_color_space = colour == 3 ? JCS_RGB : JCS_GRAYSCALE;
     jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, quality, TRUE);
+    jpeg_set_quality(&c, opts->quality == -1 ? CNF_JPEG_DEFAULT_QUALITY : opts->quality, TRUE);
     jpeg_start_compress(&c, TRUE);
+    if (com) /* right after SOI and the JFIF APP0 */
+        jpeg_write_marker(&c, JPEG_COM, com, (unsigned)com_len);
     while (c.next_scanline < c.image_height) {
         const unsigned char *src = px + (size_t)c.next_scanline * (size_t)width * (size_t)comp;
         JSAMPROW rp = row;
@@ -343,12 +375,61 @@ cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px, int q
     return CNF_OK;
 }
 
+cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px,
+                            const cnf_encode_opts *opts, unsigned char **out, size_t *out_len,
+                            cnf_error *err)
+{
+    size_t com_len = 0;
+    unsigned char *com = jpeg_com(opts, &com_len);
+    cnf_status st = jpeg_encode_com(img, px, opts, com, com_len, out, out_len, err);
+    free(com);
+    return st;
+}
+
+/* The marker segments before the scan: a COM segment whose first line
+ * starts with "cnnfilter" marks the file; the rest of it is the comment. */
+int cnf__jpeg_mark(const unsigned char *b, size_t len, char *comment, size_t cap)
+{
+    size_t i = 2;
+    cnf__mark_copy(comment, cap, NULL, 0);
+    while (len >= 4 && i <= len - 4) {
+        unsigned m = b[i + 1];
+        size_t n;
+        if (b[i] != 0xff)
+            return 0;
+        if (m == 0xff) { /* fill byte */
+            i++;
+            continue;
+        }
+        if (m == 0xd8 || (m >= 0xd0 && m <= 0xd7) || m == 0x01) { /* no length */
+            i += 2;
+            continue;
+        }
+        if (m == 0xda || m == 0xd9) /* the scan (or the end): no mark before it */
+            return 0;
+        n = (size_t)b[i + 2] << 8 | b[i + 3];
+        if (n < 2 || n - 2 > len - i - 4)
+            return 0;
+        if (m == 0xfe) {
+            const unsigned char *d = b + i + 4, *nl = memchr(d, '\n', n - 2);
+            size_t first = nl ? (size_t)(nl - d) : n - 2;
+            if (cnf__mark_software(d, first)) {
+                if (nl)
+                    cnf__mark_copy(comment, cap, nl + 1, n - 2 - first - 1);
+                return 1;
+            }
+        }
+        i += 2 + n;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------ codec table rows */
 
 const cnf_codec cnf__codec_jpeg = {
     .info = {"jpeg", "jpg jpeg",
              "JPEG: gray or RGB (CMYK read as RGB), lossy, no alpha",
-             CNF__IMAGE_RW, CNF_OUT_JPG},
+             CNF__IMAGE_RW | CNF_FORMAT_MARK, CNF_OUT_JPG},
     .kind = CNF_IN_IMAGE,
     .sniff = cnf__jpeg_sniff,
     .probe = cnf__jpeg_probe,
@@ -357,4 +438,5 @@ const cnf_codec cnf__codec_jpeg = {
     .streams = cnf__jpeg_streams,
     .fits = cnf__jpeg_fits,
     .encode = cnf__jpeg_encode,
+    .mark = cnf__jpeg_mark,
 };
