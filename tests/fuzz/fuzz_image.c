@@ -90,10 +90,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (cnf_plan_run(p, &img, 1, &out, &e) == CNF_OK) {
                 unsigned char *buf;
                 size_t len;
+                cnf_encode_opts eo;
                 stream_check(data, size, p, img.width, img.height, img.channels, img.has_alpha,
                              &out);
-                if (cnf_encode(&out, CNF_OUT_PNG, CNF_MAP_ABS, 90, &buf, &len, NULL, &e) ==
-                    CNF_OK)
+                cnf_encode_opts_init(&eo);
+                eo.map = CNF_MAP_ABS;
+                if (cnf_encode(&out, CNF_OUT_PNG, &eo, &buf, &len, NULL, &e) == CNF_OK)
                     free(buf);
                 cnf_image_free(&out);
             }
