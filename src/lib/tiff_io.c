@@ -607,14 +607,18 @@ unsigned char *cnf__exif_mark(const char *software, const char *comment, size_t 
         e[0] = TAGS[i][0];
         e[1] = TAGS[i][1];
         e[2] = 2; /* ASCII */
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < 4; k++)
             e[4 + k] = (unsigned char)(count >> (8 * k));
-            e[8 + k] = (unsigned char)(off >> (8 * k));
+        if (count <= 4) { /* held in the entry itself */
+            memcpy(e + 8, t[i], n[i]);
+            continue;
         }
+        for (int k = 0; k < 4; k++)
+            e[8 + k] = (unsigned char)(off >> (8 * k));
         memcpy(b + off, t[i], n[i]);
         off += n[i] + 1;
     }
-    *len_ret = total;
+    *len_ret = off;
     return b;
 }
 

@@ -33,8 +33,10 @@ static cnf_status webp_features(const unsigned char *buf, size_t len, const char
                                 uint64_t max_pixels, WebPBitstreamFeatures *f, cnf_error *err)
 {
     VP8StatusCode vs = WebPGetFeatures(buf, len, f);
-    if (vs == VP8_STATUS_NOT_ENOUGH_DATA)
-        return cnf__fail(err, CNF_E_DECODE, name, "truncated WebP header");
+    /* libwebp decodes a file cut after its image data: the RIFF size says
+     * whether it is whole. */
+    if (vs == VP8_STATUS_NOT_ENOUGH_DATA || (len >= 12 && (uint64_t)le32(buf + 4) + 8 > len))
+        return cnf__fail(err, CNF_E_DECODE, name, "truncated WebP");
     if (vs != VP8_STATUS_OK || f->width <= 0 || f->height <= 0)
         return cnf__fail(err, CNF_E_DECODE, name, "not a readable WebP (bad header)");
     if (f->has_animation)
