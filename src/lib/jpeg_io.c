@@ -286,12 +286,12 @@ cnf_status cnf__jpeg_reader(const unsigned char *buf, size_t len, const char *na
     return CNF_OK;
 }
 
-/* The mark as one COM segment: the software text, a newline, the comment;
- * NULL without a software text (or out of memory).  A COM segment holds
- * 65533 bytes: a longer comment is cut. */
+/* The mark as one COM segment: "Software: " and the software text, a
+ * newline, "Comment: " and the comment; NULL without a software text (or
+ * out of memory).  A COM segment holds 65533 bytes: a longer comment is cut. */
 static unsigned char *jpeg_com(const cnf_encode_opts *opts, size_t *len_ret)
 {
-    size_t sn, cn;
+    size_t sn, cn, n;
     unsigned char *m;
     if (!opts->software)
         return NULL;
@@ -299,16 +299,20 @@ static unsigned char *jpeg_com(const cnf_encode_opts *opts, size_t *len_ret)
     cn = opts->comment ? strlen(opts->comment) : 0;
     if (sn > 1000)
         sn = 1000;
-    if (sn + 1 + cn > 65533)
-        cn = 65533 - sn - 1;
-    m = malloc(sn + 1 + cn);
-    if (!m)
+    if (10 + sn + 1 + 9 + cn > 65533)
+        cn = 65533 - (10 + sn + 1 + 9);
+    if (!(m = malloc(10 + sn + 1 + 9 + cn)))
         return NULL;
-    memcpy(m, opts->software, sn);
-    m[sn] = '\n';
-    if (cn)
-        memcpy(m + sn + 1, opts->comment, cn);
-    *len_ret = sn + 1 + cn;
+    memcpy(m, "Software: ", 10);
+    memcpy(m + 10, opts->software, sn);
+    n = 10 + sn;
+    m[n++] = '\n';
+    if (opts->comment) {
+        memcpy(m + n, "Comment: ", 9);
+        memcpy(m + n + 9, opts->comment, cn);
+        n += 9 + cn;
+    }
+    *len_ret = n;
     return m;
 }
 
@@ -386,8 +390,9 @@ cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px,
     return st;
 }
 
-/* The marker segments before the scan: a COM segment whose first line
- * starts with "cnnfilter" marks the file; the rest of it is the comment. */
+/* The marker segments before the scan: a COM segment whose first line is
+ * "Software: cnnfilter..." marks the file; its "Comment: " line is the
+ * comment (to the end of the segment). */
 int cnf__jpeg_mark(const unsigned char *b, size_t len, char *comment, size_t cap)
 {
     size_t i = 2;
@@ -410,12 +415,13 @@ int cnf__jpeg_mark(const unsigned char *b, size_t len, char *comment, size_t cap
         n = (size_t)b[i + 2] << 8 | b[i + 3];
         if (n < 2 || n - 2 > len - i - 4)
             return 0;
-        if (m == 0xfe) {
-            const unsigned char *d = b + i + 4, *nl = memchr(d, '\n', n - 2);
-            size_t first = nl ? (size_t)(nl - d) : n - 2;
+        if (m == 0xfe && n - 2 > 10 && memcmp(b + i + 4, "Software: ", 10) == 0) {
+            const unsigned char *d = b + i + 14, *end = b + i + 2 + n;
+            const unsigned char *nl = memchr(d, '\n', (size_t)(end - d));
+            size_t first = nl ? (size_t)(nl - d) : (size_t)(end - d);
             if (cnf__mark_software(d, first)) {
-                if (nl)
-                    cnf__mark_copy(comment, cap, nl + 1, n - 2 - first - 1);
+                if (nl && (size_t)(end - nl - 1) >= 9 && memcmp(nl + 1, "Comment: ", 9) == 0)
+                    cnf__mark_copy(comment, cap, nl + 10, (size_t)(end - nl - 10));
                 return 1;
             }
         }

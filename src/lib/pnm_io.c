@@ -154,10 +154,11 @@ cnf_status cnf__pnm_decode(const unsigned char *b, size_t len, const char *name,
 
 /* --------------------------------------------------------- writing */
 
-/* A header comment line "# text" with line breaks made spaces. */
-static void put_comment(cnf_buf *b, const char *text)
+/* A header comment line "# label: text" with line breaks made spaces. */
+static void put_comment(cnf_buf *b, const char *label, const char *text)
 {
     cnf__buf_put(b, "# ", 2);
+    cnf__buf_put(b, label, strlen(label));
     for (const char *p = text; *p; p++) {
         char c = *p == '\n' || *p == '\r' ? ' ' : *p;
         cnf__buf_put(b, &c, 1);
@@ -166,7 +167,8 @@ static void put_comment(cnf_buf *b, const char *text)
 }
 
 /* P5 for gray, P6 for RGB; maxval 255, or 65535 with big-endian samples for
- * depth 16; the mark as two comment lines after the magic. */
+ * depth 16; the mark as two comment lines after the magic:
+ * "# Software: cnnfilter 0.1.0" and "# Comment: cnnfilter --kernel ...". */
 static cnf_status pnm_encode(const cnf_image *img, const unsigned char *px,
                              const cnf_encode_opts *opts, unsigned char **out, size_t *out_len,
                              cnf_error *err)
@@ -183,9 +185,9 @@ static cnf_status pnm_encode(const cnf_image *img, const unsigned char *px,
                          "or .webp");
     cnf__buf_put(&b, img->channels == 3 ? "P6\n" : "P5\n", 3);
     if (opts->software) {
-        put_comment(&b, opts->software);
+        put_comment(&b, "Software: ", opts->software);
         if (opts->comment)
-            put_comment(&b, opts->comment);
+            put_comment(&b, "Comment: ", opts->comment);
     }
     n = snprintf(head, sizeof head, "%d %d\n%d\n", img->width, img->height,
                  sixteen ? 65535 : 255);
@@ -208,8 +210,8 @@ static cnf_status pnm_encode(const cnf_image *img, const unsigned char *px,
     return CNF_OK;
 }
 
-/* The header's comment lines: "# cnnfilter..." first marks the file, the
- * next comment line is its comment. */
+/* The header's comment lines: "# Software: cnnfilter..." first marks the
+ * file, a "# Comment: " line after it is its comment. */
 static int pnm_mark(const unsigned char *b, size_t len, char *comment, size_t cap)
 {
     size_t i = 2;
@@ -230,11 +232,13 @@ static int pnm_mark(const unsigned char *b, size_t len, char *comment, size_t ca
         while (end < len && b[end] != '\n' && b[end] != '\r')
             end++;
         if (!marked) {
-            if (!cnf__mark_software(b + start, end - start))
+            if (end - start < 10 || memcmp(b + start, "Software: ", 10) != 0 ||
+                !cnf__mark_software(b + start + 10, end - start - 10))
                 return 0;
             marked = 1;
         } else {
-            cnf__mark_copy(comment, cap, b + start, end - start);
+            if (end - start >= 9 && memcmp(b + start, "Comment: ", 9) == 0)
+                cnf__mark_copy(comment, cap, b + start + 9, end - start - 9);
             break;
         }
         i = end;
