@@ -283,6 +283,20 @@ def truncated_and_corrupt_tiff_and_webp_fail_with_one_line():
             assert not os.path.exists(path("o.png"))
 
 
+def unsupported_tiffs_are_refused_in_one_line():
+    noise_png("pal_src.png", 16, 16, 3, seed=16)
+    convert("pal_src.png", "-type", "palette", "pal.tif")
+    convert("pal_src.png", "-colorspace", "cmyk", "cmyk.tif")
+    convert("pal_src.png", "-monochrome", "-depth", "1", "mono.tif")
+    for name, what in (("pal.tif", "palette"), ("cmyk.tif", "photometric"),
+                       ("mono.tif", "1-bit")):
+        rc, _, err = run(*ID, name, "o.png")
+        assert rc == 1, (name, rc, err)
+        line = harness.one_error_line(err, "cnnfilter: %s: " % name)
+        assert what in line, line
+        assert not os.path.exists(path("o.png"))
+
+
 def max_pixels_refuses_big_tiff_and_webp_headers_before_decoding():
     convert("-size", "4000x3000", "xc:gray", "-compress", "zip", "big.tif")
     convert("-size", "4000x3000", "xc:gray", "-define", "webp:lossless=true", "big.webp")

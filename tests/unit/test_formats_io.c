@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <tiffio.h>
 
 /* Deterministic noise 0..255 (integers). */
 static cnf_image noise_image(int w, int h, int c, int alpha, unsigned seed)
@@ -205,6 +208,62 @@ static void truncated_files_fail_cleanly(void)
         free(b);
     }
     cnf_image_free(&img);
+}
+
+/* A JPEG-compressed YCbCr TIFF (written by libtiff here): read as RGB. */
+static void tiff_ycbcr_jpeg_is_read_as_rgb(void)
+{
+    char name[] = "/tmp/cnf-ycbcr-XXXXXX";
+    int fd = mkstemp(name);
+    TIFF *t;
+    unsigned char row[64 * 3], *buf;
+    cnf_image back;
+    cnf_error e;
+    long len;
+    FILE *f;
+    double err_sum = 0;
+    CHECK(fd >= 0);
+    close(fd);
+    t = TIFFOpen(name, "w");
+    CHECK(t != NULL);
+    TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 64);
+    TIFFSetField(t, TIFFTAG_IMAGELENGTH, 32);
+    TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_JPEG);
+    TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR);
+    TIFFSetField(t, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+    TIFFSetField(t, TIFFTAG_JPEGQUALITY, 95);
+    TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 16);
+    for (int y = 0; y < 32; y++) {
+        for (int x = 0; x < 64; x++) {
+            row[x * 3] = (unsigned char)(x * 4);
+            row[x * 3 + 1] = (unsigned char)(y * 8);
+            row[x * 3 + 2] = 128;
+        }
+        CHECK_EQ_INT(TIFFWriteScanline(t, row, (uint32_t)y, 0), 1);
+    }
+    TIFFClose(t);
+    f = fopen(name, "rb");
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    rewind(f);
+    buf = malloc((size_t)len);
+    CHECK(fread(buf, 1, (size_t)len, f) == (size_t)len);
+    fclose(f);
+    unlink(name);
+    CHECK_EQ_INT(cnf_decode(buf, (size_t)len, CNF_IN_AUTO, "y.tif", 1u << 20, &back, &e), CNF_OK);
+    CHECK(back.width == 64 && back.height == 32 && back.channels == 3 && !back.has_alpha);
+    for (int y = 0; y < 32; y++)
+        for (int x = 0; x < 64; x++) {
+            size_t i = (size_t)y * 64 + x;
+            err_sum += fabs(back.data[i] - x * 4) + fabs(back.data[2048 + i] - y * 8) +
+                       fabs(back.data[4096 + i] - 128);
+        }
+    CHECK(err_sum / (64 * 32 * 3) < 3); /* JPEG at quality 95 */
+    cnf_image_free(&back);
+    free(buf);
 }
 
 static void webp_lossless_is_exact_with_alpha_and_lossy_is_smaller(void)
@@ -439,6 +498,7 @@ int main(void)
     RUN(depths_a_format_cannot_hold_are_refused);
     RUN(tiff_probe_refuses_a_big_header_before_decoding);
     RUN(truncated_files_fail_cleanly);
+    RUN(tiff_ycbcr_jpeg_is_read_as_rgb);
     RUN(webp_lossless_is_exact_with_alpha_and_lossy_is_smaller);
     RUN(webp_gray_is_written_as_rgb_and_size_is_limited);
     RUN(pnm_8_and_16_bit_round_trip_and_alpha_is_refused);
