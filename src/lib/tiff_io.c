@@ -11,8 +11,9 @@
  * 16-bit PNG), float32 as stored.  Anything else (palette, CMYK, 1-bit,
  * signed or 64-bit samples) is refused in one line.
  *
- * Written with deflate: the horizontal predictor for 8- and 16-bit samples,
- * the floating-point predictor for float32; strips of about 256 KiB.  The
+ * Written with deflate at level 4: the horizontal predictor for 8- and
+ * 16-bit samples, the floating-point predictor for float32; strips of about
+ * 256 KiB.  The
  * directory is written right after the 8-byte header (checkpointed before
  * the pixels, then rewritten in place with the strip offsets), so the mark
  * tags (Software, ImageDescription) are in the first bytes of the file.
@@ -421,6 +422,12 @@ static cnf_status tiff_decode(const unsigned char *buf, size_t len, const char *
 
 /* ------------------------------------------------------------- writing */
 
+/* The deflate level: measured on a 4352x2448 photo (libtiff with
+ * libdeflate), 8-bit RGB: level 4 gives 6.8 MB in 0.85 s, libtiff's default
+ * 6 gives 6.2 MB in 2.4 s, 1 gives 8.0 MB in 0.58 s (PNG at its default
+ * level: 7.8 MB in 0.45 s on one thread). */
+#define TIFF_DEFLATE_LEVEL 4
+
 /* Rows per strip for about 256 KiB of samples per strip. */
 static uint32_t strip_rows(size_t row_bytes, uint32_t h)
 {
@@ -479,6 +486,7 @@ static cnf_status tiff_encode(const cnf_image *img, const unsigned char *px,
          TIFFSetField(tif, TIFFTAG_PREDICTOR,
                       fl ? PREDICTOR_FLOATINGPOINT : PREDICTOR_HORIZONTAL) &&
          TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, rps) &&
+         TIFFSetField(tif, TIFFTAG_ZIPQUALITY, TIFF_DEFLATE_LEVEL) &&
          (n_extra == 0 || TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, (uint16_t)n_extra, extra)) &&
          (!opts->software || TIFFSetField(tif, TIFFTAG_SOFTWARE, opts->software)) &&
          (!opts->software || !opts->comment ||

@@ -2,8 +2,9 @@
  *
  * Read: WebPGetFeatures for the shape (checked against the pixel limit
  * before any pixel buffer), then decoded to RGB or RGBA; an animated WebP
- * is refused.  Written: lossless (with `exact`, so the colour under a
- * transparent pixel is kept) unless a quality is given, then lossy at that
+ * is refused.  Written: lossless (libwebp's fastest lossless preset, with
+ * `exact`, so the colour under a transparent pixel is kept) unless a
+ * quality is given, then lossy at that
  * quality; gray is written as RGB.  cnnfilter's mark is an EXIF chunk
  * (Software and ImageDescription, as in a TIFF) added by libwebpmux, which
  * puts metadata after the image data as the format asks.
@@ -155,10 +156,12 @@ static cnf_status webp_encode(const cnf_image *img, const unsigned char *px,
     if (!WebPConfigInit(&config) || !WebPPictureInit(&pic))
         return cnf__fail(err, CNF_E_IO, NULL, "libwebp version mismatch");
     if (opts->quality == -1) {
-        config.lossless = 1;
+        /* The fastest lossless preset: measured on a 4352x2448 photo, 4.6 MB
+         * in 2.0 s, where libwebp's default effort gives 3.5 MB in 10.1 s
+         * and preset 2 4.1 MB in 5.7 s (PNG: 7.8 MB in 0.45 s). */
+        if (!WebPConfigLosslessPreset(&config, 0))
+            return cnf__fail(err, CNF_E_IO, NULL, "libwebp version mismatch");
         config.exact = 1;
-        config.quality = 75; /* lossless: the effort, libwebp's default */
-        config.method = 4;
     } else {
         config.quality = (float)opts->quality;
     }
