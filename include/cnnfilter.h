@@ -185,7 +185,8 @@ cnf_input_kind cnf_input_kind_for_path(const char *path);
 /* cnf_decode - decode `len` bytes into a new image.  Images give values
  * 0..255: 8-bit samples as they are, 16-bit PNG and TIFF samples / 257
  * and PNM samples x 255 / maxval (fractions kept), HDR by stb's 8-bit
- * conversion (gamma 1/2.2); float32 TIFF samples are the values as stored.  Matrices give their values as they are, with no alpha.
+ * conversion (gamma 1/2.2); float32 TIFF samples are the values as stored.
+ * Matrices give their values as they are, with no alpha.
  * The pixel count is checked against max_pixels from the header before any
  * pixel buffer is allocated.  `name` is only used in error messages.
  * On failure *img is left empty. */

@@ -428,12 +428,16 @@ static cnf_status tiff_decode(const unsigned char *buf, size_t len, const char *
  * level: 7.8 MB in 0.45 s on one thread). */
 #define TIFF_DEFLATE_LEVEL 4
 
-/* Rows per strip for about 256 KiB of samples per strip. */
+/* Rows per strip for about 256 KiB of samples per strip, and at most 4096
+ * strips: the strip offsets and sizes (8 bytes a strip) are written before
+ * the Software tag's text, which must stay within a file's first 64 KiB. */
 static uint32_t strip_rows(size_t row_bytes, uint32_t h)
 {
     size_t r = ((size_t)256 << 10) / (row_bytes ? row_bytes : 1);
     if (r < 1)
         r = 1;
+    if (r < (h + 4095u) / 4096u)
+        r = (h + 4095u) / 4096u;
     return r > h ? h : (uint32_t)r;
 }
 

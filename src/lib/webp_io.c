@@ -238,7 +238,8 @@ static int webp_mark(const unsigned char *b, size_t len, char *comment, size_t c
 
 const cnf_codec cnf__codec_webp = {
     .info = {"webp", "webp",
-             "WebP: RGB, optional alpha; written lossless, or lossy at a quality given; up to 16383 px",
+             "WebP: RGB, optional alpha; written lossless, or lossy at a quality given; up to "
+             "16383 px",
              CNF__IMAGE_RW | CNF_FORMAT_MARK, CNF_OUT_WEBP},
     .kind = CNF_IN_IMAGE,
     .sniff = webp_sniff,

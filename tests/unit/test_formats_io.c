@@ -1,4 +1,4 @@
-/* test_formats_io.c - TIFF, WebP and PNM written and read back through cnf_encode/cnf_decode, the depths, and cnnfilter's mark (cnf_image_mark) in every format that carries it. */
+/* test_formats_io.c - TIFF, WebP and PNM written and read back, the depths, and cnnfilter's mark in every format. */
 #include "cnnfilter.h"
 #include "test_util.h"
 
@@ -109,7 +109,8 @@ static void tiff_float_keeps_every_bit_for_1_to_4_channels(void)
         unsigned char *b;
         cnf_error e;
         for (size_t i = 0; i < n; i++)
-            img.data[i] = (float)((double)i * -0.3137 + 1e-3 * (double)(i % 7)) * (i % 5 ? 1 : 1e6f);
+            img.data[i] =
+                (float)((double)i * -0.3137 + 1e-3 * (double)(i % 7)) * (i % 5 ? 1 : 1e6f);
         img.data[3] = -0.0f;
         img.data[4] = 1e-40f; /* subnormal */
         img.data[5] = INFINITY;
@@ -138,7 +139,8 @@ static void depths_a_format_cannot_hold_are_refused(void)
     unsigned char *b;
     size_t len;
     cnf_error e;
-    cnf_encode_opts o16 = opts_of(16, -1, NULL, NULL), of = opts_of(CNF_DEPTH_FLOAT, -1, NULL, NULL);
+    cnf_encode_opts o16 = opts_of(16, -1, NULL, NULL);
+    cnf_encode_opts of = opts_of(CNF_DEPTH_FLOAT, -1, NULL, NULL);
     CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_JPG, &o16, &b, &len, NULL, &e), CNF_E_FORMAT);
     CHECK_STR_CONTAINS(e.msg, "16-bit");
     CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_WEBP, &o16, &b, &len, NULL, &e), CNF_E_FORMAT);
