@@ -183,11 +183,12 @@ typedef enum cnf_input_kind {
 cnf_input_kind cnf_input_kind_for_path(const char *path);
 
 /* cnf_decode - decode `len` bytes into a new image.  Images give values
- * on the 0..255 scale: 8-bit samples as they are, 16-bit PNG samples / 257
- * and PNM samples x 255 / maxval (fractions kept); Radiance HDR is a float
- * input: its linear values x 255 (1.0, the format's display white, is
- * 255), not rounded, values above 255 kept.  An image whose metadata
- * carries an EXIF Orientation (JPEG APP1 "Exif", PNG eXIf) is turned
+ * on the 0..255 scale: 8-bit samples as they are, 16-bit PNG and TIFF
+ * samples / 257 and PNM samples x 255 / maxval (fractions kept); float
+ * inputs keep their values: float32 TIFF samples as stored, Radiance HDR
+ * its linear values x 255 (1.0, the format's display white, is 255), not
+ * rounded, values above 255 kept.  An image whose metadata carries an EXIF
+ * Orientation (JPEG APP1 "Exif", PNG eXIf, TIFF, WebP EXIF) is turned
  * upright, as ImageMagick's -auto-orient does (see cnf_decode_ex).
  * Matrices give their values as they are, with no alpha.  The pixel count
  * is checked against max_pixels from the header before any pixel buffer is
@@ -245,7 +246,10 @@ typedef enum cnf_output_format {
     CNF_OUT_PNG, CNF_OUT_JPG, CNF_OUT_BMP, CNF_OUT_TGA, /* 8-bit, via cnf_map */
     CNF_OUT_NPY,  /* float32 (C,H,W), exact */
     CNF_OUT_TXT,  /* %.9g rows, blank line between channels */
-    CNF_OUT_JSON  /* 2-D for one channel, else 3-D [c][row][col] */
+    CNF_OUT_JSON, /* 2-D for one channel, else 3-D [c][row][col] */
+    CNF_OUT_TIFF, /* 8 or 16 bits via cnf_map, or float32 exact (cnf_encode_opts.depth) */
+    CNF_OUT_WEBP, /* 8-bit via cnf_map; lossless unless a quality is given */
+    CNF_OUT_PNM   /* PGM (gray) or PPM (RGB), 8 or 16 bits via cnf_map, no alpha */
 } cnf_output_format;
 
 /* cnf_output_format_for_path - format from a file name's extension
@@ -253,7 +257,8 @@ typedef enum cnf_output_format {
 cnf_output_format cnf_output_format_for_path(const char *path);
 /* cnf_output_format_from_name - "png", "jpg", ... ; CNF_OUT_NONE if unknown. */
 cnf_output_format cnf_output_format_from_name(const char *name);
-/* cnf_output_format_is_8bit - 1 for PNG/JPG/BMP/TGA. */
+/* cnf_output_format_is_8bit - 1 for the formats written through cnf_map
+ * (PNG, JPEG, TIFF, WebP, BMP, TGA, PNM; see CNF_FORMAT_8BIT). */
 int cnf_output_format_is_8bit(cnf_output_format f);
 
 /* cnf_format_info - one supported file format, for front ends: help text,
@@ -264,6 +269,9 @@ int cnf_output_format_is_8bit(cnf_output_format f);
 #define CNF_FORMAT_8BIT   0x04u /* written through the 8-bit map (cnf_map_mode) */
 #define CNF_FORMAT_EXACT  0x08u /* written with the exact float values */
 #define CNF_FORMAT_MATRIX 0x10u /* a numeric matrix rather than an image */
+#define CNF_FORMAT_16BIT  0x20u /* also written with 16-bit samples (depth 16) */
+#define CNF_FORMAT_FLOAT  0x40u /* also written with exact float32 samples (CNF_DEPTH_FLOAT) */
+#define CNF_FORMAT_MARK   0x80u /* written with cnnfilter's mark (cnf_image_mark) */
 typedef struct cnf_format_info {
     const char *name;         /* "png", "jpeg", ... */
     const char *extensions;   /* space-separated, lower case; the first is the one written */
@@ -344,12 +352,56 @@ cnf_status cnf_png_writer_finish(cnf_png_writer *w, cnf_error *err);
 /* cnf_png_writer_free - NULL is a no-op; fine after an error. */
 void cnf_png_writer_free(cnf_png_writer *w);
 
+/* cnf_encode_opts - how cnf_encode() writes an image.  Start from
+ * cnf_encode_opts_init() and set what differs. */
+#define CNF_DEPTH_FLOAT 32 /* cnf_encode_opts.depth: float32 samples, the exact values */
+typedef struct cnf_encode_opts {
+    cnf_map_mode map; /* 8- and 16-bit samples: how values are mapped (CNF_MAP_CLAMP) */
+    /* 1..100, or -1 for the format's default: JPEG 90; WebP lossless (a
+     * quality given makes WebP lossy at that quality).  Other formats
+     * ignore it. */
+    int quality;
+    /* 8 (the default), 16 (formats with CNF_FORMAT_16BIT: the values
+     * cnf_map_row16 gives, so an input read as v / 257 comes back exact) or
+     * CNF_DEPTH_FLOAT (formats with CNF_FORMAT_FLOAT: the values as they
+     * are, `map` unused).  Matrix formats ignore it. */
+    int depth;
+    /* cnnfilter's mark, written by the formats with CNF_FORMAT_MARK: the
+     * program and version ("cnnfilter 0.1.0"; must start with "cnnfilter"
+     * for cnf_image_mark() to know it) and a free comment (the options that
+     * decided the pixels).  NULL: not written.  PNG: tEXt Software and
+     * Comment; JPEG: one COM segment, software, a newline, comment; TIFF:
+     * the Software and ImageDescription tags; WebP: an EXIF chunk with the
+     * same two tags; PNM: two '#' header lines (line breaks in the texts
+     * become spaces).  BMP and TGA carry no text. */
+    const char *software;
+    const char *comment;
+} cnf_encode_opts;
+
+/* cnf_encode_opts_init - map clamp, quality -1, depth 8, no mark. */
+void cnf_encode_opts_init(cnf_encode_opts *o);
+
 /* cnf_encode - encode an image into a new malloc'd buffer (*out, *out_len;
- * caller frees).  8-bit formats map with `mode`; JPEG uses `jpeg_quality`.
- * Fails with CNF_E_FORMAT when the channel count does not fit the format. */
-cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode mode,
-                      int jpeg_quality, unsigned char **out, size_t *out_len,
-                      cnf_map_stats *stats, cnf_error *err);
+ * caller frees) as `opts` says (NULL: the defaults of cnf_encode_opts_init).
+ * Fails with CNF_E_FORMAT when the format cannot hold the image (its
+ * channel count, its size, alpha in PNM) or the depth asked for; `stats`
+ * (may be NULL) gets what mapping did. */
+cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, const cnf_encode_opts *opts,
+                      unsigned char **out, size_t *out_len, cnf_map_stats *stats,
+                      cnf_error *err);
+
+/* cnf_image_mark - whether `len` bytes (a whole image file, or only its
+ * start) are an image cnnfilter wrote: 1 if they are a PNG, JPEG, TIFF,
+ * WebP or PNM whose software text starts with "cnnfilter" (see
+ * cnf_encode_opts), else 0.  On 1 the comment text (the options) is copied
+ * into comment_ret, NUL-terminated and truncated to cap bytes (empty when
+ * the file has none); comment_ret may be NULL when cap is 0.  Reads only
+ * within buf and allocates nothing, so it may be given any file.  The mark
+ * is found in the first bytes of a PNG, JPEG, PNM and of a TIFF cnnfilter
+ * wrote (64 KiB hold it for any image up to the pixel limit); WebP keeps
+ * metadata after the image data (the format's chunk order), so a WebP
+ * needs the whole file.  Thread-safe. */
+int cnf_image_mark(const unsigned char *buf, size_t len, char *comment_ret, size_t cap);
 
 /* ----------------------------------------------------------------- kernels */
 

@@ -122,7 +122,7 @@ int diff_write(const char *path, cnf_output_format fmt, double tolerance, const 
     int rc = 0;
     int exact = !cnf_output_format_is_8bit(fmt);
     if ((exact ? make_exact(a, b, &d, err) : make_marked(tolerance, a, b, &d, err)) != 0 ||
-        cnf_encode(&d, fmt, CNF_MAP_CLAMP, 90, &data, &len, NULL, err) != CNF_OK ||
+        cnf_encode(&d, fmt, NULL, &data, &len, NULL, err) != CNF_OK ||
         write_output(path, data, len, !(fmt == CNF_OUT_TXT || fmt == CNF_OUT_JSON), err) !=
             CNF_OK) {
         error_default_where(err, path);

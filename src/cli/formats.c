@@ -13,6 +13,10 @@ static int in_set(const cnf_format_info *f, format_set set)
     case FORMATS_WRITTEN_8BIT: return (f->flags & CNF_FORMAT_WRITE) && (f->flags & CNF_FORMAT_8BIT);
     case FORMATS_WRITTEN_EXACT:
         return (f->flags & CNF_FORMAT_WRITE) && (f->flags & CNF_FORMAT_EXACT);
+    case FORMATS_WRITTEN_16BIT:
+        return (f->flags & CNF_FORMAT_WRITE) && (f->flags & CNF_FORMAT_16BIT);
+    case FORMATS_WRITTEN_FLOAT:
+        return (f->flags & CNF_FORMAT_WRITE) && (f->flags & CNF_FORMAT_FLOAT);
     case FORMATS_READ_IMAGES: return (f->flags & CNF_FORMAT_READ) && !(f->flags & CNF_FORMAT_MATRIX);
     case FORMATS_READ_MATRICES:
         return (f->flags & CNF_FORMAT_READ) && (f->flags & CNF_FORMAT_MATRIX);
@@ -74,6 +78,21 @@ const char *format_list(char *buf, size_t size, format_set set, char style, cons
         k++;
     }
     return buf;
+}
+
+unsigned format_flags(cnf_output_format f)
+{
+    size_t n;
+    const cnf_format_info *t = cnf_formats(&n);
+    for (size_t i = 0; f != CNF_OUT_NONE && i < n; i++)
+        if (t[i].output == f)
+            return t[i].flags;
+    return 0;
+}
+
+int format_is_mapped(cnf_output_format f, int depth)
+{
+    return cnf_output_format_is_8bit(f) && depth != CNF_DEPTH_FLOAT;
 }
 
 int is_input_name(const char *name)

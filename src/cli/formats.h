@@ -2,6 +2,8 @@
 #ifndef CNF_CLI_FORMATS_H
 #define CNF_CLI_FORMATS_H
 
+#include "cnnfilter.h"
+
 #include <stdio.h>
 
 /* Which formats a list holds. */
@@ -9,6 +11,8 @@ typedef enum format_set {
     FORMATS_WRITTEN,       /* every format an output can have */
     FORMATS_WRITTEN_8BIT,  /* outputs made through --map */
     FORMATS_WRITTEN_EXACT, /* outputs that keep the values */
+    FORMATS_WRITTEN_16BIT, /* outputs --depth 16 can have */
+    FORMATS_WRITTEN_FLOAT, /* outputs --depth float can have */
     FORMATS_READ_IMAGES,   /* image inputs */
     FORMATS_READ_MATRICES  /* numeric matrix inputs */
 } format_set;
@@ -19,6 +23,14 @@ typedef enum format_set {
  * ("PNG"); joined by sep, the last by last_sep (sep when NULL). */
 const char *format_list(char *buf, size_t size, format_set set, char style, const char *sep,
                         const char *last_sep);
+
+/* format_flags - the CNF_FORMAT_* flags of the format written as f (0 for
+ * CNF_OUT_NONE). */
+unsigned format_flags(cnf_output_format f);
+
+/* format_is_mapped - 1 if an output in format f at sample depth `depth`
+ * (8, 16 or CNF_DEPTH_FLOAT) is made through --map. */
+int format_is_mapped(cnf_output_format f, int depth);
 
 /* is_input_name - 1 if a file name has the extension of a format that is
  * read (what folder walks take). */

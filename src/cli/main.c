@@ -58,7 +58,7 @@ static void synopsis_line(FILE *f, int first, const char *cmd, const char *summa
 
 static void print_help(FILE *f)
 {
-    char in_img[160], in_mat[120], out8[120], outx[120];
+    char in_img[160], in_mat[120], out8[120], out16[80], outf[80], outx[120];
     synopsis_line(f, 1, "[OPTIONS] INPUT OUTPUT", "one image (or matrix) in, one out");
     synopsis_line(f, 0, "[OPTIONS] -o DIR INPUT...", "batch: files and/or folders in");
     for (size_t i = 0; i < N_COMMANDS; i++)
@@ -72,11 +72,14 @@ static void print_help(FILE *f)
             "pooling.  INPUT/OUTPUT may be '-' for stdin/stdout (PNG on stdout).\n"
             "Inputs: %s,\n"
             "and numeric matrices (%s).\n"
-            "Outputs by extension: %s (8-bit), %s (exact values).\n"
+            "Outputs by extension: %s (8-bit;\n"
+            "--depth 16: %s; --depth float: %s), %s (exact values).\n"
             "\n",
             format_list(in_img, sizeof in_img, FORMATS_READ_IMAGES, 'n', ", ", NULL),
             format_list(in_mat, sizeof in_mat, FORMATS_READ_MATRICES, 'e', ", ", NULL),
             format_list(out8, sizeof out8, FORMATS_WRITTEN_8BIT, 'e', " ", NULL),
+            format_list(out16, sizeof out16, FORMATS_WRITTEN_16BIT, 'e', " ", NULL),
+            format_list(outf, sizeof outf, FORMATS_WRITTEN_FLOAT, 'e', " ", NULL),
             format_list(outx, sizeof outx, FORMATS_WRITTEN_EXACT, 'e', " ", NULL));
     print_options_help(f);
     fprintf(f, "\n"

@@ -60,9 +60,11 @@ static const opt OPTIONS[] = {
     {O_JOBS, "jobs", 'j', "N", 0, "worker threads (all cores)"},
     {O_OUTPUT_FORMAT, "output-format", 0, "FMT", 0,
      "{formats}: batch outputs, and stdout (png)"},
-    {O_QUALITY, "quality", 0, "Q", 0, "JPEG quality 1..100 (90)"},
-    {O_DEPTH, "depth", 0, "8|16", 0,
-     "PNG sample depth; 16 keeps fractions: value x 257, so 16-bit inputs come back exact (8)"},
+    {O_QUALITY, "quality", 0, "Q", 0,
+     "1..100: JPEG quality (90); WebP is lossy at Q when given, else lossless"},
+    {O_DEPTH, "depth", 0, "8|16|float", 0,
+     "sample depth; 16 ({depth16}) keeps fractions: value x 257, so 16-bit inputs come back "
+     "exact; float ({depthfloat}): the exact values, no --map (8)"},
     {O_COMPRESSION, "compression", 0, "0-9", 0,
      "PNG deflate level: 0 none, 1-3 fast, 4-9 smaller and slower (" CNF_PNG_DEFAULT_LEVEL_STR ")"},
     {O_PORTABLE, "portable", 0, NULL, 0,
@@ -102,6 +104,15 @@ void print_options_help(FILE *f)
             char list[160];
             snprintf(help, sizeof help, "%s%s",
                      format_list(list, sizeof list, FORMATS_WRITTEN, 'w', ", ", " or "), h + 9);
+            h = help;
+        } else if (o->id == O_DEPTH) {
+            char l16[80], lf[80];
+            const char *m = strstr(h, "{depthfloat}");
+            const char *k = strstr(h, "{depth16}");
+            snprintf(help, sizeof help, "%.*s%s%.*s%s%s", (int)(k - h), h,
+                     format_list(l16, sizeof l16, FORMATS_WRITTEN_16BIT, 'n', ", ", NULL),
+                     (int)(m - (k + 9)), k + 9,
+                     format_list(lf, sizeof lf, FORMATS_WRITTEN_FLOAT, 'n', ", ", NULL), m + 12);
             h = help;
         }
         args_help_line(f, o, h);
@@ -199,9 +210,9 @@ static int apply_run(options *o, const opt *op, const char *flag, const char *va
         return 0;
     case O_QUALITY: return arg_int(flag, val, 1, 100, &o->quality);
     case O_DEPTH:
-        if (strcmp(val, "8") != 0 && strcmp(val, "16") != 0)
-            return arg_bad(flag, "'%s' is not 8 or 16", val);
-        o->depth = val[0] == '8' ? 8 : 16;
+        if (strcmp(val, "8") != 0 && strcmp(val, "16") != 0 && strcmp(val, "float") != 0)
+            return arg_bad(flag, "'%s' is not 8, 16 or float", val);
+        o->depth = val[0] == '8' ? 8 : val[0] == '1' ? 16 : CNF_DEPTH_FLOAT;
         return 0;
     case O_COMPRESSION: return arg_int(flag, val, 0, 9, &o->compression);
     case O_PORTABLE: o->portable = 1; return 0;
@@ -348,7 +359,7 @@ int parse_options(int argc, char **argv, int first, options *o)
     o->jobs = args_default_jobs();
     o->max_pixels = CNF_DEFAULT_MAX_PIXELS;
     o->max_memory = CNF_DEFAULT_MAX_MEMORY;
-    o->quality = 90;
+    o->quality = -1; /* not given: the format's default */
     o->depth = 8;
     o->compression = -1; /* the library's default */
     o->args = calloc((size_t)argc + 1, sizeof(char *));
@@ -487,13 +498,23 @@ int validate_options(options *o)
         msg_usage("--kernel", "a kernel is required (or --pool for pooling alone)");
         return 2;
     }
-    if (o->map_given && !cnf_output_format_is_8bit(o->out_fmt))
-        msg_warn("--map", "has no effect on %s output, which holds the exact values",
-                 o->out_fmt == CNF_OUT_NPY ? ".npy" : o->out_fmt == CNF_OUT_TXT ? ".txt" : ".json");
-    if (o->depth == 16 && o->out_fmt != CNF_OUT_PNG && !o->explain) {
-        msg_usage("--depth", "16-bit output is for PNG only");
+    if (o->depth != 8 && !o->explain &&
+        !(format_flags(o->out_fmt) &
+          (o->depth == 16 ? CNF_FORMAT_16BIT : CNF_FORMAT_FLOAT))) {
+        char list[80];
+        msg_usage("--depth", "%s output is for %s only",
+                  o->depth == 16 ? "16-bit" : "float",
+                  format_list(list, sizeof list,
+                              o->depth == 16 ? FORMATS_WRITTEN_16BIT : FORMATS_WRITTEN_FLOAT,
+                              'e', ", ", " and "));
         return 2;
     }
+    if (o->map_given && !format_is_mapped(o->out_fmt, o->depth))
+        msg_warn("--map", "has no effect on %s output, which holds the exact values",
+                 o->out_fmt == CNF_OUT_NPY    ? ".npy"
+                 : o->out_fmt == CNF_OUT_TXT  ? ".txt"
+                 : o->out_fmt == CNF_OUT_JSON ? ".json"
+                                              : "float TIFF");
     return 0;
 }
 
@@ -501,7 +522,7 @@ int validate_options(options *o)
  * a file. */
 static void option_values(FILE *f, opt_id id)
 {
-    static const char *const DEPTHS[] = {"8", "16", NULL};
+    static const char *const DEPTHS[] = {"8", "16", "float", NULL};
     static const char *const LEVELS[] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", NULL};
     const char *const *w = NULL;
     switch (id) {

@@ -40,8 +40,8 @@ typedef struct options {
     uint64_t max_pixels, max_memory;
     int quiet, verbose;
     int progress; /* 0 auto, 1 always, 2 never */
-    int quality;
-    int depth;       /* PNG: 8 or 16 */
+    int quality;     /* --quality, -1 when not given (the format's default) */
+    int depth;       /* --depth: 8, 16 or CNF_DEPTH_FLOAT */
     int compression; /* PNG deflate level, -1 default */
     int portable;    /* only the portable convolution path */
     unsigned decode_flags; /* CNF_DECODE_NO_ORIENT with --no-auto-orient */
@@ -67,7 +67,7 @@ int parse_options(int argc, char **argv, int first, options *o);
  * once and exits 2): the argument count of the mode, --explain with a
  * batch, --pipeline with layer flags, a kernel or --pool, the output format
  * (OUTPUT's extension or --output-format) and what it can hold (--depth 16
- * is PNG only), binary data to a terminal.  Sets o->out_fmt.  Returns 0, or
+ * and float are for the formats that hold them), binary data to a terminal.  Sets o->out_fmt.  Returns 0, or
  * 2 after printing the error. */
 int validate_options(options *o);
 

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "outputs.h"
 
+#include "formats.h"
 #include "input.h"
 #include "msg.h"
 
@@ -129,10 +130,9 @@ int out_paths(const out_naming *nm, const out_layout *l, char ***paths_ret)
     return EXIT_OK;
 }
 
-void report_output(const char *path, cnf_output_format fmt, const cnf_map_stats *s,
-                   const cnf_image *img)
+void report_output(const char *path, int mapped, const cnf_map_stats *s, const cnf_image *img)
 {
-    if (cnf_output_format_is_8bit(fmt)) {
+    if (mapped) {
         uint64_t clipped = s->clipped_low + s->clipped_high;
         msg_info("%s: values %.9g .. %.9g before mapping; %llu of %llu clipped (%llu below 0, "
                  "%llu above 255)",
@@ -218,10 +218,18 @@ static cnf_status sink_png(void *ctx, int y0, int y1, const float *const *rows, 
 /* Where the rows of a PNG output come from: a plan run, or a whole image. */
 typedef cnf_status (*png_feed)(void *ctx, png_sink *ps, cnf_error *err);
 
-/* The PNG tEXt chunks: the version and the options that decide the pixels,
- * for whoever finds the file later (identify -verbose); no time stamp, so
- * the same pixels and options give the same bytes. */
+/* cnnfilter's mark in the images it writes (PNG tEXt chunks, and what
+ * each other format has for text; cnf_encode_opts): the version and the
+ * options that decide the pixels, for whoever finds the file later
+ * (identify -verbose, cnf_image_mark); no time stamp, so the same pixels
+ * and options give the same bytes. */
 #define PNG_TEXT_MAX (sizeof((options *)0)->normalized + 32)
+#define MARK_SOFTWARE "cnnfilter " CNF_VERSION_STRING
+
+static void mark_comment(const options *o, char *buf, size_t size)
+{
+    snprintf(buf, size, "cnnfilter %s%s", o->normalized, o->normalized_truncated ? " ..." : "");
+}
 
 /* Feed the rows to a PNG writer per group, writing into fs[g]. */
 static cnf_status write_pngs(const options *o, int w, int h, int ch, int a, out_file *fs,
@@ -229,15 +237,14 @@ static cnf_status write_pngs(const options *o, int w, int h, int ch, int a, out_
                              void *feed_ctx, cnf_map_stats *stats, cnf_error *err)
 {
     char comment[PNG_TEXT_MAX];
-    const char *text[5] = {"Software", "cnnfilter " CNF_VERSION_STRING, "Comment", comment, NULL};
+    const char *text[5] = {"Software", MARK_SOFTWARE, "Comment", comment, NULL};
     cnf_png_writer *wr[CLI_MAX_KERNELS] = {0};
     write_ctx wc[CLI_MAX_KERNELS];
     cnf_map_stats local[CLI_MAX_KERNELS];
     png_sink ps;
     cnf_status st = CNF_OK;
     int g;
-    snprintf(comment, sizeof comment, "cnnfilter %s%s", o->normalized,
-             o->normalized_truncated ? " ..." : "");
+    mark_comment(o, comment, sizeof comment);
     memset(&ps, 0, sizeof ps);
     ps.o = o;
     ps.fs = fs;
@@ -334,8 +341,17 @@ cnf_status emit_whole(const options *o, const cnf_image *res, int groups, cnf_ou
                       int threads, out_file *fs, cnf_map_stats *stats, cnf_error *err)
 {
     cnf_status st = CNF_OK;
-    if (fmt == CNF_OUT_PNG)
+    char comment[PNG_TEXT_MAX];
+    cnf_encode_opts eo;
+    if (fmt == CNF_OUT_PNG && o->depth != CNF_DEPTH_FLOAT)
         return emit_png_whole(o, res, groups, threads, fs, stats, err);
+    mark_comment(o, comment, sizeof comment);
+    cnf_encode_opts_init(&eo);
+    eo.map = o->map;
+    eo.quality = o->quality;
+    eo.depth = o->depth;
+    eo.software = MARK_SOFTWARE;
+    eo.comment = comment;
     for (int g = 0; g < groups && st == CNF_OK; g++) {
         cnf_image part = {0};
         const cnf_image *img = res;
@@ -347,12 +363,12 @@ cnf_status emit_whole(const options *o, const cnf_image *res, int groups, cnf_ou
             img = &part;
         }
         cnf_map_stats ms;
-        st = cnf_encode(img, fmt, o->map, o->quality, &data, &len, &ms, err);
+        st = cnf_encode(img, fmt, &eo, &data, &len, &ms, err);
         if (st == CNF_OK) {
             if (stats)
                 stats[g] = ms;
             if (o->verbose)
-                report_output(fs[g].path, fmt, &ms, img);
+                report_output(fs[g].path, format_is_mapped(fmt, o->depth), &ms, img);
             st = out_write(&fs[g], data, len, err);
         } else {
             error_default_where(err, fs[g].path);
@@ -396,11 +412,16 @@ int output_is_complete(const char *path, cnf_output_format fmt)
     case CNF_OUT_JPG: /* SOI first, EOI last */
         return head_tail(path, head, 2, tail, 2, &size) && head[0] == 0xff && head[1] == 0xd8 &&
                tail[0] == 0xff && tail[1] == 0xd9;
+    case CNF_OUT_WEBP: /* the RIFF size is the file's, less the RIFF header */
+        return head_tail(path, head, 8, tail, 1, &size) && memcmp(head, "RIFF", 4) == 0 &&
+               (off_t)((uint32_t)head[4] | (uint32_t)head[5] << 8 | (uint32_t)head[6] << 16 |
+                       (uint32_t)head[7] << 24) + 8 == size;
     case CNF_OUT_BMP: /* the size in the header is the file's */
         return head_tail(path, head, 6, tail, 1, &size) && head[0] == 'B' && head[1] == 'M' &&
                (off_t)((uint32_t)head[2] | (uint32_t)head[3] << 8 | (uint32_t)head[4] << 16 |
                        (uint32_t)head[5] << 24) == size;
-    default: { /* no end marker: it is complete if it decodes */
+    case CNF_OUT_TIFF: /* no end marker (TIFF, PNM, matrices): complete if it decodes */
+    default: {
         unsigned char *buf = NULL;
         size_t len = 0;
         cnf_image img;

@@ -67,7 +67,7 @@ cnf_status emit_whole(const options *o, const cnf_image *res, int groups, cnf_ou
 int output_is_complete(const char *path, cnf_output_format fmt);
 
 /* report_output - the -v line about one written output. */
-void report_output(const char *path, cnf_output_format fmt, const cnf_map_stats *s,
+void report_output(const char *path, int mapped, const cnf_map_stats *s,
                    const cnf_image *img);
 
 #endif

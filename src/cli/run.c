@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "run.h"
 
+#include "formats.h"
 #include "input.h"
 #include "msg.h"
 #include "paths.h"
@@ -352,7 +353,8 @@ static int layout_of(const run_setup *s, const cnf_plan *p, int fan_out, out_lay
     l->groups = cnf_plan_n_groups(p);
     for (int g = 0; g < l->groups && g < s->n_kernels; g++)
         memcpy(l->names[g], s->names[g], sizeof l->names[g]);
-    if (s->pipeline && cnf_output_format_is_8bit(fmt) && ch - a != 1 && ch - a != 3 && fan_out) {
+    int mapped = format_is_mapped(fmt, s->o->depth);
+    if (s->pipeline && mapped && ch - a != 1 && ch - a != 3 && fan_out) {
         l->groups = ch - a;
         if (l->groups > CLI_MAX_KERNELS) {
             msg_usage(out_label, "%d maps are more than %d files", l->groups, CLI_MAX_KERNELS);
@@ -361,7 +363,7 @@ static int layout_of(const run_setup *s, const cnf_plan *p, int fan_out, out_lay
         for (int g = 0; g < l->groups; g++)
             snprintf(l->names[g], sizeof l->names[g], "map%d", g);
     }
-    if (cnf_output_format_is_8bit(fmt)) {
+    if (mapped) {
         int colour = (ch - a) / l->groups;
         if (colour != 1 && colour != 3) {
             msg_usage(out_label,
@@ -495,7 +497,7 @@ static int commit_outputs(job *j)
         return report(&err, j->paths[0]);
     if (j->o->verbose && j->o->out_fmt == CNF_OUT_PNG)
         for (int g = 0; g < n; g++)
-            report_output(j->paths[g], CNF_OUT_PNG, &j->stats[g], NULL);
+            report_output(j->paths[g], 1, &j->stats[g], NULL);
     return EXIT_OK;
 }
 
@@ -540,7 +542,7 @@ out:
 
 int run_fixed_layout(const run_setup *s, out_layout *l)
 {
-    if (s->pipeline && cnf_output_format_is_8bit(s->o->out_fmt))
+    if (s->pipeline && format_is_mapped(s->o->out_fmt, s->o->depth))
         return 0;
     memset(l, 0, sizeof *l);
     l->groups = !s->pipeline && s->n_kernels > 1 && s->layer.combine == CNF_COMBINE_NONE

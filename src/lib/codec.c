@@ -19,6 +19,7 @@
 #include "codec.h"
 #include "orient.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -31,12 +32,14 @@
  * lists formats or extensions.  Rows are in the order front ends show them;
  * dispatch does not depend on it (images are sniffed before matrices, magic
  * numbers never overlap). */
-extern const cnf_codec cnf__codec_png, cnf__codec_jpeg, cnf__codec_bmp, cnf__codec_tga,
-    cnf__codec_gif, cnf__codec_pnm, cnf__codec_psd, cnf__codec_hdr, cnf__codec_npy, cnf__codec_txt,
-    cnf__codec_json, cnf__codec_csv;
+extern const cnf_codec cnf__codec_png, cnf__codec_jpeg, cnf__codec_tiff, cnf__codec_webp,
+    cnf__codec_bmp, cnf__codec_tga, cnf__codec_gif, cnf__codec_pnm, cnf__codec_psd,
+    cnf__codec_hdr, cnf__codec_npy, cnf__codec_txt, cnf__codec_json, cnf__codec_csv;
 static const cnf_codec *const CODECS[] = {
     &cnf__codec_png,
     &cnf__codec_jpeg,
+    &cnf__codec_tiff,
+    &cnf__codec_webp,
     &cnf__codec_bmp,
     &cnf__codec_tga,
     &cnf__codec_gif,
@@ -381,14 +384,53 @@ void cnf_reader_free(cnf_reader *r)
 
 /* ------------------------------------------------------------ encoding */
 
-/* An 8-bit image format: the colour count it can hold, its size, then the
- * image mapped to interleaved 8-bit samples for its encoder. */
-static cnf_status encode_8bit(const cnf_codec *c, const cnf_image *img, cnf_map_mode mode,
-                              int quality, unsigned char **out, size_t *out_len,
-                              cnf_map_stats *stats, cnf_error *err)
+void cnf_encode_opts_init(cnf_encode_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->map = CNF_MAP_CLAMP;
+    o->quality = -1;
+    o->depth = 8;
+}
+
+/* 16-bit samples: cnf_map_row16 over the whole image (normalize over the
+ * range of its colour planes). */
+static void map_to_u16(const cnf_image *img, cnf_map_mode mode, uint16_t *out,
+                       cnf_map_stats *stats)
+{
+    int colour = img->channels - img->has_alpha, comp = img->channels;
+    size_t plane = (size_t)img->width * (size_t)img->height;
+    size_t row = (size_t)img->width * (size_t)comp;
+    double lo = INFINITY, hi = -INFINITY;
+    const float *src[CNF_MAX_CHANNELS + 1];
+    cnf_map_stats s;
+    cnf_map_stats_init(&s);
+    if (mode == CNF_MAP_NORMALIZE)
+        for (int c = 0; c < colour; c++) {
+            const float *p = cnf_image_plane(img, c);
+            for (size_t i = 0; i < plane; i++) {
+                lo = p[i] < lo ? p[i] : lo;
+                hi = p[i] > hi ? p[i] : hi;
+            }
+        }
+    for (int y = 0; y < img->height; y++) {
+        for (int c = 0; c < comp; c++)
+            src[c] = cnf_image_plane(img, c) + (size_t)y * (size_t)img->width;
+        cnf_map_row16(src, comp, img->has_alpha, img->width, mode, lo, hi - lo,
+                      out + (size_t)y * row, &s);
+    }
+    if (stats)
+        *stats = s;
+}
+
+/* An image format written through the map: the colour count it can hold,
+ * its size, then the image mapped to interleaved 8- or 16-bit samples for
+ * its encoder. */
+static cnf_status encode_mapped(const cnf_codec *c, const cnf_image *img,
+                                const cnf_encode_opts *o, unsigned char **out, size_t *out_len,
+                                cnf_map_stats *stats, cnf_error *err)
 {
     unsigned char *px;
-    size_t n;
+    size_t n, bytes = o->depth == 16 ? 2 : 1;
     cnf_status st;
     int colour = img->channels - img->has_alpha;
     if (!(colour == 1 || colour == 3))
@@ -401,25 +443,69 @@ static cnf_status encode_8bit(const cnf_codec *c, const cnf_image *img, cnf_map_
     if (!cnf__mul3((size_t)img->width, (size_t)img->height, (size_t)img->channels, &n) ||
         n > INT32_MAX)
         return cnf__fail(err, CNF_E_TOO_BIG, NULL, "image too large to encode");
-    px = malloc(n);
+    px = malloc(n * bytes);
     if (!px)
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
-    cnf_map_to_u8(img, mode, px, stats);
-    st = c->encode(img, px, quality, out, out_len, err);
+    if (bytes == 2)
+        map_to_u16(img, o->map, (uint16_t *)(void *)px, stats);
+    else
+        cnf_map_to_u8(img, o->map, px, stats);
+    st = c->encode(img, px, o, out, out_len, err);
     free(px);
     return st;
 }
 
-cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, cnf_map_mode mode,
-                      int jpeg_quality, unsigned char **out, size_t *out_len,
-                      cnf_map_stats *stats, cnf_error *err)
+cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, const cnf_encode_opts *opts,
+                      unsigned char **out, size_t *out_len, cnf_map_stats *stats,
+                      cnf_error *err)
 {
     const cnf_codec *c = by_output(fmt);
+    cnf_encode_opts defaults;
     *out = NULL;
     *out_len = 0;
+    if (!opts) {
+        cnf_encode_opts_init(&defaults);
+        opts = &defaults;
+    }
     if (!c || !c->encode)
         return cnf__fail(err, CNF_E_USAGE, NULL, "not a matrix format");
-    if (c->info.flags & CNF_FORMAT_8BIT)
-        return encode_8bit(c, img, mode, jpeg_quality, out, out_len, stats, err);
-    return c->encode(img, NULL, jpeg_quality, out, out_len, err);
+    if (opts->quality != -1 && (opts->quality < 1 || opts->quality > 100))
+        return cnf__fail(err, CNF_E_USAGE, NULL, "quality %d is not 1..100", opts->quality);
+    if (c->info.flags & CNF_FORMAT_MATRIX)
+        return c->encode(img, NULL, opts, out, out_len, err);
+    if (opts->depth == 16 && !(c->info.flags & CNF_FORMAT_16BIT))
+        return cnf__fail(err, CNF_E_FORMAT, NULL, "%s cannot hold 16-bit samples",
+                         c->info.name);
+    if (opts->depth == CNF_DEPTH_FLOAT) {
+        if (!(c->info.flags & CNF_FORMAT_FLOAT))
+            return cnf__fail(err, CNF_E_FORMAT, NULL, "%s cannot hold float samples",
+                             c->info.name);
+        cnf_status st;
+        if (c->fits && (st = c->fits(img->width, img->height, err)) != CNF_OK)
+            return st;
+        return c->encode(img, NULL, opts, out, out_len, err);
+    }
+    if (opts->depth != 8 && opts->depth != 16)
+        return cnf__fail(err, CNF_E_USAGE, NULL, "depth %d is not 8, 16 or float", opts->depth);
+    return encode_mapped(c, img, opts, out, out_len, stats, err);
+}
+
+/* ------------------------------------------------------------ marks */
+
+int cnf_image_mark(const unsigned char *buf, size_t len, char *comment_ret, size_t cap)
+{
+    if (comment_ret && cap)
+        comment_ret[0] = 0;
+    else
+        cap = 0;
+    if (!buf || len == 0)
+        return 0;
+    for (size_t i = 0; i < N_CODECS; i++) {
+        const cnf_codec *c = CODECS[i];
+        if (c->mark && c->sniff && c->sniff(buf, len) > 0) {
+            char dummy[1];
+            return c->mark(buf, len, cap ? comment_ret : dummy, cap ? cap : 1) ? 1 : 0;
+        }
+    }
+    return 0;
 }

@@ -46,11 +46,13 @@ typedef struct cnf_codec {
      * format cannot hold width x height, before any pixel is mapped.  NULL:
      * any size. */
     cnf_status (*fits)(int width, int height, cnf_error *err);
-    /* encode - into a new malloc'd buffer.  A CNF_FORMAT_8BIT row gets px:
-     * the image mapped to interleaved 8-bit samples, img->channels per pixel
-     * (1 or 3 colours, plus alpha), and the JPEG quality; a CNF_FORMAT_EXACT
-     * row gets px NULL and writes img's values.  NULL: not written. */
-    cnf_status (*encode)(const cnf_image *img, const unsigned char *px, int quality,
+    /* encode - into a new malloc'd buffer, as o says (o->depth is one the
+     * row's flags allow).  A CNF_FORMAT_8BIT row gets px: the image mapped
+     * to interleaved samples, img->channels per pixel (1 or 3 colours, plus
+     * alpha), 8-bit, or uint16_t in host order for depth 16; for
+     * CNF_DEPTH_FLOAT, and in a CNF_FORMAT_EXACT row, px is NULL and img's
+     * values are written.  NULL: not written. */
+    cnf_status (*encode)(const cnf_image *img, const unsigned char *px, const cnf_encode_opts *o,
                          unsigned char **out, size_t *out_len, cnf_error *err);
     /* orientation - the EXIF Orientation of the whole input, 1..8 (1: no
      * tag, or a tag or block that cannot be read; orient.h has the readers
@@ -58,7 +60,37 @@ typedef struct cnf_codec {
      * codec.c turns every decode upright by it (see cnf_decode_ex).  NULL:
      * always 1. */
     int (*orientation)(const unsigned char *buf, size_t len);
+    /* mark - cnf_image_mark() for bytes this row's sniff claims: 1 and the
+     * comment when they carry cnnfilter's mark, else 0; reads only within
+     * buf (which may be the file's start only).  NULL: never marked. */
+    int (*mark)(const unsigned char *buf, size_t len, char *comment, size_t cap);
 } cnf_codec;
+
+/* cnf__mark_copy - the comment of a mark into comment (cap bytes, kept
+ * NUL-terminated), n bytes of src. */
+static inline void cnf__mark_copy(char *comment, size_t cap, const unsigned char *src, size_t n)
+{
+    if (cap == 0)
+        return;
+    if (n > cap - 1)
+        n = cap - 1;
+    if (n)
+        memcpy(comment, src, n);
+    comment[n] = 0;
+}
+
+/* cnf__mark_software - 1 if n bytes of s are a software text of cnnfilter's. */
+static inline int cnf__mark_software(const unsigned char *s, size_t n)
+{
+    return n >= 9 && memcmp(s, "cnnfilter", 9) == 0;
+}
+
+/* The mark as TIFF tags (tiff_io.c): the TIFF reader of it, also used for
+ * the EXIF chunk of a WebP; and a small TIFF-structured EXIF block holding
+ * Software and ImageDescription (malloc'd, *len_ret bytes), NULL when out of
+ * memory. */
+int cnf__tiff_mark(const unsigned char *buf, size_t len, char *comment, size_t cap);
+unsigned char *cnf__exif_mark(const char *software, const char *comment, size_t *len_ret);
 
 /* Flags of the rows. */
 #define CNF__IMAGE_READ CNF_FORMAT_READ
@@ -88,15 +120,18 @@ cnf_status cnf__png_decode(const unsigned char *buf, size_t len, const char *nam
 cnf_status cnf__png_reader(const unsigned char *buf, size_t len, const char *name,
                            uint64_t max_pixels, cnf_reader *r, cnf_error *err);
 int cnf__png_streams(const unsigned char *buf, size_t len);
+int cnf__png_mark(const unsigned char *buf, size_t len, char *comment, size_t cap);
 /* Written by the streaming writer at CNF_PNG_DEFAULT_LEVEL (quality unused). */
-cnf_status cnf__png_encode(const cnf_image *img, const unsigned char *px, int quality,
-                           unsigned char **out, size_t *out_len, cnf_error *err);
+cnf_status cnf__png_encode(const cnf_image *img, const unsigned char *px,
+                           const cnf_encode_opts *o, unsigned char **out, size_t *out_len,
+                           cnf_error *err);
 /* The common PNG (8-bit gray/RGB(A), no interlace, no tRNS) with ISA-L's
  * inflate; leaves r->rows NULL (and succeeds) for any other PNG. */
 cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char *name,
                                 uint64_t max_pixels, cnf_reader *r, cnf_error *err);
 
-/* JPEG through libjpeg-turbo (jpeg_io.c). */
+/* JPEG through libjpeg-turbo (jpeg_io.c); the quality when none is given. */
+#define CNF_JPEG_DEFAULT_QUALITY 90
 int cnf__jpeg_sniff(const unsigned char *buf, size_t len);
 cnf_status cnf__jpeg_probe(const unsigned char *buf, size_t len, const char *name,
                            uint64_t max_pixels, int *width, int *height, int *channels,
@@ -107,8 +142,10 @@ cnf_status cnf__jpeg_reader(const unsigned char *buf, size_t len, const char *na
                             uint64_t max_pixels, cnf_reader *r, cnf_error *err);
 int cnf__jpeg_streams(const unsigned char *buf, size_t len);
 cnf_status cnf__jpeg_fits(int width, int height, cnf_error *err);
-cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px, int quality,
-                            unsigned char **out, size_t *out_len, cnf_error *err);
+int cnf__jpeg_mark(const unsigned char *buf, size_t len, char *comment, size_t cap);
+cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px,
+                            const cnf_encode_opts *o, unsigned char **out, size_t *out_len,
+                            cnf_error *err);
 
 /* Binary PGM/PPM by our own decoder (pnm_io.c). */
 int cnf__pnm_sniff(const unsigned char *buf, size_t len);
@@ -138,10 +175,12 @@ cnf_status cnf__stb_probe(const unsigned char *buf, size_t len, const char *name
                           int *has_alpha, cnf_error *err);
 cnf_status cnf__stb_decode(const unsigned char *buf, size_t len, const char *name,
                            uint64_t max_pixels, cnf_image *img, cnf_error *err);
-cnf_status cnf__bmp_encode(const cnf_image *img, const unsigned char *px, int quality,
-                           unsigned char **out, size_t *out_len, cnf_error *err);
-cnf_status cnf__tga_encode(const cnf_image *img, const unsigned char *px, int quality,
-                           unsigned char **out, size_t *out_len, cnf_error *err);
+cnf_status cnf__bmp_encode(const cnf_image *img, const unsigned char *px,
+                           const cnf_encode_opts *o, unsigned char **out, size_t *out_len,
+                           cnf_error *err);
+cnf_status cnf__tga_encode(const cnf_image *img, const unsigned char *px,
+                           const cnf_encode_opts *o, unsigned char **out, size_t *out_len,
+                           cnf_error *err);
 
 /* NumPy .npy (npy_io.c). */
 int cnf__npy_sniff(const unsigned char *buf, size_t len);
@@ -149,8 +188,9 @@ cnf_status cnf__npy_check(const unsigned char *buf, size_t len, const char *name
                           cnf_error *err);
 cnf_status cnf__npy_decode(const unsigned char *buf, size_t len, const char *name,
                            uint64_t max_pixels, cnf_image *img, cnf_error *err);
-cnf_status cnf__npy_encode(const cnf_image *img, const unsigned char *px, int quality,
-                           unsigned char **out, size_t *out_len, cnf_error *err);
+cnf_status cnf__npy_encode(const cnf_image *img, const unsigned char *px,
+                           const cnf_encode_opts *o, unsigned char **out, size_t *out_len,
+                           cnf_error *err);
 
 /* Numbers as text: .txt and .csv in, .txt and .json out, and the JSON
  * matrix reader (cnf__json_matrix) behind the codec interface (text_matrix.c). */
@@ -166,9 +206,11 @@ cnf_status cnf__csv_decode(const unsigned char *buf, size_t len, const char *nam
                            uint64_t max_pixels, cnf_image *img, cnf_error *err);
 cnf_status cnf__json_decode(const unsigned char *buf, size_t len, const char *name,
                             uint64_t max_pixels, cnf_image *img, cnf_error *err);
-cnf_status cnf__txt_encode(const cnf_image *img, const unsigned char *px, int quality,
-                           unsigned char **out, size_t *out_len, cnf_error *err);
-cnf_status cnf__json_encode(const cnf_image *img, const unsigned char *px, int quality,
-                            unsigned char **out, size_t *out_len, cnf_error *err);
+cnf_status cnf__txt_encode(const cnf_image *img, const unsigned char *px,
+                           const cnf_encode_opts *o, unsigned char **out, size_t *out_len,
+                           cnf_error *err);
+cnf_status cnf__json_encode(const cnf_image *img, const unsigned char *px,
+                            const cnf_encode_opts *o, unsigned char **out, size_t *out_len,
+                            cnf_error *err);
 
 #endif

@@ -287,8 +287,42 @@ cnf_status cnf__jpeg_reader(const unsigned char *buf, size_t len, const char *na
     return CNF_OK;
 }
 
-cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px, int quality,
-                            unsigned char **out, size_t *out_len, cnf_error *err)
+/* The mark as one COM segment: "Software: " and the software text, a
+ * newline, "Comment: " and the comment; NULL without a software text (or
+ * out of memory).  A COM segment holds 65533 bytes: a longer comment is cut. */
+static unsigned char *jpeg_com(const cnf_encode_opts *opts, size_t *len_ret)
+{
+    size_t sn, cn, n;
+    unsigned char *m;
+    if (!opts->software)
+        return NULL;
+    sn = strlen(opts->software);
+    cn = opts->comment ? strlen(opts->comment) : 0;
+    if (sn > 1000)
+        sn = 1000;
+    if (10 + sn + 1 + 9 + cn > 65533)
+        cn = 65533 - (10 + sn + 1 + 9);
+    if (!(m = malloc(10 + sn + 1 + 9 + cn)))
+        return NULL;
+    memcpy(m, "Software: ", 10);
+    memcpy(m + 10, opts->software, sn);
+    n = 10 + sn;
+    m[n++] = '\n';
+    if (opts->comment) {
+        memcpy(m + n, "Comment: ", 9);
+        memcpy(m + n + 9, opts->comment, cn);
+        n += 9 + cn;
+    }
+    *len_ret = n;
+    return m;
+}
+
+/* The encoder proper, with the COM segment made (a function of its own:
+ * nothing made before setjmp can be clobbered). */
+static cnf_status jpeg_encode_com(const cnf_image *img, const unsigned char *px,
+                                  const cnf_encode_opts *opts, unsigned char *com,
+                                  size_t com_len, unsigned char **out, size_t *out_len,
+                                  cnf_error *err)
 {
     int width = img->width, height = img->height, comp = img->channels;
     struct jpeg_compress_struct c;
@@ -304,7 +338,7 @@ cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px, int q
     JSAMPLE *row = malloc((size_t)width * (size_t)colour);
     *out = NULL;
     *out_len = 0;
-    if (!row || !sink) {
+    if (!row || !sink || (opts->software && !com)) {
         free(row);
         free(sink);
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
@@ -325,8 +359,10 @@ cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px, int q
     c.input_components = colour;
     c.in_color_space = colour == 3 ? JCS_RGB : JCS_GRAYSCALE;
     jpeg_set_defaults(&c);
-    jpeg_set_quality(&c, quality, TRUE);
+    jpeg_set_quality(&c, opts->quality == -1 ? CNF_JPEG_DEFAULT_QUALITY : opts->quality, TRUE);
     jpeg_start_compress(&c, TRUE);
+    if (com) /* right after SOI and the JFIF APP0 */
+        jpeg_write_marker(&c, JPEG_COM, com, (unsigned)com_len);
     while (c.next_scanline < c.image_height) {
         const unsigned char *src = px + (size_t)c.next_scanline * (size_t)width * (size_t)comp;
         JSAMPROW rp = row;
@@ -344,12 +380,63 @@ cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px, int q
     return CNF_OK;
 }
 
+cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px,
+                            const cnf_encode_opts *opts, unsigned char **out, size_t *out_len,
+                            cnf_error *err)
+{
+    size_t com_len = 0;
+    unsigned char *com = jpeg_com(opts, &com_len);
+    cnf_status st = jpeg_encode_com(img, px, opts, com, com_len, out, out_len, err);
+    free(com);
+    return st;
+}
+
+/* The marker segments before the scan: a COM segment whose first line is
+ * "Software: cnnfilter..." marks the file; its "Comment: " line is the
+ * comment (to the end of the segment). */
+int cnf__jpeg_mark(const unsigned char *b, size_t len, char *comment, size_t cap)
+{
+    size_t i = 2;
+    cnf__mark_copy(comment, cap, NULL, 0);
+    while (len >= 4 && i <= len - 4) {
+        unsigned m = b[i + 1];
+        size_t n;
+        if (b[i] != 0xff)
+            return 0;
+        if (m == 0xff) { /* fill byte */
+            i++;
+            continue;
+        }
+        if (m == 0xd8 || (m >= 0xd0 && m <= 0xd7) || m == 0x01) { /* no length */
+            i += 2;
+            continue;
+        }
+        if (m == 0xda || m == 0xd9) /* the scan (or the end): no mark before it */
+            return 0;
+        n = (size_t)b[i + 2] << 8 | b[i + 3];
+        if (n < 2 || n - 2 > len - i - 4)
+            return 0;
+        if (m == 0xfe && n - 2 > 10 && memcmp(b + i + 4, "Software: ", 10) == 0) {
+            const unsigned char *d = b + i + 14, *end = b + i + 2 + n;
+            const unsigned char *nl = memchr(d, '\n', (size_t)(end - d));
+            size_t first = nl ? (size_t)(nl - d) : (size_t)(end - d);
+            if (cnf__mark_software(d, first)) {
+                if (nl && (size_t)(end - nl - 1) >= 9 && memcmp(nl + 1, "Comment: ", 9) == 0)
+                    cnf__mark_copy(comment, cap, nl + 10, (size_t)(end - nl - 10));
+                return 1;
+            }
+        }
+        i += 2 + n;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------ codec table rows */
 
 const cnf_codec cnf__codec_jpeg = {
     .info = {"jpeg", "jpg jpeg",
              "JPEG: gray or RGB (CMYK read as RGB), lossy, no alpha",
-             CNF__IMAGE_RW, CNF_OUT_JPG},
+             CNF__IMAGE_RW | CNF_FORMAT_MARK, CNF_OUT_JPG},
     .kind = CNF_IN_IMAGE,
     .sniff = cnf__jpeg_sniff,
     .probe = cnf__jpeg_probe,
@@ -359,4 +446,5 @@ const cnf_codec cnf__codec_jpeg = {
     .fits = cnf__jpeg_fits,
     .encode = cnf__jpeg_encode,
     .orientation = cnf__jpeg_orientation,
+    .mark = cnf__jpeg_mark,
 };

@@ -249,8 +249,9 @@ static int host_little_endian(void)
 }
 
 /* Version 1.0 with '<f4' and the shape (C, H, W). */
-cnf_status cnf__npy_encode(const cnf_image *img, const unsigned char *px, int quality,
-                           unsigned char **out, size_t *out_len, cnf_error *err)
+cnf_status cnf__npy_encode(const cnf_image *img, const unsigned char *px,
+                           const cnf_encode_opts *opts, unsigned char **out, size_t *out_len,
+                           cnf_error *err)
 {
     cnf_buf o = {0};
     size_t values = (size_t)img->width * (size_t)img->height * (size_t)img->channels;
@@ -266,7 +267,7 @@ cnf_status cnf__npy_encode(const cnf_image *img, const unsigned char *px, int qu
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff),
                              (unsigned char)(hl >> 8)};
     (void)px;
-    (void)quality;
+    (void)opts;
     cnf__buf_put(&o, pre, 10);
     cnf__buf_put(&o, hdr, (size_t)n);
     for (size_t i = 0; i < pad; i++)

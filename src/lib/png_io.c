@@ -407,20 +407,32 @@ static int to_buf(void *ctx, const void *data, size_t len)
     return b->failed ? -1 : 0;
 }
 
-cnf_status cnf__png_encode(const cnf_image *img, const unsigned char *px, int quality,
-                           unsigned char **out, size_t *out_len, cnf_error *err)
+cnf_status cnf__png_encode(const cnf_image *img, const unsigned char *px,
+                           const cnf_encode_opts *opts, unsigned char **out, size_t *out_len,
+                           cnf_error *err)
 {
     cnf_buf b = {0};
     cnf_png_writer *w = NULL;
     cnf_status st;
     int width = img->width, height = img->height, comp = img->channels;
-    (void)quality;
+    int depth = opts->depth == 16 ? 16 : 8;
+    const char *text[5] = {NULL};
+    int t = 0;
+    if (opts->software) {
+        text[t++] = "Software";
+        text[t++] = opts->software;
+    }
+    if (opts->comment) {
+        text[t++] = "Comment";
+        text[t++] = opts->comment;
+    }
     *out = NULL;
     *out_len = 0;
-    st = cnf_png_writer_open(&w, width, height, comp, 8, CNF_PNG_DEFAULT_LEVEL, 1, NULL, to_buf,
-                             &b, err);
+    st = cnf_png_writer_open(&w, width, height, comp, depth, CNF_PNG_DEFAULT_LEVEL, 1, text,
+                             to_buf, &b, err);
     if (st == CNF_OK)
-        st = cnf_png_writer_rows(w, px, (size_t)width * (size_t)comp, height, err);
+        st = cnf_png_writer_rows(w, px, (size_t)width * (size_t)comp * (size_t)(depth / 8),
+                                 height, err);
     if (st == CNF_OK)
         st = cnf_png_writer_finish(w, err);
     cnf_png_writer_free(w);
@@ -433,12 +445,40 @@ cnf_status cnf__png_encode(const cnf_image *img, const unsigned char *px, int qu
     return CNF_OK;
 }
 
+/* The tEXt chunks before the image data: Software starting with
+ * "cnnfilter" marks the file, Comment is its comment. */
+int cnf__png_mark(const unsigned char *b, size_t len, char *comment, size_t cap)
+{
+    size_t i = 8;
+    int marked = 0;
+    while (len >= 12 && i <= len - 12) {
+        size_t n = (size_t)b[i] << 24 | (size_t)b[i + 1] << 16 | (size_t)b[i + 2] << 8 | b[i + 3];
+        const unsigned char *type = b + i + 4, *d = b + i + 8;
+        if (memcmp(type, "IDAT", 4) == 0 || memcmp(type, "IEND", 4) == 0 || n > len - i - 12)
+            break;
+        if (memcmp(type, "tEXt", 4) == 0) {
+            const unsigned char *nul = memchr(d, 0, n);
+            if (nul) {
+                size_t kn = (size_t)(nul - d), vn = n - kn - 1;
+                if (kn == 8 && memcmp(d, "Software", 8) == 0)
+                    marked = cnf__mark_software(nul + 1, vn);
+                else if (kn == 7 && memcmp(d, "Comment", 7) == 0)
+                    cnf__mark_copy(comment, cap, nul + 1, vn);
+            }
+        }
+        i += n + 12;
+    }
+    if (!marked)
+        cnf__mark_copy(comment, cap, NULL, 0);
+    return marked;
+}
+
 /* ------------------------------------------------------ codec table rows */
 
 const cnf_codec cnf__codec_png = {
     .info = {"png", "png",
              "PNG: gray or RGB, optional alpha, 8 or 16 bits (16 read as v/257)",
-             CNF__IMAGE_RW, CNF_OUT_PNG},
+             CNF__IMAGE_RW | CNF_FORMAT_16BIT | CNF_FORMAT_MARK, CNF_OUT_PNG},
     .kind = CNF_IN_IMAGE,
     .sniff = cnf__png_sniff,
     .probe = cnf__png_probe,
@@ -447,4 +487,5 @@ const cnf_codec cnf__codec_png = {
     .streams = cnf__png_streams,
     .encode = cnf__png_encode,
     .orientation = cnf__png_orientation,
+    .mark = cnf__png_mark,
 };

@@ -10,6 +10,9 @@
  */
 #include "codec.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 typedef struct pnm_header {
     int w, h, comp, maxval;
     size_t data; /* offset of the first sample; 0 while the header is incomplete */
@@ -149,15 +152,111 @@ cnf_status cnf__pnm_decode(const unsigned char *b, size_t len, const char *name,
     return CNF_OK;
 }
 
+/* --------------------------------------------------------- writing */
+
+/* A header comment line "# label: text" with line breaks made spaces. */
+static void put_comment(cnf_buf *b, const char *label, const char *text)
+{
+    cnf__buf_put(b, "# ", 2);
+    cnf__buf_put(b, label, strlen(label));
+    for (const char *p = text; *p; p++) {
+        char c = *p == '\n' || *p == '\r' ? ' ' : *p;
+        cnf__buf_put(b, &c, 1);
+    }
+    cnf__buf_put(b, "\n", 1);
+}
+
+/* P5 for gray, P6 for RGB; maxval 255, or 65535 with big-endian samples for
+ * depth 16; the mark as two comment lines after the magic:
+ * "# Software: cnnfilter 0.1.0" and "# Comment: cnnfilter --kernel ...". */
+static cnf_status pnm_encode(const cnf_image *img, const unsigned char *px,
+                             const cnf_encode_opts *opts, unsigned char **out, size_t *out_len,
+                             cnf_error *err)
+{
+    cnf_buf b = {0};
+    char head[64];
+    int sixteen = opts->depth == 16, n;
+    size_t count = (size_t)img->width * (size_t)img->height * (size_t)img->channels;
+    *out = NULL;
+    *out_len = 0;
+    if (img->has_alpha)
+        return cnf__fail(err, CNF_E_FORMAT, NULL,
+                         "PGM/PPM cannot hold alpha; drop it (--alpha drop) or write .png, .tif "
+                         "or .webp");
+    cnf__buf_put(&b, img->channels == 3 ? "P6\n" : "P5\n", 3);
+    if (opts->software) {
+        put_comment(&b, "Software: ", opts->software);
+        if (opts->comment)
+            put_comment(&b, "Comment: ", opts->comment);
+    }
+    n = snprintf(head, sizeof head, "%d %d\n%d\n", img->width, img->height,
+                 sixteen ? 65535 : 255);
+    cnf__buf_put(&b, head, (size_t)n);
+    if (!sixteen) {
+        cnf__buf_put(&b, px, count);
+    } else {
+        const uint16_t *s = (const uint16_t *)(const void *)px;
+        for (size_t i = 0; i < count && !b.failed; i++) {
+            unsigned char be[2] = {(unsigned char)(s[i] >> 8), (unsigned char)s[i]};
+            cnf__buf_put(&b, be, 2);
+        }
+    }
+    if (b.failed) {
+        free(b.data);
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    }
+    *out = b.data;
+    *out_len = b.len;
+    return CNF_OK;
+}
+
+/* The header's comment lines: "# Software: cnnfilter..." first marks the
+ * file, a "# Comment: " line after it is its comment. */
+static int pnm_mark(const unsigned char *b, size_t len, char *comment, size_t cap)
+{
+    size_t i = 2;
+    int marked = 0;
+    cnf__mark_copy(comment, cap, NULL, 0);
+    while (i < len) {
+        size_t start, end;
+        if (is_space(b[i])) {
+            i++;
+            continue;
+        }
+        if (b[i] != '#')
+            break; /* the first number: the comments are over */
+        start = i + 1;
+        if (start < len && b[start] == ' ')
+            start++;
+        end = start;
+        while (end < len && b[end] != '\n' && b[end] != '\r')
+            end++;
+        if (!marked) {
+            if (end - start < 10 || memcmp(b + start, "Software: ", 10) != 0 ||
+                !cnf__mark_software(b + start + 10, end - start - 10))
+                return 0;
+            marked = 1;
+        } else {
+            if (end - start >= 9 && memcmp(b + start, "Comment: ", 9) == 0)
+                cnf__mark_copy(comment, cap, b + start + 9, end - start - 9);
+            break;
+        }
+        i = end;
+    }
+    return marked;
+}
+
 /* ------------------------------------------------------ codec table rows */
 
 const cnf_codec cnf__codec_pnm = {
-    .info = {"pnm", "pgm ppm pnm",
-             "binary PGM or PPM (P5, P6), 8 or 16 bits, scaled to 0..255",
-             CNF__IMAGE_READ, CNF_OUT_NONE},
+    .info = {"pnm", "pnm pgm ppm",
+             "binary PGM or PPM (P5, P6), 8 or 16 bits, scaled to 0..255; no alpha",
+             CNF__IMAGE_RW | CNF_FORMAT_16BIT | CNF_FORMAT_MARK, CNF_OUT_PNM},
     .kind = CNF_IN_IMAGE,
     .sniff = cnf__pnm_sniff,
     .check = cnf__pnm_check,
     .probe = cnf__pnm_probe,
     .decode = cnf__pnm_decode,
+    .encode = pnm_encode,
+    .mark = pnm_mark,
 };

@@ -315,23 +315,25 @@ static cnf_status stb_written(int ok, cnf_buf *m, unsigned char **out, size_t *o
     return CNF_OK;
 }
 
-cnf_status cnf__bmp_encode(const cnf_image *img, const unsigned char *px, int quality,
-                           unsigned char **out, size_t *out_len, cnf_error *err)
+cnf_status cnf__bmp_encode(const cnf_image *img, const unsigned char *px,
+                           const cnf_encode_opts *opts, unsigned char **out, size_t *out_len,
+                           cnf_error *err)
 {
     cnf_buf m = {0};
     int ok = stbi_write_bmp_to_func(membuf_write, &m, img->width, img->height, img->channels,
                                     px);
-    (void)quality;
+    (void)opts;
     return stb_written(ok, &m, out, out_len, err);
 }
 
-cnf_status cnf__tga_encode(const cnf_image *img, const unsigned char *px, int quality,
-                           unsigned char **out, size_t *out_len, cnf_error *err)
+cnf_status cnf__tga_encode(const cnf_image *img, const unsigned char *px,
+                           const cnf_encode_opts *opts, unsigned char **out, size_t *out_len,
+                           cnf_error *err)
 {
     cnf_buf m = {0};
     int ok = stbi_write_tga_to_func(membuf_write, &m, img->width, img->height, img->channels,
                                     px);
-    (void)quality;
+    (void)opts;
     return stb_written(ok, &m, out, out_len, err);
 }
 

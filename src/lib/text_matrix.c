@@ -340,12 +340,13 @@ static cnf_status finished(cnf_buf *o, unsigned char **out, size_t *out_len, cnf
 }
 
 /* Rows of %.9g values separated by spaces, a blank line between channels. */
-cnf_status cnf__txt_encode(const cnf_image *img, const unsigned char *px, int quality,
-                           unsigned char **out, size_t *out_len, cnf_error *err)
+cnf_status cnf__txt_encode(const cnf_image *img, const unsigned char *px,
+                           const cnf_encode_opts *opts, unsigned char **out, size_t *out_len,
+                           cnf_error *err)
 {
     cnf_buf o = {0};
     (void)px;
-    (void)quality;
+    (void)opts;
     for (int c = 0; c < img->channels; c++) {
         const float *p = cnf_image_plane(img, c);
         if (c)
@@ -364,14 +365,15 @@ cnf_status cnf__txt_encode(const cnf_image *img, const unsigned char *px, int qu
 
 /* 2-D [row][col] for one channel, else 3-D [channel][row][col]; a row per
  * line.  JSON has no NaN or infinity: such a result is refused. */
-cnf_status cnf__json_encode(const cnf_image *img, const unsigned char *px, int quality,
-                            unsigned char **out, size_t *out_len, cnf_error *err)
+cnf_status cnf__json_encode(const cnf_image *img, const unsigned char *px,
+                            const cnf_encode_opts *opts, unsigned char **out, size_t *out_len,
+                            cnf_error *err)
 {
     cnf_buf o = {0};
     size_t values = (size_t)img->width * (size_t)img->height * (size_t)img->channels;
     int three = img->channels > 1;
     (void)px;
-    (void)quality;
+    (void)opts;
     for (size_t i = 0; i < values; i++)
         if (!isfinite(img->data[i]))
             return cnf__fail(err, CNF_E_FORMAT, NULL,

@@ -1003,6 +1003,132 @@ def pnm_cases(c):
     c.bad("pnm-comment-forever.pgm", b"P5\n#" + b"x" * 100000, what="unterminated comment")
 
 
+def tiff(entries, data=b"", big_endian=False, ifd_at=8):
+    """A classic TIFF by hand: header, one directory (entries: (tag, type, values) with type
+    3 SHORT, 4 LONG, 2 ASCII), out-of-line values after it, then `data`; the tag 273
+    (StripOffsets) values given as offsets into `data` are moved past the directory."""
+    e = ">" if big_endian else "<"
+    size = {2: 1, 3: 2, 4: 4, 11: 4}
+    code = {3: "H", 4: "I", 11: "f"}
+    n = len(entries)
+    extra_at = ifd_at + 2 + 12 * n + 4
+    blobs = b""
+    body = []
+    vals_list = []
+    for tag, typ, vals in sorted(entries):
+        vals_list.append((tag, typ, vals))
+    total_extra = 0
+    for tag, typ, vals in vals_list:
+        count = len(vals) if typ != 2 else len(vals) + 1
+        if count * size[typ] > 4:
+            total_extra += count * size[typ] + (count * size[typ]) % 2
+    data_at = extra_at + total_extra
+    for tag, typ, vals in vals_list:
+        if tag in (273, 324):
+            vals = [v + data_at for v in vals]
+        if typ == 2:
+            raw = vals + b"\0"
+            count = len(raw)
+        else:
+            raw = struct.pack(e + code[typ] * len(vals), *vals)
+            count = len(vals)
+        if len(raw) <= 4:
+            field = raw.ljust(4, b"\0")
+        else:
+            field = struct.pack(e + "I", extra_at + len(blobs))
+            blobs += raw + (b"\0" if len(raw) % 2 else b"")
+        body.append(struct.pack(e + "HHI", tag, typ, count) + field)
+    head = (b"MM\0*" if big_endian else b"II*\0") + struct.pack(e + "I", ifd_at)
+    out = head + b"\0" * (ifd_at - 8) + struct.pack(e + "H", n) + b"".join(body) + \
+        struct.pack(e + "I", 0) + blobs
+    assert len(out) == data_at, (len(out), data_at)
+    return out + data
+
+
+def tiff_basic(w, h, spp, bits, photometric, data, fmt=1, planar=1, extra=None, rows=None,
+               big_endian=False):
+    ent = [(256, 4, [w]), (257, 4, [h]), (258, 3, [bits] * spp), (259, 3, [1]),
+           (262, 3, [photometric]), (273, 4, [0]), (277, 3, [spp]),
+           (278, 4, [rows or h]), (279, 4, [len(data)]), (284, 3, [planar]),
+           (339, 3, [fmt] * spp)]
+    if extra is not None:
+        ent.append((338, 3, extra))
+    return tiff(ent, data, big_endian=big_endian)
+
+
+def tiff_cases(c):
+    g = pattern(3, 5, 1, 80)[:, :, 0]
+    t8 = tiff_basic(5, 3, 1, 8, 1, g.astype(np.uint8).tobytes())
+    c.good("tiff-gray8.tif", t8, truth=g[None], what="uncompressed 8-bit gray TIFF by hand")
+    c.good("tiff-gray8-white.tif", tiff_basic(5, 3, 1, 8, 0, g.astype(np.uint8).tobytes()),
+           truth=(255 - g)[None], what="min-is-white: 255 - v")
+    rgb16 = pattern(2, 3, 3, 81, hi=65536)
+    c.good("tiff-rgb16-be.tif",
+           tiff_basic(3, 2, 3, 16, 2, rgb16.astype(">u2").tobytes(), big_endian=True),
+           truth=chw(rgb16) / 257.0, tol=1e-4, what="big-endian 16-bit RGB: v / 257")
+    f = np.array([[-1.5, 0.25, 1e6], [3.0, -0.0, 255.5]], np.float32)
+    c.good("tiff-float.tif", tiff_basic(3, 2, 1, 32, 1, f.astype("<f4").tobytes(), fmt=3),
+           truth=f[None].astype(np.float64), what="float32 gray: the values as stored")
+    ga = pattern(2, 2, 2, 82)
+    c.good("tiff-gray-alpha.tif", tiff_basic(2, 2, 2, 8, 1, ga.astype(np.uint8).tobytes(),
+                                             extra=[2]),
+           truth=chw(ga), what="gray + unassociated alpha")
+    planes = pattern(2, 2, 3, 83)
+    c.good("tiff-separate.tif",
+           tiff([(256, 4, [2]), (257, 4, [2]), (258, 3, [8, 8, 8]), (259, 3, [1]),
+                 (262, 3, [2]), (273, 4, [0, 4, 8]), (277, 3, [3]), (278, 4, [2]),
+                 (279, 4, [4, 4, 4]), (284, 3, [2])],
+                np.transpose(planes, (2, 0, 1)).astype(np.uint8).tobytes()),
+           truth=chw(planes), what="separate planes, one strip each")
+    truncations(c, "tiff-gray8", t8, [1, 3, 4, 7, 9, 30, 100, len(t8) - 1], "tif",
+                "5x3 TIFF")
+    c.bad("tiff-100000x100000.tif", tiff_basic(100000, 100000, 1, 8, 1, bytes(64)),
+          what="TIFF header 100000x100000, 64 bytes of data")
+    c.bad("tiff-maxpix.tif", t8, args=["--max-pixels", "14"], what="5x3 with --max-pixels 14")
+    c.bad("tiff-huge-tiles.tif",
+          tiff([(256, 4, [16]), (257, 4, [16]), (258, 3, [8]), (259, 3, [1]), (262, 3, [1]),
+                (277, 3, [1]), (322, 4, [1 << 20]), (323, 4, [1 << 20]), (324, 4, [0]),
+                (325, 4, [64])], bytes(64)),
+          what="16x16 TIFF with 2^20 x 2^20 tiles (must not allocate them)")
+    c.bad("tiff-strip-past-end.tif",
+          tiff([(256, 4, [64]), (257, 4, [64]), (258, 3, [8]), (259, 3, [1]), (262, 3, [1]),
+                (273, 4, [0]), (277, 3, [1]), (278, 4, [64]), (279, 4, [1 << 30])], bytes(64)),
+          what="strip byte count 1 GiB in a small file")
+    c.bad("tiff-palette.tif",
+          tiff([(256, 4, [5]), (257, 4, [3]), (258, 3, [8]), (259, 3, [1]), (262, 3, [3]),
+                (273, 4, [0]), (277, 3, [1]), (278, 4, [3]), (279, 4, [15]),
+                (320, 3, list(range(0, 65536, 256)) * 3)], bytes(15)),
+          what="palette TIFF (with its colour map)")
+    c.bad("tiff-4bit.tif", tiff_basic(4, 2, 1, 4, 1, bytes(4)), what="4-bit gray TIFF")
+    c.bad("tiff-signed.tif", tiff_basic(5, 3, 1, 16, 1, bytes(30), fmt=2),
+          what="signed 16-bit TIFF")
+    c.bad("tiff-ifd-past-end.tif", b"II*\0" + struct.pack("<I", 1 << 30) + bytes(32),
+          what="directory offset past the end")
+    c.bad("tiff-ifd-loop.tif", b"II*\0\x08\0\0\0\x00\x00\x08\0\0\0",
+          what="empty directory pointing to itself")
+
+
+# A 4x4 lossless WebP with alpha (ImageMagick, once): its truncations.
+WEBP_4X4 = bytes.fromhex(
+    "5249464648000000574542505650384c3c0000002f0fc00210993244f43f3611d1ff8082b66d18f3c7"
+    "bd3f0204d936f527fd282e104861164f906d8b7b826f0230170a71148305baca3b5b4b79a77500")
+
+
+def webp_cases(c):
+    truncations(c, "webp", WEBP_4X4, [4, 11, 12, 20, 25, 40, len(WEBP_4X4) - 1], "webp",
+                "16x12 lossless WebP")
+    big = bytearray(WEBP_4X4)
+    # VP8L header: 14-bit width-1 and height-1 after the signature byte 0x2f.
+    bits = (16383 - 1) | ((16383 - 1) << 14) | (1 << 28)
+    big[21:25] = struct.pack("<I", bits)
+    c.bad("webp-16383x16383.webp", bytes(big), what="WebP header 16383x16383 (over the limit)")
+    c.bad("webp-maxpix.webp", WEBP_4X4, args=["--max-pixels", "100"],
+          what="16x12 WebP with --max-pixels 100")
+    c.bad("webp-riff-only.webp", b"RIFF\x04\0\0\0WEBP", what="RIFF WEBP and nothing else")
+    c.bad("webp-vp8-junk.webp", b"RIFF\x24\0\0\0WEBPVP8 \x18\0\0\0" + bytes(range(24)),
+          what="a VP8 chunk of junk")
+
+
 def psd_cases(c):
     rgb = pattern(3, 4, 3, 80)
     raw = psd(rgb)
@@ -1523,6 +1649,8 @@ def main():
     tga_cases(c)
     gif_cases(c)
     pnm_cases(c)
+    tiff_cases(c)
+    webp_cases(c)
     psd_cases(c)
     hdr_cases(c)
     pic_cases(c)

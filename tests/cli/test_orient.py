@@ -217,6 +217,46 @@ def a_png_with_exif_is_turned_as_libvips_does():
             assert np.array_equal(png_chw(path("va.png")), png_chw(path("pup.png"))), o
 
 
+def with_webp_exif(webp, o, big):
+    """A WebP with its EXIF chunk (cnnfilter writes one, with its mark) replaced by one holding
+    orientation o."""
+    t = tiff(o, big)
+    out, i = [webp[:12]], 12
+    while i + 8 <= len(webp):
+        tag, n = webp[i:i + 4], struct.unpack("<I", webp[i + 4:i + 8])[0]
+        body = t if tag == b"EXIF" else webp[i + 8:i + 8 + n]
+        out.append(tag + struct.pack("<I", len(body)) + body + (b"\0" if len(body) % 2 else b""))
+        i += 8 + n + (n % 2)
+    data = b"".join(out)
+    assert b"EXIF" in data
+    return data[:4] + struct.pack("<I", len(data) - 8) + data[8:]
+
+
+IM_ORIENT = {1: "top-left", 2: "top-right", 3: "bottom-right", 4: "bottom-left", 5: "left-top",
+             6: "right-top", 7: "right-bottom", 8: "left-bottom"}
+
+
+def tiff_and_webp_are_turned_too():
+    stored = base_pixels()
+    src = write("tbase.png", cnnref.png_write(stored))
+    chw = stored.astype(np.float64).transpose(2, 0, 1)
+    ok(*ID, src, path("tbase.webp"))   # lossless, with an EXIF chunk (cnnfilter's mark)
+    with open(path("tbase.webp"), "rb") as f:
+        webp = f.read()
+    for o in range(1, 9):
+        t = path("t%d.tif" % o)
+        subprocess.run(["convert", src, "-orient", IM_ORIENT[o], t], check=True)
+        ok(*ID, t, path("tup.npy"))
+        assert np.array_equal(npy(path("tup.npy")), upright(chw, o)), ("tiff", o)
+        ok(*ID, "--no-auto-orient", t, path("tkept.npy"))
+        assert np.array_equal(npy(path("tkept.npy")), chw), ("tiff", o)
+        w = write("w%d.webp" % o, with_webp_exif(webp, o, o % 2 == 0))
+        ok(*ID, w, path("wup.npy"))
+        assert np.array_equal(npy(path("wup.npy")), upright(chw, o)), ("webp", o)
+        ok(*ID, "--no-auto-orient", w, path("wkept.npy"))
+        assert np.array_equal(npy(path("wkept.npy")), chw), ("webp", o)
+
+
 def a_broken_exif_block_leaves_the_image_as_stored():
     plain = plain_jpeg()
     ok(*ID, "--no-auto-orient", write("plain.jpg", plain), path("plain.npy"))
@@ -311,7 +351,7 @@ def main():
     tests = [each_jpeg_orientation_turns_as_numpy_and_imagemagick_say,
              no_auto_orient_keeps_the_stored_order, explain_shows_the_upright_size,
              verbose_says_the_input_was_turned, batch_mode_turns_them_too,
-             a_png_with_exif_is_turned_as_libvips_does,
+             a_png_with_exif_is_turned_as_libvips_does, tiff_and_webp_are_turned_too,
              a_broken_exif_block_leaves_the_image_as_stored, learn_turns_too_unless_told_not_to,
              train_and_predict_turn_too_unless_told_not_to,
              hdr_keeps_float_values_times_255,

@@ -451,7 +451,7 @@ def usage_errors_that_need_no_input_are_reported_once():
     rc, out, err = run("-k", "identity", "--depth", "16", "--output-format", "jpg", "-o",
                        path("once_out"), d)
     assert rc == 2, (rc, err)
-    harness.one_error_line(err, "cnnfilter: --depth: 16-bit output is for PNG only")
+    harness.one_error_line(err, "cnnfilter: --depth: 16-bit output is for .png, .tif and .pnm only")
     assert not os.path.exists(path("once_out"))
 
 

@@ -34,9 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CNF_OK) {
         unsigned char *buf;
         size_t len;
-        if (cnf_encode(&img, CNF_OUT_TXT, CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e) == CNF_OK)
+        if (cnf_encode(&img, CNF_OUT_TXT, NULL, &buf, &len, NULL, &e) == CNF_OK)
             free(buf);
-        if (cnf_encode(&img, CNF_OUT_NPY, CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e) == CNF_OK)
+        if (cnf_encode(&img, CNF_OUT_NPY, NULL, &buf, &len, NULL, &e) == CNF_OK)
             free(buf);
         cnf_image_free(&img);
     }

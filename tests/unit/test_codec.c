@@ -37,7 +37,10 @@ static bytes b_encode(const cnf_image *img, cnf_output_format f)
 {
     bytes b = {NULL, 0};
     cnf_error e;
-    if (cnf_encode(img, f, CNF_MAP_CLAMP, 95, &b.p, &b.n, NULL, &e) != CNF_OK) {
+    cnf_encode_opts o;
+    cnf_encode_opts_init(&o);
+    o.quality = 95;
+    if (cnf_encode(img, f, &o, &b.p, &b.n, NULL, &e) != CNF_OK) {
         fprintf(stderr, "encode %d: %s\n", f, e.msg);
         abort();
     }
@@ -146,16 +149,22 @@ static void table_lists_exactly_the_supported_inputs_and_outputs(void)
     char in[512], out[512];
     words(CNF_FORMAT_READ, 0, in, sizeof in);
     words(CNF_FORMAT_WRITE, 1, out, sizeof out);
-    CHECK(strcmp(in, "png jpg jpeg bmp tga gif pgm ppm pnm psd hdr npy txt json csv") == 0);
-    CHECK(strcmp(out, "png jpg bmp tga npy txt json") == 0);
-    if (strcmp(out, "png jpg bmp tga npy txt json") != 0)
+    CHECK(strcmp(in, "png jpg jpeg tif tiff webp bmp tga gif pnm pgm ppm psd hdr npy txt json "
+                     "csv") == 0);
+    CHECK(strcmp(out, "png jpg tif webp bmp tga pnm npy txt json") == 0);
+    if (strcmp(out, "png jpg tif webp bmp tga pnm npy txt json") != 0)
         fprintf(stderr, "outputs: %s\ninputs: %s\n", out, in);
     /* jpeg is accepted for jpg. */
     CHECK_EQ_INT(cnf_output_format_from_name("jpeg"), CNF_OUT_JPG);
     CHECK_EQ_INT(cnf_output_format_from_name("JPG"), CNF_OUT_JPG);
     CHECK_EQ_INT(cnf_output_format_from_name("gif"), CNF_OUT_NONE);
     CHECK_EQ_INT(cnf_output_format_from_name("csv"), CNF_OUT_NONE);
-    CHECK_EQ_INT(cnf_output_format_from_name("webp"), CNF_OUT_NONE);
+    CHECK_EQ_INT(cnf_output_format_from_name("heic"), CNF_OUT_NONE);
+    CHECK_EQ_INT(cnf_output_format_from_name("webp"), CNF_OUT_WEBP);
+    CHECK_EQ_INT(cnf_output_format_from_name("tiff"), CNF_OUT_TIFF);
+    CHECK_EQ_INT(cnf_output_format_from_name("TIF"), CNF_OUT_TIFF);
+    CHECK_EQ_INT(cnf_output_format_from_name("pgm"), CNF_OUT_PNM);
+    CHECK_EQ_INT(cnf_output_format_from_name("ppm"), CNF_OUT_PNM);
 }
 
 static void names_and_extensions_are_unique_and_map_back_to_their_row(void)
@@ -164,7 +173,7 @@ static void names_and_extensions_are_unique_and_map_back_to_their_row(void)
     const cnf_format_info *f = cnf_formats(&n);
     char seen[64][16];
     int n_seen = 0;
-    CHECK_EQ_INT(n, 12);
+    CHECK_EQ_INT(n, 14);
     for (size_t i = 0; i < n; i++) {
         const char *p = f[i].extensions;
         CHECK(cnf_format_by_name(f[i].name) == &f[i]);
@@ -197,11 +206,11 @@ static void names_and_extensions_are_unique_and_map_back_to_their_row(void)
             p += *p == ' ';
         }
     }
-    CHECK(cnf_format_for_path("a/b.webp") == NULL);
+    CHECK(cnf_format_for_path("a/b.heic") == NULL);
     CHECK(cnf_format_for_path("a.png/b") == NULL);
     CHECK(cnf_format_for_path("noext") == NULL);
     CHECK(cnf_format_by_name("") == NULL);
-    CHECK_EQ_INT(cnf_input_kind_for_path("a/b.webp"), CNF_IN_AUTO);
+    CHECK_EQ_INT(cnf_input_kind_for_path("a/b.heic"), CNF_IN_AUTO);
     CHECK_EQ_INT(cnf_input_kind_for_path("-"), CNF_IN_AUTO);
 }
 
@@ -230,18 +239,18 @@ static void flags_agree_with_what_cnf_encode_does(void)
         CHECK_EQ_INT(cnf_output_format_is_8bit(f[i].output), !!(fl & CNF_FORMAT_8BIT));
         CHECK_EQ_INT(!!(fl & CNF_FORMAT_MATRIX), !!(fl & CNF_FORMAT_EXACT));
         /* Two colour planes: only exact formats take them. */
-        st = cnf_encode(&two, f[i].output, CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e);
+        st = cnf_encode(&two, f[i].output, NULL, &buf, &len, NULL, &e);
         CHECK_EQ_INT(st, fl & CNF_FORMAT_8BIT ? CNF_E_FORMAT : CNF_OK);
         if (st == CNF_OK)
             free(buf);
-        CHECK_EQ_INT(cnf_encode(&img, f[i].output, CNF_MAP_CLAMP, 100, &buf, &len, NULL, &e),
+        CHECK_EQ_INT(cnf_encode(&img, f[i].output, NULL, &buf, &len, NULL, &e),
                      CNF_OK);
         if (f[i].output != CNF_OUT_JPG) {
             /* Written, then read back by content: mapped or exact values
-             * (stb writes gray BMP as RGB). */
+             * (stb writes gray BMP as RGB, WebP has no gray). */
             cnf_image back;
             bytes b = {buf, len};
-            int planes = f[i].output == CNF_OUT_BMP ? 3 : 1;
+            int planes = f[i].output == CNF_OUT_BMP || f[i].output == CNF_OUT_WEBP ? 3 : 1;
             CHECK(decodes_as(&b, CNF_IN_AUTO, 2, 2, planes, 0, &back));
             for (int c = 0; c < planes; c++) {
                 cnf_image one = back;
@@ -258,7 +267,7 @@ static void flags_agree_with_what_cnf_encode_does(void)
         unsigned char *buf;
         size_t len;
         cnf_error e;
-        CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_NONE, CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e),
+        CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_NONE, NULL, &buf, &len, NULL, &e),
                      CNF_E_USAGE);
         CHECK(strcmp(e.msg, "not a matrix format") == 0);
     }

@@ -442,7 +442,7 @@ static unsigned char *png_oriented(int o, size_t *len)
     blk t = orient_block(0, (unsigned)o);
     for (int i = 0; i < 18; i++)
         img.data[i] = (float)(i * 10);
-    if (cnf_encode(&img, CNF_OUT_PNG, CNF_MAP_CLAMP, 90, &png, &n, NULL, &e) != CNF_OK)
+    if (cnf_encode(&img, CNF_OUT_PNG, NULL, &png, &n, NULL, &e) != CNF_OK)
         abort();
     cnf_image_free(&img);
     out = malloc(n + t.n + 12);

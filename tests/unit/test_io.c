@@ -146,7 +146,7 @@ static void npy_output_has_a_numpy_header_and_raw_float32(void)
     unsigned char *buf;
     size_t len;
     cnf_error e;
-    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_NPY, CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_NPY, NULL, &buf, &len, NULL, &e), CNF_OK);
     CHECK(memcmp(buf, "\x93NUMPY\x01\x00", 8) == 0);
     {
         size_t hl = buf[8] | (size_t)buf[9] << 8;
@@ -167,13 +167,13 @@ static void txt_and_json_outputs_read_back_exactly(void)
     unsigned char *buf;
     size_t len;
     cnf_error e;
-    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_TXT, CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_TXT, NULL, &buf, &len, NULL, &e), CNF_OK);
     CHECK(memcmp(buf, "0.100000001 0 1.00000001e-07\n\n", 30) == 0);
     CHECK_EQ_INT(cnf_decode(buf, len, CNF_IN_TXT, "t", 1000, &back, &e), CNF_OK);
     CHECK(t_equal(&back, 3, 1, 2, v));
     cnf_image_free(&back);
     free(buf);
-    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_JSON, CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_JSON, NULL, &buf, &len, NULL, &e), CNF_OK);
     CHECK_EQ_INT(cnf_decode(buf, len, CNF_IN_JSON, "j", 1000, &back, &e), CNF_OK);
     CHECK(t_equal(&back, 3, 1, 2, v));
     cnf_image_free(&back);
@@ -192,7 +192,7 @@ static void png_round_trip_keeps_pixels_and_alpha(void)
     for (int f = CNF_OUT_PNG; f <= CNF_OUT_TGA; f++) {
         if (f == CNF_OUT_JPG)
             continue; /* lossy */
-        CHECK_EQ_INT(cnf_encode(&img, (cnf_output_format)f, CNF_MAP_CLAMP, 90, &buf, &len, NULL,
+        CHECK_EQ_INT(cnf_encode(&img, (cnf_output_format)f, NULL, &buf, &len, NULL,
                                 &e),
                      CNF_OK);
         CHECK_EQ_INT(cnf_decode(buf, len, CNF_IN_AUTO, "p", 1000, &back, &e), CNF_OK);
@@ -210,7 +210,7 @@ static void image_formats_refuse_other_channel_counts(void)
     unsigned char *buf;
     size_t len;
     cnf_error e;
-    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_PNG, CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e),
+    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_PNG, NULL, &buf, &len, NULL, &e),
                  CNF_E_FORMAT);
     CHECK_EQ_INT(cnf_status_is_usage(CNF_E_FORMAT), 1);
     cnf_image_free(&img);
@@ -223,7 +223,7 @@ static void pixel_limit_is_checked_from_the_header(void)
     unsigned char *buf;
     size_t len;
     cnf_error e;
-    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_PNG, CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_PNG, NULL, &buf, &len, NULL, &e), CNF_OK);
     /* IHDR width/height at bytes 16..23 (big-endian). */
     buf[16] = 0;
     buf[17] = 1;

@@ -263,7 +263,7 @@ static void npy_output_is_byte_for_byte_what_numpy_saves(void)
     memset(want + 72, ' ', 55);
     want[127] = '\n';
     memcpy(want + 128, "\x00\x00\xc0\x3f\x00\x00\x00\xc0", 8);
-    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_NPY, CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_NPY, NULL, &buf, &len, NULL, &e), CNF_OK);
     CHECK_EQ_INT(len, sizeof want);
     CHECK(len == sizeof want && memcmp(buf, want, len) == 0);
     free(buf);
@@ -291,7 +291,7 @@ static void txt_and_json_outputs_are_exact_text(void)
         unsigned char *buf;
         size_t len;
         cnf_error e;
-        CHECK_EQ_INT(cnf_encode(&img, T[i].f, CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e), CNF_OK);
+        CHECK_EQ_INT(cnf_encode(&img, T[i].f, NULL, &buf, &len, NULL, &e), CNF_OK);
         CHECK(len == strlen(T[i].want) && memcmp(buf, T[i].want, len) == 0);
         if (len != strlen(T[i].want) || memcmp(buf, T[i].want, len) != 0)
             fprintf(stderr, "case %zu: %.*s", i, (int)len, (const char *)buf);
@@ -303,13 +303,13 @@ static void txt_and_json_outputs_are_exact_text(void)
         unsigned char *buf;
         size_t len;
         cnf_error e;
-        CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_JSON, CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e),
+        CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_JSON, NULL, &buf, &len, NULL, &e),
                      CNF_E_FORMAT);
         CHECK(strcmp(e.msg, "the result has non-finite values, which JSON cannot hold; use .npy "
                             "or .txt") == 0);
         CHECK(buf == NULL && len == 0);
         /* .txt and .npy hold them. */
-        CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_TXT, CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e),
+        CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_TXT, NULL, &buf, &len, NULL, &e),
                      CNF_OK);
         CHECK(len == 6 && memcmp(buf, "1 inf\n", 6) == 0);
         free(buf);
@@ -339,7 +339,7 @@ static void random_values_round_trip_through_every_exact_format(void)
         size_t len;
         cnf_image back;
         cnf_error e;
-        CHECK_EQ_INT(cnf_encode(&img, F[f], CNF_MAP_CLAMP, 90, &buf, &len, NULL, &e), CNF_OK);
+        CHECK_EQ_INT(cnf_encode(&img, F[f], NULL, &buf, &len, NULL, &e), CNF_OK);
         CHECK_EQ_INT(cnf_decode(buf, len, K[f], "r", 1000, &back, &e), CNF_OK);
         CHECK(t_equal(&back, 7, 5, 3, img.data));
         cnf_image_free(&back);

@@ -266,7 +266,7 @@ static void completeness_checks_the_end_of_each_format(void)
     CHECK_EQ_INT(cnf_image_alloc(&img, 4, 3, 1, 0, &e), CNF_OK);
     for (int i = 0; i < 12; i++)
         img.data[i] = (float)(i * 20);
-    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_PNG, CNF_MAP_CLAMP, 90, &png, &len, NULL, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_PNG, NULL, &png, &len, NULL, &e), CNF_OK);
     CHECK_EQ_INT(write_output(p, png, len, 1, &e), CNF_OK);
     CHECK_EQ_INT(output_is_complete(p, CNF_OUT_PNG), 1);
     CHECK_EQ_INT(write_output(p, png, len - 1, 1, &e), CNF_OK);
@@ -275,7 +275,7 @@ static void completeness_checks_the_end_of_each_format(void)
     CHECK_EQ_INT(output_is_complete(p, CNF_OUT_PNG), 0);
     CHECK_EQ_INT(output_is_complete(in_dir("missing.png"), CNF_OUT_PNG), 0);
     free(png);
-    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_JPG, CNF_MAP_CLAMP, 90, &png, &len, NULL, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_JPG, NULL, &png, &len, NULL, &e), CNF_OK);
     CHECK_EQ_INT(write_output(j, png, len, 1, &e), CNF_OK);
     CHECK_EQ_INT(output_is_complete(j, CNF_OUT_JPG), 1);
     CHECK_EQ_INT(write_output(j, png, len - 2, 1, &e), CNF_OK);

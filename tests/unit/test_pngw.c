@@ -511,7 +511,7 @@ static void strided_rows_and_the_default_level(void)
         for (int ch = 0; ch < 2; ch++)
             for (int i = 0; i < w * h; i++)
                 cnf_image_plane(&img, ch)[i] = px[(size_t)i * 2 + (size_t)ch];
-        CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_PNG, CNF_MAP_CLAMP, 90, &out, &out_len, NULL, &e),
+        CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_PNG, NULL, &out, &out_len, NULL, &e),
                      CNF_OK);
         c.data = out;
         c.len = out_len;
