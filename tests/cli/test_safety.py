@@ -102,6 +102,10 @@ def a_batch_never_overwrites_its_own_inputs():
     before = snapshot(d)
     rc, out, err = run("-k", "identity", "-o", d, d)
     assert rc == 2, (rc, out, err)
+    assert "the output folder is the input folder" in err, err
+    assert snapshot(d) == before, "an input was changed"
+    rc, out, err = run("-k", "identity", "-o", d, os.path.join(d, "a.jpg"), os.path.join(d, "a.png"))
+    assert rc == 2, (rc, out, err)
     assert "a.png: is an input of this run" in err, err
     assert snapshot(d) == before, "an input was changed"
     # Bank names: a.jpg -> a-sobel_v.png, itself an input.
@@ -110,7 +114,8 @@ def a_batch_never_overwrites_its_own_inputs():
         f.write(jpeg_bytes())
     tiny_png(os.path.join(d, "a-sobel_v.png"), 2)
     before = snapshot(d)
-    rc, out, err = run("-k", "sobel_v", "-k", "sobel_h", "-o", d, d)
+    rc, out, err = run("-k", "sobel_v", "-k", "sobel_h", "-o", d, os.path.join(d, "a.jpg"),
+                       os.path.join(d, "a-sobel_v.png"))
     assert rc == 2, (rc, out, err)
     assert "a-sobel_v.png: is an input of this run" in err, err
     assert snapshot(d) == before
@@ -191,8 +196,8 @@ def input_names_are_never_read_as_templates():
 def closed_standard_descriptors_never_end_up_in_outputs():
     d = fresh("closed")
     pxs = [tiny_png(os.path.join(d, "i%02d.png" % i), 100 + i) for i in range(40)]
-    with open(os.path.join(d, "bad.png"), "w") as f:
-        f.write("not a png, so an error message is written\n")
+    with open(os.path.join(d, "bad.png"), "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + b"a corrupt png, so an error message is written\n")
     out = path("closed_out")
     for redirect in ("2>&-", "1>&- 2>&-", "0<&- 1>&- 2>&-"):
         shutil.rmtree(out, ignore_errors=True)
