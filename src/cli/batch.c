@@ -389,13 +389,38 @@ static void keep_shard(const options *o, list *l)
     l->n = k;
 }
 
-/* --skip-existing: every output of the item is there and complete. */
+/* --skip-existing: every output of the item is there, complete, and - for
+ * an image with cnnfilter's mark - made by this version with these options
+ * (else it is made again, said with -v).  An image cnnfilter did not write
+ * is never kept: check_foreign has refused it, or -f replaces it. */
 static int already_done(const options *o, const item *it)
 {
-    for (int g = 0; g < it->n_outs; g++)
-        if (!output_is_complete(it->outs[g], o->out_fmt))
+    char want[sizeof o->normalized + 64], have[sizeof o->normalized + 64];
+    mark_comment(o, want, sizeof want);
+    for (int g = 0; g < it->n_outs; g++) {
+        exist_kind k = existing_output(it->outs[g], have, sizeof have);
+        if (k == EXIST_NONE || k == EXIST_FOREIGN || !output_is_complete(it->outs[g], o->out_fmt))
             return 0;
+        if (k == EXIST_OURS && strcmp(have, want) != 0) {
+            if (o->verbose)
+                msg_info("%s: made with other options or another version ('%s'); made again",
+                         it->outs[g], have);
+            return 0;
+        }
+    }
     return it->n_outs > 0;
+}
+
+/* Before anything is written: an existing output that is an image
+ * cnnfilter did not write is replaced only with -f.  Returns the number of
+ * such outputs (each printed). */
+static int check_foreign(const options *o, const list *l)
+{
+    int problems = 0;
+    for (size_t i = 0; !o->force && i < l->n; i++)
+        for (int g = 0; g < l->v[i].n_outs; g++)
+            problems += foreign_refused(o, l->v[i].outs[g]);
+    return problems;
 }
 
 /* ------------------------------------------------------ batch workers */
@@ -516,6 +541,11 @@ int run_batch(const run_setup *s)
         goto out;
     }
     keep_shard(o, &l);
+    if (check_foreign(o, &l) > 0) {
+        msg_error(o->output_dir, "nothing written");
+        rc = EXIT_USAGE;
+        goto out;
+    }
     process_all(s, &l, t0);
     skipped = (size_t)l.skipped;
     for (size_t i = 0; i < l.n; i++) {

@@ -226,9 +226,13 @@ typedef cnf_status (*png_feed)(void *ctx, png_sink *ps, cnf_error *err);
 #define PNG_TEXT_MAX (sizeof((options *)0)->normalized + 32)
 #define MARK_SOFTWARE "cnnfilter " CNF_VERSION_STRING
 
-static void mark_comment(const options *o, char *buf, size_t size)
+/* The comment: the version and the options, so that --skip-existing can
+ * tell an output of these options and this version (whose defaults made the
+ * same pixels) from any other. */
+void mark_comment(const options *o, char *buf, size_t size)
 {
-    snprintf(buf, size, "cnnfilter %s%s", o->normalized, o->normalized_truncated ? " ..." : "");
+    snprintf(buf, size, "cnnfilter %s %s%s", CNF_VERSION_STRING, o->normalized,
+             o->normalized_truncated ? " ..." : "");
 }
 
 /* Feed the rows to a PNG writer per group, writing into fs[g]. */
@@ -397,6 +401,75 @@ static int head_tail(const char *path, unsigned char *head, size_t n, unsigned c
     }
     close(fd);
     return ok;
+}
+
+/* The head of a WebP and its EXIF chunk (where its mark is, after the image
+ * data), put together as a WebP of two chunks for cnf_image_mark. */
+static size_t webp_mark_bytes(int fd, off_t size, unsigned char *buf, size_t cap)
+{
+    off_t i = 12;
+    if (cap < 20 || pread(fd, buf, 12, 0) != 12)
+        return 0;
+    while (i + 8 <= size) {
+        unsigned char h[8];
+        uint32_t n;
+        if (pread(fd, h, 8, i) != 8)
+            return 0;
+        n = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
+        if (memcmp(h, "EXIF", 4) == 0) {
+            size_t k = n < cap - 20 ? n : cap - 20;
+            ssize_t got;
+            memcpy(buf + 12, h, 8);
+            got = pread(fd, buf + 20, k, i + 8);
+            return got > 0 ? 20 + (size_t)got : 0;
+        }
+        i += 8 + (off_t)n + (off_t)(n & 1);
+    }
+    return 0;
+}
+
+exist_kind existing_output(const char *path, char *comment, size_t cap)
+{
+    enum { HEAD = 64 * 1024 };
+    unsigned char *buf;
+    const cnf_format_info *f;
+    struct stat st;
+    ssize_t n;
+    exist_kind kind = EXIST_UNKNOWN;
+    int fd;
+    if (comment && cap)
+        comment[0] = 0;
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return EXIST_NONE;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0 || !(buf = malloc(HEAD))) {
+        close(fd);
+        return EXIST_UNKNOWN;
+    }
+    n = pread(fd, buf, HEAD, 0);
+    f = n > 0 ? cnf_image_format_of(buf, (size_t)n) : NULL;
+    if (f) {
+        size_t len = (size_t)n;
+        if (strcmp(f->name, "webp") == 0 && st.st_size > HEAD)
+            len = webp_mark_bytes(fd, st.st_size, buf, HEAD);
+        if (len && cnf_image_mark(buf, len, comment, cap))
+            kind = EXIST_OURS;
+        else if ((f->flags & CNF_FORMAT_MARK) || !(f->flags & CNF_FORMAT_WRITE))
+            kind = EXIST_FOREIGN;
+    }
+    free(buf);
+    close(fd);
+    return kind;
+}
+
+int foreign_refused(const options *o, const char *path)
+{
+    if (o->force || strcmp(path, "-") == 0 || existing_output(path, NULL, 0) != EXIST_FOREIGN)
+        return 0;
+    msg_error(path, "exists and is an image cnnfilter did not write; not replaced (give -f to "
+                    "replace it, or another OUTPUT: did a glob such as *.jpg make a photo the "
+                    "OUTPUT?)");
+    return 1;
 }
 
 int output_is_complete(const char *path, cnf_output_format fmt)

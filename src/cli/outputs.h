@@ -66,6 +66,30 @@ cnf_status emit_whole(const options *o, const cnf_image *res, int groups, cnf_ou
  * decode.  A 0-byte or truncated file is not complete. */
 int output_is_complete(const char *path, cnf_output_format fmt);
 
+/* What an existing output path holds, for the rules on replacing it:
+ * - EXIST_NONE: nothing (or it cannot be opened: writing will say why);
+ * - EXIST_OURS: an image with cnnfilter's mark (cnf_image_mark);
+ * - EXIST_FOREIGN: an image cnnfilter did not write: a format that would
+ *   carry the mark (PNG, JPEG, TIFF, WebP, PNM) without it, or one cnnfilter
+ *   never writes (GIF, PSD, HDR); replaced only with -f;
+ * - EXIST_UNKNOWN: a BMP or TGA (they hold no mark, so whose it is cannot
+ *   be told), or anything that is not an image (a matrix, a device, a FIFO,
+ *   an empty file): replaced as any output is. */
+typedef enum exist_kind { EXIST_NONE, EXIST_OURS, EXIST_FOREIGN, EXIST_UNKNOWN } exist_kind;
+
+/* existing_output - the kind of what is at path; for EXIST_OURS the mark's
+ * comment goes to comment (cap bytes).  Reads at most the first 64 KiB (for
+ * a WebP, its header and its EXIF chunk). */
+exist_kind existing_output(const char *path, char *comment, size_t cap);
+
+/* mark_comment - the comment of the mark this run writes (the version and
+ * the options that decide the pixels). */
+void mark_comment(const options *o, char *buf, size_t size);
+
+/* foreign_refused - for -o DIR and OUTPUT: 1 (after printing why) when path
+ * holds an image cnnfilter did not write and -f was not given. */
+int foreign_refused(const options *o, const char *path);
+
 /* report_output - the -v line about one written output. */
 void report_output(const char *path, int mapped, const cnf_map_stats *s,
                    const cnf_image *img);

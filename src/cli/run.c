@@ -409,6 +409,10 @@ static int name_outputs(job *j, const out_naming *nm)
             msg_usage(j->paths[g], "OUTPUT is the INPUT file; refusing to overwrite the input");
             return EXIT_USAGE;
         }
+    /* (batch mode checks its outputs before any file is processed) */
+    for (int g = 0; !nm->batch && g < j->layout.groups; g++)
+        if (foreign_refused(j->o, j->paths[g]))
+            return EXIT_USAGE;
     return EXIT_OK;
 }
 

@@ -123,13 +123,34 @@ def shards_cover_the_input_exactly_once():
 def skip_existing_skips_and_resumes():
     src = mixed_folder("resume")
     os.makedirs(path("resume_out"))
+    # A photo cnnfilter did not write where an output goes: refused before anything is written.
     shutil.copy(os.path.join(SAMPLES, "gradient.png"), path("resume_out", "lines.png"))
     rc, out, err = run("-k", "identity", "-o", "resume_out", "--skip-existing", src)
-    assert rc == 1
-    assert re.match(r"processed 2, failed 2, skipped 3, ", out), out
-    # The existing file was left as it was.
+    assert rc == 2, (rc, out, err)
+    assert "resume_out/lines.png: exists and is an image cnnfilter did not write" in err, err
+    assert files_under(path("resume_out")) == ["lines.png"]
     assert open(path("resume_out", "lines.png"), "rb").read() == \
         open(os.path.join(SAMPLES, "gradient.png"), "rb").read()
+    # -f replaces it; then a rerun with the same options keeps every output.
+    rc, out, err = run("-k", "identity", "-f", "-o", "resume_out", "--skip-existing", src)
+    assert rc == 1 and re.match(r"processed 3, failed 2, skipped 2, ", out), (out, err)
+    assert (cnnref.png_read(open(path("resume_out", "lines.png"), "rb").read()) ==
+            cnnref.png_read(open(os.path.join(SAMPLES, "lines.png"), "rb").read())).all()
+    before = {f: open(path("resume_out", f), "rb").read() for f in files_under(path("resume_out"))}
+    rc, out, err = run("-k", "identity", "-o", "resume_out", "--skip-existing", src)
+    assert rc == 1 and re.match(r"processed 0, failed 2, skipped 5, ", out), (out, err)
+    # Other options: the outputs record theirs, so they are made again (-v says why).
+    rc, out, err = run("-v", "-k", "box", "-o", "resume_out", "--skip-existing", src)
+    assert rc == 1 and re.match(r"processed 3, failed 2, skipped 2, ", out), (out, err)
+    assert err.count("made with other options or another version") == 3, err
+    after = {f: open(path("resume_out", f), "rb").read() for f in files_under(path("resume_out"))}
+    assert all(after[f] != before[f] for f in before)
+    # A cut output of these options is made again; the complete ones are kept.
+    with open(path("resume_out", "shapes.png"), "r+b") as f:
+        f.truncate(300)
+    rc, out, err = run("-k", "box", "-o", "resume_out", "--skip-existing", src)
+    assert rc == 1 and re.match(r"processed 1, failed 2, skipped 4, ", out), (out, err)
+    assert open(path("resume_out", "shapes.png"), "rb").read() == after["shapes.png"]
 
 
 def output_format_and_banks_in_batch():
@@ -155,11 +176,12 @@ def png_output_is_byte_stable_and_records_its_options():
     text = {t: b for t, b in ((b.split(b"\0")[0], b.split(b"\0", 1)[1])
                               for t, b in png_chunks(path("stable1.png")) if t == b"tEXt")}
     assert text[b"Software"].startswith(b"cnnfilter ")
-    assert text[b"Comment"] == b"cnnfilter --kernel sobel_v --map abs --border reflect", text
+    assert re.fullmatch(rb"cnnfilter \d+\.\d+\.\d+ --kernel sobel_v --map abs --border reflect",
+                        text[b"Comment"]), text
     if shutil.which("identify") and os.path.exists("/usr/bin/identify"):
         r = subprocess.run(["/usr/bin/identify", "-verbose", path("stable1.png")],
                            capture_output=True, timeout=60)
-        assert b"cnnfilter --kernel sobel_v" in r.stdout
+        assert re.search(rb"cnnfilter \d+\.\d+\.\d+ --kernel sobel_v", r.stdout), r.stdout
 
 
 def sigint_mid_batch_leaves_no_partial_files():

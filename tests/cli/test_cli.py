@@ -265,6 +265,38 @@ def default_border_leaves_no_frame_on_a_constant_image():
     assert (np.load(path("flat_pipe.npy"))[0] == zeros["laplacian"]).all()
 
 
+def a_photo_cnnfilter_did_not_write_is_not_replaced_without_force():
+    # The glob mistake: `cnnfilter -k sobel *.jpg` with two photos names the second as OUTPUT.
+    for name, src in (("g1.jpg", "shapes.png"), ("g2.jpg", "lines.png")):
+        subprocess.run(["convert", os.path.join(SAMPLES, src), path(name)], check=True)
+    photo = open(path("g2.jpg"), "rb").read()
+    rc, _, err = run("-k", "sobel", "g1.jpg", "g2.jpg")
+    assert rc == 2, err
+    one_error_line(err, "cnnfilter: g2.jpg: exists and is an image cnnfilter did not write")
+    assert "-f" in err
+    assert open(path("g2.jpg"), "rb").read() == photo
+    no_temp_files()
+    # A foreign PNG, TIFF or WebP (as made by ImageMagick) is refused the same way.
+    for ext in ("png", "tif", "webp"):
+        subprocess.run(["convert", os.path.join(SAMPLES, "lines.png"), path("f." + ext)], check=True)
+        before = open(path("f." + ext), "rb").read()
+        rc, _, err = run("-k", "box", "g1.jpg", "f." + ext)
+        assert rc == 2 and "f.%s: exists and is an image cnnfilter did not write" % ext in err, err
+        assert open(path("f." + ext), "rb").read() == before
+    # cnnfilter's own outputs are replaced: re-running a command works.
+    for out in ("own.jpg", "own.png", "own.tif", "own.webp", "own.bmp"):
+        for k in ("box", "sobel"):
+            rc, _, err = run("-k", k, "g1.jpg", out)
+            assert rc == 0, (out, err)
+    # -f replaces the foreign photo; what is not an image (a text file named .png) is replaced.
+    rc, _, err = run("-k", "sobel", "-f", "g1.jpg", "g2.jpg")
+    assert rc == 0 and open(path("g2.jpg"), "rb").read() != photo, err
+    write("text.png", "not an image\n")
+    rc, _, err = run("-k", "sobel", "g1.jpg", "text.png")
+    assert rc == 0, err
+    assert png(path("text.png")).shape == (256, 256, 3)
+
+
 def npy_output_loads_in_numpy_as_float32_chw():
     p, px = rgba_png("n.png")
     rc, _, err = run("-k", "identity", p, "n.npy")
