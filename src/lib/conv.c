@@ -545,6 +545,19 @@ HOT_INLINE void sum_terms(const pterm *t, int nt, int pairs, int st, float *dst,
             memcpy(dst + x + 16, &s2, sizeof s2);
             memcpy(dst + x + 24, &s3, sizeof s3);
         }
+        for (; x + 8 <= n; x += 8) {
+            v8f s0;
+            if (pairs) {
+                s0 = t[0].w * (load8(t[0].a + x) + load8(t[0].b + x));
+                for (int k = 1; k < nt; k++)
+                    s0 += t[k].w * (load8(t[k].a + x) + load8(t[k].b + x));
+            } else {
+                s0 = t[0].w * load8(t[0].a + x);
+                for (int k = 1; k < nt; k++)
+                    s0 += t[k].w * load8(t[k].a + x);
+            }
+            memcpy(dst + x, &s0, sizeof s0);
+        }
     }
 #endif
     for (; x < n; x++) {
@@ -940,15 +953,11 @@ static void conv_path(const cnf_stage *s, cnf_buf *b)
                      mp->kh, mp->kw, mp->vsym && mp->hsym ? ", mirrored taps paired" : "");
         else
             put_text(b, "direct, %zu non-zero taps%s", taps,
-                     c->fast && !mp->exact ? " in double" : "");
+                     (c->fast && !mp->exact) || (c->twopass && !c->fast) ? " in double" : "");
     }
-    if (c->twopass && !c->fast) {
-        int all = 1;
-        for (int m = 0; m < c->n_maps; m++)
-            all &= c->maps[m].frac;
-        if (!all)
-            put_text(b, "; the others in double");
-    } else if (c->fast)
+    if (c->twopass && !c->fast)
+        ; /* each kernel's words said it all */
+    else if (c->fast)
         put_text(b, "; float32 sums of integers (exact) on bands of integer values, double "
                     "otherwise");
     else
