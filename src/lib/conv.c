@@ -466,7 +466,8 @@ static void fast_row(const conv_impl *c, const conv_map *mp, const float *fpad,
 }
 
 /* The two-pass path: a rank-1 kernel with fractional weights (a Gaussian
- * given by sigma, an outer product from a file) as a vertical then a
+ * given by sigma, an outer product from a file; some weight not a multiple
+ * of 2^-24, see frac_setup) as a vertical then a
  * horizontal 1-D pass in float32, kh + kw products per output instead of
  * kh * kw, the column sums made once per output row over the whole input
  * width (a vertical pass is linear and per column, so the border's pad
@@ -1069,8 +1070,9 @@ static int out_mode_of(const conv_map *mp)
 }
 
 /* The two-pass path's factors (conv_map.frac), when kernel k is 2-D, read
- * by map mp from one input plane, rank 1, and some weight is not an
- * integer (integer kernels keep their exact paths).  The column factors
+ * by map mp from one input plane, rank 1, and some weight is not a
+ * multiple of 2^-24: integer kernels and dyadic ones (0.25, 3/1024), whose
+ * double sums are exact on 8-bit data, keep their exact paths and results.  The column factors
  * are scaled to a largest |value| of 1, the row factors take the rest and
  * scale / divisor; factors float32 cannot hold (beyond its range, or
  * below its normal range) leave the map on the double path.  0: out of
@@ -1078,12 +1080,14 @@ static int out_mode_of(const conv_map *mp)
 static int frac_setup(conv_map *mp, const cnf_kernel *k, int flip)
 {
     size_t n = (size_t)k->w * (size_t)k->h;
-    int nonint = 0, ok;
+    int nondyadic = 0, ok;
     double *col, *row, cmax = 0, f;
-    for (size_t i = 0; i < n; i++)
-        if (k->weights[i] != floor(k->weights[i]))
-            nonint = 1;
-    if (!nonint || k->is3d || mp->in_count != 1 || !cnf_kernel_separable(k, NULL, NULL))
+    for (size_t i = 0; i < n; i++) {
+        double v = ldexp(k->weights[i], 24);
+        if (v != floor(v))
+            nondyadic = 1;
+    }
+    if (!nondyadic || k->is3d || mp->in_count != 1 || !cnf_kernel_separable(k, NULL, NULL))
         return 1;
     col = malloc(sizeof(double) * (size_t)k->h);
     row = malloc(sizeof(double) * (size_t)k->w);
