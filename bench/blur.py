@@ -25,6 +25,7 @@ same 31x31 sampled Gaussian, summing to 1, replicate border, computed here with 
 the largest difference and the share of pixels off the correctly rounded value.
 """
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -53,6 +54,14 @@ def commands(binary, script, n, src, dst):
          % (env, src, dst)),
         ("OpenCV GaussianBlur 31x31", "/usr/bin/python3 %s %d %s %s" % (script, n, src, dst)),
     ]
+
+
+def timed(cmd, tmp):
+    """(wall seconds, CPU seconds: user + system of every process the command ran)."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = common.run(cmd, tmp=tmp)[0]
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
 def reference(src):
@@ -97,16 +106,23 @@ def main():
     rep.say("")
     cmds = commands(a.bin, script, n, photo, os.path.join(tmp, "out.png"))
     times = {name: [] for name, _ in cmds}
+    cpu = {name: [] for name, _ in cmds}
     for _ in range(a.runs):
         for name, c in cmds:
-            times[name].append(common.run(c, tmp=tmp)[0])
+            wall, used = timed(c, tmp)
+            times[name].append(wall)
+            cpu[name].append(used)
     vips = statistics.median(times[cmds[1][0]])
-    rep.say("| tool | wall s (median) | runs | vs vips default |")
-    rep.say("|---|---:|---|---:|")
+    vcpu = statistics.median(cpu[cmds[1][0]])
+    rep.say("| tool | wall s (median) | runs | vs vips default | CPU s (median) | vs vips |")
+    rep.say("|---|---:|---|---:|---:|---:|")
     for name, _ in cmds:
-        m = statistics.median(times[name])
-        rep.say("| %s | %.2f | %s | %.2fx |" % (name, m, " ".join("%.2f" % t for t in
-                                                                   times[name]), m / vips))
+        m, u = statistics.median(times[name]), statistics.median(cpu[name])
+        rep.say("| %s | %.2f | %s | %.2fx | %.2f | %.2fx |"
+                % (name, m, " ".join("%.2f" % t for t in times[name]), m / vips, u, u / vcpu))
+    rep.say("")
+    rep.say("CPU s: user + system time of the whole process tree (GNU time, the shell, the "
+            "tool), steadier than the wall time on a shared machine.")
     rep.say("")
 
     # accuracy on a crop

@@ -30,6 +30,15 @@
  * Each band decides for itself (the check costs one pass over its rows),
  * so an image with fractional values (16-bit PNG, a previous layer) simply
  * takes the double path.
+ *
+ * Two-pass path, within a stated bound instead.  A rank-1 kernel whose
+ * weights are not all multiples of 2^-24 (a Gaussian by sigma: its double
+ * sums are not exact anyway) runs on any data as a vertical then a
+ * horizontal 1-D pass in float32 (twopass_row): kh + kw products per
+ * output instead of kh * kw, each value by fixed operations in a fixed
+ * order, so the same bits for any thread count; cnnfilter(1) states how
+ * far from the double sums (tested in tests/unit/test_conv.c).  Integer and
+ * dyadic kernels never take it, so their results are exact and unchanged.
  */
 #include "stage.h"
 #include "layer.h"
@@ -82,8 +91,9 @@ typedef struct conv_map {
                            full expression in double */
     int running;        /* separable with equal column factors: vertical running sums */
     int hequal;         /* separable with equal row factors: horizontal window sums */
-    /* the two-pass path: rank 1 with some weight not an integer (2-D, one input
-       plane); colf and rowf then hold its factors, rowf times scale / divisor */
+    /* the two-pass path: rank 1 with some weight not a multiple of 2^-24 (2-D,
+       one input plane); colf and rowf then hold its factors, colf scaled to a
+       largest |value| of 1 and rowf times the rest and scale / divisor */
     int frac;
     int vsym, hsym;     /* colf, rowf symmetric: mirrored taps added before the product */
 } conv_map;
