@@ -191,7 +191,7 @@ _cnnfilter()
         done
         return 0
     fi
-    # After a ':' (gaussian:5, leaky_relu:0.1) a number follows.
+    # After a ':' (gaussian:5, gaussian::2, leaky_relu:0.1) a number follows.
     if [[ $cur == : || $prev == : ]]; then
         return 0
     fi

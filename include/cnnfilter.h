@@ -409,7 +409,8 @@ int cnf_image_mark(const unsigned char *buf, size_t len, char *comment_ret, size
  * for a 2-D kernel), a divisor, a bias and a name. */
 typedef struct cnf_kernel cnf_kernel;
 
-/* cnf_kernel_parse - a kernel from a spec: a built-in `NAME[:SIZE[:SIGMA]]`,
+/* cnf_kernel_parse - a kernel from a spec: a built-in `NAME[:SIZE[:SIGMA]]`
+ * or `gaussian::SIGMA` (size 2*ceil(3*SIGMA)+1),
  * an inline JSON matrix `[[...]]`, or a path to a kernel JSON file (read
  * here, at most CNF_MAX_JSON_BYTES).  A composite built-in (sobel, prewitt,
  * scharr) gives a composite kernel: one map of a layer, the magnitude of its
@@ -557,7 +558,9 @@ typedef struct cnf_plan cnf_plan;
 /* cnf_plan_limits - resource limits checked when planning. */
 typedef struct cnf_plan_limits {
     uint64_t max_memory; /* bytes; 0 = no limit */
-    int portable;        /* 1: only the portable convolution (the same pixels, slower) */
+    int portable;        /* 1: only the portable convolution (the same pixels, slower;
+                            rank-1 kernels with non-dyadic weights, which the fast
+                            build runs as two float32 passes, then get the double sums) */
 } cnf_plan_limits;
 
 /* cnf_plan_create - plan one layer for an input of the given shape.  Fails

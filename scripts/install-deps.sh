@@ -3,11 +3,12 @@
 set -euo pipefail
 
 # Build: compiler, CMake, stb, cJSON, libspng, libjpeg-turbo, zlib, ISA-L, libtiff, libwebp.
-# Tests: NumPy and PyTorch as independent references (PyTorch's autograd
-# checks the training engine), ImageMagick (a kernel `learn` must recover).
+# Tests: NumPy, PyTorch and OpenCV as independent references (PyTorch's autograd
+# checks the training engine, OpenCV's GaussianBlur the blurs), ImageMagick (a
+# kernel `learn` must recover), libvips (TIFF and EXIF readings to check against).
 # Demo: Debian's Fashion-MNIST (real 28x28 images to train on).
 # Extra packages may be named on the command line (make valgrind passes valgrind).
-pkgs=("$@" cmake gcc make pkg-config libstb-dev libcjson-dev libspng-dev libjpeg62-turbo-dev zlib1g-dev libisal-dev libtiff-dev libwebp-dev python3 python3-numpy man-db python3-torch imagemagick dataset-fashion-mnist)
+pkgs=("$@" cmake gcc make pkg-config libstb-dev libcjson-dev libspng-dev libjpeg62-turbo-dev zlib1g-dev libisal-dev libtiff-dev libwebp-dev python3 python3-numpy python3-opencv man-db python3-torch imagemagick libvips-tools dataset-fashion-mnist)
 
 missing=()
 for p in "${pkgs[@]}"; do

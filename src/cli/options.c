@@ -28,7 +28,7 @@ enum { GEOMETRY = 1 };
 
 static const opt OPTIONS[] = {
     {O_KERNEL, "kernel", 'k', "SPEC", 1,
-     "kernel: built-in NAME[:SIZE[:SIGMA]], a .json file, or an inline matrix "
+     "kernel: built-in NAME[:SIZE[:SIGMA]] or gaussian::SIGMA, a .json file, or an inline matrix "
      "'[[0,1,0],[1,-4,1],[0,1,0]]'; repeat for a filter bank"},
     {O_PIPELINE, "pipeline", 0, "FILE.json", 0, "a multi-layer pipeline (not with the layer flags)"},
     {O_LAYERS, "layers", 0, "N", 0, "run only the first N layers of --pipeline (a trained net's filters)"},
@@ -68,7 +68,8 @@ static const opt OPTIONS[] = {
     {O_COMPRESSION, "compression", 0, "0-9", 0,
      "PNG deflate level: 0 none, 1-3 fast, 4-9 smaller and slower (" CNF_PNG_DEFAULT_LEVEL_STR ")"},
     {O_PORTABLE, "portable", 0, NULL, 0,
-     "only the portable reference convolution (the same pixels, slower)"},
+     "only the portable reference convolution (the same pixels, slower; a rank-1 "
+     "fractional kernel's two float32 passes differ by rounding)"},
     {O_SKIP_EXISTING, "skip-existing", 0, NULL, 0, "batch mode: skip outputs that exist"},
     {O_SHARD, "shard", 0, "K/N", 0, "batch mode: process only shard K (from 0) of N"},
     {O_INCLUDE, "include", 0, "GLOB", 0,

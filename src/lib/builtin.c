@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* What may follow the name: nothing, ":N", or ":N" and ":SIGMA". */
+/* What may follow the name: nothing, ":N", or ":N" and ":SIGMA" (N may be empty then). */
 typedef enum { SZ_NONE, SZ_N, SZ_N_SIGMA } size_rule;
 
 /* The shape asked for: n x n, and a sigma when has_sigma. */
@@ -158,7 +158,8 @@ static const builtin BUILTINS[] = {
     FIXED("emboss", "emboss, light from the top left", W_EMBOSS),
     {{"box", "box[:N]", "NxN mean (N = 3)"}, SZ_N, 3, NULL, fill_box},
     {{"gaussian", "gaussian[:N[:SIGMA]]",
-      "NxN binomial blur / 4^(N-1) (N = 3); with SIGMA, sampled exp(-(x^2+y^2)/2s^2)"},
+      "NxN binomial blur / 4^(N-1) (N = 3); with SIGMA, sampled exp(-(x^2+y^2)/2s^2) "
+      "summing to 1; gaussian::SIGMA: N = 2*ceil(3*SIGMA)+1"},
      SZ_N_SIGMA, 3, NULL, fill_gaussian},
     {{"line_v", "line_v[:K]", "KxK, ones in the middle column, / K (K = 3)"}, SZ_N, 3, NULL,
      fill_line_v},
@@ -260,7 +261,10 @@ static cnf_status parse_size(const builtin *b, const char *spec, const char *lab
         len = sizeof buf - 1;
     memcpy(buf, rest, len);
     buf[len] = 0;
-    if (!parse_side(buf, &r->n))
+    /* An empty size with a sigma (gaussian::SIGMA): the size follows from sigma. */
+    if (len == 0 && c2 && b->rule == SZ_N_SIGMA)
+        r->n = 0;
+    else if (!parse_side(buf, &r->n))
         return cnf__fail(err, CNF_E_USAGE, label,
                          "size of '%s' must be an integer from 1 to %d, not '%s'", b->info.name,
                          CNF_MAX_KERNEL_SIDE, buf);
@@ -276,6 +280,19 @@ static cnf_status parse_size(const builtin *b, const char *spec, const char *lab
                          "sigma of '%s' must be a positive number, not '%s'", b->info.name,
                          c2 + 1);
     r->has_sigma = 1;
+    if (r->n == 0) {
+        /* 2 ceil(3 sigma) + 1: the centre and three sigmas on each side (99.7 % of the
+         * weight of the continuous curve), odd so the centre is a pixel */
+        double side = 2 * ceil(3 * r->sigma) + 1;
+        if (!(side <= CNF_MAX_KERNEL_SIDE))
+            return cnf__fail(err, CNF_E_USAGE, label,
+                             "sigma %s of '%s' needs a kernel of side 2*ceil(3*sigma)+1 = %.4g, "
+                             "over the limit of %d: sigma at most %.4g without a size, or "
+                             "give one (gaussian:N:SIGMA)",
+                             c2 + 1, b->info.name, side, CNF_MAX_KERNEL_SIDE,
+                             (CNF_MAX_KERNEL_SIDE - 1) / 2 / 3.0);
+        r->n = (int)side;
+    }
     return CNF_OK;
 }
 

@@ -30,10 +30,20 @@
  * Each band decides for itself (the check costs one pass over its rows),
  * so an image with fractional values (16-bit PNG, a previous layer) simply
  * takes the double path.
+ *
+ * Two-pass path, within a stated bound instead.  A rank-1 kernel whose
+ * weights are not all multiples of 2^-24 (a Gaussian by sigma: its double
+ * sums are not exact anyway) runs on any data as a vertical then a
+ * horizontal 1-D pass in float32 (twopass_row): kh + kw products per
+ * output instead of kh * kw, each value by fixed operations in a fixed
+ * order, so the same bits for any thread count; cnnfilter(1) states how
+ * far from the double sums (tested in tests/unit/test_conv.c).  Integer and
+ * dyadic kernels never take it, so their results are exact and unchanged.
  */
 #include "stage.h"
 #include "layer.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -81,6 +91,11 @@ typedef struct conv_map {
                            full expression in double */
     int running;        /* separable with equal column factors: vertical running sums */
     int hequal;         /* separable with equal row factors: horizontal window sums */
+    /* the two-pass path: rank 1 with some weight not a multiple of 2^-24 (2-D,
+       one input plane); colf and rowf then hold its factors, colf scaled to a
+       largest |value| of 1 and rowf times the rest and scale / divisor */
+    int frac;
+    int vsym, hsym;     /* colf, rowf symmetric: mirrored taps added before the product */
 } conv_map;
 
 typedef struct conv_impl {
@@ -99,6 +114,7 @@ typedef struct conv_impl {
     int per_channel;
     int groups;        /* kernels */
     int fast;          /* some map can take the fast path */
+    int twopass;       /* some map takes the two-pass path */
 } conv_impl;
 
 static void conv_need(const cnf_stage *s, int y0, int y1, int *lo, int *hi)
@@ -162,6 +178,9 @@ static size_t conv_scratch(const cnf_stage *s, int rows)
                  + ((size_t)c->wp + 2 * XSTRIP) * sizeof(float) + 192    /* tmp, acc */
                  + 2 * ((size_t)c->wp + XSTRIP) * sizeof(float) + 128    /* window sums */
                  + (size_t)c->n_maps;                                    /* maps done */
+    if (c->twopass)
+        bytes += (size_t)c->n_maps + 64                                   /* maps done */
+                 + 2 * ((size_t)c->wp + 64) * sizeof(float);              /* column sums, zeros */
     return bytes;
 }
 
@@ -456,6 +475,201 @@ static void fast_row(const conv_impl *c, const conv_map *mp, const float *fpad,
     }
 }
 
+/* The two-pass path: a rank-1 kernel with fractional weights (a Gaussian
+ * given by sigma, an outer product from a file; some weight not a multiple
+ * of 2^-24, see frac_setup) as a vertical then a
+ * horizontal 1-D pass in float32, kh + kw products per output instead of
+ * kh * kw, the column sums made once per output row over the whole input
+ * width (a vertical pass is linear and per column, so the border's pad
+ * columns are copied from the sums like pixels are).  Vertical first: it
+ * makes each output row's sums once, where a horizontal pass first would
+ * redo the rows shared by the band's output rows.  With symmetric factors
+ * (a Gaussian) the two mirrored taps are added before their product: a
+ * third fewer operations.  Each output value takes the same operations in
+ * the same order whatever band, thread or vector width computes it, so
+ * results are the same for any -j, run after run; against the double path
+ * they differ by float32 rounding, within the bound of cnnfilter(1) and
+ * doc/reference.md (see tests/unit/test_conv.c). */
+typedef struct pterm {
+    const float *a, *b; /* w * (a[x] + b[x]), or w * a[x] when the terms are single */
+    float w;
+} pterm;
+
+#if defined(__GNUC__)
+#define TP_VEC 1
+typedef float v8f __attribute__((vector_size(32)));
+/* (a macro: a function returning v8f would warn of the AVX ABI in the
+ * baseline build) */
+#define load8(p) __extension__({ v8f v_; memcpy(&v_, (p), sizeof v_); v_; })
+#else
+#define TP_VEC 0
+#endif
+
+/* dst[x] = the sum over the terms, in their order, of w * (a[x*st] + b[x*st])
+ * (pairs) or w * a[x*st], for x < n; the first term sets the sum.  The
+ * vector loop does per lane what the scalar loop does per value. */
+HOT_INLINE void sum_terms(const pterm *t, int nt, int pairs, int st, float *dst, int n)
+{
+    int x = 0;
+    if (nt == 0) {
+        memset(dst, 0, (size_t)n * sizeof(float));
+        return;
+    }
+#if TP_VEC
+    if (st == 1) {
+        for (; x + 32 <= n; x += 32) {
+            v8f s0, s1, s2, s3;
+            if (pairs) {
+                const float *a = t[0].a + x, *b = t[0].b + x;
+                float w = t[0].w;
+                s0 = w * (load8(a) + load8(b));
+                s1 = w * (load8(a + 8) + load8(b + 8));
+                s2 = w * (load8(a + 16) + load8(b + 16));
+                s3 = w * (load8(a + 24) + load8(b + 24));
+                for (int k = 1; k < nt; k++) {
+                    a = t[k].a + x;
+                    b = t[k].b + x;
+                    w = t[k].w;
+                    s0 += w * (load8(a) + load8(b));
+                    s1 += w * (load8(a + 8) + load8(b + 8));
+                    s2 += w * (load8(a + 16) + load8(b + 16));
+                    s3 += w * (load8(a + 24) + load8(b + 24));
+                }
+            } else {
+                const float *a = t[0].a + x;
+                float w = t[0].w;
+                s0 = w * load8(a);
+                s1 = w * load8(a + 8);
+                s2 = w * load8(a + 16);
+                s3 = w * load8(a + 24);
+                for (int k = 1; k < nt; k++) {
+                    a = t[k].a + x;
+                    w = t[k].w;
+                    s0 += w * load8(a);
+                    s1 += w * load8(a + 8);
+                    s2 += w * load8(a + 16);
+                    s3 += w * load8(a + 24);
+                }
+            }
+            memcpy(dst + x, &s0, sizeof s0);
+            memcpy(dst + x + 8, &s1, sizeof s1);
+            memcpy(dst + x + 16, &s2, sizeof s2);
+            memcpy(dst + x + 24, &s3, sizeof s3);
+        }
+        for (; x + 8 <= n; x += 8) {
+            v8f s0;
+            if (pairs) {
+                s0 = t[0].w * (load8(t[0].a + x) + load8(t[0].b + x));
+                for (int k = 1; k < nt; k++)
+                    s0 += t[k].w * (load8(t[k].a + x) + load8(t[k].b + x));
+            } else {
+                s0 = t[0].w * load8(t[0].a + x);
+                for (int k = 1; k < nt; k++)
+                    s0 += t[k].w * load8(t[k].a + x);
+            }
+            memcpy(dst + x, &s0, sizeof s0);
+        }
+    }
+#endif
+    for (; x < n; x++) {
+        size_t o = (size_t)x * (size_t)st;
+        float s;
+        if (pairs) {
+            s = t[0].w * (t[0].a[o] + t[0].b[o]);
+            for (int k = 1; k < nt; k++)
+                s += t[k].w * (t[k].a[o] + t[k].b[o]);
+        } else {
+            s = t[0].w * t[0].a[o];
+            for (int k = 1; k < nt; k++)
+                s += t[k].w * t[k].a[o];
+        }
+        dst[x] = s;
+    }
+}
+
+/* Output row y of map mp by two passes into dst; 0 when some value came
+ * out infinite or NaN (an overflow in float32, or such an input), for the
+ * caller to make the row by the double path instead.  vt holds wp floats,
+ * zero wp zeros.  Built twice (AVX2 and baseline), chosen at load time. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static int twopass_row(const cnf_stage *s, const conv_map *mp, const cnf_band *in, int y,
+                       float *vt, const float *zero, float *dst)
+{
+    const conv_impl *c = s->impl;
+    pterm t[CNF_MAX_KERNEL_SIDE];
+    const float *rows[CNF_MAX_KERNEL_SIDE];
+    int nt = 0, kh = mp->kh, kw = mp->kw, W = s->in.w, ow = s->out.w, ok = 1;
+    const float *h;
+    /* vertical: the column sums of the whole input width */
+    for (int i = 0; i < kh; i++) {
+        int r = cnf__border_index(c->border, y * c->sy + i * c->d - mp->pt, s->in.h);
+        rows[i] = r < 0 ? NULL : cnf__band_row(in, mp->in_first, r);
+    }
+    if (mp->vsym) {
+        for (int i = 0; i < (kh + 1) / 2; i++) {
+            const float *a = rows[i], *b = kh - 1 - i != i ? rows[kh - 1 - i] : NULL;
+            if (mp->colf[i] == 0 || (!a && !b))
+                continue;
+            t[nt].a = a ? a : b;
+            t[nt].b = a && b ? b : zero;
+            t[nt].w = mp->colf[i];
+            nt++;
+        }
+    } else {
+        for (int i = 0; i < kh; i++)
+            if (mp->colf[i] != 0 && rows[i]) {
+                t[nt].a = rows[i];
+                t[nt].b = NULL;
+                t[nt].w = mp->colf[i];
+                nt++;
+            }
+    }
+    sum_terms(t, nt, mp->vsym, 1, vt + c->plmax, W);
+    for (int k = 0; k < c->plmax; k++)
+        vt[k] = c->lmap[k] < 0 ? 0.0f : vt[c->plmax + c->lmap[k]];
+    for (int k = 0; k < c->prmax; k++)
+        vt[c->plmax + W + k] = c->rmap[k] < 0 ? 0.0f : vt[c->plmax + c->rmap[k]];
+    /* horizontal, over the sums */
+    h = vt + (c->plmax - mp->pl);
+    nt = 0;
+    if (mp->hsym) {
+        for (int j = 0; j < (kw + 1) / 2; j++) {
+            if (mp->rowf[j] == 0)
+                continue;
+            t[nt].a = h + (size_t)j * c->d;
+            t[nt].b = kw - 1 - j != j ? h + (size_t)(kw - 1 - j) * c->d : zero;
+            t[nt].w = mp->rowf[j];
+            nt++;
+        }
+    } else {
+        for (int j = 0; j < kw; j++)
+            if (mp->rowf[j] != 0) {
+                t[nt].a = h + (size_t)j * c->d;
+                t[nt].b = NULL;
+                t[nt].w = mp->rowf[j];
+                nt++;
+            }
+    }
+    sum_terms(t, nt, mp->hsym, c->sx, dst, ow);
+    /* the bias as the double path adds it ("+ 0" makes a -0 sum +0 as there) */
+    if (mp->bias == 0) {
+        for (int x = 0; x < ow; x++) {
+            float v = dst[x] + 0.0f;
+            dst[x] = v;
+            ok &= fabsf(v) <= FLT_MAX;
+        }
+    } else {
+        for (int x = 0; x < ow; x++) {
+            float v = (float)((double)dst[x] + mp->bias);
+            dst[x] = v;
+            ok &= fabsf(v) <= FLT_MAX;
+        }
+    }
+    return ok;
+}
+
 /* One band's scratch, laid out as conv_scratch counts it, and what the
  * band's check found. */
 typedef struct band_scratch {
@@ -468,9 +682,12 @@ typedef struct band_scratch {
     float *fpad;           /* the band's rows as padded floats */
     unsigned char *fbuilt; /* per slot: 1 a row, 2 a zero-border row */
     float *tmp, *facc, *wa, *wb;
-    unsigned char *done;   /* per map: its whole band made by running sums */
+    unsigned char *done;   /* per map: its whole band made by running sums or two passes */
     float fmax;            /* the largest |value| of the band */
     int fbad;              /* some value is not an integer (or c->fast is off) */
+    /* The two-pass path (c->twopass only): */
+    float *vt;             /* one row of column sums, padded like fpad */
+    float *zero;           /* wp zeros: the partner of a lone tap */
 } band_scratch;
 
 static void *align64(const void *p)
@@ -497,6 +714,13 @@ static void band_layout(const conv_impl *c, int y0, int rows, int ow, void *scra
         b->wa = align64(b->facc + XSTRIP);
         b->wb = b->wa + c->wp + XSTRIP;
         b->done = (unsigned char *)(b->wb + c->wp + XSTRIP);
+    }
+    if (c->twopass) {
+        unsigned char *end = c->fast ? b->done + c->n_maps : (unsigned char *)(b->acc + ow);
+        b->vt = align64(end);
+        b->zero = b->vt + c->wp + 32;
+        if (!c->fast)
+            b->done = (unsigned char *)(b->zero + c->wp + 32);
     }
 }
 
@@ -593,6 +817,27 @@ static NO_INLINE void double_row(const cnf_stage *s, const conv_map *mp, const c
     }
 }
 
+/* The maps that take two passes make their whole band at once (done[m]),
+ * one map after the other, so the rows a map reads stay in cache; a row
+ * that came out infinite or NaN is made again by the double path. */
+static void twopass_maps(const cnf_stage *s, const cnf_band *in, const cnf_band *out,
+                         band_scratch *b, int y0, int y1)
+{
+    const conv_impl *c = s->impl;
+    memset(b->zero, 0, (size_t)c->wp * sizeof(float));
+    for (int m = 0; m < c->n_maps; m++) {
+        const conv_map *mp = &c->maps[m];
+        if (!mp->frac)
+            continue;
+        for (int y = y0; y < y1; y++) {
+            float *dst = cnf__band_row(out, m, y);
+            if (!twopass_row(s, mp, in, y, b->vt, b->zero, dst))
+                double_row(s, mp, in, b, y, dst);
+        }
+        b->done[m] = 1;
+    }
+}
+
 /* The alpha plane of output row y: the input alpha under the kernel's
  * anchor (map 0's), never convolved; zero in a zero border. */
 static void alpha_row(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int y)
@@ -625,6 +870,11 @@ static void conv_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
     if (c->fast) {
         fast_check(s, in, &b);
         running_maps(c, &b, out, y0, y1, ow);
+    }
+    if (c->twopass) {
+        if (!c->fast)
+            memset(b.done, 0, (size_t)c->n_maps);
+        twopass_maps(s, in, out, &b, y0, y1);
     }
     for (int y = y0; y < y1; y++) {
         for (int m = 0; m < c->n_maps; m++) {
@@ -709,11 +959,16 @@ static void conv_path(const cnf_stage *s, cnf_buf *b)
         else if (c->fast && mp->exact && mp->sep && c->sx == 1)
             put_text(b, "separable %dx1 then 1x%d%s", mp->kh, mp->kw,
                      mp->hequal ? " as window sums" : "");
+        else if (mp->frac)
+            put_text(b, "separable %dx1 then 1x%d in float32 (fractional weights, two passes%s)",
+                     mp->kh, mp->kw, mp->vsym && mp->hsym ? ", mirrored taps paired" : "");
         else
             put_text(b, "direct, %zu non-zero taps%s", taps,
-                     c->fast && !mp->exact ? " in double" : "");
+                     (c->fast && !mp->exact) || (c->twopass && !c->fast) ? " in double" : "");
     }
-    if (c->fast)
+    if (c->twopass && !c->fast)
+        ; /* each kernel's words said it all */
+    else if (c->fast)
         put_text(b, "; float32 sums of integers (exact) on bands of integer values, double "
                     "otherwise");
     else
@@ -824,6 +1079,70 @@ static int out_mode_of(const conv_map *mp)
                                                                          : 0;
 }
 
+/* The two-pass path's factors (conv_map.frac), when kernel k is 2-D, read
+ * by map mp from one input plane, rank 1, and some weight is not a
+ * multiple of 2^-24: integer kernels and dyadic ones (0.25, 3/1024), whose
+ * double sums are exact on 8-bit data, keep their exact paths and results.  The column factors
+ * are scaled to a largest |value| of 1, the row factors take the rest and
+ * scale / divisor; factors float32 cannot hold (beyond its range, or
+ * below its normal range) leave the map on the double path.  0: out of
+ * memory. */
+static int frac_setup(conv_map *mp, const cnf_kernel *k, int flip)
+{
+    size_t n = (size_t)k->w * (size_t)k->h;
+    int nondyadic = 0, ok;
+    double *col, *row, cmax = 0, f;
+    for (size_t i = 0; i < n; i++) {
+        double v = ldexp(k->weights[i], 24);
+        if (v != floor(v))
+            nondyadic = 1;
+    }
+    if (!nondyadic || k->is3d || mp->in_count != 1 || !cnf_kernel_separable(k, NULL, NULL))
+        return 1;
+    col = malloc(sizeof(double) * (size_t)k->h);
+    row = malloc(sizeof(double) * (size_t)k->w);
+    mp->colf = malloc(sizeof(float) * (size_t)k->h);
+    mp->rowf = malloc(sizeof(float) * (size_t)k->w);
+    if (!col || !row || !mp->colf || !mp->rowf) {
+        free(col);
+        free(row);
+        return 0;
+    }
+    ok = cnf_kernel_separable(k, col, row);
+    for (int i = 0; i < k->h; i++)
+        cmax = fabs(col[i]) > cmax ? fabs(col[i]) : cmax;
+    f = cmax * mp->scale / mp->divisor;
+    for (int i = 0; ok && i < k->h; i++) {
+        double v = col[flip ? k->h - 1 - i : i] / cmax;
+        mp->colf[i] = (float)v;
+        if (v != 0 && !(fabs(v) >= FLT_MIN))
+            ok = 0;
+    }
+    for (int j = 0; ok && j < k->w; j++) {
+        double v = row[flip ? k->w - 1 - j : j] * f;
+        mp->rowf[j] = (float)v;
+        if (v != 0 && !(fabs(v) >= FLT_MIN && fabs(v) <= FLT_MAX))
+            ok = 0;
+    }
+    free(col);
+    free(row);
+    if (!ok) {
+        free(mp->colf);
+        free(mp->rowf);
+        mp->colf = mp->rowf = NULL;
+        return 1;
+    }
+    mp->vsym = mp->hsym = 1;
+    for (int i = 0; i < k->h; i++)
+        if (mp->colf[i] != mp->colf[k->h - 1 - i])
+            mp->vsym = 0;
+    for (int j = 0; j < k->w; j++)
+        if (mp->rowf[j] != mp->rowf[k->w - 1 - j])
+            mp->hsym = 0;
+    mp->frac = 1;
+    return 1;
+}
+
 /* The maps of kernel g: one per input colour plane (per_channel) or one
  * over all of them.  The maps of a bank must give one output size: *oh and
  * *ow hold it (-1 before the first map). */
@@ -850,6 +1169,8 @@ static cnf_status kernel_maps(conv_impl *c, const cnf_shape *in, const cnf_layer
         mp->scale = L->scale;
         mp->bias = k->bias + L->bias;
         mp->out_mode = out_mode_of(mp);
+        if (!frac_setup(mp, k, L->flip))
+            return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
         cnf__layer_padding(L, in->h, k->h, c->sy, c->d, 0, &mp->pt, &mp->pb);
         cnf__layer_padding(L, in->w, k->w, c->sx, c->d, 1, &mp->pl, &mp->pr);
         h = cnf__out_size(in->h, mp->pt, mp->pb, (long)c->d * (k->h - 1) + 1, c->sy);
@@ -986,6 +1307,12 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
         goto fail;
     if (!portable)
         choose_fast_paths(c);
+    for (int m = 0; m < c->n_maps; m++) {
+        if (portable)
+            c->maps[m].frac = 0; /* --portable: the double path (colf, rowf stay for destroy) */
+        if (c->maps[m].frac)
+            c->twopass = 1;
+    }
     for (int g = 0; g < n_kernels; g++)
         s->weights += (uint64_t)kernels[g]->w * kernels[g]->h *
                       (uint64_t)(kernels[g]->is3d ? kernels[g]->depth : 1);

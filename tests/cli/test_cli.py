@@ -680,7 +680,9 @@ def explain_and_verbose_name_the_path_each_stage_takes():
         (["-k", "line_v:25"], "path: separable 25x1 as running sums then 1x25; float32 sums"),
         (["-k", "gaussian:5"], "path: separable 5x1 then 1x5; float32 sums"),
         (["-k", "line_diag:25"], "path: direct, 25 non-zero taps; float32 sums of integers"),
-        (["-k", "gaussian:5:1.5"], "path: direct, 25 non-zero taps, double accumulation\n"),
+        (["-k", "gaussian:5:1.5"], "path: separable 5x1 then 1x5 in float32 (fractional "
+                                   "weights, two passes, mirrored taps paired)\n"),
+        (["-k", "[[0.25,0.5,0.25]]"], "path: direct, 3 non-zero taps, double accumulation\n"),
         (["--portable", "-k", "sobel_v"],
          "path: direct, 6 non-zero taps, double accumulation (--portable)"),
     ]

@@ -134,6 +134,67 @@ static void sized_constructors_follow_their_rules(void)
     cnf_kernel_free(k);
 }
 
+/* gaussian::SIGMA: side 2*ceil(3*sigma)+1, the weights of gaussian:N:SIGMA with that N
+ * (the same doubles), symmetric, summing to 1, the centre the largest. */
+static void a_gaussian_by_sigma_alone_sizes_itself(void)
+{
+    static const struct {
+        const char *spec, *sized;
+        int side;
+    } T[] = {
+        {"gaussian::5", "gaussian:31:5", 31},     {"gaussian::1", "gaussian:7:1", 7},
+        {"gaussian::0.1", "gaussian:3:0.1", 3},   {"gaussian::0.34", "gaussian:5:0.34", 5},
+        {"gaussian::2.5", "gaussian:17:2.5", 17}, {"gaussian::42.3", "gaussian:255:42.3", 255},
+        {"gaussian::1e-9", "gaussian:3:1e-9", 3},
+    };
+    for (size_t t = 0; t < sizeof T / sizeof T[0]; t++) {
+        cnf_kernel *k = NULL, *ks = NULL;
+        cnf_error e;
+        int n;
+        double sum = 0;
+        const double *w, *ws;
+        CHECK_EQ_INT(cnf__builtin_kernel(T[t].spec, "label", &k, &e), CNF_OK);
+        CHECK_EQ_INT(cnf__builtin_kernel(T[t].sized, "label", &ks, &e), CNF_OK);
+        if (!k || !ks) {
+            cnf_kernel_free(k);
+            cnf_kernel_free(ks);
+            continue;
+        }
+        n = cnf_kernel_width(k);
+        CHECK_EQ_INT(n, T[t].side);
+        CHECK_EQ_INT(cnf_kernel_height(k), T[t].side);
+        CHECK(cnf_kernel_divisor(k) == 1);
+        w = cnf_kernel_weights(k);
+        ws = cnf_kernel_weights(ks);
+        CHECK(cnf_kernel_width(ks) == n &&
+              memcmp(w, ws, sizeof(double) * (size_t)n * (size_t)n) == 0);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                double v = w[i * n + j];
+                sum += v;
+                CHECK(v == w[j * n + i] && v == w[(n - 1 - i) * n + j] &&
+                      v == w[i * n + (n - 1 - j)]);
+                CHECK(v <= w[(n / 2) * n + n / 2]);
+            }
+        CHECK(fabs(sum - 1) < 1e-12);
+        cnf_kernel_free(k);
+        cnf_kernel_free(ks);
+    }
+    /* sigma 5: 31x31, and the centre weight is 1 / (sum over the grid), by hand */
+    {
+        cnf_kernel *k = NULL;
+        cnf_error e;
+        double g = 0;
+        for (int i = -15; i <= 15; i++)
+            for (int j = -15; j <= 15; j++)
+                g += exp(-(i * i + j * j) / 50.0);
+        CHECK_EQ_INT(cnf__builtin_kernel("gaussian::5", "label", &k, &e), CNF_OK);
+        CHECK(k && fabs(cnf_kernel_weights(k)[15 * 31 + 15] - 1 / g) < 1e-15);
+        CHECK(k && strcmp(cnf_kernel_name(k), "gaussian--5") == 0);
+        cnf_kernel_free(k);
+    }
+}
+
 static void bad_sizes_and_sigmas_name_the_label(void)
 {
     static const struct {
@@ -149,6 +210,16 @@ static void bad_sizes_and_sigmas_name_the_label(void)
         {"gaussian:3:0", "sigma of 'gaussian' must be a positive number, not '0'"},
         {"gaussian:3:", "sigma of 'gaussian' must be a positive number, not ''"},
         {"nosuch", "'nosuch' is not a built-in kernel"},
+        {"gaussian::", "sigma of 'gaussian' must be a positive number, not ''"},
+        {"gaussian::-2", "sigma of 'gaussian' must be a positive number, not '-2'"},
+        {"gaussian:", "size of 'gaussian' must be an integer from 1 to 255, not ''"},
+        {"box::3", "size of 'box' must be an integer from 1 to 255, not ''"},
+        {"gaussian::42.34",
+         "sigma 42.34 of 'gaussian' needs a kernel of side 2*ceil(3*sigma)+1 = 257, over the "
+         "limit of 255: sigma at most 42.33 without a size, or give one (gaussian:N:SIGMA)"},
+        {"gaussian::1e300",
+         "sigma 1e300 of 'gaussian' needs a kernel of side 2*ceil(3*sigma)+1 = 6e+300, over "
+         "the limit of 255: sigma at most 42.33 without a size, or give one (gaussian:N:SIGMA)"},
     };
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
         cnf_kernel *k = NULL;
@@ -168,6 +239,7 @@ int main(void)
     RUN(the_table_is_the_same_on_every_call);
     RUN(every_built_in_but_the_composites_builds);
     RUN(sized_constructors_follow_their_rules);
+    RUN(a_gaussian_by_sigma_alone_sizes_itself);
     RUN(bad_sizes_and_sigmas_name_the_label);
     return t_finish("test_builtin");
 }

@@ -576,6 +576,59 @@ static void random_spec(int cls, int depth, char *spec, size_t size)
         snprintf(spec + o, size - o, "]");
 }
 
+/* The --explain path of the plan's first stage names the two-pass path. */
+static int takes_two_passes(const cnf_layer *L, const cnf_image *img)
+{
+    cnf_plan *p = NULL;
+    cnf_stage_info info;
+    cnf_error e;
+    int yes = 0;
+    if (cnf_plan_create(L, img->width, img->height, img->channels, img->has_alpha, NULL, &p,
+                        &e) != CNF_OK)
+        return 0;
+    if (cnf_plan_stage_info(p, 0, &info, &e) == CNF_OK && info.path)
+        yes = strstr(info.path, "two passes") != NULL;
+    cnf_plan_free(p);
+    return yes;
+}
+
+/* The two-pass path against the direct (portable) one, the bound of
+ * doc/reference.md: |two-pass - direct| <= (kh + kw + 8) * 2^-24 *
+ * (sum|w| * |scale / divisor| * max|input| + |bias|); a NaN or infinite
+ * direct value exactly.  *worst: the largest difference / bound seen. */
+static int within_twopass_bound(const cnf_image *got, const cnf_image *ref, const cnf_image *in,
+                                const cnf_kernel *k, const cnf_layer *L, double *worst)
+{
+    size_t n = (size_t)ref->width * ref->height * ref->channels, nw;
+    double wsum = 0, vmax = 0, bound;
+    const double *w = cnf_kernel_weights(k);
+    int ok = 1;
+    if (got->width != ref->width || got->height != ref->height ||
+        got->channels != ref->channels)
+        return 0;
+    nw = (size_t)cnf_kernel_width(k) * (size_t)cnf_kernel_height(k);
+    for (size_t i = 0; i < nw; i++)
+        wsum += fabs(w[i]);
+    for (size_t i = 0; i < (size_t)in->width * in->height * in->channels; i++)
+        if (fabs(in->data[i]) > vmax && isfinite(in->data[i]))
+            vmax = fabs(in->data[i]);
+    bound = (cnf_kernel_width(k) + cnf_kernel_height(k) + 8) * ldexp(1.0, -24) *
+            (wsum * fabs(L->scale / cnf_kernel_divisor(k)) * vmax +
+             fabs(L->bias + cnf_kernel_bias(k)));
+    for (size_t i = 0; i < n; i++) {
+        double a = got->data[i], b = ref->data[i];
+        if (isnan(b) || isinf(b)) {
+            if (!(isnan(b) ? isnan(a) : a == b))
+                ok = 0;
+        } else if (!(fabs(a - b) <= bound)) {
+            ok = 0;
+        } else if (bound > 0 && fabs(a - b) / bound > *worst) {
+            *worst = fabs(a - b) / bound;
+        }
+    }
+    return ok;
+}
+
 static void fast_paths_give_the_portable_bits(void)
 {
     /* Random images (8-bit, 16-bit-range integers, some with fractions or
@@ -646,7 +699,18 @@ static void fast_paths_give_the_portable_bits(void)
         fast = run_path(&L, &img, 1, 0);
         fast2 = run_path(&L, &img, 2, 0);
         port = run_path(&L, &img, 1, 1);
-        {
+        if (takes_two_passes(&L, &img)) {
+            /* a rank-1 kernel with a fraction (gaussian:5:1.3, a 1xN row with
+             * 0.5): float32 passes, within their bound, the same bits for any -j */
+            size_t n = (size_t)port.width * port.height * port.channels;
+            double worst = 0;
+            if (memcmp(fast.data, fast2.data, n * sizeof(float)) != 0 ||
+                !within_twopass_bound(&fast, &port, &img, k, &L, &worst)) {
+                if (mismatches++ < 5)
+                    fprintf(stderr, "trial %d: two passes of %s on %dx%dx%d (data %d)\n", trial,
+                            spec, w, h, c, data);
+            }
+        } else {
             size_t n = (size_t)port.width * port.height * port.channels;
             /* memcmp: NaN payloads and signed zeros count too */
             if (memcmp(fast.data, port.data, n * sizeof(float)) != 0 ||
@@ -663,6 +727,178 @@ static void fast_paths_give_the_portable_bits(void)
         cnf_kernel_free(k);
     }
     CHECK_EQ_INT(mismatches, 0);
+}
+
+/* A random number in [-1, 1). */
+static double rnd_unit(void) { return (double)(rnd() % 2000001) / 1000000.0 - 1.0; }
+
+static void rank1_fractional_kernels_take_two_passes_within_the_bound(void)
+{
+    /* Outer products of random vectors (sizes 1 to 9 and a few up to 31,
+     * even ones too, symmetric or not, some zero factors), random images
+     * (8-bit, signed fractions, values near the float32 limit so that
+     * rows overflow and are made again in double), every border, padding,
+     * stride, dilation, flip, scale and bias: the path must be the two
+     * passes, within the bound of the direct path, and the same bits for
+     * 1 and 2 threads and from one run to the next. */
+    int failures = 0, runs = 0;
+    double worst = 0;
+    for (int trial = 0; trial < 700; trial++) {
+        int kh = rnd() % 8 ? 1 + (int)(rnd() % 9) : 10 + (int)(rnd() % 22);
+        int kw = rnd() % 8 ? 1 + (int)(rnd() % 9) : 10 + (int)(rnd() % 22);
+        int w = 1 + (int)(rnd() % 100), h = 1 + (int)(rnd() % 90);
+        int colour = rnd() % 2 ? 3 : 1, alpha = rnd() % 4 == 0, c = colour + alpha;
+        int data = (int)(rnd() % 4), sym = (int)(rnd() % 3);
+        double u[31], v[31];
+        char *spec = malloc(31 * 31 * 30 + 100);
+        size_t o = 0;
+        cnf_kernel *k;
+        const cnf_kernel *ks[1];
+        cnf_layer L;
+        cnf_image img = t_image(w, h, c, alpha, NULL), a, b, a2, ref;
+        for (int i = 0; i < kh; i++)
+            u[i] = rnd_unit();
+        for (int j = 0; j < kw; j++)
+            v[j] = rnd_unit();
+        if (sym) /* mirrored factors, as a Gaussian's */
+            for (int i = 0; i < kh / 2; i++)
+                u[kh - 1 - i] = u[i];
+        if (sym == 2)
+            for (int j = 0; j < kw / 2; j++)
+                v[kw - 1 - j] = v[j];
+        if (rnd() % 3 == 0)
+            u[rnd() % (unsigned)kh] = 0;
+        if (rnd() % 3 == 0)
+            v[rnd() % (unsigned)kw] = 0;
+        u[0] = u[0] == 0 ? 0.3 : u[0]; /* never all zeros */
+        v[0] = v[0] == 0 ? -0.7 : v[0];
+        o += (size_t)sprintf(spec + o, "[");
+        for (int i = 0; i < kh; i++) {
+            o += (size_t)sprintf(spec + o, "%s[", i ? "," : "");
+            for (int j = 0; j < kw; j++)
+                o += (size_t)sprintf(spec + o, "%s%.17g", j ? "," : "", u[i] * v[j]);
+            o += (size_t)sprintf(spec + o, "]");
+        }
+        sprintf(spec + o, "]");
+        for (int i = 0; i < w * h * c; i++) {
+            if (data == 0)
+                img.data[i] = (float)(rnd() % 256);
+            else if (data == 1)
+                img.data[i] = (float)(rnd_unit() * 1000);
+            else if (data == 2)
+                img.data[i] = (float)(rnd_unit() * 3e38);
+            else
+                img.data[i] = (float)(rnd() % 65536) / 256.0f;
+        }
+        k = t_kernel(spec);
+        ks[0] = k;
+        cnf_layer_init(&L);
+        L.kernels = ks;
+        L.n_kernels = 1;
+        L.border = (cnf_border)(rnd() % 5);
+        switch (rnd() % 3) {
+        case 0: L.padding = CNF_PAD_SAME; break;
+        case 1: L.padding = CNF_PAD_VALID; break;
+        default:
+            L.padding = CNF_PAD_EXPLICIT;
+            L.pad_h = (int)(rnd() % 7);
+            L.pad_w = (int)(rnd() % 7);
+        }
+        L.stride_y = rnd() % 2 ? 1 : 1 + (int)(rnd() % 3);
+        L.stride_x = rnd() % 2 ? 1 : 1 + (int)(rnd() % 3);
+        L.dilation = rnd() % 2 ? 1 : 1 + (int)(rnd() % 3);
+        L.flip = rnd() % 2;
+        L.channels = colour == 1 && rnd() % 2 ? CNF_CH_SUM : CNF_CH_AUTO;
+        if (rnd() % 4 == 0) {
+            L.scale = 0.37;
+            L.bias = -5.5;
+        }
+        {
+            cnf_plan *p = NULL;
+            cnf_error e;
+            if (cnf_plan_create(&L, w, h, c, alpha, NULL, &p, &e) != CNF_OK) {
+                cnf_image_free(&img);
+                cnf_kernel_free(k);
+                free(spec);
+                continue; /* no output pixels for this geometry */
+            }
+            cnf_plan_free(p);
+        }
+        runs++;
+        if (!takes_two_passes(&L, &img)) {
+            if (failures++ < 5)
+                fprintf(stderr, "trial %d: %dx%d rank-1 kernel not on the two-pass path\n",
+                        trial, kh, kw);
+        }
+        a = run_path(&L, &img, 1, 0);
+        b = run_path(&L, &img, 2, 0);
+        a2 = run_path(&L, &img, 2, 0);
+        ref = run_path(&L, &img, 1, 1);
+        {
+            size_t n = (size_t)ref.width * ref.height * ref.channels;
+            if (memcmp(a.data, b.data, n * sizeof(float)) != 0 ||
+                memcmp(b.data, a2.data, n * sizeof(float)) != 0 ||
+                !within_twopass_bound(&a, &ref, &img, k, &L, &worst)) {
+                if (failures++ < 5)
+                    fprintf(stderr, "trial %d: %dx%d on %dx%dx%d (data %d, border %d, stride "
+                                    "%d,%d, dilation %d)\n",
+                            trial, kh, kw, w, h, c, data, (int)L.border, L.stride_y,
+                            L.stride_x, L.dilation);
+            }
+        }
+        cnf_image_free(&a);
+        cnf_image_free(&b);
+        cnf_image_free(&a2);
+        cnf_image_free(&ref);
+        cnf_image_free(&img);
+        cnf_kernel_free(k);
+        free(spec);
+    }
+    fprintf(stderr, "two passes: %d runs, the largest difference %.3g of the bound\n", runs,
+            worst);
+    CHECK(runs > 500);
+    CHECK_EQ_INT(failures, 0);
+}
+
+/* gaussian:5:1 two ways: by its own two passes and by hand, in double, from
+ * the 1-D weights (a 7x5 ramp, replicate border, so every output uses
+ * border cells too). */
+static void gaussian_by_sigma_blurs_like_the_sum_by_hand(void)
+{
+    float in[35];
+    double g[5], gs = 0;
+    cnf_image img, out;
+    cnf_layer L;
+    int bad = 0;
+    for (int i = 0; i < 35; i++)
+        in[i] = (float)((i * 37) % 11) * 20.0f;
+    for (int j = 0; j < 5; j++) {
+        g[j] = exp(-(j - 2) * (j - 2) / 2.0);
+        gs += g[j];
+    }
+    img = t_image(7, 5, 1, 0, in);
+    cnf_layer_init(&L);
+    L.border = CNF_BORDER_REPLICATE;
+    out = run1(&L, "gaussian::0.6", &img, 2); /* 2*ceil(1.8)+1 = 5 */
+    CHECK_EQ_INT(out.width, 7);
+    cnf_image_free(&out);
+    out = run1(&L, "gaussian:5:1", &img, 2);
+    for (int y = 0; y < 5; y++)
+        for (int x = 0; x < 7; x++) {
+            double sum = 0;
+            for (int i = 0; i < 5; i++)
+                for (int j = 0; j < 5; j++) {
+                    int r = y + i - 2, q = x + j - 2;
+                    r = r < 0 ? 0 : r > 4 ? 4 : r;
+                    q = q < 0 ? 0 : q > 6 ? 6 : q;
+                    sum += g[i] * g[j] / (gs * gs) * in[r * 7 + q];
+                }
+            if (fabs(out.data[y * 7 + x] - sum) > 1e-4)
+                bad++;
+        }
+    CHECK_EQ_INT(bad, 0);
+    cnf_image_free(&out);
+    cnf_image_free(&img);
 }
 
 static void box_sums_near_every_border_by_hand(void)
@@ -810,6 +1046,8 @@ int main(void)
     RUN(divisor_gives_the_correctly_rounded_quotient);
     RUN(memory_limit_refuses_a_plan_before_running);
     RUN(fast_paths_give_the_portable_bits);
+    RUN(rank1_fractional_kernels_take_two_passes_within_the_bound);
+    RUN(gaussian_by_sigma_blurs_like_the_sum_by_hand);
     RUN(box_sums_near_every_border_by_hand);
     RUN(each_fast_kernel_matches_portable_for_every_border_and_padding);
     RUN(box5_running_sums_near_the_borders_by_hand);
