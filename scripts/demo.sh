@@ -281,7 +281,7 @@ if [ -n "$photo" ]; then
   ph_run() { run photo "$@"; }
   ph_run "sobel" "edge magnitude; the default border repeats the edge pixels, so no frame" photo.png -k sobel
   ph_run "sobel, --border zero" "zero padding (CNN frameworks): a bright frame around the photo" photo.png -k sobel --border zero
-  ph_run "gaussian:13:3" "13x13 Gaussian blur, sigma 3" photo.png -k gaussian:13:3
+  ph_run "gaussian::3" "Gaussian blur by sigma alone (3: a 19x19 kernel, run as two 1-D passes)" photo.png -k gaussian::3
   ph_run "sharpen" "3x3 sharpen" photo.png -k sharpen
   ph_run "emboss, --map offset" "relief" photo.png -k emboss --map offset
   ph_run "laplacian, --channels gray" "the luma's Laplacian, absolute value" photo.png -k laplacian --channels gray --map abs
