@@ -392,36 +392,6 @@ void cnf_encode_opts_init(cnf_encode_opts *o)
     o->depth = 8;
 }
 
-/* 16-bit samples: cnf_map_row16 over the whole image (normalize over the
- * range of its colour planes). */
-static void map_to_u16(const cnf_image *img, cnf_map_mode mode, uint16_t *out,
-                       cnf_map_stats *stats)
-{
-    int colour = img->channels - img->has_alpha, comp = img->channels;
-    size_t plane = (size_t)img->width * (size_t)img->height;
-    size_t row = (size_t)img->width * (size_t)comp;
-    double lo = INFINITY, hi = -INFINITY;
-    const float *src[CNF_MAX_CHANNELS + 1];
-    cnf_map_stats s;
-    cnf_map_stats_init(&s);
-    if (mode == CNF_MAP_NORMALIZE)
-        for (int c = 0; c < colour; c++) {
-            const float *p = cnf_image_plane(img, c);
-            for (size_t i = 0; i < plane; i++) {
-                lo = p[i] < lo ? p[i] : lo;
-                hi = p[i] > hi ? p[i] : hi;
-            }
-        }
-    for (int y = 0; y < img->height; y++) {
-        for (int c = 0; c < comp; c++)
-            src[c] = cnf_image_plane(img, c) + (size_t)y * (size_t)img->width;
-        cnf_map_row16(src, comp, img->has_alpha, img->width, mode, lo, hi - lo,
-                      out + (size_t)y * row, &s);
-    }
-    if (stats)
-        *stats = s;
-}
-
 /* An image format written through the map: the colour count it can hold,
  * its size, then the image mapped to interleaved 8- or 16-bit samples for
  * its encoder. */
@@ -447,7 +417,7 @@ static cnf_status encode_mapped(const cnf_codec *c, const cnf_image *img,
     if (!px)
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
     if (bytes == 2)
-        map_to_u16(img, o->map, (uint16_t *)(void *)px, stats);
+        cnf__map_to_u16(img, o->map, (uint16_t *)(void *)px, stats);
     else
         cnf_map_to_u8(img, o->map, px, stats);
     st = c->encode(img, px, o, out, out_len, err);

@@ -15,6 +15,11 @@
 #define CNF_PRINTF(a, b)
 #endif
 
+/* cnf__map_to_u16 - cnf_map_to_u8's 16-bit form: the whole image mapped by
+ * cnf_map_row16 to interleaved samples (map.c). */
+void cnf__map_to_u16(const cnf_image *img, cnf_map_mode mode, uint16_t *out,
+                     cnf_map_stats *stats);
+
 /* cnf__fail - fill err (if any) and return status.  `where` (may be NULL)
  * is a file name: subject CNF_SUBJECT_FILE when not empty. */
 cnf_status cnf__fail(cnf_error *err, cnf_status st, const char *where, const char *fmt, ...)

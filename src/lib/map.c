@@ -164,8 +164,10 @@ void cnf_map_row(const float *const *src, int comp, int has_alpha, int w, cnf_ma
     }
 }
 
-void cnf_map_to_u8(const cnf_image *img, cnf_map_mode mode, unsigned char *out,
-                   cnf_map_stats *stats)
+/* The whole image mapped row by row to interleaved 8- or 16-bit samples
+ * (normalize over the joint range of the colour planes, found first). */
+static void map_image(const cnf_image *img, cnf_map_mode mode, int sixteen, void *out,
+                      cnf_map_stats *stats)
 {
     int colour = img->channels - img->has_alpha, comp = img->channels;
     size_t plane = (size_t)img->width * (size_t)img->height;
@@ -175,8 +177,7 @@ void cnf_map_to_u8(const cnf_image *img, cnf_map_mode mode, unsigned char *out,
     cnf_map_stats s;
     cnf_map_stats_init(&s);
     if (comp > CNF_MAX_CHANNELS + 1)
-        comp = CNF_MAX_CHANNELS + 1; /* (8-bit formats have at most 4) */
-    /* Normalize needs the range of the colour planes first. */
+        comp = CNF_MAX_CHANNELS + 1; /* (image formats have at most 4) */
     if (mode == CNF_MAP_NORMALIZE) {
         for (int c = 0; c < colour; c++) {
             const float *p = cnf_image_plane(img, c);
@@ -192,11 +193,27 @@ void cnf_map_to_u8(const cnf_image *img, cnf_map_mode mode, unsigned char *out,
     for (int y = 0; y < img->height; y++) {
         for (int c = 0; c < comp; c++)
             src[c] = cnf_image_plane(img, c) + (size_t)y * (size_t)img->width;
-        cnf_map_row(src, comp, img->has_alpha, img->width, mode, lo, hi - lo,
-                    out + (size_t)y * row, &s);
+        if (sixteen)
+            cnf_map_row16(src, comp, img->has_alpha, img->width, mode, lo, hi - lo,
+                          (uint16_t *)out + (size_t)y * row, &s);
+        else
+            cnf_map_row(src, comp, img->has_alpha, img->width, mode, lo, hi - lo,
+                        (unsigned char *)out + (size_t)y * row, &s);
     }
     if (stats)
         *stats = s;
+}
+
+void cnf_map_to_u8(const cnf_image *img, cnf_map_mode mode, unsigned char *out,
+                   cnf_map_stats *stats)
+{
+    map_image(img, mode, 0, out, stats);
+}
+
+void cnf__map_to_u16(const cnf_image *img, cnf_map_mode mode, uint16_t *out,
+                     cnf_map_stats *stats)
+{
+    map_image(img, mode, 1, out, stats);
 }
 
 /* round_even(v * 257) clamped to 0..65535, counting what was clipped. */
