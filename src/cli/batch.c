@@ -145,9 +145,10 @@ static int gather_one(const options *o, const walk_select *sel, list *l, const c
                      "files and folders");
         l->bad_args++;
     } else if (glob_match(o->exclude, o->n_exclude, a)) {
+        char esc[4096];
         l->skipped++;
         if (o->verbose)
-            msg_info("%s: skipped: excluded by --exclude", a);
+            msg_info("%s: skipped: excluded by --exclude", escape(a, esc, sizeof esc));
     } else {
         const char *base = strrchr(a, '/');
         if (collect(l, a, base ? base + 1 : a) != 0)
@@ -402,9 +403,10 @@ static int already_done(const options *o, const item *it)
         if (k == EXIST_NONE || k == EXIST_FOREIGN || !output_is_complete(it->outs[g], o->out_fmt))
             return 0;
         if (k == EXIST_OURS && strcmp(have, want) != 0) {
+            char esc[4096], esc2[sizeof have];
             if (o->verbose)
                 msg_info("%s: made with other options or another version ('%s'); made again",
-                         it->outs[g], have);
+                         escape(it->outs[g], esc, sizeof esc), escape(have, esc2, sizeof esc2));
             return 0;
         }
     }
