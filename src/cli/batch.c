@@ -238,7 +238,8 @@ static int gather(const options *o, list *l)
         msg_error(NULL, "out of memory");
         return EXIT_FAILURE_RUN;
     }
-    qsort(l->v, l->n, sizeof *l->v, by_input);
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof *l->v, by_input);
     /* A file named twice the same way (a folder and a file in it) is one
      * input; sorted, the two are neighbours. */
     {

@@ -362,6 +362,9 @@ def files_from_a_list_keep_their_folders_with_base():
     assert files_under(path("list_out_of_base")) == ["img.png"]
     rc, _, err = run("-k", "box", "-0", "-o", "x", d)
     assert rc == 2 and err.startswith("cnnfilter: --null: "), err
+    # an empty list is an empty batch
+    rc, out, err = run("-k", "box", "--files-from", "/dev/null", "-o", path("list_empty"))
+    assert rc == 0 and re.match(r"processed 0, failed 0, skipped 0, ", out), (rc, out, err)
 
 
 TESTS = [a_photo_folder_gives_photos_only_and_names_what_it_skips,
