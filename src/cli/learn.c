@@ -35,7 +35,7 @@ static const arg_opt LOPTS[] = {
     {L_DILATION, "dilation", 0, "D", 0, "spacing between kernel taps (1)"},
     {L_CHANNELS, "channels", 0, "auto|gray|sum", 0, "one kernel per channel, on luma, or 3-D (auto)"},
     {L_KEEP_CLIPPED, "keep-clipped", 0, NULL, 0, "also fit an image TARGET's values 0 and 255"},
-    {L_NO_AUTO_ORIENT, "no-auto-orient", 0, NULL, 0, "keep JPEG/PNG pixels as stored (no EXIF turn)"},
+    {L_NO_AUTO_ORIENT, "no-auto-orient", 0, NULL, 0, "keep images as stored (no EXIF turn)"},
     {L_OUTPUT, "output", 'o', "KERNEL.json", 0, "the kernel file to write (required)"},
     {L_QUIET, "quiet", 'q', NULL, 0, "no report of the fit on stderr"},
     {L_VERBOSE, "verbose", 'v', NULL, 0, "report the system's condition number too"},

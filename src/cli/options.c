@@ -42,7 +42,7 @@ static const opt OPTIONS[] = {
      "per channel, luma first, forced per channel, or summed into one (auto)"},
     {O_ALPHA, "alpha", 0, "keep|drop", 0, "keep the alpha plane (follows the geometry) or drop it (keep)"},
     {O_NO_AUTO_ORIENT, "no-auto-orient", 0, NULL, 0,
-     "keep JPEG/PNG pixels as stored, not turned upright by EXIF orientation"},
+     "keep images as stored, not turned upright by their EXIF orientation"},
     {O_SCALE, "scale", 0, "S", 1, "multiply the weights by S (1)"},
     {O_BIAS, "bias", 0, "B", 1, "add B after the convolution (0)"},
     {O_ACTIVATION, "activation", 0, "none|relu|abs|leaky_relu[:A]|sigmoid|tanh", 1,

@@ -23,7 +23,7 @@ static const arg_opt PREDICT_OPTIONS[] = {
     {P_JOBS, "jobs", 'j', "N", 0, "threads; the same probabilities for any N (all cores)"},
     {P_MAX_MEMORY, "max-memory", 0, "BYTES", 0, "refuse data + net over this; K, M, G (2G)"},
     {P_MAX_PIXELS, "max-pixels", 0, "N", 0, "refuse larger images (178956970)"},
-    {P_NO_AUTO_ORIENT, "no-auto-orient", 0, NULL, 0, "keep JPEG/PNG pixels as stored (no EXIF turn)"},
+    {P_NO_AUTO_ORIENT, "no-auto-orient", 0, NULL, 0, "keep images as stored (no EXIF turn)"},
     {P_QUIET, "quiet", 'q', NULL, 0, "no accuracy line"},
     {P_HELP, "help", 'h', NULL, 0, "show this help and exit"},
 };

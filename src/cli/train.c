@@ -42,7 +42,7 @@ static const arg_opt TRAIN_OPTIONS[] = {
     {T_JOBS, "jobs", 'j', "N", 0, "threads; the trained file is the same bytes for any N (all cores)"},
     {T_MAX_MEMORY, "max-memory", 0, "BYTES", 0, "refuse data + training over this; K, M, G (2G)"},
     {T_MAX_PIXELS, "max-pixels", 0, "N", 0, "refuse larger images (178956970)"},
-    {T_NO_AUTO_ORIENT, "no-auto-orient", 0, NULL, 0, "keep JPEG/PNG pixels as stored (no EXIF turn)"},
+    {T_NO_AUTO_ORIENT, "no-auto-orient", 0, NULL, 0, "keep images as stored (no EXIF turn)"},
     {T_PROGRESS, "progress", 0, "auto|always|never", 0, "progress bar on stderr (auto: on a terminal)"},
     {T_QUIET, "quiet", 'q', NULL, 0, "no per-epoch lines"},
     {T_HELP, "help", 'h', NULL, 0, "show this help and exit"},
