@@ -308,6 +308,12 @@ typedef struct cnf_map_stats {
     uint64_t values;
 } cnf_map_stats;
 
+/* cnf_image_range - the smallest and largest finite values of the colour
+ * planes of img (alpha left out), what --map normalize stretches to 0..255;
+ * infinities and NaN are left out of the range (normalize then maps +inf
+ * to 255, -inf and NaN to 0).  With no finite value, *lo = +inf and
+ * *hi = -inf.  Thread-safe. */
+void cnf_image_range(const cnf_image *img, double *lo, double *hi);
 /* cnf_map_to_u8 - map an image to interleaved 8-bit pixels (w*h*channels
  * bytes, caller-allocated).  Alpha planes are rounded and clamped only.
  * stats may be NULL. */

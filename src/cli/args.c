@@ -86,7 +86,8 @@ int arg_double(const char *flag, const char *s, double *out)
     if (!*s || *s == ' ')
         return arg_bad(flag, "'%s' is not a number", s);
     v = strtod(s, &end);
-    if (*end || errno || !isfinite(v))
+    /* an underflow (1e-400) is a finite value near 0; an overflow is inf */
+    if (*end || !isfinite(v))
         return arg_bad(flag, "'%s' is not a finite number", s);
     *out = v;
     return 0;

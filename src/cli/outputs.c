@@ -324,19 +324,12 @@ static cnf_status emit_png_whole(const options *o, const cnf_image *img, int gro
                                  out_file *fs, cnf_map_stats *stats, cnf_error *err)
 {
     int colour = img->channels - img->has_alpha;
-    size_t plane = (size_t)img->width * (size_t)img->height;
     double lo = INFINITY, hi = -INFINITY;
     if (colour / groups < 1 || colour / groups + img->has_alpha > 4)
         return fail(err, CNF_E_IO, fs[0].path, "PNG holds 1 to 4 channels, not %d",
                     colour / groups + img->has_alpha);
     if (o->map == CNF_MAP_NORMALIZE)
-        for (int c = 0; c < colour; c++) {
-            const float *p = cnf_image_plane(img, c);
-            for (size_t i = 0; i < plane; i++) {
-                lo = p[i] < lo ? p[i] : lo;
-                hi = p[i] > hi ? p[i] : hi;
-            }
-        }
+        cnf_image_range(img, &lo, &hi);
     return write_pngs(o, img->width, img->height, img->channels, img->has_alpha, fs, groups,
                       threads, lo, hi - lo, feed_image, (void *)(uintptr_t)img, stats, err);
 }

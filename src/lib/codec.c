@@ -425,10 +425,31 @@ static cnf_status encode_mapped(const cnf_codec *c, const cnf_image *img,
     return st;
 }
 
+/* The exact formats hold finite values only, as their readers (and JSON)
+ * accept only those: an infinity or NaN (a float32 overflow of the result)
+ * is refused, naming its place. */
+static cnf_status check_finite(const cnf_image *img, const char *format, cnf_error *err)
+{
+    size_t plane = (size_t)img->width * (size_t)img->height;
+    for (int c = 0; c < img->channels; c++) {
+        const float *p = cnf_image_plane(img, c);
+        for (size_t i = 0; i < plane; i++)
+            if (!isfinite(p[i]))
+                return cnf__fail(err, CNF_E_FORMAT, NULL,
+                                 "the result holds %s at (channel %d, row %zu, column %zu): %s "
+                                 "holds finite values only (write an 8-bit image, where it "
+                                 "maps to 0 or 255, or scale the kernel down)",
+                                 isnan(p[i]) ? "NaN" : p[i] > 0 ? "+inf" : "-inf", c,
+                                 i / (size_t)img->width, i % (size_t)img->width, format);
+    }
+    return CNF_OK;
+}
+
 cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, const cnf_encode_opts *opts,
                       unsigned char **out, size_t *out_len, cnf_map_stats *stats,
                       cnf_error *err)
 {
+    cnf_status fst;
     const cnf_codec *c = by_output(fmt);
     cnf_encode_opts defaults;
     *out = NULL;
@@ -441,8 +462,14 @@ cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, const cnf_enc
         return cnf__fail(err, CNF_E_USAGE, NULL, "not a matrix format");
     if (opts->quality != -1 && (opts->quality < 1 || opts->quality > 100))
         return cnf__fail(err, CNF_E_USAGE, NULL, "quality %d is not 1..100", opts->quality);
-    if (c->info.flags & CNF_FORMAT_MATRIX)
+    if (c->info.flags & CNF_FORMAT_MATRIX) {
+        char name[16];
+        snprintf(name, sizeof name, ".%.*s", (int)strcspn(c->info.extensions, " "),
+                 c->info.extensions);
+        if ((fst = check_finite(img, name, err)) != CNF_OK)
+            return fst;
         return c->encode(img, NULL, opts, out, out_len, err);
+    }
     if (opts->depth == 16 && !(c->info.flags & CNF_FORMAT_16BIT))
         return cnf__fail(err, CNF_E_FORMAT, NULL, "%s cannot hold 16-bit samples",
                          c->info.name);
@@ -453,6 +480,8 @@ cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, const cnf_enc
         cnf_status st;
         if (c->fits && (st = c->fits(img->width, img->height, err)) != CNF_OK)
             return st;
+        if ((fst = check_finite(img, "a float TIFF", err)) != CNF_OK)
+            return fst;
         return c->encode(img, NULL, opts, out, out_len, err);
     }
     if (opts->depth != 8 && opts->depth != 16)

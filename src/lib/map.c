@@ -93,7 +93,11 @@ static inline double mapped(double v, cnf_map_mode mode, double lo, double range
     switch (mode) {
     case CNF_MAP_ABS: return fabs(v);
     case CNF_MAP_OFFSET: return v + 128.0;
-    case CNF_MAP_NORMALIZE: return range > 0 ? (v - lo) * 255.0 / range : 0;
+    case CNF_MAP_NORMALIZE:
+        /* the range is the finite values'; infinities go to the ends */
+        if (isinf(v))
+            return v > 0 ? 255.0 : 0.0;
+        return range > 0 ? (v - lo) * 255.0 / range : 0;
     case CNF_MAP_CLAMP:
     default: return v;
     }
@@ -164,13 +168,31 @@ void cnf_map_row(const float *const *src, int comp, int has_alpha, int w, cnf_ma
     }
 }
 
+void cnf_image_range(const cnf_image *img, double *lo_ret, double *hi_ret)
+{
+    int colour = img->channels - img->has_alpha;
+    size_t plane = (size_t)img->width * (size_t)img->height;
+    float lo = INFINITY, hi = -INFINITY;
+    for (int c = 0; c < colour; c++) {
+        const float *p = cnf_image_plane(img, c);
+        for (size_t i = 0; i < plane; i++) {
+            float v = p[i];
+            if (isfinite(v)) {
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+        }
+    }
+    *lo_ret = lo;
+    *hi_ret = hi;
+}
+
 /* The whole image mapped row by row to interleaved 8- or 16-bit samples
  * (normalize over the joint range of the colour planes, found first). */
 static void map_image(const cnf_image *img, cnf_map_mode mode, int sixteen, void *out,
                       cnf_map_stats *stats)
 {
-    int colour = img->channels - img->has_alpha, comp = img->channels;
-    size_t plane = (size_t)img->width * (size_t)img->height;
+    int comp = img->channels;
     size_t row = (size_t)img->width * (size_t)comp;
     double lo = INFINITY, hi = -INFINITY;
     const float *src[CNF_MAX_CHANNELS + 1];
@@ -178,18 +200,8 @@ static void map_image(const cnf_image *img, cnf_map_mode mode, int sixteen, void
     cnf_map_stats_init(&s);
     if (comp > CNF_MAX_CHANNELS + 1)
         comp = CNF_MAX_CHANNELS + 1; /* (image formats have at most 4) */
-    if (mode == CNF_MAP_NORMALIZE) {
-        for (int c = 0; c < colour; c++) {
-            const float *p = cnf_image_plane(img, c);
-            for (size_t i = 0; i < plane; i++) {
-                double v = p[i];
-                if (v < lo)
-                    lo = v;
-                if (v > hi)
-                    hi = v;
-            }
-        }
-    }
+    if (mode == CNF_MAP_NORMALIZE)
+        cnf_image_range(img, &lo, &hi);
     for (int y = 0; y < img->height; y++) {
         for (int c = 0; c < comp; c++)
             src[c] = cnf_image_plane(img, c) + (size_t)y * (size_t)img->width;

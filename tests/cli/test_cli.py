@@ -297,6 +297,39 @@ def a_photo_cnnfilter_did_not_write_is_not_replaced_without_force():
     assert png(path("text.png")).shape == (256, 256, 3)
 
 
+def non_finite_results_follow_one_rule_for_writers_and_readers():
+    # A float32 overflow of the result: the exact formats (whose readers, like JSON, take finite
+    # values only) refuse it, naming the place; no file is left.
+    write("row.txt", "0 1 2\n")
+    for out in ("inf.npy", "inf.txt", "inf.json", "inf.tif"):
+        extra = ["--depth", "float"] if out.endswith(".tif") else []
+        rc, _, err = run("-k", "[[2e38]]", "--padding", "valid", *extra, "row.txt", out)
+        assert rc == 2, (out, rc, err)
+        one_error_line(err, "cnnfilter: %s: the result holds +inf at (channel 0, row 0, column 2)"
+                       % out)
+        assert not os.path.exists(path(out))
+    no_temp_files()
+    # The same values written back are read back: finite ones pass both ways.
+    rc, _, err = run("-k", "[[1e38]]", "--padding", "valid", "row.txt", "big.npy")
+    assert rc == 0, err
+    rc, _, err = run("-k", "identity", "big.npy", "big2.txt")
+    assert rc == 0 and txt(path("big2.txt")) == "0 9.99999968e+37 1.99999994e+38\n", err
+    # --map normalize stretches the finite range; infinities go to the ends (+inf 255, -inf 0).
+    for k, want in (("[[2e38]]", [0, 255, 255]), ("[[-2e38]]", [255, 0, 0])):
+        rc, _, err = run("-k", k, "--padding", "valid", "--map", "normalize", "row.txt", "n.png")
+        assert rc == 0, err
+        assert png(path("n.png")).reshape(-1).tolist() == want, (k, png(path("n.png")))
+    # clamp maps +inf to 255 (an 8-bit image holds the overflow as white)
+    rc, _, err = run("-k", "[[2e38]]", "--padding", "valid", "row.txt", "c.png")
+    assert rc == 0 and png(path("c.png")).reshape(-1).tolist() == [0, 255, 255], err
+    # An underflowing number is a finite number (0 here), not an error.
+    rc, _, err = run("-k", "identity", "--bias", "1e-400", "row.txt", "u.npy")
+    assert rc == 0, err
+    assert np.load(path("u.npy")).tolist() == [[[0, 1, 2]]]
+    rc, _, err = run("-k", "identity", "--bias", "1e400", "row.txt", "u.npy")
+    assert rc == 2 and "'1e400' is not a finite number" in err, err
+
+
 def npy_output_loads_in_numpy_as_float32_chw():
     p, px = rgba_png("n.png")
     rc, _, err = run("-k", "identity", p, "n.npy")
