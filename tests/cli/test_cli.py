@@ -460,6 +460,12 @@ def runtime_failures_exit_1_and_leave_no_output():
         assert rc == 1, (args, rc, err)
         one_error_line(err, prefix)
         assert not os.path.exists(path("o.png"))
+    # A kernel or pipeline "file" that never ends stops at the 4 MiB JSON limit (exit 2).
+    for flag in ("-k", "--pipeline"):
+        rc, _, err = run(flag, "/dev/zero", good, "o.png")
+        assert rc == 2, (flag, rc, err)
+        one_error_line(err, "cnnfilter: /dev/zero: ")
+        assert "4194304 bytes" in err, err
     no_temp_files()
 
 
