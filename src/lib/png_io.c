@@ -91,6 +91,35 @@ static cnf_status open_png(const unsigned char *buf, size_t len, const char *nam
     return CNF_OK;
 }
 
+/* The row's check: the signature and IHDR in the first bytes decide at once
+ * what the probe of the whole file would say about them (a 200 MB file of a
+ * signature and zeros fails here, not after being read whole).  Too few
+ * bytes to hold the IHDR chunk: no verdict. */
+static cnf_status png_check(const unsigned char *buf, size_t len, const char *name,
+                            cnf_error *err)
+{
+    struct spng_ihdr ihdr;
+    spng_ctx *ctx;
+    int rc;
+    if (len < 33) /* signature, IHDR's length, type, 13 bytes and CRC */
+        return CNF_OK;
+    if (!(ctx = spng_ctx_new(0)))
+        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+    rc = spng_set_png_buffer(ctx, buf, len);
+    if (!rc)
+        rc = spng_set_crc_action(ctx, SPNG_CRC_ERROR, SPNG_CRC_ERROR);
+    if (!rc)
+        rc = spng_get_ihdr(ctx, &ihdr);
+    spng_ctx_free(ctx);
+    if (rc == SPNG_IO_EOF || rc == SPNG_EOF)
+        return CNF_OK; /* the rest decides */
+    if (rc)
+        return spng_fail(err, name, rc);
+    if (ihdr.width > INT32_MAX || ihdr.height > INT32_MAX)
+        return cnf__fail(err, CNF_E_TOO_BIG, name, "image dimensions too large");
+    return CNF_OK;
+}
+
 cnf_status cnf__png_probe(const unsigned char *buf, size_t len, const char *name,
                           uint64_t max_pixels, int *width, int *height, int *channels,
                           int *has_alpha, cnf_error *err)
@@ -481,6 +510,7 @@ const cnf_codec cnf__codec_png = {
              CNF__IMAGE_RW | CNF_FORMAT_16BIT | CNF_FORMAT_MARK, CNF_OUT_PNG},
     .kind = CNF_IN_IMAGE,
     .sniff = cnf__png_sniff,
+    .check = png_check,
     .probe = cnf__png_probe,
     .decode = cnf__png_decode,
     .open_reader = cnf__png_reader,

@@ -469,6 +469,26 @@ def runtime_failures_exit_1_and_leave_no_output():
     no_temp_files()
 
 
+def a_bad_png_header_fails_before_the_file_is_read_whole():
+    # A PNG signature and then 300 MB of zeros (a sparse file): the first bytes decide.
+    p = path("huge_zeros.png")
+    with open(p, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.truncate(300 * 1024 * 1024)
+    try:
+        proc = subprocess.Popen([BIN, "-k", "identity", p, path("hz.png")], cwd=TMP,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        err = proc.stderr.read().decode()
+        proc.stdout.close()
+        proc.stderr.close()
+        assert os.waitstatus_to_exitcode(status) == 1, err
+        one_error_line(err, "cnnfilter: %s: corrupt PNG (invalid IHDR chunk size)" % p)
+        assert usage.ru_maxrss < 150 * 1024, usage.ru_maxrss  # KiB: never the 300 MB
+    finally:
+        os.unlink(p)
+
+
 def a_failed_run_keeps_the_existing_output_untouched():
     good = write("keep.txt", "1 2\n3 4\n")
     write("keep_out.txt", "precious\n")
