@@ -17,7 +17,7 @@
 
 enum {
     C_TOLERANCE, C_MAX_SHARE, C_MIN_PSNR, C_DIFF, C_DIFF_FORMAT, C_JSON, C_TSV, C_QUIET,
-    C_SILENT, C_HELP
+    C_SILENT, C_MAX_PIXELS, C_MAX_MEMORY, C_HELP
 };
 
 /* One table feeds the parser, --help and completion. */
@@ -31,6 +31,9 @@ static const arg_opt COPTS[] = {
     {C_TSV, "tsv", 0, NULL, 0, "a tab-separated table instead of the lines"},
     {C_QUIET, "quiet", 'q', NULL, 0, "only the pairs that do not pass; no warnings"},
     {C_SILENT, "silent", 's', NULL, 0, "nothing on stdout: only the exit status tells"},
+    {C_MAX_PIXELS, "max-pixels", 0, "N", 0, "refuse larger images before decoding (178956970)"},
+    {C_MAX_MEMORY, "max-memory", 0, "BYTES", 0,
+     "refuse a pair needing more memory; K, M, G suffixes (2G)"},
     {C_HELP, "help", 'h', NULL, 0, "show this help and exit"},
 };
 #define N_COPTS (sizeof COPTS / sizeof COPTS[0])
@@ -224,6 +227,8 @@ static int apply(void *ctx, const arg_opt *op, const char *flag, const char *v)
         return 0;
     case C_QUIET: o->quiet = 1; return 0;
     case C_SILENT: o->silent = 1; return 0;
+    case C_MAX_PIXELS: return arg_bytes(flag, v, &o->max_pixels);
+    case C_MAX_MEMORY: return arg_bytes(flag, v, &o->max_memory);
     case C_HELP: pc->help = 1; return ARGS_STOP;
     default: return 0;
     }
@@ -236,6 +241,8 @@ static int parse_compare_args(int argc, char **argv, cmp_opts *o)
     parse_ctx pc = {o, 0};
     int n_pos = 0, rc;
     memset(o, 0, sizeof *o);
+    o->max_pixels = CNF_DEFAULT_MAX_PIXELS;
+    o->max_memory = CNF_DEFAULT_MAX_MEMORY;
     if (!pos) {
         msg_error(NULL, "out of memory");
         return EXIT_USAGE;
@@ -344,15 +351,17 @@ static void set_error(pair_result *r, const char *where, const char *text)
         r->error[0] = 0;
 }
 
-/* Read and decode one input; prints its error, copies it into r->error and
- * returns -1 on failure. */
-static int load(const char *path, input *in, pair_result *r)
+/* Read and decode one input within `budget` bytes (the file and its decoded
+ * planes); prints its error, copies it into r->error and returns -1 on
+ * failure. */
+static int load(const cmp_opts *o, const char *path, uint64_t budget, input *in,
+                pair_result *r)
 {
     cnf_error err;
     memset(in, 0, sizeof *in);
     memset(&err, 0, sizeof err);
-    if (load_decoded(path, (uint64_t)1 << 31, CNF_DEFAULT_MAX_PIXELS, 0, &in->img, &in->is_image,
-                     &err) != CNF_OK) {
+    if (load_decoded_within(path, o->max_pixels, budget, 0, &in->img, &in->is_image, &err) !=
+        CNF_OK) {
         msg_cnf(&err, path);
         set_error(r, err.where[0] ? err.where : path, err.msg);
         return -1;
@@ -477,7 +486,22 @@ static void compare_pair(const cmp_opts *o, const char *diff_path, int always,
                          const diff_guard *guard, pair_result *r)
 {
     input a, b;
-    int ra = load(r->a, &a, r), rb = load(r->b, &b, r);
+    /* Both images are held whole; B gets what A leaves of --max-memory, less
+     * a difference image's planes and encoding (A's size) when one may be
+     * written. */
+    int ra = load(o, r->a, o->max_memory, &a, r), rb = -1;
+    if (ra == 0) {
+        uint64_t held = (uint64_t)a.img.width * (uint64_t)a.img.height *
+                        (uint64_t)a.img.channels * sizeof(float);
+        uint64_t diff = diff_path ? (uint64_t)a.img.width * (uint64_t)a.img.height * 4 * 4 : 0;
+        rb = held + diff < o->max_memory
+                 ? load(o, r->b, o->max_memory - held - diff, &b, r)
+                 : (pair_error(r, r->a, "the two images and a difference image do not fit in "
+                                        "--max-memory"),
+                    memset(&b, 0, sizeof b), -1);
+    } else {
+        memset(&b, 0, sizeof b);
+    }
     if (ra || rb) {
         r->status = PAIR_ERROR;
         goto out;

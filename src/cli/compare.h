@@ -22,6 +22,8 @@ typedef struct cmp_opts {
     int quiet;                 /* only the pairs that do not pass */
     int silent;                /* nothing on stdout */
     cmp_output output;
+    uint64_t max_pixels;       /* --max-pixels: images over it refused from their header */
+    uint64_t max_memory;       /* --max-memory: what a pair may hold (files and planes) */
     const char *a, *b;
 } cmp_opts;
 

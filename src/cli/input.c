@@ -86,14 +86,31 @@ static cnf_status sniff_start(const unsigned char *start, size_t len, const char
     return cnf_sniff(start, len, *kind, path, err);
 }
 
-cnf_status load_decoded(const char *path, uint64_t max_bytes, uint64_t max_pixels,
-                        unsigned flags, cnf_image *img, int *is_image, cnf_error *err)
+static cnf_status load(const char *path, uint64_t max_bytes, uint64_t max_pixels,
+                       uint64_t budget, unsigned flags, cnf_image *img, int *is_image,
+                       cnf_error *err)
 {
     unsigned char *buf = NULL;
     size_t len = 0;
     cnf_input_kind kind = strcmp(path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(path);
-    cnf_status st = read_input(path, max_bytes, sniff_start, &kind, &buf, &len, err);
+    cnf_status st = read_input(path, max_bytes < budget ? max_bytes : budget, sniff_start, &kind,
+                               &buf, &len, err);
     memset(img, 0, sizeof *img);
+    if (st == CNF_OK && budget != UINT64_MAX) {
+        int w, h, c, a;
+        if ((st = cnf_probe_ex(buf, len, kind, path, max_pixels, flags, &w, &h, &c, &a, err)) ==
+            CNF_OK) {
+            uint64_t need = (uint64_t)len + (uint64_t)w * (uint64_t)h * (uint64_t)c * sizeof(float);
+            if (need > budget) {
+                st = fail(err, CNF_E_TOO_BIG, path,
+                          "%dx%d with %d channels needs %llu MiB to hold whole, and %llu MiB "
+                          "of the memory limit are left for it",
+                          w, h, c, (unsigned long long)((need + (1 << 20) - 1) >> 20),
+                          (unsigned long long)(budget >> 20));
+                err->limit = CNF_LIMIT_MEMORY;
+            }
+        }
+    }
     if (st == CNF_OK)
         st = cnf_decode_ex(buf, len, kind, path, max_pixels, flags, img, err);
     if (st == CNF_OK && is_image) {
@@ -109,6 +126,18 @@ cnf_status load_decoded(const char *path, uint64_t max_bytes, uint64_t max_pixel
     }
     free(buf);
     return st;
+}
+
+cnf_status load_decoded(const char *path, uint64_t max_bytes, uint64_t max_pixels,
+                        unsigned flags, cnf_image *img, int *is_image, cnf_error *err)
+{
+    return load(path, max_bytes, max_pixels, UINT64_MAX, flags, img, is_image, err);
+}
+
+cnf_status load_decoded_within(const char *path, uint64_t max_pixels, uint64_t budget,
+                               unsigned flags, cnf_image *img, int *is_image, cnf_error *err)
+{
+    return load(path, (uint64_t)1 << 31, max_pixels, budget, flags, img, is_image, err);
 }
 
 cnf_status read_input(const char *path, uint64_t max_bytes, input_check_fn check, void *ctx,

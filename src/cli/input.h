@@ -29,4 +29,11 @@ cnf_status read_input(const char *path, uint64_t max_bytes, input_check_fn check
 cnf_status load_decoded(const char *path, uint64_t max_bytes, uint64_t max_pixels,
                         unsigned flags, cnf_image *img, int *is_image, cnf_error *err);
 
+/* load_decoded_within - load_decoded within `budget` bytes: the file read
+ * whole plus its decoded planes (shape from the header, before any pixel
+ * buffer) may not exceed it; over it fails with CNF_E_TOO_BIG and
+ * err->limit CNF_LIMIT_MEMORY, naming the sizes. */
+cnf_status load_decoded_within(const char *path, uint64_t max_pixels, uint64_t budget,
+                               unsigned flags, cnf_image *img, int *is_image, cnf_error *err);
+
 #endif

@@ -110,7 +110,8 @@ def complete_gives_the_words_of_every_command_from_its_option_table():
     assert words("train", "--no-shuffle")[0] == 1 and words("train", "--border")[0] == 1
     assert words("compare-options") == (0, ["--tolerance", "--max-share", "--min-psnr", "--diff",
                                             "--diff-format", "--json", "--tsv", "-q", "--quiet",
-                                            "-s", "--silent", "-h", "--help"])
+                                            "-s", "--silent", "--max-pixels", "--max-memory",
+                                            "-h", "--help"])
     assert words("compare", "--diff-format") == (0, ["png", "jpg", "tif", "webp", "bmp", "tga",
                                                      "pnm", "npy", "txt", "json"])
     assert words("compare", "--json")[0] == 1

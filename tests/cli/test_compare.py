@@ -10,9 +10,11 @@ import json
 import math
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 import numpy as np
 
@@ -805,10 +807,45 @@ def min_psnr_passes_at_the_boundary_and_fails_above_it():
         one_error_line(err, "cnnfilter: --min-psnr: ")
 
 
+def big_rgba_png(name, w, h):
+    """A w x h RGBA PNG of zeros: a few hundred KB that decode to w*h*16 bytes of planes."""
+    raw = b"".join(b"\0" + bytes(w * 4) for _ in range(h))
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    return write(name, data)
+
+
+def max_memory_and_max_pixels_bound_a_comparison():
+    a = big_rgba_png("mem_a.png", 3000, 3000)   # 137 MiB of planes each
+    b = big_rgba_png("mem_b.png", 3000, 3000)
+    for args, first in ((["--max-memory", "64M"], a), (["--max-memory", "200M"], b),
+                        (["--max-memory", "300M", "--diff", path("mem_d.png")], b)):
+        proc = subprocess.Popen([BIN, "compare"] + args + [a, b], cwd=TMP, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        err = proc.stderr.read().decode()
+        proc.stdout.close()
+        proc.stderr.close()
+        assert os.waitstatus_to_exitcode(status) == 2, (args, err)
+        one_error_line(err, "cnnfilter: %s: " % first)
+        assert "memory limit" in err and "--max-memory" in err, err
+        # never more than the limit (plus the program): the refused image is not decoded
+        limit = int(args[1][:-1]) * 1024
+        assert usage.ru_maxrss < limit + 100 * 1024, (args, usage.ru_maxrss)
+    assert not os.path.exists(path("mem_d.png"))
+    rc, out, err = compare("--max-memory", "400M", a, b)
+    assert rc == 0 and "max difference 0" in out, (rc, out, err)
+    rc, out, err = compare("--max-pixels", "1M", a, b)
+    assert rc == 2, (rc, out, err)
+    one_error_line(err, "cnnfilter: %s: 3000x3000 image is over the pixel limit" % a)
+
+
 TESTS = [v for k, v in list(globals().items()) if callable(v) and v.__module__ == "__main__"
          and k not in ("path", "write", "run", "compare", "png_file", "png", "one_error_line",
                        "no_temp_files", "gray", "psnr", "main", "faded", "marked", "make_tree",
-                       "files_under", "golden_trees", "odd_trees", "tsv_unescape")]
+                       "files_under", "golden_trees", "odd_trees", "tsv_unescape", "big_rgba_png")]
 
 
 def main():
