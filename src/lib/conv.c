@@ -73,6 +73,7 @@ typedef struct tap {
     int i, j;
     double w;
 } tap;
+_Static_assert(sizeof(tap) == CNF__TAP_BYTES, "plan.c's estimate of the tap tables");
 
 typedef struct conv_map {
     int kh, kw, pt, pb, pl, pr;

@@ -73,6 +73,8 @@ typedef struct builder {
     int last_groups;   /* kernels of the last conv layer, for a combine layer */
     int portable;      /* the portable convolution only */
     int max_kernels;   /* per conv layer: CNF_MAX_LAYER_KERNELS, or a pipeline's limit */
+    uint64_t max_memory; /* the limit (0: none), checked as stages are built */
+    uint64_t tables;     /* the conv stages' tap tables so far (in the estimate) */
 } builder;
 
 /* Add the stage a constructor made in *s (st: how that went); the next
@@ -112,6 +114,27 @@ static cnf_status build_conv(builder *b, const cnf_layer *L, int per_channel, cn
             flat[n_flat++] = k->pair[1];
         } else {
             flat[n_flat++] = k;
+        }
+    }
+    /* The conv stage keeps a table of taps per map and input plane it reads:
+     * a kernel's taps once per colour plane, per channel or summed alike.  A
+     * pipeline of 64 kernels of 255x255 over 64 maps would need 4 GiB of
+     * them: counted, and refused over the limit before any is built. */
+    {
+        uint64_t colour = (uint64_t)(b->cur.c - b->cur.alpha), need = 0;
+        for (int i = 0; i < n_flat; i++)
+            need += (uint64_t)flat[i]->w * (uint64_t)flat[i]->h * colour * CNF__TAP_BYTES;
+        b->tables += need;
+        if (b->max_memory && b->tables > b->max_memory) {
+            free(flat);
+            free(count);
+            return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_MEMORY, NULL,
+                                   "the plan's kernel tables need about %llu MiB (%d kernels "
+                                   "over %llu input maps here), over the memory limit of %llu "
+                                   "MiB",
+                                   (unsigned long long)(b->tables >> 20), n_flat,
+                                   (unsigned long long)colour,
+                                   (unsigned long long)(b->max_memory >> 20));
         }
     }
     st = push(b, &s,
@@ -195,6 +218,7 @@ static cnf_status begin(builder *b, int width, int height, int channels, int has
         return st;
     b->cur = b->p->in;
     b->portable = limits && limits->portable;
+    b->max_memory = limits ? limits->max_memory : 0;
     b->max_kernels = CNF_MAX_LAYER_KERNELS;
     return CNF_OK;
 }
@@ -208,6 +232,7 @@ static cnf_status finish(builder *b, const cnf_plan_limits *limits, cnf_plan **p
     p->memory = cnf__stream_memory(p);
     for (int i = 0; i < p->n_stages; i++)
         p->memory += p->stages[i].held;
+    p->memory += b->tables;
     if (limits && limits->max_memory && p->memory > limits->max_memory) {
         cnf_status st = cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_MEMORY, NULL,
             "the plan needs about %llu MiB, over the memory limit of %llu MiB",

@@ -74,6 +74,10 @@ struct cnf_stage {
     void *impl;
 };
 
+/* The bytes of one entry of a conv stage's tap tables (conv.c), for the
+ * memory estimate made before the stage is built. */
+#define CNF__TAP_BYTES 16
+
 /* Stage constructors.  Each validates its arguments, computes its output
  * shape from `in`, names its kind, and fails with a message naming what is
  * wrong, leaving nothing to destroy. */

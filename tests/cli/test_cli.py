@@ -490,6 +490,27 @@ def a_bad_png_header_fails_before_the_file_is_read_whole():
         os.unlink(p)
 
 
+def a_pipeline_whose_kernel_tables_exceed_the_limit_is_refused_before_building():
+    # Two layers of 64 x box:255 (an 8 KB file): the second reads 64 maps, 4 GiB of tap tables.
+    k = ["box:255"] * 64
+    write("wide_pipe.json", json.dumps({"layers": [{"type": "conv", "kernels": k},
+                                                   {"type": "conv", "kernels": k}]}))
+    for extra in ([], ["--explain"]):
+        args = [BIN] + extra + ["--max-memory", "64M", "--pipeline", "wide_pipe.json",
+                                os.path.join(SAMPLES, "digit8.png")] + ([] if extra else ["wp.png"])
+        proc = subprocess.Popen(args, cwd=TMP, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        err = proc.stderr.read().decode()
+        proc.stdout.close()
+        proc.stderr.close()
+        assert os.waitstatus_to_exitcode(status) == 1, (extra, err)
+        one_error_line(err, "cnnfilter: wide_pipe.json:1:")
+        assert "layer 2 (conv): the plan's kernel tables need about 4127 MiB" in err, err
+        assert "--max-memory" in err, err
+        assert usage.ru_maxrss < 600 * 1024, usage.ru_maxrss  # KiB; never the 4 GiB
+    assert not os.path.exists(path("wp.png"))
+
+
 def a_failed_run_keeps_the_existing_output_untouched():
     good = write("keep.txt", "1 2\n3 4\n")
     write("keep_out.txt", "precious\n")
