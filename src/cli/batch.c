@@ -10,6 +10,7 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "batch.h"
 
+#include "budget.h"
 #include "cleanup.h"
 #include "msg.h"
 #include "outfile.h"
@@ -511,6 +512,8 @@ static void process_all(const run_setup *s, list *l, double t0)
     atomic_init(&w.next, 0);
     atomic_init(&w.done, 0);
     show = !o->quiet && (o->progress == 1 || (o->progress == 0 && isatty(STDERR_FILENO)));
+    /* --max-memory is the process's: files running at once share it */
+    budget_init(nt > 1 ? o->max_memory : 0);
     for (int i = 0; i < nt; i++) {
         if (pthread_create(&tid[i], NULL, worker, &w) != 0)
             break;
@@ -525,6 +528,7 @@ static void process_all(const run_setup *s, list *l, double t0)
     }
     for (int i = 0; i < started; i++)
         pthread_join(tid[i], NULL);
+    budget_init(0);
     if (show)
         progress(l->n, l->n, t0, 1);
 }

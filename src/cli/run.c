@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "run.h"
 
+#include "budget.h"
 #include "formats.h"
 #include "input.h"
 #include "msg.h"
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* PNG outputs of one input written as rows arrive; more are written whole
@@ -212,6 +214,7 @@ typedef struct job {
     out_file fs[CLI_MAX_KERNELS];
     int n_open;
     cnf_map_stats stats[CLI_MAX_KERNELS];
+    uint64_t budget; /* bytes of a batch's shared --max-memory held (budget.h) */
 } job;
 
 static void job_free(job *j)
@@ -222,6 +225,7 @@ static void job_free(job *j)
     for (int i = 0; i < j->n_plans; i++)
         cnf_plan_free(j->plans[i]);
     free(j->buf);
+    budget_release(j->budget);
 }
 
 /* The first bytes decide at once whether an input can be read at all, so
@@ -243,6 +247,14 @@ static int load_input(job *j)
     uint64_t whole;
     int turn;
     j->kind = strcmp(j->in_path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(j->in_path);
+    {
+        /* a batch: the file's bytes from the shared budget first */
+        struct stat sb;
+        if (stat(j->in_path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
+            j->budget = budget_grow(j->budget, (uint64_t)sb.st_size < o->max_memory
+                                                   ? (uint64_t)sb.st_size
+                                                   : o->max_memory);
+    }
     if (read_input(j->in_path, o->max_memory, sniff_start, j, &j->buf, &j->len, &err) != CNF_OK)
         return msg_cnf(&err, j->in_path);
     memset(&err, 0, sizeof err);
@@ -518,6 +530,51 @@ static int job_start(job *j, const run_setup *s, const char *in_path)
     return make_plans(j);
 }
 
+/* A result written whole (not a streamed PNG) is held whole, with its
+ * encoding: its bytes, for the memory checks. */
+static uint64_t held_whole(const job *j, const cnf_plan *p, int groups)
+{
+    const options *o = j->o;
+    int w, h, ch, a;
+    uint64_t values;
+    if (o->out_fmt == CNF_OUT_PNG && o->map != CNF_MAP_NORMALIZE && groups <= STREAM_GROUPS)
+        return 0;
+    cnf_plan_output_shape(p, &w, &h, &ch, &a);
+    values = (uint64_t)w * (uint64_t)h * (uint64_t)ch;
+    /* the float result, then per value: text ~17 bytes, float 4, 8/16-bit
+     * samples and their compressed stream about 2 to 4 */
+    return values * sizeof(float) +
+           values * (o->out_fmt == CNF_OUT_TXT || o->out_fmt == CNF_OUT_JSON ? 17 : 4);
+}
+
+/* Step 3b: the memory the outputs take while they are made - the plans, and
+ * a result held whole - within --max-memory (exit 1 naming it), taken from
+ * a batch's shared budget. */
+static int take_memory(job *j)
+{
+    const options *o = j->o;
+    uint64_t plans = 0, whole = 0;
+    for (int i = 0; i < j->n_plans; i++) {
+        uint64_t hw = held_whole(j, j->plans[i], j->n_plans == 1 ? j->layout.groups : 1);
+        plans += cnf_plan_memory(j->plans[i]);
+        whole = hw > whole ? hw : whole; /* plans produce one after another */
+    }
+    if (plans + whole > o->max_memory) {
+        cnf_error err;
+        fail(&err, CNF_E_TOO_BIG, j->in_path,
+             "the plan and the result held whole (%s) need about %llu MiB, over the memory "
+             "limit of %llu MiB",
+             o->map == CNF_MAP_NORMALIZE ? "--map normalize needs its range first"
+                                         : "this output format is written whole",
+             (unsigned long long)((plans + whole) >> 20),
+             (unsigned long long)(o->max_memory >> 20));
+        err.limit = CNF_LIMIT_MEMORY;
+        return msg_cnf(&err, j->in_path);
+    }
+    j->budget = budget_grow(j->budget, plans + whole);
+    return EXIT_OK;
+}
+
 int run_file(const run_setup *s, const char *in_path, const out_naming *nm, int threads)
 {
     job j;
@@ -527,7 +584,8 @@ int run_file(const run_setup *s, const char *in_path, const out_naming *nm, int 
     if (j.o->verbose)
         for (int i = 0; i < j.n_plans; i++)
             report_paths(in_path, j.plans[i]);
-    if ((rc = name_outputs(&j, nm)) != 0 || (rc = open_outputs(&j)) != 0)
+    if ((rc = name_outputs(&j, nm)) != 0 || (rc = take_memory(&j)) != 0 ||
+        (rc = open_outputs(&j)) != 0)
         goto out;
     if (j.n_plans == 1) {
         rc = produce(&j, j.plans[0], j.fs, j.stats, j.layout.groups, threads);

@@ -21,6 +21,7 @@
 #include "codec.h"
 #include "orient.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,6 +416,13 @@ static cnf_status tiff_decode(const unsigned char *buf, size_t len, const char *
     st = cnf_image_alloc(img, (int)s.w, (int)s.h, s.colour + s.alpha, s.alpha, err);
     if (st == CNF_OK)
         st = tiff_pixels(tif, &io, &s, name, img, err);
+    if (st == CNF_OK && s.format == SAMPLEFORMAT_IEEEFP) {
+        /* the rule of every exact input (.npy, text): finite values only */
+        size_t n = (size_t)img->width * (size_t)img->height * (size_t)img->channels;
+        for (size_t i = 0; i < n && st == CNF_OK; i++)
+            if (!isfinite(img->data[i]))
+                st = cnf__fail(err, CNF_E_DECODE, name, "value %zu is not a finite float32", i);
+    }
     TIFFClose(tif);
     if (st)
         cnf_image_free(img);

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 import numpy as np
 
@@ -367,7 +368,43 @@ def files_from_a_list_keep_their_folders_with_base():
     assert rc == 0 and re.match(r"processed 0, failed 0, skipped 0, ", out), (rc, out, err)
 
 
-TESTS = [a_photo_folder_gives_photos_only_and_names_what_it_skips,
+def zero_rgb_png(p, w, h):
+    raw = b"".join(b"\0" + bytes(w * 3) for _ in range(h))
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    with open(p, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def max_memory_is_shared_by_the_files_of_a_batch():
+    d = path("mem_batch")
+    os.makedirs(d)
+    for i in range(4):
+        zero_rgb_png(os.path.join(d, "m%d.png" % i), 2000, 2000)
+    # --map normalize holds each result whole (about 92 MiB with its encoding): four at once
+    # would pass 256M; sharing the limit, they run fewer at a time and all succeed.
+    proc = subprocess.Popen([BIN, "-j", "4", "-k", "box", "--map", "normalize", "--max-memory",
+                             "256M", "-o", path("mem_out"), d], cwd=TMP, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+    proc.stdout.close()
+    proc.stderr.close()
+    assert os.waitstatus_to_exitcode(status) == 0, err
+    assert re.match(r"processed 4, failed 0, ", out), out
+    if not os.environ.get("CNNFILTER_ASAN"):   # ASan keeps freed memory in quarantine
+        assert usage.ru_maxrss < (256 + 64) * 1024, usage.ru_maxrss
+    # One file over the limit on its own is refused, the estimate named.
+    rc, out, err = run("-k", "box", "--map", "normalize", "--max-memory", "64M",
+                       os.path.join(d, "m0.png"), path("m0_out.png"))
+    assert rc == 1, err
+    assert "the result held whole (--map normalize needs its range first)" in err, err
+    assert "--max-memory" in err and not os.path.exists(path("m0_out.png")), err
+
+
+TESTS = [max_memory_is_shared_by_the_files_of_a_batch,
+         a_photo_folder_gives_photos_only_and_names_what_it_skips,
          the_output_folder_is_never_read_as_input, files_from_a_list_keep_their_folders_with_base,
          a_mixed_folder_reports_bad_files_and_processes_the_rest,
          jobs_1_and_4_write_identical_files, shards_cover_the_input_exactly_once,
