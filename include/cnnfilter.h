@@ -72,6 +72,9 @@ extern "C" {
 #define CNF_DEFAULT_MAX_PIXELS 178956970ULL
 /* Default memory budget of a plan: fits a laptop. */
 #define CNF_DEFAULT_MAX_MEMORY (2ULL << 30)
+/* The CLI's default work limit: 1e13 multiply-adds (minutes on the fast
+ * paths, hours on the portable one): a plan over it is refused up front. */
+#define CNF_DEFAULT_MAX_WORK 10000000000000ULL
 /* Kernel sides: beyond 255 a direct convolution is hopeless anyway. */
 #define CNF_MAX_KERNEL_SIDE 255
 /* Kernel depth (input channels of a 3-D kernel). */
@@ -118,7 +121,8 @@ typedef enum cnf_limit {
     CNF_LIMIT_PIXELS, /* an image or matrix over the max_pixels argument */
     CNF_LIMIT_MEMORY, /* a plan over cnf_plan_limits.max_memory */
     CNF_LIMIT_KERNEL, /* a kernel side or depth, kernels per layer, layers */
-    CNF_LIMIT_JSON    /* a JSON document's size, nesting or length of a string */
+    CNF_LIMIT_JSON,   /* a JSON document's size, nesting or length of a string */
+    CNF_LIMIT_WORK    /* a plan over cnf_plan_limits.max_work */
 } cnf_limit;
 
 /* cnf_error - filled by failing calls.  `where` names what the error is
@@ -567,6 +571,7 @@ typedef struct cnf_plan_limits {
     int portable;        /* 1: only the portable convolution (the same pixels, slower;
                             rank-1 kernels with non-dyadic weights, which the fast
                             build runs as two float32 passes, then get the double sums) */
+    uint64_t max_work;   /* multiply-adds of the whole run (cnf_plan_work); 0 = no limit */
 } cnf_plan_limits;
 
 /* cnf_plan_create - plan one layer for an input of the given shape.  Fails
@@ -595,6 +600,11 @@ int cnf_plan_n_groups(const cnf_plan *p);
  * weights; the row tables of flatten and dense outputs, which have a plane
  * per value).  Whole input or output images come on top. */
 uint64_t cnf_plan_memory(const cnf_plan *p);
+/* cnf_plan_work - the estimated multiply-adds of a whole run: per output
+ * value of a convolution, kh + kw on a separable path, else its nonzero
+ * taps; one per output value of every other stage.  Checked against
+ * cnf_plan_limits.max_work when the plan is made. */
+uint64_t cnf_plan_work(const cnf_plan *p);
 /* cnf_plan_explain - print each stage, its shapes and the size arithmetic. */
 void cnf_plan_explain(const cnf_plan *p, FILE *out);
 

@@ -201,6 +201,7 @@ static const char *limit_hint(cnf_limit l)
     switch (l) {
     case CNF_LIMIT_PIXELS: return " (raise it with --max-pixels)";
     case CNF_LIMIT_MEMORY: return " (raise it with --max-memory)";
+    case CNF_LIMIT_WORK: return " (raise it with --max-work)";
     default: return "";
     }
 }

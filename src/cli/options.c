@@ -18,7 +18,7 @@ typedef enum opt_id {
     O_ALPHA, O_NO_AUTO_ORIENT, O_SCALE, O_BIAS, O_ACTIVATION, O_POOL, O_POOL_SIZE, O_POOL_STRIDE,
     O_POOL_PADDING, O_CEIL, O_COMBINE, O_MAP, O_OUTPUT_DIR, O_RECURSIVE, O_JOBS,
     O_OUTPUT_FORMAT, O_QUALITY, O_DEPTH, O_COMPRESSION, O_PORTABLE, O_SKIP_EXISTING, O_SHARD, O_INCLUDE, O_EXCLUDE, O_FILES_FROM, O_NULL, O_BASE, O_FORCE, O_EXPLAIN, O_MAX_PIXELS,
-    O_MAX_MEMORY, O_QUIET, O_VERBOSE, O_PROGRESS, O_HELP, O_VERSION
+    O_MAX_MEMORY, O_MAX_WORK, O_QUIET, O_VERBOSE, O_PROGRESS, O_HELP, O_VERSION
 } opt_id;
 
 /* An option row; `flags` is GEOMETRY for a layer flag: it conflicts with
@@ -85,6 +85,7 @@ static const opt OPTIONS[] = {
     {O_EXPLAIN, "explain", 0, NULL, 0, "print each stage's shapes and size arithmetic, process nothing"},
     {O_MAX_PIXELS, "max-pixels", 0, "N", 0, "refuse larger images before decoding (178956970)"},
     {O_MAX_MEMORY, "max-memory", 0, "BYTES", 0, "refuse a plan needing more memory; K, M, G suffixes (2G)"},
+    {O_MAX_WORK, "max-work", 0, "N", 0, "refuse a plan of more multiply-adds, e.g. 1e14 (1e13)"},
     {O_QUIET, "quiet", 'q', NULL, 0, "no warnings"},
     {O_VERBOSE, "verbose", 'v', NULL, 0, "report value ranges and clipping"},
     {O_PROGRESS, "progress", 0, "auto|always|never", 0, "progress bar on stderr (auto: on a terminal)"},
@@ -139,7 +140,7 @@ static int decides_output(opt_id id)
     switch (id) {
     case O_OUTPUT_DIR: case O_RECURSIVE: case O_JOBS: case O_OUTPUT_FORMAT: case O_SKIP_EXISTING:
     case O_SHARD: case O_INCLUDE: case O_EXCLUDE: case O_FILES_FROM: case O_NULL: case O_BASE:
-    case O_FORCE: case O_EXPLAIN: case O_MAX_PIXELS: case O_MAX_MEMORY: case O_QUIET:
+    case O_FORCE: case O_EXPLAIN: case O_MAX_PIXELS: case O_MAX_MEMORY: case O_MAX_WORK: case O_QUIET:
     case O_VERBOSE: case O_PROGRESS: case O_HELP: case O_VERSION: case O_COMPRESSION:
     case O_PORTABLE:
         return 0;
@@ -248,6 +249,15 @@ static int apply_run(options *o, const opt *op, const char *flag, const char *va
     case O_EXPLAIN: o->explain = 1; return 0;
     case O_MAX_PIXELS: return arg_bytes(flag, val, &o->max_pixels);
     case O_MAX_MEMORY: return arg_bytes(flag, val, &o->max_memory);
+    case O_MAX_WORK: {
+        double w;
+        if (arg_double(flag, val, &w))
+            return 2;
+        if (!(w >= 1 && w < 1.8e19))
+            return arg_bad(flag, "'%s' is not a count from 1 to 1.8e19", val);
+        o->max_work = (uint64_t)w;
+        return 0;
+    }
     case O_QUIET: o->quiet = 1; return 0;
     case O_VERBOSE: o->verbose = 1; return 0;
     case O_PROGRESS:
@@ -360,6 +370,7 @@ int parse_options(int argc, char **argv, int first, options *o)
     o->jobs = args_default_jobs();
     o->max_pixels = CNF_DEFAULT_MAX_PIXELS;
     o->max_memory = CNF_DEFAULT_MAX_MEMORY;
+    o->max_work = CNF_DEFAULT_MAX_WORK;
     o->quality = -1; /* not given: the format's default */
     o->depth = 8;
     o->compression = -1; /* the library's default */

@@ -37,7 +37,7 @@ typedef struct options {
     const char *base;
     int force; /* -f: replace an existing image cnnfilter did not write */
     int explain;
-    uint64_t max_pixels, max_memory;
+    uint64_t max_pixels, max_memory, max_work;
     int quiet, verbose;
     int progress; /* 0 auto, 1 always, 2 never */
     int quality;     /* --quality, -1 when not given (the format's default) */

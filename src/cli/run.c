@@ -285,6 +285,7 @@ static cnf_status plan_layer(const job *j, const cnf_layer *L, cnf_plan **p, cnf
     cnf_plan_limits lim;
     lim.max_memory = j->o->max_memory;
     lim.portable = j->o->portable;
+    lim.max_work = j->o->max_work;
     memset(err, 0, sizeof *err);
     if (j->s->pipeline)
         return cnf_plan_create_pipeline(j->s->pipeline, j->w, j->h, j->c, j->a, &lim, p, err);

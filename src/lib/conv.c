@@ -1317,6 +1317,18 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
     for (int g = 0; g < n_kernels; g++)
         s->weights += (uint64_t)kernels[g]->w * kernels[g]->h *
                       (uint64_t)(kernels[g]->is3d ? kernels[g]->depth : 1);
+    /* work: per output value, kh + kw for a separable map, else its taps */
+    for (int m = 0; m < c->n_maps; m++) {
+        const conv_map *mp = &c->maps[m];
+        uint64_t per = 0;
+        if ((mp->sep || mp->frac) && !portable) {
+            per = (uint64_t)mp->kh + (uint64_t)mp->kw;
+        } else {
+            for (int ci = 0; ci < mp->in_count; ci++)
+                per += (uint64_t)mp->tap_count[ci];
+        }
+        s->work += (per ? per : 1) * (uint64_t)oh * (uint64_t)ow;
+    }
     s->biases = (uint64_t)n_kernels;
     return CNF_OK;
 fail:

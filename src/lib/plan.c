@@ -233,6 +233,19 @@ static cnf_status finish(builder *b, const cnf_plan_limits *limits, cnf_plan **p
     for (int i = 0; i < p->n_stages; i++)
         p->memory += p->stages[i].held;
     p->memory += b->tables;
+    p->work = 0;
+    for (int i = 0; i < p->n_stages; i++) {
+        const cnf_stage *s = &p->stages[i];
+        p->work += s->work ? s->work
+                           : (uint64_t)s->out.w * (uint64_t)s->out.h * (uint64_t)s->out.c;
+    }
+    if (limits && limits->max_work && p->work > limits->max_work) {
+        cnf_status st = cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_WORK, NULL,
+            "the plan is about %.3g multiply-adds, over the work limit of %.3g",
+            (double)p->work, (double)limits->max_work);
+        cnf_plan_free(p);
+        return st;
+    }
     if (limits && limits->max_memory && p->memory > limits->max_memory) {
         cnf_status st = cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_MEMORY, NULL,
             "the plan needs about %llu MiB, over the memory limit of %llu MiB",
@@ -367,6 +380,8 @@ void cnf_plan_output_shape(const cnf_plan *p, int *width, int *height, int *chan
 
 int cnf_plan_n_groups(const cnf_plan *p) { return p->n_groups; }
 uint64_t cnf_plan_memory(const cnf_plan *p) { return p->memory; }
+
+uint64_t cnf_plan_work(const cnf_plan *p) { return p->work; }
 int cnf_plan_n_stages(const cnf_plan *p) { return p->n_stages; }
 
 cnf_status cnf_plan_stage_info(const cnf_plan *p, int i, cnf_stage_info *info, cnf_error *err)
@@ -428,4 +443,5 @@ void cnf_plan_explain(const cnf_plan *p, FILE *f)
             (unsigned long long)(weights + biases), (unsigned long long)weights,
             (unsigned long long)biases);
     fprintf(f, "memory estimate: %.1f MiB\n", (double)p->memory / 1048576.0);
+    fprintf(f, "work estimate: %.3g multiply-adds\n", (double)p->work);
 }

@@ -22,6 +22,7 @@ struct cnf_plan {
     int n_groups;         /* see cnf_plan_n_groups */
     int drop_input_alpha; /* the stages see the input without its alpha plane */
     uint64_t memory;      /* see cnf_plan_memory; 0 until planning ends */
+    uint64_t work;        /* see cnf_plan_work */
 };
 
 /* cnf__plan_new - an empty plan for input `in`: one group, no stage, no

@@ -67,6 +67,9 @@ struct cnf_stage {
     /* Bytes the stage holds for a run beyond its rings and scratch (a dense layer's weights,
      * the row tables of outputs with many planes): added to the plan's memory estimate. */
     uint64_t held;
+    /* Multiply-adds (or as many comparable operations) of a whole run, for
+     * --explain and cnf_plan_limits.max_work; 0: one per output value. */
+    uint64_t work;
     /* ops->path's text, made once when the stage is added to a plan, so
      * --explain and cnf_stage_info read the same words; NULL: no path.
      * Owned by the plan. */

@@ -511,6 +511,28 @@ def a_pipeline_whose_kernel_tables_exceed_the_limit_is_refused_before_building()
     assert not os.path.exists(path("wp.png"))
 
 
+def max_work_bounds_the_multiply_adds_of_a_plan():
+    write("w10.txt", "\n".join(" ".join(str((x * y) % 7) for x in range(10)) for y in range(10)))
+    # a non-separable 3x3 kernel with 9 nonzero taps, valid: 8x8 outputs x 9 = 576
+    k = "[[1,2,3],[4,5,6],[7,8,10]]"
+    rc, out, err = run("--explain", "-k", k, "--padding", "valid", "w10.txt")
+    assert rc == 0 and b"work estimate: 576 multiply-adds" in out, (out, err)
+    # separable (sobel_v: 3 + 3 per output) and a zero tap not counted (laplacian: 5 taps)
+    rc, out, err = run("--explain", "-k", "sobel_v", "--padding", "valid", "w10.txt")
+    assert rc == 0 and b"work estimate: 384 multiply-adds" in out, (out, err)
+    rc, out, err = run("--explain", "-k", "laplacian", "--padding", "valid", "--portable", "w10.txt")
+    assert rc == 0 and b"work estimate: 320 multiply-adds" in out, (out, err)
+    rc, _, err = run("-k", k, "--padding", "valid", "--max-work", "575", "w10.txt", "w.npy")
+    assert rc == 1, err
+    one_error_line(err, "cnnfilter: w10.txt: the plan is about 576 multiply-adds, over the work "
+                        "limit of 575 (raise it with --max-work)")
+    assert not os.path.exists(path("w.npy"))
+    rc, _, err = run("-k", k, "--padding", "valid", "--max-work", "576", "w10.txt", "w.npy")
+    assert rc == 0, err
+    rc, _, err = run("-k", k, "--max-work", "0", "w10.txt", "w.npy")
+    assert rc == 2 and err.startswith("cnnfilter: --max-work: "), err
+
+
 def a_failed_run_keeps_the_existing_output_untouched():
     good = write("keep.txt", "1 2\n3 4\n")
     write("keep_out.txt", "precious\n")
@@ -677,7 +699,8 @@ def explain_of_the_lenet_pipeline_matches_line_by_line():
     want = LENET_EXPLAIN.splitlines()
     for i, line in enumerate(want):
         assert i < len(got) and got[i] == line, "line %d: %r, expected %r" % (i + 1, got[i] if i < len(got) else None, line)
-    assert re.match(r"memory estimate: \d+\.\d MiB$", got[len(want)]) and len(got) == len(want) + 1
+    assert re.match(r"memory estimate: \d+\.\d MiB$", got[len(want)]) and len(got) == len(want) + 2
+    assert re.match(r"work estimate: \d\.\d\de\+05 multiply-adds$", got[len(want) + 1]), got
 
 
 def every_example_pipeline_runs():

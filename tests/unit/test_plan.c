@@ -105,7 +105,7 @@ static void check_path(const char *spec, int portable, int stride, const char *w
 {
     cnf_kernel *k = t_kernel(spec);
     const cnf_kernel *ks[1] = {k};
-    cnf_plan_limits limits = {0, portable};
+    cnf_plan_limits limits = {0, portable, 0};
     cnf_layer L;
     cnf_plan *p;
     cnf_stage_info si;
@@ -274,7 +274,7 @@ static void memory_estimate_of_a_tall_pipeline_by_hand_and_its_limit(void)
     cnf_layer L;
     cnf_pipeline *pl;
     cnf_plan *p = NULL;
-    cnf_plan_limits limits = {0, 0};
+    cnf_plan_limits limits = {0, 0, 0};
     cnf_error e;
     cnf_layer_init(&L);
     L.pool = CNF_POOL_MAX;
