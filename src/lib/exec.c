@@ -28,10 +28,12 @@
  * RGB photo has 13,000), a 1-pixel-wide one gets bands of 64 Ki rows
  * rather than 32, which made millions of hand-offs (281 s at -j 2 against
  * 17 s at -j 1 on 1 x 178,956,970).  The values bound a band's memory too:
- * 256 KiB of floats per buffer and band.  Measured (bench/tall.py) on
- * 1 x 20,000,000 and 8 x 2,000,000: from 8 Ki values a band the hand-offs
- * stop showing at -j 2; 64 Ki leaves a margin for a busier machine and
- * costs no time at -j 1, 256 Ki and up only memory. */
+ * 256 KiB of floats per buffer and band.  Measured on 1 x 20,000,000
+ * (box:3, -j 2, bench/tall.py): bands of 1 Ki to 256 Ki values all took
+ * 2-3 s (32 rows: 47 s), 1 Mi values 4.6 s; peak memory grew from 21 MB
+ * at 1 Ki to 41 MB at 256 Ki and 99 MB at 1 Mi; -j 1 executes the same
+ * instructions from 1 Ki to 64 Ki (callgrind).  64 Ki keeps the hand-offs
+ * rare on a busy machine for a few MB. */
 #define BAND_MIN_ROWS 32
 #define BAND_VALUES (64 << 10)
 
@@ -203,7 +205,8 @@ uint64_t cnf__stream_memory(const cnf_plan *p)
     if (p->n_stages) {
         const cnf_shape *o = &p->stages[p->n_stages - 1].out;
         uint64_t rows = (uint64_t)o->h < step ? (uint64_t)o->h : step;
-        total += rows * (uint64_t)o->c * ((uint64_t)o->w * (sizeof(float) + 1) + 3 * sizeof(float *));
+        total += rows * (uint64_t)o->c *
+                 ((uint64_t)o->w * (sizeof(float) + 1) + 3 * sizeof(float *));
     }
     return total + 2 * scratch;
 }
