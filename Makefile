@@ -32,7 +32,8 @@ test: deps
 	$(MAKE) --no-print-directory valgrind
 
 # make bench: the photos (bench/prepare.sh installs the peers it needs), the core
-# micro-benchmark, the peer comparison, the batch and the size scaling, the Gaussian blur
+# micro-benchmark, the peer comparison, the batch and the size scaling, tall thin images
+# at -j 1 and -j 2 (bench/tall.py), the Gaussian blur
 # against libvips gaussblur (bench/blur.py), the training
 # engine's multiply-add rates and training against PyTorch (bench/train.py); every table
 # is also written to bench/results-*.md, and all of them to bench/results.md
@@ -46,6 +47,7 @@ bench: build
 	/usr/bin/python3 bench/peers.py --runs $(BENCH_RUNS) --out bench/results-peers.md
 	/usr/bin/python3 bench/batch.py --runs 3 --out bench/results-batch.md
 	/usr/bin/python3 bench/scaling.py --runs 3 --out bench/results-scaling.md
+	/usr/bin/python3 bench/tall.py --runs 3 --out bench/results-tall.md
 	/usr/bin/python3 bench/blur.py --runs $(BENCH_RUNS) --out bench/results-blur.md
 	$(MAKE) --no-print-directory bench-train
 

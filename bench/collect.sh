@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # collect.sh - bench/results.md from the parts make bench writes (results-core.md,
-# results-peers.md, results-batch.md, results-scaling.md, results-blur.md, results-gemm.md,
-# results-train.md), on stdout.
+# results-peers.md, results-batch.md, results-scaling.md, results-tall.md, results-blur.md,
+# results-gemm.md, results-train.md), on stdout.
 #
 #   bench/collect.sh > bench/results.md
 set -euo pipefail
@@ -22,7 +22,7 @@ echo '```'
 cat results-core.md
 echo '```'
 echo
-for part in peers batch scaling blur gemm train; do
+for part in peers batch scaling tall blur gemm train; do
   if [ -f "results-$part.md" ]; then
     cat "results-$part.md"
     echo

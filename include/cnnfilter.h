@@ -592,13 +592,18 @@ void cnf_plan_output_shape(const cnf_plan *p, int *width, int *height, int *chan
  * last plane and belongs to every group.  See cnf_image_group(). */
 int cnf_plan_n_groups(const cnf_plan *p);
 /* cnf_plan_memory - the memory estimate in bytes of a streamed run (what
- * cnf_plan_limits.max_memory is checked against): each stage's input ring
- * (its rows, at most the input's height, x width x planes x 4 bytes), the
- * last stage's output band (up to 32 rows x width x planes x 5 bytes: the
- * floats and an 8-bit copy), two threads' scratch (the largest any stage
- * needs for 16 rows), and what stages hold for the run (a dense layer's
- * weights; the row tables of flatten and dense outputs, which have a plane
- * per value).  Whole input or output images come on top. */
+ * cnf_plan_limits.max_memory is checked against).  A run works in bands of
+ * rows: at least 32 rows and enough for 64 Ki values of the plan's widest
+ * row (the input or a stage's output, width x planes), at most the tallest
+ * height.  The estimate: each stage's input ring (its rows, at most the
+ * input's height, x planes x (width x 4 bytes + 16 bytes of row pointers),
+ * and a band's row pointers), the first ring's 4 more bands of decoder
+ * run-ahead, the last stage's output band (width x planes x 5 bytes a row:
+ * the floats and an 8-bit copy, and its row pointers), two threads' scratch
+ * (the largest any stage needs for half a band), and what stages hold for
+ * the run (a dense layer's weights; the row tables of flatten and dense
+ * outputs, which have a plane per value).  Whole input or output images
+ * come on top. */
 uint64_t cnf_plan_memory(const cnf_plan *p);
 /* cnf_plan_work - the estimated multiply-adds of a whole run: per output
  * value of a convolution, kh + kw on a separable path, else its nonzero

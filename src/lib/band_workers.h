@@ -5,7 +5,8 @@
 #include "stage.h"
 
 /* At most this many threads share a band: past it the parts get too thin
- * to pay for the hand-off (a band is a few dozen rows). */
+ * to pay for the hand-off (a band is 32 rows or more, 64 Ki values or more:
+ * exec.c). */
 #define CNF__MAX_BAND_WORKERS 64
 
 typedef struct cnf_band_workers cnf_band_workers;

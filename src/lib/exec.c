@@ -20,10 +20,22 @@
  * depend on the thread count or on whether the rows were streamed.
  */
 
-/* Output rows per band step of a stage, split among the threads: enough
- * rows that the per-band set-up (padded rows, thread hand-off) stays a
- * small share, few enough that the rings stay small. */
-#define STEP_ROWS 32
+/* Band height.  A band costs a fixed set-up (a thread hand-off, a stage's
+ * padded rows, a decoder step) besides its rows' work, so a band holds at
+ * least BAND_VALUES values of the plan's widest row (the input or any
+ * stage's output, width x planes) and at least BAND_MIN_ROWS rows: wide
+ * images keep bands of 32 rows (from 2,048 values a row: a 16-megapixel
+ * RGB photo has 13,000), a 1-pixel-wide one gets bands of 64 Ki rows
+ * rather than 32, which made millions of hand-offs (281 s at -j 2 against
+ * 17 s at -j 1 on 1 x 178,956,970).  The values bound a band's memory too:
+ * 256 KiB of floats per buffer and band.  Measured on 1 x 20,000,000
+ * (box:3, -j 2, bench/tall.py): bands of 1 Ki to 256 Ki values all took
+ * 2-3 s (32 rows: 47 s), 1 Mi values 4.6 s; peak memory grew from 21 MB
+ * at 1 Ki to 41 MB at 256 Ki and 99 MB at 1 Mi; -j 1 executes the same
+ * instructions from 1 Ki to 64 Ki (callgrind).  64 Ki keeps the hand-offs
+ * rare on a busy machine for a few MB. */
+#define BAND_MIN_ROWS 32
+#define BAND_VALUES (64 << 10)
 
 typedef struct buffer {
     int w, h, planes;
@@ -120,6 +132,27 @@ static cnf_band band_of(const buffer *b, float **tab, int y0, int y1)
     return band;
 }
 
+int cnf__band_rows(const cnf_plan *p)
+{
+    uint64_t widest = (uint64_t)p->in.w * (uint64_t)p->in.c;
+    int tallest = p->in.h, rows;
+    for (int i = 0; i < p->n_stages; i++) {
+        const cnf_shape *o = &p->stages[i].out;
+        uint64_t v = (uint64_t)o->w * (uint64_t)o->c;
+        if (v > widest)
+            widest = v;
+        if (o->h > tallest)
+            tallest = o->h;
+    }
+    if (widest < 1)
+        widest = 1;
+    rows = widest >= BAND_VALUES / BAND_MIN_ROWS ? BAND_MIN_ROWS
+                                                  : (int)((BAND_VALUES + widest - 1) / widest);
+    if (rows > tallest)
+        rows = tallest > 0 ? tallest : 1;
+    return rows;
+}
+
 /* Ring capacity of a stage's input so that every band of the stage finds
  * its rows (see the comment above). */
 static int ring_rows(const cnf_stage *s, int step, int producer_step)
@@ -142,26 +175,38 @@ static int ring_rows(const cnf_stage *s, int step, int producer_step)
     return cap + producer_step;
 }
 
-/* The memory a streamed run needs: each stage's input ring, the last
- * stage's output band with its 8-bit copy, and two threads' scratch.  (A
- * caller holding whole images, or a format decoded whole, adds those.) */
+/* The band height a run of p uses: the plan's (tests may set it), else
+ * cnf__band_rows's. */
+static int step_of(const cnf_plan *p)
+{
+    return p->band_rows > 0 ? p->band_rows : cnf__band_rows(p);
+}
+
+/* The memory a streamed run needs: each stage's input ring (its floats
+ * and two tables of row pointers, plus one for a band), the decoder's
+ * run-ahead (4 bands of input rows more in the first ring, from -j 2), the
+ * last stage's output band with its 8-bit copy, and two threads' scratch.
+ * (A caller holding whole images, or a format decoded whole, adds those.) */
 uint64_t cnf__stream_memory(const cnf_plan *p)
 {
-    uint64_t total = 0, scratch = 0;
+    uint64_t total = 0, scratch = 0, step = (uint64_t)step_of(p);
     for (int i = 0; i < p->n_stages; i++) {
         const cnf_stage *s = &p->stages[i];
-        uint64_t sc = s->ops->scratch(s, (STEP_ROWS + 1) / 2);
-        uint64_t rows = (uint64_t)ring_rows(s, STEP_ROWS, STEP_ROWS);
+        uint64_t sc = s->ops->scratch(s, (int)(step + 1) / 2);
+        uint64_t rows = (uint64_t)ring_rows(s, (int)step, (int)step) + (i ? 0 : 4 * step);
+        uint64_t planes = (uint64_t)(i ? s->in.c : p->in.c);
         if (rows > (uint64_t)s->in.h)
             rows = (uint64_t)s->in.h;
-        total += rows * (uint64_t)s->in.w * (uint64_t)(i ? s->in.c : p->in.c) * sizeof(float);
+        total += rows * planes * ((uint64_t)s->in.w * sizeof(float) + 2 * sizeof(float *)) +
+                 (step < rows ? step : rows) * planes * sizeof(float *);
         if (sc > scratch)
             scratch = sc;
     }
     if (p->n_stages) {
         const cnf_shape *o = &p->stages[p->n_stages - 1].out;
-        uint64_t rows = o->h < STEP_ROWS ? (uint64_t)o->h : STEP_ROWS;
-        total += rows * (uint64_t)o->w * (uint64_t)o->c * (sizeof(float) + 1);
+        uint64_t rows = (uint64_t)o->h < step ? (uint64_t)o->h : step;
+        total += rows * (uint64_t)o->c *
+                 ((uint64_t)o->w * (sizeof(float) + 1) + 3 * sizeof(float *));
     }
     return total + 2 * scratch;
 }
@@ -339,7 +384,7 @@ static cnf_status execute(const cnf_plan *p, cnf_reader *r, const cnf_image *in_
                           cnf_error *err)
 {
     exec e;
-    int n = p->n_stages;
+    int n = p->n_stages, step = step_of(p);
     cnf_status st;
     memset(&e, 0, sizeof e);
     e.p = p;
@@ -347,20 +392,20 @@ static cnf_status execute(const cnf_plan *p, cnf_reader *r, const cnf_image *in_
     e.sink = sink;
     e.sink_ctx = sink_ctx;
     e.err = err;
-    st = cnf__band_workers_new(p->stages, p->n_stages, STEP_ROWS, threads, &e.workers, err);
+    st = cnf__band_workers_new(p->stages, p->n_stages, step, threads, &e.workers, err);
     for (int k = 0; k <= n && st == CNF_OK; k++) {
         const cnf_shape *sh = k ? &p->stages[k - 1].out : &p->in;
-        int cap = STEP_ROWS;
+        int cap = step;
         const cnf_image *whole = NULL;
         if (k == 0 && in_img)
             whole = in_img;
         else if (k == n && out_img)
             whole = out_img;
         else if (k < n)
-            cap = ring_rows(&p->stages[k], STEP_ROWS, STEP_ROWS);
+            cap = ring_rows(&p->stages[k], step, step);
         if (k == 0 && !in_img && threads > 1)
-            cap += 4 * STEP_ROWS; /* room for the decoder to run ahead */
-        st = buffer_init(&e.buf[k], sh->w, sh->h, sh->c, cap, STEP_ROWS, whole, err);
+            cap += 4 * step; /* room for the decoder to run ahead */
+        st = buffer_init(&e.buf[k], sh->w, sh->h, sh->c, cap, step, whole, err);
         if (st == CNF_OK && k == 0 && in_img)
             e.buf[0].hi = in_img->height;
     }

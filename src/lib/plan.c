@@ -229,6 +229,7 @@ static cnf_status finish(builder *b, const cnf_plan_limits *limits, cnf_plan **p
                          cnf_error *err)
 {
     cnf_plan *p = b->p;
+    p->band_rows = cnf__band_rows(p);
     p->memory = cnf__stream_memory(p);
     for (int i = 0; i < p->n_stages; i++)
         p->memory += p->stages[i].held;

@@ -23,6 +23,8 @@ struct cnf_plan {
     int drop_input_alpha; /* the stages see the input without its alpha plane */
     uint64_t memory;      /* see cnf_plan_memory; 0 until planning ends */
     uint64_t work;        /* see cnf_plan_work */
+    int band_rows;        /* rows per band of every stage (cnf__band_rows); 0 until planning
+                           * ends; a test may set another before a run */
 };
 
 /* cnf__plan_new - an empty plan for input `in`: one group, no stage, no
@@ -36,6 +38,12 @@ cnf_status cnf__plan_new(const cnf_shape *in, cnf_plan **plan_ret, cnf_error *er
  * holds CNF__MAX_STAGES stages, CNF_E_NOMEM for the path text; then the
  * stage is destroyed and p is unchanged. */
 cnf_status cnf__plan_add_stage(cnf_plan *p, cnf_stage *s, cnf_error *err);
+
+/* cnf__band_rows - the rows per band for a run of p: at least 32 and
+ * enough that a band holds some 256 Ki values of the plan's widest row
+ * (the input or any stage's output, width x planes), at most the tallest
+ * of those heights (exec.c). */
+int cnf__band_rows(const cnf_plan *p);
 
 /* cnf__stream_memory - the bytes a streamed run of p needs beyond its
  * input and output images (exec.c, which sizes the rings): see

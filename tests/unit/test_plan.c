@@ -260,12 +260,15 @@ static void memory_estimate_of_a_pooling_layer_by_hand(void)
     cnf_plan *p;
     cnf_layer_init(&L);
     L.pool = CNF_POOL_MAX;
-    /* Gray 10 x 6, window 2: 5 x 3 out.  One band of 3 rows needs input
-     * rows [0, 6): the ring holds 6 + 32 rows, at most the height, 6:
-     * 6 x 10 x 1 x 4 = 240.  The output band: 3 rows x 5 x 1 x 5 = 75.
-     * Pooling needs no scratch.  315. */
+    /* Gray 10 x 6, window 2: 5 x 3 out.  Bands of 6 rows (the height).
+     * One band of 3 rows needs input rows [0, 6): the ring holds 6 + 6
+     * rows and 4 bands of decoder run-ahead, at most the height, 6:
+     * 6 x 1 x (10 x 4 + 2 x 8 of row pointers) = 336, and a band's row
+     * table 6 x 8 = 48.  The output band: 3 rows x 1 x (5 x 5 + 3 x 8) =
+     * 147.  Pooling needs no scratch.  531. */
     p = plan_layer(&L, 10, 6, 1, 0, NULL);
-    CHECK_EQ_INT(cnf_plan_memory(p), 315);
+    CHECK_EQ_INT(p->band_rows, 6);
+    CHECK_EQ_INT(cnf_plan_memory(p), 531);
     cnf_plan_free(p);
 }
 
@@ -280,24 +283,69 @@ static void memory_estimate_of_a_tall_pipeline_by_hand_and_its_limit(void)
     L.pool = CNF_POOL_MAX;
     pl = hand_made(2, CNF_LAYER_POOL, "maxpool", &L);
     /* RGBA 7 x 100; the pipeline drops alpha, but the input ring holds the
-     * reader's 4 planes.  Stage 1: 100 -> 50 rows, 7 -> 3 columns; its bands
-     * [0, 32) and [32, 50) need rows [0, 64) and [64, 100): the ring spans
-     * 64 rows + 32 = 96 (under 100): 96 x 7 x 4 x 4 = 10752.  Stage 2:
-     * 50 -> 25 rows, 3 -> 1 column; one band needs all 50 rows:
-     * 50 x 3 x 3 x 4 = 1800.  Output band: 25 x 1 x 3 x 5 = 375.  Pooling
-     * needs no scratch.  12927 in all. */
+     * reader's 4 planes.  Its widest row has 28 values: bands of 100 rows
+     * (the height; 64 Ki values would be 2341).  Stage 1: 100 -> 50 rows,
+     * 7 -> 3 columns, one band needs all 100 rows: 100 x 4 x (7 x 4 + 16)
+     * + 100 x 4 x 8 = 20800.  Stage 2: 50 -> 25 rows, 3 -> 1 column; one
+     * band needs all 50 rows: 50 x 3 x (3 x 4 + 16) + 50 x 3 x 8 = 5400.
+     * Output band: 25 x 3 x (1 x 5 + 24) = 2175.  Pooling needs no
+     * scratch.  28375 in all. */
     CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 7, 100, 4, 1, NULL, &p, &e), CNF_OK);
-    CHECK_EQ_INT(cnf_plan_memory(p), 12927);
+    CHECK_EQ_INT(p->band_rows, 100);
+    CHECK_EQ_INT(cnf_plan_memory(p), 28375);
+    /* With bands of 32 rows: stage 1's bands [0, 32) and [32, 50) need
+     * rows [0, 64) and [64, 100): the ring spans 64 rows + 32 + 4 x 32 of
+     * run-ahead, at most 100: 100 x 4 x 44 + 32 x 4 x 8 = 18624.  Stage 2:
+     * one band [0, 25) needs [0, 50): 50 + 32 rows, at most 50:
+     * 50 x 3 x 28 + 32 x 3 x 8 = 4968.  Output band 2175.  25767. */
+    p->band_rows = 32;
+    CHECK_EQ_INT(cnf__stream_memory(p), 25767);
     cnf_plan_free(p);
-    limits.max_memory = 12927;
+    limits.max_memory = 28375;
     CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 7, 100, 4, 1, &limits, &p, &e), CNF_OK);
     cnf_plan_free(p);
-    limits.max_memory = 12926;
+    limits.max_memory = 28374;
     CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 7, 100, 4, 1, &limits, &p, &e), CNF_E_TOO_BIG);
     CHECK(p == NULL);
     CHECK_EQ_INT(e.limit, CNF_LIMIT_MEMORY);
     CHECK(strcmp(e.msg, "the plan needs about 0 MiB, over the memory limit of 0 MiB") == 0);
     hand_free(pl);
+}
+
+/* The band height of a layer of `spec` (n copies, combine none) on a
+ * gray or RGB w x h input. */
+static int band_rows_of(const char *spec, int n, int w, int h, int c)
+{
+    cnf_kernel *k = t_kernel(spec);
+    const cnf_kernel *ks[4] = {k, k, k, k};
+    cnf_layer L;
+    cnf_plan *p;
+    int rows;
+    cnf_layer_init(&L);
+    L.kernels = ks;
+    L.n_kernels = n;
+    L.combine = CNF_COMBINE_NONE;
+    p = plan_layer(&L, w, h, c, 0, NULL);
+    rows = p->band_rows;
+    CHECK_EQ_INT(cnf__band_rows(p), rows);
+    cnf_plan_free(p);
+    cnf_kernel_free(k);
+    return rows;
+}
+
+/* Bands hold at least 64 Ki values of the widest row and 32 rows, at most
+ * the tallest height. */
+static void band_height_follows_the_values_in_a_row(void)
+{
+    CHECK_EQ_INT(band_rows_of("sobel_v", 1, 1, 178956970, 1), 65536);
+    CHECK_EQ_INT(band_rows_of("sobel_v", 1, 1, 1000, 1), 1000);
+    CHECK_EQ_INT(band_rows_of("sobel_v", 1, 8, 2000000, 1), 8192);
+    CHECK_EQ_INT(band_rows_of("sobel_v", 2, 8, 2000000, 1), 4096); /* 2 maps of 8 */
+    CHECK_EQ_INT(band_rows_of("sobel_v", 1, 3, 300000, 3), 7282); /* ceil(65536 / 9) */
+    CHECK_EQ_INT(band_rows_of("box:3", 1, 2047, 5000, 1), 33);
+    CHECK_EQ_INT(band_rows_of("box:3", 1, 2048, 5000, 1), 32);
+    CHECK_EQ_INT(band_rows_of("box:3", 1, 4352, 2448, 3), 32); /* a 16-megapixel photo */
+    CHECK_EQ_INT(band_rows_of("box:3", 4, 100, 5000, 1), 164); /* 400 values: ceil(163.84) */
 }
 
 static void a_pipeline_past_the_stage_bound_fails_with_a_clear_error(void)
@@ -509,6 +557,7 @@ int main(void)
     RUN(explain_prints_exact_lines_from_the_stage_info);
     RUN(memory_estimate_of_a_pooling_layer_by_hand);
     RUN(memory_estimate_of_a_tall_pipeline_by_hand_and_its_limit);
+    RUN(band_height_follows_the_values_in_a_row);
     RUN(a_pipeline_past_the_stage_bound_fails_with_a_clear_error);
     RUN(adding_a_stage_past_the_array_changes_nothing_after_it);
     RUN(a_pipeline_names_its_dropped_alpha_in_the_input_line);
