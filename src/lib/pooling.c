@@ -1,14 +1,46 @@
-/* pooling.c - the pooling stage: max / average / min; cells outside the input are ignored. */
+/* pooling.c - the pooling stage: max / average / min; cells outside the input are ignored.
+ *
+ * Two ways to compute the same values.  The direct loop reduces each window
+ * cell by cell, in row-major order: O(P^2) per output.  The separable path
+ * reduces each input row over the window's columns, then those row results
+ * over the window's rows, each 1-D pass costing O(1) per value whatever P:
+ *   max / min: the van Herk / Gil-Werman block method.  The axis is cut into
+ *     blocks of P cells from its start (the last one shorter); within each
+ *     block a running extreme from its start (prefix) and from its end
+ *     (suffix).  A window, clipped to the input, meets at most two blocks:
+ *     its value is the suffix at its first cell combined with the prefix at
+ *     its last (one of the two alone when it lies in one block, which then
+ *     starts or ends it).  Ties keep the earlier cell and NaN is never taken
+ *     (an all-NaN window gives -inf / +inf), so the bits are those of the
+ *     direct loop, -0.0 against +0.0 included: the direct loop keeps the
+ *     first cell in row-major order among those equal to the extreme, and
+ *     so does "first in its row, then first row".
+ *   avg: running sums in double along the row, then along the rows.  Used
+ *     only when every partial sum of either way is exact (below), so the
+ *     sum, and the quotient by the count of cells inside, are the direct
+ *     loop's bits; otherwise the direct loop runs.
+ * The separable path works on chunks of output rows whose input rows (the
+ * union of their windows, never more) are reduced once into scratch. */
 #include "stage.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The separable path's scratch per thread is held under this many bytes;
+ * an image too wide for one output row's windows in it is pooled directly. */
+#define POOL_SCRATCH_CAP ((size_t)32 << 20)
+/* Windows smaller than this are pooled directly: the direct loop is faster
+ * there (bench/pool.sh). */
+#define POOL_SEPARABLE_FROM 4
 
 typedef struct pool_impl {
     cnf_pool mode;
     int size, stride, padding, ceil_mode;
     long raw_h, raw_w; /* the size before the ceil-mode last-window rule */
+    int path;          /* CNF__POOL_AUTO, _DIRECT or _SEPARABLE */
+    int chunk;         /* output rows per chunk of the separable path; 0: none */
 } pool_impl;
 
 static void pool_need(const cnf_stage *s, int y0, int y1, int *lo, int *hi)
@@ -19,60 +51,320 @@ static void pool_need(const cnf_stage *s, int y0, int y1, int *lo, int *hi)
     *hi = (int)(b > s->in.h ? s->in.h : b);
 }
 
-/* Pooling needs no scratch: each output value is reduced in a register. */
+/* Input rows of a chunk of `k` output rows: consecutive windows overlap or
+ * touch when S <= P; with S > P a chunk is one output row. */
+static long chunk_rows(const pool_impl *p, long k)
+{
+    return p->stride < p->size ? (k - 1) * p->stride + p->size : p->size;
+}
+
+/* Scratch of the separable path for chunks of k output rows: two rows of
+ * in.w floats (the 1-D pass along a row), two planes of rows x out.w floats
+ * (max/min) or one of doubles (avg), and a row of out.w doubles (avg). */
+static size_t chunk_bytes(const cnf_stage *s, long k)
+{
+    const pool_impl *p = s->impl;
+    return 8 * ((size_t)s->in.w + (size_t)chunk_rows(p, k) * (size_t)s->out.w +
+                (size_t)s->out.w) + 64;
+}
+
+/* The chunk: enough output rows to cover about two windows' rows with S < P,
+ * fewer when the scratch would pass the cap; 0 when one output row does. */
+static int pick_chunk(const cnf_stage *s)
+{
+    const pool_impl *p = s->impl;
+    long k = p->stride < p->size ? (p->size + p->stride - 1) / p->stride : 1;
+    if (k > s->out.h)
+        k = s->out.h;
+    while (k > 1 && chunk_bytes(s, k) > POOL_SCRATCH_CAP)
+        k /= 2;
+    return chunk_bytes(s, k) > POOL_SCRATCH_CAP ? 0 : (int)k;
+}
+
+static int use_separable(const pool_impl *p)
+{
+    if (!p->chunk || p->path == CNF__POOL_DIRECT)
+        return 0;
+    if (p->path == CNF__POOL_SEPARABLE)
+        return 1;
+    /* With S >= P the windows do not overlap: the direct loop reads each
+     * cell once already. */
+    return p->size >= POOL_SEPARABLE_FROM && p->stride < p->size;
+}
+
 static size_t pool_scratch(const cnf_stage *s, int rows)
 {
-    (void)s;
-    (void)rows;
-    return 0;
+    const pool_impl *p = s->impl;
+    (void)rows; /* chunks are cut from any band */
+    return use_separable(p) ? chunk_bytes(s, p->chunk) : 0;
+}
+
+/* The cells of window o along an axis of n cells, clipped to it. */
+static void window(const pool_impl *p, long o, long n, long *c0, long *c1)
+{
+    long a = o * p->stride - p->padding, b = a + p->size;
+    *c0 = a < 0 ? 0 : a;
+    *c1 = b > n ? n : b;
+}
+
+/* The direct loop: output rows [y0, y1) of plane c. */
+static void pool_direct(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int c,
+                        int y0, int y1)
+{
+    const pool_impl *p = s->impl;
+    for (int y = y0; y < y1; y++) {
+        long ys, ye;
+        float *d = cnf__band_row(out, c, y);
+        window(p, y, s->in.h, &ys, &ye);
+        for (int x = 0; x < s->out.w; x++) {
+            long xs, xe;
+            double v = p->mode == CNF_POOL_MAX ? -INFINITY
+                       : p->mode == CNF_POOL_MIN ? INFINITY
+                                                 : 0;
+            long n;
+            window(p, x, s->in.w, &xs, &xe);
+            n = (ye - ys) * (xe - xs);
+            for (long yy = ys; yy < ye; yy++) {
+                const float *r = cnf__band_row(in, c, (int)yy);
+                for (long xx = xs; xx < xe; xx++) {
+                    double t = r[xx];
+                    if (p->mode == CNF_POOL_MAX)
+                        v = t > v ? t : v;
+                    else if (p->mode == CNF_POOL_MIN)
+                        v = t < v ? t : v;
+                    else
+                        v += t;
+                }
+            }
+            /* Every window holds at least one input cell: padding <= size/2
+             * and the ceil-mode rule drop windows that would not. */
+            if (n <= 0)
+                v = 0;
+            else if (p->mode == CNF_POOL_AVG)
+                v /= (double)n;
+            d[x] = (float)v;
+        }
+    }
+}
+
+/* Max when `hi`, else min, of a (earlier) and b (later): a on ties; a NaN b
+ * is never taken.  `a` is never NaN here. */
+#define EXT_LATER(hi, a, b) ((hi) ? ((b) > (a) ? (b) : (a)) : ((b) < (a) ? (b) : (a)))
+/* The same with b earlier than a: b on ties, a NaN b never taken. */
+#define EXT_EARLIER(hi, a, b) ((hi) ? ((b) >= (a) ? (b) : (a)) : ((b) <= (a) ? (b) : (a)))
+
+/* The extreme of each of `no` windows along one row of n cells (the 1-D
+ * block method), into dst. */
+static void extreme_row(const pool_impl *p, const float *a, long n, float *pre, float *suf,
+                        float *dst, long no)
+{
+    const int hi = p->mode == CNF_POOL_MAX, P = p->size;
+    const float none = hi ? -INFINITY : INFINITY;
+    for (long b = 0; b < n; b += P) {
+        long e = b + P < n ? b + P : n;
+        float v = none;
+        for (long i = b; i < e; i++)
+            pre[i] = v = EXT_LATER(hi, v, a[i]);
+        v = none;
+        for (long i = e - 1; i >= b; i--)
+            suf[i] = v = EXT_EARLIER(hi, v, a[i]);
+    }
+    for (long o = 0; o < no; o++) {
+        long c0, c1;
+        window(p, o, n, &c0, &c1);
+        if (c0 / P != (c1 - 1) / P)
+            dst[o] = EXT_LATER(hi, suf[c0], pre[c1 - 1]);
+        else
+            dst[o] = c0 % P == 0 ? pre[c1 - 1] : suf[c0];
+    }
+}
+
+/* Output rows [y0, y1) of plane c by the separable block method. */
+static void extreme_chunk(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int c,
+                          int y0, int y1, void *scratch)
+{
+    const pool_impl *p = s->impl;
+    const int hi = p->mode == CNF_POOL_MAX, P = p->size;
+    const size_t ow = (size_t)s->out.w;
+    const float none = hi ? -INFINITY : INFINITY;
+    long lo, end, nr;
+    float *pre1 = scratch, *suf1 = pre1 + s->in.w, *A, *B;
+    window(p, y0, s->in.h, &lo, &end);
+    window(p, y1 - 1, s->in.h, &nr, &end);
+    nr = end - lo;
+    A = suf1 + s->in.w; /* row results, then the suffixes in place */
+    B = A + (size_t)nr * ow; /* prefixes */
+    for (long r = 0; r < nr; r++)
+        extreme_row(p, cnf__band_row(in, c, (int)(lo + r)), s->in.w, pre1, suf1, A + r * ow,
+                    (long)ow);
+    for (long b = 0; b < nr; b += P) {
+        long e = b + P < nr ? b + P : nr;
+        for (long i = b; i < e; i++) {
+            const float *t = A + i * ow, *q = B + (i - 1) * ow;
+            float *d = B + i * ow;
+            if (i == b)
+                for (size_t x = 0; x < ow; x++)
+                    d[x] = EXT_LATER(hi, none, t[x]);
+            else
+                for (size_t x = 0; x < ow; x++)
+                    d[x] = EXT_LATER(hi, q[x], t[x]);
+        }
+        for (long i = e - 2; i >= b; i--) {
+            float *d = A + i * ow;
+            const float *q = d + ow;
+            for (size_t x = 0; x < ow; x++)
+                d[x] = EXT_EARLIER(hi, q[x], d[x]);
+        }
+        /* The row results are never NaN, so the last row of a block is its
+         * own suffix. */
+    }
+    for (int y = y0; y < y1; y++) {
+        long c0, c1;
+        float *d = cnf__band_row(out, c, y);
+        window(p, y, s->in.h, &c0, &c1);
+        c0 -= lo;
+        c1 -= lo;
+        if (c0 / P != (c1 - 1) / P) {
+            const float *u = A + c0 * ow, *v = B + (c1 - 1) * ow;
+            for (size_t x = 0; x < ow; x++)
+                d[x] = EXT_LATER(hi, u[x], v[x]);
+        } else {
+            memcpy(d, c0 % P == 0 ? B + (c1 - 1) * ow : A + c0 * ow, ow * sizeof *d);
+        }
+    }
+}
+
+/* Whether every partial sum of a window's cells, in any order, is exact in
+ * double over input rows [lo, hi) of plane c: all values finite, multiples
+ * of 2^e0 and below 2^e1 in magnitude with e1 - e0 + log2(P^2) <= 53 (then
+ * any sum of at most P^2 of them is an integer multiple of 2^e0 below 2^53
+ * of those).  8- and 16-bit images and integer matrices always pass. */
+static int sums_exact(const cnf_stage *s, const cnf_band *in, int c, long lo, long hi)
+{
+    const pool_impl *p = s->impl;
+    int e0 = 1000, e1 = -1000, bits = 0;
+    while ((1L << bits) < (long)p->size * p->size)
+        bits++;
+    for (long y = lo; y < hi; y++) {
+        const float *r = cnf__band_row(in, c, (int)y);
+        for (int x = 0; x < s->in.w; x++) {
+            uint32_t u;
+            int ex, low;
+            memcpy(&u, &r[x], sizeof u);
+            u &= 0x7fffffffu;
+            if (!u)
+                continue;
+            ex = (int)(u >> 23);
+            if (ex == 255)
+                return 0; /* inf or NaN */
+            u &= 0x7fffffu;
+            if (ex)
+                u |= 0x800000u;
+            else
+                ex = 1; /* subnormal: u * 2^-149 */
+            for (low = 0; !(u & 1); low++)
+                u >>= 1;
+            /* value = mantissa * 2^(ex - 150) < 2^(ex - 126) */
+            if (low + ex - 150 < e0)
+                e0 = low + ex - 150;
+            if (ex - 126 > e1)
+                e1 = ex - 126;
+        }
+        if (e1 - e0 + bits > 53)
+            return 0;
+    }
+    return 1;
+}
+
+/* Output rows [y0, y1) of plane c by running sums, when sums_exact(). */
+static void avg_chunk(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int c, int y0,
+                      int y1, void *scratch)
+{
+    const pool_impl *p = s->impl;
+    const size_t ow = (size_t)s->out.w;
+    long lo, end, nr, a = 0, b = 0;
+    double *H = (double *)((float *)scratch + 2 * (size_t)s->in.w), *V;
+    window(p, y0, s->in.h, &lo, &end);
+    window(p, y1 - 1, s->in.h, &nr, &end);
+    nr = end - lo;
+    V = H + (size_t)nr * ow;
+    for (long r = 0; r < nr; r++) {
+        const float *t = cnf__band_row(in, c, (int)(lo + r));
+        double *h = H + r * ow, sum = 0;
+        long i0 = 0, i1 = 0; /* sum holds cells [i0, i1) */
+        for (size_t x = 0; x < ow; x++) {
+            long c0, c1;
+            window(p, (long)x, s->in.w, &c0, &c1);
+            /* Drop, then add: each partial sum is of cells of one window. */
+            if (c0 >= i1) {
+                sum = 0;
+                i0 = i1 = c0;
+            }
+            for (; i0 < c0; i0++)
+                sum -= t[i0];
+            for (; i1 < c1; i1++)
+                sum += t[i1];
+            h[x] = sum;
+        }
+    }
+    for (size_t x = 0; x < ow; x++)
+        V[x] = 0;
+    for (int y = y0; y < y1; y++) {
+        long c0, c1;
+        float *d = cnf__band_row(out, c, y);
+        window(p, y, s->in.h, &c0, &c1);
+        c0 -= lo;
+        c1 -= lo;
+        if (c0 >= b) {
+            for (size_t x = 0; x < ow; x++)
+                V[x] = 0;
+            a = b = c0;
+        }
+        for (; a < c0; a++)
+            for (size_t x = 0; x < ow; x++)
+                V[x] -= H[a * ow + x];
+        for (; b < c1; b++)
+            for (size_t x = 0; x < ow; x++)
+                V[x] += H[b * ow + x];
+        for (size_t x = 0; x < ow; x++) {
+            long xs, xe;
+            window(p, (long)x, s->in.w, &xs, &xe);
+            d[x] = (float)(V[x] / (double)((c1 - c0) * (xe - xs)));
+        }
+    }
 }
 
 static void pool_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int y0, int y1,
                      void *scratch)
 {
     const pool_impl *p = s->impl;
-    (void)scratch;
-    for (int y = y0; y < y1; y++) {
-        long ys = (long)y * p->stride - p->padding, ye = ys + p->size;
-        if (ys < 0)
-            ys = 0;
-        if (ye > s->in.h)
-            ye = s->in.h;
+    if (!use_separable(p)) {
+        for (int c = 0; c < s->out.c; c++)
+            pool_direct(s, in, out, c, y0, y1);
+        return;
+    }
+    for (int a = y0; a < y1; a += p->chunk) {
+        int b = a + p->chunk < y1 ? a + p->chunk : y1;
         for (int c = 0; c < s->out.c; c++) {
-            float *d = cnf__band_row(out, c, y);
-            for (int x = 0; x < s->out.w; x++) {
-                long xs = (long)x * p->stride - p->padding, xe = xs + p->size;
-                double v = p->mode == CNF_POOL_MAX ? -INFINITY
-                           : p->mode == CNF_POOL_MIN ? INFINITY
-                                                     : 0;
-                long n;
-                if (xs < 0)
-                    xs = 0;
-                if (xe > s->in.w)
-                    xe = s->in.w;
-                n = (ye - ys) * (xe - xs);
-                for (long yy = ys; yy < ye; yy++) {
-                    const float *r = cnf__band_row(in, c, (int)yy);
-                    for (long xx = xs; xx < xe; xx++) {
-                        double t = r[xx];
-                        if (p->mode == CNF_POOL_MAX)
-                            v = t > v ? t : v;
-                        else if (p->mode == CNF_POOL_MIN)
-                            v = t < v ? t : v;
-                        else
-                            v += t;
-                    }
-                }
-                /* Every window holds at least one input cell: padding <= size/2
-                 * and the ceil-mode rule drop windows that would not. */
-                if (n <= 0)
-                    v = 0;
-                else if (p->mode == CNF_POOL_AVG)
-                    v /= (double)n;
-                d[x] = (float)v;
+            if (p->mode != CNF_POOL_AVG) {
+                extreme_chunk(s, in, out, c, a, b, scratch);
+            } else {
+                long lo, hi, t;
+                window(p, a, s->in.h, &lo, &t);
+                window(p, b - 1, s->in.h, &t, &hi);
+                if (sums_exact(s, in, c, lo, hi))
+                    avg_chunk(s, in, out, c, a, b, scratch);
+                else
+                    pool_direct(s, in, out, c, a, b);
             }
         }
     }
+}
+
+void cnf__pool_set_path(cnf_stage *s, int path)
+{
+    pool_impl *p = s->impl;
+    p->path = path;
 }
 
 static void pool_explain(const cnf_stage *s, FILE *f)
@@ -158,6 +450,7 @@ cnf_status cnf__pool_stage(cnf_stage *s, const cnf_shape *in, cnf_pool mode, int
     s->out = *in;
     s->out.h = (int)oh;
     s->out.w = (int)ow;
+    p->chunk = pick_chunk(s);
     if (in->alpha && !keep_alpha) {
         s->out.alpha = 0;
         s->out.c = in->c - 1;
