@@ -55,14 +55,16 @@ static long chunk_rows(const pool_impl *p, long k)
     return p->stride < p->size ? (k - 1) * p->stride + p->size : p->size;
 }
 
-/* Scratch of the separable path for chunks of k output rows: two rows of
- * in.w floats (the 1-D pass along a row), two planes of rows x out.w floats
- * (max/min) or one of doubles (avg), and a row of out.w doubles (avg). */
+/* Scratch of the separable path for chunks of k output rows, the larger of:
+ * rows first: two rows of in.w floats (the 1-D pass along a row), two
+ * planes of rows x out.w floats (max/min); columns first: three rows of
+ * in.w floats and k of them (max/min), or one row of in.w doubles (avg). */
 static size_t chunk_bytes(const cnf_stage *s, long k)
 {
     const pool_impl *p = s->impl;
-    return 8 * ((size_t)s->in.w + (size_t)chunk_rows(p, k) * (size_t)s->out.w +
-                (size_t)s->out.w) + 64;
+    size_t w = (size_t)s->in.w, a = 8 * (w + (size_t)chunk_rows(p, k) * (size_t)s->out.w),
+           b = 4 * (3 + (size_t)k) * w;
+    return (a > b ? a : b) + 64;
 }
 
 /* The chunk: enough output rows to cover about two windows' rows with S < P,
@@ -276,62 +278,154 @@ static int sums_exact(const cnf_stage *s, const cnf_band *in, int c, long lo, lo
     return 1;
 }
 
-/* Output rows [y0, y1) of plane c by running sums, when sums_exact(). */
+/* Output rows [y0, y1) of plane c by running sums, when sums_exact():
+ * each column's sum over the window's rows, slid down the rows, then the
+ * sums of those over the window's columns, slid along the row.  Every
+ * partial sum is of cells of one window (cells leave before others come),
+ * so exact. */
 static void avg_chunk(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int c, int y0,
                       int y1, void *scratch)
 {
     const pool_impl *p = s->impl;
-    const size_t ow = (size_t)s->out.w;
-    long lo, end, nr, a = 0, b = 0;
-    double *H = (double *)((float *)scratch + 2 * (size_t)s->in.w), *V;
-    window(p, y0, s->in.h, &lo, &end);
-    window(p, y1 - 1, s->in.h, &nr, &end);
-    nr = end - lo;
-    V = H + (size_t)nr * ow;
-    for (long r = 0; r < nr; r++) {
-        const float *t = cnf__band_row(in, c, (int)(lo + r));
-        double *h = H + r * ow, sum = 0;
-        long i0 = 0, i1 = 0; /* sum holds cells [i0, i1) */
-        for (size_t x = 0; x < ow; x++) {
+    const int w = s->in.w, ow = s->out.w;
+    double *acc = scratch; /* rows [a, b) of each column */
+    long a = 0, b = 0;
+    for (int x = 0; x < w; x++)
+        acc[x] = 0;
+    for (int y = y0; y < y1; y++) {
+        long r0, r1, i0 = 0, i1 = 0; /* sum holds columns [i0, i1) */
+        double sum = 0;
+        float *d = cnf__band_row(out, c, y);
+        window(p, y, s->in.h, &r0, &r1);
+        if (r0 >= b) {
+            for (int x = 0; x < w; x++)
+                acc[x] = 0;
+            a = b = r0;
+        }
+        for (; a < r0; a++) {
+            const float *t = cnf__band_row(in, c, (int)a);
+            for (int x = 0; x < w; x++)
+                acc[x] -= t[x];
+        }
+        for (; b < r1; b++) {
+            const float *t = cnf__band_row(in, c, (int)b);
+            for (int x = 0; x < w; x++)
+                acc[x] += t[x];
+        }
+        for (int x = 0; x < ow; x++) {
             long c0, c1;
-            window(p, (long)x, s->in.w, &c0, &c1);
-            /* Drop, then add: each partial sum is of cells of one window. */
+            window(p, x, w, &c0, &c1);
             if (c0 >= i1) {
                 sum = 0;
                 i0 = i1 = c0;
             }
             for (; i0 < c0; i0++)
-                sum -= t[i0];
+                sum -= acc[i0];
             for (; i1 < c1; i1++)
-                sum += t[i1];
-            h[x] = sum;
+                sum += acc[i1];
+            d[x] = (float)(sum / (double)((r1 - r0) * (c1 - c0)));
         }
     }
-    for (size_t x = 0; x < ow; x++)
-        V[x] = 0;
-    for (int y = y0; y < y1; y++) {
-        long c0, c1;
-        float *d = cnf__band_row(out, c, y);
-        window(p, y, s->in.h, &c0, &c1);
-        c0 -= lo;
-        c1 -= lo;
-        if (c0 >= b) {
-            for (size_t x = 0; x < ow; x++)
-                V[x] = 0;
-            a = b = c0;
+}
+
+/* Whether rows [lo, hi) of plane c hold a -0.0. */
+static int has_negative_zero(const cnf_stage *s, const cnf_band *in, int c, long lo, long hi)
+{
+    for (long y = lo; y < hi; y++) {
+        const float *r = cnf__band_row(in, c, (int)y);
+        int any = 0;
+        for (int x = 0; x < s->in.w; x++) {
+            uint32_t u;
+            memcpy(&u, &r[x], sizeof u);
+            any |= u == 0x80000000u;
         }
-        for (; a < c0; a++)
-            for (size_t x = 0; x < ow; x++)
-                V[x] -= H[a * ow + x];
-        for (; b < c1; b++)
-            for (size_t x = 0; x < ow; x++)
-                V[x] += H[b * ow + x];
-        for (size_t x = 0; x < ow; x++) {
-            long xs, xe;
-            window(p, (long)x, s->in.w, &xs, &xe);
-            d[x] = (float)(V[x] / (double)((c1 - c0) * (xe - xs)));
+        if (any)
+            return 1;
+    }
+    return 0;
+}
+
+/* Which parts of the block method window k of a chunk takes (rows relative
+ * to the chunk's first input row): 1 the suffix at r0, 2 the prefix at r1 - 1. */
+static int parts(int P, long r0, long r1)
+{
+    if (r0 / P != (r1 - 1) / P)
+        return 3;
+    return r0 % P == 0 ? 2 : 1;
+}
+
+/* Output rows [y0, y1) of plane c, columns first: the block method down
+ * the columns (whole rows at a time) into one row per output row, then
+ * along each of those rows.  The first cell among equals is then the first
+ * in column-major order, not row-major, which only a -0.0 beside a +0.0
+ * can tell apart: the caller takes extreme_chunk() for planes holding a
+ * -0.0.  It reads each input row a chunk needs about twice, in whole-row
+ * operations, where extreme_chunk() runs the row pass on each. */
+static void extreme_columns(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int c,
+                            int y0, int y1, void *scratch)
+{
+    const pool_impl *p = s->impl;
+    const int hi = p->mode == CNF_POOL_MAX, P = p->size, w = s->in.w;
+    const float none = hi ? -INFINITY : INFINITY;
+    float *pre1 = scratch, *suf1 = pre1 + w, *acc = suf1 + w, *V = acc + w;
+    long lo, end, nr;
+    window(p, y0, s->in.h, &lo, &end);
+    window(p, y1 - 1, s->in.h, &nr, &end);
+    nr = end - lo;
+    for (long B = 0; B < nr; B += P) {
+        long E = B + P < nr ? B + P : nr, low = E, high = B - 1;
+        for (int y = y0; y < y1; y++) {
+            long r0, r1;
+            int k;
+            window(p, y, s->in.h, &r0, &r1);
+            r0 -= lo;
+            r1 -= lo;
+            k = parts(P, r0, r1);
+            if ((k & 1) && r0 >= B && r0 < E && r0 < low)
+                low = r0;
+            if ((k & 2) && r1 - 1 >= B && r1 - 1 < E && r1 - 1 > high)
+                high = r1 - 1;
+        }
+        /* Suffixes first (the earlier rows of a window), stored... */
+        for (int x = 0; x < w; x++)
+            acc[x] = none;
+        for (long r = E - 1; r >= low; r--) {
+            const float *t = cnf__band_row(in, c, (int)(lo + r));
+            for (int x = 0; x < w; x++)
+                acc[x] = EXT_EARLIER(hi, acc[x], t[x]);
+            for (int y = y0; y < y1; y++) {
+                long r0, r1;
+                window(p, y, s->in.h, &r0, &r1);
+                if (r0 - lo == r && (parts(P, r0 - lo, r1 - lo) & 1))
+                    memcpy(V + (size_t)(y - y0) * w, acc, sizeof *acc * (size_t)w);
+            }
+        }
+        /* ... then prefixes, taken alone or after the suffix. */
+        for (int x = 0; x < w; x++)
+            acc[x] = none;
+        for (long r = B; r <= high; r++) {
+            const float *t = cnf__band_row(in, c, (int)(lo + r));
+            for (int x = 0; x < w; x++)
+                acc[x] = EXT_LATER(hi, acc[x], t[x]);
+            for (int y = y0; y < y1; y++) {
+                long r0, r1;
+                int k;
+                float *v = V + (size_t)(y - y0) * w;
+                window(p, y, s->in.h, &r0, &r1);
+                k = parts(P, r0 - lo, r1 - lo);
+                if (r1 - 1 - lo != r || !(k & 2))
+                    continue;
+                if (k & 1)
+                    for (int x = 0; x < w; x++)
+                        v[x] = EXT_LATER(hi, v[x], acc[x]);
+                else
+                    memcpy(v, acc, sizeof *acc * (size_t)w);
+            }
         }
     }
+    for (int y = y0; y < y1; y++)
+        extreme_row(p, V + (size_t)(y - y0) * w, w, pre1, suf1, cnf__band_row(out, c, y),
+                    s->out.w);
 }
 
 static void pool_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int y0, int y1,
@@ -346,12 +440,15 @@ static void pool_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
     for (int a = y0; a < y1; a += p->chunk) {
         int b = a + p->chunk < y1 ? a + p->chunk : y1;
         for (int c = 0; c < s->out.c; c++) {
+            long lo, hi, t;
+            window(p, a, s->in.h, &lo, &t);
+            window(p, b - 1, s->in.h, &t, &hi);
             if (p->mode != CNF_POOL_AVG) {
-                extreme_chunk(s, in, out, c, a, b, scratch);
+                if (has_negative_zero(s, in, c, lo, hi))
+                    extreme_chunk(s, in, out, c, a, b, scratch);
+                else
+                    extreme_columns(s, in, out, c, a, b, scratch);
             } else {
-                long lo, hi, t;
-                window(p, a, s->in.h, &lo, &t);
-                window(p, b - 1, s->in.h, &t, &hi);
                 if (sums_exact(s, in, c, lo, hi))
                     avg_chunk(s, in, out, c, a, b, scratch);
                 else

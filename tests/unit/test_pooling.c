@@ -196,13 +196,18 @@ static uint32_t rnd(void)
     return (uint32_t)(rng_state >> 11);
 }
 
-/* A random value of one of four kinds: 0 ties, signed zeros, NaN and
+/* A random value of one of five kinds: 0 ties, signed zeros, NaN and
  * infinities; 1 integers 0..255; 2 full-mantissa values over a wide range
- * (sums not exact: avg must fall back); 3 multiples of 1/64 (sums exact). */
+ * (sums not exact: avg must fall back); 3 multiples of 1/64 (sums exact);
+ * 4 as 0 without -0.0 (max/min then go columns first). */
 static float random_value(int kind)
 {
     uint32_t r = rnd();
     switch (kind) {
+    case 4: {
+        float v = random_value(0);
+        return v == 0 ? 0.0f : v;
+    }
     case 0:
         switch (r % 10) {
         case 0: return -0.0f;
@@ -310,7 +315,7 @@ static void separable_path_gives_the_direct_loops_bits(void)
                             continue;
                         for (int ceil_mode = 0; ceil_mode < 2; ceil_mode++)
                             for (int mi = 0; mi < 3; mi++)
-                                for (int kind = 0; kind < 4; kind++) {
+                                for (int kind = 0; kind < 5; kind++) {
                                     cnf_image img = t_image(w, h, 2, 1, NULL), a, b;
                                     int keep = (int)(rnd() & 1);
                                     for (size_t i = 0; i < (size_t)w * h * 2; i++)
@@ -363,6 +368,19 @@ static void signed_zeros_nan_and_infinities_follow_the_direct_rules(void)
         cnf_image_free(&o);
     }
     cnf_image_free(&img);
+    {
+        /* [[-5, -0], [+0, -5]]: row-major the -0 comes first (a column-first
+         * order would take the +0). */
+        float z[] = {-5, -0.0f, 0.0f, -5};
+        img = t_image(2, 2, 1, 0, z);
+        for (int path = CNF__POOL_DIRECT; path <= CNF__POOL_SEPARABLE; path++) {
+            cnf_image o;
+            CHECK(stage_pool(&img, CNF_POOL_MAX, 2, 1, 0, 0, 1, path, 1, &o));
+            CHECK(o.data[0] == 0 && signbit(o.data[0]));
+            cnf_image_free(&o);
+        }
+        cnf_image_free(&img);
+    }
 }
 
 static void window_255_stride_1_on_1024_squared_is_quick_and_right(void)
