@@ -96,8 +96,9 @@ static int use_separable(const pool_impl *p)
 static size_t pool_scratch(const cnf_stage *s, int rows)
 {
     const pool_impl *p = s->impl;
-    (void)rows; /* chunks are cut from any band */
-    return use_separable(p) ? chunk_bytes(s, p->chunk) : 0;
+    /* run() gets at most `rows` rows, so its chunks are no longer. */
+    return use_separable(p) ? chunk_bytes(s, rows < p->chunk ? (rows > 0 ? rows : 1) : p->chunk)
+                            : 0;
 }
 
 /* The cells of window o along an axis of n cells, clipped to it. */

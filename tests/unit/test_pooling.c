@@ -239,6 +239,7 @@ static int stage_pool(const cnf_image *img, cnf_pool mode, int P, int S, int pad
     cnf_error e;
     float **orows;
     void *scratch;
+    int band;
     if (cnf__pool_stage(&st, &sh, mode, P, S, pad, ceil_mode, keep_alpha, &e) != CNF_OK)
         return 0;
     cnf__pool_set_path(&st, path);
@@ -248,9 +249,11 @@ static int stage_pool(const cnf_image *img, cnf_pool mode, int P, int S, int pad
         for (int c = 0; c < st.out.c; c++)
             orows[(size_t)y * st.out.c + c] =
                 out->data + ((size_t)c * st.out.h + y) * (size_t)st.out.w;
-    scratch = malloc(st.ops->scratch(&st, st.out.h) + 1);
+    /* Scratch for the largest band given (ASan sees a use beyond it). */
+    band = parts <= 1 ? st.out.h : st.out.h / parts + 1;
+    scratch = malloc(st.ops->scratch(&st, band) + 1);
     for (int y0 = 0; y0 < st.out.h;) {
-        int y1 = parts <= 1 ? st.out.h : y0 + 1 + (int)(rnd() % (unsigned)(st.out.h / parts + 1));
+        int y1 = parts <= 1 ? st.out.h : y0 + 1 + (int)(rnd() % (unsigned)band);
         int lo, hi, n;
         float **irows;
         cnf_band bi, bo;
