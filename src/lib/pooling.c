@@ -114,25 +114,33 @@ static void pool_direct(const cnf_stage *s, const cnf_band *in, const cnf_band *
                         int y0, int y1)
 {
     const pool_impl *p = s->impl;
+    const cnf_pool mode = p->mode;
+    const int ow = s->out.w, iw = s->in.w, stride = p->stride, pad = p->padding, size = p->size;
     for (int y = y0; y < y1; y++) {
-        long ys, ye;
+        long ys = (long)y * p->stride - p->padding, ye = ys + p->size;
         float *d = cnf__band_row(out, c, y);
-        window(p, y, s->in.h, &ys, &ye);
-        for (int x = 0; x < s->out.w; x++) {
-            long xs, xe;
-            double v = p->mode == CNF_POOL_MAX ? -INFINITY
-                       : p->mode == CNF_POOL_MIN ? INFINITY
+        if (ys < 0)
+            ys = 0;
+        if (ye > s->in.h)
+            ye = s->in.h;
+        for (int x = 0; x < ow; x++) {
+            long xs = (long)x * stride - pad, xe = xs + size;
+            double v = mode == CNF_POOL_MAX ? -INFINITY
+                       : mode == CNF_POOL_MIN ? INFINITY
                                                  : 0;
             long n;
-            window(p, x, s->in.w, &xs, &xe);
+            if (xs < 0)
+                xs = 0;
+            if (xe > iw)
+                xe = iw;
             n = (ye - ys) * (xe - xs);
             for (long yy = ys; yy < ye; yy++) {
                 const float *r = cnf__band_row(in, c, (int)yy);
                 for (long xx = xs; xx < xe; xx++) {
                     double t = r[xx];
-                    if (p->mode == CNF_POOL_MAX)
+                    if (mode == CNF_POOL_MAX)
                         v = t > v ? t : v;
-                    else if (p->mode == CNF_POOL_MIN)
+                    else if (mode == CNF_POOL_MIN)
                         v = t < v ? t : v;
                     else
                         v += t;
@@ -142,7 +150,7 @@ static void pool_direct(const cnf_stage *s, const cnf_band *in, const cnf_band *
              * and the ceil-mode rule drop windows that would not. */
             if (n <= 0)
                 v = 0;
-            else if (p->mode == CNF_POOL_AVG)
+            else if (mode == CNF_POOL_AVG)
                 v /= (double)n;
             d[x] = (float)v;
         }
