@@ -87,10 +87,11 @@ static int use_separable(const pool_impl *p)
     if (p->path == CNF__POOL_SEPARABLE)
         return 1;
     /* The direct loop costs P^2 per output and there are about n / S^2
-     * outputs; the separable path costs a few operations per input cell.
-     * Measured (bench/pool.sh): the direct loop is as fast or faster below
-     * P = 5 and while S > (P - 2) / 3 (S >= P: each cell read once anyway). */
-    return p->size >= 5 && p->size >= 3L * p->stride + 2;
+     * outputs; the separable path costs a few whole-row operations per
+     * output row (bench/results-pool.md). */
+    if (p->mode == CNF_POOL_AVG)
+        return p->size >= 4 && p->size >= 4L * p->stride;
+    return p->size >= 8 || p->size >= 2L * p->stride + 1;
 }
 
 static size_t pool_scratch(const cnf_stage *s, int rows)
@@ -292,7 +293,7 @@ static int sums_exact(const cnf_stage *s, const cnf_band *in, int c, long lo, lo
  * sums of those over the window's columns, slid along the row.  Every
  * partial sum is of cells of one window (cells leave before others come),
  * so exact. */
-static void avg_chunk(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int c, int y0,
+static void avg_rows(const cnf_stage *s, const cnf_band *in, const cnf_band *out, int c, int y0,
                       int y1, void *scratch)
 {
     const pool_impl *p = s->impl;
@@ -446,23 +447,27 @@ static void pool_run(const cnf_stage *s, const cnf_band *in, const cnf_band *out
             pool_direct(s, in, out, c, y0, y1);
         return;
     }
-    for (int a = y0; a < y1; a += p->chunk) {
-        int b = a + p->chunk < y1 ? a + p->chunk : y1;
-        for (int c = 0; c < s->out.c; c++) {
-            long lo, hi, t;
-            window(p, a, s->in.h, &lo, &t);
-            window(p, b - 1, s->in.h, &t, &hi);
-            if (p->mode != CNF_POOL_AVG) {
-                if (has_negative_zero(s, in, c, lo, hi))
-                    extreme_chunk(s, in, out, c, a, b, scratch);
-                else
-                    extreme_columns(s, in, out, c, a, b, scratch);
-            } else {
-                if (sums_exact(s, in, c, lo, hi))
-                    avg_chunk(s, in, out, c, a, b, scratch);
-                else
-                    pool_direct(s, in, out, c, a, b);
-            }
+    /* The checks that choose a way cover the whole band: one look at each
+     * row.  avg slides down the whole band; max/min go by chunks. */
+    for (int c = 0; c < s->out.c; c++) {
+        long lo, hi, t;
+        int rows_first;
+        window(p, y0, s->in.h, &lo, &t);
+        window(p, y1 - 1, s->in.h, &t, &hi);
+        if (p->mode == CNF_POOL_AVG) {
+            if (sums_exact(s, in, c, lo, hi))
+                avg_rows(s, in, out, c, y0, y1, scratch);
+            else
+                pool_direct(s, in, out, c, y0, y1);
+            continue;
+        }
+        rows_first = has_negative_zero(s, in, c, lo, hi);
+        for (int a = y0; a < y1; a += p->chunk) {
+            int b = a + p->chunk < y1 ? a + p->chunk : y1;
+            if (rows_first)
+                extreme_chunk(s, in, out, c, a, b, scratch);
+            else
+                extreme_columns(s, in, out, c, a, b, scratch);
         }
     }
 }
