@@ -1,26 +1,34 @@
 /* pooling.c - the pooling stage: max / average / min; cells outside the input are ignored.
  *
  * Two ways to compute the same values.  The direct loop reduces each window
- * cell by cell, in row-major order: O(P^2) per output.  The separable path
- * reduces each input row over the window's columns, then those row results
- * over the window's rows, each 1-D pass costing O(1) per value whatever P:
- *   max / min: the van Herk / Gil-Werman block method.  The axis is cut into
- *     blocks of P cells from its start (the last one shorter); within each
- *     block a running extreme from its start (prefix) and from its end
- *     (suffix).  A window, clipped to the input, meets at most two blocks:
- *     its value is the suffix at its first cell combined with the prefix at
- *     its last (one of the two alone when it lies in one block, which then
- *     starts or ends it).  Ties keep the earlier cell and NaN is never taken
- *     (an all-NaN window gives -inf / +inf), so the bits are those of the
- *     direct loop, -0.0 against +0.0 included: the direct loop keeps the
- *     first cell in row-major order among those equal to the extreme, and
- *     so does "first in its row, then first row".
- *   avg: running sums in double along the row, then along the rows.  Used
- *     only when every partial sum of either way is exact (below), so the
- *     sum, and the quotient by the count of cells inside, are the direct
- *     loop's bits; otherwise the direct loop runs.
- * The separable path works on chunks of output rows whose input rows (the
- * union of their windows, never more) are reduced once into scratch. */
+ * cell by cell, in row-major order: O(P^2) per output; small windows take it
+ * (faster there, use_separable()).  The separable path reduces the window's
+ * columns and rows one after the other, each 1-D pass costing O(1) per value
+ * whatever P:
+ *   max / min: the van Herk / Gil-Werman block method (chosen over a
+ *     monotonic deque: no branches that depend on the data, and whole rows
+ *     at a time down the columns).  The axis is cut into blocks of P cells
+ *     from its start (the last one shorter); within each block a running
+ *     extreme from its start (prefix) and from its end (suffix).  A window,
+ *     clipped to the input, meets at most two blocks: its value is the
+ *     suffix at its first cell combined with the prefix at its last (one of
+ *     the two alone when it lies in one block, which it then starts or
+ *     ends).  Ties keep the earlier cell and NaN is never taken (an all-NaN
+ *     window gives -inf / +inf), as in the direct loop.  Columns first
+ *     (extreme_columns(): down the columns on whole rows, then along the
+ *     rows); but the direct loop keeps the first cell in row-major order
+ *     among those equal to the extreme, which only -0.0 beside +0.0 can
+ *     tell from another, so a plane holding a -0.0 goes rows first
+ *     (extreme_chunk()), whose "first in its row, then first row" is
+ *     row-major order.
+ *   avg: running sums in double down the columns, then along the row.  Used
+ *     only when every partial sum of either way is exact (sums_exact()), so
+ *     the sum, and its quotient by the count of cells inside, are the
+ *     direct loop's bits; otherwise the direct loop runs.
+ * A band of output rows reads only the input rows need() gives.  Its cost
+ * per output row is a few whole-row operations plus about (P + rows) / rows
+ * row reads down the columns, `rows` the band's height (at least ~P / S
+ * rows per chunk when the band allows). */
 #include "stage.h"
 
 #include <math.h>
