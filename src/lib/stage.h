@@ -99,6 +99,11 @@ cnf_status cnf__activation_stage(cnf_stage *s, const cnf_shape *in, cnf_activati
 cnf_status cnf__pool_stage(cnf_stage *s, const cnf_shape *in, cnf_pool mode, int size,
                            int stride, int padding, int ceil_mode, int keep_alpha,
                            cnf_error *err);
+/* How a pooling stage computes (pooling.c): CNF__POOL_AUTO picks; the others force the
+ * direct loop or the separable path (when its scratch fits; else direct), for tests and
+ * benchmarks.  Same values either way. */
+enum { CNF__POOL_AUTO, CNF__POOL_DIRECT, CNF__POOL_SEPARABLE };
+void cnf__pool_set_path(cnf_stage *s, int path);
 
 /* The learned layers (learned.c).  flatten: C x H x W -> (C*H*W) x 1 x 1 in (c, y, x) order;
  * dense: `units` outputs over the flattened input, y = W x + b with W [units][n_in] and b

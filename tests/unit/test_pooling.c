@@ -1,6 +1,10 @@
 /* test_pooling.c - pooling, activations and combine against hand-computed values. */
 #include "test_util.h"
 
+#include "../../src/lib/stage.h"
+
+#include <stdint.h>
+
 static cnf_image pool(const cnf_image *in, cnf_pool mode, int size, int stride, int pad, int ceil_mode)
 {
     cnf_layer L;
@@ -180,6 +184,241 @@ static void activations_follow_their_formulas(void)
     cnf_image_free(&img);
 }
 
+/* --- the separable path against the direct loop, bit for bit --- */
+
+static uint64_t rng_state = 88172645463325252ull;
+
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 11);
+}
+
+/* A random value of one of five kinds: 0 ties, signed zeros, NaN and
+ * infinities; 1 integers 0..255; 2 full-mantissa values over a wide range
+ * (sums not exact: avg must fall back); 3 multiples of 1/64 (sums exact);
+ * 4 as 0 without -0.0 (max/min then go columns first). */
+static float random_value(int kind)
+{
+    uint32_t r = rnd();
+    switch (kind) {
+    case 4: {
+        float v = random_value(0);
+        return v == 0 ? 0.0f : v;
+    }
+    case 0:
+        switch (r % 10) {
+        case 0: return -0.0f;
+        case 1: return 0.0f;
+        case 2: return NAN;
+        case 3: return INFINITY;
+        case 4: return -INFINITY;
+        case 5: return (float)(r >> 8) / 65536.0f - 128.0f;
+        default: return (float)((int)(r >> 8) % 5 - 2);
+        }
+    case 1:
+        return (float)(r % 256);
+    case 2:
+        return ((float)(r >> 8) / 16777216.0f - 0.5f) * (r & 1 ? 1e6f : 1e-4f);
+    default:
+        return (float)((int)(r % 65536) - 32768) / 64.0f;
+    }
+}
+
+/* Pool `img` with a forced path.  The output rows are cut into `parts`
+ * bands of random sizes; each band's input holds only the rows need() asks
+ * for, each in its own allocation (ASan sees a read outside them).  Returns
+ * 0 when the geometry leaves no output. */
+static int stage_pool(const cnf_image *img, cnf_pool mode, int P, int S, int pad, int ceil_mode,
+                      int keep_alpha, int path, int parts, cnf_image *out)
+{
+    cnf_shape sh = {img->width, img->height, img->channels, img->has_alpha};
+    cnf_stage st;
+    cnf_error e;
+    float **orows;
+    void *scratch;
+    int band;
+    if (cnf__pool_stage(&st, &sh, mode, P, S, pad, ceil_mode, keep_alpha, &e) != CNF_OK)
+        return 0;
+    cnf__pool_set_path(&st, path);
+    *out = t_image(st.out.w, st.out.h, st.out.c, st.out.alpha, NULL);
+    orows = malloc(sizeof *orows * (size_t)st.out.h * (size_t)st.out.c);
+    for (int y = 0; y < st.out.h; y++)
+        for (int c = 0; c < st.out.c; c++)
+            orows[(size_t)y * st.out.c + c] =
+                out->data + ((size_t)c * st.out.h + y) * (size_t)st.out.w;
+    /* Scratch for the largest band given (ASan sees a use beyond it). */
+    band = parts <= 1 ? st.out.h : st.out.h / parts + 1;
+    scratch = malloc(st.ops->scratch(&st, band) + 1);
+    for (int y0 = 0; y0 < st.out.h;) {
+        int y1 = parts <= 1 ? st.out.h : y0 + 1 + (int)(rnd() % (unsigned)band);
+        int lo, hi, n;
+        float **irows;
+        cnf_band bi, bo;
+        if (y1 > st.out.h)
+            y1 = st.out.h;
+        st.ops->need(&st, y0, y1, &lo, &hi);
+        n = (hi - lo) * img->channels;
+        irows = malloc(sizeof *irows * (size_t)(n ? n : 1));
+        for (int y = lo; y < hi; y++)
+            for (int c = 0; c < img->channels; c++) {
+                float *r = malloc(sizeof *r * (size_t)img->width);
+                memcpy(r, img->data + ((size_t)c * img->height + y) * (size_t)img->width,
+                       sizeof *r * (size_t)img->width);
+                irows[(size_t)(y - lo) * img->channels + c] = r;
+            }
+        bi = (cnf_band){irows, img->channels, img->width, lo, hi};
+        bo = (cnf_band){orows + (size_t)y0 * st.out.c, st.out.c, st.out.w, y0, y1};
+        st.ops->run(&st, &bi, &bo, y0, y1, scratch);
+        for (int i = 0; i < n; i++)
+            free(irows[i]);
+        free(irows);
+        y0 = y1;
+    }
+    free(scratch);
+    free(orows);
+    st.ops->destroy(&st);
+    return 1;
+}
+
+static int same_bits(const cnf_image *a, const cnf_image *b)
+{
+    size_t n = (size_t)a->width * a->height * a->channels;
+    return a->width == b->width && a->height == b->height && a->channels == b->channels &&
+           memcmp(a->data, b->data, n * sizeof(float)) == 0;
+}
+
+static void separable_path_gives_the_direct_loops_bits(void)
+{
+    static const int sizes[] = {1, 2, 3, 5, 8, 17, 64, 255};
+    static const cnf_pool modes[] = {CNF_POOL_MAX, CNF_POOL_MIN, CNF_POOL_AVG};
+    long cases = 0, mismatches = 0;
+    for (int si = 0; si < 8; si++) {
+        int P = sizes[si], strides[5] = {1, 2, 3, P, P + 1}, dims[3];
+        dims[0] = P / 2 + 1;
+        dims[1] = P + 2;
+        dims[2] = 2 * P + 3;
+        for (int sti = 0; sti < 5; sti++)
+            for (int pad = 0; pad <= P / 2; pad++) {
+                int S = strides[sti];
+                /* Every padding for small windows; for large ones the ends
+                 * and a few between. */
+                if (P > 8 && pad > 2 && pad < P / 2 - 1 && pad != P / 4)
+                    continue;
+                for (int wi = 0; wi < 3; wi++)
+                    for (int hi = 0; hi < 3; hi++) {
+                        int w = dims[wi], h = dims[hi];
+                        /* The direct loop is the reference: keep its work
+                         * (outputs x P^2) bounded. */
+                        long ow = (w + 2L * pad - P) / S + 2, oh = (h + 2L * pad - P) / S + 2;
+                        if (ow > 0 && oh > 0 && ow * oh * (long)P * P > 600000L)
+                            continue;
+                        for (int ceil_mode = 0; ceil_mode < 2; ceil_mode++)
+                            for (int mi = 0; mi < 3; mi++)
+                                for (int kind = 0; kind < 5; kind++) {
+                                    cnf_image img, a, b;
+                                    int keep = (int)(rnd() & 1);
+                                    /* Sums exact or not matter to avg, -0.0 to max/min. */
+                                    if (kind == (modes[mi] == CNF_POOL_AVG ? 4 : 3))
+                                        continue;
+                                    img = t_image(w, h, 2, 1, NULL);
+                                    for (size_t i = 0; i < (size_t)w * h * 2; i++)
+                                        img.data[i] = random_value(kind);
+                                    if (stage_pool(&img, modes[mi], P, S, pad, ceil_mode, keep,
+                                                   CNF__POOL_DIRECT, 1, &a)) {
+                                        stage_pool(&img, modes[mi], P, S, pad, ceil_mode, keep,
+                                                   CNF__POOL_SEPARABLE, 1 + (int)(rnd() % 4),
+                                                   &b);
+                                        cases++;
+                                        if (!same_bits(&a, &b)) {
+                                            if (mismatches++ < 5)
+                                                fprintf(stderr,
+                                                        "mode %d P %d S %d pad %d ceil %d "
+                                                        "%dx%d kind %d differs\n",
+                                                        (int)modes[mi], P, S, pad, ceil_mode, w,
+                                                        h, kind);
+                                        }
+                                        cnf_image_free(&a);
+                                        cnf_image_free(&b);
+                                    }
+                                    cnf_image_free(&img);
+                                }
+                    }
+            }
+    }
+    CHECK_EQ_INT(mismatches, 0);
+    CHECK(cases > 10000);
+    printf("    %ld cases\n", cases);
+}
+
+static void signed_zeros_nan_and_infinities_follow_the_direct_rules(void)
+{
+    /* max keeps the first of equal cells in row-major order, so -0 before
+     * +0 gives -0; NaN cells are skipped; an all-NaN window gives -inf
+     * (max) / +inf (min); avg propagates NaN and inf. */
+    float in[] = {-0.0f, 0.0f, NAN, NAN, 0.0f, -0.0f, NAN, NAN};
+    cnf_image img = t_image(4, 2, 1, 0, in);
+    for (int path = CNF__POOL_DIRECT; path <= CNF__POOL_SEPARABLE; path++) {
+        cnf_image o;
+        CHECK(stage_pool(&img, CNF_POOL_MAX, 2, 2, 0, 0, 1, path, 1, &o));
+        CHECK(o.data[0] == 0 && signbit(o.data[0]) && o.data[1] == -INFINITY);
+        cnf_image_free(&o);
+        CHECK(stage_pool(&img, CNF_POOL_MIN, 2, 1, 0, 0, 1, path, 1, &o));
+        CHECK(o.data[0] == 0 && signbit(o.data[0]) && o.data[1] == 0 && !signbit(o.data[1]));
+        CHECK(o.data[2] == INFINITY);
+        cnf_image_free(&o);
+        CHECK(stage_pool(&img, CNF_POOL_AVG, 2, 2, 0, 0, 1, path, 1, &o));
+        CHECK(o.data[0] == 0 && !signbit(o.data[0]) && isnan(o.data[1]));
+        cnf_image_free(&o);
+    }
+    cnf_image_free(&img);
+    {
+        /* [[-5, -0], [+0, -5]]: row-major the -0 comes first (a column-first
+         * order would take the +0). */
+        float z[] = {-5, -0.0f, 0.0f, -5};
+        img = t_image(2, 2, 1, 0, z);
+        for (int path = CNF__POOL_DIRECT; path <= CNF__POOL_SEPARABLE; path++) {
+            cnf_image o;
+            CHECK(stage_pool(&img, CNF_POOL_MAX, 2, 1, 0, 0, 1, path, 1, &o));
+            CHECK(o.data[0] == 0 && signbit(o.data[0]));
+            cnf_image_free(&o);
+        }
+        cnf_image_free(&img);
+    }
+}
+
+static void window_255_stride_1_on_1024_squared_is_quick_and_right(void)
+{
+    /* v = x + 1024 y: a window's max is at its bottom-right cell, its min at
+     * its top-left, its mean at its centre. */
+    const int n = 1024, P = 255, o = n - P + 1;
+    cnf_image img = t_image(n, n, 1, 0, NULL), out;
+    long bad = 0;
+    for (int y = 0; y < n; y++)
+        for (int x = 0; x < n; x++)
+            img.data[(size_t)y * n + x] = (float)(x + n * y);
+    out = pool(&img, CNF_POOL_MAX, P, 1, 0, 0);
+    CHECK(out.width == o && out.height == o);
+    for (int y = 0; y < o; y++)
+        for (int x = 0; x < o; x++)
+            bad += out.data[(size_t)y * o + x] != (float)(x + P - 1 + n * (y + P - 1));
+    cnf_image_free(&out);
+    out = pool(&img, CNF_POOL_MIN, P, 1, 0, 0);
+    for (int y = 0; y < o; y++)
+        for (int x = 0; x < o; x++)
+            bad += out.data[(size_t)y * o + x] != (float)(x + n * y);
+    cnf_image_free(&out);
+    out = pool(&img, CNF_POOL_AVG, P, 1, 0, 0);
+    for (int y = 0; y < o; y++)
+        for (int x = 0; x < o; x++)
+            bad += out.data[(size_t)y * o + x] != (float)(x + P / 2 + n * (y + P / 2));
+    cnf_image_free(&out);
+    CHECK_EQ_INT(bad, 0);
+    cnf_image_free(&img);
+}
+
 int main(void)
 {
     RUN(seed_max_pool_with_stride_1);
@@ -191,5 +430,8 @@ int main(void)
     RUN(pool_padding_over_half_the_window_is_refused);
     RUN(layer_order_is_conv_bias_combine_activation_pool);
     RUN(activations_follow_their_formulas);
+    RUN(signed_zeros_nan_and_infinities_follow_the_direct_rules);
+    RUN(separable_path_gives_the_direct_loops_bits);
+    RUN(window_255_stride_1_on_1024_squared_is_quick_and_right);
     return t_finish("test_pooling");
 }
