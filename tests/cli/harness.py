@@ -35,3 +35,17 @@ def one_error_line(err, prefix):
 def assert_no_temp_files(folder):
     left = [f for f in os.listdir(folder) if f.startswith(".cnnfilter-")]
     assert not left, "temporary files left: %r" % left
+
+
+def run_peak(argv, cwd):
+    """Run argv in cwd; return (exit code, stdout bytes, stderr text, the child's peak RSS in
+    KiB, from wait4).  The output goes through files, so a chatty child cannot block on a pipe."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return proc.returncode, out.read(), err.read().decode("utf-8", "replace"), usage.ru_maxrss

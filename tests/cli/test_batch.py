@@ -384,17 +384,13 @@ def max_memory_is_shared_by_the_files_of_a_batch():
         zero_rgb_png(os.path.join(d, "m%d.png" % i), 2000, 2000)
     # --map normalize holds each result whole (about 92 MiB with its encoding): four at once
     # would pass 256M; sharing the limit, they run fewer at a time and all succeed.
-    proc = subprocess.Popen([BIN, "-j", "4", "-k", "box", "--map", "normalize", "--max-memory",
-                             "256M", "-o", path("mem_out"), d], cwd=TMP, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
-    proc.stdout.close()
-    proc.stderr.close()
-    assert os.waitstatus_to_exitcode(status) == 0, err
+    rc, out, err, peak = harness.run_peak([BIN, "-j", "4", "-k", "box", "--map", "normalize",
+                                           "--max-memory", "256M", "-o", path("mem_out"), d], TMP)
+    out = out.decode()
+    assert rc == 0, err
     assert re.match(r"processed 4, failed 0, ", out), out
     if not os.environ.get("CNNFILTER_ASAN"):   # ASan keeps freed memory in quarantine
-        assert usage.ru_maxrss < (256 + 64) * 1024, usage.ru_maxrss
+        assert peak < (256 + 64) * 1024, peak
     # One file over the limit on its own is refused, the estimate named.
     rc, out, err = run("-k", "box", "--map", "normalize", "--max-memory", "64M",
                        os.path.join(d, "m0.png"), path("m0_out.png"))

@@ -477,15 +477,10 @@ def a_bad_png_header_fails_before_the_file_is_read_whole():
         f.write(b"\x89PNG\r\n\x1a\n")
         f.truncate(300 * 1024 * 1024)
     try:
-        proc = subprocess.Popen([BIN, "-k", "identity", p, path("hz.png")], cwd=TMP,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        err = proc.stderr.read().decode()
-        proc.stdout.close()
-        proc.stderr.close()
-        assert os.waitstatus_to_exitcode(status) == 1, err
+        rc, _, err, peak = harness.run_peak([BIN, "-k", "identity", p, path("hz.png")], TMP)
+        assert rc == 1, err
         one_error_line(err, "cnnfilter: %s: corrupt PNG (invalid IHDR chunk size)" % p)
-        assert usage.ru_maxrss < 150 * 1024, usage.ru_maxrss  # KiB: never the 300 MB
+        assert peak < 150 * 1024, peak  # KiB: never the 300 MB
     finally:
         os.unlink(p)
 
@@ -498,16 +493,12 @@ def a_pipeline_whose_kernel_tables_exceed_the_limit_is_refused_before_building()
     for extra in ([], ["--explain"]):
         args = [BIN] + extra + ["--max-memory", "64M", "--pipeline", "wide_pipe.json",
                                 os.path.join(SAMPLES, "digit8.png")] + ([] if extra else ["wp.png"])
-        proc = subprocess.Popen(args, cwd=TMP, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        err = proc.stderr.read().decode()
-        proc.stdout.close()
-        proc.stderr.close()
-        assert os.waitstatus_to_exitcode(status) == 1, (extra, err)
+        rc, _, err, peak = harness.run_peak(args, TMP)
+        assert rc == 1, (extra, err)
         one_error_line(err, "cnnfilter: wide_pipe.json:1:")
         assert "layer 2 (conv): the plan's kernel tables need about 4127 MiB" in err, err
         assert "--max-memory" in err, err
-        assert usage.ru_maxrss < 600 * 1024, usage.ru_maxrss  # KiB; never the 4 GiB
+        assert peak < 600 * 1024, peak  # KiB; never the 4 GiB
     assert not os.path.exists(path("wp.png"))
 
 

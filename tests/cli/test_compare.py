@@ -822,18 +822,13 @@ def max_memory_and_max_pixels_bound_a_comparison():
     b = big_rgba_png("mem_b.png", 3000, 3000)
     for args, first in ((["--max-memory", "64M"], a), (["--max-memory", "200M"], b),
                         (["--max-memory", "300M", "--diff", path("mem_d.png")], b)):
-        proc = subprocess.Popen([BIN, "compare"] + args + [a, b], cwd=TMP, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        err = proc.stderr.read().decode()
-        proc.stdout.close()
-        proc.stderr.close()
-        assert os.waitstatus_to_exitcode(status) == 2, (args, err)
+        rc, _, err, peak = harness.run_peak([BIN, "compare"] + args + [a, b], TMP)
+        assert rc == 2, (args, err)
         one_error_line(err, "cnnfilter: %s: " % first)
         assert "memory limit" in err and "--max-memory" in err, err
         # never more than the limit (plus the program): the refused image is not decoded
         limit = int(args[1][:-1]) * 1024
-        assert usage.ru_maxrss < limit + 100 * 1024, (args, usage.ru_maxrss)
+        assert peak < limit + 100 * 1024, (args, peak)
     assert not os.path.exists(path("mem_d.png"))
     rc, out, err = compare("--max-memory", "400M", a, b)
     assert rc == 0 and "max difference 0" in out, (rc, out, err)
