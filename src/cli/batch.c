@@ -36,6 +36,7 @@ typedef struct item {
     char **outs; /* its output paths */
     int n_outs;
     int result;  /* NOT_DONE, an exit code, or SKIPPED */
+    int kept;    /* --skip-existing: every output there, made with these options (survey) */
 } item;
 
 typedef struct list {
@@ -392,39 +393,50 @@ static void keep_shard(const options *o, list *l)
     l->n = k;
 }
 
-/* --skip-existing: every output of the item is there, complete, and - for
- * an image with cnnfilter's mark - made by this version with these options
- * (else it is made again, said with -v).  An image cnnfilter did not write
- * is never kept: check_foreign has refused it, or -f replaces it. */
-static int already_done(const options *o, const item *it)
+/* Before anything is written, one look at each existing output (its first
+ * bytes): an image cnnfilter did not write is replaced only with -f (each
+ * printed; the count returned), and for --skip-existing an item is `kept`
+ * when every output is there and, for an image with cnnfilter's mark, was
+ * made by this version with these options (else it is made again, said with
+ * -v).  Outputs that carry no mark (.npy, .txt, .json, BMP, TGA) count as
+ * made with these options. */
+static int survey_outputs(const options *o, list *l)
 {
     char want[sizeof o->normalized + 64], have[sizeof o->normalized + 64];
+    int problems = 0;
     mark_comment(o, want, sizeof want);
-    for (int g = 0; g < it->n_outs; g++) {
-        exist_kind k = existing_output(it->outs[g], have, sizeof have);
-        if (k == EXIST_NONE || k == EXIST_FOREIGN || !output_is_complete(it->outs[g], o->out_fmt))
-            return 0;
-        if (k == EXIST_OURS && strcmp(have, want) != 0) {
-            char esc[4096], esc2[sizeof have];
-            if (o->verbose)
-                msg_info("%s: made with other options or another version ('%s'); made again",
-                         escape(it->outs[g], esc, sizeof esc), escape(have, esc2, sizeof esc2));
-            return 0;
+    for (size_t i = 0; i < l->n && !(o->force && !o->skip_existing); i++) {
+        item *it = &l->v[i];
+        it->kept = it->n_outs > 0;
+        for (int g = 0; g < it->n_outs; g++) {
+            exist_kind k = existing_output(it->outs[g], have, sizeof have);
+            if (k == EXIST_FOREIGN && !o->force) {
+                foreign_message(it->outs[g]);
+                problems++;
+            }
+            if (k == EXIST_NONE || k == EXIST_FOREIGN) {
+                it->kept = 0;
+            } else if (k == EXIST_OURS && strcmp(have, want) != 0) {
+                char esc[4096], esc2[sizeof have];
+                if (o->verbose && o->skip_existing && it->kept)
+                    msg_info("%s: made with other options or another version ('%s'); made again",
+                             escape(it->outs[g], esc, sizeof esc), escape(have, esc2, sizeof esc2));
+                it->kept = 0;
+            }
         }
     }
-    return it->n_outs > 0;
+    return problems;
 }
 
-/* Before anything is written: an existing output that is an image
- * cnnfilter did not write is replaced only with -f.  Returns the number of
- * such outputs (each printed). */
-static int check_foreign(const options *o, const list *l)
+/* --skip-existing: kept by the survey, and every output complete. */
+static int already_done(const options *o, const item *it)
 {
-    int problems = 0;
-    for (size_t i = 0; !o->force && i < l->n; i++)
-        for (int g = 0; g < l->v[i].n_outs; g++)
-            problems += foreign_refused(o, l->v[i].outs[g]);
-    return problems;
+    if (!it->kept)
+        return 0;
+    for (int g = 0; g < it->n_outs; g++)
+        if (!output_is_complete(it->outs[g], o->out_fmt))
+            return 0;
+    return 1;
 }
 
 /* ------------------------------------------------------ batch workers */
@@ -548,7 +560,7 @@ int run_batch(const run_setup *s)
         goto out;
     }
     keep_shard(o, &l);
-    if (check_foreign(o, &l) > 0) {
+    if (survey_outputs(o, &l) > 0) {
         msg_error(o->output_dir, "nothing written");
         rc = EXIT_USAGE;
         goto out;

@@ -403,7 +403,8 @@ static size_t webp_mark_bytes(int fd, off_t size, unsigned char *buf, size_t cap
     off_t i = 12;
     if (cap < 20 || pread(fd, buf, 12, 0) != 12)
         return 0;
-    while (i + 8 <= size) {
+    /* (a WebP has a handful of chunks; a file of millions is not read through) */
+    for (int chunks = 0; i + 8 <= size && chunks < 1024; chunks++) {
         unsigned char h[8];
         uint32_t n;
         if (pread(fd, h, 8, i) != 8)
@@ -455,13 +456,18 @@ exist_kind existing_output(const char *path, char *comment, size_t cap)
     return kind;
 }
 
+void foreign_message(const char *path)
+{
+    msg_error(path, "exists and is an image cnnfilter did not write; not replaced (give -f to "
+                    "replace it, or another OUTPUT: did a glob such as *.jpg make a photo the "
+                    "OUTPUT?)");
+}
+
 int foreign_refused(const options *o, const char *path)
 {
     if (o->force || strcmp(path, "-") == 0 || existing_output(path, NULL, 0) != EXIST_FOREIGN)
         return 0;
-    msg_error(path, "exists and is an image cnnfilter did not write; not replaced (give -f to "
-                    "replace it, or another OUTPUT: did a glob such as *.jpg make a photo the "
-                    "OUTPUT?)");
+    foreign_message(path);
     return 1;
 }
 

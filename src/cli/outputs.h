@@ -89,6 +89,9 @@ void mark_comment(const options *o, char *buf, size_t size);
 /* foreign_refused - for -o DIR and OUTPUT: 1 (after printing why) when path
  * holds an image cnnfilter did not write and -f was not given. */
 int foreign_refused(const options *o, const char *path);
+/* foreign_message - the refusal foreign_refused prints, for a caller that has
+ * looked at the file itself. */
+void foreign_message(const char *path);
 
 /* report_output - the -v line about one written output. */
 void report_output(const char *path, int mapped, const cnf_map_stats *s,

@@ -27,6 +27,13 @@
  * (each streamed output holds a writer's segments in memory). */
 #define STREAM_GROUPS 4
 
+/* A result goes to its outputs row by row (a PNG of at most STREAM_GROUPS
+ * files, without normalize's range to find first); any other is held whole. */
+static int streamed(const options *o, int groups)
+{
+    return o->out_fmt == CNF_OUT_PNG && o->map != CNF_MAP_NORMALIZE && groups <= STREAM_GROUPS;
+}
+
 /* ------------------------------------------------------------- setup */
 
 /* Find a kernel or pipeline file: as given (relative to the current folder),
@@ -484,7 +491,7 @@ static int produce(job *j, const cnf_plan *plan, out_file *fs, cnf_map_stats *st
         msg_error(j->in_path, "image header and data disagree");
         return EXIT_FAILURE_RUN;
     }
-    if (o->out_fmt == CNF_OUT_PNG && o->map != CNF_MAP_NORMALIZE && groups <= STREAM_GROUPS) {
+    if (streamed(o, groups)) {
         st = emit_png_stream(o, plan, reader, threads, fs, groups, stats, &err);
         cnf_reader_free(reader);
         return st ? report(&err, fs[0].path) : EXIT_OK;
@@ -538,7 +545,7 @@ static uint64_t held_whole(const job *j, const cnf_plan *p, int groups)
     const options *o = j->o;
     int w, h, ch, a;
     uint64_t values;
-    if (o->out_fmt == CNF_OUT_PNG && o->map != CNF_MAP_NORMALIZE && groups <= STREAM_GROUPS)
+    if (streamed(o, groups))
         return 0;
     cnf_plan_output_shape(p, &w, &h, &ch, &a);
     values = (uint64_t)w * (uint64_t)h * (uint64_t)ch;

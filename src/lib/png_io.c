@@ -51,16 +51,16 @@ static cnf_status spng_fail(cnf_error *err, const char *name, int rc)
                      spng_strerror(rc));
 }
 
-static cnf_status open_png(const unsigned char *buf, size_t len, const char *name,
-                           uint64_t max_pixels, spng_ctx **ctx_ret, png_info *info,
-                           cnf_error *err)
+/* A libspng context over buf with our limits and CRC rule, its IHDR read:
+ * 0, or libspng's error (the context is then freed; -1: out of memory). */
+static int start_png(const unsigned char *buf, size_t len, spng_ctx **ctx_ret,
+                     struct spng_ihdr *ihdr)
 {
     spng_ctx *ctx = spng_ctx_new(0);
-    struct spng_trns trns;
     int rc;
     *ctx_ret = NULL;
     if (!ctx)
-        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
+        return SPNG_EMEM;
     rc = spng_set_png_buffer(ctx, buf, len);
     if (!rc)
         rc = spng_set_chunk_limits(ctx, PNG_CHUNK_LIMIT, PNG_CACHE_LIMIT);
@@ -68,11 +68,24 @@ static cnf_status open_png(const unsigned char *buf, size_t len, const char *nam
     if (!rc)
         rc = spng_set_crc_action(ctx, SPNG_CRC_ERROR, SPNG_CRC_ERROR);
     if (!rc)
-        rc = spng_get_ihdr(ctx, &info->ihdr);
-    if (rc) {
+        rc = spng_get_ihdr(ctx, ihdr);
+    if (rc)
         spng_ctx_free(ctx);
+    else
+        *ctx_ret = ctx;
+    return rc;
+}
+
+static cnf_status open_png(const unsigned char *buf, size_t len, const char *name,
+                           uint64_t max_pixels, spng_ctx **ctx_ret, png_info *info,
+                           cnf_error *err)
+{
+    spng_ctx *ctx;
+    struct spng_trns trns;
+    int rc = start_png(buf, len, &ctx, &info->ihdr);
+    *ctx_ret = NULL;
+    if (rc)
         return spng_fail(err, name, rc);
-    }
     if ((uint64_t)info->ihdr.width * info->ihdr.height > max_pixels) {
         spng_ctx_free(ctx);
         return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_PIXELS, name,
@@ -103,14 +116,9 @@ static cnf_status png_check(const unsigned char *buf, size_t len, const char *na
     int rc;
     if (len < 33) /* signature, IHDR's length, type, 13 bytes and CRC */
         return CNF_OK;
-    if (!(ctx = spng_ctx_new(0)))
-        return cnf__fail(err, CNF_E_NOMEM, name, "out of memory");
-    rc = spng_set_png_buffer(ctx, buf, len);
-    if (!rc)
-        rc = spng_set_crc_action(ctx, SPNG_CRC_ERROR, SPNG_CRC_ERROR);
-    if (!rc)
-        rc = spng_get_ihdr(ctx, &ihdr);
-    spng_ctx_free(ctx);
+    rc = start_png(buf, len, &ctx, &ihdr);
+    if (ctx)
+        spng_ctx_free(ctx);
     if (rc == SPNG_IO_EOF || rc == SPNG_EOF)
         return CNF_OK; /* the rest decides */
     if (rc)

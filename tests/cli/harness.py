@@ -49,3 +49,12 @@ def run_peak(argv, cwd):
         out.seek(0)
         err.seek(0)
         return proc.returncode, out.read(), err.read().decode("utf-8", "replace"), usage.ru_maxrss
+
+
+def files_under(d):
+    """The files below folder d, as sorted paths relative to it."""
+    out = []
+    for base, _, names in os.walk(d):
+        for n in names:
+            out.append(os.path.relpath(os.path.join(base, n), d))
+    return sorted(out)

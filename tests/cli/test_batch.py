@@ -39,12 +39,7 @@ def run(*args, cwd=None):
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
-def files_under(d):
-    out = []
-    for base, _, names in os.walk(d):
-        for n in names:
-            out.append(os.path.relpath(os.path.join(base, n), d))
-    return sorted(out)
+files_under = harness.files_under
 
 
 def mixed_folder(name):

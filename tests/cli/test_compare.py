@@ -485,12 +485,7 @@ def make_tree(root, files):
         png_file(os.path.join(root, rel), px)
 
 
-def files_under(d):
-    out = []
-    for base, _, names in os.walk(d):
-        for n in names:
-            out.append(os.path.relpath(os.path.join(base, n), d))
-    return sorted(out)
+files_under = harness.files_under
 
 
 def golden_trees(tag):

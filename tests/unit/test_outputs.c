@@ -302,11 +302,6 @@ int main(void)
     RUN(fifos_devices_and_links_are_written_through);
     RUN(a_group_is_committed_whole_or_not_at_all);
     RUN(completeness_checks_the_end_of_each_format);
-    {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", g_dir);
-    }
+    t_remove_tree(g_dir);
     return t_finish("test_outputs");
 }

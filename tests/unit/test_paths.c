@@ -101,11 +101,6 @@ int main(void)
     RUN(make_parent_folders_makes_every_folder_but_the_last_name);
     RUN(path_inside_resolves_links_and_paths_not_made_yet);
     RUN(diff_names_mirror_the_path_and_add_the_extension_once);
-    {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "could not remove %s\n", g_dir);
-    }
+    t_remove_tree(g_dir);
     return t_finish("test_paths");
 }

@@ -49,6 +49,15 @@ static int t_failures, t_checks;
         printf("%s %s\n", t_failures == before_ ? "ok  " : "FAIL", #fn);                       \
     } while (0)
 
+/* t_remove_tree - remove a test's scratch folder (and all in it). */
+static inline void t_remove_tree(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
 static inline int t_finish(const char *name)
 {
     printf("%s: %d checks, %d failed\n", name, t_checks, t_failures);
