@@ -13,6 +13,7 @@
 #   photo_gray.png   the same in gray (W7)
 #   scale_2mp.png (1878x1057), scale_16mp.png (-> photo.png), scale_64mp.png (10624x5976),
 #   scale_144mp.png (12000x12000), all RGB, the big ones resized up from the photo
+#   mosaic_144mp.png (12000x12000) the photo tiled at full detail
 #   batch/p001.png ... p200.png   200 photos from 256x256 to 640x480
 # Every file is written under a temporary name and renamed, so an interrupted run leaves
 # nothing half-made to be skipped next time.
@@ -64,6 +65,13 @@ if [ ! -e scale_144mp.png ]; then
   vips resize photo.png tmp_144.v 2.26 --vscale 4.02        # 12005x12012, then crop
   mk scale_144mp.png  vips crop tmp_144.v TMP 0 0 12000 12000
   rm -f tmp_144.v
+fi
+# the photo at full detail, tiled 3 x 5 and cut to 12000x12000 (about 125 MB: compresses
+# like a real 144 MP photo, not like an enlarged one)
+if [ ! -e mosaic_144mp.png ]; then
+  vips replicate photo.png tmp_mosaic.v 3 5
+  mk mosaic_144mp.png vips crop tmp_mosaic.v TMP 0 0 12000 12000
+  rm -f tmp_mosaic.v
 fi
 
 # The batch: 200 PNGs from the 15 wallpapers.  File i (from 0) is wallpaper i mod 15, at size

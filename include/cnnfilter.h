@@ -664,6 +664,16 @@ int cnf_input_streams_ex(const unsigned char *buf, size_t len, cnf_input_kind ki
 /* cnf_reader_shape - the shape the rows have (as cnf_decode would give). */
 void cnf_reader_shape(const cnf_reader *r, int *width, int *height, int *channels,
                       int *has_alpha);
+/* cnf_reader_on_input_used - have fn(ctx, n) called when the reader is
+ * done with the first n bytes of the buffer it was opened on: it never
+ * reads them again.  Called on the thread that decodes the rows (inside
+ * cnf_plan_stream), each time n has grown by at least 1 MiB and when the
+ * last row is decoded (n = the whole length); a reader that decoded its
+ * input whole at open calls it once, at once, with the whole length.  A
+ * front end that mapped the input file can drop those pages from memory,
+ * so that a large compressed file is never resident whole.  fn NULL: no
+ * more calls. */
+void cnf_reader_on_input_used(cnf_reader *r, void (*fn)(void *ctx, size_t n), void *ctx);
 /* cnf_reader_free - NULL is a no-op. */
 void cnf_reader_free(cnf_reader *r);
 

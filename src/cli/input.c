@@ -200,3 +200,48 @@ out:
     free(buf);
     return st;
 }
+
+cnf_status input_open(const char *path, uint64_t max_bytes, input_check_fn check, void *ctx,
+                      input_bytes *in, cnf_error *err)
+{
+    struct stat st;
+    int fd;
+    cnf_status rc;
+    memset(in, 0, sizeof *in);
+    in->map.slot = -1;
+    if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size < INPUT_MAP_BYTES || (uint64_t)st.st_size > MAX_INPUT_BYTES)
+        return read_input(path, max_bytes, check, ctx, &in->buf, &in->len, err);
+    if ((rc = open_input(path, MAX_INPUT_BYTES, &fd, &in->len, err)) != CNF_OK)
+        return rc;
+    /* the size of the file as opened (it may have changed since the stat) */
+    if (in->len < INPUT_MAP_BYTES || mapfile_open(fd, in->len, &in->map) != 0) {
+        close(fd);
+        return read_input(path, max_bytes, check, ctx, &in->buf, &in->len, err);
+    }
+    close(fd);
+    in->buf = in->map.base;
+    if (check && (rc = check(in->buf, in->len < INPUT_CHECK_BYTES ? in->len : INPUT_CHECK_BYTES,
+                             path, ctx, err)) != CNF_OK) {
+        input_close(in);
+        return rc;
+    }
+    return CNF_OK;
+}
+
+void input_close(input_bytes *in)
+{
+    if (in->map.base)
+        mapfile_close(&in->map);
+    else
+        free(in->buf);
+    memset(in, 0, sizeof *in);
+    in->map.slot = -1;
+}
+
+cnf_status input_cut_short(const input_bytes *in, const char *path, cnf_error *err)
+{
+    if (mapfile_cut_short(&in->map))
+        return fail(err, CNF_E_IO, path, "the file was cut short while it was being read");
+    return CNF_OK;
+}

@@ -3,6 +3,7 @@
 #define CNF_CLI_INPUT_H
 
 #include "cnnfilter.h"
+#include "mapfile.h"
 
 #include <stdint.h>
 
@@ -20,6 +21,29 @@ typedef cnf_status (*input_check_fn)(const unsigned char *start, size_t len, con
 #define INPUT_CHECK_BYTES 65536
 cnf_status read_input(const char *path, uint64_t max_bytes, input_check_fn check, void *ctx,
                       unsigned char **buf, size_t *len, cnf_error *err);
+
+/* input_bytes - an input's bytes: a regular file of at least
+ * INPUT_MAP_BYTES mapped (map.base set; its pages leave memory as the
+ * decoder moves past them, see mapfile.h), else a malloc'd copy. */
+#define INPUT_MAP_BYTES ((size_t)1 << 20)
+typedef struct input_bytes {
+    unsigned char *buf;
+    size_t len;
+    mapped_file map;
+} input_bytes;
+
+/* input_open - as read_input, but a large regular file is mapped rather
+ * than copied: max_bytes then does not apply (its bytes are not held; the
+ * 2 GiB ceiling does).  Free with input_close. */
+cnf_status input_open(const char *path, uint64_t max_bytes, input_check_fn check, void *ctx,
+                      input_bytes *in, cnf_error *err);
+
+/* input_close - unmap or free; a zeroed input_bytes is a no-op. */
+void input_close(input_bytes *in);
+
+/* input_cut_short - fail (naming path) if the mapped file turned out shorter
+ * than it was when opened: what was read of it was zeros. */
+cnf_status input_cut_short(const input_bytes *in, const char *path, cnf_error *err);
 
 /* load_decoded - read and decode one input file (or "-"), refused from its
  * first bytes when no format can start with them.  *is_image (may be NULL)

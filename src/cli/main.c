@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "batch.h"
 #include "cleanup.h"
+#include "mapfile.h"
 #include "commands.h"
 #include "formats.h"
 #include "msg.h"
@@ -252,6 +253,7 @@ int main(int argc, char **argv)
     int rc = -1;
     guard_std_fds();
     cleanup_start();
+    mapfile_start();
     for (size_t i = 0; argc >= 2 && i < N_COMMANDS; i++)
         if (strcmp(argv[1], COMMANDS[i].name) == 0)
             rc = COMMANDS[i].run(argc, argv);

@@ -209,8 +209,9 @@ typedef struct job {
     const options *o;
     const char *in_path;
     cnf_input_kind kind;
-    unsigned char *buf; /* the input's bytes */
-    size_t len;
+    input_bytes in;     /* the input's bytes (a large file mapped) */
+    unsigned char *buf; /* in.buf */
+    size_t len;         /* in.len */
     int w, h, c, a; /* its shape */
     /* One plan, or one per kernel of a --combine none bank whose kernels
      * give different output sizes (each output its own size). */
@@ -231,7 +232,7 @@ static void job_free(job *j)
     free_paths(j->paths, j->layout.groups);
     for (int i = 0; i < j->n_plans; i++)
         cnf_plan_free(j->plans[i]);
-    free(j->buf);
+    input_close(&j->in);
     budget_release(j->budget);
 }
 
@@ -251,30 +252,35 @@ static int load_input(job *j)
     const options *o = j->o;
     cnf_error err;
     cnf_status st;
-    uint64_t whole;
-    int turn;
+    uint64_t whole, held;
+    int turn, streams;
     j->kind = strcmp(j->in_path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(j->in_path);
     {
-        /* a batch: the file's bytes from the shared budget first */
+        /* a batch: the file's bytes from the shared budget first (given
+         * back below when the file is mapped and streamed) */
         struct stat sb;
         if (stat(j->in_path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
             j->budget = budget_grow(j->budget, (uint64_t)sb.st_size < o->max_memory
                                                    ? (uint64_t)sb.st_size
                                                    : o->max_memory);
     }
-    if (read_input(j->in_path, o->max_memory, sniff_start, j, &j->buf, &j->len, &err) != CNF_OK)
+    if (input_open(j->in_path, o->max_memory, sniff_start, j, &j->in, &err) != CNF_OK)
         return msg_cnf(&err, j->in_path);
+    j->buf = j->in.buf;
+    j->len = j->in.len;
     memset(&err, 0, sizeof err);
     st = cnf_probe_ex(j->buf, j->len, j->kind, j->in_path, o->max_pixels, o->decode_flags, &j->w,
                       &j->h, &j->c, &j->a, &err);
     turn = o->decode_flags & CNF_DECODE_NO_ORIENT
                ? 1
                : cnf_input_orientation(j->buf, j->len, j->kind);
-    /* A turned image is held twice while it turns. */
+    /* A turned image is held twice while it turns; a mapped file decoded
+     * whole is resident whole while it decodes. */
     whole = (uint64_t)j->w * (uint64_t)j->h * (uint64_t)j->c * sizeof(float) * (turn != 1 ? 2 : 1);
-    if (st == CNF_OK && !o->explain &&
-        !cnf_input_streams_ex(j->buf, j->len, j->kind, o->decode_flags) &&
-        whole > o->max_memory) {
+    streams = st == CNF_OK && cnf_input_streams_ex(j->buf, j->len, j->kind, o->decode_flags);
+    if (!streams && j->in.map.base)
+        whole += j->len;
+    if (st == CNF_OK && !o->explain && !streams && whole > o->max_memory) {
         st = fail(&err, CNF_E_TOO_BIG, j->in_path,
                   "decoding %dx%d needs %llu MiB, over the memory limit of %llu MiB", j->w, j->h,
                   (unsigned long long)(whole >> 20), (unsigned long long)(o->max_memory >> 20));
@@ -282,6 +288,13 @@ static int load_input(job *j)
     }
     if (st != CNF_OK)
         return msg_cnf(&err, j->in_path);
+    /* A mapped file read as rows are decoded is not held: its share of a
+     * batch's budget goes back. */
+    held = streams && j->in.map.base ? 0 : j->len < o->max_memory ? j->len : o->max_memory;
+    if (held < j->budget) {
+        budget_release(j->budget - held);
+        j->budget = held;
+    }
     if (o->verbose && turn != 1)
         msg_info("%s: turned upright (EXIF orientation %d): %d x %d", j->in_path, turn, j->w, j->h);
     return EXIT_OK;
@@ -471,6 +484,19 @@ static cnf_status sink_collect(void *ctx, int y0, int y1, const float *const *ro
     return CNF_OK;
 }
 
+/* A run that failed: because its input was cut short while read (the
+ * decoder saw zeros), or for the reason in err. */
+static int failed(const job *j, const cnf_error *err, const char *fallback)
+{
+    cnf_error cut;
+    if (input_cut_short(&j->in, j->in_path, &cut) != CNF_OK)
+        return msg_cnf(&cut, j->in_path);
+    return report(err, fallback);
+}
+
+/* The reader is done with the first n bytes of a mapped input. */
+static void drop_pages(void *ctx, size_t n) { mapfile_drop(ctx, n); }
+
 /* Step 5, for one plan: its result into fs[0..groups). */
 static int produce(job *j, const cnf_plan *plan, out_file *fs, cnf_map_stats *stats, int groups,
                    int threads)
@@ -485,6 +511,10 @@ static int produce(job *j, const cnf_plan *plan, out_file *fs, cnf_map_stats *st
     if (cnf_reader_open_ex(j->buf, j->len, j->kind, j->in_path, o->max_pixels, o->decode_flags,
                            &reader, &err) != CNF_OK)
         return msg_cnf(&err, j->in_path);
+    if (j->in.map.base) {
+        j->in.map.dropped = 0; /* a plan before this one read it again */
+        cnf_reader_on_input_used(reader, drop_pages, &j->in.map);
+    }
     cnf_reader_shape(reader, &w, &h, &ch, &a);
     if (w != j->w || h != j->h || ch != j->c || a != j->a) {
         cnf_reader_free(reader);
@@ -494,7 +524,7 @@ static int produce(job *j, const cnf_plan *plan, out_file *fs, cnf_map_stats *st
     if (streamed(o, groups)) {
         st = emit_png_stream(o, plan, reader, threads, fs, groups, stats, &err);
         cnf_reader_free(reader);
-        return st ? report(&err, fs[0].path) : EXIT_OK;
+        return st ? failed(j, &err, fs[0].path) : EXIT_OK;
     }
     /* Written whole: collect the result, then encode it. */
     cnf_plan_output_shape(plan, &w, &h, &ch, &a);
@@ -504,7 +534,7 @@ static int produce(job *j, const cnf_plan *plan, out_file *fs, cnf_map_stats *st
     cnf_reader_free(reader);
     if (st) {
         cnf_image_free(&res);
-        return msg_cnf(&err, j->in_path);
+        return failed(j, &err, j->in_path);
     }
     st = emit_whole(o, &res, groups, o->out_fmt, threads, fs, stats, &err);
     cnf_image_free(&res);
@@ -600,6 +630,11 @@ int run_file(const run_setup *s, const char *in_path, const out_naming *nm, int 
     } else {
         for (int i = 0; i < j.n_plans && rc == 0; i++)
             rc = produce(&j, j.plans[i], &j.fs[i], &j.stats[i], 1, threads);
+    }
+    if (rc == 0) {
+        cnf_error err;
+        if (input_cut_short(&j.in, in_path, &err) != CNF_OK)
+            rc = msg_cnf(&err, in_path);
     }
     if (rc == 0)
         rc = commit_outputs(&j);

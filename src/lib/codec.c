@@ -353,8 +353,42 @@ cnf_status cnf_reader_open_ex(const unsigned char *buf, size_t len, cnf_input_ki
         cnf_reader_free(r);
         return st;
     }
+    r->len = len;
     *r_ret = r;
     return CNF_OK;
+}
+
+/* Bytes a reader is done with: all of them once decoded whole. */
+static size_t reader_used(const cnf_reader *r)
+{
+    if (r->whole.data)
+        return r->len;
+    return r->used ? r->used(r) : 0;
+}
+
+void cnf__reader_progress(cnf_reader *r)
+{
+    size_t n;
+    if (!r->on_used)
+        return;
+    n = r->next >= r->h ? r->len : reader_used(r);
+    if (n > r->len)
+        n = r->len;
+    if (n >= r->used_told + ((size_t)1 << 20) || (n == r->len && n > r->used_told)) {
+        r->used_told = n;
+        r->on_used(r->on_used_ctx, n);
+    }
+}
+
+void cnf_reader_on_input_used(cnf_reader *r, void (*fn)(void *ctx, size_t n), void *ctx)
+{
+    r->on_used = fn;
+    r->on_used_ctx = ctx;
+    r->used_told = 0;
+    if (fn && r->whole.data && r->len) {
+        r->used_told = r->len;
+        fn(ctx, r->len);
+    }
 }
 
 cnf_status cnf_reader_open(const unsigned char *buf, size_t len, cnf_input_kind kind,

@@ -239,6 +239,8 @@ static void *decode_ahead(void *arg)
         r->next = y1;
         if (st == CNF_OK && y1 == b->h && r->finish)
             st = r->finish(r, &d->err);
+        if (st == CNF_OK)
+            cnf__reader_progress(r);
         pthread_mutex_lock(&d->mu);
         if (st)
             d->st = st;
@@ -298,6 +300,7 @@ static cnf_status produce(exec *e, int k)
         r->next = y1;
         if (y1 == b->h && r->finish && (st = r->finish(r, e->err)) != CNF_OK)
             return st;
+        cnf__reader_progress(r);
     } else {
         const cnf_stage *s = &e->p->stages[k - 1];
         int lo, hi;

@@ -84,7 +84,20 @@ struct cnf_reader {
     cnf_status (*finish)(cnf_reader *r, cnf_error *err);
     void (*destroy)(cnf_reader *r);
     void *impl;
+    /* The offset of the input buffer before which the reader never reads
+     * again (its rows need only what follows).  NULL: not known (the
+     * buffer is needed until the reader is freed). */
+    size_t (*used)(const cnf_reader *r);
+    size_t len; /* the input buffer's length */
+    /* cnf_reader_on_input_used's callback, and the offset last told. */
+    void (*on_used)(void *ctx, size_t n);
+    void *on_used_ctx;
+    size_t used_told;
 };
+/* cnf__reader_progress - after rows were decoded: tell the on_used
+ * callback how far the reader is done with its input, when that moved on
+ * by at least 1 MiB or the last row is decoded. */
+void cnf__reader_progress(cnf_reader *r);
 /* cnf__kernel_new - allocate a kernel with zeroed weights. */
 cnf_kernel *cnf__kernel_new(int w, int h, int depth);
 

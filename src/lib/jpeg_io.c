@@ -190,6 +190,7 @@ typedef struct jpeg_stream {
     JSAMPLE *row;
     char *name;
     int created;
+    const unsigned char *buf; /* the input, for how far libjpeg has read */
 } jpeg_stream;
 
 /* One decoded scanline into plane rows (CMYK as in cnf__jpeg_decode). */
@@ -248,6 +249,16 @@ static void jstream_destroy(cnf_reader *r)
     r->impl = NULL;
 }
 
+/* libjpeg reads its source forward only: what comes before the next byte
+ * it will take is done. */
+static size_t jstream_used(const cnf_reader *r)
+{
+    const jpeg_stream *js = r->impl;
+    if (!js || !js->d.src || !js->buf)
+        return 0;
+    return (size_t)(js->d.src->next_input_byte - js->buf);
+}
+
 cnf_status cnf__jpeg_reader(const unsigned char *buf, size_t len, const char *name,
                             uint64_t max_pixels, cnf_reader *r, cnf_error *err)
 {
@@ -284,6 +295,8 @@ cnf_status cnf__jpeg_reader(const unsigned char *buf, size_t len, const char *na
     r->alpha = 0;
     r->rows = jstream_rows;
     r->finish = jstream_finish;
+    r->used = jstream_used;
+    js->buf = buf;
     return CNF_OK;
 }
 

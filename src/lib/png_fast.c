@@ -28,6 +28,7 @@
 typedef struct fast_png {
     const unsigned char *buf;
     size_t len, pos;      /* pos: the next chunk header */
+    size_t in_chunk;      /* the header of the IDAT inflate reads from */
     uint32_t idat_left;   /* bytes of the current IDAT not yet given to inflate */
     int idat_done;        /* a chunk other than IDAT came after the image data */
     int comp;             /* samples per pixel */
@@ -72,8 +73,8 @@ static cnf_status chunk_at(const fast_png *f, uint32_t *n, const unsigned char *
 /* Give inflate the next IDAT's data; an error if the image data ends. */
 static cnf_status next_idat(fast_png *f, cnf_error *err)
 {
-    uint32_t n;
-    const unsigned char *type;
+    uint32_t n = 0;
+    const unsigned char *type = NULL;
     cnf_status st;
     if (f->idat_done || f->pos >= f->len)
         return corrupt(f, "the image data ends early", err);
@@ -84,6 +85,7 @@ static cnf_status next_idat(fast_png *f, cnf_error *err)
         f->idat_done = 1;
         return corrupt(f, "the image data ends early", err);
     }
+    f->in_chunk = f->pos;
     f->z->next_in = (uint8_t *)(uintptr_t)(f->buf + f->pos + 8);
     f->z->avail_in = n;
     f->pos += 12 + (size_t)n;
@@ -308,6 +310,13 @@ static void fast_destroy(cnf_reader *r)
     r->impl = NULL;
 }
 
+/* Inflate reads from the current IDAT on: what comes before is done. */
+static size_t fast_used(const cnf_reader *r)
+{
+    const fast_png *f = r->impl;
+    return f ? f->in_chunk : 0;
+}
+
 cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char *name,
                                 uint64_t max_pixels, cnf_reader *r, cnf_error *err)
 {
@@ -376,5 +385,6 @@ cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char
     r->alpha = ct == 4 || ct == 6;
     r->rows = fast_rows;
     r->finish = fast_finish;
+    r->used = fast_used;
     return CNF_OK;
 }

@@ -4,6 +4,7 @@ A test is a function named like a sentence; it passes by returning and fails by 
 Every test runs even after a failure; the last line is `NAME: N passed, M failed`.
 """
 import os
+import sys
 import shutil
 
 
@@ -37,18 +38,39 @@ def assert_no_temp_files(folder):
     assert not left, "temporary files left: %r" % left
 
 
+# run_peak's go-between: a fresh small Python that forks the command and reports its
+# rusage.  The test's own process cannot be the parent: a child started from it (vfork
+# and exec, or fork) carries the parent's memory high-water mark in ru_maxrss, which a
+# test holding large arrays would then read as the command's.
+_PEAK_RUNNER = """
+import os, sys
+fd = int(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    os.close(fd)
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, ru = os.wait4(pid, 0)
+os.write(fd, b"%d %d" % (os.waitstatus_to_exitcode(status), ru.ru_maxrss))
+"""
+
+
 def run_peak(argv, cwd):
-    """Run argv in cwd; return (exit code, stdout bytes, stderr text, the child's peak RSS in
-    KiB, from wait4).  The output goes through files, so a chatty child cannot block on a pipe."""
+    """Run argv in cwd; return (exit code, stdout bytes, stderr text, the command's peak RSS
+    in KiB, from wait4 in a small go-between process).  The output goes through files, so a
+    chatty child cannot block on a pipe."""
     import subprocess
     import tempfile
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryFile() as res:
+        proc = subprocess.Popen([sys.executable, "-c", _PEAK_RUNNER, str(res.fileno())] +
+                                list(argv), cwd=cwd, stdout=out, stderr=err,
+                                pass_fds=(res.fileno(),))
+        proc.wait()
         out.seek(0)
         err.seek(0)
-        return proc.returncode, out.read(), err.read().decode("utf-8", "replace"), usage.ru_maxrss
+        res.seek(0)
+        rc, peak = (int(v) for v in res.read().split())
+        return rc, out.read(), err.read().decode("utf-8", "replace"), peak
 
 
 def files_under(d):

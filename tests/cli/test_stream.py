@@ -329,7 +329,74 @@ def every_png_filter_and_layout_decodes_exactly():
     assert np.allclose(npy_hwc(path("s16.npy")), v / 257.0, rtol=0, atol=1e-4)
 
 
+def noise_png(name, h, w):
+    """An RGB PNG of random samples, stored (zlib level 0) in 64 KiB IDAT chunks: about
+    3 bytes a pixel, the size of a photo PNG many times its pixels."""
+    px = np.random.default_rng(h * w).integers(0, 256, (h, w * 3), dtype=np.uint8)
+    raw = np.concatenate([np.zeros((h, 1), np.uint8), px], axis=1).tobytes()
+    z = zlib.compress(raw, 0)
+
+    def chunk(typ, body):
+        return struct.pack(">I", len(body)) + typ + body + struct.pack(
+            ">I", zlib.crc32(typ + body) & 0xffffffff)
+    parts = [cnnref.PNG_SIG, chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))]
+    parts += [chunk(b"IDAT", z[i:i + 65536]) for i in range(0, len(z), 65536)]
+    parts.append(chunk(b"IEND", b""))
+    p = path(name)
+    with open(p, "wb") as f:
+        f.write(b"".join(parts))
+    return p
+
+
+def a_large_input_file_is_never_resident_whole():
+    # A 27 MB PNG streamed to a PNG: the file is mapped and its pages are let go behind
+    # the decoder, so the peak grows by far less than the file over a small input's.
+    big = noise_png("noise_big.png", 3000, 3000)
+    small = noise_png("noise_small.png", 30, 30)
+    size = os.path.getsize(big)
+    peaks = []
+    for src in (small, big):
+        rc, _, err, peak = harness.run_peak([BIN, "-j", "1", "-k", "identity", src, "nz.png"], TMP)
+        assert rc == 0, err
+        peaks.append(peak * 1024)
+    rc, out, err = run("compare", big, "nz.png")
+    assert rc == 0 and b"0 of 9000000 pixels differ" in out, (out, err)
+    if not os.environ.get("CNNFILTER_ASAN"):  # ASan keeps freed memory in quarantine
+        assert peaks[1] - peaks[0] < size // 2, (peaks, size)
+    os.unlink(path("nz.png"))
+
+
+def an_input_cut_short_while_it_is_read_fails_naming_it():
+    # Another process cuts the input file short while cnnfilter reads it (mapped): no
+    # crash, one line naming the file, no output.  The run is made slow (a 7x7 kernel
+    # of distinct weights, one thread) and the file is cut once the output's temporary
+    # file exists, that is once rows are being read.
+    src = noise_png("noise_cut.png", 3000, 3000)
+    k = "[" + ",".join("[" + ",".join(str(1 + (7 * y + x) % 11) for x in range(7)) + "]"
+                       for y in range(7)) + "]"
+    outdir = path("cut_out")
+    os.makedirs(outdir, exist_ok=True)
+    proc = subprocess.Popen([BIN, "-j", "1", "-k", k, "--map", "abs", src,
+                             os.path.join(outdir, "o.png")], cwd=TMP,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import time
+    t0 = time.time()
+    while not os.listdir(outdir) and proc.poll() is None and time.time() - t0 < 60:
+        time.sleep(0.002)
+    assert proc.poll() is None, "finished before the file could be cut"
+    os.truncate(src, 1 << 20)
+    err = proc.stderr.read().decode("utf-8", "replace")
+    rc = proc.wait(timeout=120)
+    assert rc == 1, (rc, err)
+    harness.one_error_line(err, "cnnfilter: %s: the file was cut short while it was being read"
+                           % src)
+    assert os.listdir(outdir) == [], os.listdir(outdir)
+    os.unlink(src)
+
+
 TESTS = [every_png_filter_and_layout_decodes_exactly,
+         a_large_input_file_is_never_resident_whole,
+         an_input_cut_short_while_it_is_read_fails_naming_it,
          streamed_png_equals_the_exact_values_mapped_by_the_spec_rule,
          bytes_are_the_same_for_any_jobs_and_every_level_gives_the_same_pixels,
          depth_16_keeps_a_16_bit_input_exact_and_keeps_fractions,
