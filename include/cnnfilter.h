@@ -664,6 +664,14 @@ int cnf_input_streams_ex(const unsigned char *buf, size_t len, cnf_input_kind ki
 /* cnf_reader_shape - the shape the rows have (as cnf_decode would give). */
 void cnf_reader_shape(const cnf_reader *r, int *width, int *height, int *channels,
                       int *has_alpha);
+/* cnf_reader_rows - decode the reader's next n rows (from the first, in
+ * order) into rows[i * planes + p], i < n, p < channels (planes at least
+ * the channel count), each `width` floats.  After the last row the checks
+ * of what follows the pixels run, so a corrupt end fails here.  Asking for
+ * rows past the last is CNF_E_USAGE.  (cnf_plan_stream pulls rows itself:
+ * a reader goes to one or the other.) */
+cnf_status cnf_reader_rows(cnf_reader *r, int n, float *const *rows, int planes,
+                           cnf_error *err);
 /* cnf_reader_on_input_used - have fn(ctx, n) called when the reader is
  * done with the first n bytes of the buffer it was opened on: it never
  * reads them again.  Called on the thread that decodes the rows (inside

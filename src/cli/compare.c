@@ -377,50 +377,18 @@ static void pair_error(pair_result *r, const char *where, const char *text)
     r->status = PAIR_ERROR;
 }
 
-static double value_diff(float x, float y)
-{
-    /* Decoded values are finite (the decoders refuse others).  In double
-     * the difference of two floats is exact unless their magnitudes are
-     * more than 2^29 apart. */
-    return fabs((double)x - (double)y);
-}
-
-/* The metrics of two images of one shape; per_pixel: count pixels (any
- * channel) rather than values. */
+/* The metrics of two whole images of one shape. */
 static void measure(const cnf_image *a, const cnf_image *b, double tolerance, pair_result *r)
 {
     size_t plane = (size_t)a->width * (size_t)a->height;
-    int ch = a->channels;
+    const float *pa[CNF_MAX_CHANNELS], *pb[CNF_MAX_CHANNELS];
     double sse = 0;
-    for (size_t i = 0; i < plane; i++) {
-        int differs = 0, changed = 0;
-        for (int c = 0; c < ch; c++) {
-            size_t k = (size_t)c * plane + i;
-            double d = value_diff(a->data[k], b->data[k]);
-            if (d > 0) {
-                sse += d * d;
-                if (d > r->max_diff)
-                    r->max_diff = d;
-                if (r->per_pixel)
-                    differs = 1;
-                else
-                    r->n_diff++;
-                if (d > tolerance) {
-                    if (r->per_pixel)
-                        changed = 1;
-                    else
-                        r->changed++;
-                }
-            }
-        }
-        r->n_diff += (uint64_t)differs;
-        r->changed += (uint64_t)changed;
+    for (int c = 0; c < a->channels; c++) {
+        pa[c] = cnf_image_plane(a, c);
+        pb[c] = cnf_image_plane(b, c);
     }
-    r->total = r->per_pixel ? (uint64_t)plane : (uint64_t)plane * (uint64_t)ch;
-    r->measured = 1;
-    r->has_psnr = r->per_pixel;
-    r->psnr = sse == 0 ? INFINITY
-                       : 10.0 * log10(255.0 * 255.0 * (double)plane * (double)ch / sse);
+    measure_span(pa, pb, a->channels, plane, tolerance, r, &sse);
+    measure_end(r, (uint64_t)plane, a->channels, sse);
 }
 
 /* changed / total <= P / 100, exactly: changed * 100 * 10^6 <= P * 10^6 * total
@@ -486,10 +454,25 @@ static void compare_pair(const cmp_opts *o, const char *diff_path, int always,
                          const diff_guard *guard, pair_result *r)
 {
     input a, b;
-    /* Both images are held whole; B gets what A leaves of --max-memory, less
-     * a difference image's planes and encoding (A's size) when one may be
-     * written. */
-    int ra = load(o, r->a, o->max_memory, &a, r), rb = -1;
+    int ra, rb = -1;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    if (!diff_path) {
+        /* No difference image: both read row by row, neither held whole. */
+        if (compare_rows(o, r) != 0) {
+            r->status = PAIR_ERROR;
+            return;
+        }
+        if (r->size_mismatch) {
+            r->status = PAIR_DIFFERENT;
+            return;
+        }
+        goto judge;
+    }
+    /* For a difference image both are held whole; B gets what A leaves of
+     * --max-memory, less the difference image's planes and encoding (A's
+     * size). */
+    ra = load(o, r->a, o->max_memory, &a, r);
     if (ra == 0) {
         uint64_t held = (uint64_t)a.img.width * (uint64_t)a.img.height *
                         (uint64_t)a.img.channels * sizeof(float);
@@ -519,6 +502,7 @@ static void compare_pair(const cmp_opts *o, const char *diff_path, int always,
     }
     r->per_pixel = a.is_image && b.is_image;
     measure(&a.img, &b.img, o->tolerance, r);
+judge:
     if (o->has_min_psnr && !r->per_pixel) {
         pair_error(r, r->a, "--min-psnr is for images: matrices have no PSNR (their values "
                             "have no 0..255 range)");

@@ -57,6 +57,16 @@ typedef struct cmp_counts {
     unsigned long long compared, same, different, missing, errors;
 } cmp_counts;
 
+/* compare_rows.c: measure_span adds n values of each of `channels` spans
+ * (a[c][i] against b[c][i]) to r's counts and *sse; measure_end sets the
+ * totals and PSNR of a pair of `pixels` pixels.  compare_rows reads both
+ * files of r row by row (neither held whole), sets their shapes and, when
+ * the shapes agree, the metrics; -1 after printing an error into r->error. */
+void measure_span(const float *const *a, const float *const *b, int channels, size_t n,
+                  double tolerance, pair_result *r, double *sse);
+void measure_end(pair_result *r, uint64_t pixels, int channels, double sse);
+int compare_rows(const cmp_opts *o, pair_result *r);
+
 /* compare_report.c: stdout in the form --json / --tsv / the default ask for.
  * report_begin before the first pair, report_pair for each, report_end
  * after the last with the run's exit status (0, 1, 2). */

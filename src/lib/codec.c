@@ -380,6 +380,33 @@ void cnf__reader_progress(cnf_reader *r)
     }
 }
 
+cnf_status cnf_reader_rows(cnf_reader *r, int n, float *const *rows, int planes,
+                           cnf_error *err)
+{
+    cnf_status st = CNF_OK;
+    if (n < 0 || n > r->h - r->next || planes < r->c)
+        return cnf__fail(err, CNF_E_USAGE, NULL, "rows %d..%d of an image of %d rows",
+                         r->next, r->next + n, r->h);
+    if (n == 0)
+        return CNF_OK;
+    if (r->whole.data) {
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < r->c; p++)
+                memcpy(rows[(size_t)i * (size_t)planes + (size_t)p],
+                       cnf_image_plane(&r->whole, p) + (size_t)(r->next + i) * (size_t)r->w,
+                       (size_t)r->w * sizeof(float));
+    } else {
+        st = r->rows(r, n, rows, planes, err);
+    }
+    if (st)
+        return st;
+    r->next += n;
+    if (r->next == r->h && !r->whole.data && r->finish && (st = r->finish(r, err)) != CNF_OK)
+        return st;
+    cnf__reader_progress(r);
+    return CNF_OK;
+}
+
 void cnf_reader_on_input_used(cnf_reader *r, void (*fn)(void *ctx, size_t n), void *ctx)
 {
     r->on_used = fn;

@@ -815,21 +815,54 @@ def big_rgba_png(name, w, h):
 def max_memory_and_max_pixels_bound_a_comparison():
     a = big_rgba_png("mem_a.png", 3000, 3000)   # 137 MiB of planes each
     b = big_rgba_png("mem_b.png", 3000, 3000)
-    for args, first in ((["--max-memory", "64M"], a), (["--max-memory", "200M"], b),
-                        (["--max-memory", "300M", "--diff", path("mem_d.png")], b)):
+    # Without a difference image both are read row by row: a few MiB, whatever the size.
+    rc, out, err, peak = harness.run_peak([BIN, "compare", "--max-memory", "16M", a, b], TMP)
+    assert rc == 0 and b"max difference 0" in out, (rc, out, err)
+    if not os.environ.get("CNNFILTER_ASAN"):  # ASan keeps freed memory in quarantine
+        assert peak < 40 * 1024, peak  # KiB: never the 2 x 137 MiB
+    # The rows themselves must fit (64 rows x 3000 x 4 planes of floats: 3 MiB).
+    rc, _, err = compare("--max-memory", "1M", a, b)
+    assert rc == 2, err
+    one_error_line(err, "cnnfilter: %s: 3000x3000 with 4 channels needs 3 MiB to compare, and "
+                        "1 MiB of the memory limit are left for it" % a)
+    assert "--max-memory" in err, err
+    # A difference image needs both whole.
+    for args, first, why in ((["--max-memory", "64M"], a, "memory limit"),
+                             (["--max-memory", "200M"], a, "do not fit"),
+                             (["--max-memory", "300M"], b, "memory limit")):
+        args = args + ["--diff", path("mem_d.png")]
         rc, _, err, peak = harness.run_peak([BIN, "compare"] + args + [a, b], TMP)
         assert rc == 2, (args, err)
         one_error_line(err, "cnnfilter: %s: " % first)
-        assert "memory limit" in err and "--max-memory" in err, err
+        assert why in err and "--max-memory" in err, err
         # never more than the limit (plus the program): the refused image is not decoded
         limit = int(args[1][:-1]) * 1024
         assert peak < limit + 100 * 1024, (args, peak)
     assert not os.path.exists(path("mem_d.png"))
-    rc, out, err = compare("--max-memory", "400M", a, b)
+    rc, out, err = compare("--max-memory", "600M", "--diff", path("mem_d.png"), a, b)
     assert rc == 0 and "max difference 0" in out, (rc, out, err)
     rc, out, err = compare("--max-pixels", "1M", a, b)
     assert rc == 2, (rc, out, err)
     one_error_line(err, "cnnfilter: %s: 3000x3000 image is over the pixel limit" % a)
+
+
+def rows_and_whole_images_give_the_same_metrics():
+    # Without --diff a pair is read by rows, with it whole: the same numbers, to the last
+    # digit of the PSNR, for images (per pixel) and matrices (per value).
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 256, (301, 203, 3), dtype=np.uint8)
+    y = x.copy()
+    y[rng.random((301, 203)) < 0.1] += 7
+    pa, pb = png_file("rw_a.png", x), png_file("rw_b.png", y)
+    ma, mb = path("rw_a.npy"), path("rw_b.npy")
+    np.save(ma, rng.standard_normal((3, 130, 70)).astype(np.float32))
+    np.save(mb, np.load(ma) + np.float32(0.25) * (rng.random((3, 130, 70)) < 0.3))
+    for a, b, tol in ((pa, pb, "3"), (ma, mb, "0.1")):
+        rc1, rows, err1 = compare("--json", "--tolerance", tol, a, b)
+        rc2, whole, err2 = compare("--json", "--tolerance", tol, "--diff", path("rw_d.png"), a, b)
+        assert rc1 == rc2 == 1, (err1, err2)
+        assert rows.replace('"diff": null', '"diff": "%s"' % path("rw_d.png")) == whole, (rows, whole)
+        os.unlink(path("rw_d.png"))
 
 
 TESTS = [v for k, v in list(globals().items()) if callable(v) and v.__module__ == "__main__"
