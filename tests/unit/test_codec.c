@@ -318,6 +318,66 @@ static void png_jpeg_bmp_and_tga_are_read_by_content(void)
     }
 }
 
+static void note_used(void *ctx, size_t n)
+{
+    size_t *last = ctx;
+    CHECK(n >= *last); /* only ever forward */
+    *last = n;
+}
+
+/* cnf_reader_rows gives the rows cnf_decode gives, streamed (PNG) or
+ * decoded whole (BMP), tells how far it is done with its input, runs the
+ * end checks after the last row and refuses rows past it. */
+static void reader_rows_give_the_decoded_rows_in_order(void)
+{
+    enum { W = 37, H = 23 };
+    cnf_image img = t_image(W, H, 3, 0, NULL), back;
+    cnf_output_format fmts[] = {CNF_OUT_PNG, CNF_OUT_BMP};
+    for (int i = 0; i < W * H * 3; i++)
+        img.data[i] = (float)((i * 37) % 256);
+    for (int f = 0; f < 2; f++) {
+        bytes b = b_encode(&img, fmts[f]);
+        cnf_reader *r = NULL;
+        cnf_error e;
+        float band[5][3][W], *rows[5 * 3];
+        size_t used = 0;
+        int ok = 1;
+        CHECK(decodes_as(&b, CNF_IN_AUTO, W, H, 3, 0, &back));
+        CHECK_EQ_INT(cnf_reader_open(b.p, b.n, CNF_IN_AUTO, "x", 1000, &r, &e), CNF_OK);
+        cnf_reader_on_input_used(r, note_used, &used);
+        CHECK(fmts[f] == CNF_OUT_PNG ? used == 0 : used == b.n); /* whole: all at once */
+        for (int i = 0; i < 5; i++)
+            for (int p = 0; p < 3; p++)
+                rows[i * 3 + p] = band[i][p];
+        for (int y = 0; y < H; y += 5) {
+            int n = H - y < 5 ? H - y : 5;
+            CHECK_EQ_INT(cnf_reader_rows(r, n, rows, 3, &e), CNF_OK);
+            for (int i = 0; i < n; i++)
+                for (int p = 0; p < 3; p++)
+                    ok &= memcmp(band[i][p], cnf_image_plane(&back, p) + (size_t)(y + i) * W,
+                                 sizeof band[i][p]) == 0;
+        }
+        CHECK(ok);
+        CHECK(used == b.n); /* after the last row: all of it */
+        CHECK_EQ_INT(cnf_reader_rows(r, 1, rows, 3, &e), CNF_E_USAGE);
+        cnf_reader_free(r);
+        if (fmts[f] == CNF_OUT_PNG) {
+            /* a bad CRC after the pixels fails with the last row */
+            b.p[b.n - 1] ^= 0xff;
+            int y = 0;
+            CHECK_EQ_INT(cnf_reader_open(b.p, b.n, CNF_IN_AUTO, "x", 1000, &r, &e), CNF_OK);
+            while (y < H && cnf_reader_rows(r, 1, rows, 3, &e) == CNF_OK)
+                y++;
+            CHECK_EQ_INT(y, H - 1); /* the last row brings the end checks */
+            CHECK_EQ_INT(e.status, CNF_E_DECODE);
+            cnf_reader_free(r);
+        }
+        cnf_image_free(&back);
+        free(b.p);
+    }
+    cnf_image_free(&img);
+}
+
 /* 2x1 GIF89a: a 2-colour table (black, white), LZW minimum code size 2;
  * the codes clear (4), 0, 1, end (5) at 3 bits, LSB first: 0x44 0x0a. */
 static const unsigned char GIF[] = {
@@ -684,6 +744,7 @@ int main(void)
     RUN(names_and_extensions_are_unique_and_map_back_to_their_row);
     RUN(flags_agree_with_what_cnf_encode_does);
     RUN(png_jpeg_bmp_and_tga_are_read_by_content);
+    RUN(reader_rows_give_the_decoded_rows_in_order);
     RUN(gif_is_read_as_rgba_through_stb);
     RUN(psd_is_read_through_stb);
     RUN(hdr_is_read_through_stb);
