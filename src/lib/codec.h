@@ -113,12 +113,11 @@ struct cnf__row_out {
 /* cnf__codec_for_output - the row that writes f, or NULL. */
 const cnf_codec *cnf__codec_for_output(cnf_output_format f);
 
-/* cnf__rw_write - len bytes at the writer's file position (write(), until
- * all are written); cnf__rw_pwrite - at offset `off` (pwrite()).  Fail with
- * CNF_E_IO and the errno. */
-cnf_status cnf__rw_write(cnf_row_writer *w, const void *data, size_t len, cnf_error *err);
-cnf_status cnf__rw_pwrite(cnf_row_writer *w, const void *data, size_t len, uint64_t off,
-                          cnf_error *err);
+/* cnf__fd_write - len bytes at fd's position (write(), until all are
+ * written); cnf__fd_pwrite - at offset `off` (pwrite()).  Fail with
+ * CNF_E_IO and the errno (fd_io.c). */
+cnf_status cnf__fd_write(int fd, const void *data, size_t len, cnf_error *err);
+cnf_status cnf__fd_pwrite(int fd, const void *data, size_t len, uint64_t off, cnf_error *err);
 /* cnf__check_finite_row - CNF_E_FORMAT naming the first non-finite value of
  * n values p (channel c, row y) and the format that cannot hold it. */
 cnf_status cnf__check_finite_row(const float *p, size_t n, int c, size_t y, const char *format,

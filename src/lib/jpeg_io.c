@@ -414,7 +414,7 @@ typedef struct jpeg_rows {
 static void flush_out(jpeg_rows *s, size_t n)
 {
     cnf_error e;
-    if (!s->sys_errno && cnf__rw_write(s->w, s->buf, n, &e) != CNF_OK)
+    if (!s->sys_errno && cnf__fd_write(s->w->fd, s->buf, n, &e) != CNF_OK)
         s->sys_errno = e.sys_errno ? e.sys_errno : EIO;
     s->dest.next_output_byte = s->buf;
     s->dest.free_in_buffer = JPEG_OUT_BUF;

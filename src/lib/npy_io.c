@@ -412,7 +412,7 @@ static cnf_status npy_open(cnf_row_writer *w, cnf_error *err)
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
     }
     s->data = o.len;
-    st = cnf__rw_pwrite(w, o.data, o.len, 0, err);
+    st = cnf__fd_pwrite(w->fd, o.data, o.len, 0, err);
     free(o.data);
     return st;
 }
@@ -441,7 +441,7 @@ static cnf_status npy_rows_write(cnf_row_writer *w, int n, unsigned char *px,
                     d[x + 2] = t;
                 }
             }
-            st = cnf__rw_pwrite(w, s->buf, (size_t)k * row, s->data + first * row, err);
+            st = cnf__fd_pwrite(w->fd, s->buf, (size_t)k * row, s->data + first * row, err);
             if (st)
                 return st;
         }

@@ -266,7 +266,7 @@ static cnf_status pnm_open(cnf_row_writer *w, cnf_error *err)
         return cnf__fail(err, CNF_E_FORMAT, NULL, PNM_NO_ALPHA);
     pnm_head(&b, w->width, w->height, w->channels, &w->opts);
     st = b.failed ? cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory")
-                  : cnf__rw_write(w, b.data, b.len, err);
+                  : cnf__fd_write(w->fd, b.data, b.len, err);
     free(b.data);
     return st;
 }
@@ -287,7 +287,7 @@ static cnf_status pnm_rows(cnf_row_writer *w, int n, unsigned char *px, const fl
         }
         count *= 2;
     }
-    return cnf__rw_write(w, px, count, err);
+    return cnf__fd_write(w->fd, px, count, err);
 }
 
 static const cnf__row_out pnm_row_out = {

@@ -9,14 +9,11 @@
  * gives for the whole image.  --map normalize needs the whole image's range
  * before its first row: such an image is written whole.
  */
-#define _POSIX_C_SOURCE 200809L
 #include "codec.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Values written as they are (a matrix format, or float samples), not
  * through the map. */
@@ -225,42 +222,4 @@ void cnf_row_writer_free(cnf_row_writer *w)
         free(w->state);
     free(w->px);
     free(w);
-}
-
-/* ---------------------------------------------------- for the formats */
-
-cnf_status cnf__rw_write(cnf_row_writer *w, const void *data, size_t len, cnf_error *err)
-{
-    const unsigned char *p = data;
-    while (len > 0) {
-        ssize_t k = write(w->fd, p, len > ((size_t)1 << 30) ? (size_t)1 << 30 : len);
-        if (k < 0) {
-            int e = errno;
-            if (e == EINTR)
-                continue;
-            return cnf__fail_errno(err, CNF_E_IO, NULL, e, "write error: %s", strerror(e));
-        }
-        p += k;
-        len -= (size_t)k;
-    }
-    return CNF_OK;
-}
-
-cnf_status cnf__rw_pwrite(cnf_row_writer *w, const void *data, size_t len, uint64_t off,
-                          cnf_error *err)
-{
-    const unsigned char *p = data;
-    while (len > 0) {
-        ssize_t k = pwrite(w->fd, p, len > ((size_t)1 << 30) ? (size_t)1 << 30 : len, (off_t)off);
-        if (k < 0) {
-            int e = errno;
-            if (e == EINTR)
-                continue;
-            return cnf__fail_errno(err, CNF_E_IO, NULL, e, "write error: %s", strerror(e));
-        }
-        p += k;
-        off += (uint64_t)k;
-        len -= (size_t)k;
-    }
-    return CNF_OK;
 }

@@ -426,7 +426,7 @@ static cnf_status txt_rows(cnf_row_writer *w, int n, unsigned char *px,
     }
     if (o->failed)
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
-    return cnf__rw_write(w, o->data, o->len, err);
+    return cnf__fd_write(w->fd, o->data, o->len, err);
 }
 
 static void txt_destroy(cnf_row_writer *w)
