@@ -14,8 +14,8 @@
  * Ownership.  What a call creates (*_ret, *out, a malloc'd buffer) belongs
  * to the caller, who releases it with the matching free function
  * (cnf_kernel_free, cnf_pipeline_free, cnf_plan_free, cnf_reader_free,
- * cnf_png_writer_free, cnf_image_free, free() for cnf_encode's bytes); every
- * free function accepts NULL.  Arguments are only read during the call,
+ * cnf_png_writer_free, cnf_row_writer_free, cnf_image_free, free() for
+ * cnf_encode's bytes); every free function accepts NULL.  Arguments are only read during the call,
  * except: a cnf_layer borrows its kernels until cnf_plan_create returns (a
  * plan keeps copies of what it needs, so kernels and pipelines may be freed
  * while their plans live); cnf_reader_open borrows `buf` until
@@ -399,6 +399,57 @@ void cnf_encode_opts_init(cnf_encode_opts *o);
 cnf_status cnf_encode(const cnf_image *img, cnf_output_format fmt, const cnf_encode_opts *opts,
                       unsigned char **out, size_t *out_len, cnf_map_stats *stats,
                       cnf_error *err);
+
+/* cnf_row_writer - an image file written as its rows arrive, into a file
+ * descriptor, with the bytes cnf_encode() gives for the whole image (the
+ * same checks, the same 8-bit mapping row by row, the same encoder
+ * settings and mark), holding a few rows at a time (row_writer.c).  Written
+ * by rows: .npy and TIFF (8, 16 or float samples) into a regular file (they
+ * are written at offsets: .npy is channel by channel, TIFF's directory is
+ * rewritten at the end); JPEG, PGM/PPM and a .txt of one channel into any
+ * file descriptor (a pipe too).  Written whole only (cnf_encode): PNG (see
+ * cnf_png_writer), WebP (its encoder takes the whole picture), BMP, TGA,
+ * .json, a .txt of more than one channel (channel by channel, in lines of
+ * any length), and any mapped image with CNF_MAP_NORMALIZE (its range is
+ * needed before the first row).  A writer is used from one thread at a time. */
+typedef struct cnf_row_writer cnf_row_writer;
+
+/* cnf_row_writer_streams - 1 when cnf_row_writer_open() takes an image of
+ * `channels` planes (alpha included) in format fmt with opts (NULL: the
+ * defaults), into a file descriptor that can seek (`seekable` 1: a regular
+ * file) or not (0: a pipe, a terminal); 0 when it must be written whole.
+ * It does not check the image itself (open does, as cnf_encode would). */
+int cnf_row_writer_streams(cnf_output_format fmt, const cnf_encode_opts *opts, int channels,
+                           int seekable);
+
+/* cnf_row_writer_open - start writing an image of width x height and
+ * `channels` planes (the last one alpha when has_alpha) in format fmt, as
+ * opts says (NULL: defaults), into fd: an empty file at offset 0, open for
+ * reading and writing when the format seeks (cnf_row_writer_streams).  The
+ * header goes out at once.  Fails as cnf_encode() would for an image of
+ * that shape (CNF_E_FORMAT: the format cannot hold it), with CNF_E_USAGE
+ * for a format or map written whole only, and CNF_E_IO (sys_errno set) when
+ * a write fails.  opts->software and ->comment are read during this call
+ * only; fd stays the caller's (never closed).  *w_ret is NULL on failure. */
+cnf_status cnf_row_writer_open(cnf_row_writer **w_ret, cnf_output_format fmt, int width,
+                               int height, int channels, int has_alpha,
+                               const cnf_encode_opts *opts, int fd, cnf_error *err);
+/* cnf_row_writer_rows - the next n rows, top to bottom: rows[i * channels
+ * + c] is row i's plane c (width floats; planes as in cnf_image).  stats
+ * (may be NULL; start it with cnf_map_stats_init) accumulates what mapping
+ * did, or, for exact values (.npy, .txt, float TIFF), their range over the
+ * colour planes and their count.  Exact formats refuse an infinity or NaN
+ * (CNF_E_FORMAT naming its channel, row and column) before writing the
+ * call's rows.  After a failure every later call fails: the file is
+ * incomplete and should be removed. */
+cnf_status cnf_row_writer_rows(cnf_row_writer *w, const float *const *rows, int n,
+                               cnf_map_stats *stats, cnf_error *err);
+/* cnf_row_writer_finish - after the last row: the end of the file (TIFF's
+ * directory, JPEG's last scanlines and EOI).  Fails when rows are missing. */
+cnf_status cnf_row_writer_finish(cnf_row_writer *w, cnf_error *err);
+/* cnf_row_writer_free - NULL is a no-op; fine after an error; does not
+ * close the file descriptor. */
+void cnf_row_writer_free(cnf_row_writer *w);
 
 /* cnf_image_mark - whether `len` bytes (a whole image file, or only its
  * start) are an image cnnfilter wrote: 1 if they are a PNG, JPEG, TIFF,

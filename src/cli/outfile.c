@@ -176,6 +176,17 @@ static cnf_status open_output(out_file *f, const char *path, int binary, cnf_err
     return open_temp(f, &st, err);
 }
 
+int out_seekable(const char *path)
+{
+    struct stat st;
+    if (strcmp(path, "-") == 0)
+        return 0;
+    /* nothing there yet (or a link to nothing: refused when opened) */
+    if (stat(path, &st) != 0)
+        return 1;
+    return !(S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode));
+}
+
 cnf_status out_open(out_file *f, const char *path, int binary, cnf_error *err)
 {
     cnf_status st;

@@ -26,6 +26,11 @@ typedef struct out_file {
     int finished;       /* fsynced and closed */
 } out_file;
 
+/* out_seekable - 1 when out_open(path) would write a temporary file (a
+ * regular file, which a writer may seek in), 0 for standard output, a FIFO
+ * or a device (written in order), as the file is now. */
+int out_seekable(const char *path);
+
 /* out_open - start writing `path`.  `binary`: the data is not text, so a
  * terminal is refused. */
 cnf_status out_open(out_file *f, const char *path, int binary, cnf_error *err);

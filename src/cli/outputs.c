@@ -1,4 +1,4 @@
-/* outputs.c - where a result goes: the names of an input's outputs, and writing a result into them (PNG as its rows arrive, other formats whole). */
+/* outputs.c - where a result goes: the names of an input's outputs, and writing a result into them (as its rows arrive, or whole). */
 #define _POSIX_C_SOURCE 200809L
 #include "outputs.h"
 
@@ -148,9 +148,14 @@ void report_output(const char *path, int mapped, const cnf_map_stats *s, const c
             if (i == 0 || img->data[i] > hi)
                 hi = img->data[i];
         }
-        msg_info("%s: %d x %d x %d values %.9g .. %.9g, written exactly", path, img->channels,
-                 img->height, img->width, lo, hi);
+        report_exact(path, img->channels, img->height, img->width, lo, hi);
     }
+}
+
+void report_exact(const char *path, int channels, int height, int width, double lo, double hi)
+{
+    msg_info("%s: %d x %d x %d values %.9g .. %.9g, written exactly", path, channels, height,
+             width, lo, hi);
 }
 
 /* ------------------------------------------------ PNG outputs by rows */
@@ -334,6 +339,21 @@ static cnf_status emit_png_whole(const options *o, const cnf_image *img, int gro
                       threads, lo, hi - lo, feed_image, (void *)(uintptr_t)img, stats, err);
 }
 
+/* How this run's outputs are encoded; the mark's comment (when `comment`
+ * is given, PNG_TEXT_MAX bytes) is written into it. */
+static void encode_opts(const options *o, char *comment, cnf_encode_opts *eo)
+{
+    cnf_encode_opts_init(eo);
+    eo->map = o->map;
+    eo->quality = o->quality;
+    eo->depth = o->depth;
+    if (comment) {
+        mark_comment(o, comment, PNG_TEXT_MAX);
+        eo->software = MARK_SOFTWARE;
+        eo->comment = comment;
+    }
+}
+
 cnf_status emit_whole(const options *o, const cnf_image *res, int groups, cnf_output_format fmt,
                       int threads, out_file *fs, cnf_map_stats *stats, cnf_error *err)
 {
@@ -342,13 +362,7 @@ cnf_status emit_whole(const options *o, const cnf_image *res, int groups, cnf_ou
     cnf_encode_opts eo;
     if (fmt == CNF_OUT_PNG && o->depth != CNF_DEPTH_FLOAT)
         return emit_png_whole(o, res, groups, threads, fs, stats, err);
-    mark_comment(o, comment, sizeof comment);
-    cnf_encode_opts_init(&eo);
-    eo.map = o->map;
-    eo.quality = o->quality;
-    eo.depth = o->depth;
-    eo.software = MARK_SOFTWARE;
-    eo.comment = comment;
+    encode_opts(o, comment, &eo);
     for (int g = 0; g < groups && st == CNF_OK; g++) {
         cnf_image part = {0};
         const cnf_image *img = res;
@@ -373,6 +387,103 @@ cnf_status emit_whole(const options *o, const cnf_image *res, int groups, cnf_ou
         free(data);
         cnf_image_free(&part);
     }
+    return st;
+}
+
+/* ------------------------------------------- other formats by rows */
+
+int rows_stream(const options *o, int channels, int seekable)
+{
+    cnf_encode_opts eo;
+    encode_opts(o, NULL, &eo);
+    return cnf_row_writer_streams(o->out_fmt, &eo, channels, seekable);
+}
+
+/* The row writers of one result's files, and the row pointers of a group. */
+typedef struct rows_sink {
+    cnf_row_writer **w;
+    out_file *fs;
+    cnf_map_stats *stats;
+    int groups, colour, alpha;
+    const float **ptrs; /* n rows x (colour + alpha) planes of one group */
+    size_t cap;
+} rows_sink;
+
+static cnf_status sink_rows(void *ctx, int y0, int y1, const float *const *rows, int planes,
+                            cnf_error *err)
+{
+    rows_sink *rs = ctx;
+    int n = y1 - y0, comp = rs->colour + rs->alpha;
+    if (rs->groups > 1 && (size_t)n * (size_t)comp > rs->cap) {
+        free(rs->ptrs);
+        rs->cap = (size_t)n * (size_t)comp;
+        if (!(rs->ptrs = malloc(rs->cap * sizeof *rs->ptrs))) {
+            rs->cap = 0;
+            return fail(err, CNF_E_NOMEM, "", "out of memory");
+        }
+    }
+    for (int g = 0; g < rs->groups; g++) {
+        const float *const *src = rows; /* one group: the planes as they are */
+        cnf_status st;
+        if (rs->groups > 1) {
+            for (int i = 0; i < n; i++) {
+                const float *const *r = rows + (size_t)i * (size_t)planes;
+                const float **d = rs->ptrs + (size_t)i * (size_t)comp;
+                for (int c = 0; c < rs->colour; c++)
+                    d[c] = r[g * rs->colour + c];
+                if (rs->alpha)
+                    d[rs->colour] = r[planes - 1];
+            }
+            src = rs->ptrs;
+        }
+        if ((st = cnf_row_writer_rows(rs->w[g], src, n, &rs->stats[g], err)) != CNF_OK) {
+            error_default_where(err, rs->fs[g].path);
+            return st;
+        }
+    }
+    return CNF_OK;
+}
+
+cnf_status emit_rows_stream(const options *o, const cnf_plan *plan, cnf_reader *r, int threads,
+                            out_file *fs, int groups, cnf_map_stats *stats, cnf_error *err)
+{
+    char comment[PNG_TEXT_MAX];
+    cnf_encode_opts eo;
+    cnf_row_writer *wr[CLI_MAX_KERNELS] = {0};
+    cnf_map_stats local[CLI_MAX_KERNELS];
+    rows_sink rs;
+    cnf_status st = CNF_OK;
+    int w, h, ch, a, g;
+    cnf_plan_output_shape(plan, &w, &h, &ch, &a);
+    encode_opts(o, comment, &eo);
+    memset(&rs, 0, sizeof rs);
+    rs.w = wr;
+    rs.fs = fs;
+    rs.stats = stats ? stats : local;
+    rs.groups = groups;
+    rs.alpha = a;
+    rs.colour = (ch - a) / groups;
+    for (g = 0; g < groups && st == CNF_OK; g++) {
+        cnf_map_stats_init(&rs.stats[g]);
+        st = cnf_row_writer_open(&wr[g], o->out_fmt, w, h, rs.colour + a, a, &eo, fs[g].fd, err);
+        if (st)
+            error_default_where(err, fs[g].path);
+    }
+    if (st == CNF_OK)
+        st = cnf_plan_stream(plan, r, threads, sink_rows, &rs, err);
+    for (g = 0; g < groups && st == CNF_OK; g++)
+        if ((st = cnf_row_writer_finish(wr[g], err)) != CNF_OK)
+            error_default_where(err, fs[g].path);
+    for (g = 0; g < groups; g++) {
+        if (st == CNF_OK && o->verbose) {
+            if (format_is_mapped(o->out_fmt, o->depth))
+                report_output(fs[g].path, 1, &rs.stats[g], NULL);
+            else
+                report_exact(fs[g].path, rs.colour + a, h, w, rs.stats[g].min, rs.stats[g].max);
+        }
+        cnf_row_writer_free(wr[g]);
+    }
+    free(rs.ptrs);
     return st;
 }
 

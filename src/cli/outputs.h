@@ -1,4 +1,4 @@
-/* outputs.h - where a result goes: the names of an input's outputs, and writing a result into them (PNG as its rows arrive, other formats whole). */
+/* outputs.h - where a result goes: the names of an input's outputs, and writing a result into them (as its rows arrive, or whole). */
 #ifndef CNF_CLI_OUTPUTS_H
 #define CNF_CLI_OUTPUTS_H
 
@@ -55,6 +55,17 @@ int find_duplicate(char *const *paths, int n, int *i_ret, int *j_ret);
 cnf_status emit_png_stream(const options *o, const cnf_plan *plan, cnf_reader *r, int threads,
                            out_file *fs, int groups, cnf_map_stats *stats, cnf_error *err);
 
+/* rows_stream - 1 when an output of this run's format with `channels`
+ * planes per file is written as its rows arrive (cnf_row_writer_streams;
+ * `seekable`: into a temporary file, not a pipe or device). */
+int rows_stream(const options *o, int channels, int seekable);
+
+/* emit_rows_stream - as emit_png_stream, for the other formats written by
+ * rows (rows_stream): each file through a cnf_row_writer on its file
+ * descriptor. */
+cnf_status emit_rows_stream(const options *o, const cnf_plan *plan, cnf_reader *r, int threads,
+                            out_file *fs, int groups, cnf_map_stats *stats, cnf_error *err);
+
 /* emit_whole - write a result held whole: group g of `res` into fs[g], in
  * format fmt (PNG through the same writer as the streamed path). */
 cnf_status emit_whole(const options *o, const cnf_image *res, int groups, cnf_output_format fmt,
@@ -96,5 +107,7 @@ void foreign_message(const char *path);
 /* report_output - the -v line about one written output. */
 void report_output(const char *path, int mapped, const cnf_map_stats *s,
                    const cnf_image *img);
+/* report_exact - the -v line about an output of exact values lo .. hi. */
+void report_exact(const char *path, int channels, int height, int width, double lo, double hi);
 
 #endif

@@ -3,7 +3,7 @@
  * run_file() is a list of named steps around one job struct with one
  * cleanup (job_free): load the input, make the plan(s), lay out the outputs
  * and name them, open them (temporary files), produce the result into them
- * (streamed PNG rows, or a result held whole and encoded), and commit them
+ * (streamed rows, or a result held whole and encoded), and commit them
  * all together.  Each step prints its own error and returns the exit code.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -23,15 +23,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* PNG outputs of one input written as rows arrive; more are written whole
- * (each streamed output holds a writer's segments in memory). */
+/* Outputs of one input written as rows arrive; more are written whole
+ * (each streamed output holds its writer's buffers: a PNG writer's
+ * segments, a TIFF strip, JPEG's rows of MCUs). */
 #define STREAM_GROUPS 4
 
-/* A result goes to its outputs row by row (a PNG of at most STREAM_GROUPS
- * files, without normalize's range to find first); any other is held whole. */
-static int streamed(const options *o, int groups)
+/* How a result goes to its outputs: row by row, as a PNG (without
+ * normalize's range to find first) or in a format the library writes by
+ * rows (cnf_row_writer_streams: .npy and TIFF only into temporary files,
+ * which they seek in), into at most STREAM_GROUPS files; else held whole. */
+typedef enum stream_kind { HELD_WHOLE, STREAM_PNG, STREAM_ROWS } stream_kind;
+
+static stream_kind streamed(const options *o, const cnf_plan *p, int groups, int seekable)
 {
-    return o->out_fmt == CNF_OUT_PNG && o->map != CNF_MAP_NORMALIZE && groups <= STREAM_GROUPS;
+    int w, h, ch, a;
+    if (groups > STREAM_GROUPS)
+        return HELD_WHOLE;
+    if (o->out_fmt == CNF_OUT_PNG && o->depth != CNF_DEPTH_FLOAT)
+        return o->map != CNF_MAP_NORMALIZE ? STREAM_PNG : HELD_WHOLE;
+    cnf_plan_output_shape(p, &w, &h, &ch, &a);
+    return rows_stream(o, (ch - a) / groups + a, seekable) ? STREAM_ROWS : HELD_WHOLE;
 }
 
 /* ------------------------------------------------------------- setup */
@@ -521,10 +532,18 @@ static int produce(job *j, const cnf_plan *plan, out_file *fs, cnf_map_stats *st
         msg_error(j->in_path, "image header and data disagree");
         return EXIT_FAILURE_RUN;
     }
-    if (streamed(o, groups)) {
-        st = emit_png_stream(o, plan, reader, threads, fs, groups, stats, &err);
-        cnf_reader_free(reader);
-        return st ? failed(j, &err, fs[0].path) : EXIT_OK;
+    {
+        int seekable = 1;
+        stream_kind sk;
+        for (int g = 0; g < groups; g++)
+            seekable &= !fs[g].direct;
+        sk = streamed(o, plan, groups, seekable);
+        if (sk != HELD_WHOLE) {
+            st = (sk == STREAM_PNG ? emit_png_stream : emit_rows_stream)(o, plan, reader, threads,
+                                                                       fs, groups, stats, &err);
+            cnf_reader_free(reader);
+            return st ? failed(j, &err, fs[0].path) : EXIT_OK;
+        }
     }
     /* Written whole: collect the result, then encode it. */
     cnf_plan_output_shape(plan, &w, &h, &ch, &a);
@@ -568,14 +587,16 @@ static int job_start(job *j, const run_setup *s, const char *in_path)
     return make_plans(j);
 }
 
-/* A result written whole (not a streamed PNG) is held whole, with its
- * encoding: its bytes, for the memory checks. */
-static uint64_t held_whole(const job *j, const cnf_plan *p, int groups)
+/* A result not written by rows is held whole, with its encoding: its
+ * bytes, for the memory checks.  Its outputs are paths[0..groups). */
+static uint64_t held_whole(const job *j, const cnf_plan *p, char *const *paths, int groups)
 {
     const options *o = j->o;
-    int w, h, ch, a;
+    int w, h, ch, a, seekable = 1;
     uint64_t values;
-    if (streamed(o, groups))
+    for (int g = 0; g < groups; g++)
+        seekable &= out_seekable(paths[g]);
+    if (streamed(o, p, groups, seekable) != HELD_WHOLE)
         return 0;
     cnf_plan_output_shape(p, &w, &h, &ch, &a);
     values = (uint64_t)w * (uint64_t)h * (uint64_t)ch;
@@ -593,7 +614,8 @@ static int take_memory(job *j)
     const options *o = j->o;
     uint64_t plans = 0, whole = 0;
     for (int i = 0; i < j->n_plans; i++) {
-        uint64_t hw = held_whole(j, j->plans[i], j->n_plans == 1 ? j->layout.groups : 1);
+        uint64_t hw = j->n_plans == 1 ? held_whole(j, j->plans[0], j->paths, j->layout.groups)
+                                       : held_whole(j, j->plans[i], &j->paths[i], 1);
         plans += cnf_plan_memory(j->plans[i]);
         whole = hw > whole ? hw : whole; /* plans produce one after another */
     }

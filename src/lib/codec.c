@@ -103,6 +103,8 @@ static const cnf_codec *by_output(cnf_output_format f)
     return NULL;
 }
 
+const cnf_codec *cnf__codec_for_output(cnf_output_format f) { return by_output(f); }
+
 /* The row that reads a matrix kind. */
 static const cnf_codec *by_kind(cnf_input_kind kind)
 {
@@ -489,19 +491,30 @@ static cnf_status encode_mapped(const cnf_codec *c, const cnf_image *img,
 /* The exact formats hold finite values only, as their readers (and JSON)
  * accept only those: an infinity or NaN (a float32 overflow of the result)
  * is refused, naming its place. */
+cnf_status cnf__check_finite_row(const float *p, size_t n, int c, size_t y, const char *format,
+                                 cnf_error *err)
+{
+    for (size_t x = 0; x < n; x++)
+        if (!isfinite(p[x]))
+            return cnf__fail(err, CNF_E_FORMAT, NULL,
+                             "the result holds %s at (channel %d, row %zu, column %zu): %s "
+                             "holds finite values only (write an 8-bit image, where it "
+                             "maps to 0 or 255, or scale the kernel down)",
+                             isnan(p[x]) ? "NaN" : p[x] > 0 ? "+inf" : "-inf", c, y, x,
+                             format);
+    return CNF_OK;
+}
+
 static cnf_status check_finite(const cnf_image *img, const char *format, cnf_error *err)
 {
-    size_t plane = (size_t)img->width * (size_t)img->height;
+    size_t w = (size_t)img->width;
     for (int c = 0; c < img->channels; c++) {
         const float *p = cnf_image_plane(img, c);
-        for (size_t i = 0; i < plane; i++)
-            if (!isfinite(p[i]))
-                return cnf__fail(err, CNF_E_FORMAT, NULL,
-                                 "the result holds %s at (channel %d, row %zu, column %zu): %s "
-                                 "holds finite values only (write an 8-bit image, where it "
-                                 "maps to 0 or 255, or scale the kernel down)",
-                                 isnan(p[i]) ? "NaN" : p[i] > 0 ? "+inf" : "-inf", c,
-                                 i / (size_t)img->width, i % (size_t)img->width, format);
+        for (size_t y = 0; y < (size_t)img->height; y++) {
+            cnf_status st = cnf__check_finite_row(p + y * w, w, c, y, format, err);
+            if (st)
+                return st;
+        }
     }
     return CNF_OK;
 }

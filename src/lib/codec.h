@@ -10,6 +10,7 @@
  * codec.c decides which row an input goes to and does what all rows share
  * (the empty-file check, the 8-bit mapping before an image encoder, a
  * reader that holds a whole decoded image). */
+typedef struct cnf__row_out cnf__row_out;
 typedef struct cnf_codec {
     cnf_format_info info; /* what cnf_formats() shows: name, extensions, flags, output */
     cnf_input_kind kind;  /* CNF_IN_IMAGE for images, else the matrix kind decoded */
@@ -64,7 +65,63 @@ typedef struct cnf_codec {
      * comment when they carry cnnfilter's mark, else 0; reads only within
      * buf (which may be the file's start only).  NULL: never marked. */
     int (*mark)(const unsigned char *buf, size_t len, char *comment, size_t cap);
+    /* row_out - how cnf_row_writer writes this format as its rows arrive
+     * (row_writer.c), the same bytes as encode.  NULL: written whole only. */
+    const cnf__row_out *row_out;
 } cnf_codec;
+
+/* cnf_row_writer - the state row_writer.c keeps for every format; `state`
+ * is the format's own. */
+struct cnf_row_writer {
+    const cnf_codec *codec;
+    int fd;
+    int width, height, channels, has_alpha;
+    cnf_encode_opts opts; /* software and comment: NULL after open */
+    int y;                /* rows written so far */
+    unsigned char *px;    /* mapped samples of the rows of one call */
+    size_t px_cap;
+    void *state;
+    int failed; /* a call failed: nothing more is written */
+};
+
+/* cnf__row_out - one format's part of a cnf_row_writer.  row_writer.c has
+ * checked the shape and depth against the row's flags and `fits` (as
+ * cnf_encode does), maps the rows of a CNF_FORMAT_8BIT format (px:
+ * interleaved samples, w->channels per pixel, as encode gets them) and
+ * refuses non-finite values of an exact format or float TIFF, before any
+ * of these is called. */
+struct cnf__row_out {
+    /* seeks: written at offsets, so the file descriptor must be a regular
+     * file (pread and pwrite); otherwise written in order with write(). */
+    int seeks;
+    /* takes - 1 when an image of `channels` planes is written by rows
+     * (opts as given to open).  NULL: every image the format holds. */
+    int (*takes)(int channels, const cnf_encode_opts *o);
+    /* open - the header, anything before the first row; state into w->state. */
+    cnf_status (*open)(cnf_row_writer *w, cnf_error *err);
+    /* rows - n rows from row w->y: px as above (the writer's own, which
+     * may be changed in place; NULL for float samples and exact formats),
+     * rows[i * w->channels + c] row i's plane c. */
+    cnf_status (*rows)(cnf_row_writer *w, int n, unsigned char *px,
+                       const float *const *rows, cnf_error *err);
+    /* finish - after the last row (NULL: nothing to add). */
+    cnf_status (*finish)(cnf_row_writer *w, cnf_error *err);
+    /* destroy - free w->state (NULL: free() it). */
+    void (*destroy)(cnf_row_writer *w);
+};
+
+/* cnf__codec_for_output - the row that writes f, or NULL. */
+const cnf_codec *cnf__codec_for_output(cnf_output_format f);
+
+/* cnf__fd_write - len bytes at fd's position (write(), until all are
+ * written); cnf__fd_pwrite - at offset `off` (pwrite()).  Fail with
+ * CNF_E_IO and the errno (fd_io.c). */
+cnf_status cnf__fd_write(int fd, const void *data, size_t len, cnf_error *err);
+cnf_status cnf__fd_pwrite(int fd, const void *data, size_t len, uint64_t off, cnf_error *err);
+/* cnf__check_finite_row - CNF_E_FORMAT naming the first non-finite value of
+ * n values p (channel c, row y) and the format that cannot hold it. */
+cnf_status cnf__check_finite_row(const float *p, size_t n, int c, size_t y, const char *format,
+                                 cnf_error *err);
 
 /* cnf__mark_copy - the comment of a mark into comment (cap bytes, kept
  * NUL-terminated), n bytes of src. */

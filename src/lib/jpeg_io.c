@@ -10,6 +10,7 @@
 #include "codec.h"
 #include "orient.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -404,6 +405,157 @@ cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px,
     return st;
 }
 
+/* Written by scanlines into a file descriptor (a cnf_row_writer): the
+ * same settings and COM segment as jpeg_encode_com, so the same bytes;
+ * libjpeg holds a few rows of MCUs (no optimized Huffman tables, no
+ * progressive scan: nothing needs the whole image). */
+#define JPEG_OUT_BUF ((size_t)64 << 10)
+
+typedef struct jpeg_rows {
+    struct jpeg_compress_struct c;
+    jerr e;
+    struct jpeg_destination_mgr dest;
+    cnf_row_writer *w;
+    int started;   /* c was created */
+    int sys_errno; /* a write to the file failed */
+    JSAMPLE *row;  /* one row without alpha */
+    unsigned char buf[JPEG_OUT_BUF];
+} jpeg_rows;
+
+/* Bytes of the buffer into the file; a failed write is kept (libjpeg has
+ * no way to be told) and reported by the call in progress. */
+static void flush_out(jpeg_rows *s, size_t n)
+{
+    cnf_error e;
+    if (!s->sys_errno && cnf__fd_write(s->w->fd, s->buf, n, &e) != CNF_OK)
+        s->sys_errno = e.sys_errno ? e.sys_errno : EIO;
+    s->dest.next_output_byte = s->buf;
+    s->dest.free_in_buffer = JPEG_OUT_BUF;
+}
+
+static void dest_init(j_compress_ptr c)
+{
+    jpeg_rows *s = (jpeg_rows *)c->client_data;
+    s->dest.next_output_byte = s->buf;
+    s->dest.free_in_buffer = JPEG_OUT_BUF;
+}
+
+static boolean dest_empty(j_compress_ptr c)
+{
+    flush_out((jpeg_rows *)c->client_data, JPEG_OUT_BUF);
+    return TRUE;
+}
+
+static void dest_term(j_compress_ptr c)
+{
+    jpeg_rows *s = (jpeg_rows *)c->client_data;
+    flush_out(s, JPEG_OUT_BUF - s->dest.free_in_buffer);
+}
+
+static cnf_status jrows_failed(jpeg_rows *s, cnf_error *err)
+{
+    return cnf__fail_errno(err, CNF_E_IO, NULL, s->sys_errno, "write error: %s",
+                           strerror(s->sys_errno));
+}
+
+/* libjpeg started on the file (a function of its own: nothing it changes
+ * after setjmp is a local). */
+static cnf_status jrows_start(jpeg_rows *s, const unsigned char *com, size_t com_len,
+                              cnf_error *err)
+{
+    cnf_row_writer *w = s->w;
+    int colour = w->channels >= 3 ? 3 : 1;
+    s->c.err = jpeg_std_error(&s->e.mgr);
+    s->e.mgr.error_exit = on_error;
+    if (setjmp(s->e.jump))
+        return cnf__fail(err, CNF_E_IO, NULL, "JPEG encoding failed (%s)", s->e.msg);
+    jpeg_create_compress(&s->c);
+    s->started = 1;
+    s->c.client_data = s;
+    s->dest.init_destination = dest_init;
+    s->dest.empty_output_buffer = dest_empty;
+    s->dest.term_destination = dest_term;
+    s->c.dest = &s->dest;
+    s->c.image_width = (JDIMENSION)w->width;
+    s->c.image_height = (JDIMENSION)w->height;
+    s->c.input_components = colour;
+    s->c.in_color_space = colour == 3 ? JCS_RGB : JCS_GRAYSCALE;
+    jpeg_set_defaults(&s->c);
+    jpeg_set_quality(&s->c, w->opts.quality == -1 ? CNF_JPEG_DEFAULT_QUALITY : w->opts.quality,
+                     TRUE);
+    jpeg_start_compress(&s->c, TRUE);
+    if (com) /* right after SOI and the JFIF APP0 */
+        jpeg_write_marker(&s->c, JPEG_COM, com, (unsigned)com_len);
+    return s->sys_errno ? jrows_failed(s, err) : CNF_OK;
+}
+
+static cnf_status jrows_open(cnf_row_writer *w, cnf_error *err)
+{
+    jpeg_rows *s = calloc(1, sizeof *s);
+    size_t com_len = 0;
+    unsigned char *com = NULL;
+    cnf_status st;
+    if (!s || !(s->row = malloc((size_t)w->width * (size_t)(w->channels >= 3 ? 3 : 1))) ||
+        (w->opts.software && !(com = jpeg_com(&w->opts, &com_len)))) {
+        if (s)
+            free(s->row);
+        free(s);
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    }
+    w->state = s;
+    s->w = w;
+    st = jrows_start(s, com, com_len, err);
+    free(com);
+    return st;
+}
+
+static cnf_status jrows_write(cnf_row_writer *w, int n, unsigned char *px,
+                              const float *const *rows, cnf_error *err)
+{
+    jpeg_rows *s = w->state;
+    int comp = w->channels, colour = comp >= 3 ? 3 : 1, width = w->width;
+    (void)rows;
+    if (setjmp(s->e.jump))
+        return cnf__fail(err, CNF_E_IO, NULL, "JPEG encoding failed (%s)", s->e.msg);
+    for (int i = 0; i < n && !s->sys_errno; i++) {
+        /* JPEG has no alpha: comp 2 and 4 drop it. */
+        const unsigned char *src = px + (size_t)i * (size_t)width * (size_t)comp;
+        JSAMPROW rp = s->row;
+        for (int x = 0; x < width; x++)
+            for (int k = 0; k < colour; k++)
+                s->row[(size_t)x * colour + (size_t)k] = src[(size_t)x * comp + (size_t)k];
+        jpeg_write_scanlines(&s->c, &rp, 1);
+    }
+    return s->sys_errno ? jrows_failed(s, err) : CNF_OK;
+}
+
+static cnf_status jrows_finish(cnf_row_writer *w, cnf_error *err)
+{
+    jpeg_rows *s = w->state;
+    if (setjmp(s->e.jump))
+        return cnf__fail(err, CNF_E_IO, NULL, "JPEG encoding failed (%s)", s->e.msg);
+    jpeg_finish_compress(&s->c);
+    return s->sys_errno ? jrows_failed(s, err) : CNF_OK;
+}
+
+static void jrows_destroy(cnf_row_writer *w)
+{
+    jpeg_rows *s = w->state;
+    if (!s)
+        return;
+    if (s->started)
+        jpeg_destroy_compress(&s->c);
+    free(s->row);
+    free(s);
+}
+
+static const cnf__row_out jpeg_row_out = {
+    .open = jrows_open,
+    .rows = jrows_write,
+    .finish = jrows_finish,
+    .destroy = jrows_destroy,
+};
+
 /* The marker segments before the scan: a COM segment whose first line is
  * "Software: cnnfilter..." marks the file; its "Comment: " line is the
  * comment (to the end of the segment). */
@@ -458,6 +610,7 @@ const cnf_codec cnf__codec_jpeg = {
     .streams = cnf__jpeg_streams,
     .fits = cnf__jpeg_fits,
     .encode = cnf__jpeg_encode,
+    .row_out = &jpeg_row_out,
     .orientation = cnf__jpeg_orientation,
     .mark = cnf__jpeg_mark,
 };

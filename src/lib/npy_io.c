@@ -249,30 +249,36 @@ static int host_little_endian(void)
 }
 
 /* Version 1.0 with '<f4' and the shape (C, H, W). */
+/* The preamble of a float32 array of shape (channels, height, width):
+ * magic, 2 bytes version, 2 bytes header length, the header dict; padded
+ * with spaces to a multiple of 64, ending '\n'. */
+static void npy_head(cnf_buf *o, int channels, int height, int width)
+{
+    char hdr[256];
+    int n = snprintf(hdr, sizeof hdr,
+                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d), }",
+                     channels, height, width);
+    size_t total = 10 + (size_t)n + 1;
+    size_t pad = (64 - total % 64) % 64;
+    uint16_t hl = (uint16_t)(n + 1 + pad);
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff),
+                             (unsigned char)(hl >> 8)};
+    cnf__buf_put(o, pre, 10);
+    cnf__buf_put(o, hdr, (size_t)n);
+    for (size_t i = 0; i < pad; i++)
+        cnf__buf_put(o, " ", 1);
+    cnf__buf_put(o, "\n", 1);
+}
+
 cnf_status cnf__npy_encode(const cnf_image *img, const unsigned char *px,
                            const cnf_encode_opts *opts, unsigned char **out, size_t *out_len,
                            cnf_error *err)
 {
     cnf_buf o = {0};
     size_t values = (size_t)img->width * (size_t)img->height * (size_t)img->channels;
-    char hdr[256];
-    int n = snprintf(hdr, sizeof hdr,
-                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d, %d), }",
-                     img->channels, img->height, img->width);
-    /* Magic, 2 bytes version, 2 bytes header length; the whole preamble
-     * padded with spaces to a multiple of 64, ending '\n'. */
-    size_t total = 10 + (size_t)n + 1;
-    size_t pad = (64 - total % 64) % 64;
-    uint16_t hl = (uint16_t)(n + 1 + pad);
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff),
-                             (unsigned char)(hl >> 8)};
     (void)px;
     (void)opts;
-    cnf__buf_put(&o, pre, 10);
-    cnf__buf_put(&o, hdr, (size_t)n);
-    for (size_t i = 0; i < pad; i++)
-        cnf__buf_put(&o, " ", 1);
-    cnf__buf_put(&o, "\n", 1);
+    npy_head(&o, img->channels, img->height, img->width);
     if (host_little_endian()) {
         cnf__buf_put(&o, img->data, values * sizeof(float));
     } else {
@@ -376,6 +382,87 @@ double cnf__npy_array_value(const cnf_npy_array *a, const unsigned char *data, s
 
 /* ------------------------------------------------------ codec table rows */
 
+/* Written by rows into a regular file: the array is channel by channel, so
+ * each call's rows of channel c go at their offset in c's part (a
+ * contiguous run of the file per channel), through a buffer of at most
+ * NPY_CHUNK bytes (or one row). */
+#define NPY_CHUNK ((size_t)1 << 20)
+
+typedef struct npy_rows {
+    uint64_t data; /* offset of the first value */
+    unsigned char *buf;
+    size_t cap; /* rows the buffer holds */
+} npy_rows;
+
+static cnf_status npy_open(cnf_row_writer *w, cnf_error *err)
+{
+    cnf_buf o = {0};
+    npy_rows *s = calloc(1, sizeof *s);
+    size_t row = (size_t)w->width * sizeof(float);
+    cnf_status st;
+    if (!s)
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    w->state = s;
+    s->cap = NPY_CHUNK / row ? NPY_CHUNK / row : 1;
+    if (s->cap > (size_t)w->height)
+        s->cap = (size_t)w->height;
+    npy_head(&o, w->channels, w->height, w->width);
+    if (o.failed || !(s->buf = malloc(s->cap * row))) {
+        free(o.data);
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    }
+    s->data = o.len;
+    st = cnf__fd_pwrite(w->fd, o.data, o.len, 0, err);
+    free(o.data);
+    return st;
+}
+
+static cnf_status npy_rows_write(cnf_row_writer *w, int n, unsigned char *px,
+                                 const float *const *rows, cnf_error *err)
+{
+    npy_rows *s = w->state;
+    size_t row = (size_t)w->width * sizeof(float);
+    int little = host_little_endian();
+    (void)px;
+    for (int c = 0; c < w->channels; c++)
+        for (int i0 = 0; i0 < n; i0 += (int)s->cap) {
+            int k = n - i0 < (int)s->cap ? n - i0 : (int)s->cap;
+            uint64_t first = (uint64_t)c * (uint64_t)w->height + (uint64_t)(w->y + i0);
+            cnf_status st;
+            for (int i = 0; i < k; i++) {
+                unsigned char *d = s->buf + (size_t)i * row;
+                memcpy(d, rows[(size_t)(i0 + i) * (size_t)w->channels + (size_t)c], row);
+                for (size_t x = 0; !little && x < row; x += 4) {
+                    unsigned char t = d[x];
+                    d[x] = d[x + 3];
+                    d[x + 3] = t;
+                    t = d[x + 1];
+                    d[x + 1] = d[x + 2];
+                    d[x + 2] = t;
+                }
+            }
+            st = cnf__fd_pwrite(w->fd, s->buf, (size_t)k * row, s->data + first * row, err);
+            if (st)
+                return st;
+        }
+    return CNF_OK;
+}
+
+static void npy_destroy(cnf_row_writer *w)
+{
+    npy_rows *s = w->state;
+    if (s)
+        free(s->buf);
+    free(s);
+}
+
+static const cnf__row_out npy_row_out = {
+    .seeks = 1,
+    .open = npy_open,
+    .rows = npy_rows_write,
+    .destroy = npy_destroy,
+};
+
 const cnf_codec cnf__codec_npy = {
     .info = {"npy", "npy",
              "NumPy array (H,W) or (C,H,W); written as float32 (C,H,W)",
@@ -385,4 +472,5 @@ const cnf_codec cnf__codec_npy = {
     .check = cnf__npy_check,
     .decode = cnf__npy_decode,
     .encode = cnf__npy_encode,
+    .row_out = &npy_row_out,
 };

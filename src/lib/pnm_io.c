@@ -166,6 +166,25 @@ static void put_comment(cnf_buf *b, const char *label, const char *text)
     cnf__buf_put(b, "\n", 1);
 }
 
+/* The header: magic, the mark as comment lines, size and maxval. */
+static void pnm_head(cnf_buf *b, int width, int height, int channels, const cnf_encode_opts *opts)
+{
+    char head[64];
+    int n;
+    cnf__buf_put(b, channels == 3 ? "P6\n" : "P5\n", 3);
+    if (opts->software) {
+        put_comment(b, "Software: ", opts->software);
+        if (opts->comment)
+            put_comment(b, "Comment: ", opts->comment);
+    }
+    n = snprintf(head, sizeof head, "%d %d\n%d\n", width, height,
+                 opts->depth == 16 ? 65535 : 255);
+    cnf__buf_put(b, head, (size_t)n);
+}
+
+#define PNM_NO_ALPHA                                                                            \
+    "PGM/PPM cannot hold alpha; drop it (--alpha drop) or write .png, .tif or .webp"
+
 /* P5 for gray, P6 for RGB; maxval 255, or 65535 with big-endian samples for
  * depth 16; the mark as two comment lines after the magic:
  * "# Software: cnnfilter 0.1.0" and "# Comment: cnnfilter --kernel ...". */
@@ -174,24 +193,13 @@ static cnf_status pnm_encode(const cnf_image *img, const unsigned char *px,
                              cnf_error *err)
 {
     cnf_buf b = {0};
-    char head[64];
-    int sixteen = opts->depth == 16, n;
+    int sixteen = opts->depth == 16;
     size_t count = (size_t)img->width * (size_t)img->height * (size_t)img->channels;
     *out = NULL;
     *out_len = 0;
     if (img->has_alpha)
-        return cnf__fail(err, CNF_E_FORMAT, NULL,
-                         "PGM/PPM cannot hold alpha; drop it (--alpha drop) or write .png, .tif "
-                         "or .webp");
-    cnf__buf_put(&b, img->channels == 3 ? "P6\n" : "P5\n", 3);
-    if (opts->software) {
-        put_comment(&b, "Software: ", opts->software);
-        if (opts->comment)
-            put_comment(&b, "Comment: ", opts->comment);
-    }
-    n = snprintf(head, sizeof head, "%d %d\n%d\n", img->width, img->height,
-                 sixteen ? 65535 : 255);
-    cnf__buf_put(&b, head, (size_t)n);
+        return cnf__fail(err, CNF_E_FORMAT, NULL, PNM_NO_ALPHA);
+    pnm_head(&b, img->width, img->height, img->channels, opts);
     if (!sixteen) {
         cnf__buf_put(&b, px, count);
     } else {
@@ -248,6 +256,45 @@ static int pnm_mark(const unsigned char *b, size_t len, char *comment, size_t ca
 
 /* ------------------------------------------------------ codec table rows */
 
+/* Written by rows: the header, then each call's samples (16-bit ones
+ * big-endian). */
+static cnf_status pnm_open(cnf_row_writer *w, cnf_error *err)
+{
+    cnf_buf b = {0};
+    cnf_status st;
+    if (w->has_alpha)
+        return cnf__fail(err, CNF_E_FORMAT, NULL, PNM_NO_ALPHA);
+    pnm_head(&b, w->width, w->height, w->channels, &w->opts);
+    st = b.failed ? cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory")
+                  : cnf__fd_write(w->fd, b.data, b.len, err);
+    free(b.data);
+    return st;
+}
+
+static cnf_status pnm_rows(cnf_row_writer *w, int n, unsigned char *px, const float *const *rows,
+                           cnf_error *err)
+{
+    size_t count = (size_t)w->width * (size_t)w->channels * (size_t)n;
+    (void)rows;
+    if (w->opts.depth == 16) {
+        /* in place: the mapped samples are the writer's own */
+        unsigned char *b = px;
+        for (size_t i = 0; i < count; i++) {
+            uint16_t v;
+            memcpy(&v, b + 2 * i, 2);
+            b[2 * i] = (unsigned char)(v >> 8);
+            b[2 * i + 1] = (unsigned char)v;
+        }
+        count *= 2;
+    }
+    return cnf__fd_write(w->fd, px, count, err);
+}
+
+static const cnf__row_out pnm_row_out = {
+    .open = pnm_open,
+    .rows = pnm_rows,
+};
+
 const cnf_codec cnf__codec_pnm = {
     .info = {"pnm", "pnm pgm ppm",
              "binary PGM or PPM (P5, P6), 8 or 16 bits, scaled to 0..255; no alpha",
@@ -258,5 +305,6 @@ const cnf_codec cnf__codec_pnm = {
     .probe = cnf__pnm_probe,
     .decode = cnf__pnm_decode,
     .encode = pnm_encode,
+    .row_out = &pnm_row_out,
     .mark = pnm_mark,
 };

@@ -394,6 +394,56 @@ cnf_status cnf__json_encode(const cnf_image *img, const unsigned char *px,
     return finished(&o, out, out_len, err);
 }
 
+/* A .txt of one channel is its rows in order, written as they come (more
+ * channels are written channel by channel: whole). */
+static int txt_takes(int channels, const cnf_encode_opts *o)
+{
+    (void)o;
+    return channels == 1;
+}
+
+static cnf_status txt_open(cnf_row_writer *w, cnf_error *err)
+{
+    if (!(w->state = calloc(1, sizeof(cnf_buf))))
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    return CNF_OK;
+}
+
+static cnf_status txt_rows(cnf_row_writer *w, int n, unsigned char *px,
+                           const float *const *rows, cnf_error *err)
+{
+    cnf_buf *o = w->state;
+    (void)px;
+    o->len = 0;
+    for (int i = 0; i < n; i++) {
+        const float *p = rows[i];
+        for (int x = 0; x < w->width; x++) {
+            if (x)
+                put_str(o, " ");
+            put_num(o, p[x]);
+        }
+        put_str(o, "\n");
+    }
+    if (o->failed)
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    return cnf__fd_write(w->fd, o->data, o->len, err);
+}
+
+static void txt_destroy(cnf_row_writer *w)
+{
+    cnf_buf *o = w->state;
+    if (o)
+        free(o->data);
+    free(o);
+}
+
+static const cnf__row_out txt_row_out = {
+    .takes = txt_takes,
+    .open = txt_open,
+    .rows = txt_rows,
+    .destroy = txt_destroy,
+};
+
 /* ------------------------------------------------------ codec table rows */
 
 const cnf_codec cnf__codec_txt = {
@@ -405,6 +455,7 @@ const cnf_codec cnf__codec_txt = {
     .check = cnf__txt_check,
     .decode = cnf__txt_decode,
     .encode = cnf__txt_encode,
+    .row_out = &txt_row_out,
 };
 
 const cnf_codec cnf__codec_json = {

@@ -18,13 +18,16 @@
  * the pixels, then rewritten in place with the strip offsets), so the mark
  * tags (Software, ImageDescription) are in the first bytes of the file.
  */
+#define _POSIX_C_SOURCE 200809L /* pread, pwrite */
 #include "codec.h"
 #include "orient.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <tiffio.h>
 
@@ -36,7 +39,10 @@ typedef struct tiff_io {
     cnf_buf out;              /* writing: the file so far (len = its size) */
     size_t len;               /* reading: the input's length */
     uint64_t pos;
-    int writing;
+    int writing; /* 1: into out; 2: into the file fd (cnf_row_writer) */
+    int fd;
+    uint64_t size;  /* writing into fd: the file's size so far */
+    int sys_errno;  /* writing into fd: why a read or write failed */
     char msg[160]; /* the first error, "" when none */
 } tiff_io;
 
@@ -46,6 +52,20 @@ static tmsize_t io_read(thandle_t h, void *data, tmsize_t n)
     const unsigned char *b = io->writing ? io->out.data : io->src;
     size_t len = io->writing ? io->out.len : io->len;
     size_t k;
+    if (io->writing == 2) {
+        ssize_t r;
+        if (n < 0)
+            return 0;
+        do
+            r = pread(io->fd, data, (size_t)n, (off_t)io->pos);
+        while (r < 0 && errno == EINTR);
+        if (r < 0) {
+            io->sys_errno = errno;
+            return -1;
+        }
+        io->pos += (uint64_t)r;
+        return (tmsize_t)r;
+    }
     if (n < 0 || io->pos >= len)
         return 0;
     k = len - (size_t)io->pos < (size_t)n ? len - (size_t)io->pos : (size_t)n;
@@ -58,6 +78,25 @@ static tmsize_t io_write(thandle_t h, void *data, tmsize_t n)
 {
     tiff_io *io = (tiff_io *)h;
     size_t end;
+    if (io->writing == 2 && n >= 0) {
+        const unsigned char *p = data;
+        size_t left = (size_t)n;
+        while (left) {
+            ssize_t r = pwrite(io->fd, p, left, (off_t)io->pos);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                io->sys_errno = errno;
+                return -1;
+            }
+            p += r;
+            left -= (size_t)r;
+            io->pos += (uint64_t)r;
+        }
+        if (io->pos > io->size)
+            io->size = io->pos;
+        return n;
+    }
     if (!io->writing || n < 0 || io->pos > SIZE_MAX - (size_t)n)
         return -1;
     end = (size_t)io->pos + (size_t)n;
@@ -81,7 +120,7 @@ static tmsize_t io_write(thandle_t h, void *data, tmsize_t n)
 static toff_t io_seek(thandle_t h, toff_t off, int whence)
 {
     tiff_io *io = (tiff_io *)h;
-    uint64_t size = io->writing ? io->out.len : io->len, base;
+    uint64_t size = io->writing == 2 ? io->size : io->writing ? io->out.len : io->len, base;
     switch (whence) {
     case SEEK_SET: base = 0; break;
     case SEEK_CUR: base = io->pos; break;
@@ -103,7 +142,7 @@ static int io_close(thandle_t h)
 static toff_t io_size(thandle_t h)
 {
     tiff_io *io = (tiff_io *)h;
-    return (toff_t)(io->writing ? io->out.len : io->len);
+    return (toff_t)(io->writing == 2 ? io->size : io->writing ? io->out.len : io->len);
 }
 
 /* Reading maps the input itself: libtiff then reads strips in place. */
@@ -450,6 +489,63 @@ static uint32_t strip_rows(size_t row_bytes, uint32_t h)
     return r > h ? h : (uint32_t)r;
 }
 
+/* An image of comp channels (1 to 4), of which has_alpha the last, at
+ * opts->depth: the tags, and the directory checkpointed right after the
+ * header (rewritten in place at the end with the same tags, so the mark
+ * stays in front).  0 when libtiff failed (io.msg says why). */
+static int tiff_begin(TIFF *tif, int width, int height, int comp, int has_alpha,
+                      const cnf_encode_opts *opts)
+{
+    int fl = opts->depth == CNF_DEPTH_FLOAT;
+    uint16_t bits = fl ? 32 : opts->depth == 16 ? 16 : 8;
+    uint16_t extra[4];
+    size_t row_bytes = (size_t)width * (size_t)comp * (bits / 8);
+    /* Gray for 1 or 2 channels, RGB for 3 or 4; the rest are extra samples,
+     * the last one alpha when the image has one. */
+    int colour = comp - has_alpha >= 3 ? 3 : 1;
+    int n_extra = comp - colour;
+    for (int i = 0; i < n_extra; i++)
+        extra[i] = (has_alpha && i == n_extra - 1) ? EXTRASAMPLE_UNASSALPHA
+                                                   : EXTRASAMPLE_UNSPECIFIED;
+    return TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, (uint32_t)width) &&
+           TIFFSetField(tif, TIFFTAG_IMAGELENGTH, (uint32_t)height) &&
+           TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)comp) &&
+           TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, bits) &&
+           TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT, fl ? SAMPLEFORMAT_IEEEFP : SAMPLEFORMAT_UINT) &&
+           TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) &&
+           TIFFSetField(tif, TIFFTAG_PHOTOMETRIC,
+                        colour == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK) &&
+           TIFFSetField(tif, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT) &&
+           TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE) &&
+           TIFFSetField(tif, TIFFTAG_PREDICTOR,
+                        fl ? PREDICTOR_FLOATINGPOINT : PREDICTOR_HORIZONTAL) &&
+           TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, strip_rows(row_bytes, (uint32_t)height)) &&
+           TIFFSetField(tif, TIFFTAG_ZIPQUALITY, TIFF_DEFLATE_LEVEL) &&
+           (n_extra == 0 || TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, (uint16_t)n_extra, extra)) &&
+           (!opts->software || TIFFSetField(tif, TIFFTAG_SOFTWARE, opts->software)) &&
+           (!opts->software || !opts->comment ||
+            TIFFSetField(tif, TIFFTAG_IMAGEDESCRIPTION, opts->comment)) &&
+           TIFFCheckpointDirectory(tif);
+}
+
+static cnf_status tiff_channels(int comp, cnf_error *err)
+{
+    if (comp < 1 || comp > 4)
+        return cnf__fail(err, CNF_E_FORMAT, NULL,
+                         "a TIFF holds 1 to 4 channels, not %d; use .npy or an {index} template",
+                         comp);
+    return CNF_OK;
+}
+
+/* Row y of float samples, interleaved into row (libtiff's predictors work
+ * in place, so each row goes through a copy). */
+static void float_row(const float *const *planes, int comp, int width, float *row)
+{
+    for (int x = 0; x < width; x++)
+        for (int c = 0; c < comp; c++)
+            row[(size_t)x * comp + c] = planes[c][x];
+}
+
 static cnf_status tiff_encode(const cnf_image *img, const unsigned char *px,
                               const cnf_encode_opts *opts, unsigned char **out, size_t *out_len,
                               cnf_error *err)
@@ -457,66 +553,29 @@ static cnf_status tiff_encode(const cnf_image *img, const unsigned char *px,
     tiff_io io;
     TIFF *tif;
     int fl = opts->depth == CNF_DEPTH_FLOAT, comp = img->channels;
-    int colour = img->channels - img->has_alpha;
-    uint16_t bits = fl ? 32 : opts->depth == 16 ? 16 : 8, bps = bits / 8;
-    uint16_t extra[4];
-    int n_extra;
+    size_t bps = fl ? 4 : opts->depth == 16 ? 2 : 1;
     size_t row_bytes = (size_t)img->width * (size_t)comp * bps;
-    uint32_t rps = strip_rows(row_bytes, (uint32_t)img->height);
     unsigned char *row = NULL;
+    cnf_status st;
     int ok;
     *out = NULL;
     *out_len = 0;
-    if (comp < 1 || comp > 4)
-        return cnf__fail(err, CNF_E_FORMAT, NULL,
-                         "a TIFF holds 1 to 4 channels, not %d; use .npy or an {index} template",
-                         comp);
-    /* Gray for 1 or 2 channels, RGB for 3 or 4; the rest are extra samples,
-     * the last one alpha when the image has one. */
-    if (colour >= 3)
-        colour = 3;
-    else
-        colour = 1;
-    n_extra = comp - colour;
-    for (int i = 0; i < n_extra; i++)
-        extra[i] = (img->has_alpha && i == n_extra - 1) ? EXTRASAMPLE_UNASSALPHA
-                                                         : EXTRASAMPLE_UNSPECIFIED;
+    if ((st = tiff_channels(comp, err)) != CNF_OK)
+        return st;
     memset(&io, 0, sizeof io);
     io.writing = 1;
     tif = open_io(&io, "TIFF", "w");
     if (!tif)
         return cnf__fail(err, CNF_E_IO, NULL, "TIFF encoding failed (%s)", io.msg);
-    ok = TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, (uint32_t)img->width) &&
-         TIFFSetField(tif, TIFFTAG_IMAGELENGTH, (uint32_t)img->height) &&
-         TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, (uint16_t)comp) &&
-         TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, bits) &&
-         TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT, fl ? SAMPLEFORMAT_IEEEFP : SAMPLEFORMAT_UINT) &&
-         TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG) &&
-         TIFFSetField(tif, TIFFTAG_PHOTOMETRIC,
-                      colour == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK) &&
-         TIFFSetField(tif, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT) &&
-         TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE) &&
-         TIFFSetField(tif, TIFFTAG_PREDICTOR,
-                      fl ? PREDICTOR_FLOATINGPOINT : PREDICTOR_HORIZONTAL) &&
-         TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, rps) &&
-         TIFFSetField(tif, TIFFTAG_ZIPQUALITY, TIFF_DEFLATE_LEVEL) &&
-         (n_extra == 0 || TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, (uint16_t)n_extra, extra)) &&
-         (!opts->software || TIFFSetField(tif, TIFFTAG_SOFTWARE, opts->software)) &&
-         (!opts->software || !opts->comment ||
-          TIFFSetField(tif, TIFFTAG_IMAGEDESCRIPTION, opts->comment)) &&
-         /* The directory now, right after the header: rewritten in place
-          * at the end with the same tags, so the mark stays in front. */
-         TIFFCheckpointDirectory(tif);
-    /* Each row goes through a copy: libtiff's predictors work in place. */
+    ok = tiff_begin(tif, img->width, img->height, comp, img->has_alpha, opts);
     if (ok && !(row = malloc(row_bytes)))
         ok = 0;
     for (int y = 0; ok && y < img->height; y++) {
         if (fl) {
-            float *f = (float *)(void *)row;
-            for (int x = 0; x < img->width; x++)
-                for (int c = 0; c < comp; c++)
-                    f[(size_t)x * comp + c] =
-                        cnf_image_plane(img, c)[(size_t)y * img->width + x];
+            const float *planes[4];
+            for (int c = 0; c < comp; c++)
+                planes[c] = cnf_image_plane(img, c) + (size_t)y * img->width;
+            float_row(planes, comp, img->width, (float *)(void *)row);
         } else {
             memcpy(row, px + (size_t)y * row_bytes, row_bytes);
         }
@@ -536,6 +595,91 @@ static cnf_status tiff_encode(const cnf_image *img, const unsigned char *px,
     *out_len = io.out.len;
     return CNF_OK;
 }
+
+/* Written by rows into a regular file (a cnf_row_writer): the same calls
+ * as tiff_encode, with libtiff's client procs on the file instead of a
+ * buffer; libtiff holds one strip (about 256 KiB) at a time. */
+typedef struct tiff_rows {
+    tiff_io io; /* libtiff's handle: stays in place while tif is open */
+    TIFF *tif;
+    float *row; /* float samples interleaved */
+} tiff_rows;
+
+/* Why libtiff failed on the file. */
+static cnf_status tiff_write_failed(const tiff_rows *s, cnf_error *err)
+{
+    if (s->io.sys_errno)
+        return cnf__fail_errno(err, CNF_E_IO, NULL, s->io.sys_errno, "write error: %s",
+                               strerror(s->io.sys_errno));
+    if (!s->io.msg[0])
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    return cnf__fail(err, CNF_E_IO, NULL, "TIFF encoding failed (%s)", s->io.msg);
+}
+
+static cnf_status tiff_rows_open(cnf_row_writer *w, cnf_error *err)
+{
+    tiff_rows *s;
+    cnf_status st;
+    if ((st = tiff_channels(w->channels, err)) != CNF_OK)
+        return st;
+    if (!(s = calloc(1, sizeof *s)))
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    w->state = s;
+    s->io.writing = 2;
+    s->io.fd = w->fd;
+    if (w->opts.depth == CNF_DEPTH_FLOAT &&
+        !(s->row = malloc((size_t)w->width * (size_t)w->channels * sizeof(float))))
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
+    if (!(s->tif = open_io(&s->io, "TIFF", "w")) ||
+        !tiff_begin(s->tif, w->width, w->height, w->channels, w->has_alpha, &w->opts))
+        return tiff_write_failed(s, err);
+    return CNF_OK;
+}
+
+static cnf_status tiff_rows_write(cnf_row_writer *w, int n, unsigned char *px,
+                                  const float *const *rows, cnf_error *err)
+{
+    tiff_rows *s = w->state;
+    size_t stride = (size_t)w->width * (size_t)w->channels * (w->opts.depth == 16 ? 2 : 1);
+    for (int i = 0; i < n; i++) {
+        void *row = px + (size_t)i * stride;
+        if (!px) {
+            float_row(rows + (size_t)i * (size_t)w->channels, w->channels, w->width, s->row);
+            row = s->row;
+        }
+        if (TIFFWriteScanline(s->tif, row, (uint32_t)(w->y + i), 0) != 1)
+            return tiff_write_failed(s, err);
+    }
+    return CNF_OK;
+}
+
+static cnf_status tiff_rows_finish(cnf_row_writer *w, cnf_error *err)
+{
+    tiff_rows *s = w->state;
+    int ok = TIFFWriteDirectory(s->tif);
+    TIFFClose(s->tif);
+    s->tif = NULL;
+    return ok ? CNF_OK : tiff_write_failed(s, err);
+}
+
+static void tiff_rows_destroy(cnf_row_writer *w)
+{
+    tiff_rows *s = w->state;
+    if (!s)
+        return;
+    if (s->tif)
+        TIFFClose(s->tif); /* unfinished: the file is the caller's to remove */
+    free(s->row);
+    free(s);
+}
+
+static const cnf__row_out tiff_row_out = {
+    .seeks = 1,
+    .open = tiff_rows_open,
+    .rows = tiff_rows_write,
+    .finish = tiff_rows_finish,
+    .destroy = tiff_rows_destroy,
+};
 
 /* ------------------------------------------------------------- the mark */
 
@@ -656,6 +800,7 @@ const cnf_codec cnf__codec_tiff = {
     .probe = tiff_probe,
     .decode = tiff_decode,
     .encode = tiff_encode,
+    .row_out = &tiff_row_out,
     .mark = cnf__tiff_mark,
     .orientation = cnf__exif_orientation, /* a TIFF file is the EXIF block's structure */
 };
