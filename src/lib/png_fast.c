@@ -28,7 +28,12 @@
 typedef struct fast_png {
     const unsigned char *buf;
     size_t len, pos;      /* pos: the next chunk header */
-    size_t in_chunk;      /* the header of the IDAT inflate reads from */
+    /* The IDAT inflate reads from: its CRC is summed as inflate takes its
+     * bytes (so a large chunk is read once, front to back) and checked when
+     * it is closed, before any error found in its data is reported. */
+    size_t crc_at;        /* the offset of its CRC field; 0: none open */
+    const unsigned char *crc_from; /* its bytes not yet summed */
+    uint32_t crc;
     uint32_t idat_left;   /* bytes of the current IDAT not yet given to inflate */
     int idat_done;        /* a chunk other than IDAT came after the image data */
     int comp;             /* samples per pixel */
@@ -50,10 +55,10 @@ static cnf_status corrupt(const fast_png *f, const char *why, cnf_error *err)
 
 static int is_letter(unsigned char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 
-/* Check the chunk at f->pos: complete, named with letters, CRC right.
- * Sets *n (data length) and *type. */
-static cnf_status chunk_at(const fast_png *f, uint32_t *n, const unsigned char **type,
-                           cnf_error *err)
+/* Check the chunk header at f->pos: the chunk complete, named with
+ * letters.  Sets *n (data length) and *type. */
+static cnf_status chunk_head(const fast_png *f, uint32_t *n, const unsigned char **type,
+                             cnf_error *err)
 {
     const unsigned char *p = f->buf + f->pos;
     if (f->len - f->pos < 12)
@@ -65,9 +70,52 @@ static cnf_status chunk_at(const fast_png *f, uint32_t *n, const unsigned char *
     for (int i = 0; i < 4; i++)
         if (!is_letter(p[4 + i]))
             return corrupt(f, "invalid chunk type", err);
+    return CNF_OK;
+}
+
+/* chunk_head, and the CRC right. */
+static cnf_status chunk_at(const fast_png *f, uint32_t *n, const unsigned char **type,
+                           cnf_error *err)
+{
+    const unsigned char *p = f->buf + f->pos;
+    cnf_status st = chunk_head(f, n, type, err);
+    if (st)
+        return st;
     if (crc32_gzip_refl(0, p + 4, (uint64_t)*n + 4) != be32(p + 8 + *n))
         return corrupt(f, "chunk CRC mismatch", err);
     return CNF_OK;
+}
+
+/* Sum what inflate has taken of the open IDAT into its CRC. */
+static void crc_taken(fast_png *f)
+{
+    const unsigned char *to = f->z->next_in;
+    if (!f->crc_at)
+        return;
+    f->crc = crc32_gzip_refl(f->crc, f->crc_from, (uint64_t)(to - f->crc_from));
+    f->crc_from = to;
+}
+
+/* Close the open IDAT (if any): the rest of its bytes summed, the CRC
+ * checked. */
+static cnf_status close_idat(fast_png *f, cnf_error *err)
+{
+    const unsigned char *end;
+    if (!f->crc_at)
+        return CNF_OK;
+    end = f->buf + f->crc_at;
+    f->crc = crc32_gzip_refl(f->crc, f->crc_from, (uint64_t)(end - f->crc_from));
+    f->crc_from = end;
+    f->crc_at = 0;
+    return f->crc == be32(end) ? CNF_OK : corrupt(f, "chunk CRC mismatch", err);
+}
+
+/* An error in the image data, unless the chunk holding it has a bad CRC
+ * (then that is the error, as when chunks were checked before use). */
+static cnf_status data_error(fast_png *f, const char *why, cnf_error *err)
+{
+    cnf_status st = close_idat(f, err);
+    return st ? st : corrupt(f, why, err);
 }
 
 /* Give inflate the next IDAT's data; an error if the image data ends. */
@@ -75,18 +123,23 @@ static cnf_status next_idat(fast_png *f, cnf_error *err)
 {
     uint32_t n = 0;
     const unsigned char *type = NULL;
-    cnf_status st;
+    cnf_status st = close_idat(f, err);
+    if (st)
+        return st;
     if (f->idat_done || f->pos >= f->len)
         return corrupt(f, "the image data ends early", err);
-    st = chunk_at(f, &n, &type, err);
+    st = chunk_head(f, &n, &type, err);
     if (st)
         return st;
     if (memcmp(type, "IDAT", 4) != 0) {
         f->idat_done = 1;
-        return corrupt(f, "the image data ends early", err);
+        st = chunk_at(f, &n, &type, err);
+        return st ? st : corrupt(f, "the image data ends early", err);
     }
-    f->in_chunk = f->pos;
-    f->z->next_in = (uint8_t *)(uintptr_t)(f->buf + f->pos + 8);
+    f->crc = crc32_gzip_refl(0, type, 4);
+    f->crc_from = f->buf + f->pos + 8;
+    f->crc_at = f->pos + 8 + (size_t)n;
+    f->z->next_in = (uint8_t *)(uintptr_t)f->crc_from;
     f->z->avail_in = n;
     f->pos += 12 + (size_t)n;
     return CNF_OK;
@@ -107,11 +160,12 @@ static cnf_status inflate_exact(fast_png *f, unsigned char *out, size_t want, cn
                 return st;
         }
         rc = isal_inflate(z);
+        crc_taken(f);
         if (rc < 0)
-            return corrupt(f, rc == ISAL_INCORRECT_CHECKSUM ? "zlib checksum mismatch"
-                                                            : "invalid zlib data", err);
+            return data_error(f, rc == ISAL_INCORRECT_CHECKSUM ? "zlib checksum mismatch"
+                                                               : "invalid zlib data", err);
         if (z->block_state == ISAL_BLOCK_FINISH && z->avail_out > 0)
-            return corrupt(f, "the image data ends early", err);
+            return data_error(f, "the image data ends early", err);
     }
     return CNF_OK;
 }
@@ -262,13 +316,18 @@ static cnf_status fast_finish(cnf_reader *r, cnf_error *err)
         z->next_out = extra;
         z->avail_out = sizeof extra;
         rc = isal_inflate(z);
+        crc_taken(f);
         if (rc < 0)
-            return corrupt(f, rc == ISAL_INCORRECT_CHECKSUM ? "zlib checksum mismatch"
-                                                            : "invalid zlib data", err);
+            return data_error(f, rc == ISAL_INCORRECT_CHECKSUM ? "zlib checksum mismatch"
+                                                               : "invalid zlib data", err);
         if (z->avail_out < sizeof extra)
-            return cnf__fail(err, CNF_E_DECODE, f->name,
-                             "corrupt PNG (image data inflates to more than the header "
-                             "implies)");
+            return data_error(f, "image data inflates to more than the header implies", err);
+    }
+    {
+        /* the rest of the last IDAT (bytes after the zlib stream) */
+        cnf_status st = close_idat(f, err);
+        if (st)
+            return st;
     }
     for (;;) {
         uint32_t n;
@@ -310,11 +369,13 @@ static void fast_destroy(cnf_reader *r)
     r->impl = NULL;
 }
 
-/* Inflate reads from the current IDAT on: what comes before is done. */
+/* What inflate has taken (and the CRC summed) is done. */
 static size_t fast_used(const cnf_reader *r)
 {
     const fast_png *f = r->impl;
-    return f ? f->in_chunk : 0;
+    if (!f)
+        return 0;
+    return f->crc_at ? (size_t)(f->crc_from - f->buf) : f->pos;
 }
 
 cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char *name,
@@ -345,11 +406,14 @@ cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char
     /* The chunks before the image data: all well-formed, no tRNS, no
      * unknown critical chunk; otherwise libspng decides. */
     for (;;) {
-        st = chunk_at(&probe, &n, &type, NULL);
+        /* (the first IDAT's CRC is summed as it is read) */
+        st = chunk_head(&probe, &n, &type, NULL);
+        if (st == CNF_OK && memcmp(type, "IDAT", 4) == 0)
+            break;
+        if (st == CNF_OK)
+            st = chunk_at(&probe, &n, &type, NULL);
         if (st)
             return CNF_OK;
-        if (memcmp(type, "IDAT", 4) == 0)
-            break;
         if (memcmp(type, "tRNS", 4) == 0 || memcmp(type, "IEND", 4) == 0 ||
             (!(type[0] & 0x20) && memcmp(type, "IHDR", 4) != 0 && memcmp(type, "PLTE", 4) != 0) ||
             (probe.pos > 8 && memcmp(type, "IHDR", 4) == 0) || n > CHUNK_LIMIT)

@@ -329,9 +329,9 @@ def every_png_filter_and_layout_decodes_exactly():
     assert np.allclose(npy_hwc(path("s16.npy")), v / 257.0, rtol=0, atol=1e-4)
 
 
-def noise_png(name, h, w):
-    """An RGB PNG of random samples, stored (zlib level 0) in 64 KiB IDAT chunks: about
-    3 bytes a pixel, the size of a photo PNG many times its pixels."""
+def noise_png(name, h, w, idat=65536):
+    """An RGB PNG of random samples, stored (zlib level 0) in IDAT chunks of `idat` bytes
+    (0: one chunk): about 3 bytes a pixel, the size of a photo PNG many times its pixels."""
     px = np.random.default_rng(h * w).integers(0, 256, (h, w * 3), dtype=np.uint8)
     raw = np.concatenate([np.zeros((h, 1), np.uint8), px], axis=1).tobytes()
     z = zlib.compress(raw, 0)
@@ -340,7 +340,8 @@ def noise_png(name, h, w):
         return struct.pack(">I", len(body)) + typ + body + struct.pack(
             ">I", zlib.crc32(typ + body) & 0xffffffff)
     parts = [cnnref.PNG_SIG, chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))]
-    parts += [chunk(b"IDAT", z[i:i + 65536]) for i in range(0, len(z), 65536)]
+    step = idat or len(z)
+    parts += [chunk(b"IDAT", z[i:i + step]) for i in range(0, len(z), step)]
     parts.append(chunk(b"IEND", b""))
     p = path(name)
     with open(p, "wb") as f:
@@ -349,21 +350,37 @@ def noise_png(name, h, w):
 
 
 def a_large_input_file_is_never_resident_whole():
-    # A 27 MB PNG streamed to a PNG: the file is mapped and its pages are let go behind
-    # the decoder, so the peak grows by far less than the file over a small input's.
-    big = noise_png("noise_big.png", 3000, 3000)
+    # A 27 MB PNG streamed to a PNG, in 64 KiB chunks or in one: the file is mapped and its
+    # pages are let go behind the decoder, so the peak grows by far less than the file over
+    # a small input's.
     small = noise_png("noise_small.png", 30, 30)
-    size = os.path.getsize(big)
-    peaks = []
-    for src in (small, big):
-        rc, _, err, peak = harness.run_peak([BIN, "-j", "1", "-k", "identity", src, "nz.png"], TMP)
-        assert rc == 0, err
-        peaks.append(peak * 1024)
-    rc, out, err = run("compare", big, "nz.png")
-    assert rc == 0 and b"0 of 9000000 pixels differ" in out, (out, err)
-    if not os.environ.get("CNNFILTER_ASAN"):  # ASan keeps freed memory in quarantine
-        assert peaks[1] - peaks[0] < size // 2, (peaks, size)
-    os.unlink(path("nz.png"))
+    for idat in (65536, 0):
+        big = noise_png("noise_big.png", 3000, 3000, idat)
+        size = os.path.getsize(big)
+        peaks = []
+        for src in (small, big):
+            rc, _, err, peak = harness.run_peak([BIN, "-j", "1", "-k", "identity", src, "nz.png"],
+                                                TMP)
+            assert rc == 0, err
+            peaks.append(peak * 1024)
+        rc, out, err = run("compare", big, "nz.png")
+        assert rc == 0 and b"0 of 9000000 pixels differ" in out, (out, err)
+        if not os.environ.get("CNNFILTER_ASAN"):  # ASan keeps freed memory in quarantine
+            assert peaks[1] - peaks[0] < size // 2, (idat, peaks, size)
+        os.unlink(path("nz.png"))
+    # One chunk read front to back: a block length broken in its middle is still reported
+    # as the chunk's bad CRC, as when the whole chunk was checked before use.
+    with open(big, "r+b") as f:
+        data_start = 8 + 25 + 8  # signature, IHDR, the IDAT's length and type
+        f.seek(data_start + 2 + 5 * 65540 + 1)  # zlib header, 5 stored blocks, a LEN byte
+        b = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([b[0] ^ 0x55]))
+    rc, _, err = run("-k", "identity", big, "nz.png")
+    assert rc == 1, err
+    harness.one_error_line(err, "cnnfilter: %s: corrupt PNG (chunk CRC mismatch)" % big)
+    assert not os.path.exists(path("nz.png"))
+    os.unlink(big)
 
 
 def an_input_cut_short_while_it_is_read_fails_naming_it():
