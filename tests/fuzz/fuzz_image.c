@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const cnf_kernel *ks[1] = {k};
         cnf_layer L;
         cnf_plan *p = NULL;
-        cnf_plan_limits lim = {256u << 20, 0, 0};
+        cnf_plan_limits lim = {256u << 20, 0, 0, 0};
         cnf_layer_init(&L);
         L.kernels = ks;
         L.n_kernels = 1;

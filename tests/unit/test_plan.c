@@ -105,7 +105,7 @@ static void check_path(const char *spec, int portable, int stride, const char *w
 {
     cnf_kernel *k = t_kernel(spec);
     const cnf_kernel *ks[1] = {k};
-    cnf_plan_limits limits = {0, portable, 0};
+    cnf_plan_limits limits = {0, portable, 0, 0};
     cnf_layer L;
     cnf_plan *p;
     cnf_stage_info si;
@@ -277,7 +277,7 @@ static void memory_estimate_of_a_tall_pipeline_by_hand_and_its_limit(void)
     cnf_layer L;
     cnf_pipeline *pl;
     cnf_plan *p = NULL;
-    cnf_plan_limits limits = {0, 0, 0};
+    cnf_plan_limits limits = {0, 0, 0, 0};
     cnf_error e;
     cnf_layer_init(&L);
     L.pool = CNF_POOL_MAX;
@@ -299,7 +299,7 @@ static void memory_estimate_of_a_tall_pipeline_by_hand_and_its_limit(void)
      * one band [0, 25) needs [0, 50): 50 + 32 rows, at most 50:
      * 50 x 3 x 28 + 32 x 3 x 8 = 4968.  Output band 2175.  25767. */
     p->band_rows = 32;
-    CHECK_EQ_INT(cnf__stream_memory(p), 25767);
+    CHECK_EQ_INT(cnf__stream_memory(p, 2), 25767);
     cnf_plan_free(p);
     limits.max_memory = 28375;
     CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 7, 100, 4, 1, &limits, &p, &e), CNF_OK);
