@@ -244,10 +244,39 @@ def each_threads_scratch_is_counted():
         assert peak < (plan + decoding + whole) * 1024, (peak, est[8])
 
 
+def a_batch_counts_the_threads_each_file_gets():
+    # -j 8 over two files: each runs on 4 threads, and is refused at 240M on its own; -j 2:
+    # one thread each, both run (sharing the limit).
+    d = path("wide_batch")
+    os.makedirs(d)
+    img = np.arange(40 * 30000, dtype=np.float32).reshape(40, 30000) % 255
+    files = [os.path.join(d, n) for n in ("a.npy", "b.npy")]
+    for f in files:
+        np.save(f, img)
+    rc, out, err = run("-j", "8", "--max-memory", "240M", "-k", "box:255", "--border",
+                       "replicate", "-o", path("wb8"), "--output-format", "npy", *files)
+    assert rc == 1, err
+    assert err.count("on 4 threads, over the memory limit of 240 MiB") == 2, err
+    rc, out, err = run("-j", "2", "--max-memory", "240M", "-k", "box:255", "--border",
+                       "replicate", "-o", path("wb2"), "--output-format", "npy", *files)
+    assert rc == 0, err
+    assert sorted(os.listdir(path("wb2"))) == ["a.npy", "b.npy"], os.listdir(path("wb2"))
+
+
+def compare_counts_the_decoders_buffers():
+    # compare holds both images whole: a 3000 x 3000 HDR needs 103 MiB of planes and 103
+    # MiB of stb's floats while it decodes.
+    hdr = radiance_hdr("cmp.hdr", 3000, 3000)
+    rc, out, err = run("compare", "--max-memory", "150M", hdr, hdr)
+    assert rc == 2 and "--max-memory" in err and "needs 207 MiB" in err, err
+
+
 TESTS = [a_progressive_jpeg_bomb_is_refused_from_its_header,
          progressive_jpegs_of_a_normal_size_still_decode,
          stb_buffers_are_counted_for_hdr_and_gif,
-         each_threads_scratch_is_counted]
+         each_threads_scratch_is_counted,
+         a_batch_counts_the_threads_each_file_gets,
+         compare_counts_the_decoders_buffers]
 
 
 def main():
