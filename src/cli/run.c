@@ -213,9 +213,10 @@ typedef struct job {
     size_t len;
     int w, h, c, a; /* its shape */
     int threads;    /* the run's threads (the plans' memory estimates count them) */
-    uint64_t decoding; /* bytes decoding it holds at its peak (load_input) */
-    uint64_t input_held; /* of which held while the plans run: the image decoded whole, or
-                          * a streamed decoder's buffers */
+    /* Bytes decoding it holds at its peak (load_input), and of them, those
+     * held while the plans run: the image decoded whole, or a streamed
+     * decoder's buffers. */
+    uint64_t decoding, input_held;
     /* One plan, or one per kernel of a --combine none bank whose kernels
      * give different output sizes (each output its own size). */
     cnf_plan *plans[CLI_MAX_KERNELS];
