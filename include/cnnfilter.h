@@ -681,12 +681,15 @@ int cnf_input_streams_ex(const unsigned char *buf, size_t len, cnf_input_kind ki
  * own copy of the pixels (BMP and TGA width x height x channels bytes; GIF
  * 9 bytes a pixel: its frame as RGBA, the background frame and a history
  * byte; PSD 4 bytes a pixel, 12 for a raw 16-bit one; Radiance HDR 12, RGB
- * floats).  0 for PNG, TIFF, WebP, PNM and matrices (what they hold beside
- * the floats does not grow with the image) and for an input whose header
- * cannot be read (cnf_probe says why).  A JPEG decoder is also held to
- * this figure: asking libjpeg for more fails as a decoding error.  An input
- * decoded whole (cnf_input_streams 0) adds its image, width x height x
- * channels x 4 bytes, twice while it is turned upright.  Thread-safe. */
+ * floats); an interlaced PNG's RGBA copy (4 bytes a pixel, 8 at 16 bits);
+ * a WebP's RGB(A) copy, and a lossless one's ARGB pixels (4 bytes a pixel
+ * more); a TIFF's strip or tile (twice when compressed).  0 for a PNG
+ * without interlace, PNM and matrices (what they hold beside the floats
+ * does not grow with the image) and for an input whose header cannot be
+ * read (cnf_probe says why).  A JPEG decoder is also held to this figure:
+ * asking libjpeg for more fails as a decoding error.  An input decoded
+ * whole (cnf_input_streams 0) adds its image, width x height x channels x
+ * 4 bytes, twice while it is turned upright.  Thread-safe. */
 uint64_t cnf_decoder_memory(const unsigned char *buf, size_t len, cnf_input_kind kind);
 /* cnf_reader_shape - the shape the rows have (as cnf_decode would give). */
 void cnf_reader_shape(const cnf_reader *r, int *width, int *height, int *channels,
