@@ -60,7 +60,7 @@ int main(int argc, char **argv)
         L.kernels = ks;
         L.n_kernels = 1;
         for (int portable = 0; portable < 2; portable++) {
-            cnf_plan_limits lim = {0, portable, 0};
+            cnf_plan_limits lim = {0, portable, 0, 0};
             cnf_plan *p = NULL;
             double med[2];
             if (cnf_plan_create(&L, w, h, 3, 0, &lim, &p, &e) != CNF_OK)

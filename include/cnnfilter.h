@@ -623,6 +623,8 @@ typedef struct cnf_plan_limits {
                             rank-1 kernels with non-dyadic weights, which the fast
                             build runs as two float32 passes, then get the double sums) */
     uint64_t max_work;   /* multiply-adds of the whole run (cnf_plan_work); 0 = no limit */
+    int threads;         /* the threads the plan will run on (cnf_plan_run's `threads`), which
+                            the memory estimate counts; 0 = 2 */
 } cnf_plan_limits;
 
 /* cnf_plan_create - plan one layer for an input of the given shape.  Fails
@@ -646,16 +648,24 @@ int cnf_plan_n_groups(const cnf_plan *p);
  * cnf_plan_limits.max_memory is checked against).  A run works in bands of
  * rows: at least 32 rows and enough for 64 Ki values of the plan's widest
  * row (the input or a stage's output, width x planes), at most the tallest
- * height.  The estimate: each stage's input ring (its rows, at most the
- * input's height, x planes x (width x 4 bytes + 16 bytes of row pointers),
- * and a band's row pointers), the first ring's 4 more bands of decoder
- * run-ahead, the last stage's output band (width x planes x 5 bytes a row:
- * the floats and an 8-bit copy, and its row pointers), two threads' scratch
- * (the largest any stage needs for half a band), and what stages hold for
- * the run (a dense layer's weights; the row tables of flatten and dense
- * outputs, which have a plane per value).  Whole input or output images
- * come on top. */
+ * height.  The estimate, for the threads the plan was made for
+ * (cnf_plan_limits.threads; 2 without limits): each stage's input ring (its
+ * rows, at most the input's height, x planes x (width x 4 bytes + 16 bytes
+ * of row pointers), and a band's row pointers), from 2 threads the first
+ * ring's 4 more bands of decoder run-ahead, the last stage's output band
+ * (width x planes x 5 bytes a row: the floats and an 8-bit copy, and its
+ * row pointers), each thread's scratch (a band is split in as many parts
+ * as threads, at most 64, each with the largest scratch any stage needs
+ * for its part: a wide convolution's padded rows and sums), and what
+ * stages hold for the run (a dense layer's weights; the conv stages' tap
+ * tables; the row tables of flatten and dense outputs, which have a plane
+ * per value).  Whole input or output images, and the decoder's buffers
+ * (cnf_decoder_memory), come on top. */
 uint64_t cnf_plan_memory(const cnf_plan *p);
+/* cnf_plan_memory_threads - cnf_plan_memory for a run on `threads` threads
+ * (what cnf_plan_run or cnf_plan_stream with that count needs), whatever
+ * the plan was made for.  Thread-safe. */
+uint64_t cnf_plan_memory_threads(const cnf_plan *p, int threads);
 /* cnf_plan_work - the estimated multiply-adds of a whole run: per output
  * value of a convolution, kh + kw on a separable path, else its nonzero
  * taps; one per output value of every other stage.  Checked against
@@ -712,6 +722,26 @@ cnf_status cnf_reader_open_ex(const unsigned char *buf, size_t len, cnf_input_ki
 int cnf_input_streams(const unsigned char *buf, size_t len, cnf_input_kind kind);
 int cnf_input_streams_ex(const unsigned char *buf, size_t len, cnf_input_kind kind,
                          unsigned flags);
+/* cnf_decoder_memory - the bytes the decoder of this input holds at its
+ * peak besides `buf` and the floats it decodes into (cnf_decode's image,
+ * or a reader's rows), read from the header alone so that a caller can
+ * check them before decoding: a progressive or multi-scan JPEG's
+ * whole-image coefficients (128 bytes per 8 x 8 block of each component,
+ * its blocks rounded up to the component's sampling factors: 1 GB for a
+ * 13000 x 13000 4:4:4 image) and any JPEG's rows and tables; stb_image's
+ * own copy of the pixels (BMP and TGA width x height x channels bytes; GIF
+ * 9 bytes a pixel: its frame as RGBA, the background frame and a history
+ * byte; PSD 4 bytes a pixel, 12 for a raw 16-bit one; Radiance HDR 12, RGB
+ * floats); an interlaced PNG's RGBA copy (4 bytes a pixel, 8 at 16 bits);
+ * a WebP's RGB(A) copy, and a lossless one's ARGB pixels (4 bytes a pixel
+ * more); a TIFF's strip or tile (twice when compressed).  0 for a PNG
+ * without interlace, PNM and matrices (what they hold beside the floats
+ * does not grow with the image) and for an input whose header cannot be
+ * read (cnf_probe says why).  A JPEG decoder is also held to this figure:
+ * asking libjpeg for more fails as a decoding error.  An input decoded
+ * whole (cnf_input_streams 0) adds its image, width x height x channels x
+ * 4 bytes, twice while it is turned upright.  Thread-safe. */
+uint64_t cnf_decoder_memory(const unsigned char *buf, size_t len, cnf_input_kind kind);
 /* cnf_reader_shape - the shape the rows have (as cnf_decode would give). */
 void cnf_reader_shape(const cnf_reader *r, int *width, int *height, int *channels,
                       int *has_alpha);

@@ -86,7 +86,8 @@ static cnf_status sniff_start(const unsigned char *start, size_t len, const char
 static void drop_pages(void *ctx, size_t n) { mapfile_drop(ctx, n); }
 
 /* Open path as rows within *budget bytes (taken from it): the file when it
- * is copied or decoded whole, a whole decode's planes, the band. */
+ * is copied or decoded whole, a whole decode's planes, what the decoder
+ * holds (cnf_decoder_memory), the band. */
 static cnf_status open_rows(const cmp_opts *o, const char *path, uint64_t *budget,
                             row_input *ri, cnf_error *err)
 {
@@ -103,7 +104,8 @@ static cnf_status open_rows(const cmp_opts *o, const char *path, uint64_t *budge
         return st;
     turn = cnf_input_orientation(ri->in.buf, ri->in.len, ri->kind);
     streams = cnf_input_streams_ex(ri->in.buf, ri->in.len, ri->kind, 0);
-    need = (uint64_t)BAND * (uint64_t)ri->w * (uint64_t)ri->c * sizeof(float);
+    need = (uint64_t)BAND * (uint64_t)ri->w * (uint64_t)ri->c * sizeof(float) +
+           cnf_decoder_memory(ri->in.buf, ri->in.len, ri->kind);
     if (!streams)
         need += (uint64_t)ri->w * (uint64_t)ri->h * (uint64_t)ri->c * sizeof(float) *
                 (turn != 1 ? 2 : 1);

@@ -100,7 +100,9 @@ static cnf_status load(const char *path, uint64_t max_bytes, uint64_t max_pixels
         int w, h, c, a;
         if ((st = cnf_probe_ex(buf, len, kind, path, max_pixels, flags, &w, &h, &c, &a, err)) ==
             CNF_OK) {
-            uint64_t need = (uint64_t)len + (uint64_t)w * (uint64_t)h * (uint64_t)c * sizeof(float);
+            /* the file, its planes, and what its decoder holds beside them */
+            uint64_t need = (uint64_t)len + (uint64_t)w * (uint64_t)h * (uint64_t)c * sizeof(float) +
+                            cnf_decoder_memory(buf, len, kind);
             if (need > budget) {
                 st = fail(err, CNF_E_TOO_BIG, path,
                           "%dx%d with %d channels needs %llu MiB to hold whole, and %llu MiB "

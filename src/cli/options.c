@@ -84,7 +84,7 @@ static const opt OPTIONS[] = {
     {O_FORCE, "force", 'f', NULL, 0, "replace an existing image output that cnnfilter did not write"},
     {O_EXPLAIN, "explain", 0, NULL, 0, "print each stage's shapes and size arithmetic, process nothing"},
     {O_MAX_PIXELS, "max-pixels", 0, "N", 0, "refuse larger images before decoding (178956970)"},
-    {O_MAX_MEMORY, "max-memory", 0, "BYTES", 0, "refuse a plan needing more memory; K, M, G suffixes (2G)"},
+    {O_MAX_MEMORY, "max-memory", 0, "BYTES", 0, "refuse an input needing more memory (decoding, plan on -j threads, result); K, M, G suffixes (2G)"},
     {O_MAX_WORK, "max-work", 0, "N", 0, "refuse a plan of more multiply-adds, e.g. 1e14 (1e13)"},
     {O_QUIET, "quiet", 'q', NULL, 0, "no warnings"},
     {O_VERBOSE, "verbose", 'v', NULL, 0, "report value ranges and clipping"},

@@ -224,6 +224,11 @@ typedef struct job {
     unsigned char *buf; /* in.buf */
     size_t len;         /* in.len */
     int w, h, c, a; /* its shape */
+    int threads;    /* the run's threads (the plans' memory estimates count them) */
+    /* Bytes decoding it holds at its peak (load_input), and of them, those
+     * held while the plans run: the image decoded whole, or a streamed
+     * decoder's buffers. */
+    uint64_t decoding, input_held;
     /* One plan, or one per kernel of a --combine none bank whose kernels
      * give different output sizes (each output its own size). */
     cnf_plan *plans[CLI_MAX_KERNELS];
@@ -256,14 +261,15 @@ static cnf_status sniff_start(const unsigned char *start, size_t len, const char
     return cnf_sniff(start, len, j->kind, path, err);
 }
 
-/* Step 1: the input's bytes and shape.  A format decoded whole must fit the
- * memory limit: checked from the header, before decoding. */
+/* Step 1: the input's bytes and shape.  Decoding must fit the memory limit:
+ * an image decoded whole, and the decoder's own buffers (stb's pixels, a
+ * progressive JPEG's coefficients), checked from the header before decoding. */
 static int load_input(job *j)
 {
     const options *o = j->o;
     cnf_error err;
     cnf_status st;
-    uint64_t whole, held;
+    uint64_t whole, decoder, held;
     int turn, streams;
     j->kind = strcmp(j->in_path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(j->in_path);
     {
@@ -285,27 +291,34 @@ static int load_input(job *j)
     turn = o->decode_flags & CNF_DECODE_NO_ORIENT
                ? 1
                : cnf_input_orientation(j->buf, j->len, j->kind);
-    /* A turned image is held twice while it turns; a mapped file decoded
-     * whole is resident whole while it decodes. */
-    whole = (uint64_t)j->w * (uint64_t)j->h * (uint64_t)j->c * sizeof(float) * (turn != 1 ? 2 : 1);
     streams = st == CNF_OK && cnf_input_streams_ex(j->buf, j->len, j->kind, o->decode_flags);
-    if (!streams && j->in.map.base)
-        whole += j->len;
-    if (st == CNF_OK && !o->explain && !streams && whole > o->max_memory) {
+    decoder = st == CNF_OK ? cnf_decoder_memory(j->buf, j->len, j->kind) : 0;
+    /* A turned image is held twice while it turns; the decoder's buffers
+     * beside it (freed once it is decoded whole, held by a streamed one); a
+     * mapped file decoded whole is resident whole while it decodes. */
+    whole = streams ? 0 : (uint64_t)j->w * (uint64_t)j->h * (uint64_t)j->c * sizeof(float);
+    j->decoding = whole * (turn != 1 ? 2 : 1) + decoder + (!streams && j->in.map.base ? j->len : 0);
+    j->input_held = streams ? decoder : whole;
+    if (st == CNF_OK && !o->explain && j->decoding > o->max_memory) {
         st = fail(&err, CNF_E_TOO_BIG, j->in_path,
-                  "decoding %dx%d needs %llu MiB, over the memory limit of %llu MiB", j->w, j->h,
-                  (unsigned long long)(whole >> 20), (unsigned long long)(o->max_memory >> 20));
+                  "decoding %dx%d needs %llu MiB (%s%llu MiB of decoder buffers), over the "
+                  "memory limit of %llu MiB",
+                  j->w, j->h, (unsigned long long)(j->decoding >> 20),
+                  streams ? "" : j->in.map.base ? "the file, the image decoded whole and "
+                                                  : "the image decoded whole and ",
+                  (unsigned long long)(decoder >> 20), (unsigned long long)(o->max_memory >> 20));
         err.limit = CNF_LIMIT_MEMORY;
     }
     if (st != CNF_OK)
         return msg_cnf(&err, j->in_path);
-    /* A mapped file read as rows are decoded is not held: its share of a
-     * batch's budget goes back. */
-    held = streams && j->in.map.base ? 0 : j->len < o->max_memory ? j->len : o->max_memory;
+    /* A mapped file is not held (decoded whole, it is counted in decoding
+     * above): its share of a batch's budget goes back. */
+    held = j->in.map.base ? 0 : j->len < o->max_memory ? j->len : o->max_memory;
     if (held < j->budget) {
         budget_release(j->budget - held);
         j->budget = held;
     }
+    j->budget = budget_grow(j->budget, j->decoding);
     if (o->verbose && turn != 1)
         msg_info("%s: turned upright (EXIF orientation %d): %d x %d", j->in_path, turn, j->w, j->h);
     return EXIT_OK;
@@ -317,6 +330,7 @@ static cnf_status plan_layer(const job *j, const cnf_layer *L, cnf_plan **p, cnf
     lim.max_memory = j->o->max_memory;
     lim.portable = j->o->portable;
     lim.max_work = j->o->max_work;
+    lim.threads = j->threads;
     memset(err, 0, sizeof *err);
     if (j->s->pipeline)
         return cnf_plan_create_pipeline(j->s->pipeline, j->w, j->h, j->c, j->a, &lim, p, err);
@@ -370,6 +384,12 @@ static int make_plans(job *j)
                 printf("%skernel %d (%s):\n", i ? "\n" : "", i, s->names[i]);
             cnf_plan_explain(j->plans[i], stdout);
         }
+        printf("input memory: %.1f MiB while decoding, %.1f MiB held while the plan runs "
+               "(%s)\n",
+               (double)j->decoding / 1048576.0, (double)j->input_held / 1048576.0,
+               cnf_input_streams_ex(j->buf, j->len, j->kind, j->o->decode_flags)
+                   ? "read row by row"
+                   : "decoded whole");
         return -1;
     }
     return EXIT_OK;
@@ -574,14 +594,15 @@ static int commit_outputs(job *j)
     return EXIT_OK;
 }
 
-/* Steps 1 and 2 for a new job. */
-static int job_start(job *j, const run_setup *s, const char *in_path)
+/* Steps 1 and 2 for a new job whose plans run on `threads` threads. */
+static int job_start(job *j, const run_setup *s, const char *in_path, int threads)
 {
     int rc;
     memset(j, 0, sizeof *j);
     j->s = s;
     j->o = s->o;
     j->in_path = in_path;
+    j->threads = threads;
     if ((rc = load_input(j)) != 0)
         return rc;
     return make_plans(j);
@@ -606,32 +627,38 @@ static uint64_t held_whole(const job *j, const cnf_plan *p, char *const *paths, 
            values * (o->out_fmt == CNF_OUT_TXT || o->out_fmt == CNF_OUT_JSON ? 17 : 4);
 }
 
-/* Step 3b: the memory the outputs take while they are made - the plans, and
- * a result held whole - within --max-memory (exit 1 naming it), taken from
- * a batch's shared budget. */
+/* Step 3b: the memory the outputs take while they are made - the input
+ * still held (an image decoded whole, a streamed decoder's buffers), the
+ * plans on the run's threads, and a result held whole - within --max-memory
+ * (exit 1 naming it), taken from a batch's shared budget. */
 static int take_memory(job *j)
 {
     const options *o = j->o;
-    uint64_t plans = 0, whole = 0;
+    uint64_t plans = 0, whole = 0, total;
     for (int i = 0; i < j->n_plans; i++) {
         uint64_t hw = j->n_plans == 1 ? held_whole(j, j->plans[0], j->paths, j->layout.groups)
                                        : held_whole(j, j->plans[i], &j->paths[i], 1);
         plans += cnf_plan_memory(j->plans[i]);
         whole = hw > whole ? hw : whole; /* plans produce one after another */
     }
-    if (plans + whole > o->max_memory) {
+    total = j->input_held + plans + whole;
+    if (total > o->max_memory) {
         cnf_error err;
+        char held[160] = "";
+        if (whole)
+            snprintf(held, sizeof held, " and the result held whole (%s)",
+                     o->map == CNF_MAP_NORMALIZE ? "--map normalize needs its range first"
+                                                 : "this output format is written whole");
         fail(&err, CNF_E_TOO_BIG, j->in_path,
-             "the plan and the result held whole (%s) need about %llu MiB, over the memory "
-             "limit of %llu MiB",
-             o->map == CNF_MAP_NORMALIZE ? "--map normalize needs its range first"
-                                         : "this output format is written whole",
-             (unsigned long long)((plans + whole) >> 20),
-             (unsigned long long)(o->max_memory >> 20));
+             "the input%s the plan on %d thread%s%s need about %llu MiB, over the memory limit "
+             "of %llu MiB",
+             whole ? "," : " and", j->threads, j->threads == 1 ? "" : "s", held,
+             (unsigned long long)(total >> 20), (unsigned long long)(o->max_memory >> 20));
         err.limit = CNF_LIMIT_MEMORY;
         return msg_cnf(&err, j->in_path);
     }
-    j->budget = budget_grow(j->budget, plans + whole);
+    /* (decoding took j->decoding already; the run needs the rest) */
+    j->budget = budget_grow(j->budget, total > j->decoding ? total - j->decoding : 0);
     return EXIT_OK;
 }
 
@@ -639,7 +666,7 @@ int run_file(const run_setup *s, const char *in_path, const out_naming *nm, int 
 {
     job j;
     int rc;
-    if ((rc = job_start(&j, s, in_path)) != 0)
+    if ((rc = job_start(&j, s, in_path, threads)) != 0)
         goto out;
     if (j.o->verbose)
         for (int i = 0; i < j.n_plans; i++)
@@ -683,7 +710,7 @@ int run_fixed_layout(const run_setup *s, out_layout *l)
 int run_probe_layout(const run_setup *s, const char *in_path, out_layout *l)
 {
     job j;
-    int rc = job_start(&j, s, in_path);
+    int rc = job_start(&j, s, in_path, 1);
     if (rc == 0)
         rc = layout_of(s, j.plans[0], 1, l, in_path);
     job_free(&j);

@@ -320,6 +320,12 @@ int cnf_input_streams(const unsigned char *buf, size_t len, cnf_input_kind kind)
     return cnf_input_streams_ex(buf, len, kind, 0);
 }
 
+uint64_t cnf_decoder_memory(const unsigned char *buf, size_t len, cnf_input_kind kind)
+{
+    const cnf_codec *c = len ? choose(buf, len, kind, 0) : NULL;
+    return c && c->memory ? c->memory(buf, len) : 0;
+}
+
 /* ------------------------------------------------------------ readers */
 
 static void reader_destroy_whole(cnf_reader *r) { cnf_image_free(&r->whole); }

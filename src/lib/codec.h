@@ -43,6 +43,14 @@ typedef struct cnf_codec {
     /* streams - 1 if open_reader would deliver rows for this input, without
      * opening it.  NULL: never. */
     int (*streams)(const unsigned char *buf, size_t len);
+    /* memory - the bytes the row's decoder holds at its peak for this input
+     * beside the decoded floats (decode's image, or open_reader's rows) and
+     * buf, from the header alone: the buffers that grow with the image (its
+     * own copy of the pixels, coefficient arrays), so that a caller can
+     * check them against a limit before decoding.  0 when the header cannot
+     * be read (the probe fails then).  NULL: nothing that grows with the
+     * image. */
+    uint64_t (*memory)(const unsigned char *buf, size_t len);
     /* fits - for a written image format: fail with CNF_E_FORMAT when the
      * format cannot hold width x height, before any pixel is mapped.  NULL:
      * any size. */
@@ -198,6 +206,7 @@ cnf_status cnf__jpeg_decode(const unsigned char *buf, size_t len, const char *na
 cnf_status cnf__jpeg_reader(const unsigned char *buf, size_t len, const char *name,
                             uint64_t max_pixels, cnf_reader *r, cnf_error *err);
 int cnf__jpeg_streams(const unsigned char *buf, size_t len);
+uint64_t cnf__jpeg_memory(const unsigned char *buf, size_t len);
 cnf_status cnf__jpeg_fits(int width, int height, cnf_error *err);
 int cnf__jpeg_mark(const unsigned char *buf, size_t len, char *comment, size_t cap);
 cnf_status cnf__jpeg_encode(const cnf_image *img, const unsigned char *px,
@@ -232,6 +241,7 @@ cnf_status cnf__stb_probe(const unsigned char *buf, size_t len, const char *name
                           int *has_alpha, cnf_error *err);
 cnf_status cnf__stb_decode(const unsigned char *buf, size_t len, const char *name,
                            uint64_t max_pixels, cnf_image *img, cnf_error *err);
+uint64_t cnf__stb_memory(const unsigned char *buf, size_t len);
 cnf_status cnf__bmp_encode(const cnf_image *img, const unsigned char *px,
                            const cnf_encode_opts *o, unsigned char **out, size_t *out_len,
                            cnf_error *err);

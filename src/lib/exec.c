@@ -182,18 +182,25 @@ static int step_of(const cnf_plan *p)
     return p->band_rows > 0 ? p->band_rows : cnf__band_rows(p);
 }
 
-/* The memory a streamed run needs: each stage's input ring (its floats
- * and two tables of row pointers, plus one for a band), the decoder's
- * run-ahead (4 bands of input rows more in the first ring, from -j 2), the
- * last stage's output band with its 8-bit copy, and two threads' scratch.
- * (A caller holding whole images, or a format decoded whole, adds those.) */
-uint64_t cnf__stream_memory(const cnf_plan *p)
+/* The memory a streamed run with `threads` threads needs: each stage's
+ * input ring (its floats and two tables of row pointers, plus one for a
+ * band), the decoder's run-ahead (4 bands of input rows more in the first
+ * ring, from 2 threads), the last stage's output band with its 8-bit copy,
+ * and each band part's scratch (band_workers.c: as many parts as threads,
+ * at most CNF__MAX_BAND_WORKERS, each with the largest scratch any stage
+ * needs for its share of a band).  (A caller holding whole images, or a
+ * format decoded whole, adds those.) */
+uint64_t cnf__stream_memory(const cnf_plan *p, int threads)
 {
     uint64_t total = 0, scratch = 0, step = (uint64_t)step_of(p);
+    int parts = threads < 1                        ? 1
+                : threads > CNF__MAX_BAND_WORKERS ? CNF__MAX_BAND_WORKERS
+                                                   : threads;
     for (int i = 0; i < p->n_stages; i++) {
         const cnf_stage *s = &p->stages[i];
-        uint64_t sc = s->ops->scratch(s, (int)(step + 1) / 2);
-        uint64_t rows = (uint64_t)ring_rows(s, (int)step, (int)step) + (i ? 0 : 4 * step);
+        uint64_t sc = s->ops->scratch(s, (int)((step + (uint64_t)parts - 1) / (uint64_t)parts));
+        uint64_t rows = (uint64_t)ring_rows(s, (int)step, (int)step) +
+                        (i || threads < 2 ? 0 : 4 * step);
         uint64_t planes = (uint64_t)(i ? s->in.c : p->in.c);
         if (rows > (uint64_t)s->in.h)
             rows = (uint64_t)s->in.h;
@@ -208,7 +215,7 @@ uint64_t cnf__stream_memory(const cnf_plan *p)
         total += rows * (uint64_t)o->c *
                  ((uint64_t)o->w * (sizeof(float) + 1) + 3 * sizeof(float *));
     }
-    return total + 2 * scratch;
+    return total + (uint64_t)parts * scratch;
 }
 
 static cnf_status produce(exec *e, int k);

@@ -11,6 +11,7 @@
 #include "orient.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ int cnf__jpeg_sniff(const unsigned char *buf, size_t len)
 }
 
 /* Every JPEG is read by scanlines (progressive ones too: libjpeg buffers
- * the coefficients itself). */
+ * the coefficients itself, counted by cnf__jpeg_memory). */
 int cnf__jpeg_streams(const unsigned char *buf, size_t len)
 {
     (void)buf;
@@ -73,10 +74,47 @@ static void init_err(struct jpeg_decompress_struct *d, jerr *e)
     e->warned = 0;
 }
 
-/* Read the header; the shape is checked before any pixel memory. */
+/* What libjpeg allocates for one decode, from the header (jpeg_read_header
+ * has read up to the first scan and sized the components).  A progressive
+ * JPEG, or one whose first scan holds fewer components than the frame
+ * (more scans follow), is decoded from whole-image coefficient arrays
+ * (libjpeg's jdcoefct.c): per component, its blocks - its width and height
+ * in 8x8 blocks, each rounded up to its sampling factor - of 64 16-bit
+ * coefficients, 128 bytes each.  13000 x 13000 4:4:4 is 1.0 GB, for a file
+ * of a few hundred bytes.  Every JPEG also has buffers of rows: a sample
+ * row group with context (10 block rows per vertical sampling factor) per
+ * component, the upsampler's rows and the output row (ours and libjpeg's),
+ * counted here generously, and about 100 KB of tables; FIXED covers those
+ * (a 16 x 16 progressive RGB JPEG allocates about 60 KB). */
+#define JPEG_FIXED_BYTES (256u << 10)
+
+static uint64_t decoder_bytes(const struct jpeg_decompress_struct *d)
+{
+    uint64_t coef = 0, rows = 0, w = d->image_width;
+    int whole = d->progressive_mode || d->comps_in_scan < d->num_components;
+    for (int ci = 0; ci < d->num_components; ci++) {
+        const jpeg_component_info *c = &d->comp_info[ci];
+        uint64_t h = (uint64_t)(c->h_samp_factor > 0 ? c->h_samp_factor : 1);
+        uint64_t v = (uint64_t)(c->v_samp_factor > 0 ? c->v_samp_factor : 1);
+        uint64_t bw = ((uint64_t)c->width_in_blocks + h - 1) / h * h;
+        uint64_t bh = ((uint64_t)c->height_in_blocks + v - 1) / v * v;
+        if (whole)
+            coef += bw * bh * 64 * sizeof(JCOEF);
+        rows += 10 * v * 8 * bw * 8;
+    }
+    /* the upsampler's rows (max_v of each component) and two output rows */
+    rows += (uint64_t)d->num_components * (uint64_t)d->max_v_samp_factor * w * 2 +
+            2 * w * (uint64_t)d->num_components;
+    return coef + rows + JPEG_FIXED_BYTES;
+}
+
+/* Read the header; the shape is checked before any pixel memory.  libjpeg
+ * may then allocate no more than decoder_bytes (what cnf__jpeg_memory
+ * told the caller): a larger request fails as a decoding error. */
 static cnf_status read_header(struct jpeg_decompress_struct *d, const char *name,
                               uint64_t max_pixels, int *cmyk, cnf_error *err)
 {
+    uint64_t bytes;
     jpeg_read_header(d, TRUE);
     if ((uint64_t)d->image_width * d->image_height > max_pixels)
         return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_PIXELS, name,
@@ -84,7 +122,28 @@ static cnf_status read_header(struct jpeg_decompress_struct *d, const char *name
                          d->image_width, d->image_height, (unsigned long long)max_pixels);
     *cmyk = d->jpeg_color_space == JCS_CMYK || d->jpeg_color_space == JCS_YCCK;
     d->out_color_space = d->num_components == 1 ? JCS_GRAYSCALE : *cmyk ? JCS_CMYK : JCS_RGB;
+    bytes = decoder_bytes(d);
+    d->mem->max_memory_to_use = bytes > (uint64_t)LONG_MAX ? LONG_MAX : (long)bytes;
     return CNF_OK;
+}
+
+uint64_t cnf__jpeg_memory(const unsigned char *buf, size_t len)
+{
+    struct jpeg_decompress_struct d;
+    jerr e;
+    /* volatile: set between setjmp and a possible longjmp. */
+    volatile uint64_t bytes = 0;
+    init_err(&d, &e);
+    if (setjmp(e.jump)) {
+        jpeg_destroy_decompress(&d);
+        return 0;
+    }
+    jpeg_create_decompress(&d);
+    jpeg_mem_src(&d, buf, (unsigned long)len);
+    jpeg_read_header(&d, TRUE);
+    bytes = decoder_bytes(&d);
+    jpeg_destroy_decompress(&d);
+    return bytes;
 }
 
 cnf_status cnf__jpeg_probe(const unsigned char *buf, size_t len, const char *name,
@@ -608,6 +667,7 @@ const cnf_codec cnf__codec_jpeg = {
     .decode = cnf__jpeg_decode,
     .open_reader = cnf__jpeg_reader,
     .streams = cnf__jpeg_streams,
+    .memory = cnf__jpeg_memory,
     .fits = cnf__jpeg_fits,
     .encode = cnf__jpeg_encode,
     .row_out = &jpeg_row_out,

@@ -230,7 +230,9 @@ static cnf_status finish(builder *b, const cnf_plan_limits *limits, cnf_plan **p
 {
     cnf_plan *p = b->p;
     p->band_rows = cnf__band_rows(p);
-    p->memory = cnf__stream_memory(p);
+    p->threads = limits && limits->threads > 0 ? limits->threads : 2;
+    p->streamed = cnf__stream_memory(p, p->threads);
+    p->memory = p->streamed;
     for (int i = 0; i < p->n_stages; i++)
         p->memory += p->stages[i].held;
     p->memory += b->tables;
@@ -249,8 +251,9 @@ static cnf_status finish(builder *b, const cnf_plan_limits *limits, cnf_plan **p
     }
     if (limits && limits->max_memory && p->memory > limits->max_memory) {
         cnf_status st = cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_MEMORY, NULL,
-            "the plan needs about %llu MiB, over the memory limit of %llu MiB",
-            (unsigned long long)(p->memory >> 20), (unsigned long long)(limits->max_memory >> 20));
+            "the plan needs about %llu MiB on %d thread%s, over the memory limit of %llu MiB",
+            (unsigned long long)(p->memory >> 20), p->threads, p->threads == 1 ? "" : "s",
+            (unsigned long long)(limits->max_memory >> 20));
         cnf_plan_free(p);
         return st;
     }
@@ -382,6 +385,13 @@ void cnf_plan_output_shape(const cnf_plan *p, int *width, int *height, int *chan
 int cnf_plan_n_groups(const cnf_plan *p) { return p->n_groups; }
 uint64_t cnf_plan_memory(const cnf_plan *p) { return p->memory; }
 
+uint64_t cnf_plan_memory_threads(const cnf_plan *p, int threads)
+{
+    if (threads == p->threads)
+        return p->memory;
+    return p->memory - p->streamed + cnf__stream_memory(p, threads);
+}
+
 uint64_t cnf_plan_work(const cnf_plan *p) { return p->work; }
 int cnf_plan_n_stages(const cnf_plan *p) { return p->n_stages; }
 
@@ -443,6 +453,7 @@ void cnf_plan_explain(const cnf_plan *p, FILE *f)
     fprintf(f, "parameters: %llu (%llu weights + %llu biases)\n",
             (unsigned long long)(weights + biases), (unsigned long long)weights,
             (unsigned long long)biases);
-    fprintf(f, "memory estimate: %.1f MiB\n", (double)p->memory / 1048576.0);
+    fprintf(f, "memory estimate: %.1f MiB (%d thread%s)\n", (double)p->memory / 1048576.0,
+            p->threads, p->threads == 1 ? "" : "s");
     fprintf(f, "work estimate: %.3g multiply-adds\n", (double)p->work);
 }

@@ -22,6 +22,8 @@ struct cnf_plan {
     int n_groups;         /* see cnf_plan_n_groups */
     int drop_input_alpha; /* the stages see the input without its alpha plane */
     uint64_t memory;      /* see cnf_plan_memory; 0 until planning ends */
+    uint64_t streamed;    /* the part of memory cnf__stream_memory gave */
+    int threads;          /* the threads memory counts (cnf_plan_limits.threads, 0 as 2) */
     uint64_t work;        /* see cnf_plan_work */
     int band_rows;        /* rows per band of every stage (cnf__band_rows); 0 until planning
                            * ends; a test may set another before a run */
@@ -45,9 +47,10 @@ cnf_status cnf__plan_add_stage(cnf_plan *p, cnf_stage *s, cnf_error *err);
  * of those heights (exec.c). */
 int cnf__band_rows(const cnf_plan *p);
 
-/* cnf__stream_memory - the bytes a streamed run of p needs beyond its
- * input and output images (exec.c, which sizes the rings): see
+/* cnf__stream_memory - the bytes a streamed run of p on `threads` threads
+ * needs beyond its input and output images (exec.c, which sizes the rings
+ * and band_workers.c, which gives each thread its scratch): see
  * cnf_plan_memory. */
-uint64_t cnf__stream_memory(const cnf_plan *p);
+uint64_t cnf__stream_memory(const cnf_plan *p, int threads);
 
 #endif

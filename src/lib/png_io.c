@@ -44,6 +44,18 @@ int cnf__png_streams(const unsigned char *buf, size_t len)
     return len > 28 && buf[28] == 0;
 }
 
+static uint32_t be32(const unsigned char *p);
+
+/* An interlaced PNG is decoded whole by libspng first, as RGBA8 or RGBA16
+ * (cnf__png_decode): 4 or 8 bytes a pixel beside the floats.  IHDR: width
+ * and height at 16 and 20, bit depth at 24. */
+static uint64_t png_memory(const unsigned char *buf, size_t len)
+{
+    if (len <= 28 || buf[28] == 0 || cnf__png_sniff(buf, len) <= 0)
+        return 0;
+    return (uint64_t)be32(buf + 16) * be32(buf + 20) * (buf[24] == 16 ? 8 : 4);
+}
+
 static cnf_status spng_fail(cnf_error *err, const char *name, int rc)
 {
     /* Limits and bad data are all "cannot decode" for the caller. */
@@ -523,6 +535,7 @@ const cnf_codec cnf__codec_png = {
     .decode = cnf__png_decode,
     .open_reader = cnf__png_reader,
     .streams = cnf__png_streams,
+    .memory = png_memory,
     .encode = cnf__png_encode,
     .orientation = cnf__png_orientation,
     .mark = cnf__png_mark,

@@ -293,6 +293,52 @@ cnf_status cnf__stb_decode(const unsigned char *buf, size_t len, const char *nam
     return CNF_OK;
 }
 
+/* A raw (uncompressed) 16-bit PSD, which stb reads at 16 bits and then
+ * narrows to a second buffer: its header (depth at 22), then the lengths
+ * of the colour-mode data, the image resources and the layer data, each
+ * skipped, then the compression word (0: raw). */
+static int psd_raw16(const unsigned char *b, size_t len)
+{
+    size_t at = 26;
+    if (len < 26 || memcmp(b, "8BPS", 4) != 0 || (b[22] << 8 | b[23]) != 16)
+        return 0;
+    for (int section = 0; section < 3; section++) {
+        uint32_t n;
+        if (len - at < 4)
+            return 0;
+        n = (uint32_t)b[at] << 24 | (uint32_t)b[at + 1] << 16 | (uint32_t)b[at + 2] << 8 |
+            b[at + 3];
+        if (n > len - at - 4)
+            return 0;
+        at += 4 + n;
+    }
+    return len - at >= 2 && b[at] == 0 && b[at + 1] == 0;
+}
+
+/* What stb holds while it decodes (stb_image 2.27's loaders, called with no
+ * requested channel count): its own pixels, interleaved, w x h x comp bytes
+ * for BMP and TGA; GIF its frame as RGBA, the background frame and a byte
+ * of history per pixel (9 bytes a pixel); PSD RGBA bytes, and for a raw
+ * 16-bit one the 16-bit samples too (12 bytes a pixel); HDR RGB floats
+ * (12 bytes a pixel) and an RGBE scanline.  cnf__stb_decode holds it beside
+ * the float image it copies it into. */
+uint64_t cnf__stb_memory(const unsigned char *buf, size_t len)
+{
+    int w, h, comp;
+    uint64_t px;
+    cnf_error err;
+    if (image_header(buf, len, NULL, UINT64_MAX, &w, &h, &comp, &err) != CNF_OK)
+        return 0;
+    px = (uint64_t)w * (uint64_t)h;
+    if (stbi_is_hdr_from_memory(buf, (int)len))
+        return px * 3 * sizeof(float) + (uint64_t)w * 4;
+    if (cnf__gif_sniff(buf, len) > 0)
+        return px * 9;
+    if (cnf__psd_sniff(buf, len) > 0)
+        return px * (psd_raw16(buf, len) ? 12 : 4);
+    return px * (uint64_t)comp;
+}
+
 /* ------------------------------------------------------------ encoding */
 
 /* stb's *_to_func writers cannot be told that a callback failed, so the
@@ -343,7 +389,7 @@ cnf_status cnf__tga_encode(const cnf_image *img, const unsigned char *px,
 
 const cnf_codec cnf__codec_bmp = {.info = {"bmp", "bmp", "Windows BMP", CNF__IMAGE_RW, CNF_OUT_BMP},
      .kind = CNF_IN_IMAGE, .sniff = cnf__bmp_sniff, .probe = cnf__stb_probe,
-     .decode = cnf__stb_decode, .encode = cnf__bmp_encode};
+     .decode = cnf__stb_decode, .encode = cnf__bmp_encode, .memory = cnf__stb_memory};
 
 /* TGA has no magic number: the last resort, as in stb, which tries it
  * last; its check is stb's view of any image no other row claims. */
@@ -356,6 +402,7 @@ const cnf_codec cnf__codec_tga = {
     .probe = cnf__stb_probe,
     .decode = cnf__stb_decode,
     .encode = cnf__tga_encode,
+    .memory = cnf__stb_memory,
 };
 
 const cnf_codec cnf__codec_gif = {
@@ -364,6 +411,7 @@ const cnf_codec cnf__codec_gif = {
     .sniff = cnf__gif_sniff,
     .probe = cnf__stb_probe,
     .decode = cnf__stb_decode,
+    .memory = cnf__stb_memory,
 };
 
 const cnf_codec cnf__codec_psd = {
@@ -375,6 +423,7 @@ const cnf_codec cnf__codec_psd = {
     .check = cnf__psd_check,
     .probe = cnf__stb_probe,
     .decode = cnf__stb_decode,
+    .memory = cnf__stb_memory,
 };
 
 const cnf_codec cnf__codec_hdr = {
@@ -385,4 +434,5 @@ const cnf_codec cnf__codec_hdr = {
     .sniff = cnf__hdr_sniff,
     .probe = cnf__stb_probe,
     .decode = cnf__stb_decode,
+    .memory = cnf__stb_memory,
 };

@@ -468,6 +468,25 @@ static cnf_status tiff_decode(const unsigned char *buf, size_t len, const char *
     return st;
 }
 
+/* tiff_pixels reads one strip or tile at a time into a block of its size
+ * (at most the image's samples and 16 MiB); a compressed one is read raw by
+ * libtiff first, counted as a second block. */
+static uint64_t tiff_memory(const unsigned char *buf, size_t len)
+{
+    tiff_io io;
+    TIFF *tif;
+    tiff_shape s;
+    cnf_error err;
+    uint16_t compression = COMPRESSION_NONE;
+    uint64_t block;
+    if (tiff_open_read(buf, len, NULL, UINT64_MAX, &io, &tif, &s, &err) != CNF_OK)
+        return 0;
+    block = (uint64_t)(TIFFIsTiled(tif) ? TIFFTileSize64(tif) : TIFFStripSize64(tif));
+    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &compression);
+    TIFFClose(tif);
+    return compression == COMPRESSION_NONE ? block : 2 * block;
+}
+
 /* ------------------------------------------------------------- writing */
 
 /* The deflate level: measured on a 4352x2448 photo (libtiff with
@@ -799,6 +818,7 @@ const cnf_codec cnf__codec_tiff = {
     .sniff = tiff_sniff,
     .probe = tiff_probe,
     .decode = tiff_decode,
+    .memory = tiff_memory,
     .encode = tiff_encode,
     .row_out = &tiff_row_out,
     .mark = cnf__tiff_mark,

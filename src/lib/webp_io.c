@@ -101,6 +101,21 @@ static cnf_status webp_decode(const unsigned char *buf, size_t len, const char *
     return st;
 }
 
+/* webp_decode's interleaved copy (3 or 4 bytes a pixel) and what libwebp
+ * holds beside it: a lossless image's ARGB pixels (4 bytes a pixel), a
+ * lossy one's alpha plane (1) and its rows of macroblocks (counted as 128
+ * bytes a column). */
+static uint64_t webp_memory(const unsigned char *buf, size_t len)
+{
+    WebPBitstreamFeatures f;
+    uint64_t px;
+    if (WebPGetFeatures(buf, len, &f) != VP8_STATUS_OK || f.width <= 0 || f.height <= 0)
+        return 0;
+    px = (uint64_t)f.width * (uint64_t)f.height;
+    return px * (f.has_alpha ? 4 : 3) + px * (f.format == 1 ? (f.has_alpha ? 1 : 0) : 4) +
+           (uint64_t)f.width * 128;
+}
+
 static cnf_status webp_fits(int width, int height, cnf_error *err)
 {
     if (width > WEBP_MAX_DIMENSION || height > WEBP_MAX_DIMENSION)
@@ -264,6 +279,7 @@ const cnf_codec cnf__codec_webp = {
     .sniff = webp_sniff,
     .probe = webp_probe,
     .decode = webp_decode,
+    .memory = webp_memory,
     .fits = webp_fits,
     .encode = webp_encode,
     .mark = webp_mark,

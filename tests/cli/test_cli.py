@@ -690,7 +690,7 @@ def explain_of_the_lenet_pipeline_matches_line_by_line():
     want = LENET_EXPLAIN.splitlines()
     for i, line in enumerate(want):
         assert i < len(got) and got[i] == line, "line %d: %r, expected %r" % (i + 1, got[i] if i < len(got) else None, line)
-    assert re.match(r"memory estimate: \d+\.\d MiB$", got[len(want)]) and len(got) == len(want) + 2
+    assert re.match(r"memory estimate: \d+\.\d MiB \(\d+ threads?\)$", got[len(want)]) and len(got) == len(want) + 3
     assert re.match(r"work estimate: \d\.\d\de\+05 multiply-adds$", got[len(want) + 1]), got
 
 

@@ -79,6 +79,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (cnf_image_mark(data, size, comment, sizeof comment) && strlen(comment) >= 64)
             abort();
     }
+    /* The decoders' memory is read from the header, within the bytes (any
+     * figure will do: the limits are the caller's). */
+    (void)cnf_decoder_memory(data, size, CNF_IN_IMAGE);
+    (void)cnf_decoder_memory(data, size, CNF_IN_AUTO);
     /* 2^20 pixels: decompression bombs must be refused, not decoded. */
     if (cnf_decode(data, size, CNF_IN_IMAGE, "fuzz", 1u << 20, &img, &e) != CNF_OK)
         return 0;
@@ -86,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const cnf_kernel *ks[1] = {k};
         cnf_layer L;
         cnf_plan *p = NULL;
-        cnf_plan_limits lim = {256u << 20, 0, 0};
+        cnf_plan_limits lim = {256u << 20, 0, 0, 0};
         cnf_layer_init(&L);
         L.kernels = ks;
         L.n_kernels = 1;

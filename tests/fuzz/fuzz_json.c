@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cnf_kernel_free(k);
     if (cnf_pipeline_parse((const char *)data, size, "fuzz.json", NULL, &p, &e) == CNF_OK) {
         cnf_plan *plan = NULL;
-        cnf_plan_limits lim = {64u << 20, 0, 0};
+        cnf_plan_limits lim = {64u << 20, 0, 0, 0};
         if (cnf_plan_create_pipeline(p, 9, 7, 3, 0, &lim, &plan, &e) == CNF_OK) {
             cnf_image in, out;
             if (cnf_image_alloc(&in, 9, 7, 3, 0, &e) == CNF_OK) {

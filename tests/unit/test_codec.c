@@ -7,6 +7,11 @@
 
 /* ------------------------------------------------------------ helpers */
 
+static uint64_t dec_mem(const unsigned char *p, size_t n)
+{
+    return cnf_decoder_memory(p, n, CNF_IN_AUTO);
+}
+
 typedef struct bytes {
     unsigned char *p;
     size_t n;
@@ -394,6 +399,8 @@ static void gif_is_read_as_rgba_through_stb(void)
     cnf_image_free(&img);
     CHECK(every_prefix_sniffs_ok(&b, CNF_IN_IMAGE));
     CHECK_EQ_INT(cnf_input_streams(b.p, b.n, CNF_IN_AUTO), 0);
+    /* stb's frame, background (RGBA) and history: 9 bytes a pixel */
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 2 * 9);
     free(b.p);
 }
 
@@ -413,9 +420,18 @@ static void psd_is_read_through_stb(void)
     CHECK(t_equal(&img, 2, 1, 4, want));
     cnf_image_free(&img);
     CHECK(every_prefix_sniffs_ok(&b, CNF_IN_AUTO));
+    /* stb's RGBA bytes; a raw 16-bit one also its 16-bit samples */
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 2 * 4);
+    b.p[23] = 16;
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 2 * 12);
+    b.p[26 + 12 + 1] = 1; /* RLE: read at 8 bits */
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 2 * 4);
+    b.p[26 + 12 + 1] = 0;
+    b.p[23] = 8;
     /* No channels: refused from the first 14 bytes, as the probe does. */
     b.p[13] = 0;
     CHECK(sniff_fails_as_probe(&b, 14, CNF_IN_AUTO));
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 0);
     free(b.p);
 }
 
@@ -435,7 +451,86 @@ static void hdr_is_read_through_stb(void)
     CHECK(t_equal(&img, 2, 1, 3, want));
     cnf_image_free(&img);
     CHECK(every_prefix_sniffs_ok(&b, CNF_IN_AUTO));
+    /* stb's RGB floats (12 bytes a pixel) and a 4-byte RGBE scanline */
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 2 * 12 + 2 * 4);
     free(b.p);
+}
+
+/* The decoders' own buffers, from the header: a progressive JPEG's
+ * coefficients on top of the rows any JPEG has, an interlaced PNG's RGBA
+ * copy, BMP's and TGA's stb pixels, a TIFF's strip (raw and inflated), a
+ * lossless WebP's copy and ARGB pixels; nothing for a streamed PNG or a
+ * matrix. */
+static void decoder_memory_is_read_from_each_header(void)
+{
+    cnf_image img = t_image(100, 60, 3, 0, NULL), gray = t_image(100, 60, 1, 0, NULL);
+    bytes b;
+    uint64_t base;
+    size_t sof;
+    for (int i = 0; i < 100 * 60 * 3; i++)
+        img.data[i] = (float)(i % 251);
+    for (int i = 0; i < 100 * 60; i++)
+        gray.data[i] = (float)(i % 13);
+    /* Baseline 4:2:0 (libjpeg's default: Y 2x2, Cb and Cr 1x1), then the
+     * same header marked progressive (SOF2): its coefficients are Y's
+     * 13 x 8 blocks (100 x 2 / 16 rounded up, 60 x 2 / 16) rounded up to
+     * 2 x 2, 14 x 8, and Cb's and Cr's 7 x 4, of 128 bytes. */
+    b = b_encode(&img, CNF_OUT_JPG);
+    base = dec_mem(b.p, b.n);
+    CHECK(base > 0);
+    for (sof = 2; sof + 1 < b.n && !(b.p[sof] == 0xff && b.p[sof + 1] == 0xc0); sof++)
+        ;
+    CHECK(sof + 1 < b.n);
+    CHECK_EQ_INT(b.p[sof + 11], 0x22);
+    b.p[sof + 1] = 0xc2;
+    CHECK_EQ_INT(dec_mem(b.p, b.n) - base, (14 * 8 + 2 * 7 * 4) * 128);
+    /* the header only up to the first scan: the figure is the same */
+    {
+        size_t sos = sof;
+        while (sos + 1 < b.n && !(b.p[sos] == 0xff && b.p[sos + 1] == 0xda))
+            sos++;
+        CHECK_EQ_INT(dec_mem(b.p, sos + 20) - base, (14 * 8 + 2 * 7 * 4) * 128);
+        /* cut inside the header: unreadable, 0 */
+        CHECK_EQ_INT(dec_mem(b.p, sof + 4), 0);
+    }
+    free(b.p);
+    b = b_encode(&img, CNF_OUT_BMP);
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 100 * 60 * 3);
+    free(b.p);
+    b = b_encode(&img, CNF_OUT_TGA);
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 100 * 60 * 3);
+    free(b.p);
+    b = b_encode(&img, CNF_OUT_PNG);
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 0);
+    /* IHDR says interlaced (Adam7): the whole image as RGBA8, or RGBA16 */
+    b.p[28] = 1;
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 100 * 60 * 4);
+    b.p[24] = 16;
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 100 * 60 * 8);
+    free(b.p);
+    /* One deflated strip of 100 x 60 bytes, read raw and then inflated */
+    b = b_encode(&gray, CNF_OUT_TIFF);
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 2 * 100 * 60);
+    free(b.p);
+    /* Lossy WebP (a quality given): the RGB copy and 128 bytes a column;
+     * lossless also libwebp's ARGB pixels */
+    b = b_encode(&img, CNF_OUT_WEBP);
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 100 * 60 * 3 + 100 * 128);
+    free(b.p);
+    {
+        cnf_encode_opts o;
+        cnf_error e;
+        cnf_encode_opts_init(&o);
+        CHECK_EQ_INT(cnf_encode(&img, CNF_OUT_WEBP, &o, &b.p, &b.n, NULL, &e), CNF_OK);
+        CHECK_EQ_INT(dec_mem(b.p, b.n), 100 * 60 * (3 + 4) + 100 * 128);
+        free(b.p);
+    }
+    b = b_encode(&img, CNF_OUT_NPY);
+    CHECK_EQ_INT(dec_mem(b.p, b.n), 0);
+    CHECK_EQ_INT(cnf_decoder_memory(b.p, 0, CNF_IN_AUTO), 0);
+    free(b.p);
+    cnf_image_free(&img);
+    cnf_image_free(&gray);
 }
 
 static void pnm_p5_and_p6_are_read_by_our_decoder_with_maxval_scaling(void)
@@ -748,6 +843,7 @@ int main(void)
     RUN(gif_is_read_as_rgba_through_stb);
     RUN(psd_is_read_through_stb);
     RUN(hdr_is_read_through_stb);
+    RUN(decoder_memory_is_read_from_each_header);
     RUN(pnm_p5_and_p6_are_read_by_our_decoder_with_maxval_scaling);
     RUN(matrices_are_read_by_name_and_by_content);
     RUN(the_name_decides_between_image_and_matrix);

@@ -483,7 +483,7 @@ static void memory_limit_refuses_a_plan_before_running(void)
     cnf_layer L;
     cnf_plan *p = NULL;
     cnf_error e;
-    cnf_plan_limits lim = {1 << 20, 0, 0};
+    cnf_plan_limits lim = {1 << 20, 0, 0, 0};
     cnf_layer_init(&L);
     L.kernels = ks;
     L.n_kernels = 1;
@@ -498,7 +498,7 @@ static void memory_limit_refuses_a_plan_before_running(void)
 /* Run a layer on img with limits.portable set as asked; abort on failure. */
 static cnf_image run_path(const cnf_layer *L, const cnf_image *img, int threads, int portable)
 {
-    cnf_plan_limits lim = {0, portable, 0};
+    cnf_plan_limits lim = {0, portable, 0, 0};
     cnf_plan *p = NULL;
     cnf_image out;
     cnf_error e;
@@ -685,7 +685,7 @@ static void fast_paths_give_the_portable_bits(void)
             L.bias = 3;
         }
         {
-            cnf_plan_limits lim = {0, 0, 0};
+            cnf_plan_limits lim = {0, 0, 0, 0};
             cnf_plan *p = NULL;
             cnf_error e;
             if (cnf_plan_create(&L, w, h, c, alpha, &lim, &p, &e) != CNF_OK) {

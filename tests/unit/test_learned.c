@@ -271,7 +271,7 @@ static void the_memory_estimate_counts_dense_weights(void)
                        "\"w.npy\"}]}";
     cnf_pipeline *p;
     cnf_plan *plan = NULL;
-    cnf_plan_limits lim = {0, 0, 0};
+    cnf_plan_limits lim = {0, 0, 0, 0};
     uint64_t need;
     t_write_f32(in_dir("w.npy"), d, 2, w);
     p = pipeline(text);

@@ -105,7 +105,7 @@ static void check_path(const char *spec, int portable, int stride, const char *w
 {
     cnf_kernel *k = t_kernel(spec);
     const cnf_kernel *ks[1] = {k};
-    cnf_plan_limits limits = {0, portable, 0};
+    cnf_plan_limits limits = {0, portable, 0, 0};
     cnf_layer L;
     cnf_plan *p;
     cnf_stage_info si;
@@ -277,7 +277,7 @@ static void memory_estimate_of_a_tall_pipeline_by_hand_and_its_limit(void)
     cnf_layer L;
     cnf_pipeline *pl;
     cnf_plan *p = NULL;
-    cnf_plan_limits limits = {0, 0, 0};
+    cnf_plan_limits limits = {0, 0, 0, 0};
     cnf_error e;
     cnf_layer_init(&L);
     L.pool = CNF_POOL_MAX;
@@ -299,7 +299,12 @@ static void memory_estimate_of_a_tall_pipeline_by_hand_and_its_limit(void)
      * one band [0, 25) needs [0, 50): 50 + 32 rows, at most 50:
      * 50 x 3 x 28 + 32 x 3 x 8 = 4968.  Output band 2175.  25767. */
     p->band_rows = 32;
-    CHECK_EQ_INT(cnf__stream_memory(p), 25767);
+    CHECK_EQ_INT(cnf__stream_memory(p, 2), 25767);
+    /* On one thread the decoder does not run ahead: stage 1's ring is
+     * 64 + 32 rows: 96 x 4 x 44 + 32 x 4 x 8 = 17920; 17920 + 4968 + 2175
+     * = 25063.  Pooling has no scratch: more threads add nothing. */
+    CHECK_EQ_INT(cnf__stream_memory(p, 1), 25063);
+    CHECK_EQ_INT(cnf__stream_memory(p, 8), 25767);
     cnf_plan_free(p);
     limits.max_memory = 28375;
     CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 7, 100, 4, 1, &limits, &p, &e), CNF_OK);
@@ -308,8 +313,69 @@ static void memory_estimate_of_a_tall_pipeline_by_hand_and_its_limit(void)
     CHECK_EQ_INT(cnf_plan_create_pipeline(pl, 7, 100, 4, 1, &limits, &p, &e), CNF_E_TOO_BIG);
     CHECK(p == NULL);
     CHECK_EQ_INT(e.limit, CNF_LIMIT_MEMORY);
-    CHECK(strcmp(e.msg, "the plan needs about 0 MiB, over the memory limit of 0 MiB") == 0);
+    CHECK(strcmp(e.msg, "the plan needs about 0 MiB on 2 threads, over the memory limit of 0 "
+                        "MiB") == 0);
     hand_free(pl);
+}
+
+/* A convolution's scratch (its padded rows, per part of a band) is counted
+ * once per thread, for the thread's share of a band: the estimate for N
+ * threads is the one-thread estimate less one band's scratch plus N parts'
+ * (and the decoder's run-ahead from 2 threads). */
+static void memory_estimate_counts_each_threads_scratch(void)
+{
+    cnf_kernel *k = t_kernel("box:31");
+    const cnf_kernel *ks[1] = {k};
+    cnf_layer L;
+    cnf_plan *p1, *p8, *p0;
+    cnf_plan_limits lim = {0, 0, 0, 1};
+    uint64_t step, sc1, sc8, ahead;
+    const cnf_stage *s;
+    cnf_layer_init(&L);
+    L.kernels = ks;
+    L.n_kernels = 1;
+    L.border = CNF_BORDER_REPLICATE;
+    p1 = plan_layer(&L, 4000, 300, 1, 0, &lim);
+    lim.threads = 8;
+    p8 = plan_layer(&L, 4000, 300, 1, 0, &lim);
+    p0 = plan_layer(&L, 4000, 300, 1, 0, NULL);
+    s = &p1->stages[0];
+    step = (uint64_t)p1->band_rows;
+    CHECK_EQ_INT(step, 32); /* 4000 values a row: bands of 32 rows */
+    sc1 = s->ops->scratch(s, 32);
+    sc8 = s->ops->scratch(s, 4);
+    CHECK(sc1 > 0 && sc8 > 0);
+    /* 4 bands of 32 input rows of 4000 floats and 2 row pointers each */
+    ahead = 4 * 32 * (4000 * 4 + 16);
+    CHECK_EQ_INT(cnf_plan_memory(p8), cnf_plan_memory(p1) - sc1 + 8 * sc8 + ahead);
+    CHECK_EQ_INT(cnf_plan_memory_threads(p1, 8), cnf_plan_memory(p8));
+    CHECK_EQ_INT(cnf_plan_memory_threads(p8, 1), cnf_plan_memory(p1));
+    /* without limits, as for two threads */
+    CHECK_EQ_INT(cnf_plan_memory(p0), cnf_plan_memory_threads(p1, 2));
+    CHECK_EQ_INT(cnf_plan_memory(p0),
+                 cnf_plan_memory(p1) - sc1 + 2 * s->ops->scratch(s, 16) + ahead);
+    /* past 64 threads a band is split in 64 parts at most */
+    CHECK_EQ_INT(cnf_plan_memory_threads(p1, 256), cnf_plan_memory_threads(p1, 64));
+    /* the limit is checked for the planned threads */
+    lim.max_memory = cnf_plan_memory(p1);
+    cnf_plan_free(p8);
+    {
+        cnf_plan *p = NULL;
+        cnf_error e;
+        CHECK_EQ_INT(cnf_plan_create(&L, 4000, 300, 1, 0, &lim, &p, &e), CNF_E_TOO_BIG);
+        CHECK(strstr(e.msg, "on 8 threads") != NULL);
+        lim.threads = 1;
+        CHECK_EQ_INT(cnf_plan_create(&L, 4000, 300, 1, 0, &lim, &p, &e), CNF_OK);
+        cnf_plan_free(p);
+    }
+    {
+        char *text = explain_text(p1);
+        CHECK(strstr(text, " MiB (1 thread)\n") != NULL);
+        free(text);
+    }
+    cnf_plan_free(p1);
+    cnf_plan_free(p0);
+    cnf_kernel_free(k);
 }
 
 /* The band height of a layer of `spec` (n copies, combine none) on a
@@ -557,6 +623,7 @@ int main(void)
     RUN(explain_prints_exact_lines_from_the_stage_info);
     RUN(memory_estimate_of_a_pooling_layer_by_hand);
     RUN(memory_estimate_of_a_tall_pipeline_by_hand_and_its_limit);
+    RUN(memory_estimate_counts_each_threads_scratch);
     RUN(band_height_follows_the_values_in_a_row);
     RUN(a_pipeline_past_the_stage_bound_fails_with_a_clear_error);
     RUN(adding_a_stage_past_the_array_changes_nothing_after_it);
