@@ -697,9 +697,26 @@ typedef struct cnf_pipeline cnf_pipeline;
  * .npy weight file paths inside it are looked up relative to `base_dir`
  * first (may be NULL), then as given.  At most CNF_MAX_LAYERS layers,
  * CNF_MAX_PIPELINE_KERNELS kernels of depth CNF_MAX_PIPELINE_DEPTH per conv
- * layer and CNF_MAX_DENSE_WEIGHTS weights per dense layer. */
+ * layer and CNF_MAX_DENSE_WEIGHTS weights per dense layer.  The weights it
+ * makes are bounded by CNF_DEFAULT_MAX_MEMORY: see cnf_pipeline_parse_ex. */
 cnf_status cnf_pipeline_parse(const char *text, size_t len, const char *name,
                               const char *base_dir, cnf_pipeline **p_ret, cnf_error *err);
+/* cnf_pipeline_parse_ex - cnf_pipeline_parse with the memory the pipeline's
+ * weights may take: at most max_memory bytes (0: no limit), counting each
+ * kernel (its weights as doubles and its own record), each time a kernel
+ * file is named, .npy conv weights as doubles and dense weights and biases
+ * as float32.  A short text can stand for far more memory ("box:255" is
+ * half a MiB of weights), so what is counted is counted before it is made
+ * where its size is known first: every built-in spec of the document before
+ * any layer is read (a document whose specs alone are over the limit fails
+ * having made nothing), a .npy file from its header before its data is
+ * read (its data counts too while it is read).  Over the limit: CNF_E_TOO_BIG
+ * (err.limit CNF_LIMIT_MEMORY) at the line and column where the count
+ * crosses it.  Plans made from the pipeline check their own memory
+ * (cnf_plan_limits.max_memory) on top. */
+cnf_status cnf_pipeline_parse_ex(const char *text, size_t len, const char *name,
+                                 const char *base_dir, uint64_t max_memory, cnf_pipeline **p_ret,
+                                 cnf_error *err);
 /* cnf_pipeline_free - NULL is a no-op. */
 void cnf_pipeline_free(cnf_pipeline *p);
 /* cnf_pipeline_n_layers - number of layers. */

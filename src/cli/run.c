@@ -85,7 +85,7 @@ static int is_builtin_spec(const char *spec)
 }
 
 /* Read and parse a pipeline file; kernel files in it are found beside it first. */
-int load_pipeline_file(const char *spec, cnf_pipeline **pl_ret)
+int load_pipeline_file(const char *spec, uint64_t max_memory, cnf_pipeline **pl_ret)
 {
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -114,7 +114,8 @@ int load_pipeline_file(const char *spec, cnf_pipeline **pl_ret)
         return EXIT_USAGE;
     }
     memset(&err, 0, sizeof err);
-    if (cnf_pipeline_parse((const char *)buf, len, path, dir, pl_ret, &err) != CNF_OK) {
+    if (cnf_pipeline_parse_ex((const char *)buf, len, path, dir, max_memory, pl_ret, &err) !=
+        CNF_OK) {
         free(buf);
         return msg_cnf(&err, spec);
     }
@@ -127,7 +128,7 @@ int load_pipeline_file(const char *spec, cnf_pipeline **pl_ret)
 static int load_pipeline(run_setup *s)
 {
     cnf_error err;
-    int rc = load_pipeline_file(s->o->pipeline, &s->pipeline);
+    int rc = load_pipeline_file(s->o->pipeline, s->o->max_memory, &s->pipeline);
     if (rc == 0 && s->o->layers && cnf_pipeline_keep(s->pipeline, s->o->layers, &err) != CNF_OK)
         rc = msg_cnf(&err, "--layers");
     if (rc == 0 && cnf_pipeline_check_weights(s->pipeline, &err) != CNF_OK)
@@ -153,6 +154,32 @@ static int load_kernel(run_setup *s, int i, const char *spec, const char *word)
     return EXIT_OK;
 }
 
+/* The bytes of kernel k's weights (both of a composite's). */
+static uint64_t kernel_bytes(const cnf_kernel *k)
+{
+    if (cnf_kernel_is_composite(k))
+        return kernel_bytes(cnf_kernel_part(k, 0)) + kernel_bytes(cnf_kernel_part(k, 1));
+    return (uint64_t)cnf_kernel_width(k) * (uint64_t)cnf_kernel_height(k) *
+           (uint64_t)cnf_kernel_depth(k) * sizeof(double);
+}
+
+/* The kernels made so far within --max-memory: a bank names the same kernel file as often
+ * as it likes, and each copy is held (exit 1 past the limit, as a plan over it). */
+static int kernels_fit(const run_setup *s)
+{
+    uint64_t bytes = 0;
+    for (int i = 0; i < s->n_kernels; i++)
+        bytes += kernel_bytes(s->kernels[i]);
+    if (s->o->max_memory && bytes > s->o->max_memory) {
+        msg_error("--kernel",
+                  "the kernels' weights take %.1f MiB, over the memory limit of %.1f MiB (raise "
+                  "it with --max-memory)",
+                  (double)bytes / 1048576.0, (double)s->o->max_memory / 1048576.0);
+        return EXIT_FAILURE_RUN;
+    }
+    return EXIT_OK;
+}
+
 /* Parse the -k specs (a lone sobel/prewitt/scharr is its _v/_h pair combined
  * by magnitude). */
 static int load_kernels(run_setup *s)
@@ -172,7 +199,7 @@ static int load_kernels(run_setup *s)
         const char *spec = is_builtin_spec(o->kernels[i])
                                ? o->kernels[i]
                                : find_data_file(o->kernels[i], found, sizeof found);
-        if ((rc = load_kernel(s, i, spec, NULL)) != 0)
+        if ((rc = load_kernel(s, i, spec, NULL)) != 0 || (rc = kernels_fit(s)) != 0)
             return rc;
     }
     return EXIT_OK;
