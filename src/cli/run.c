@@ -314,15 +314,22 @@ static int load_input(job *j)
     return EXIT_OK;
 }
 
+/* The plan of layer L (or of the pipeline); for --explain a dry one, which builds none of the
+ * plan's tables and reports its limits instead of refusing them. */
 static cnf_status plan_layer(const job *j, const cnf_layer *L, cnf_plan **p, cnf_error *err)
 {
     cnf_plan_limits lim;
+    memset(&lim, 0, sizeof lim);
     lim.max_memory = j->o->max_memory;
     lim.portable = j->o->portable;
     lim.max_work = j->o->max_work;
     memset(err, 0, sizeof *err);
+    if (j->s->pipeline && j->o->explain)
+        return cnf_plan_create_pipeline_dry(j->s->pipeline, j->w, j->h, j->c, j->a, &lim, p, err);
     if (j->s->pipeline)
         return cnf_plan_create_pipeline(j->s->pipeline, j->w, j->h, j->c, j->a, &lim, p, err);
+    if (j->o->explain)
+        return cnf_plan_create_dry(L, j->w, j->h, j->c, j->a, &lim, p, err);
     return cnf_plan_create(L, j->w, j->h, j->c, j->a, &lim, p, err);
 }
 
@@ -369,9 +376,17 @@ static int make_plans(job *j)
     }
     if (j->o->explain) {
         for (int i = 0; i < j->n_plans; i++) {
+            cnf_limit over = cnf_plan_over_limit(j->plans[i]);
             if (j->n_plans > 1)
                 printf("%skernel %d (%s):\n", i ? "\n" : "", i, s->names[i]);
             cnf_plan_explain(j->plans[i], stdout);
+            /* Explained all the same; a run would stop here. */
+            if (over == CNF_LIMIT_MEMORY)
+                msg_warn(j->in_path, "the plan is over the memory limit: a run is refused "
+                                     "(raise it with --max-memory)");
+            else if (over == CNF_LIMIT_WORK)
+                msg_warn(j->in_path, "the plan is over the work limit: a run is refused (raise "
+                                     "it with --max-work)");
         }
         return -1;
     }

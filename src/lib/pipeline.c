@@ -109,15 +109,15 @@ static const key_value *value(const layer_reader *r, const char *name)
 
 /* ------------------------------------------------------------- weights */
 
-/* The memory-limit error at offset off, where `more` bytes would have joined wb->used. */
-static cnf_status over_budget(const cnf_jdoc *d, const weight_budget *wb, uint64_t more,
-                              size_t off)
+/* The memory-limit error at offset off: the weights pass wb->max there, taking `total` bytes
+ * (what the words `what` say). */
+static cnf_status over_budget(const cnf_jdoc *d, const weight_budget *wb, uint64_t total,
+                              const char *what, size_t off)
 {
     cnf_status st = cnf__jdoc_fail(d, CNF_E_TOO_BIG, off,
-                                   "the pipeline's weights would take %.1f MiB with this, over "
-                                   "the memory limit of %.1f MiB",
-                                   (double)wb->used / 1048576.0 + (double)more / 1048576.0,
-                                   (double)wb->max / 1048576.0);
+                                   "the pipeline's weights pass the memory limit of %.1f MiB "
+                                   "here: %s %.1f MiB",
+                                   (double)wb->max / 1048576.0, what, (double)total / 1048576.0);
     if (d->err)
         d->err->limit = CNF_LIMIT_MEMORY;
     return st;
@@ -131,7 +131,7 @@ static cnf_status take_weights(const layer_reader *r, uint64_t keep, uint64_t pa
     weight_budget *wb = r->wb;
     if (wb->max && (keep > wb->max || passing > wb->max - keep ||
                     wb->used > wb->max - keep - passing))
-        return over_budget(r->d, wb, keep + passing, off);
+        return over_budget(r->d, wb, wb->used + keep + passing, "with this one they take", off);
     wb->used += keep;
     return CNF_OK;
 }
@@ -975,6 +975,8 @@ static cnf_status count_builtins(const cnf_jdoc *d, const cnf_jval *layers, size
     cnf_jval at[N_CONV_KEYS], *ks;
     cnf_jdoc quiet = *d;
     cnf_status st = CNF_OK;
+    uint64_t total = wb->used;
+    size_t cross = 0; /* the offset of the spec where the count passes the limit */
     int kernels = 0;
     quiet.err = NULL;
     for (int k = 0; k < N_CONV_KEYS; k++) {
@@ -993,16 +995,17 @@ static cnf_status count_builtins(const cnf_jdoc *d, const cnf_jval *layers, size
             !cnf__jnode_is_array(at[kernels].node))
             continue;
         m = cnf__jdoc_elements(d, at[kernels], ks, CNF_MAX_PIPELINE_KERNELS);
-        for (size_t j = 0; j < m && j < CNF_MAX_PIPELINE_KERNELS && st == CNF_OK; j++) {
+        for (size_t j = 0; j < m && j < CNF_MAX_PIPELINE_KERNELS; j++) {
             const char *spec = cnf__jnode_string(ks[j].node);
-            uint64_t bytes = spec ? builtin_bytes(spec) : 0;
-            if (wb->max && wb->used + bytes > wb->max)
-                st = over_budget(d, wb, bytes, ks[j].off);
-            else
-                wb->used += bytes;
+            total += spec ? builtin_bytes(spec) : 0;
+            if (!cross && wb->max && total > wb->max)
+                cross = ks[j].off;
         }
     }
     free(ks);
+    if (cross)
+        return over_budget(d, wb, total, "its built-in kernels alone take", cross);
+    wb->used = total;
     return st;
 }
 
