@@ -1020,7 +1020,11 @@ static int fill_map(conv_map *mp, const cnf_kernel *k, int first, int count, int
     /* The fast path's conditions (see the top of the file), tap by tap. */
     mp->exact = 1;
     mp->wabs = 0;
-    for (int ci = 0; ci < count; ci++) {
+    /* A 2-D kernel has the same taps on every plane it reads: made once, then copied.  wabs
+     * only matters when exact, and then it is a sum of integers below 2^53 (each below 2^24,
+     * at most 255 x 255 x CNF_MAX_PIPELINE_DEPTH of them), so count times one plane's sum is
+     * the sum tap by tap. */
+    for (int ci = 0; ci < (k->is3d ? count : 1); ci++) {
         const double *w = k->weights + (size_t)(k->is3d ? ci : 0) * plane_w;
         for (int i = 0; i < k->h; i++)
             for (int j = 0; j < k->w; j++) {
@@ -1040,6 +1044,14 @@ static int fill_map(conv_map *mp, const cnf_kernel *k, int first, int count, int
                 mp->wabs += fabs(v);
             }
     }
+    for (int ci = 1; !k->is3d && ci < count; ci++) {
+        mp->tap_count[ci] = mp->tap_count[0];
+        if (mp->taps)
+            memcpy(mp->taps + (size_t)ci * (size_t)mp->tap_count[0], mp->taps,
+                   (size_t)mp->tap_count[0] * sizeof *mp->taps);
+    }
+    if (!k->is3d)
+        mp->wabs *= count;
     mp->sep = 0;
     if (mp->exact && !k->is3d && count == 1) {
         double *col = malloc(sizeof(double) * (size_t)k->h), *row = malloc(sizeof(double) * (size_t)k->w);

@@ -24,6 +24,9 @@ import harness  # noqa: E402
 BIN = os.path.abspath(os.environ.get("CNNFILTER_BIN", os.path.join(ROOT, "build", "cnnfilter")))
 TMP = tempfile.mkdtemp(prefix="cnnfilter-cli-")
 SAMPLES = os.path.join(ROOT, "samples")
+# Under ASan (freed memory kept in quarantine) or valgrind (make valgrind) a peak RSS is the
+# checker's as much as the program's.
+CHECKER = bool(os.environ.get("CNNFILTER_ASAN") or os.environ.get("CNNFILTER_REAL_BIN"))
 
 
 def path(name):
@@ -573,7 +576,8 @@ def a_kernel_file_counts_each_time_it_is_named():
     assert re.match(r"cnnfilter: names\.json:\d+:5: the pipeline's weights pass the memory limit "
                     r"of 64\.0 MiB here: with this one they take 64\.\d MiB \(raise it with "
                     r"--max-memory\)$", line), line
-    assert peak < idle + 96 * 1024, (peak, idle)  # KiB: up to the limit, never the 508 MiB
+    if not CHECKER:  # each name reads the file again: the checkers keep what was freed
+        assert peak < idle + 96 * 1024, (peak, idle)  # KiB: up to the limit, never the 508 MiB
     args = []
     for _ in range(64):
         args += ["-k", "k255.json"]
