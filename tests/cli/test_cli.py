@@ -570,22 +570,22 @@ def a_kernel_file_counts_each_time_it_is_named():
                                    indent=1))
     idle = idle_peak()
     rc, _, err, peak = harness.run_peak(
-        [BIN, "--pipeline", "names.json", "--max-memory", "16M", src, "kf_n.png"], TMP)
+        [BIN, "--pipeline", "names.json", "--max-memory", "4M", src, "kf_n.png"], TMP)
     assert rc == 1, err
     line = one_error_line(err, "cnnfilter: names.json:")
     assert re.match(r"cnnfilter: names\.json:\d+:5: the pipeline's weights pass the memory limit "
-                    r"of 16\.0 MiB here: with this one they take 16\.\d MiB \(raise it with "
+                    r"of 4\.0 MiB here: with this one they take 4\.\d MiB \(raise it with "
                     r"--max-memory\)$", line), line
     if not CHECKER:  # each name reads the file again: the checkers keep what was freed
-        assert peak < idle + 40 * 1024, (peak, idle)  # KiB: up to the limit, never the 508 MiB
+        assert peak < idle + 24 * 1024, (peak, idle)  # KiB: up to the limit, never the 508 MiB
     args = []
     for _ in range(64):
         args += ["-k", "k255.json"]
-    # 17 kernels of 255 x 255 doubles are 8.4 MiB
-    rc, _, err = run(*args, "--max-memory", "8M", src, "kf_{index}.png")
+    # 5 kernels of 255 x 255 doubles are 2.5 MiB
+    rc, _, err = run(*args, "--max-memory", "2M", src, "kf_{index}.png")
     assert rc == 1, err
-    one_error_line(err, "cnnfilter: --kernel: the kernels' weights take 8.4 MiB, over the memory "
-                        "limit of 8.0 MiB (raise it with --max-memory)")
+    one_error_line(err, "cnnfilter: --kernel: the kernels' weights take 2.5 MiB, over the memory "
+                        "limit of 2.0 MiB (raise it with --max-memory)")
     assert not os.path.exists(path("kf_n.png")) and not os.path.exists(path("kf_0.png"))
 
 
