@@ -16,8 +16,10 @@
  * kernel file's name a copy of that file's kernel each time it is named), so every kernel,
  * weight file and dense layer is counted, before it is made when its size is known first.
  * The built-in specs of the whole document are counted before any layer is read, so a
- * document they take over the limit fails having made nothing.  Top-level "classes" are kept, "training" (what `train` recorded) is only checked to
- * be an object, "name" and "description" are kept so that pipeline_json.c writes them back. */
+ * document they take over the limit fails having made nothing.
+ *
+ * Top-level "classes" are kept, "training" (what `train` recorded) is only checked to be an
+ * object, "name" and "description" are kept so that pipeline_json.c writes them back. */
 #include "builtin.h"
 #include "json_doc.h"
 #include "kernel_json.h"
