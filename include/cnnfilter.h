@@ -630,10 +630,34 @@ typedef struct cnf_plan_limits {
 /* cnf_plan_create - plan one layer for an input of the given shape.  Fails
  * with CNF_E_USAGE for inconsistent options (e.g. a 3-D kernel whose depth
  * does not match), CNF_E_EMPTY when no output pixel remains, CNF_E_TOO_BIG
- * when the memory estimate is over the limit. */
+ * when the memory estimate is over the limit.  With a memory or work limit
+ * the plan is first made dry (see cnf_plan_create_dry) and checked, so a
+ * plan over a limit is refused before any of its tables is built. */
 cnf_status cnf_plan_create(const cnf_layer *layer, int width, int height, int channels,
                            int has_alpha, const cnf_plan_limits *limits,
                            cnf_plan **plan_ret, cnf_error *err);
+/* cnf_plan_create_dry - the plan cnf_plan_create would make, to describe
+ * only: the same stages, shapes, parameters, paths and memory and work
+ * estimates (cnf_plan_explain prints the same text), made without what
+ * only running needs (the convolutions' tap tables, 16 bytes per weight
+ * and input map, and the dense layers' copies of their weights), so it
+ * costs a few small records per stage whatever the estimate.  Its limits
+ * are reported, not refused: cnf_plan_over_limit says which one the plan
+ * is over, and cnf_plan_explain says it after the estimate.  It fails as
+ * cnf_plan_create does for any other reason.  cnf_plan_run and
+ * cnf_plan_stream refuse a dry plan (CNF_E_USAGE). */
+cnf_status cnf_plan_create_dry(const cnf_layer *layer, int width, int height, int channels,
+                               int has_alpha, const cnf_plan_limits *limits,
+                               cnf_plan **plan_ret, cnf_error *err);
+/* cnf_plan_is_dry - 1 for a plan made by cnf_plan_create_dry or
+ * cnf_plan_create_pipeline_dry, which describes and never runs. */
+int cnf_plan_is_dry(const cnf_plan *p);
+/* cnf_plan_over_limit - the limit a dry plan's estimates are over:
+ * CNF_LIMIT_MEMORY (cnf_plan_memory over max_memory, said first when both
+ * are), CNF_LIMIT_WORK (cnf_plan_work over max_work), or CNF_LIMIT_NONE;
+ * always CNF_LIMIT_NONE for a plan made to run (it would have been
+ * refused). */
+cnf_limit cnf_plan_over_limit(const cnf_plan *p);
 /* cnf_plan_free - NULL is a no-op. */
 void cnf_plan_free(cnf_plan *p);
 /* cnf_plan_output_shape - the shape cnf_plan_run() will produce. */
@@ -671,7 +695,10 @@ uint64_t cnf_plan_memory_threads(const cnf_plan *p, int threads);
  * taps; one per output value of every other stage.  Checked against
  * cnf_plan_limits.max_work when the plan is made. */
 uint64_t cnf_plan_work(const cnf_plan *p);
-/* cnf_plan_explain - print each stage, its shapes and the size arithmetic. */
+/* cnf_plan_explain - print each stage, its shapes and the size arithmetic,
+ * then the parameters and the memory and work estimates; for a dry plan
+ * over a limit, the estimate's line goes on ", over the memory limit of N
+ * MiB: a run is refused" (or the work limit). */
 void cnf_plan_explain(const cnf_plan *p, FILE *out);
 
 /* cnf_stage_info - one stage of a plan, as cnf_plan_explain prints it.
@@ -796,9 +823,26 @@ typedef struct cnf_pipeline cnf_pipeline;
  * .npy weight file paths inside it are looked up relative to `base_dir`
  * first (may be NULL), then as given.  At most CNF_MAX_LAYERS layers,
  * CNF_MAX_PIPELINE_KERNELS kernels of depth CNF_MAX_PIPELINE_DEPTH per conv
- * layer and CNF_MAX_DENSE_WEIGHTS weights per dense layer. */
+ * layer and CNF_MAX_DENSE_WEIGHTS weights per dense layer.  The weights it
+ * makes are bounded by CNF_DEFAULT_MAX_MEMORY: see cnf_pipeline_parse_ex. */
 cnf_status cnf_pipeline_parse(const char *text, size_t len, const char *name,
                               const char *base_dir, cnf_pipeline **p_ret, cnf_error *err);
+/* cnf_pipeline_parse_ex - cnf_pipeline_parse with the memory the pipeline's
+ * weights may take: at most max_memory bytes (0: no limit), counting each
+ * kernel (its weights as doubles and its own record), each time a kernel
+ * file is named, .npy conv weights as doubles and dense weights and biases
+ * as float32.  A short text can stand for far more memory ("box:255" is
+ * half a MiB of weights), so what is counted is counted before it is made
+ * where its size is known first: every built-in spec of the document before
+ * any layer is read (a document whose specs alone are over the limit fails
+ * having made nothing), a .npy file from its header before its data is
+ * read (its data counts too while it is read).  Over the limit: CNF_E_TOO_BIG
+ * (err.limit CNF_LIMIT_MEMORY) at the line and column where the count
+ * crosses it.  Plans made from the pipeline check their own memory
+ * (cnf_plan_limits.max_memory) on top. */
+cnf_status cnf_pipeline_parse_ex(const char *text, size_t len, const char *name,
+                                 const char *base_dir, uint64_t max_memory, cnf_pipeline **p_ret,
+                                 cnf_error *err);
 /* cnf_pipeline_free - NULL is a no-op. */
 void cnf_pipeline_free(cnf_pipeline *p);
 /* cnf_pipeline_n_layers - number of layers. */
@@ -815,6 +859,12 @@ cnf_status cnf_pipeline_keep(cnf_pipeline *p, int n, cnf_error *err);
 cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int height, int channels,
                                     int has_alpha, const cnf_plan_limits *limits,
                                     cnf_plan **plan_ret, cnf_error *err);
+/* cnf_plan_create_pipeline_dry - the plan of a pipeline to describe only,
+ * as cnf_plan_create_dry is for one layer. */
+cnf_status cnf_plan_create_pipeline_dry(const cnf_pipeline *pl, int width, int height,
+                                        int channels, int has_alpha,
+                                        const cnf_plan_limits *limits, cnf_plan **plan_ret,
+                                        cnf_error *err);
 
 /* ---------------------------------------------------------------- learning
  *

@@ -213,7 +213,8 @@ static int predict_run(const predict_args *a)
     cnf_error err;
     const char *const *names;
     long *confusion = NULL, right = 0;
-    int n_names = 0, n_out = 0, c, h, w, rc = load_pipeline_file(a->pipeline, &pl);
+    int n_names = 0, n_out = 0, c, h, w;
+    int rc = load_pipeline_file(a->pipeline, a->max_memory, &pl);
     memset(&ds, 0, sizeof ds);
     if (rc)
         return rc;

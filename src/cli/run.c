@@ -96,7 +96,7 @@ static int is_builtin_spec(const char *spec)
 }
 
 /* Read and parse a pipeline file; kernel files in it are found beside it first. */
-int load_pipeline_file(const char *spec, cnf_pipeline **pl_ret)
+int load_pipeline_file(const char *spec, uint64_t max_memory, cnf_pipeline **pl_ret)
 {
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -125,7 +125,8 @@ int load_pipeline_file(const char *spec, cnf_pipeline **pl_ret)
         return EXIT_USAGE;
     }
     memset(&err, 0, sizeof err);
-    if (cnf_pipeline_parse((const char *)buf, len, path, dir, pl_ret, &err) != CNF_OK) {
+    if (cnf_pipeline_parse_ex((const char *)buf, len, path, dir, max_memory, pl_ret, &err) !=
+        CNF_OK) {
         free(buf);
         return msg_cnf(&err, spec);
     }
@@ -138,7 +139,7 @@ int load_pipeline_file(const char *spec, cnf_pipeline **pl_ret)
 static int load_pipeline(run_setup *s)
 {
     cnf_error err;
-    int rc = load_pipeline_file(s->o->pipeline, &s->pipeline);
+    int rc = load_pipeline_file(s->o->pipeline, s->o->max_memory, &s->pipeline);
     if (rc == 0 && s->o->layers && cnf_pipeline_keep(s->pipeline, s->o->layers, &err) != CNF_OK)
         rc = msg_cnf(&err, "--layers");
     if (rc == 0 && cnf_pipeline_check_weights(s->pipeline, &err) != CNF_OK)
@@ -164,6 +165,32 @@ static int load_kernel(run_setup *s, int i, const char *spec, const char *word)
     return EXIT_OK;
 }
 
+/* The bytes of kernel k's weights (both of a composite's). */
+static uint64_t kernel_bytes(const cnf_kernel *k)
+{
+    if (cnf_kernel_is_composite(k))
+        return kernel_bytes(cnf_kernel_part(k, 0)) + kernel_bytes(cnf_kernel_part(k, 1));
+    return (uint64_t)cnf_kernel_width(k) * (uint64_t)cnf_kernel_height(k) *
+           (uint64_t)cnf_kernel_depth(k) * sizeof(double);
+}
+
+/* The kernels made so far within --max-memory: a bank names the same kernel file as often
+ * as it likes, and each copy is held (exit 1 past the limit, as a plan over it). */
+static int kernels_fit(const run_setup *s)
+{
+    uint64_t bytes = 0;
+    for (int i = 0; i < s->n_kernels; i++)
+        bytes += kernel_bytes(s->kernels[i]);
+    if (s->o->max_memory && bytes > s->o->max_memory) {
+        msg_error("--kernel",
+                  "the kernels' weights take %.1f MiB, over the memory limit of %.1f MiB (raise "
+                  "it with --max-memory)",
+                  (double)bytes / 1048576.0, (double)s->o->max_memory / 1048576.0);
+        return EXIT_FAILURE_RUN;
+    }
+    return EXIT_OK;
+}
+
 /* Parse the -k specs (a lone sobel/prewitt/scharr is its _v/_h pair combined
  * by magnitude). */
 static int load_kernels(run_setup *s)
@@ -183,7 +210,7 @@ static int load_kernels(run_setup *s)
         const char *spec = is_builtin_spec(o->kernels[i])
                                ? o->kernels[i]
                                : find_data_file(o->kernels[i], found, sizeof found);
-        if ((rc = load_kernel(s, i, spec, NULL)) != 0)
+        if ((rc = load_kernel(s, i, spec, NULL)) != 0 || (rc = kernels_fit(s)) != 0)
             return rc;
     }
     return EXIT_OK;
@@ -324,16 +351,23 @@ static int load_input(job *j)
     return EXIT_OK;
 }
 
+/* The plan of layer L (or of the pipeline); for --explain a dry one, which builds none of the
+ * plan's tables and reports its limits instead of refusing them. */
 static cnf_status plan_layer(const job *j, const cnf_layer *L, cnf_plan **p, cnf_error *err)
 {
     cnf_plan_limits lim;
+    memset(&lim, 0, sizeof lim);
     lim.max_memory = j->o->max_memory;
     lim.portable = j->o->portable;
     lim.max_work = j->o->max_work;
     lim.threads = j->threads;
     memset(err, 0, sizeof *err);
+    if (j->s->pipeline && j->o->explain)
+        return cnf_plan_create_pipeline_dry(j->s->pipeline, j->w, j->h, j->c, j->a, &lim, p, err);
     if (j->s->pipeline)
         return cnf_plan_create_pipeline(j->s->pipeline, j->w, j->h, j->c, j->a, &lim, p, err);
+    if (j->o->explain)
+        return cnf_plan_create_dry(L, j->w, j->h, j->c, j->a, &lim, p, err);
     return cnf_plan_create(L, j->w, j->h, j->c, j->a, &lim, p, err);
 }
 
@@ -380,9 +414,17 @@ static int make_plans(job *j)
     }
     if (j->o->explain) {
         for (int i = 0; i < j->n_plans; i++) {
+            cnf_limit over = cnf_plan_over_limit(j->plans[i]);
             if (j->n_plans > 1)
                 printf("%skernel %d (%s):\n", i ? "\n" : "", i, s->names[i]);
             cnf_plan_explain(j->plans[i], stdout);
+            /* Explained all the same; a run would stop here. */
+            if (over == CNF_LIMIT_MEMORY)
+                msg_warn(j->in_path, "the plan is over the memory limit: a run is refused "
+                                     "(raise it with --max-memory)");
+            else if (over == CNF_LIMIT_WORK)
+                msg_warn(j->in_path, "the plan is over the work limit: a run is refused (raise "
+                                     "it with --max-work)");
         }
         printf("input memory: %.1f MiB while decoding, %.1f MiB held while the plan runs "
                "(%s)\n",

@@ -20,9 +20,10 @@ typedef struct run_setup {
 
 /* load_pipeline_file - read and parse a pipeline (a bare name is also
  * looked up in $CNNFILTER_KERNELS and the installed kernels folder; kernel
- * files it names are found beside it first).  Returns 0, or the exit code
- * after printing the error (usage errors: exit 2). */
-int load_pipeline_file(const char *spec, cnf_pipeline **pl_ret);
+ * files it names are found beside it first), its weights within max_memory
+ * bytes (cnf_pipeline_parse_ex).  Returns 0, or the exit code after
+ * printing the error (usage errors: exit 2). */
+int load_pipeline_file(const char *spec, uint64_t max_memory, cnf_pipeline **pl_ret);
 
 /* run_setup_load - parse the kernels (-k) or the pipeline (--pipeline) once
  * for every file of the run.  Returns 0, or the exit code after printing

@@ -387,7 +387,7 @@ static int train_run(train_args *a)
         const cnf_pipeline *pl;
         const cnf_train_options *t;
     } est;
-    int rc = load_pipeline_file(a->pipeline, &pl);
+    int rc = load_pipeline_file(a->pipeline, a->max_memory, &pl);
     memset(&ds, 0, sizeof ds);
     memset(&val, 0, sizeof val);
     memset(&r, 0, sizeof r);

@@ -296,6 +296,15 @@ static cnf_status parse_size(const builtin *b, const char *spec, const char *lab
     return CNF_OK;
 }
 
+int cnf__builtin_size(const char *spec)
+{
+    const builtin *b = find_builtin(spec);
+    size_req r;
+    if (!b || parse_size(b, spec, "", &r, NULL) != CNF_OK)
+        return 0;
+    return b->fill && !b->w3 ? r.n : 3;
+}
+
 cnf_status cnf__builtin_kernel(const char *spec, const char *label, cnf_kernel **k_ret,
                                cnf_error *err)
 {

@@ -13,4 +13,10 @@ int cnf__builtin_named(const char *spec);
 cnf_status cnf__builtin_kernel(const char *spec, const char *label, cnf_kernel **k_ret,
                                cnf_error *err);
 
+/* cnf__builtin_size - the side of the square kernel a built-in spec NAME[:SIZE[:SIGMA]] makes
+ * (3 for a fixed kernel and for each map of a composite), found from the text alone, without
+ * making the kernel: what a parser counts before it makes one.  0 when spec is not a valid
+ * built-in spec (cnf__builtin_kernel then says why). */
+int cnf__builtin_size(const char *spec);
+
 #endif

@@ -1000,8 +1000,9 @@ static const cnf_stage_ops CONV_OPS = {.need = conv_need, .scratch = conv_scratc
                                        .run = conv_run, .explain = conv_explain,
                                        .path = conv_path, .destroy = conv_destroy};
 
-/* Build map `m` from kernel k reading input planes [first, first+count). */
-static int fill_map(conv_map *mp, const cnf_kernel *k, int first, int count, int flip)
+/* Build map `m` from kernel k reading input planes [first, first+count); a dry map counts its
+ * taps (tap_count) without keeping them (taps NULL). */
+static int fill_map(conv_map *mp, const cnf_kernel *k, int first, int count, int flip, int dry)
 {
     size_t nt = 0;
     int plane_w = k->w * k->h;
@@ -1013,10 +1014,17 @@ static int fill_map(conv_map *mp, const cnf_kernel *k, int first, int count, int
     mp->is3d = k->is3d;
     snprintf(mp->name, sizeof mp->name, "%s", k->name);
     mp->tap_count = calloc((size_t)count, sizeof(int));
-    mp->taps = malloc(sizeof(tap) * (size_t)plane_w * (size_t)count + 1);
-    if (!mp->tap_count || !mp->taps)
+    mp->taps = dry ? NULL : malloc(sizeof(tap) * (size_t)plane_w * (size_t)count + 1);
+    if (!mp->tap_count || (!dry && !mp->taps))
         return 0;
-    for (int ci = 0; ci < count; ci++) {
+    /* The fast path's conditions (see the top of the file), tap by tap. */
+    mp->exact = 1;
+    mp->wabs = 0;
+    /* A 2-D kernel has the same taps on every plane it reads: made once, then copied.  wabs
+     * only matters when exact, and then it is a sum of integers below 2^53 (each below 2^24,
+     * at most 255 x 255 x CNF_MAX_PIPELINE_DEPTH of them), so count times one plane's sum is
+     * the sum tap by tap. */
+    for (int ci = 0; ci < (k->is3d ? count : 1); ci++) {
         const double *w = k->weights + (size_t)(k->is3d ? ci : 0) * plane_w;
         for (int i = 0; i < k->h; i++)
             for (int j = 0; j < k->w; j++) {
@@ -1024,22 +1032,26 @@ static int fill_map(conv_map *mp, const cnf_kernel *k, int first, int count, int
                 double v = w[si * k->w + sj];
                 if (v == 0)
                     continue;
-                mp->taps[nt].i = i;
-                mp->taps[nt].j = j;
-                mp->taps[nt].w = v;
+                if (mp->taps) {
+                    mp->taps[nt].i = i;
+                    mp->taps[nt].j = j;
+                    mp->taps[nt].w = v;
+                }
                 nt++;
                 mp->tap_count[ci]++;
+                if (fabs(v) >= EXACT_F32 || fabs(v) != floor(fabs(v)))
+                    mp->exact = 0;
+                mp->wabs += fabs(v);
             }
     }
-    /* The fast path's conditions (see the top of the file). */
-    mp->exact = 1;
-    mp->wabs = 0;
-    for (size_t t = 0; t < nt; t++) {
-        double a = fabs(mp->taps[t].w);
-        if (a >= EXACT_F32 || a != floor(a))
-            mp->exact = 0;
-        mp->wabs += a;
+    for (int ci = 1; !k->is3d && ci < count; ci++) {
+        mp->tap_count[ci] = mp->tap_count[0];
+        if (mp->taps)
+            memcpy(mp->taps + (size_t)ci * (size_t)mp->tap_count[0], mp->taps,
+                   (size_t)mp->tap_count[0] * sizeof *mp->taps);
     }
+    if (!k->is3d)
+        mp->wabs *= count;
     mp->sep = 0;
     if (mp->exact && !k->is3d && count == 1) {
         double *col = malloc(sizeof(double) * (size_t)k->h), *row = malloc(sizeof(double) * (size_t)k->w);
@@ -1148,7 +1160,8 @@ static int frac_setup(conv_map *mp, const cnf_kernel *k, int flip)
  * over all of them.  The maps of a bank must give one output size: *oh and
  * *ow hold it (-1 before the first map). */
 static cnf_status kernel_maps(conv_impl *c, const cnf_shape *in, const cnf_layer *L,
-                              const cnf_kernel *k, int g, long *oh, long *ow, cnf_error *err)
+                              const cnf_kernel *k, int g, int dry, long *oh, long *ow,
+                              cnf_error *err)
 {
     int colour = c->in_colour, per_channel = c->per_channel;
     if (k->is3d && per_channel)
@@ -1165,7 +1178,7 @@ static cnf_status kernel_maps(conv_impl *c, const cnf_shape *in, const cnf_layer
         conv_map *mp = &c->maps[per_channel ? g * colour + ci : g];
         int first = per_channel ? ci : 0, count = per_channel ? 1 : colour;
         long h, w;
-        if (!fill_map(mp, k, first, count, L->flip))
+        if (!fill_map(mp, k, first, count, L->flip, dry))
             return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
         mp->scale = L->scale;
         mp->bias = k->bias + L->bias;
@@ -1260,7 +1273,7 @@ static void choose_fast_paths(conv_impl *c)
 
 cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L,
                            const cnf_kernel *const *kernels, int n_kernels, int per_channel,
-                           int keep_alpha, int portable, cnf_error *err)
+                           int keep_alpha, int portable, int dry, cnf_error *err)
 {
     conv_impl *c;
     int colour = in->c - in->alpha;
@@ -1290,7 +1303,7 @@ cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *L
         goto fail;
     }
     for (int g = 0; g < n_kernels && st == CNF_OK; g++)
-        st = kernel_maps(c, in, L, kernels[g], g, &oh, &ow, err);
+        st = kernel_maps(c, in, L, kernels[g], g, dry, &oh, &ow, err);
     if (st)
         goto fail;
     if (oh > INT32_MAX || ow > INT32_MAX) {

@@ -443,6 +443,8 @@ cnf_status cnf_plan_stream(const cnf_plan *p, cnf_reader *r, int threads, cnf_ro
         return cnf__fail(err, CNF_E_USAGE, NULL, "image shape differs from the planned one");
     if (p->n_stages == 0)
         return cnf__fail(err, CNF_E_USAGE, NULL, "the plan has no stage");
+    if (p->dry)
+        return cnf__fail(err, CNF_E_USAGE, NULL, "a dry plan describes, it cannot run");
     if (r->whole.data)
         return execute(p, r, &r->whole, NULL, sink, sink_ctx, threads, err);
     return execute(p, r, NULL, NULL, sink, sink_ctx, threads, err);
@@ -457,6 +459,8 @@ cnf_status cnf_plan_run(const cnf_plan *p, const cnf_image *in, int threads, cnf
     if (in->width != p->in.w || in->height != p->in.h || in->channels != p->in.c ||
         in->has_alpha != p->in.alpha)
         return cnf__fail(err, CNF_E_USAGE, NULL, "image shape differs from the planned one");
+    if (p->dry)
+        return cnf__fail(err, CNF_E_USAGE, NULL, "a dry plan describes, it cannot run");
     if (p->n_stages == 0) {
         /* (Only an empty pipeline has no stage, and parsing refuses it.) */
         st = cnf_image_alloc(out, in->width, in->height, in->channels, in->has_alpha, err);

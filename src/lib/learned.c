@@ -123,8 +123,9 @@ cnf_status cnf__flatten_stage(cnf_stage *s, const cnf_shape *in, cnf_error *err)
 
 typedef struct dense_impl {
     int units, n_in;
-    float *w; /* [units][n_in] */
-    float *b; /* [units], or NULL */
+    float *w;  /* [units][n_in]; NULL in a dry stage */
+    float *b;  /* [units], or NULL */
+    int has_b; /* a bias term (b, unless the stage is dry) */
 } dense_impl;
 
 static size_t dense_scratch(const cnf_stage *s, int rows)
@@ -168,7 +169,8 @@ static void dense_run(const cnf_stage *s, const cnf_band *in, const cnf_band *ou
 static void dense_explain(const cnf_stage *s, FILE *f)
 {
     const dense_impl *d = s->impl;
-    fprintf(f, "%d units over %d inputs, y = W x%s\n", d->units, d->n_in, d->b ? " + b" : " (no bias)");
+    fprintf(f, "%d units over %d inputs, y = W x%s\n", d->units, d->n_in,
+            d->has_b ? " + b" : " (no bias)");
 }
 
 static void dense_destroy(cnf_stage *s)
@@ -186,7 +188,7 @@ static const cnf_stage_ops DENSE_OPS = {.need = all_rows, .scratch = dense_scrat
                                         .destroy = dense_destroy};
 
 cnf_status cnf__dense_stage(cnf_stage *s, const cnf_shape *in, int units, int n_in,
-                            const float *w, const float *b, cnf_error *err)
+                            const float *w, const float *b, int dry, cnf_error *err)
 {
     long long n = values_of(in);
     size_t nw = (size_t)units * (size_t)n_in;
@@ -199,18 +201,20 @@ cnf_status cnf__dense_stage(cnf_stage *s, const cnf_shape *in, int units, int n_
                          "its weights take %d inputs, the layer gets %lld (%d x %d x %d)", n_in,
                          n, in->c - in->alpha, in->h, in->w);
     d = calloc(1, sizeof *d);
-    if (d) {
+    if (d && !dry) {
         d->w = malloc(nw * sizeof *d->w);
         d->b = b ? malloc((size_t)units * sizeof *d->b) : NULL;
     }
     s->impl = d;
-    if (!d || !d->w || (b && !d->b)) {
+    if (!d || (!dry && (!d->w || (b && !d->b)))) {
         dense_destroy(s);
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory for %zu weights", nw);
     }
-    memcpy(d->w, w, nw * sizeof *d->w);
-    if (b)
+    if (!dry)
+        memcpy(d->w, w, nw * sizeof *d->w);
+    if (b && !dry)
         memcpy(d->b, b, (size_t)units * sizeof *d->b);
+    d->has_b = b != NULL;
     d->units = units;
     d->n_in = n_in;
     s->out.w = s->out.h = 1;

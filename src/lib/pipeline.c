@@ -9,8 +9,18 @@
  * Learned layers (cnnfilter(1), learning) have rows like the others: dense, flatten, softmax,
  * affine, and conv layers whose kernels are given by shape only (weights to be learned) or by
  * a .npy file as PyTorch stores them.  Weights in files are read by pipeline_weights.c, shape
- * first.  Top-level "classes" are kept, "training" (what `train` recorded) is only checked to
- * be an object, "name" and "description" are kept so that pipeline_json.c writes them back. */
+ * first.
+ *
+ * The weights are bounded by the caller's memory limit as they are read (weight_budget): a
+ * few bytes of text can stand for much more memory ("box:255" is half a MiB of weights, a
+ * kernel file's name a copy of that file's kernel each time it is named), so every kernel,
+ * weight file and dense layer is counted, before it is made when its size is known first.
+ * The built-in specs of the whole document are counted before any layer is read, so a
+ * document they take over the limit fails having made nothing.
+ *
+ * Top-level "classes" are kept, "training" (what `train` recorded) is only checked to be an
+ * object, "name" and "description" are kept so that pipeline_json.c writes them back. */
+#include "builtin.h"
 #include "json_doc.h"
 #include "kernel_json.h"
 #include "pipeline_weights.h"
@@ -73,9 +83,17 @@ typedef struct layer_type {
     cnf_status (*parse)(layer_reader *r, cnf_pl_layer *L); /* the values into L */
 } layer_type;
 
+/* The bytes of weights the pipeline holds, against the caller's limit (cnf_pipeline_parse_ex). */
+typedef struct weight_budget {
+    uint64_t max;  /* 0: no limit */
+    uint64_t used; /* what is made so far, and every built-in spec of the document (counted
+                    * first, by count_builtins) */
+} weight_budget;
+
 /* One layer being read. */
 struct layer_reader {
     const cnf_jdoc *d;
+    weight_budget *wb;
     const char *base_dir;
     const layer_type *row;
     size_t off; /* the layer object */
@@ -89,6 +107,62 @@ static const key_value *value(const layer_reader *r, const char *name)
         if (strcmp(r->row->keys[k].name, name) == 0)
             return &r->vals[k];
     return NULL;
+}
+
+/* ------------------------------------------------------------- weights */
+
+/* The memory-limit error at offset off: the weights pass wb->max there, taking `total` bytes
+ * (what the words `what` say). */
+static cnf_status over_budget(const cnf_jdoc *d, const weight_budget *wb, uint64_t total,
+                              const char *what, size_t off)
+{
+    cnf_status st = cnf__jdoc_fail(d, CNF_E_TOO_BIG, off,
+                                   "the pipeline's weights pass the memory limit of %.1f MiB "
+                                   "here: %s %.1f MiB",
+                                   (double)wb->max / 1048576.0, what, (double)total / 1048576.0);
+    if (d->err)
+        d->err->limit = CNF_LIMIT_MEMORY;
+    return st;
+}
+
+/* Count `keep` bytes the pipeline will hold and `passing` bytes held only while they are made
+ * (a .npy file's data), for what stands at offset off. */
+static cnf_status take_weights(const layer_reader *r, uint64_t keep, uint64_t passing,
+                               size_t off)
+{
+    weight_budget *wb = r->wb;
+    if (wb->max && (keep > wb->max || passing > wb->max - keep ||
+                    wb->used > wb->max - keep - passing))
+        return over_budget(r->d, wb, wb->used + keep + passing, "with this one they take", off);
+    wb->used += keep;
+    return CNF_OK;
+}
+
+/* The bytes kernel k holds: itself, its weights, a composite's pair. */
+static uint64_t kernel_bytes(const cnf_kernel *k)
+{
+    if (k->pair[0])
+        return sizeof *k + kernel_bytes(k->pair[0]) + kernel_bytes(k->pair[1]);
+    return sizeof *k + (uint64_t)k->w * (uint64_t)k->h * (uint64_t)k->depth * sizeof(double);
+}
+
+/* The bytes the kernel of a built-in spec will hold, from its text alone; 0 when spec is no
+ * valid built-in spec (a file, an inline matrix, or a mistake the parser reports). */
+static uint64_t builtin_bytes(const char *spec)
+{
+    const char *v, *h;
+    uint64_t side = (uint64_t)cnf__builtin_size(spec);
+    if (!side)
+        return 0;
+    if (cnf_kernel_composite(spec, &v, &h))
+        return 3 * sizeof(cnf_kernel) + 2 * side * side * sizeof(double);
+    return sizeof(cnf_kernel) + side * side * sizeof(double);
+}
+
+/* The raw data a .npy tensor reads when loaded (0 for a JSON array, read already). */
+static uint64_t raw_bytes(const cnf_tensor *t)
+{
+    return t->f ? (uint64_t)t->count * (uint64_t)t->a.esize : 0;
 }
 
 /* ---------------------------------------------------------------- conv */
@@ -113,8 +187,18 @@ static cnf_status kernel_spec(const layer_reader *r, const char *spec, size_t of
         }
     }
     st = cnf_kernel_parse(use, "kernel", k_ret, &e);
-    if (st == CNF_OK)
-        return CNF_OK;
+    if (st == CNF_OK) {
+        /* A built-in spec was counted with the document (count_builtins); anything else is
+         * counted now it is made: a kernel file each time it is named. */
+        if (use == spec && builtin_bytes(spec) > 0)
+            return CNF_OK;
+        st = take_weights(r, kernel_bytes(*k_ret), 0, off);
+        if (st) {
+            cnf_kernel_free(*k_ret);
+            *k_ret = NULL;
+        }
+        return st;
+    }
     if (e.subject == CNF_SUBJECT_SPEC) {
         /* A built-in or inline spec: report it where it stands in the pipeline. */
         cnf__jdoc_fail(r->d, st, off, "kernel \"%.60s\": %s", spec, e.msg);
@@ -124,6 +208,18 @@ static cnf_status kernel_spec(const layer_reader *r, const char *spec, size_t of
     }
     if (r->d->err)
         *r->d->err = e;
+    return st;
+}
+
+/* A kernel object {"weights": [...], ...}; its weights are text of the document, so they are
+ * counted once made. */
+static cnf_status kernel_object(const layer_reader *r, cnf_jval v, cnf_kernel **k_ret)
+{
+    cnf_status st = cnf__kernel_from_object_deep(r->d, v, "", CNF_MAX_PIPELINE_DEPTH, k_ret);
+    if (st == CNF_OK && (st = take_weights(r, kernel_bytes(*k_ret), 0, v.off)) != CNF_OK) {
+        cnf_kernel_free(*k_ret);
+        *k_ret = NULL;
+    }
     return st;
 }
 
@@ -219,8 +315,7 @@ static cnf_status conv_kernels(layer_reader *r, cnf_pl_layer *L, const layer_key
         if (spec)
             st = kernel_spec(r, spec, ks[i].off, &L->kernels[i]);
         else if (cnf__jnode_is_object(ks[i].node))
-            st = cnf__kernel_from_object_deep(r->d, ks[i], "", CNF_MAX_PIPELINE_DEPTH,
-                                              &L->kernels[i]);
+            st = kernel_object(r, ks[i], &L->kernels[i]);
         else
             st = cnf__jdoc_fail(r->d, CNF_E_USAGE, ks[i].off,
                                 "a kernel must be a spec string or a kernel object");
@@ -290,6 +385,10 @@ static cnf_status conv_weights(layer_reader *r, cnf_pl_layer *L, const layer_key
     if (st)
         return st;
     st = conv_weights_shape(&t);
+    if (st == CNF_OK)
+        st = take_weights(r, (uint64_t)t.dims[0] * sizeof(cnf_kernel) +
+                                 (uint64_t)t.count * sizeof(double),
+                          raw_bytes(&t), v->at.off);
     if (st == CNF_OK)
         st = cnf__tensor_load(&t);
     if (st == CNF_OK)
@@ -514,6 +613,10 @@ static cnf_status dense_weights(layer_reader *r, cnf_pl_layer *L, const layer_ke
     if (st)
         return st;
     st = dense_weights_shape(&t, value(r, "units")->i);
+    /* The weights as float32 and a bias for each unit. */
+    if (st == CNF_OK)
+        st = take_weights(r, ((uint64_t)t.count + (uint64_t)value(r, "units")->i) * sizeof(float),
+                          raw_bytes(&t), v->at.off);
     if (st == CNF_OK)
         st = cnf__tensor_load(&t);
     if (st == CNF_OK)
@@ -681,8 +784,8 @@ static cnf_status find_row(const cnf_jdoc *d, cnf_jval node, int index, const la
                           list);
 }
 
-static cnf_status parse_layer(const cnf_jdoc *d, const char *base_dir, cnf_jval node, int index,
-                              cnf_pl_layer *L)
+static cnf_status parse_layer(const cnf_jdoc *d, weight_budget *wb, const char *base_dir,
+                              cnf_jval node, int index, cnf_pl_layer *L)
 {
     layer_reader r;
     const char *names[MAX_KEYS];
@@ -697,6 +800,7 @@ static cnf_status parse_layer(const cnf_jdoc *d, const char *base_dir, cnf_jval 
                               index + 1);
     memset(&r, 0, sizeof r);
     r.d = d;
+    r.wb = wb;
     r.base_dir = base_dir;
     r.off = node.off;
     st = find_row(d, node, index, &r.row);
@@ -862,9 +966,62 @@ static cnf_status read_top(const cnf_jdoc *d, const cnf_jval *top, cnf_pipeline 
     return CNF_OK;
 }
 
+/* The weights of every built-in spec in the conv layers' "kernels", counted before any layer
+ * is read: a document whose specs alone are over the limit fails at the spec that crosses it,
+ * having made nothing.  Layers that are not well-formed are left to parse_layer to report. */
+static cnf_status count_builtins(const cnf_jdoc *d, const cnf_jval *layers, size_t n,
+                                 weight_budget *wb)
+{
+    enum { N_CONV_KEYS = sizeof CONV_KEYS / sizeof CONV_KEYS[0] };
+    const char *names[N_CONV_KEYS];
+    cnf_jval at[N_CONV_KEYS], *ks;
+    cnf_jdoc quiet = *d;
+    cnf_status st = CNF_OK;
+    uint64_t total = wb->used;
+    size_t cross = 0; /* the offset of the spec where the count passes the limit */
+    int kernels = 0;
+    quiet.err = NULL;
+    for (int k = 0; k < N_CONV_KEYS; k++) {
+        names[k] = CONV_KEYS[k].name;
+        if (strcmp(names[k], "kernels") == 0)
+            kernels = k;
+    }
+    ks = malloc(CNF_MAX_PIPELINE_KERNELS * sizeof *ks);
+    if (!ks)
+        return cnf__jdoc_fail(d, CNF_E_NOMEM, d->start, "out of memory");
+    for (size_t i = 0; i < n && st == CNF_OK; i++) {
+        const char *type = cnf__jnode_string(cnf__jnode_member(layers[i].node, "type"));
+        size_t m;
+        if (!type || strcmp(type, "conv") != 0 ||
+            cnf__jdoc_keys(&quiet, layers[i], names, N_CONV_KEYS, "", at) != CNF_OK ||
+            !cnf__jnode_is_array(at[kernels].node))
+            continue;
+        m = cnf__jdoc_elements(d, at[kernels], ks, CNF_MAX_PIPELINE_KERNELS);
+        for (size_t j = 0; j < m && j < CNF_MAX_PIPELINE_KERNELS; j++) {
+            const char *spec = cnf__jnode_string(ks[j].node);
+            total += spec ? builtin_bytes(spec) : 0;
+            if (!cross && wb->max && total > wb->max)
+                cross = ks[j].off;
+        }
+    }
+    free(ks);
+    if (cross)
+        return over_budget(d, wb, total, "its built-in kernels alone take", cross);
+    wb->used = total;
+    return st;
+}
+
 cnf_status cnf_pipeline_parse(const char *text, size_t len, const char *name,
                               const char *base_dir, cnf_pipeline **p_ret, cnf_error *err)
 {
+    return cnf_pipeline_parse_ex(text, len, name, base_dir, CNF_DEFAULT_MAX_MEMORY, p_ret, err);
+}
+
+cnf_status cnf_pipeline_parse_ex(const char *text, size_t len, const char *name,
+                                 const char *base_dir, uint64_t max_memory, cnf_pipeline **p_ret,
+                                 cnf_error *err)
+{
+    weight_budget wb = {max_memory, 0};
     cnf_jdoc d;
     cnf_jval top[N_PIPELINE_KEYS], layers[CNF_MAX_LAYERS], root;
     cnf_pipeline *p = NULL;
@@ -907,9 +1064,11 @@ cnf_status cnf_pipeline_parse(const char *text, size_t len, const char *name,
     }
     snprintf(p->name, sizeof p->name, "%s", name);
     st = read_top(&d, top, p);
+    if (st == CNF_OK)
+        st = count_builtins(&d, layers, n, &wb);
     for (size_t i = 0; i < n && st == CNF_OK; i++) {
         p->n = (int)i + 1; /* so that a failure frees this layer's kernels too */
-        st = parse_layer(&d, base_dir, layers[i], (int)i, &p->layers[i]);
+        st = parse_layer(&d, &wb, base_dir, layers[i], (int)i, &p->layers[i]);
     }
     if (st)
         goto out;

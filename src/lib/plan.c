@@ -65,8 +65,14 @@ cnf_status cnf__plan_add_stage(cnf_plan *p, cnf_stage *s, cnf_error *err)
     return CNF_OK;
 }
 
+/* How a plan is made: to run (its stages whole), or dry (stage.h: shapes, estimates and paths
+ * only) to check its limits before the plan is made to run, or to be described with its
+ * limits reported rather than refused. */
+enum { PLAN_RUN, PLAN_CHECK, PLAN_DESCRIBE };
+
 /* Planning state while stages are appended. */
 typedef struct builder {
+    int mode;          /* PLAN_RUN, PLAN_CHECK or PLAN_DESCRIBE */
     cnf_plan *p;
     cnf_shape cur;     /* the shape the next stage reads */
     int alpha_pending; /* input alpha still to be dropped by the next stage */
@@ -125,7 +131,7 @@ static cnf_status build_conv(builder *b, const cnf_layer *L, int per_channel, cn
         for (int i = 0; i < n_flat; i++)
             need += (uint64_t)flat[i]->w * (uint64_t)flat[i]->h * colour * CNF__TAP_BYTES;
         b->tables += need;
-        if (b->max_memory && b->tables > b->max_memory) {
+        if (b->max_memory && b->tables > b->max_memory && b->mode != PLAN_DESCRIBE) {
             free(flat);
             free(count);
             return cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_MEMORY, NULL,
@@ -139,7 +145,7 @@ static cnf_status build_conv(builder *b, const cnf_layer *L, int per_channel, cn
     }
     st = push(b, &s,
               cnf__conv_stage(&s, &b->cur, L, flat, n_flat, per_channel, !b->alpha_pending,
-                              b->portable, err),
+                              b->portable, b->mode != PLAN_RUN, err),
               err);
     if (st == CNF_OK && n_flat != L->n_kernels)
         st = push(b, &s, cnf__merge_stage(&s, &b->cur, L->n_kernels, count, err), err);
@@ -203,7 +209,7 @@ static cnf_status build_layer(builder *b, const cnf_layer *L, cnf_error *err)
 }
 
 /* A builder for an input of the given shape: the plan and its first shape. */
-static cnf_status begin(builder *b, int width, int height, int channels, int has_alpha,
+static cnf_status begin(builder *b, int mode, int width, int height, int channels, int has_alpha,
                         const cnf_plan_limits *limits, cnf_error *err)
 {
     cnf_shape in;
@@ -217,6 +223,8 @@ static cnf_status begin(builder *b, int width, int height, int channels, int has
     if (st)
         return st;
     b->cur = b->p->in;
+    b->mode = mode;
+    b->p->dry = mode != PLAN_RUN;
     b->portable = limits && limits->portable;
     b->max_memory = limits ? limits->max_memory : 0;
     b->max_kernels = CNF_MAX_LAYER_KERNELS;
@@ -242,14 +250,21 @@ static cnf_status finish(builder *b, const cnf_plan_limits *limits, cnf_plan **p
         p->work += s->work ? s->work
                            : (uint64_t)s->out.w * (uint64_t)s->out.h * (uint64_t)s->out.c;
     }
-    if (limits && limits->max_work && p->work > limits->max_work) {
+    if (b->mode == PLAN_DESCRIBE && limits) {
+        /* Described, not refused: the plan says what it is over. */
+        p->max_memory = limits->max_memory;
+        p->max_work = limits->max_work;
+        p->over_memory = limits->max_memory && p->memory > limits->max_memory;
+        p->over_work = limits->max_work && p->work > limits->max_work;
+    } else if (limits && limits->max_work && p->work > limits->max_work) {
         cnf_status st = cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_WORK, NULL,
             "the plan is about %.3g multiply-adds, over the work limit of %.3g",
             (double)p->work, (double)limits->max_work);
         cnf_plan_free(p);
         return st;
     }
-    if (limits && limits->max_memory && p->memory > limits->max_memory) {
+    if (b->mode != PLAN_DESCRIBE && limits && limits->max_memory &&
+        p->memory > limits->max_memory) {
         cnf_status st = cnf__fail_limit(err, CNF_E_TOO_BIG, CNF_LIMIT_MEMORY, NULL,
             "the plan needs about %llu MiB on %d thread%s, over the memory limit of %llu MiB",
             (unsigned long long)(p->memory >> 20), p->threads, p->threads == 1 ? "" : "s",
@@ -261,16 +276,24 @@ static cnf_status finish(builder *b, const cnf_plan_limits *limits, cnf_plan **p
     return CNF_OK;
 }
 
-cnf_status cnf_plan_create(const cnf_layer *L, int width, int height, int channels,
-                           int has_alpha, const cnf_plan_limits *limits, cnf_plan **plan_ret,
-                           cnf_error *err)
+/* Whether a plan to run is made dry first: when it has limits, so that a plan over them is
+ * refused before any of its stages' tables is built (a later layer's tables, or the rings and
+ * scratch of the whole plan, may be what is over). */
+static int check_first(const cnf_plan_limits *limits)
+{
+    return limits && (limits->max_memory || limits->max_work);
+}
+
+static cnf_status create_layer(const cnf_layer *L, int mode, int width, int height, int channels,
+                               int has_alpha, const cnf_plan_limits *limits,
+                               cnf_plan **plan_ret, cnf_error *err)
 {
     builder b;
     cnf_status st;
     *plan_ret = NULL;
     if (L->n_kernels == 0 && L->pool == CNF_POOL_NONE)
         return cnf__fail_setting(err, CNF_E_USAGE, "kernel", "a kernel (or pooling) is required");
-    st = begin(&b, width, height, channels, has_alpha, limits, err);
+    st = begin(&b, mode, width, height, channels, has_alpha, limits, err);
     if (st)
         return st;
     b.alpha_pending = b.cur.alpha && !L->keep_alpha;
@@ -282,6 +305,29 @@ cnf_status cnf_plan_create(const cnf_layer *L, int width, int height, int channe
     if (L->n_kernels > 1 && L->combine == CNF_COMBINE_NONE)
         b.p->n_groups = L->n_kernels;
     return finish(&b, limits, plan_ret, err);
+}
+
+cnf_status cnf_plan_create(const cnf_layer *L, int width, int height, int channels,
+                           int has_alpha, const cnf_plan_limits *limits, cnf_plan **plan_ret,
+                           cnf_error *err)
+{
+    if (check_first(limits)) {
+        cnf_status st = create_layer(L, PLAN_CHECK, width, height, channels, has_alpha, limits,
+                                     plan_ret, err);
+        cnf_plan_free(*plan_ret);
+        *plan_ret = NULL;
+        if (st)
+            return st;
+    }
+    return create_layer(L, PLAN_RUN, width, height, channels, has_alpha, limits, plan_ret, err);
+}
+
+cnf_status cnf_plan_create_dry(const cnf_layer *L, int width, int height, int channels,
+                               int has_alpha, const cnf_plan_limits *limits,
+                               cnf_plan **plan_ret, cnf_error *err)
+{
+    return create_layer(L, PLAN_DESCRIBE, width, height, channels, has_alpha, limits, plan_ret,
+                        err);
 }
 
 /* The stages of pipeline layer L (not a conv, activation or pool layer, which are planned as
@@ -298,7 +344,10 @@ static cnf_status build_learned(builder *b, const cnf_pl_layer *L, cnf_error *er
     case CNF_LAYER_FLATTEN:
         return push(b, &s, cnf__flatten_stage(&s, &b->cur, err), err);
     case CNF_LAYER_DENSE:
-        return push(b, &s, cnf__dense_stage(&s, &b->cur, L->units, L->in, L->w, L->b, err), err);
+        return push(b, &s,
+                    cnf__dense_stage(&s, &b->cur, L->units, L->in, L->w, L->b,
+                                     b->mode != PLAN_RUN, err),
+                    err);
     case CNF_LAYER_SOFTMAX:
         return push(b, &s, cnf__softmax_stage(&s, &b->cur, err), err);
     case CNF_LAYER_AFFINE:
@@ -327,9 +376,9 @@ static void name_layer(const cnf_pipeline *pl, int i, cnf_error *err)
     err->col = L->col;
 }
 
-cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int height, int channels,
-                                    int has_alpha, const cnf_plan_limits *limits,
-                                    cnf_plan **plan_ret, cnf_error *err)
+static cnf_status create_pipeline(const cnf_pipeline *pl, int mode, int width, int height,
+                                  int channels, int has_alpha, const cnf_plan_limits *limits,
+                                  cnf_plan **plan_ret, cnf_error *err)
 {
     builder b;
     cnf_status st;
@@ -338,7 +387,7 @@ cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int heigh
     st = cnf_pipeline_check_weights(pl, err);
     if (st)
         return st;
-    st = begin(&b, width, height, channels, has_alpha, limits, err);
+    st = begin(&b, mode, width, height, channels, has_alpha, limits, err);
     if (st)
         return st;
     b.max_kernels = CNF_MAX_PIPELINE_KERNELS;
@@ -370,6 +419,38 @@ cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int heigh
         return st;
     }
     return finish(&b, limits, plan_ret, err);
+}
+
+cnf_status cnf_plan_create_pipeline(const cnf_pipeline *pl, int width, int height, int channels,
+                                    int has_alpha, const cnf_plan_limits *limits,
+                                    cnf_plan **plan_ret, cnf_error *err)
+{
+    if (check_first(limits)) {
+        cnf_status st = create_pipeline(pl, PLAN_CHECK, width, height, channels, has_alpha,
+                                        limits, plan_ret, err);
+        cnf_plan_free(*plan_ret);
+        *plan_ret = NULL;
+        if (st)
+            return st;
+    }
+    return create_pipeline(pl, PLAN_RUN, width, height, channels, has_alpha, limits, plan_ret,
+                           err);
+}
+
+cnf_status cnf_plan_create_pipeline_dry(const cnf_pipeline *pl, int width, int height,
+                                        int channels, int has_alpha,
+                                        const cnf_plan_limits *limits, cnf_plan **plan_ret,
+                                        cnf_error *err)
+{
+    return create_pipeline(pl, PLAN_DESCRIBE, width, height, channels, has_alpha, limits,
+                           plan_ret, err);
+}
+
+int cnf_plan_is_dry(const cnf_plan *p) { return p->dry; }
+
+cnf_limit cnf_plan_over_limit(const cnf_plan *p)
+{
+    return p->over_memory ? CNF_LIMIT_MEMORY : p->over_work ? CNF_LIMIT_WORK : CNF_LIMIT_NONE;
 }
 
 void cnf_plan_output_shape(const cnf_plan *p, int *width, int *height, int *channels,
@@ -453,7 +534,13 @@ void cnf_plan_explain(const cnf_plan *p, FILE *f)
     fprintf(f, "parameters: %llu (%llu weights + %llu biases)\n",
             (unsigned long long)(weights + biases), (unsigned long long)weights,
             (unsigned long long)biases);
-    fprintf(f, "memory estimate: %.1f MiB (%d thread%s)\n", (double)p->memory / 1048576.0,
+    fprintf(f, "memory estimate: %.1f MiB (%d thread%s)", (double)p->memory / 1048576.0,
             p->threads, p->threads == 1 ? "" : "s");
-    fprintf(f, "work estimate: %.3g multiply-adds\n", (double)p->work);
+    if (p->over_memory)
+        fprintf(f, ", over the memory limit of %.1f MiB: a run is refused",
+                (double)p->max_memory / 1048576.0);
+    fprintf(f, "\nwork estimate: %.3g multiply-adds", (double)p->work);
+    if (p->over_work)
+        fprintf(f, ", over the work limit of %.3g: a run is refused", (double)p->max_work);
+    fputc('\n', f);
 }

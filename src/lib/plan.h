@@ -27,6 +27,12 @@ struct cnf_plan {
     uint64_t work;        /* see cnf_plan_work */
     int band_rows;        /* rows per band of every stage (cnf__band_rows); 0 until planning
                            * ends; a test may set another before a run */
+    /* A dry plan (cnf_plan_create_dry): its stages are dry (stage.h), it describes and never
+     * runs; over_memory and over_work say which of its limits (kept in max_memory and
+     * max_work) its estimates are over, which a dry plan reports rather than refuses. */
+    int dry;
+    int over_memory, over_work;
+    uint64_t max_memory, max_work;
 };
 
 /* cnf__plan_new - an empty plan for input `in`: one group, no stage, no

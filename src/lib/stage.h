@@ -83,10 +83,13 @@ struct cnf_stage {
 
 /* Stage constructors.  Each validates its arguments, computes its output
  * shape from `in`, names its kind, and fails with a message naming what is
- * wrong, leaving nothing to destroy. */
+ * wrong, leaving nothing to destroy.  A dry stage (`dry` 1) is the same
+ * stage without what only running needs (a conv stage's tap tables, a dense
+ * stage's copy of its weights): its shapes, parameters, work, scratch, held
+ * bytes, explain and path are the same, and it must never run. */
 cnf_status cnf__conv_stage(cnf_stage *s, const cnf_shape *in, const cnf_layer *layer,
                            const cnf_kernel *const *kernels, int n_kernels, int per_channel,
-                           int keep_alpha, int portable, cnf_error *err);
+                           int keep_alpha, int portable, int dry, cnf_error *err);
 cnf_status cnf__luma_stage(cnf_stage *s, const cnf_shape *in, int keep_alpha, cnf_error *err);
 /* The maps of composite kernels' pairs made one (count[g] 2) or copied
  * (count[g] 1), for n_out groups in kernel order. */
@@ -112,7 +115,7 @@ void cnf__pool_set_path(cnf_stage *s, int path);
  * planes only and output no alpha. */
 cnf_status cnf__flatten_stage(cnf_stage *s, const cnf_shape *in, cnf_error *err);
 cnf_status cnf__dense_stage(cnf_stage *s, const cnf_shape *in, int units, int n_in,
-                            const float *w, const float *b, cnf_error *err);
+                            const float *w, const float *b, int dry, cnf_error *err);
 cnf_status cnf__softmax_stage(cnf_stage *s, const cnf_shape *in, cnf_error *err);
 cnf_status cnf__affine_stage(cnf_stage *s, const cnf_shape *in, double scale, double shift,
                              cnf_error *err);

@@ -24,6 +24,9 @@ import harness  # noqa: E402
 BIN = os.path.abspath(os.environ.get("CNNFILTER_BIN", os.path.join(ROOT, "build", "cnnfilter")))
 TMP = tempfile.mkdtemp(prefix="cnnfilter-cli-")
 SAMPLES = os.path.join(ROOT, "samples")
+# Under ASan (freed memory kept in quarantine) or valgrind (make valgrind) a peak RSS is the
+# checker's as much as the program's.
+CHECKER = bool(os.environ.get("CNNFILTER_ASAN") or os.environ.get("CNNFILTER_REAL_BIN"))
 
 
 def path(name):
@@ -65,6 +68,12 @@ def rgba_png(name, h=6, w=7, seed=1):
     px = rng.integers(0, 256, size=(h, w, 4), dtype=np.uint8)
     p = write(name, cnnref.png_write(px))
     return p, px
+
+
+def idle_peak():
+    """The peak RSS (KiB) of a run that allocates nothing, as run_peak measures it here (a
+    child may count pages of this process from before it started)."""
+    return harness.run_peak([BIN, "--version"], TMP)[3]
 
 
 # --------------------------------------------------------------------------- tests
@@ -486,20 +495,157 @@ def a_bad_png_header_fails_before_the_file_is_read_whole():
 
 
 def a_pipeline_whose_kernel_tables_exceed_the_limit_is_refused_before_building():
-    # Two layers of 64 x box:255 (an 8 KB file): the second reads 64 maps, 4 GiB of tap tables.
+    # Two layers of 64 x box:255: 63.5 MiB of weights, within 64M; the second layer reads 64
+    # maps, 4 GiB of tap tables.  The plan is checked dry first, so a run is refused having
+    # built no table (not even the first layer's 63.5 MiB, which it built before: 133 MiB).
+    # --explain describes the plan, says a run is refused and warns, and exits 0.
     k = ["box:255"] * 64
     write("wide_pipe.json", json.dumps({"layers": [{"type": "conv", "kernels": k},
                                                    {"type": "conv", "kernels": k}]}))
-    for extra in ([], ["--explain"]):
-        args = [BIN] + extra + ["--max-memory", "64M", "--pipeline", "wide_pipe.json",
-                                os.path.join(SAMPLES, "digit8.png")] + ([] if extra else ["wp.png"])
-        rc, _, err, peak = harness.run_peak(args, TMP)
-        assert rc == 1, (extra, err)
-        one_error_line(err, "cnnfilter: wide_pipe.json:1:")
-        assert "layer 2 (conv): the plan's kernel tables need about 4127 MiB" in err, err
-        assert "--max-memory" in err, err
-        assert peak < 600 * 1024, peak  # KiB; never the 4 GiB
+    src = os.path.join(SAMPLES, "digit8.png")
+    args = [BIN, "--max-memory", "64M", "--pipeline", "wide_pipe.json", src]
+    idle = idle_peak()
+    rc, _, err, peak = harness.run_peak(args + ["wp.png"], TMP)
+    assert rc == 1, err
+    one_error_line(err, "cnnfilter: wide_pipe.json:1:")
+    assert "layer 2 (conv): the plan's kernel tables need about 4127 MiB" in err, err
+    assert "--max-memory" in err, err
+    assert peak < idle + 80 * 1024, (peak, idle)  # KiB: the weights, no table
     assert not os.path.exists(path("wp.png"))
+    rc, out, err, peak = harness.run_peak(args + ["--explain"], TMP)
+    assert rc == 0, err
+    one_error_line(err, "cnnfilter: %s: the plan is over the memory limit: a run is refused "
+                        "(raise it with --max-memory)" % src)
+    lines = out.decode().splitlines()
+    assert lines[-4] == "parameters: 8323328 (8323200 weights + 128 biases)", lines[-4:]
+    assert re.match(r"memory estimate: 4\d{3}\.\d MiB \(\d+ threads?\), over the memory limit of "
+                    r"64\.0 MiB: a run is refused$", lines[-3]), lines[-3]
+    assert peak < idle + 80 * 1024, (peak, idle)
+
+
+def built_in_specs_over_the_memory_limit_are_refused_before_any_is_made():
+    # 128 x gaussian:255:50 are 63.5 MiB of weights from a few KB of text: under --max-memory
+    # 32M the parser refuses the file at the spec where the count passes the limit, before it
+    # makes any kernel; 256 of them (127 MiB) under 64M alike.
+    idle = idle_peak()
+    for n, limit, mib in ((128, "32M", 32), (256, "64M", 64)):
+        text = json.dumps({"layers": [{"type": "conv", "kernels": ["gaussian:255:50"] * (n // 2)},
+                                      {"type": "conv", "kernels": ["gaussian:255:50"] * (n // 2)}]},
+                          indent=1)
+        write("amp.json", text)
+        rc, _, err, peak = harness.run_peak(
+            [BIN, "--pipeline", "amp.json", "--max-memory", limit,
+             os.path.join(SAMPLES, "digit8.png"), "amp.png"], TMP)
+        assert rc == 1, err
+        line = one_error_line(err, "cnnfilter: amp.json:")
+        m = re.match(r"cnnfilter: amp\.json:(\d+):5: the pipeline's weights pass the memory limit "
+                     r"of %d\.0 MiB here: its built-in kernels alone take %.1f MiB \(raise it "
+                     r"with --max-memory\)$" % (mib, n * 520520 / 1048576.0), line)
+        assert m, line
+        # the spec where the count passes the limit: half a MiB each
+        before = text.splitlines()[:int(m.group(1))]
+        assert before[-1].strip().startswith('"gaussian:255:50"'), before[-1]
+        k = sum(1 for ln in before if "gaussian" in ln)
+        assert k == mib * 1048576 // (255 * 255 * 8 + 320) + 1, k
+        assert peak < idle + 16 * 1024, (peak, idle)  # KiB: no kernel made
+        assert not os.path.exists(path("amp.png"))
+    # A pipeline well within the limit runs, the same pixels as the layer on the command line.
+    write("small_pipe.json", json.dumps({"layers": [{"type": "conv", "kernels": ["box:3"],
+                                                     "border": "replicate"}]}))
+    src = os.path.join(SAMPLES, "digit8.png")
+    rc, _, err = run("--pipeline", "small_pipe.json", "--max-memory", "32M", src, "sp.png")
+    assert rc == 0, err
+    rc, _, err = run("-k", "box:3", "--border", "replicate", src, "k.png")
+    assert rc == 0, err
+    a, b = png(path("sp.png")), png(path("k.png"))
+    assert a.shape == b.shape and (a == b).all()
+
+
+def a_kernel_file_counts_each_time_it_is_named():
+    # A 255x255 kernel file of 130 KB is half a MiB of weights each time it is named: a pipeline
+    # naming it 1024 times (12 KB) would hold 508 MiB; -k names it up to 64 times.
+    write("k255.json", json.dumps({"weights": [[1] * 255] * 255}))
+    src = os.path.join(SAMPLES, "digit8.png")
+    write("names.json", json.dumps({"layers": [{"type": "conv", "kernels": ["k255.json"] * 1024}]},
+                                   indent=1))
+    idle = idle_peak()
+    rc, _, err, peak = harness.run_peak(
+        [BIN, "--pipeline", "names.json", "--max-memory", "4M", src, "kf_n.png"], TMP)
+    assert rc == 1, err
+    line = one_error_line(err, "cnnfilter: names.json:")
+    assert re.match(r"cnnfilter: names\.json:\d+:5: the pipeline's weights pass the memory limit "
+                    r"of 4\.0 MiB here: with this one they take 4\.\d MiB \(raise it with "
+                    r"--max-memory\)$", line), line
+    if not CHECKER:  # each name reads the file again: the checkers keep what was freed
+        assert peak < idle + 24 * 1024, (peak, idle)  # KiB: up to the limit, never the 508 MiB
+    args = []
+    for _ in range(64):
+        args += ["-k", "k255.json"]
+    # 5 kernels of 255 x 255 doubles are 2.5 MiB
+    rc, _, err = run(*args, "--max-memory", "2M", src, "kf_{index}.png")
+    assert rc == 1, err
+    one_error_line(err, "cnnfilter: --kernel: the kernels' weights take 2.5 MiB, over the memory "
+                        "limit of 2.0 MiB (raise it with --max-memory)")
+    assert not os.path.exists(path("kf_n.png")) and not os.path.exists(path("kf_0.png"))
+
+
+def npy_conv_weights_are_counted_before_their_data_is_read():
+    # (256, 64, 31, 31) float32: a 63 MB file (sparse here), 126 MB of kernels as doubles.
+    p = path("w.npy")
+    with open(p, "wb") as f:
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (256, 64, 31, 31)})
+        f.truncate(f.tell() + 256 * 64 * 31 * 31 * 4)
+    text = '{"layers": [\n  {"type": "conv", "weights": "w.npy"}]}'
+    write("npy_pipe.json", text)
+    idle = idle_peak()
+    rc, _, err, peak = harness.run_peak(
+        [BIN, "--pipeline", "npy_pipe.json", "--max-memory", "64M",
+         os.path.join(SAMPLES, "digit8.png"), "w.png"], TMP)
+    assert rc == 1, err
+    # 256 x 64 x 31 x 31 values as doubles to keep and as float32 while they are read: 180.3 MiB
+    one_error_line(err, "cnnfilter: npy_pipe.json:2:31: the pipeline's weights pass the memory "
+                        "limit of 64.0 MiB here: with this one they take 180.3 MiB (raise it with "
+                        "--max-memory)")
+    assert peak < idle + 16 * 1024, (peak, idle)  # KiB: the header only, never the data
+    os.unlink(p)
+
+
+FLOAT_PATH = "float32 sums of integers (exact) on bands of integer values, double otherwise"
+
+
+def explain_builds_none_of_the_plans_tables():
+    # 1024 maps, then box:255 and box:180 over all of them: 1.5 GiB of tap tables.  --explain
+    # describes the plan with a few MiB (it built the tables before: 1529 MiB).
+    write("tables.json", json.dumps({"layers": [
+        {"type": "conv", "kernels": ["identity"] * 1024},
+        {"type": "conv", "kernels": ["box:255", "box:180"]},
+        {"type": "combine", "mode": "sum"}]}))
+    src = os.path.join(SAMPLES, "digit8.png")
+    args = [BIN, "--pipeline", "tables.json", "--explain", src]
+    idle = idle_peak()
+    rc, out, err, peak = harness.run_peak(args + ["--max-memory", "4G"], TMP)
+    assert rc == 0 and err == "", err
+    lines = out.decode().splitlines()
+    assert "    path: box-255: direct, 66585600 non-zero taps; box-180: direct, 33177600 "\
+           "non-zero taps; " + FLOAT_PATH in lines, lines
+    assert lines[-4] == "parameters: 107667 (106641 weights + 1026 biases)", lines[-4]
+    assert re.match(r"memory estimate: \d+\.\d MiB \(\d+ threads?\)$", lines[-3]), lines[-3]
+    assert peak < idle + 16 * 1024, (peak, idle)  # KiB
+    # Under 1G: described, with the limit it is over; a run is refused before any table.
+    rc, out, err, peak = harness.run_peak(args + ["--max-memory", "1G"], TMP)
+    assert rc == 0, err
+    one_error_line(err, "cnnfilter: %s: the plan is over the memory limit: a run is refused "
+                        "(raise it with --max-memory)" % src)
+    assert re.search(rb"\nmemory estimate: \d+\.\d MiB \(\d+ threads?\), over the memory limit of "
+                     rb"1024\.0 MiB: a run is refused\n", out), out
+    assert peak < idle + 16 * 1024, (peak, idle)
+    rc, _, err, peak = harness.run_peak(
+        [BIN, "--pipeline", "tables.json", "--max-memory", "1G", src, "t.png"], TMP)
+    assert rc == 1, err
+    one_error_line(err, "cnnfilter: tables.json:1:")
+    assert "layer 2 (conv): the plan's kernel tables need about 1522 MiB" in err, err
+    assert peak < idle + 16 * 1024, (peak, idle)
 
 
 def max_work_bounds_the_multiply_adds_of_a_plan():
@@ -792,7 +938,7 @@ def explain_and_verbose_name_the_path_each_stage_takes():
 
 TESTS = [v for k, v in list(globals().items()) if callable(v) and v.__module__ == "__main__"
          and k not in ("path", "write", "run", "png", "txt", "one_error_line", "no_temp_files",
-                       "rgba_png", "main")]
+                       "rgba_png", "idle_peak", "main")]
 
 
 def main():

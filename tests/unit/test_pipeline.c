@@ -1009,6 +1009,167 @@ static void layers_without_weights_are_named_until_trained(void)
     cnf_pipeline_free(p);
 }
 
+
+/* Parse text (kernel files in DIR_) with a memory limit for its weights. */
+static cnf_status parse_limited(const char *text, uint64_t max_memory, cnf_pipeline **p)
+{
+    memset(&E, 0, sizeof E);
+    *p = NULL;
+    return cnf_pipeline_parse_ex(text, strlen(text), "p.json", DIR_, max_memory, p, &E);
+}
+
+/* The 1-based column of the n-th (from 1) occurrence of `what` in its line of text. */
+static int column_of(const char *text, const char *what, int n, int *line)
+{
+    const char *at = text, *start = text;
+    for (int i = 0; i < n; i++)
+        at = strstr(i ? at + 1 : at, what);
+    *line = 1;
+    for (const char *c = text; c < at; c++)
+        if (*c == '\n') {
+            (*line)++;
+            start = c + 1;
+        }
+    return (int)(at - start) + 1;
+}
+
+/* The limit error: TOO_BIG (memory), at the n-th `what`, the message exactly msg. */
+static void expect_over(const char *text, uint64_t max_memory, const char *what, int n,
+                        const char *msg)
+{
+    cnf_pipeline *p = NULL;
+    int line = 0, col = column_of(text, what, n, &line);
+    CHECK_EQ_INT(parse_limited(text, max_memory, &p), CNF_E_TOO_BIG);
+    CHECK(p == NULL);
+    CHECK_EQ_INT(E.limit, CNF_LIMIT_MEMORY);
+    CHECK(strcmp(E.where, "p.json") == 0);
+    CHECK_EQ_INT(E.line, line);
+    CHECK_EQ_INT(E.col, col);
+    if (strcmp(E.msg, msg) != 0)
+        fprintf(stderr, "got  %s\nwant %s\n", E.msg, msg);
+    CHECK(strcmp(E.msg, msg) == 0);
+}
+
+static void expect_fits(const char *text, uint64_t max_memory)
+{
+    cnf_pipeline *p = NULL;
+    CHECK_EQ_INT(parse_limited(text, max_memory, &p), CNF_OK);
+    CHECK(p != NULL);
+    cnf_pipeline_free(p);
+}
+
+/* "box:255" is 7 bytes of text and half a MiB of weights: the built-in specs of the whole
+ * document are counted before any kernel is made, and a document over the limit fails at
+ * the spec where the count passes it. */
+static void built_in_specs_are_counted_against_the_limit_before_any_is_made(void)
+{
+    const uint64_t box = sizeof(cnf_kernel) + 255 * 255 * sizeof(double);
+    const uint64_t sobel = 3 * sizeof(cnf_kernel) + 2 * 9 * sizeof(double);
+    const uint64_t all = 4 * box + sobel;
+    const char *text = "{\"layers\": [{\"type\": \"conv\", \"kernels\": [\"box:255\", \"box:255\"]},\n"
+                       "  {\"type\": \"conv\", \"kernels\": [\"sobel\", \"box:255\", \"box:255\"]}]}";
+    char msg[200];
+    expect_fits(text, all);
+    expect_fits(text, 0); /* no limit */
+    /* One byte short: the last spec passes the limit. */
+    snprintf(msg, sizeof msg, "the pipeline's weights pass the memory limit of %.1f MiB here: "
+             "its built-in kernels alone take %.1f MiB", (double)(all - 1) / 1048576.0,
+             (double)all / 1048576.0);
+    expect_over(text, all - 1, "\"box:255\"", 4, msg);
+    /* Room for three boxes and not the sobel pair besides: the fourth box passes it. */
+    snprintf(msg, sizeof msg, "the pipeline's weights pass the memory limit of %.1f MiB here: "
+             "its built-in kernels alone take %.1f MiB", (double)(3 * box + 100) / 1048576.0,
+             (double)all / 1048576.0);
+    expect_over(text, 3 * box + 100, "\"box:255\"", 3, msg);
+}
+
+/* 64 layers of 1024 x "box:255": 640 KB of text for 32 GiB of weights.  The default limit of
+ * cnf_pipeline_parse (2 GiB) refuses it having made nothing. */
+static void the_default_limit_refuses_a_document_of_specs_worth_gigabytes(void)
+{
+    cnf_buf b = {0};
+    cnf_pipeline *p = NULL;
+    char msg[200];
+    cnf__buf_put(&b, "{\"layers\": [", strlen("{\"layers\": ["));
+    for (int l = 0; l < CNF_MAX_LAYERS; l++) {
+        const char *head = l ? ",\n{\"type\": \"conv\", \"kernels\": ["
+                             : "\n{\"type\": \"conv\", \"kernels\": [";
+        cnf__buf_put(&b, head, strlen(head));
+        for (int k = 0; k < CNF_MAX_PIPELINE_KERNELS; k++)
+            cnf__buf_put(&b, k ? ", \"box:255\"" : "\"box:255\"", strlen(", \"box:255\"") - (k ? 0 : 2));
+        cnf__buf_put(&b, "]}", 2);
+    }
+    cnf__buf_put(&b, "]}", 3); /* with the NUL */
+    CHECK(!b.failed);
+    memset(&E, 0, sizeof E);
+    CHECK_EQ_INT(cnf_pipeline_parse((const char *)b.data, b.len - 1, "p.json", NULL, &p, &E),
+                 CNF_E_TOO_BIG);
+    CHECK(p == NULL);
+    CHECK_EQ_INT(E.limit, CNF_LIMIT_MEMORY);
+    /* 2 GiB / (520 KB a kernel): the 4126th spec, the 30th of the fifth layer (line 6). */
+    CHECK_EQ_INT(E.line, (int)(CNF_DEFAULT_MAX_MEMORY /
+                               (sizeof(cnf_kernel) + 255 * 255 * sizeof(double)) /
+                               CNF_MAX_PIPELINE_KERNELS) + 2);
+    snprintf(msg, sizeof msg, "its built-in kernels alone take %.1f MiB",
+             (double)CNF_MAX_LAYERS * CNF_MAX_PIPELINE_KERNELS *
+                 (double)(sizeof(cnf_kernel) + 255 * 255 * sizeof(double)) / 1048576.0);
+    CHECK(strstr(E.msg, msg) != NULL);
+    CHECK(strstr(E.msg, "the pipeline's weights pass the memory limit of 2048.0 MiB here") ==
+          E.msg);
+    free(b.data);
+}
+
+/* What is not a built-in spec is counted as it is made: a kernel object, a kernel file each
+ * time it is named, .npy conv weights (with their raw data while it is read) before the data
+ * is read, dense weights and biases as float32. */
+static void kernels_files_and_weight_files_are_counted_as_they_are_made(void)
+{
+    const uint64_t k22 = sizeof(cnf_kernel) + 4 * sizeof(double);
+    const uint64_t k33 = sizeof(cnf_kernel) + 9 * sizeof(double);
+    const uint64_t npy = 2 * sizeof(cnf_kernel) + 18 * sizeof(double); /* (2, 1, 3, 3) */
+    const char *objects = "{\"layers\": [{\"type\": \"conv\", \"kernels\": [\n"
+                          "  {\"weights\": [[1, 2], [3, 4]]}, {\"weights\": [[1, 2], [3, 4]]}]}]}";
+    const char *files = "{\"layers\": [{\"type\": \"conv\",\n"
+                        "  \"kernels\": [\"k3.json\", \"k3.json\", \"k3.json\"]}]}";
+    const char *weights = "{\"layers\": [{\"type\": \"conv\", \"weights\": \"w.npy\"}]}";
+    const char *dense = "{\"layers\": [{\"type\": \"flatten\"},\n"
+                        "  {\"type\": \"dense\", \"units\": 2, \"weights\": [[1, 2, 3], [4, 5, 6]]}]}";
+    const size_t dims[4] = {2, 1, 3, 3};
+    float w[18];
+    char msg[200];
+    for (int i = 0; i < 18; i++)
+        w[i] = (float)i;
+    write_file("k3.json", "{\"weights\": [[1, 2, 3], [4, 5, 6], [7, 8, 9]]}");
+    t_write_f32(in_dir("w.npy"), dims, 4, w);
+
+    expect_fits(objects, 2 * k22);
+    snprintf(msg, sizeof msg, "the pipeline's weights pass the memory limit of %.1f MiB here: "
+             "with this one they take %.1f MiB", (double)(2 * k22 - 1) / 1048576.0,
+             (double)(2 * k22) / 1048576.0);
+    expect_over(objects, 2 * k22 - 1, "{\"weights\"", 2, msg);
+
+    expect_fits(files, 3 * k33);
+    snprintf(msg, sizeof msg, "the pipeline's weights pass the memory limit of %.1f MiB here: "
+             "with this one they take %.1f MiB", (double)(3 * k33 - 1) / 1048576.0,
+             (double)(3 * k33) / 1048576.0);
+    expect_over(files, 3 * k33 - 1, "\"k3.json\"", 3, msg);
+
+    /* the kernels as doubles, and the float32 data while it is read */
+    expect_fits(weights, npy + 18 * sizeof(float));
+    snprintf(msg, sizeof msg, "the pipeline's weights pass the memory limit of %.1f MiB here: "
+             "with this one they take %.1f MiB", (double)(npy + 71) / 1048576.0,
+             (double)(npy + 72) / 1048576.0);
+    expect_over(weights, npy + 18 * sizeof(float) - 1, "\"w.npy\"", 1, msg);
+
+    /* 6 weights and 2 biases as float32 */
+    expect_fits(dense, 8 * sizeof(float));
+    snprintf(msg, sizeof msg, "the pipeline's weights pass the memory limit of %.1f MiB here: "
+             "with this one they take %.1f MiB", (double)31 / 1048576.0, (double)32 / 1048576.0);
+    expect_over(dense, 8 * sizeof(float) - 1, "[[1, 2, 3]", 1, msg);
+    remove_file("k3.json");
+    remove_file("w.npy");
+}
+
 int main(void)
 {
     snprintf(DIR_, sizeof DIR_, "/tmp/cnf_test_pipeline.XXXXXX");
@@ -1040,6 +1201,9 @@ int main(void)
     RUN(a_pipeline_conv_layer_takes_1024_kernels_of_depth_1024);
     RUN(classes_name_description_and_training_are_read);
     RUN(layers_without_weights_are_named_until_trained);
+    RUN(built_in_specs_are_counted_against_the_limit_before_any_is_made);
+    RUN(the_default_limit_refuses_a_document_of_specs_worth_gigabytes);
+    RUN(kernels_files_and_weight_files_are_counted_as_they_are_made);
     rmdir(DIR_);
     return t_finish("test_pipeline");
 }

@@ -615,6 +615,176 @@ static void a_composite_kernel_is_one_map_of_a_bank(void)
     cnf_kernel_free(bx);
 }
 
+
+/* A dry plan and the plan to run are the same in all that --explain and stage info show:
+ * the text, the estimates, every stage; only the dry one refuses to run. */
+static void check_dry_is_the_plan(const cnf_plan *real, const cnf_plan *dry)
+{
+    char *a = explain_text(real), *b = explain_text(dry);
+    cnf_stage_info x, y;
+    cnf_image in, out;
+    cnf_error e;
+    int w, h, c, al;
+    CHECK(strcmp(a, b) == 0);
+    CHECK_EQ_INT(cnf_plan_memory(dry), cnf_plan_memory(real));
+    CHECK_EQ_INT(cnf_plan_work(dry), cnf_plan_work(real));
+    CHECK_EQ_INT(cnf_plan_n_groups(dry), cnf_plan_n_groups(real));
+    CHECK_EQ_INT(cnf_plan_n_stages(dry), cnf_plan_n_stages(real));
+    for (int i = 0; i < cnf_plan_n_stages(real) && i < cnf_plan_n_stages(dry); i++) {
+        CHECK_EQ_INT(cnf_plan_stage_info(real, i, &x, NULL), CNF_OK);
+        CHECK_EQ_INT(cnf_plan_stage_info(dry, i, &y, NULL), CNF_OK);
+        CHECK(strcmp(x.kind, y.kind) == 0 && strcmp(x.path, y.path) == 0);
+        CHECK_EQ_INT(x.weights, y.weights);
+        CHECK_EQ_INT(x.biases, y.biases);
+        check_shape(&y, x.in_channels, x.in_height, x.in_width, x.in_alpha, x.out_channels,
+                    x.out_height, x.out_width, x.out_alpha);
+    }
+    CHECK(cnf_plan_is_dry(dry) && !cnf_plan_is_dry(real));
+    CHECK_EQ_INT(cnf_plan_over_limit(dry), CNF_LIMIT_NONE);
+    CHECK_EQ_INT(cnf_plan_over_limit(real), CNF_LIMIT_NONE);
+    in = t_image(dry->in.w, dry->in.h, dry->in.c, dry->in.alpha, NULL);
+    CHECK_EQ_INT(cnf_plan_run(dry, &in, 1, &out, &e), CNF_E_USAGE);
+    CHECK(out.data == NULL);
+    CHECK(strcmp(e.msg, "a dry plan describes, it cannot run") == 0);
+    cnf_plan_output_shape(dry, &w, &h, &c, &al);
+    CHECK_EQ_INT(cnf_plan_run(real, &in, 1, &out, &e), CNF_OK);
+    CHECK(out.width == w && out.height == h && out.channels == c && out.has_alpha == al);
+    cnf_image_free(&out);
+    cnf_image_free(&in);
+    free(a);
+    free(b);
+}
+
+static void a_dry_plan_of_a_layer_is_the_plan_without_its_tables(void)
+{
+    /* every path a conv stage names: running sums, separable, two passes, direct with
+     * zero taps left out, 3-D, a bank of different kernels, and pooling alone */
+    static const struct {
+        const char *specs[3];
+        int w, h, c, alpha, portable, stride, dilation;
+        cnf_channels channels;
+        cnf_combine combine;
+        cnf_pool pool;
+    } cases[] = {
+        {{"box:5"}, 20, 16, 1, 0, 0, 1, 1, CNF_CH_AUTO, CNF_COMBINE_NONE, CNF_POOL_NONE},
+        {{"gaussian:7"}, 20, 16, 3, 1, 0, 1, 1, CNF_CH_AUTO, CNF_COMBINE_NONE, CNF_POOL_MAX},
+        {{"gaussian:9:2"}, 33, 17, 3, 0, 0, 1, 1, CNF_CH_AUTO, CNF_COMBINE_NONE, CNF_POOL_NONE},
+        {{"gaussian:9:2"}, 33, 17, 3, 0, 1, 1, 1, CNF_CH_AUTO, CNF_COMBINE_NONE, CNF_POOL_NONE},
+        {{"laplacian"}, 12, 9, 2, 1, 0, 2, 2, CNF_CH_AUTO, CNF_COMBINE_NONE, CNF_POOL_AVG},
+        {{"sobel", "box:3", "[[0.5,0,-0.25],[1,0,2]]"}, 20, 16, 4, 1, 0, 1, 1, CNF_CH_RGB,
+         CNF_COMBINE_MAX, CNF_POOL_NONE},
+        {{"sobel_v", "sobel_h"}, 20, 16, 3, 0, 0, 1, 1, CNF_CH_GRAY, CNF_COMBINE_MAGNITUDE,
+         CNF_POOL_NONE},
+        {{"[[[1,0],[0,1]],[[2,2],[0,0]],[[0,0],[0,-1]]]"}, 15, 10, 3, 0, 0, 1, 1, CNF_CH_AUTO,
+         CNF_COMBINE_NONE, CNF_POOL_NONE},
+        {{NULL}, 15, 10, 3, 0, 0, 1, 1, CNF_CH_AUTO, CNF_COMBINE_NONE, CNF_POOL_MIN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cnf_kernel *k[3] = {NULL, NULL, NULL};
+        const cnf_kernel *ks[3];
+        cnf_plan_limits limits = {0, cases[i].portable, 0, 0};
+        cnf_plan *real = NULL, *dry = NULL;
+        cnf_layer L;
+        cnf_error e;
+        int n = 0;
+        cnf_layer_init(&L);
+        for (; n < 3 && cases[i].specs[n]; n++)
+            ks[n] = k[n] = t_kernel(cases[i].specs[n]);
+        L.kernels = ks;
+        L.n_kernels = n;
+        L.stride_y = L.stride_x = cases[i].stride;
+        L.dilation = cases[i].dilation;
+        L.channels = cases[i].channels;
+        L.combine = cases[i].combine;
+        L.pool = cases[i].pool;
+        CHECK_EQ_INT(cnf_plan_create(&L, cases[i].w, cases[i].h, cases[i].c, cases[i].alpha,
+                                     &limits, &real, &e), CNF_OK);
+        CHECK_EQ_INT(cnf_plan_create_dry(&L, cases[i].w, cases[i].h, cases[i].c,
+                                         cases[i].alpha, &limits, &dry, &e), CNF_OK);
+        if (real && dry)
+            check_dry_is_the_plan(real, dry);
+        cnf_plan_free(real);
+        cnf_plan_free(dry);
+        for (int j = 0; j < n; j++)
+            cnf_kernel_free(k[j]);
+    }
+}
+
+static void a_dry_plan_of_a_pipeline_is_the_plan_without_its_tables(void)
+{
+    const char *files[] = {"kernels/lenet.json", "kernels/edges.json"};
+    const char *dense = "{\"layers\": [{\"type\": \"conv\", \"kernels\": [\"box:3\", \"sobel\"]},"
+                        " {\"type\": \"relu\"}, {\"type\": \"maxpool\", \"size\": 2},"
+                        " {\"type\": \"flatten\"}, {\"type\": \"dense\", \"units\": 3, \"weights\":"
+                        " [[1,2,3,4,5,6,7,8], [0,0,0,0,1,1,1,1], [1,0,1,0,1,0,1,0]]},"
+                        " {\"type\": \"softmax\"}]}";
+    for (int i = 0; i < 3; i++) {
+        size_t len = strlen(dense);
+        char *text = i < 2 ? slurp(files[i], &len) : NULL;
+        cnf_pipeline *pl = NULL;
+        cnf_plan *real = NULL, *dry = NULL;
+        cnf_error e;
+        int w = i < 2 ? 64 : 4, h = i < 2 ? 48 : 4;
+        CHECK_EQ_INT(cnf_pipeline_parse(text ? text : dense, len, "p.json", "kernels", &pl, &e),
+                     CNF_OK);
+        /* RGBA: the alpha is dropped */
+        CHECK_EQ_INT(cnf_plan_create_pipeline(pl, w, h, 4, 1, NULL, &real, &e), CNF_OK);
+        CHECK_EQ_INT(cnf_plan_create_pipeline_dry(pl, w, h, 4, 1, NULL, &dry, &e), CNF_OK);
+        if (real && dry)
+            check_dry_is_the_plan(real, dry);
+        cnf_plan_free(real);
+        cnf_plan_free(dry);
+        cnf_pipeline_free(pl);
+        free(text);
+    }
+}
+
+/* Over a limit, the plan to run is refused; the dry plan says so and describes it. */
+static void a_dry_plan_reports_the_limits_a_run_is_refused_by(void)
+{
+    cnf_kernel *k = t_kernel("box:255");
+    const cnf_kernel *ks[1] = {k};
+    cnf_plan_limits none = {0, 0, 0, 0}, mem = {1 << 20, 0, 0, 0}, work = {0, 0, 1000, 0};
+    cnf_plan *unlimited = NULL, *p = NULL;
+    cnf_layer L;
+    cnf_error e;
+    char *text, line[200];
+    cnf_layer_init(&L);
+    L.kernels = ks;
+    L.n_kernels = 1;
+    /* 255 x 255 x 3 planes x 16 bytes of tap tables: 3 MiB, over 1 MiB */
+    CHECK_EQ_INT(cnf_plan_create(&L, 40, 30, 3, 0, &none, &unlimited, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_plan_create(&L, 40, 30, 3, 0, &mem, &p, &e), CNF_E_TOO_BIG);
+    CHECK(p == NULL);
+    CHECK_EQ_INT(e.limit, CNF_LIMIT_MEMORY);
+    CHECK_EQ_INT(cnf_plan_create_dry(&L, 40, 30, 3, 0, &mem, &p, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_plan_over_limit(p), CNF_LIMIT_MEMORY);
+    CHECK_EQ_INT(cnf_plan_memory(p), cnf_plan_memory(unlimited));
+    CHECK(cnf_plan_memory(p) > 3 * 255 * 255 * 16);
+    text = explain_text(p);
+    snprintf(line, sizeof line,
+             "memory estimate: %.1f MiB (2 threads), over the memory limit of 1.0 MiB: a run "
+             "is refused",
+             (double)cnf_plan_memory(unlimited) / 1048576.0);
+    CHECK(has_line(text, line));
+    CHECK(has_line(text, "work estimate: 1.84e+06 multiply-adds"));
+    free(text);
+    cnf_plan_free(p);
+    /* box:255 runs as sums, 255 + 255 per output: 40 x 30 x 3 x 510 */
+    CHECK_EQ_INT(cnf_plan_create(&L, 40, 30, 3, 0, &work, &p, &e), CNF_E_TOO_BIG);
+    CHECK_EQ_INT(e.limit, CNF_LIMIT_WORK);
+    CHECK_EQ_INT(cnf_plan_create_dry(&L, 40, 30, 3, 0, &work, &p, &e), CNF_OK);
+    CHECK_EQ_INT(cnf_plan_over_limit(p), CNF_LIMIT_WORK);
+    CHECK_EQ_INT(cnf_plan_work(p), 40 * 30 * 3 * 510);
+    text = explain_text(p);
+    CHECK(has_line(text, "work estimate: 1.84e+06 multiply-adds, over the work limit of 1e+03: "
+                         "a run is refused"));
+    free(text);
+    cnf_plan_free(p);
+    cnf_plan_free(unlimited);
+    cnf_kernel_free(k);
+}
+
 int main(void)
 {
     RUN(stage_info_gives_each_stage_of_a_full_layer);
@@ -630,5 +800,8 @@ int main(void)
     RUN(a_pipeline_names_its_dropped_alpha_in_the_input_line);
     RUN(stage_info_agrees_with_explain_for_the_shipped_pipelines);
     RUN(a_composite_kernel_is_one_map_of_a_bank);
+    RUN(a_dry_plan_of_a_layer_is_the_plan_without_its_tables);
+    RUN(a_dry_plan_of_a_pipeline_is_the_plan_without_its_tables);
+    RUN(a_dry_plan_reports_the_limits_a_run_is_refused_by);
     return t_finish("test_plan");
 }
