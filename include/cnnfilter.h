@@ -845,6 +845,10 @@ cnf_status cnf_pipeline_parse_ex(const char *text, size_t len, const char *name,
                                  cnf_error *err);
 /* cnf_pipeline_free - NULL is a no-op. */
 void cnf_pipeline_free(cnf_pipeline *p);
+/* cnf_pipeline_weight_bytes - the memory its weights take, as the parse
+ * counted them against its limit (held while the pipeline lives, beside
+ * what its plans need). */
+uint64_t cnf_pipeline_weight_bytes(const cnf_pipeline *p);
 /* cnf_pipeline_n_layers - number of layers. */
 int cnf_pipeline_n_layers(const cnf_pipeline *p);
 /* cnf_pipeline_keep - keep the first n layers only (the others freed), e.g. a

@@ -524,8 +524,9 @@ static void process_all(const run_setup *s, list *l, double t0)
     atomic_init(&w.next, 0);
     atomic_init(&w.done, 0);
     show = !o->quiet && (o->progress == 1 || (o->progress == 0 && isatty(STDERR_FILENO)));
-    /* --max-memory is the process's: files running at once share it */
-    budget_init(nt > 1 ? o->max_memory : 0);
+    /* --max-memory is the process's: files running at once share what the
+     * kernels' weights (held for all of them) leave of it */
+    budget_init(nt > 1 ? (s->weights < o->max_memory ? o->max_memory - s->weights : 1) : 0);
     for (int i = 0; i < nt; i++) {
         if (pthread_create(&tid[i], NULL, worker, &w) != 0)
             break;

@@ -144,6 +144,8 @@ static int load_pipeline(run_setup *s)
         rc = msg_cnf(&err, "--layers");
     if (rc == 0 && cnf_pipeline_check_weights(s->pipeline, &err) != CNF_OK)
         rc = msg_cnf(&err, s->o->pipeline);
+    if (rc == 0)
+        s->weights = cnf_pipeline_weight_bytes(s->pipeline);
     return rc;
 }
 
@@ -176,11 +178,12 @@ static uint64_t kernel_bytes(const cnf_kernel *k)
 
 /* The kernels made so far within --max-memory: a bank names the same kernel file as often
  * as it likes, and each copy is held (exit 1 past the limit, as a plan over it). */
-static int kernels_fit(const run_setup *s)
+static int kernels_fit(run_setup *s)
 {
     uint64_t bytes = 0;
     for (int i = 0; i < s->n_kernels; i++)
         bytes += kernel_bytes(s->kernels[i]);
+    s->weights = bytes;
     if (s->o->max_memory && bytes > s->o->max_memory) {
         msg_error("--kernel",
                   "the kernels' weights take %.1f MiB, over the memory limit of %.1f MiB (raise "
@@ -683,23 +686,38 @@ static int take_memory(job *j)
         plans += cnf_plan_memory(j->plans[i]);
         whole = hw > whole ? hw : whole; /* plans produce one after another */
     }
-    total = j->input_held + plans + whole;
+    /* the weights are held for every file: in the check, not in a batch's
+     * per-file share (batch.c keeps them out of the shared budget) */
+    total = j->s->weights + j->input_held + plans + whole;
     if (total > o->max_memory) {
         cnf_error err;
-        char held[160] = "";
+        /* "A, B and C need": the parts that are there, in order */
+        char what[400], plan[64];
+        const char *part[4];
+        int n = 0;
+        size_t len = 0;
+        snprintf(plan, sizeof plan, "the plan on %d thread%s", j->threads,
+                 j->threads == 1 ? "" : "s");
+        if (j->s->weights >= (1u << 20))
+            part[n++] = "the kernels' weights";
+        part[n++] = "the input";
+        part[n++] = plan;
         if (whole)
-            snprintf(held, sizeof held, " and the result held whole (%s)",
-                     o->map == CNF_MAP_NORMALIZE ? "--map normalize needs its range first"
-                                                 : "this output format is written whole");
+            part[n++] = o->map == CNF_MAP_NORMALIZE
+                            ? "the result held whole (--map normalize needs its range first)"
+                            : "the result held whole (this output format is written whole)";
+        what[0] = 0;
+        for (int i = 0; i < n; i++)
+            len += (size_t)snprintf(what + len, sizeof what - len, "%s%s",
+                                    i == 0 ? "" : i == n - 1 ? " and " : ", ", part[i]);
         fail(&err, CNF_E_TOO_BIG, j->in_path,
-             "the input%s the plan on %d thread%s%s need about %llu MiB, over the memory limit "
-             "of %llu MiB",
-             whole ? "," : " and", j->threads, j->threads == 1 ? "" : "s", held,
+             "%s need about %llu MiB, over the memory limit of %llu MiB", what,
              (unsigned long long)(total >> 20), (unsigned long long)(o->max_memory >> 20));
         err.limit = CNF_LIMIT_MEMORY;
         return msg_cnf(&err, j->in_path);
     }
     /* (decoding took j->decoding already; the run needs the rest) */
+    total -= j->s->weights;
     j->budget = budget_grow(j->budget, total > j->decoding ? total - j->decoding : 0);
     return EXIT_OK;
 }

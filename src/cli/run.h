@@ -16,6 +16,7 @@ typedef struct run_setup {
     char names[CLI_MAX_KERNELS][OUT_NAME_MAX]; /* the {kernel} word of each kernel */
     int n_kernels;
     cnf_layer layer; /* the options' layer with these kernels */
+    uint64_t weights; /* bytes the kernels' or the pipeline's weights hold, for every file */
 } run_setup;
 
 /* load_pipeline_file - read and parse a pipeline (a bare name is also

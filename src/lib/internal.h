@@ -165,6 +165,7 @@ struct cnf_pipeline {
     /* The document's own "name" and "description" strings (malloc'd, NULL when absent), kept
      * so that cnf_pipeline_to_json writes them back. */
     char *doc_name, *description;
+    uint64_t weight_bytes; /* its weights, as the parse counted them */
 };
 
 /* Border index mapping for one axis of length n: the source index of

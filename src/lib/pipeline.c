@@ -1072,10 +1072,16 @@ cnf_status cnf_pipeline_parse_ex(const char *text, size_t len, const char *name,
     }
     if (st)
         goto out;
+    p->weight_bytes = wb.used;
     *p_ret = p;
     p = NULL;
 out:
     cnf_pipeline_free(p);
     cnf__jdoc_close(&d);
     return st;
+}
+
+uint64_t cnf_pipeline_weight_bytes(const cnf_pipeline *p)
+{
+    return p ? p->weight_bytes : 0;
 }

@@ -523,6 +523,23 @@ def a_pipeline_whose_kernel_tables_exceed_the_limit_is_refused_before_building()
     assert peak < idle + 80 * 1024, (peak, idle)
 
 
+def a_pipelines_weights_count_with_its_plan():
+    # 40 x box:255 are 19.9 MiB of weights (8 bytes a weight, and a record each), held while
+    # every file runs: with the plan's 41.9 MiB they pass 50M, though each alone does not.
+    write("w40.json", json.dumps({"layers": [{"type": "conv", "kernels": ["box:255"] * 40}]}))
+    src = os.path.join(SAMPLES, "digit8.png")
+    rc, out, err = run("--explain", "--pipeline", "w40.json", src)
+    assert rc == 0 and re.search(rb"\nmemory estimate: 41\.9 MiB", out), (out, err)
+    rc, _, err = run("--max-memory", "50M", "--pipeline", "w40.json", src, "w40.npy")
+    assert rc == 1, err
+    one_error_line(err, "cnnfilter: %s: the kernels' weights, the input and the plan on " % src)
+    assert re.search(r"need about 61 MiB, over the memory limit of 50 MiB \(raise it with "
+                     r"--max-memory\)$", err.strip()), err
+    assert not os.path.exists(path("w40.npy"))
+    rc, _, err = run("--max-memory", "70M", "--pipeline", "w40.json", src, "w40.npy")
+    assert rc == 0 and os.path.exists(path("w40.npy")), err
+
+
 def built_in_specs_over_the_memory_limit_are_refused_before_any_is_made():
     # 128 x gaussian:255:50 are 63.5 MiB of weights from a few KB of text: under --max-memory
     # 32M the parser refuses the file at the spec where the count passes the limit, before it
