@@ -2,7 +2,7 @@
  *
  * Each file's own checks compare its needs with --max-memory; in a batch,
  * -j files run at once, so each also takes its needs from this budget: the
- * input file's size before reading it, what decoding it needs, then its
+ * input file's size once read (a mapped one: none), what decoding it needs, then its
  * plans' estimate and a result held whole.  A worker that cannot have
  * what it needs waits, holding nothing, until enough is free: the files run
  * fewer at a time rather than past the limit.

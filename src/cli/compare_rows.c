@@ -76,15 +76,6 @@ static void fail_input(pair_result *r, const cnf_error *err, const char *path)
         r->error[0] = 0;
 }
 
-static cnf_status sniff_start(const unsigned char *start, size_t len, const char *path, void *ctx,
-                              cnf_error *err)
-{
-    const row_input *ri = ctx;
-    return cnf_sniff(start, len, ri->kind, path, err);
-}
-
-static void drop_pages(void *ctx, size_t n) { mapfile_drop(ctx, n); }
-
 /* Open path as rows within *budget bytes (taken from it): the file when it
  * is copied or decoded whole, a whole decode's planes, what the decoder
  * holds (cnf_decoder_memory), the band. */
@@ -97,7 +88,7 @@ static cnf_status open_rows(const cmp_opts *o, const char *path, uint64_t *budge
     memset(err, 0, sizeof *err);
     ri->path = path;
     ri->kind = strcmp(path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(path);
-    if ((st = input_open(path, *budget, sniff_start, ri, &ri->in, err)) != CNF_OK)
+    if ((st = input_open(path, *budget, input_sniff, &ri->kind, &ri->in, err)) != CNF_OK)
         return st;
     if ((st = cnf_probe_ex(ri->in.buf, ri->in.len, ri->kind, path, o->max_pixels, 0, &ri->w,
                            &ri->h, &ri->c, &ri->a, err)) != CNF_OK)
@@ -124,22 +115,14 @@ static cnf_status open_rows(const cmp_opts *o, const char *path, uint64_t *budge
     if ((st = cnf_reader_open_ex(ri->in.buf, ri->in.len, ri->kind, path, o->max_pixels, 0, &ri->r,
                                  err)) != CNF_OK)
         return st;
-    if (ri->in.map.base)
-        cnf_reader_on_input_used(ri->r, drop_pages, &ri->in.map);
+    input_follow(&ri->in, ri->r);
     {
         int w, h, c, a;
         cnf_reader_shape(ri->r, &w, &h, &c, &a);
         if (w != ri->w || h != ri->h || c != ri->c || a != ri->a)
             return fail(err, CNF_E_DECODE, path, "image header and data disagree");
     }
-    /* an image is what the image header reader accepts as one */
-    ri->is_image = ri->kind == CNF_IN_IMAGE;
-    if (ri->kind == CNF_IN_AUTO) {
-        int w, h, c, a;
-        cnf_error e2;
-        ri->is_image = cnf_probe(ri->in.buf, ri->in.len, CNF_IN_IMAGE, path, o->max_pixels, &w,
-                                 &h, &c, &a, &e2) == CNF_OK;
-    }
+    ri->is_image = input_is_image(ri->in.buf, ri->in.len, ri->kind, path, o->max_pixels);
     ri->band = malloc((size_t)BAND * (size_t)ri->w * (size_t)ri->c * sizeof(float));
     ri->rows = malloc((size_t)BAND * (size_t)ri->c * sizeof *ri->rows);
     if (!ri->band || !ri->rows)

@@ -78,12 +78,22 @@ static cnf_status open_input(const char *path, size_t limit, int *fd_ret, size_t
     return CNF_OK;
 }
 
-/* The first bytes decide whether the input can be read at all. */
-static cnf_status sniff_start(const unsigned char *start, size_t len, const char *path, void *ctx,
-                              cnf_error *err)
+cnf_status input_sniff(const unsigned char *start, size_t len, const char *path, void *kind,
+                       cnf_error *err)
 {
-    const cnf_input_kind *kind = ctx;
-    return cnf_sniff(start, len, *kind, path, err);
+    return cnf_sniff(start, len, *(const cnf_input_kind *)kind, path, err);
+}
+
+int input_is_image(const unsigned char *buf, size_t len, cnf_input_kind kind, const char *path,
+                   uint64_t max_pixels)
+{
+    int w, h, c, a;
+    cnf_error e;
+    if (kind != CNF_IN_AUTO)
+        return kind == CNF_IN_IMAGE;
+    /* The library sniffs an unnamed kind; an image is what its header
+     * reader accepts as one (a matrix never passes it). */
+    return cnf_probe(buf, len, CNF_IN_IMAGE, path, max_pixels, &w, &h, &c, &a, &e) == CNF_OK;
 }
 
 static cnf_status load(const char *path, uint64_t max_bytes, uint64_t max_pixels,
@@ -93,7 +103,7 @@ static cnf_status load(const char *path, uint64_t max_bytes, uint64_t max_pixels
     unsigned char *buf = NULL;
     size_t len = 0;
     cnf_input_kind kind = strcmp(path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(path);
-    cnf_status st = read_input(path, max_bytes < budget ? max_bytes : budget, sniff_start, &kind,
+    cnf_status st = read_input(path, max_bytes < budget ? max_bytes : budget, input_sniff, &kind,
                                &buf, &len, err);
     memset(img, 0, sizeof *img);
     if (st == CNF_OK && budget != UINT64_MAX) {
@@ -115,17 +125,8 @@ static cnf_status load(const char *path, uint64_t max_bytes, uint64_t max_pixels
     }
     if (st == CNF_OK)
         st = cnf_decode_ex(buf, len, kind, path, max_pixels, flags, img, err);
-    if (st == CNF_OK && is_image) {
-        *is_image = kind == CNF_IN_IMAGE;
-        if (kind == CNF_IN_AUTO) {
-            /* The library sniffs an unnamed kind; an image is what its
-             * header reader accepts as one (a matrix never passes it). */
-            int w, h, c, a;
-            cnf_error e2;
-            *is_image = cnf_probe(buf, len, CNF_IN_IMAGE, path, max_pixels, &w, &h, &c, &a,
-                                  &e2) == CNF_OK;
-        }
-    }
+    if (st == CNF_OK && is_image)
+        *is_image = input_is_image(buf, len, kind, path, max_pixels);
     free(buf);
     return st;
 }
@@ -239,6 +240,17 @@ void input_close(input_bytes *in)
         free(in->buf);
     memset(in, 0, sizeof *in);
     in->map.slot = -1;
+}
+
+/* The reader is done with the first n bytes of a mapped input. */
+static void drop_pages(void *map, size_t n) { mapfile_drop(map, n); }
+
+void input_follow(input_bytes *in, cnf_reader *r)
+{
+    if (!in->map.base)
+        return;
+    in->map.dropped = 0; /* a reader before this one may have read it again */
+    cnf_reader_on_input_used(r, drop_pages, &in->map);
 }
 
 cnf_status input_cut_short(const input_bytes *in, const char *path, cnf_error *err)

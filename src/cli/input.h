@@ -41,6 +41,21 @@ cnf_status input_open(const char *path, uint64_t max_bytes, input_check_fn check
 /* input_close - unmap or free; a zeroed input_bytes is a no-op. */
 void input_close(input_bytes *in);
 
+/* input_sniff - an input_check_fn: cnf_sniff of the first bytes for the
+ * kind `kind` points to (a cnf_input_kind). */
+cnf_status input_sniff(const unsigned char *start, size_t len, const char *path, void *kind,
+                       cnf_error *err);
+
+/* input_is_image - 1 if the input is an image (values 0..255 per channel)
+ * rather than a numeric matrix: by its kind, or for an unnamed one, when
+ * the image header reader accepts it. */
+int input_is_image(const unsigned char *buf, size_t len, cnf_input_kind kind, const char *path,
+                   uint64_t max_pixels);
+
+/* input_follow - have the pages of a mapped input dropped as reader r
+ * moves past them (nothing for a copied one). */
+void input_follow(input_bytes *in, cnf_reader *r);
+
 /* input_cut_short - fail (naming path) if the mapped file turned out shorter
  * than it was when opened: what was read of it was zeros. */
 cnf_status input_cut_short(const input_bytes *in, const char *path, cnf_error *err);

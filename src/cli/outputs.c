@@ -183,6 +183,18 @@ static int write_cb(void *ctx, const void *data, size_t len)
     return out_write(wc->f, data, len, &wc->err) == CNF_OK ? 0 : -1;
 }
 
+/* Output group g's planes of band row i: its colour planes, then the alpha
+ * plane (the result's last), which every group shares. */
+static void group_planes(const float *const *rows, int planes, int i, int g, int colour,
+                         int alpha, const float **dst)
+{
+    const float *const *r = rows + (size_t)i * (size_t)planes;
+    for (int c = 0; c < colour; c++)
+        dst[c] = r[g * colour + c];
+    if (alpha)
+        dst[colour] = r[planes - 1];
+}
+
 static cnf_status sink_png(void *ctx, int y0, int y1, const float *const *rows, int planes,
                            cnf_error *err)
 {
@@ -202,11 +214,7 @@ static cnf_status sink_png(void *ctx, int y0, int y1, const float *const *rows, 
     for (int g = 0; g < ps->groups; g++) {
         cnf_status st;
         for (int i = 0; i < n; i++) {
-            const float *const *r = rows + (size_t)i * (size_t)planes;
-            for (int c = 0; c < ps->colour; c++)
-                src[c] = r[g * ps->colour + c];
-            if (ps->alpha)
-                src[ps->colour] = r[planes - 1];
+            group_planes(rows, planes, i, g, ps->colour, ps->alpha, src);
             if (sixteen)
                 cnf_map_row16(src, comp, ps->alpha, ps->width, ps->o->map, ps->lo, ps->range,
                               (uint16_t *)(void *)(ps->buf + (size_t)i * stride), &ps->stats[g]);
@@ -426,14 +434,9 @@ static cnf_status sink_rows(void *ctx, int y0, int y1, const float *const *rows,
         const float *const *src = rows; /* one group: the planes as they are */
         cnf_status st;
         if (rs->groups > 1) {
-            for (int i = 0; i < n; i++) {
-                const float *const *r = rows + (size_t)i * (size_t)planes;
-                const float **d = rs->ptrs + (size_t)i * (size_t)comp;
-                for (int c = 0; c < rs->colour; c++)
-                    d[c] = r[g * rs->colour + c];
-                if (rs->alpha)
-                    d[rs->colour] = r[planes - 1];
-            }
+            for (int i = 0; i < n; i++)
+                group_planes(rows, planes, i, g, rs->colour, rs->alpha,
+                             rs->ptrs + (size_t)i * (size_t)comp);
             src = rs->ptrs;
         }
         if ((st = cnf_row_writer_rows(rs->w[g], src, n, &rs->stats[g], err)) != CNF_OK) {

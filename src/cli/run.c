@@ -282,15 +282,6 @@ static void job_free(job *j)
     budget_release(j->budget);
 }
 
-/* The first bytes decide at once whether an input can be read at all, so
- * /dev/zero or a large file of junk fails without being read whole. */
-static cnf_status sniff_start(const unsigned char *start, size_t len, const char *path, void *ctx,
-                              cnf_error *err)
-{
-    const job *j = ctx;
-    return cnf_sniff(start, len, j->kind, path, err);
-}
-
 /* Step 1: the input's bytes and shape.  Decoding must fit the memory limit:
  * an image decoded whole, and the decoder's own buffers (stb's pixels, a
  * progressive JPEG's coefficients), checked from the header before decoding. */
@@ -302,16 +293,9 @@ static int load_input(job *j)
     uint64_t whole, decoder, held;
     int turn, streams;
     j->kind = strcmp(j->in_path, "-") == 0 ? CNF_IN_AUTO : cnf_input_kind_for_path(j->in_path);
-    {
-        /* a batch: the file's bytes from the shared budget first (given
-         * back below when the file is mapped and streamed) */
-        struct stat sb;
-        if (stat(j->in_path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
-            j->budget = budget_grow(j->budget, (uint64_t)sb.st_size < o->max_memory
-                                                   ? (uint64_t)sb.st_size
-                                                   : o->max_memory);
-    }
-    if (input_open(j->in_path, o->max_memory, sniff_start, j, &j->in, &err) != CNF_OK)
+    /* The first bytes decide at once whether the input can be read at all,
+     * so /dev/zero or a large file of junk fails without being read whole. */
+    if (input_open(j->in_path, o->max_memory, input_sniff, &j->kind, &j->in, &err) != CNF_OK)
         return msg_cnf(&err, j->in_path);
     j->buf = j->in.buf;
     j->len = j->in.len;
@@ -341,14 +325,10 @@ static int load_input(job *j)
     }
     if (st != CNF_OK)
         return msg_cnf(&err, j->in_path);
-    /* A mapped file is not held (decoded whole, it is counted in decoding
-     * above): its share of a batch's budget goes back. */
+    /* a batch: from the shared budget, a copied file's bytes (a mapped one
+     * is not held; decoded whole, it is counted in decoding) and decoding */
     held = j->in.map.base ? 0 : j->len < o->max_memory ? j->len : o->max_memory;
-    if (held < j->budget) {
-        budget_release(j->budget - held);
-        j->budget = held;
-    }
-    j->budget = budget_grow(j->budget, j->decoding);
+    j->budget = budget_grow(j->budget, held + j->decoding);
     if (o->verbose && turn != 1)
         msg_info("%s: turned upright (EXIF orientation %d): %d x %d", j->in_path, turn, j->w, j->h);
     return EXIT_OK;
@@ -570,9 +550,6 @@ static int failed(const job *j, const cnf_error *err, const char *fallback)
     return report(err, fallback);
 }
 
-/* The reader is done with the first n bytes of a mapped input. */
-static void drop_pages(void *ctx, size_t n) { mapfile_drop(ctx, n); }
-
 /* Step 5, for one plan: its result into fs[0..groups). */
 static int produce(job *j, const cnf_plan *plan, out_file *fs, cnf_map_stats *stats, int groups,
                    int threads)
@@ -587,10 +564,7 @@ static int produce(job *j, const cnf_plan *plan, out_file *fs, cnf_map_stats *st
     if (cnf_reader_open_ex(j->buf, j->len, j->kind, j->in_path, o->max_pixels, o->decode_flags,
                            &reader, &err) != CNF_OK)
         return msg_cnf(&err, j->in_path);
-    if (j->in.map.base) {
-        j->in.map.dropped = 0; /* a plan before this one read it again */
-        cnf_reader_on_input_used(reader, drop_pages, &j->in.map);
-    }
+    input_follow(&j->in, reader);
     cnf_reader_shape(reader, &w, &h, &ch, &a);
     if (w != j->w || h != j->h || ch != j->c || a != j->a) {
         cnf_reader_free(reader);

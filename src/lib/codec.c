@@ -374,7 +374,10 @@ static size_t reader_used(const cnf_reader *r)
     return r->used ? r->used(r) : 0;
 }
 
-void cnf__reader_progress(cnf_reader *r)
+/* After rows were decoded: tell the on_used callback how far the reader is
+ * done with its input, when that moved on by at least 1 MiB or the last row
+ * is decoded. */
+static void reader_progress(cnf_reader *r)
 {
     size_t n;
     if (!r->on_used)
@@ -411,7 +414,7 @@ cnf_status cnf_reader_rows(cnf_reader *r, int n, float *const *rows, int planes,
     r->next += n;
     if (r->next == r->h && !r->whole.data && r->finish && (st = r->finish(r, err)) != CNF_OK)
         return st;
-    cnf__reader_progress(r);
+    reader_progress(r);
     return CNF_OK;
 }
 

@@ -242,12 +242,7 @@ static void *decode_ahead(void *arg)
         }
         pthread_mutex_unlock(&d->mu);
         out = band_of(b, d->tab, y0, y1);
-        st = r->rows(r, y1 - y0, out.rows, b->planes, &d->err);
-        r->next = y1;
-        if (st == CNF_OK && y1 == b->h && r->finish)
-            st = r->finish(r, &d->err);
-        if (st == CNF_OK)
-            cnf__reader_progress(r);
+        st = cnf_reader_rows(r, y1 - y0, out.rows, b->planes, &d->err);
         pthread_mutex_lock(&d->mu);
         if (st)
             d->st = st;
@@ -301,13 +296,8 @@ static cnf_status produce(exec *e, int k)
     cnf_status st;
     if (k == 0) {
         cnf_reader *r = e->reader;
-        st = r->rows(r, y1 - y0, out.rows, b->planes, e->err);
-        if (st)
+        if ((st = cnf_reader_rows(r, y1 - y0, out.rows, b->planes, e->err)) != CNF_OK)
             return st;
-        r->next = y1;
-        if (y1 == b->h && r->finish && (st = r->finish(r, e->err)) != CNF_OK)
-            return st;
-        cnf__reader_progress(r);
     } else {
         const cnf_stage *s = &e->p->stages[k - 1];
         int lo, hi;

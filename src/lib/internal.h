@@ -94,10 +94,6 @@ struct cnf_reader {
     void *on_used_ctx;
     size_t used_told;
 };
-/* cnf__reader_progress - after rows were decoded: tell the on_used
- * callback how far the reader is done with its input, when that moved on
- * by at least 1 MiB or the last row is decoded. */
-void cnf__reader_progress(cnf_reader *r);
 /* cnf__kernel_new - allocate a kernel with zeroed weights. */
 cnf_kernel *cnf__kernel_new(int w, int h, int depth);
 

@@ -183,13 +183,6 @@ def a_failed_write_to_a_full_disk_is_one_line_and_exit_1():
     harness.one_error_line(err, "cnnfilter: /dev/full: write error: No space left on device")
 
 
-def peak_of(argv):
-    """(exit code, stderr, peak RSS in KiB) of argv (harness.run_peak measures from a small
-    go-between process, not from this one, which holds NumPy, OpenCV and images)."""
-    rc, _, err, peak = harness.run_peak(argv, TMP)
-    return rc, err, peak
-
-
 def flat_rgb(name, side):
     a = np.zeros((side, side, 3), np.uint8)
     a[:] = (30, 120, 200)
@@ -202,11 +195,11 @@ def a_4000x4000_result_streams_within_64_mib():
     # 4000 x 4000 x 3 floats are 183 MiB: held whole, this was refused under --max-memory 64M
     # (and took about 380 MiB of RSS for .npy); by rows it stays near the plan's own memory.
     a = flat_rgb("flat.png", 4000)
-    rc, err, base = peak_of([BIN, "--version"])
+    rc, _, err, base = harness.run_peak([BIN, "--version"], TMP)
     assert rc == 0, err
     for out, extra in (("flat.npy", []), ("flat.tif", ["--depth", "float"]), ("flat.jpg", [])):
-        rc, err, peak = peak_of([BIN, "-k", "identity", "--max-memory", "64M"] + extra +
-                                ["flat.png", out])
+        rc, _, err, peak = harness.run_peak([BIN, "-k", "identity", "--max-memory", "64M"] +
+                                            extra + ["flat.png", out], TMP)
         assert rc == 0, (out, err)
         if not ASAN:
             assert peak < base + 32 * 1024, (out, peak, base)  # KiB
