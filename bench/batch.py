@@ -50,11 +50,7 @@ def main():
     with open(script, "w") as f:
         f.write(OPENCV_BATCH)
     rows, div = common.kernel("sobel_v", args.bin)
-    mat = os.path.join(tmp, "sobel_v.mat")
-    with open(mat, "w") as f:
-        f.write("%d %d %d 0\n" % (len(rows[0]), len(rows), div))
-        for r in rows:
-            f.write(" ".join(str(v) for v in r) + "\n")
+    mat = common.vips_mat(os.path.join(tmp, "sobel_v.mat"), rows, div)
     spec = "%dx%d:%s" % (len(rows[0]), len(rows),
                          ",".join("%.10g" % (v / div) for r in rows for v in r))
     mp = sum(w * h for w, h in map(common.png_size, files))

@@ -63,6 +63,16 @@ def kernel(spec, binary=BIN):
     return rows, divisor
 
 
+def vips_mat(path, rows, div):
+    """Write integer weights (a list of rows) and their divisor as a libvips matrix file
+    (`vips conv` divides by the scale, the divisor, and rounds)."""
+    with open(path, "w") as f:
+        f.write("%d %d %d 0\n" % (len(rows[0]), len(rows), div))
+        for r in rows:
+            f.write(" ".join(str(v) for v in r) + "\n")
+    return path
+
+
 def run(cmd, env=None, tmp=None):
     """Run a shell command; return (wall seconds, peak RSS in KiB).
 

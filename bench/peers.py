@@ -86,11 +86,7 @@ class Tools:
     def vips(self, rows, div, pool, src, dst, tag):
         """vips conv with an integer mask (scale = the divisor: vips rounds the quotient),
         then for the pool: rank 2x2 index 3 (the max), shifted by one pixel, subsample 2."""
-        mat = os.path.join(self.tmp, "%s.mat" % tag)
-        with open(mat, "w") as f:
-            f.write("%d %d %d 0\n" % (len(rows[0]), len(rows), div))
-            for r in rows:
-                f.write(" ".join(str(v) for v in r) + "\n")
+        mat = common.vips_mat(os.path.join(self.tmp, "%s.mat" % tag), rows, div)
         if not pool:
             return "vips conv %s %s %s --precision integer" % (src, dst, mat)
         # vips rank's 2x2 window for output (x, y) covers [x-1, x] x [y-1, y], so the max of

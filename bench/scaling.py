@@ -43,11 +43,7 @@ def main():
     dst = os.path.join(tmp, "o.png")
     vdst = os.path.join(tmp, "v.png")  # not dst: cnnfilter keeps other tools' images
     rows, div = common.kernel("sobel_v", args.bin)
-    mat = os.path.join(tmp, "sobel_v.mat")
-    with open(mat, "w") as f:
-        f.write("%d %d %d 0\n" % (len(rows[0]), len(rows), div))
-        for r in rows:
-            f.write(" ".join(str(v) for v in r) + "\n")
+    mat = common.vips_mat(os.path.join(tmp, "sobel_v.mat"), rows, div)
     vips = shutil.which("vips")
     say("## Scaling: -k sobel_v, PNG in, PNG out, 2 to 144 MP, cnnfilter and libvips "
         "(median of %d runs)" % args.runs)
