@@ -66,7 +66,7 @@ static const opt OPTIONS[] = {
      "sample depth; 16 ({depth16}) keeps fractions: value x 257, so 16-bit inputs come back "
      "exact; float ({depthfloat}): the exact values, no --map (8)"},
     {O_COMPRESSION, "compression", 0, "0-9", 0,
-     "PNG deflate level: 0 none, 1-3 fast, 4-9 smaller and slower (" CNF_PNG_DEFAULT_LEVEL_STR ")"},
+     "PNG deflate level: 0 none, 1 fastest, 2 near libpng -6 size, 3-9 slower (" CNF_PNG_DEFAULT_LEVEL_STR ")"},
     {O_PORTABLE, "portable", 0, NULL, 0,
      "only the portable reference convolution (the same pixels, slower; a rank-1 "
      "fractional kernel's two float32 passes differ by rounding)"},

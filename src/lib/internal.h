@@ -20,6 +20,14 @@
 void cnf__map_to_u16(const cnf_image *img, cnf_map_mode mode, uint16_t *out,
                      cnf_map_stats *stats);
 
+/* cnf__rle_deflate - raw deflate of in[0..n) as literals and runs of one
+ * repeated byte, a Huffman code per block (deflate_rle.c), into out (at
+ * least cnf__rle_deflate_bound(n) bytes).  Not `last`: ends byte-aligned
+ * with an empty stored block, so pieces concatenate into one stream.
+ * Returns the bytes written; 0 when out of memory (never for n = 0). */
+size_t cnf__rle_deflate(const unsigned char *in, size_t n, int last, unsigned char *out);
+size_t cnf__rle_deflate_bound(size_t n);
+
 /* cnf__fail - fill err (if any) and return status.  `where` (may be NULL)
  * is a file name: subject CNF_SUBJECT_FILE when not empty. */
 cnf_status cnf__fail(cnf_error *err, cnf_status st, const char *where, const char *fmt, ...)

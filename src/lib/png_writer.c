@@ -2,13 +2,21 @@
  *
  * Rows are cut into segments of a fixed number of rows (from the row size
  * alone, never from the thread count).  Each segment is filtered ("up" or
- * "average" per row, see filter_row) and deflated on its own, starting from the previous segment's last
- * 32 KiB as a preset dictionary so little ratio is lost, and ending on a
+ * "average" per row, see filter_row) and deflated on its own, ending on a
  * byte boundary (a sync flush); the last one ends the stream.  The zlib
  * stream is the header, the segments in order and the Adler-32 of all the
  * filtered bytes, joined from each segment's.  So the bytes are the same
  * for any thread count, and segments compress in parallel while the caller
- * keeps adding rows.  Levels: 0 stored, 1-3 ISA-L (fast), 4-9 zlib.
+ * keeps adding rows.  Levels:
+ *   0    stored;
+ *   1    ISA-L level 1 (the fastest matcher);
+ *   2    literals and runs of one byte, a Huffman code per block
+ *        (deflate_rle.c): filtered images compress to about zlib level 6's
+ *        size at about ISA-L's speed;
+ *   3    level 2 or ISA-L level 2, whichever is smaller for the segment;
+ *   4-9  zlib.
+ * The matchers (1, 3, 4-9) start each segment from the previous one's last
+ * 32 KiB as a preset dictionary, so little ratio is lost to the cut.
  * Only the caller's thread calls `write`, in order.
  */
 #include "internal.h"
@@ -175,7 +183,7 @@ static void store_segment(segment *s, const unsigned char *in, size_t own)
     } while (pos < own);
 }
 
-/* Levels 1-3: ISA-L, ending with a sync flush (or the final block). */
+/* Levels 1 and 3: ISA-L, ending with a sync flush (or the final block). */
 static cnf_status deflate_isal(int level, segment *s, const unsigned char *in, size_t own,
                                const unsigned char *dict, size_t dict_len)
 {
@@ -266,15 +274,42 @@ static cnf_status compress_segment(const cnf_png_writer *w, segment *s)
     in = s->filt + (size_t)s->ctx * fs;
     s->adler = isal_adler32(1, in, own);
     s->adler_len = own;
-    if (grow(&s->out, &s->out_cap, own + own / 8 + 4096 + 5 * (own / 65535 + 1)))
+    if (grow(&s->out, &s->out_cap, own + own / 8 + 4096 + 5 * (own / 65535 + 1)) ||
+        grow(&s->out, &s->out_cap, cnf__rle_deflate_bound(own)))
         return CNF_E_NOMEM;
     s->out_len = 0;
     if (w->level == 0) {
         store_segment(s, in, own);
         return CNF_OK;
     }
-    if (w->level <= 3)
-        return deflate_isal(w->level, s, in, own, dict, dict_len);
+    if (w->level == 1)
+        return deflate_isal(1, s, in, own, dict, dict_len);
+    if (w->level <= 3) {
+        size_t n = cnf__rle_deflate(in, own, s->last, s->out);
+        if (!n && own)
+            return CNF_E_NOMEM;
+        s->out_len = n;
+        if (w->level == 3) {
+            /* Try ISA-L level 2 after it; keep the smaller. */
+            unsigned char *keep = s->out;
+            size_t keep_cap = s->out_cap;
+            cnf_status st2;
+            s->out = NULL;
+            s->out_cap = 0;
+            s->out_len = 0;
+            st2 = grow(&s->out, &s->out_cap, keep_cap) ? CNF_E_NOMEM
+                                                       : deflate_isal(2, s, in, own, dict, dict_len);
+            if (st2 || s->out_len >= n) {
+                free(s->out);
+                s->out = keep;
+                s->out_cap = keep_cap;
+                s->out_len = n;
+                return CNF_OK; /* level 2's bytes stand if ISA-L had no memory */
+            }
+            free(keep);
+        }
+        return CNF_OK;
+    }
     return deflate_zlib(w->level, s, in, own, dict, dict_len);
 }
 
@@ -475,7 +510,9 @@ cnf_status cnf_png_writer_open(cnf_png_writer **wr, int width, int height, int c
     w->write_ctx = write_ctx;
     fs = w->stride + 1;
     w->seg_rows = (int)(SEGMENT_BYTES / fs) > 0 ? (int)(SEGMENT_BYTES / fs) : 1;
-    w->ctx_rows = (int)((DICT_BYTES + fs - 1) / fs) + 1;
+    /* Context rows: one for the first row's "up" filter, and the dictionary
+     * of the levels that match. */
+    w->ctx_rows = w->level == 2 || w->level == 0 ? 1 : (int)((DICT_BYTES + fs - 1) / fs) + 1;
     if (threads < 1)
         threads = 1;
     if (threads > MAX_WORKERS)
