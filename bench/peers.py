@@ -10,7 +10,9 @@ run (a noisy neighbour hurts them alike).  Peak RSS is GNU time's %M (see common
 Before timing anything, a probe on a 7x9 image with a one-tap asymmetric kernel finds
 out, for each peer, whether it flips the kernel and which border it uses; the pixel
 difference column then compares each peer with cnnfilter run with that border.  The
-size table gives what libpng writes at level 6 (adaptive filters) for cnnfilter's pixels.
+size table gives what libpng writes at level 6 (adaptive filters) for cnnfilter's pixels,
+and the wall time of cnnfilter's default PNG level beside `--compression 1` (ISA-L, the
+earlier default's matcher), run interleaved with the rest.
 The exact commands are printed under the tables.
 """
 import json
@@ -186,7 +188,7 @@ def main():
     say("| workload | tool | threads | median s | vs fastest peer | peak RSS MiB | output bytes "
         "| max diff vs cnnfilter |")
     say("|---|---|---|---|---|---|---|---|")
-    sizes, commands = [], []
+    sizes, commands, png_times = [], [], {}
     for wid, title, opts, infile in WORKLOADS:
         if args.only and wid not in args.only.split(","):
             continue
@@ -203,12 +205,20 @@ def main():
                     for t in tools.names()}
             times = {t: [] for t in cmds}
             rss = {t: 0 for t in cmds}
+            # cnnfilter at --compression 1 (ISA-L's matcher, the deflate of earlier
+            # releases' default) interleaved with the rest: the PNG table's time ratio.
+            l1_out = os.path.join(tmp, "%s_l1_%d.png" % (wid, n))
+            l1_cmd = tools.cmd("cnnfilter", n, opts + ["--compression", "1"], rows, div, pool,
+                               src, l1_out, wid)
+            l1_times = []
             for _ in range(args.runs):
                 for t, c in cmds.items():
                     dt, kb = common.run(c, env, tmp)
                     times[t].append(dt)
                     rss[t] = max(rss[t], kb)
+                l1_times.append(common.run(l1_cmd, env, tmp)[0])
             med = {t: statistics.median(v) for t, v in times.items()}
+            png_times.setdefault(wid, {})[n] = (med["cnnfilter"], statistics.median(l1_times))
             peer_names = [t for t in med if t != "cnnfilter"]
             fastest = min(med[t] for t in peer_names) if peer_names else None
             refs = {"replicate": out["cnnfilter"]}
@@ -231,20 +241,33 @@ def main():
                 subprocess.run([common.CONVERT, out["cnnfilter"], "-define",
                                 "png:compression-level=6", "-define", "png:compression-filter=5",
                                 l6], check=True)
-                sizes.append((wid, os.path.getsize(out["cnnfilter"]), os.path.getsize(l6)))
+                sizes.append((wid, os.path.getsize(out["cnnfilter"]), os.path.getsize(l6),
+                              os.path.getsize(l1_out)))
             for f in out.values():
                 if os.path.exists(f):
                     os.remove(f)
     if sizes:
         say()
-        say("PNG size: cnnfilter's output (its default --compression 2) against libpng level 6 "
-            "with adaptive filters on the same pixels (`%s OUT.png -define "
-            "png:compression-level=6 -define png:compression-filter=5 X.png`):" % common.CONVERT)
+        say("PNG size: cnnfilter's output (its default --compression 2, deflate_rle.c) against "
+            "libpng level 6 with adaptive filters on the same pixels (`%s OUT.png -define "
+            "png:compression-level=6 -define png:compression-filter=5 X.png`), and against "
+            "cnnfilter --compression 1 (ISA-L, the matcher of the earlier default), whose "
+            "runs were interleaved with the table's: wall time of the whole job, medians:"
+            % common.CONVERT)
         say()
-        say("| workload | cnnfilter bytes | libpng level 6 bytes | cnnfilter / libpng L6 |")
-        say("|---|---|---|---|")
-        for wid, ours, l6 in sizes:
-            say("| %s | %d | %d | %.3f |" % (wid, ours, l6, ours / l6))
+        head = "| workload | level 2 bytes | libpng L6 bytes | level 2 / libpng L6 | level 1 bytes"
+        line = "|---|---|---|---|---"
+        for n in threads:
+            head += " | -j %d: level 2 s | level 1 s | 2 / 1" % n
+            line += "|---|---|---"
+        say(head + " |")
+        say(line + "|")
+        for wid, ours, l6, l1 in sizes:
+            row = "| %s | %d | %d | %.3f | %d" % (wid, ours, l6, ours / l6, l1)
+            for n in threads:
+                t2, t1 = png_times[wid][n]
+                row += " | %.3f | %.3f | %.2f" % (t2, t1, t2 / t1)
+            say(row + " |")
     say()
     say("Notes:")
     say()

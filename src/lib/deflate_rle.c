@@ -459,11 +459,23 @@ static void encode_block(const unsigned char *in, size_t start, size_t end, int 
         size_t pos = start;
         uint64_t dist = d_code[0];
         unsigned dl = d_len[0];
-        for (int s = 0; s < 256; s++)
+        unsigned longest = 0;
+        for (int s = 0; s < 256; s++) {
             lit[s] = ll_code[s] | (uint32_t)ll_len[s] << 16;
+            longest = ll_len[s] > longest ? ll_len[s] : longest;
+        }
         for (size_t k = 0; k <= n_runs; k++) {
             size_t stop = k < n_runs ? start + runs[k].pos : end;
-            /* Three literals (at most 45 bits) per store. */
+            /* Four literals per store when they fit in 57 bits, else three. */
+            if (longest <= 14)
+                for (; pos + 4 <= stop; pos += 4) {
+                    uint32_t x = lit[in[pos]], y = lit[in[pos + 1]], z = lit[in[pos + 2]],
+                             u = lit[in[pos + 3]];
+                    unsigned lx = x >> 16, ly = lx + (y >> 16), lz = ly + (z >> 16);
+                    put(b, (x & 0xffffu) | (uint64_t)(y & 0xffffu) << lx |
+                               (uint64_t)(z & 0xffffu) << ly | (uint64_t)(u & 0xffffu) << lz,
+                        lz + (u >> 16));
+                }
             for (; pos + 3 <= stop; pos += 3) {
                 uint32_t x = lit[in[pos]], y = lit[in[pos + 1]], z = lit[in[pos + 2]];
                 unsigned lx = x >> 16, ly = y >> 16;
