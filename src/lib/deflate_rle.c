@@ -383,7 +383,7 @@ static size_t find_runs(const unsigned char *in, size_t start, size_t end, uint6
         q = r;
         while (len < 258) {
             uint64_t x = ~(eq[q >> 6] >> (q & 63));
-            size_t ones = (size_t)__builtin_ctzll(x); /* x != 0: the shift brings in zeros */
+            size_t ones = x ? (size_t)__builtin_ctzll(x) : 64; /* 64: a whole word of ones */
             len += ones;
             q += ones;
             if ((q & 63) != 0 || ones == 0)
