@@ -419,6 +419,23 @@ size_t cnf__rle_deflate_bound(size_t n)
     return n + 5 * (n / 65535 + 2) * (n / BLOCK_BYTES + 1) + 32;
 }
 
+/* The bits of a block coded with the lengths made for freq: its header
+ * (planned into h) and its symbols. */
+static uint64_t block_cost(const uint32_t *freq, unsigned char *ll_len, const unsigned char *d_len,
+                           dyn_header *h)
+{
+    static const unsigned char eb[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
+                                         2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+    uint64_t body = 0;
+    huff_lengths(freq, N_LITLEN, MAX_BITS, ll_len);
+    for (int s = 0; s < N_LITLEN; s++) {
+        body += (uint64_t)freq[s] * ll_len[s];
+        if (s > 256 && freq[s])
+            body += (uint64_t)freq[s] * (eb[s - 257] + 1u); /* + the 1-bit distance */
+    }
+    return body + header_plan(h, ll_len, d_len);
+}
+
 /* One block: in[start, end) of the call's input `in` (start > 0 may take a
  * run from byte start - 1). */
 static void encode_block(const unsigned char *in, size_t start, size_t end, int final,
@@ -429,25 +446,58 @@ static void encode_block(const unsigned char *in, size_t start, size_t end, int 
     uint16_t ll_code[N_LITLEN], d_code[2];
     dyn_header h;
     size_t n_runs;
-    uint64_t body = 0, head;
+    uint64_t cost;
     count_bytes(in + start, end - start, h4);
     for (int s = 0; s < 256; s++)
         freq[s] = h4[s] + h4[256 + s] + h4[512 + s] + h4[768 + s];
     n_runs = find_runs(in, start, end, eq, runs, freq);
     freq[256] = 1;
-    huff_lengths(freq, N_LITLEN, MAX_BITS, ll_len);
     huff_lengths(dfreq, 2, MAX_BITS, d_len);
-    for (int s = 0; s < N_LITLEN; s++) {
-        body += (uint64_t)freq[s] * ll_len[s];
-        if (s > 256 && freq[s]) {
-            static const unsigned char eb[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
-                                                 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-            body += (uint64_t)freq[s] * (eb[s - 257] + 1u); /* + the 1-bit distance */
+    cost = block_cost(freq, ll_len, d_len, &h);
+    /* Short runs can cost more bits than their bytes as literals: try
+     * leaving the runs shorter than each threshold as literals, keep the
+     * cheapest (costs counted exactly from the symbol counts). */
+    if (n_runs) {
+        enum { N_T = 5 };
+        static const unsigned thresholds[N_T] = {4, 5, 7, 10, 259};
+        static const unsigned char cls[11] = {0, 0, 0, 0, 1, 2, 2, 3, 3, 3, 4};
+        /* delta[c]: what leaving the runs of class c as literals changes;
+         * class c holds the lengths from thresholds[c - 1] (3 for c = 0) to
+         * below thresholds[c]. */
+        int32_t delta[N_T][N_LITLEN];
+        uint32_t f2[N_LITLEN];
+        unsigned best_t = 3;
+        memset(delta, 0, sizeof delta);
+        for (size_t k = 0; k < n_runs; k++) {
+            unsigned len = runs[k].len, c = len < 10 ? cls[len] : 4;
+            delta[c][len_table[len].sym]--;
+            delta[c][in[start + runs[k].pos - 1]] += (int32_t)len;
+        }
+        memcpy(f2, freq, sizeof f2);
+        for (int t = 0; t < N_T; t++) {
+            unsigned char l2[N_LITLEN];
+            dyn_header h2;
+            uint64_t c2;
+            for (int i = 0; i < N_LITLEN; i++)
+                f2[i] = (uint32_t)((int64_t)f2[i] + delta[t][i]);
+            c2 = block_cost(f2, l2, d_len, &h2);
+            if (c2 < cost) {
+                cost = c2;
+                best_t = thresholds[t];
+                memcpy(ll_len, l2, sizeof l2);
+                h = h2;
+            }
+        }
+        if (best_t > 3) {
+            size_t kept = 0;
+            for (size_t k = 0; k < n_runs; k++)
+                if (runs[k].len >= best_t)
+                    runs[kept++] = runs[k];
+            n_runs = kept;
         }
     }
-    head = header_plan(&h, ll_len, d_len);
     /* Stored costs the bits to the boundary, 32 per 64 KiB, and the bytes. */
-    if (head + body >= 3 + 7 + 32 * ((end - start) / 65535 + 1) + 8 * (uint64_t)(end - start)) {
+    if (cost >= 3 + 7 + 32 * ((end - start) / 65535 + 1) + 8 * (uint64_t)(end - start)) {
         put_stored(b, in + start, end - start, final);
         return;
     }

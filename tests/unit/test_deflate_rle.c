@@ -239,6 +239,35 @@ static void runs_become_matches_and_noise_is_stored(void)
     free(in);
 }
 
+static void runs_that_cost_more_than_their_bytes_stay_literals(void)
+{
+    /* 80 % zeros, the rest 1-4: a zero costs 1 bit as a literal, so a run
+     * of zeros often costs more as a length and distance than as its
+     * bytes.  Every choice of which runs to code is costed and the cheapest
+     * kept, so the block is no larger than its literals alone under their
+     * Huffman code: 0 in 1 bit; 1-4 and the end of block in 3, 3, 3, 4 and
+     * 4 bits (the commonest of 1-4 counted at 4); plus a header of at most
+     * 200 bits.  Taking every run of three or more bytes (greedily) made
+     * this block 12693 bytes; the bound is about 11900. */
+    size_t n = 65536, zlen, count[5] = {0}, most = 0, bound;
+    unsigned char *in = malloc(n), *z;
+    if (!in)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = rnd();
+        in[i] = r % 100 < 80 ? 0 : (unsigned char)(1 + (r >> 8) % 4);
+        count[in[i]]++;
+    }
+    for (int v = 1; v <= 4; v++)
+        most = count[v] > most ? count[v] : most;
+    bound = count[0] + 3 * (n - count[0]) + most + 4 + 200;
+    z = compress_pieces(in, n, NULL, 0, &zlen);
+    CHECK(inflates_to(z, zlen, in, n));
+    CHECK(zlen * 8 <= bound + 7);
+    free(z);
+    free(in);
+}
+
 static void smooth_residuals_compress_like_zlib_level_6(void)
 {
     /* PNG-like residuals of a smooth image with noise: within 5 % of zlib
@@ -265,6 +294,7 @@ int main(void)
     RUN(skewed_frequencies_keep_codes_within_15_bits);
     RUN(known_streams);
     RUN(runs_become_matches_and_noise_is_stored);
+    RUN(runs_that_cost_more_than_their_bytes_stay_literals);
     RUN(smooth_residuals_compress_like_zlib_level_6);
     return t_finish("test_deflate_rle");
 }
