@@ -855,9 +855,10 @@ cnf_status cnf_u8_conv_image(const cnf_u8_conv *c, const unsigned char *src, siz
 /* cnf_plan_u8_conv - the 8-bit lane of plan p for map `map`, or NULL when
  * p is not one layer the lane can run: a single convolution of one
  * eligible kernel (see cnf_u8_conv) per channel, stride 1, dilation 1,
- * 'same' padding, scale 1, bias 0, no activation or pooling, an input
- * without alpha, made without cnf_plan_limits.portable.  A dry plan has it
- * too (to say so).  Valid until cnf_plan_free. */
+ * 'same' padding, any border but wrap (whose first rows read the last),
+ * scale 1, bias 0, no activation or pooling, an input without alpha,
+ * made without cnf_plan_limits.portable.  A dry plan has it too (to say
+ * so).  Valid until cnf_plan_free. */
 const cnf_u8_conv *cnf_plan_u8_conv(const cnf_plan *p, cnf_map_mode map);
 
 /* cnf_reader_u8 - 1 when reader r can give its rows as the 8-bit samples
@@ -882,9 +883,8 @@ typedef cnf_status (*cnf_u8_row_sink)(void *ctx, int y0, int y1, const unsigned 
  * input rows they read (about (band + 2 x kernel height) x width x
  * channels bytes), under cnf_plan_memory's float estimate.  Up to
  * `threads` threads share each band; the bytes are the same for any
- * count.  A wrap border (which reads the last rows for the first) is
- * refused (CNF_E_USAGE) like any plan without the lane.  The reader is
- * consumed. */
+ * count.  CNF_E_USAGE for a plan or reader without the lane.  The reader
+ * is consumed. */
 cnf_status cnf_plan_stream_u8(const cnf_plan *p, cnf_map_mode map, cnf_reader *r, int threads,
                               cnf_u8_row_sink sink, void *sink_ctx, cnf_error *err);
 
