@@ -150,6 +150,57 @@ static int cmp_abs_desc(const void *a, const void *b)
     return x[1] < y[1] ? -1 : x[1] > y[1]; /* kernel order */
 }
 
+/* The taps in groups by |weight|, largest first, positive ones first in a group. */
+static void group_taps(cnf_u8_conv *c, int32_t (*list)[2], int n)
+{
+    qsort(list, (size_t)n, sizeof list[0], cmp_abs_desc);
+    c->n_taps = n;
+    for (int t = 0; t < n; t++) {
+        int32_t w = list[t][0], aw = w < 0 ? -w : w;
+        c->taps[t].i = list[t][1] / c->kw;
+        c->taps[t].off = (size_t)(list[t][1] % c->kw) * (size_t)c->channels;
+        c->weight[t] = w;
+        if (c->n_groups == 0 || c->groups[c->n_groups - 1].w != aw) {
+            u8_group *g = &c->groups[c->n_groups++];
+            g->w = aw;
+            g->shift = log2_exact(aw);
+            g->first = t;
+        }
+        if (w > 0)
+            c->groups[c->n_groups - 1].pos++;
+        else
+            c->groups[c->n_groups - 1].neg++;
+    }
+}
+
+/* The sums' width from the weights' bound (pos, neg: the positive and the
+ * negative weights' magnitudes summed), and whether the AVX2 loop runs. */
+static void choose_sums(cnf_u8_conv *c, double pos, double neg, unsigned flags)
+{
+    if (255.0 * pos <= 32767 && 255.0 * neg <= 32767) {
+        c->kind = CNF__U8_INT16;
+        c->smax = 32767;
+    } else if (neg == 0 &&
+               255.0 * pos + (c->div_shift > 0 ? 1 << (c->div_shift - 1) : 0) <= 65535) {
+        /* no negative weight: unsigned 16-bit sums (binomial 5 x 5: 65280) */
+        c->kind = CNF__U8_INT16;
+        c->usum = 1;
+        c->smax = (int32_t)(255.0 * pos);
+    } else {
+        c->kind = CNF__U8_INT32;
+    }
+    if (c->kind == CNF__U8_INT16) {
+#if HAVE_AVX2_LOOP
+        if (!(flags & CNF_U8_PORTABLE) && __builtin_cpu_supports("avx2") &&
+            (c->div_shift >= 0 ||
+             find_magic(c->div, (uint32_t)c->smax, &c->magic, &c->magic_shift)))
+            c->kind = CNF__U8_INT16_AVX2;
+#else
+        (void)flags;
+#endif
+    }
+}
+
 cnf_status cnf_u8_conv_create(const cnf_kernel *k, int flip, cnf_border border,
                               cnf_map_mode map, int width, int channels, unsigned flags,
                               cnf_u8_conv **ret, cnf_error *err)
@@ -207,47 +258,8 @@ cnf_status cnf_u8_conv_create(const cnf_kernel *k, int flip, cnf_border border,
         cnf__layer_padding(&L, 1 << 20, k->h, 1, 1, 0, &c->top, &bottom);
         cnf__layer_padding(&L, 1 << 20, k->w, 1, 1, 1, &c->left, &c->right);
     }
-    /* groups by |weight|, largest first */
-    qsort(list, (size_t)n, sizeof list[0], cmp_abs_desc);
-    c->n_taps = n;
-    for (int t = 0; t < n; t++) {
-        int32_t w = list[t][0], aw = w < 0 ? -w : w;
-        c->taps[t].i = list[t][1] / k->w;
-        c->taps[t].off = (size_t)(list[t][1] % k->w) * (size_t)channels;
-        c->weight[t] = w;
-        if (c->n_groups == 0 || c->groups[c->n_groups - 1].w != aw) {
-            u8_group *g = &c->groups[c->n_groups++];
-            g->w = aw;
-            g->shift = log2_exact(aw);
-            g->first = t;
-        }
-        if (w > 0)
-            c->groups[c->n_groups - 1].pos++;
-        else
-            c->groups[c->n_groups - 1].neg++;
-    }
-    if (255.0 * pos <= 32767 && 255.0 * neg <= 32767) {
-        c->kind = CNF__U8_INT16;
-        c->smax = 32767;
-    } else if (neg == 0 &&
-               255.0 * pos + (c->div_shift > 0 ? 1 << (c->div_shift - 1) : 0) <= 65535) {
-        /* no negative weight: unsigned 16-bit sums (binomial 5 x 5: 65280) */
-        c->kind = CNF__U8_INT16;
-        c->usum = 1;
-        c->smax = (int32_t)(255.0 * pos);
-    } else {
-        c->kind = CNF__U8_INT32;
-    }
-    if (c->kind == CNF__U8_INT16) {
-#if HAVE_AVX2_LOOP
-        if (!(flags & CNF_U8_PORTABLE) && __builtin_cpu_supports("avx2") &&
-            (c->div_shift >= 0 ||
-             find_magic(c->div, (uint32_t)c->smax, &c->magic, &c->magic_shift)))
-            c->kind = CNF__U8_INT16_AVX2;
-#else
-        (void)flags;
-#endif
-    }
+    group_taps(c, list, n);
+    choose_sums(c, pos, neg, flags);
     c->padded = (size_t)(c->left + width + c->right) * (size_t)channels;
     c->lmap = malloc(sizeof(int) * (size_t)(c->left + 1));
     c->rmap = malloc(sizeof(int) * (size_t)(c->right + 1));
