@@ -1,11 +1,12 @@
 /* bench_core.c - convolution core alone (no codec): median time and Mpix/s per kernel and thread count.
  *
- * Usage: bench_core [WIDTH HEIGHT [RUNS [KERNEL...]]]
+ * Usage: bench_core [WIDTH HEIGHT [RUNS [--u8-only] [KERNEL...]]]
  * (default 5312 2988 5 and the kernels below: the 16 MP photo's size)
  * The image holds 8-bit RGB values (synthetic); each kernel runs RUNS times per thread
  * count, by the fast path and by the portable path (--portable), and the medians are
  * printed; then, for a kernel the 8-bit lane takes (cnf_u8_conv), the same values as
- * interleaved 8-bit RGB rows to 8-bit rows (map clamp, zero border): path "u8".
+ * interleaved 8-bit RGB rows to 8-bit rows (map clamp, zero border): path "u8"
+ * (--u8-only: that row alone, for quick alternation with core_opencv.py).
  * Figures, never assertions: this machine is shared and noisy.  Compare with
  * bench/core_opencv.py (OpenCV filter2D on the same size, in-process, 8-bit to 8-bit).
  */
@@ -24,7 +25,7 @@
 int main(int argc, char **argv)
 {
     int w = argc > 2 ? atoi(argv[1]) : 5312, h = argc > 2 ? atoi(argv[2]) : 2988;
-    int runs = argc > 3 ? atoi(argv[3]) : 5;
+    int runs = argc > 3 ? atoi(argv[3]) : 5, u8_only = 0;
     const char *defaults[] = {"sobel_v", "gaussian", "box:15", "line_diag:25", "line_v:25",
                               "laplacian", "sharpen", "box:5", "gaussian:5"};
     const char *const *specs = defaults;
@@ -42,6 +43,11 @@ int main(int argc, char **argv)
         cnf_image_alloc(&img, w, h, 3, 0, &e) != CNF_OK) {
         fprintf(stderr, "bench_core: bad size or out of memory\n");
         return 2;
+    }
+    if (argc > 4 && strcmp(argv[4], "--u8-only") == 0) {
+        u8_only = 1;
+        argv++;
+        argc--;
     }
     if (argc > 4) {
         specs = (const char *const *)(argv + 4);
@@ -69,7 +75,7 @@ int main(int argc, char **argv)
         cnf_layer_init(&L);
         L.kernels = ks;
         L.n_kernels = 1;
-        for (int portable = 0; portable < 2; portable++) {
+        for (int portable = 0; !u8_only && portable < 2; portable++) {
             cnf_plan_limits lim = {0, portable, 0, 0};
             cnf_plan *p = NULL;
             double med[2];

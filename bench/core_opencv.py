@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """core_opencv.py - OpenCV filter2D alone (no codec), in-process, on the benchmark photo.
 
-    /usr/bin/python3 bench/core_opencv.py [PHOTO [RUNS [BIN]]]
+    /usr/bin/python3 bench/core_opencv.py [PHOTO [RUNS [BIN [KERNEL...]]]]
 
 The peer side of build/bench_core: each workload's kernel (weights / divisor from
 `cnnfilter show-kernel`) on the 16 MP 8-bit RGB photo, zero border (BORDER_CONSTANT),
@@ -37,7 +37,7 @@ def main():
     print("OpenCV %s filter2D alone, %dx%d RGB uint8 (%.1f MP), zero border, median of %d runs"
           % (cv2.__version__, w, h, w * h / 1e6, runs))
     print("%-14s %9s %9s %9s %9s" % ("kernel", "1 thr s", "Mpix/s", "2 thr s", "Mpix/s"))
-    for name in KERNELS:
+    for name in sys.argv[4:] or KERNELS:
         rows, div = common.kernel(name, binary)
         k = np.array(rows, np.float32) / div
         med = []

@@ -366,23 +366,22 @@ __attribute__((target("avx2"))) static inline __m256i finish_avx2(const cnf_u8_c
     }
 }
 
-/* One group's taps over 32 samples from x: the signed sum of its samples
- * times its weight, added to *a0, *a1. */
-__attribute__((target("avx2"))) static inline void group_avx2(const cnf_u8_conv *c,
-                                                               const u8_group *g,
-                                                               const unsigned char *const *rows,
+/* One group's taps over 32 samples from x (tap t reads tp[t] + x): the
+ * signed sum of its samples times its weight, added to *a0, *a1. */
+__attribute__((target("avx2"))) static inline void group_avx2(const u8_group *g,
+                                                               const unsigned char *const *tp,
                                                                size_t x, __m256i *a0, __m256i *a1)
 {
     __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
     int t = g->first;
     for (int e = t + g->pos; t < e; t++) {
-        const unsigned char *p = rows[c->taps[t].i] + x + c->taps[t].off;
+        const unsigned char *p = tp[t] + x;
         s0 = _mm256_add_epi16(s0, _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p)));
         s1 = _mm256_add_epi16(s1,
                               _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p + 16))));
     }
     for (int e = t + g->neg; t < e; t++) {
-        const unsigned char *p = rows[c->taps[t].i] + x + c->taps[t].off;
+        const unsigned char *p = tp[t] + x;
         s0 = _mm256_sub_epi16(s0, _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)p)));
         s1 = _mm256_sub_epi16(s1,
                               _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(p + 16))));
@@ -405,10 +404,16 @@ __attribute__((target("avx2"))) static void row_avx2(const cnf_u8_conv *c,
                                                       unsigned char *out)
 {
     size_t n = (size_t)c->width * (size_t)c->channels, x = 0;
+    const unsigned char *tp[MAX_TAPS];
+    u8_group groups[MAX_TAPS];
+    int n_groups = c->n_groups;
+    for (int t = 0; t < c->n_taps; t++)
+        tp[t] = rows[c->taps[t].i] + c->taps[t].off;
+    memcpy(groups, c->groups, sizeof(u8_group) * (size_t)n_groups);
     for (; x + 32 <= n; x += 32) {
         __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
-        for (int g = 0; g < c->n_groups; g++)
-            group_avx2(c, &c->groups[g], rows, x, &a0, &a1);
+        for (int g = 0; g < n_groups; g++)
+            group_avx2(&groups[g], tp, x, &a0, &a1);
         a0 = finish_avx2(c, a0);
         a1 = finish_avx2(c, a1);
         _mm256_storeu_si256((__m256i *)(out + x),
