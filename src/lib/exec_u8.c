@@ -6,7 +6,9 @@
  * instructions whoever makes it), then handed to the sink.  The ring holds
  * a band and twice the kernel's height: the rows a band reads lie within
  * kh rows of it (a reflecting border reads back at most kh - 1 rows), and
- * rows are read at most kh rows ahead of the band.
+ * rows are read at most kh rows ahead of the band.  From two threads on,
+ * the input is decoded on a thread of its own, up to a band further ahead
+ * (the ring holds one band more), and the other threads make the bands.
  */
 #include "conv_u8.h"
 #include "plan.h"
@@ -77,6 +79,113 @@ static void lane_band(const lane *ln, int y0, int y1, int threads)
     }
 }
 
+/* The decoder thread's side: rows [0, have) are decoded; it may fill the
+ * slot of row y once y - cap < low (the band being made no longer needs
+ * the row there). */
+typedef struct ahead {
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int have, low, stop;
+    cnf_status st;
+    cnf_error err;
+    cnf_reader *r;
+    const lane *ln;
+    size_t at;
+} ahead;
+
+/* Decode rows into the ring as their slots come free, until the last row,
+ * an error or stop. */
+static void *decode_ahead(void *arg)
+{
+    ahead *a = arg;
+    const lane *ln = a->ln;
+    int have = 0;
+    while (have < ln->h) {
+        unsigned char *rows[READ_STEP];
+        cnf_error err;
+        cnf_status st;
+        int n, stop;
+        pthread_mutex_lock(&a->mu);
+        while (!a->stop && have >= a->low + ln->cap)
+            pthread_cond_wait(&a->cv, &a->mu);
+        n = a->low + ln->cap - have;
+        stop = a->stop;
+        pthread_mutex_unlock(&a->mu);
+        if (stop)
+            break;
+        n = n < READ_STEP ? n : READ_STEP;
+        n = n < ln->h - have ? n : ln->h - have;
+        for (int i = 0; i < n; i++)
+            rows[i] = ln->ring + (size_t)((have + i) % ln->cap) * ln->padded + a->at;
+        memset(&err, 0, sizeof err);
+        st = cnf_reader_rows_u8(a->r, n, rows, &err);
+        for (int i = 0; st == CNF_OK && i < n; i++)
+            cnf__u8_conv_pad(ln->c, rows[i] - a->at);
+        pthread_mutex_lock(&a->mu);
+        if (st) {
+            a->st = st;
+            a->err = err;
+            a->stop = 1;
+        } else {
+            a->have = have + n;
+        }
+        pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+        if (st)
+            break;
+        have += n;
+    }
+    return NULL;
+}
+
+/* With a decoder thread: the bands as its rows arrive, on threads - 1 threads. */
+static cnf_status stream_ahead(const lane *ln, cnf_reader *r, size_t at, int band, int kh,
+                               int threads, cnf_u8_row_sink sink, void *sink_ctx,
+                               cnf_error *err)
+{
+    ahead a;
+    cnf_status st = CNF_OK;
+    memset(&a, 0, sizeof a);
+    a.r = r;
+    a.ln = ln;
+    a.at = at;
+    pthread_mutex_init(&a.mu, NULL);
+    pthread_cond_init(&a.cv, NULL);
+    if (pthread_create(&a.tid, NULL, decode_ahead, &a) != 0) {
+        pthread_cond_destroy(&a.cv);
+        pthread_mutex_destroy(&a.mu);
+        return cnf__fail(err, CNF_E_NOMEM, NULL, "cannot start a decoding thread");
+    }
+    for (int y0 = 0; st == CNF_OK && y0 < ln->h; y0 += band) {
+        int y1 = y0 + band < ln->h ? y0 + band : ln->h;
+        int need = y1 + kh < ln->h ? y1 + kh : ln->h;
+        pthread_mutex_lock(&a.mu);
+        a.low = y0 - kh > 0 ? y0 - kh : 0;
+        pthread_cond_broadcast(&a.cv);
+        while (a.have < need && !a.stop)
+            pthread_cond_wait(&a.cv, &a.mu);
+        if (a.st) {
+            st = a.st;
+            if (err)
+                *err = a.err;
+        }
+        pthread_mutex_unlock(&a.mu);
+        if (st == CNF_OK) {
+            lane_band(ln, y0, y1, threads - 1);
+            st = sink(sink_ctx, y0, y1, ln->out, ln->stride, err);
+        }
+    }
+    pthread_mutex_lock(&a.mu);
+    a.stop = 1;
+    pthread_cond_broadcast(&a.cv);
+    pthread_mutex_unlock(&a.mu);
+    pthread_join(a.tid, NULL);
+    pthread_cond_destroy(&a.cv);
+    pthread_mutex_destroy(&a.mu);
+    return st;
+}
+
 cnf_status cnf_plan_stream_u8(const cnf_plan *p, cnf_map_mode map, cnf_reader *r, int threads,
                               cnf_u8_row_sink sink, void *sink_ctx, cnf_error *err)
 {
@@ -99,7 +208,8 @@ cnf_status cnf_plan_stream_u8(const cnf_plan *p, cnf_map_mode map, cnf_reader *r
     memset(&ln, 0, sizeof ln);
     ln.c = c;
     ln.h = h;
-    ln.cap = band + 2 * kh;
+    /* a band more for the decoder thread to run ahead into */
+    ln.cap = (threads > 1 ? 2 * band : band) + 2 * kh;
     ln.padded = cnf__u8_conv_padded(c);
     ln.stride = (size_t)w * (size_t)ch;
     at = cnf__u8_conv_row_at(c);
@@ -107,7 +217,9 @@ cnf_status cnf_plan_stream_u8(const cnf_plan *p, cnf_map_mode map, cnf_reader *r
     ln.out = malloc((size_t)band * ln.stride);
     if (!ln.ring || !ln.out)
         st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
-    for (int y0 = 0; st == CNF_OK && y0 < h; y0 += band) {
+    else if (threads > 1)
+        st = stream_ahead(&ln, r, at, band, kh, threads, sink, sink_ctx, err);
+    for (int y0 = 0; st == CNF_OK && threads == 1 && y0 < h; y0 += band) {
         int y1 = y0 + band < h ? y0 + band : h;
         int need = y1 + kh < h ? y1 + kh : h;
         while (st == CNF_OK && have < need) {

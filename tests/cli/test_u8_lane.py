@@ -188,6 +188,33 @@ def test_the_same_pixels_for_one_and_two_threads_and_in_a_batch():
             assert np.array_equal(a, reference(decoded(s), spec, "zero", "clamp"))
 
 
+def test_a_corrupt_input_fails_as_on_the_float_path():
+    # the image data cut short (PNG) or its scans damaged (JPEG): one error line naming the file,
+    # exit 1, no output left, for -j1 and -j2, the same message as the float path gives
+    src = image("whole.png", 300, 200, 3, 5)
+    data = open(src, "rb").read()
+    cut = path("cut.png")
+    with open(cut, "wb") as f:
+        f.write(data[: len(data) // 2] + data[-12:])
+    jpg = path("whole.jpg")
+    assert cv2.imwrite(jpg, decoded(src))
+    jdata = bytearray(open(jpg, "rb").read())
+    bad_j = path("bad.jpg")
+    with open(bad_j, "wb") as f:
+        f.write(bytes(jdata[: len(jdata) // 2]))
+    for bad in (cut, bad_j):
+        said = explain("-k", "sobel_v", bad, path("never.png"))
+        assert said and said[0].startswith("8-bit lane: yes"), said
+        for j in ("-j1", "-j2"):
+            rc, _, err = run(j, "-k", "sobel_v", bad, path("never.png"))
+            rc_f, _, err_f = run(j, "-k", "sobel_v", "--portable", bad, path("never.png"))
+            assert rc == 1 and rc_f == 1, (rc, err, rc_f, err_f)
+            line = harness.one_error_line(err, "cnnfilter: " + bad + ": ")
+            assert line == err_f.strip(), (line, err_f)
+            assert not os.path.exists(path("never.png"))
+            harness.assert_no_temp_files(TMP)
+
+
 def test_explain_says_when_the_float_path_runs_instead():
     rgb = image("e.png", 20, 10, 3, 1)
     rgba = path("e4.png")
