@@ -819,11 +819,12 @@ cnf_status cnf_plan_stream(const cnf_plan *p, cnf_reader *r, int threads, cnf_ro
  * 2-D (not 3-D, not composite), at most 5 x 5, with integer weights, an
  * integer divisor of at most 16384 in magnitude, no bias, and its sums
  * on 8-bit data (255 x the sum of its positive weights, 255 x that of its
- * negative ones) below 2^24.  When both sums fit in 16 bits (at most
- * 32767) they are made in int16 (AVX2, 32 values a step, where the CPU
- * has it; else a portable loop), otherwise in int32: the bound is checked
- * from the weights, so no sum can overflow.  Opaque and immutable once
- * made: thread-safe. */
+ * negative ones) below 2^24.  When both sums fit in int16 (at most
+ * 32767), or a kernel without negative weights has sums that fit in 16
+ * unsigned bits (with the divisor's rounding), they are made in 16-bit
+ * lanes (AVX2, 32 values a step, where the CPU has it; else a portable
+ * loop), otherwise in int32: the bound is checked from the weights, so no
+ * sum can overflow.  Opaque and immutable once made: thread-safe. */
 typedef struct cnf_u8_conv cnf_u8_conv;
 
 /* cnf_u8_conv flags: CNF_U8_PORTABLE - never the AVX2 loop. */
@@ -840,8 +841,8 @@ cnf_status cnf_u8_conv_create(const cnf_kernel *k, int flip, cnf_border border,
                               cnf_u8_conv **ret, cnf_error *err);
 /* cnf_u8_conv_free - NULL is a no-op. */
 void cnf_u8_conv_free(cnf_u8_conv *c);
-/* cnf_u8_conv_path - how it computes: "int16 sums, AVX2", "int16 sums,
- * portable" or "int32 sums, portable" (a static string). */
+/* cnf_u8_conv_path - how it computes: "16-bit sums, AVX2", "16-bit sums,
+ * portable" or "32-bit sums, portable" (a static string). */
 const char *cnf_u8_conv_path(const cnf_u8_conv *c);
 /* cnf_u8_conv_image - the whole image: `height` rows of width x channels
  * bytes at src (rows `src_stride` bytes apart) into dst (rows `dst_stride`

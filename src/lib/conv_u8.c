@@ -14,10 +14,12 @@
  * nothing for 1), so Sobel's six taps cost two multiplies by shifts.  From
  * the weights alone: every sum lies in [-255 N, 255 P] (P, N: the sums of
  * the positive and of the negative weights' magnitudes).  When both ends
- * fit in int16 (P, N <= 128), sums are made in int16, 32 values a step
- * with AVX2: int16 addition is exact modulo 2^16, so partial sums may
- * wrap while the final sum, in range, is exact.  Otherwise (up to 2^24, the
- * float engine's exact range) int32 sums in portable C.
+ * fit in int16 (P, N <= 128), or N = 0 and 255 P fits in 16 unsigned bits
+ * with the rounding term below (binomial 5 x 5: P = 256), sums are made in
+ * 16-bit lanes, 32 values a step with AVX2: 16-bit addition is exact
+ * modulo 2^16, so partial sums may wrap while the final sum, in range, is
+ * exact.  Otherwise (up to 2^24, the float engine's exact range) int32
+ * sums in portable C.
  *
  * Division.  The byte the float path gives is round_even(f) with f =
  * float32(S / D) (a negative divisor's sign moved to the weights, which
@@ -34,7 +36,8 @@
  * AVX2 loop divides the same way: a power of two by a shift with the
  * rounding bit (q = (s + 2^(k-1) - 1 + bit k of s) >> k), another divisor
  * by a 16-bit multiply-high (a magic number checked here on every sum
- * 0..32767 before it is used) and the same remainder test.
+ * the kernel can make before it is used) and the same remainder test;
+ * then at most 255 (unsigned) and packed to bytes.
  */
 #include "conv_u8.h"
 #include "layer.h"
