@@ -219,8 +219,11 @@ def test_explain_says_when_the_float_path_runs_instead():
     rgb = image("e.png", 20, 10, 3, 1)
     rgba = path("e4.png")
     cv2.imwrite(rgba, np.dstack([decoded(rgb), np.full((10, 20), 200, np.uint8)]))
+    deep = path("e16.png")
+    cv2.imwrite(deep, decoded(rgb).astype(np.uint16) * 257)
     out = path("e_out.png")
     cases = [
+        ((("-k", "sobel_v", deep, out)), "not read as 8-bit rows"),
         ((("-k", "box:7", rgb, out)), "not one integer kernel"),
         ((("-k", "gaussian:3:0.8", rgb, out)), "not one integer kernel"),
         ((("-k", "sobel_v", "--stride", "2", rgb, out)), "not one integer kernel"),
