@@ -1,13 +1,14 @@
 #!/usr/bin/python3
 """core_opencv.py - OpenCV filter2D alone (no codec), in-process, on the benchmark photo.
 
-    /usr/bin/python3 bench/core_opencv.py [PHOTO [RUNS [BIN]]]
+    /usr/bin/python3 bench/core_opencv.py [PHOTO [RUNS [BIN [KERNEL...]]]]
 
 The peer side of build/bench_core: each workload's kernel (weights / divisor from
 `cnnfilter show-kernel`) on the 16 MP 8-bit RGB photo, zero border (BORDER_CONSTANT),
 cv2.setNumThreads(1) and (2), median of RUNS (default 5) calls timed with perf_counter
 around cv2.filter2D only (decoded image in memory, output allocated by each call).
-OpenCV's output is 8-bit (rounded, saturated); bench_core's is float32 exact values.
+OpenCV's output is 8-bit (rounded, saturated); bench_core's is float32 exact values, and
+8-bit in its "u8" rows (the 8-bit lane, cnf_u8_conv).
 """
 import os
 import statistics
@@ -17,7 +18,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
-KERNELS = ("sobel_v", "gaussian", "box:15", "line_diag:25", "line_v:25", "laplacian")
+KERNELS = ("sobel_v", "gaussian", "box:15", "line_diag:25", "line_v:25", "laplacian",
+           "sharpen", "box:5", "gaussian:5")
 
 
 def main():
@@ -35,7 +37,7 @@ def main():
     print("OpenCV %s filter2D alone, %dx%d RGB uint8 (%.1f MP), zero border, median of %d runs"
           % (cv2.__version__, w, h, w * h / 1e6, runs))
     print("%-14s %9s %9s %9s %9s" % ("kernel", "1 thr s", "Mpix/s", "2 thr s", "Mpix/s"))
-    for name in KERNELS:
+    for name in sys.argv[4:] or KERNELS:
         rows, div = common.kernel(name, binary)
         k = np.array(rows, np.float32) / div
         med = []

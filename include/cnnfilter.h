@@ -808,6 +808,87 @@ typedef cnf_status (*cnf_row_sink)(void *ctx, int y0, int y1, const float *const
 cnf_status cnf_plan_stream(const cnf_plan *p, cnf_reader *r, int threads, cnf_row_sink sink,
                            void *sink_ctx, cnf_error *err);
 
+/* ------------------------------------------------------ the 8-bit lane */
+
+/* cnf_u8_conv - one small integer kernel applied to interleaved 8-bit rows,
+ * each channel on its own, straight to 8-bit pixels: the same pixels as a
+ * stride-1 'same' layer of that kernel through cnf_plan_run, mapped by
+ * cnf_map_row with CNF_MAP_CLAMP or CNF_MAP_ABS (the sum divided by the
+ * divisor, rounded half to even, clamped to 0..255 or its absolute value
+ * up to 255), at a quarter of the bytes.  A kernel is eligible when it is
+ * 2-D (not 3-D, not composite), at most 5 x 5, with integer weights, an
+ * integer divisor of at most 16384 in magnitude, no bias, and its sums
+ * on 8-bit data (255 x the sum of its positive weights, 255 x that of its
+ * negative ones) below 2^24.  When both sums fit in int16 (at most
+ * 32767), or a kernel without negative weights has sums that fit in 16
+ * unsigned bits (with the divisor's rounding), they are made in 16-bit
+ * lanes (AVX2, 32 values a step, where the CPU has it; else a portable
+ * loop), otherwise in int32: the bound is checked from the weights, so no
+ * sum can overflow.  Opaque and immutable once made: thread-safe. */
+typedef struct cnf_u8_conv cnf_u8_conv;
+
+/* cnf_u8_conv flags: CNF_U8_PORTABLE - never the AVX2 loop. */
+#define CNF_U8_PORTABLE 0x1u
+
+/* cnf_u8_conv_create - prepare kernel k (rotated once more when `flip`, as
+ * cnf_layer.flip) for rows `width` pixels of `channels` (1 to 4) samples,
+ * border rule `border`, map `map`.  A kernel or map the lane does not take
+ * is not an error: *ret is NULL and CNF_OK is returned, so that the caller
+ * runs the float path.  Fails with CNF_E_USAGE for a width below 1 or a
+ * channel count outside 1..4, CNF_E_NOMEM. */
+cnf_status cnf_u8_conv_create(const cnf_kernel *k, int flip, cnf_border border,
+                              cnf_map_mode map, int width, int channels, unsigned flags,
+                              cnf_u8_conv **ret, cnf_error *err);
+/* cnf_u8_conv_free - NULL is a no-op. */
+void cnf_u8_conv_free(cnf_u8_conv *c);
+/* cnf_u8_conv_path - how it computes: "16-bit sums, AVX2", "16-bit sums,
+ * portable" or "32-bit sums, portable" (a static string). */
+const char *cnf_u8_conv_path(const cnf_u8_conv *c);
+/* cnf_u8_conv_image - the whole image: `height` rows of width x channels
+ * bytes at src (rows `src_stride` bytes apart) into dst (rows `dst_stride`
+ * apart; not overlapping src), on up to `threads` threads (bands of rows;
+ * the same bytes for any count).  Fails with CNF_E_USAGE for a height
+ * below 1, CNF_E_NOMEM. */
+cnf_status cnf_u8_conv_image(const cnf_u8_conv *c, const unsigned char *src, size_t src_stride,
+                             int height, unsigned char *dst, size_t dst_stride, int threads,
+                             cnf_error *err);
+
+/* cnf_plan_u8_conv - the 8-bit lane of plan p for map `map`, or NULL when
+ * p is not one layer the lane can run: a single convolution of one
+ * eligible kernel (see cnf_u8_conv) per channel, stride 1, dilation 1,
+ * 'same' padding, any border but wrap (whose first rows read the last),
+ * scale 1, bias 0, no activation or pooling, an input without alpha,
+ * made without cnf_plan_limits.portable.  A dry plan has it too (to say
+ * so).  Valid until cnf_plan_free. */
+const cnf_u8_conv *cnf_plan_u8_conv(const cnf_plan *p, cnf_map_mode map);
+
+/* cnf_reader_u8 - 1 when reader r can give its rows as the 8-bit samples
+ * they were stored as (cnf_reader_rows_u8): an 8-bit PNG (gray or RGB, no
+ * palette or transparency, not interlaced) or a gray or RGB JPEG, read
+ * row by row; 0 otherwise (the floats only). */
+int cnf_reader_u8(const cnf_reader *r);
+/* cnf_reader_rows_u8 - cnf_reader_rows for such a reader: the next n rows,
+ * row i interleaved (width x channels bytes) at rows[i].  CNF_E_USAGE
+ * when the reader has no 8-bit rows or n goes past the last row. */
+cnf_status cnf_reader_rows_u8(cnf_reader *r, int n, unsigned char *const *rows, cnf_error *err);
+
+/* cnf_u8_row_sink - receives 8-bit result rows [y0, y1), top to bottom,
+ * each exactly once: row y is width x channels interleaved bytes at
+ * rows + (y - y0) * stride. */
+typedef cnf_status (*cnf_u8_row_sink)(void *ctx, int y0, int y1, const unsigned char *rows,
+                                      size_t stride, cnf_error *err);
+/* cnf_plan_stream_u8 - run plan p by its 8-bit lane for map `map` (which
+ * cnf_plan_u8_conv must give) on the 8-bit rows of r (cnf_reader_u8 must
+ * be 1), handing 8-bit rows to `sink`: the bytes cnf_plan_stream's rows
+ * mapped by cnf_map_row would be.  It holds a band of output rows and the
+ * input rows they read (about (band + 2 x kernel height) x width x
+ * channels bytes), under cnf_plan_memory's float estimate.  Up to
+ * `threads` threads share each band; the bytes are the same for any
+ * count.  CNF_E_USAGE for a plan or reader without the lane.  The reader
+ * is consumed. */
+cnf_status cnf_plan_stream_u8(const cnf_plan *p, cnf_map_mode map, cnf_reader *r, int threads,
+                              cnf_u8_row_sink sink, void *sink_ctx, cnf_error *err);
+
 /* cnf_image_group - copy group g of n_groups (see cnf_plan_n_groups) of
  * `all` into a new image *out (its colour planes plus alpha if any). */
 cnf_status cnf_image_group(const cnf_image *all, int n_groups, int g, cnf_image *out,

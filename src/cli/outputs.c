@@ -308,13 +308,48 @@ static cnf_status feed_plan(void *ctx, png_sink *ps, cnf_error *err)
     return cnf_plan_stream(f->plan, f->r, f->threads, sink_png, ps, err);
 }
 
+/* The 8-bit lane's rows, as they are, to the one PNG writer. */
+static cnf_status sink_png_u8(void *ctx, int y0, int y1, const unsigned char *rows,
+                              size_t stride, cnf_error *err)
+{
+    png_sink *ps = ctx;
+    return cnf_png_writer_rows(ps->w[0], rows, stride, y1 - y0, err);
+}
+
+static cnf_status feed_lane(void *ctx, png_sink *ps, cnf_error *err)
+{
+    plan_feed *f = ctx;
+    return cnf_plan_stream_u8(f->plan, ps->o->map, f->r, f->threads, sink_png_u8, ps, err);
+}
+
+const char *png_lane_refused(const options *o, const cnf_plan *plan, const cnf_reader *r,
+                             int groups)
+{
+    if (o->out_fmt != CNF_OUT_PNG || o->depth != 8 || groups != 1)
+        return "the output is not one 8-bit PNG";
+    if (o->map != CNF_MAP_CLAMP && o->map != CNF_MAP_ABS)
+        return "--map is not clamp or abs";
+    if (o->verbose)
+        return "-v reports the values' range, which the float path has";
+    if (!cnf_plan_u8_conv(plan, o->map))
+        return "not one integer kernel of at most 5 x 5 applied per channel (stride 1, 'same' "
+               "padding, border not wrap, no scale, bias, activation, pooling or alpha, not "
+               "--portable)";
+    if (!cnf_reader_u8(r))
+        return "the input is not read as 8-bit rows (an 8-bit gray or RGB PNG or JPEG, stored "
+               "upright)";
+    return NULL;
+}
+
 cnf_status emit_png_stream(const options *o, const cnf_plan *plan, cnf_reader *r, int threads,
                            out_file *fs, int groups, cnf_map_stats *stats, cnf_error *err)
 {
     int w, h, ch, a;
     plan_feed f = {plan, r, threads};
     cnf_plan_output_shape(plan, &w, &h, &ch, &a);
-    return write_pngs(o, w, h, ch, a, fs, groups, threads, 0, 0, feed_plan, &f, stats, err);
+    return write_pngs(o, w, h, ch, a, fs, groups, threads, 0, 0,
+                      png_lane_refused(o, plan, r, groups) ? feed_plan : feed_lane, &f, stats,
+                      err);
 }
 
 /* The rows of a whole image, one at a time. */

@@ -51,9 +51,19 @@ int find_duplicate(char *const *paths, int n, int *i_ret, int *j_ret);
 /* emit_png_stream - run `plan` on the reader's rows straight into the PNG
  * files fs[0..groups) (opened, not committed): decoding, filtering, mapping
  * and compression overlap, and only the rows still needed are held.
- * stats[g] gets what the mapping did (may be NULL). */
+ * stats[g] gets what the mapping did (may be NULL; left empty by the
+ * 8-bit lane, which runs only without -v).  When png_lane_refused gives
+ * NULL, the rows go by the plan's 8-bit lane (cnf_plan_stream_u8): the
+ * decoder's 8-bit rows through the kernel straight to 8-bit PNG rows, the
+ * same bytes as the float path. */
 cnf_status emit_png_stream(const options *o, const cnf_plan *plan, cnf_reader *r, int threads,
                            out_file *fs, int groups, cnf_map_stats *stats, cnf_error *err);
+
+/* png_lane_refused - why the 8-bit lane does not write this plan's PNG
+ * output (`groups` files) from reader r, or NULL when it does (r may be
+ * NULL: an input not opened says it is not read as 8-bit rows). */
+const char *png_lane_refused(const options *o, const cnf_plan *plan, const cnf_reader *r,
+                             int groups);
 
 /* rows_stream - 1 when an output of this run's format with `channels`
  * planes per file is written as its rows arrive (cnf_row_writer_streams;

@@ -379,6 +379,26 @@ static int plan_per_kernel(job *j)
     return sizes_differ;
 }
 
+/* --explain: whether the 8-bit lane writes the output (emit_png_stream).  An
+ * input read row by row is opened to see its rows (its header only). */
+static void explain_lane(const job *j)
+{
+    const cnf_plan *p = j->plans[0];
+    cnf_reader *r = NULL;
+    const char *why;
+    if (cnf_input_streams_ex(j->buf, j->len, j->kind, j->o->decode_flags))
+        cnf_reader_open_ex(j->buf, j->len, j->kind, j->in_path, j->o->max_pixels,
+                           j->o->decode_flags, &r, NULL);
+    why = png_lane_refused(j->o, p, r, cnf_plan_n_groups(p));
+    if (why)
+        printf("8-bit lane: no, float planes (%s)\n", why);
+    else
+        printf("8-bit lane: yes (%s): the decoder's 8-bit rows through the kernel straight to "
+               "the PNG writer, the same pixels as the float path\n",
+               cnf_u8_conv_path(cnf_plan_u8_conv(p, j->o->map)));
+    cnf_reader_free(r);
+}
+
 /* Step 2: the plan (or plans); with --explain, print it and stop (rc -1). */
 static int make_plans(job *j)
 {
@@ -415,6 +435,8 @@ static int make_plans(job *j)
                cnf_input_streams_ex(j->buf, j->len, j->kind, j->o->decode_flags)
                    ? "read row by row"
                    : "decoded whole");
+        if (j->n_plans == 1 && !s->pipeline)
+            explain_lane(j);
         return -1;
     }
     return EXIT_OK;

@@ -418,6 +418,30 @@ cnf_status cnf_reader_rows(cnf_reader *r, int n, float *const *rows, int planes,
     return CNF_OK;
 }
 
+int cnf_reader_u8(const cnf_reader *r)
+{
+    return r && r->rows_u8 && !r->whole.data;
+}
+
+cnf_status cnf_reader_rows_u8(cnf_reader *r, int n, unsigned char *const *rows, cnf_error *err)
+{
+    cnf_status st;
+    if (!cnf_reader_u8(r))
+        return cnf__fail(err, CNF_E_USAGE, NULL, "this input has no 8-bit rows");
+    if (n < 0 || n > r->h - r->next)
+        return cnf__fail(err, CNF_E_USAGE, NULL, "rows %d..%d of an image of %d rows",
+                         r->next, r->next + n, r->h);
+    if (n == 0)
+        return CNF_OK;
+    if ((st = r->rows_u8(r, n, rows, err)) != CNF_OK)
+        return st;
+    r->next += n;
+    if (r->next == r->h && r->finish && (st = r->finish(r, err)) != CNF_OK)
+        return st;
+    reader_progress(r);
+    return CNF_OK;
+}
+
 void cnf_reader_on_input_used(cnf_reader *r, void (*fn)(void *ctx, size_t n), void *ctx)
 {
     r->on_used = fn;

@@ -88,6 +88,10 @@ struct cnf_reader {
     int next;        /* the next row `rows` decodes */
     /* Decode the next n rows into rows[i * planes + p] (i < n, p < c). */
     cnf_status (*rows)(cnf_reader *r, int n, float *const *rows, int planes, cnf_error *err);
+    /* The same rows as the 8-bit samples they hold, interleaved (c a pixel)
+     * at rows[i]; NULL when the reader's values are not its samples as
+     * they are (cnf_reader_u8). */
+    cnf_status (*rows_u8)(cnf_reader *r, int n, unsigned char *const *rows, cnf_error *err);
     /* After the last row: the checks of what follows the pixels.  May be NULL. */
     cnf_status (*finish)(cnf_reader *r, cnf_error *err);
     void (*destroy)(cnf_reader *r);

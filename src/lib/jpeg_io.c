@@ -285,6 +285,22 @@ static cnf_status jstream_rows(cnf_reader *r, int n, float *const *rows, int pla
     return CNF_OK;
 }
 
+/* Gray or RGB scanlines as they are, straight into the caller's rows
+ * (cnf_reader_rows_u8; not for CMYK, whose values are computed). */
+static cnf_status jstream_rows_u8(cnf_reader *r, int n, unsigned char *const *rows,
+                                  cnf_error *err)
+{
+    jpeg_stream *js = r->impl;
+    if (setjmp(js->e.jump))
+        return cnf__fail(err, CNF_E_DECODE, js->name, "corrupt JPEG (%s)", js->e.msg);
+    for (int i = 0; i < n; i++) {
+        JSAMPROW rp = rows[i];
+        if (jpeg_read_scanlines(&js->d, &rp, 1) != 1)
+            return cnf__fail(err, CNF_E_DECODE, js->name, "corrupt JPEG (no more scanlines)");
+    }
+    return CNF_OK;
+}
+
 static cnf_status jstream_finish(cnf_reader *r, cnf_error *err)
 {
     jpeg_stream *js = r->impl;
@@ -354,6 +370,8 @@ cnf_status cnf__jpeg_reader(const unsigned char *buf, size_t len, const char *na
     r->c = js->d.output_components == 1 ? 1 : 3;
     r->alpha = 0;
     r->rows = jstream_rows;
+    if (js->d.output_components != 4)
+        r->rows_u8 = jstream_rows_u8;
     r->finish = jstream_finish;
     r->used = jstream_used;
     js->buf = buf;

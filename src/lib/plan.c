@@ -20,6 +20,8 @@ void cnf_plan_free(cnf_plan *p)
         destroy_stage(&p->stages[i]);
         free(p->stages[i].path);
     }
+    cnf_u8_conv_free(p->u8[0]);
+    cnf_u8_conv_free(p->u8[1]);
     free(p);
 }
 
@@ -284,6 +286,34 @@ static int check_first(const cnf_plan_limits *limits)
     return limits && (limits->max_memory || limits->max_work);
 }
 
+/* The 8-bit lane of a one-layer plan: one conv stage of one kernel per
+ * channel, the same shape out as in, nothing else (cnf_plan_u8_conv). */
+static cnf_status attach_u8(cnf_plan *p, const cnf_layer *L, const cnf_plan_limits *limits,
+                            cnf_error *err)
+{
+    const cnf_stage *s = &p->stages[0];
+    if ((limits && limits->portable) || p->n_stages != 1 || strcmp(s->kind, "conv") != 0 ||
+        L->n_kernels != 1 || p->in.alpha || p->drop_input_alpha || s->in.alpha ||
+        s->out.alpha || s->in.c != s->out.c || s->in.w != s->out.w || s->in.h != s->out.h ||
+        s->in.c > 4 || L->padding != CNF_PAD_SAME || L->stride_y != 1 || L->stride_x != 1 ||
+        L->dilation != 1 || L->scale != 1 || L->bias != 0 || L->activation != CNF_ACT_NONE ||
+        L->pool != CNF_POOL_NONE || L->border == CNF_BORDER_WRAP)
+        return CNF_OK;
+    for (int m = 0; m < 2; m++) {
+        cnf_status st = cnf_u8_conv_create(L->kernels[0], L->flip, L->border,
+                                           m ? CNF_MAP_ABS : CNF_MAP_CLAMP, p->in.w, p->in.c, 0,
+                                           &p->u8[m], err);
+        if (st)
+            return st;
+    }
+    return CNF_OK;
+}
+
+const cnf_u8_conv *cnf_plan_u8_conv(const cnf_plan *p, cnf_map_mode map)
+{
+    return map == CNF_MAP_CLAMP ? p->u8[0] : map == CNF_MAP_ABS ? p->u8[1] : NULL;
+}
+
 static cnf_status create_layer(const cnf_layer *L, int mode, int width, int height, int channels,
                                int has_alpha, const cnf_plan_limits *limits,
                                cnf_plan **plan_ret, cnf_error *err)
@@ -298,6 +328,8 @@ static cnf_status create_layer(const cnf_layer *L, int mode, int width, int heig
         return st;
     b.alpha_pending = b.cur.alpha && !L->keep_alpha;
     st = build_layer(&b, L, err);
+    if (st == CNF_OK && mode != PLAN_CHECK)
+        st = attach_u8(b.p, L, limits, err);
     if (st) {
         cnf_plan_free(b.p);
         return st;

@@ -33,6 +33,8 @@ struct cnf_plan {
     int dry;
     int over_memory, over_work;
     uint64_t max_memory, max_work;
+    /* The 8-bit lane for --map clamp and abs (cnf_plan_u8_conv); NULL where it cannot run. */
+    cnf_u8_conv *u8[2];
 };
 
 /* cnf__plan_new - an empty plan for input `in`: one group, no stage, no

@@ -298,6 +298,24 @@ static cnf_status fast_rows(cnf_reader *r, int n, float *const *rows, int planes
     return CNF_OK;
 }
 
+/* The same rows as their 8-bit samples, interleaved (cnf_reader_rows_u8). */
+static cnf_status fast_rows_u8(cnf_reader *r, int n, unsigned char *const *rows, cnf_error *err)
+{
+    fast_png *f = r->impl;
+    for (int i = 0; i < n; i++) {
+        int y = r->next + i;
+        unsigned char *cur = f->rows + (size_t)(y & 1) * (f->stride + 1);
+        unsigned char *prev = f->rows + (size_t)((y & 1) ^ 1) * (f->stride + 1);
+        cnf_status st = inflate_exact(f, cur, f->stride + 1, err);
+        if (st == CNF_OK)
+            st = unfilter(f, cur + 1, prev + 1, err);
+        if (st)
+            return st;
+        memcpy(rows[i], cur + 1, f->stride);
+    }
+    return CNF_OK;
+}
+
 /* After the last row: the zlib stream must end here (checksum verified),
  * then only well-formed chunks up to a complete IEND. */
 static cnf_status fast_finish(cnf_reader *r, cnf_error *err)
@@ -448,6 +466,7 @@ cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char
     r->c = comp;
     r->alpha = ct == 4 || ct == 6;
     r->rows = fast_rows;
+    r->rows_u8 = fast_rows_u8;
     r->finish = fast_finish;
     r->used = fast_used;
     return CNF_OK;
