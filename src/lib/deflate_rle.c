@@ -438,12 +438,107 @@ static uint64_t block_cost(const uint32_t *freq, unsigned char *ll_len, const un
 
 /* One block: in[start, end) of the call's input `in` (start > 0 may take a
  * run from byte start - 1). */
+/* Short runs can cost more bits than their bytes as literals: leave the
+ * runs shorter than each threshold as literals, and keep the cheapest
+ * (counted exactly from the symbol counts).  Updates the runs, ll_len, h
+ * and *cost for the choice; returns the number of runs kept. */
+static size_t choose_runs(const unsigned char *in, size_t start, rle_run *runs, size_t n_runs,
+                          const uint32_t *freq, const unsigned char *d_len,
+                          unsigned char *ll_len, dyn_header *h, uint64_t *cost)
+{
+    enum { N_T = 5 };
+    static const unsigned thresholds[N_T] = {4, 5, 7, 10, 259};
+    static const unsigned char cls[10] = {0, 0, 0, 0, 1, 2, 2, 3, 3, 3};
+    /* delta[c]: what leaving the runs of class c as literals changes; class
+     * c holds the lengths from thresholds[c - 1] (3 for c = 0) to below
+     * thresholds[c]. */
+    int32_t delta[N_T][N_LITLEN];
+    uint32_t f2[N_LITLEN];
+    unsigned best_t = 3;
+    size_t kept = 0;
+    memset(delta, 0, sizeof delta);
+    for (size_t k = 0; k < n_runs; k++) {
+        unsigned len = runs[k].len, c = len < 10 ? cls[len] : 4;
+        delta[c][len_table[len].sym]--;
+        delta[c][in[start + runs[k].pos - 1]] += (int32_t)len;
+    }
+    memcpy(f2, freq, sizeof f2);
+    for (int t = 0; t < N_T; t++) {
+        unsigned char l2[N_LITLEN];
+        dyn_header h2;
+        uint64_t c2;
+        for (int i = 0; i < N_LITLEN; i++)
+            f2[i] = (uint32_t)((int64_t)f2[i] + delta[t][i]);
+        c2 = block_cost(f2, l2, d_len, &h2);
+        if (c2 < *cost) {
+            *cost = c2;
+            best_t = thresholds[t];
+            memcpy(ll_len, l2, sizeof l2);
+            *h = h2;
+        }
+    }
+    for (size_t k = 0; k < n_runs; k++)
+        if (runs[k].len >= best_t)
+            runs[kept++] = runs[k];
+    return kept;
+}
+
+/* The block's symbols: the literals between the runs, each run as its
+ * length and distance 1, then the end of block. */
+static void put_symbols(const unsigned char *in, size_t start, size_t end, const rle_run *runs,
+                        size_t n_runs, const unsigned char *ll_len, const unsigned char *d_len,
+                        bit_out *b)
+{
+    uint16_t ll_code[N_LITLEN], d_code[2];
+    uint32_t lit[256]; /* code | length << 16 */
+    size_t pos = start;
+    unsigned longest = 0;
+    huff_codes(ll_len, N_LITLEN, ll_code);
+    huff_codes(d_len, 2, d_code);
+    for (int s = 0; s < 256; s++) {
+        lit[s] = ll_code[s] | (uint32_t)ll_len[s] << 16;
+        longest = ll_len[s] > longest ? ll_len[s] : longest;
+    }
+    for (size_t k = 0; k <= n_runs; k++) {
+        size_t stop = k < n_runs ? start + runs[k].pos : end;
+        /* Four literals per store when they fit in 57 bits, else three. */
+        if (longest <= 14)
+            for (; pos + 4 <= stop; pos += 4) {
+                uint32_t x = lit[in[pos]], y = lit[in[pos + 1]], z = lit[in[pos + 2]],
+                         u = lit[in[pos + 3]];
+                unsigned lx = x >> 16, ly = lx + (y >> 16), lz = ly + (z >> 16);
+                put(b, (x & 0xffffu) | (uint64_t)(y & 0xffffu) << lx |
+                           (uint64_t)(z & 0xffffu) << ly | (uint64_t)(u & 0xffffu) << lz,
+                    lz + (u >> 16));
+            }
+        for (; pos + 3 <= stop; pos += 3) {
+            uint32_t x = lit[in[pos]], y = lit[in[pos + 1]], z = lit[in[pos + 2]];
+            unsigned lx = x >> 16, ly = y >> 16;
+            put(b, (x & 0xffffu) | (uint64_t)(y & 0xffffu) << lx |
+                       (uint64_t)(z & 0xffffu) << (lx + ly),
+                lx + ly + (z >> 16));
+        }
+        for (; pos < stop; pos++)
+            put(b, lit[in[pos]] & 0xffffu, lit[in[pos]] >> 16);
+        if (k < n_runs) {
+            const len_entry *e = &len_table[runs[k].len];
+            uint64_t v = ll_code[e->sym];
+            unsigned nb = ll_len[e->sym];
+            v |= (uint64_t)e->extra << nb;
+            nb += e->nextra;
+            v |= (uint64_t)d_code[0] << nb;
+            put(b, v, nb + d_len[0]);
+            pos += runs[k].len;
+        }
+    }
+    put(b, ll_code[256], ll_len[256]);
+}
+
 static void encode_block(const unsigned char *in, size_t start, size_t end, int final,
                          rle_run *runs, uint64_t *eq, bit_out *b)
 {
     uint32_t h4[1024] = {0}, freq[N_LITLEN] = {0}, dfreq[2] = {1, 1};
     unsigned char ll_len[N_LITLEN], d_len[2];
-    uint16_t ll_code[N_LITLEN], d_code[2];
     dyn_header h;
     size_t n_runs;
     uint64_t cost;
@@ -454,100 +549,15 @@ static void encode_block(const unsigned char *in, size_t start, size_t end, int 
     freq[256] = 1;
     huff_lengths(dfreq, 2, MAX_BITS, d_len);
     cost = block_cost(freq, ll_len, d_len, &h);
-    /* Short runs can cost more bits than their bytes as literals: try
-     * leaving the runs shorter than each threshold as literals, keep the
-     * cheapest (costs counted exactly from the symbol counts). */
-    if (n_runs) {
-        enum { N_T = 5 };
-        static const unsigned thresholds[N_T] = {4, 5, 7, 10, 259};
-        static const unsigned char cls[11] = {0, 0, 0, 0, 1, 2, 2, 3, 3, 3, 4};
-        /* delta[c]: what leaving the runs of class c as literals changes;
-         * class c holds the lengths from thresholds[c - 1] (3 for c = 0) to
-         * below thresholds[c]. */
-        int32_t delta[N_T][N_LITLEN];
-        uint32_t f2[N_LITLEN];
-        unsigned best_t = 3;
-        memset(delta, 0, sizeof delta);
-        for (size_t k = 0; k < n_runs; k++) {
-            unsigned len = runs[k].len, c = len < 10 ? cls[len] : 4;
-            delta[c][len_table[len].sym]--;
-            delta[c][in[start + runs[k].pos - 1]] += (int32_t)len;
-        }
-        memcpy(f2, freq, sizeof f2);
-        for (int t = 0; t < N_T; t++) {
-            unsigned char l2[N_LITLEN];
-            dyn_header h2;
-            uint64_t c2;
-            for (int i = 0; i < N_LITLEN; i++)
-                f2[i] = (uint32_t)((int64_t)f2[i] + delta[t][i]);
-            c2 = block_cost(f2, l2, d_len, &h2);
-            if (c2 < cost) {
-                cost = c2;
-                best_t = thresholds[t];
-                memcpy(ll_len, l2, sizeof l2);
-                h = h2;
-            }
-        }
-        if (best_t > 3) {
-            size_t kept = 0;
-            for (size_t k = 0; k < n_runs; k++)
-                if (runs[k].len >= best_t)
-                    runs[kept++] = runs[k];
-            n_runs = kept;
-        }
-    }
+    if (n_runs)
+        n_runs = choose_runs(in, start, runs, n_runs, freq, d_len, ll_len, &h, &cost);
     /* Stored costs the bits to the boundary, 32 per 64 KiB, and the bytes. */
     if (cost >= 3 + 7 + 32 * ((end - start) / 65535 + 1) + 8 * (uint64_t)(end - start)) {
         put_stored(b, in + start, end - start, final);
         return;
     }
-    huff_codes(ll_len, N_LITLEN, ll_code);
-    huff_codes(d_len, 2, d_code);
     header_write(&h, b, final);
-    {
-        uint32_t lit[256]; /* code | length << 16 */
-        size_t pos = start;
-        uint64_t dist = d_code[0];
-        unsigned dl = d_len[0];
-        unsigned longest = 0;
-        for (int s = 0; s < 256; s++) {
-            lit[s] = ll_code[s] | (uint32_t)ll_len[s] << 16;
-            longest = ll_len[s] > longest ? ll_len[s] : longest;
-        }
-        for (size_t k = 0; k <= n_runs; k++) {
-            size_t stop = k < n_runs ? start + runs[k].pos : end;
-            /* Four literals per store when they fit in 57 bits, else three. */
-            if (longest <= 14)
-                for (; pos + 4 <= stop; pos += 4) {
-                    uint32_t x = lit[in[pos]], y = lit[in[pos + 1]], z = lit[in[pos + 2]],
-                             u = lit[in[pos + 3]];
-                    unsigned lx = x >> 16, ly = lx + (y >> 16), lz = ly + (z >> 16);
-                    put(b, (x & 0xffffu) | (uint64_t)(y & 0xffffu) << lx |
-                               (uint64_t)(z & 0xffffu) << ly | (uint64_t)(u & 0xffffu) << lz,
-                        lz + (u >> 16));
-                }
-            for (; pos + 3 <= stop; pos += 3) {
-                uint32_t x = lit[in[pos]], y = lit[in[pos + 1]], z = lit[in[pos + 2]];
-                unsigned lx = x >> 16, ly = y >> 16;
-                put(b, (x & 0xffffu) | (uint64_t)(y & 0xffffu) << lx |
-                           (uint64_t)(z & 0xffffu) << (lx + ly),
-                    lx + ly + (z >> 16));
-            }
-            for (; pos < stop; pos++)
-                put(b, lit[in[pos]] & 0xffffu, lit[in[pos]] >> 16);
-            if (k < n_runs) {
-                const len_entry *e = &len_table[runs[k].len];
-                uint64_t v = ll_code[e->sym];
-                unsigned nb = ll_len[e->sym];
-                v |= (uint64_t)e->extra << nb;
-                nb += e->nextra;
-                v |= dist << nb;
-                put(b, v, nb + dl);
-                pos += runs[k].len;
-            }
-        }
-        put(b, ll_code[256], ll_len[256]);
-    }
+    put_symbols(in, start, end, runs, n_runs, ll_len, d_len, b);
 }
 
 size_t cnf__rle_deflate(const unsigned char *in, size_t n, int last, unsigned char *out)
