@@ -140,15 +140,21 @@ static void huff_lengths(const uint32_t *freq, int n, int limit, unsigned char *
         len[sym[0] == 0 ? 1 : 0] = 1;
         return;
     }
-    /* Sort by frequency, ties by symbol (insertion sort: n <= 286). */
-    for (int i = 1; i < m; i++) {
-        int s = sym[i], j = i;
-        while (j > 0 && (freq[sym[j - 1]] > freq[s] ||
-                         (freq[sym[j - 1]] == freq[s] && sym[j - 1] > s))) {
-            sym[j] = sym[j - 1];
-            j--;
+    /* Sort by frequency, ties by symbol: sym[] is in symbol order, so a
+     * stable radix sort of the frequencies (below 2^18: a block has fewer
+     * than 2^17 symbols) in three passes of 6 bits keeps ties in order. */
+    {
+        int tmp[N_LITLEN];
+        for (int shift = 0; shift < 18; shift += 6) {
+            unsigned bucket[65] = {0};
+            for (int i = 0; i < m; i++)
+                bucket[((freq[sym[i]] >> shift) & 63) + 1]++;
+            for (int b = 1; b <= 64; b++)
+                bucket[b] += bucket[b - 1];
+            for (int i = 0; i < m; i++)
+                tmp[bucket[(freq[sym[i]] >> shift) & 63]++] = sym[i];
+            memcpy(sym, tmp, sizeof sym[0] * (size_t)m);
         }
-        sym[j] = s;
     }
     /* Two queues: leaves 0..m-1 in order, internal nodes m.. as made. */
     for (int i = 0; i < m; i++)
