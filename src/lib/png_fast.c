@@ -34,7 +34,7 @@ typedef struct fast_png {
     int idat_done;        /* a chunk other than IDAT came after the image data */
     int comp;             /* samples per pixel */
     size_t stride;        /* bytes per row, without the filter byte */
-    unsigned char *rows;  /* two rows with their filter byte: current and previous */
+    unsigned char *rows;  /* three rows with their filter byte: row y in slot y % 3 */
     struct inflate_state *z;
     char *name;
 } fast_png;
@@ -205,15 +205,34 @@ static void spread(const unsigned char *s, size_t w, size_t comp, float *const *
     }
 }
 
+/* Row y's slot of the three (with its filter byte). */
+static unsigned char *row_slot(const fast_png *f, int y)
+{
+    return f->rows + (size_t)(y % 3) * (f->stride + 1);
+}
+
 static cnf_status fast_rows(cnf_reader *r, int n, float *const *rows, int planes, cnf_error *err)
 {
     fast_png *f = r->impl;
     size_t w = (size_t)r->w, comp = (size_t)f->comp;
     for (int i = 0; i < n; i++) {
         int y = r->next + i;
-        unsigned char *cur = f->rows + (size_t)(y & 1) * (f->stride + 1);
-        unsigned char *prev = f->rows + (size_t)((y & 1) ^ 1) * (f->stride + 1);
+        unsigned char *cur = row_slot(f, y), *prev = row_slot(f, y + 2); /* (y - 1) mod 3 */
         cnf_status st = inflate_exact(f, cur, f->stride + 1, err);
+        if (st == CNF_OK && cur[0] == 4 && i + 1 < n) {
+            /* two Paeth rows are undone together (cnf__png_unfilter2) */
+            unsigned char *next = row_slot(f, y + 1);
+            st = inflate_exact(f, next, f->stride + 1, err);
+            if (st == CNF_OK && next[0] > 4)
+                st = unfilter(f, next + 1, cur + 1, err); /* the error, before any row */
+            if (st)
+                return st;
+            cnf__png_unfilter2(4, next[0], cur + 1, next + 1, prev + 1, f->stride, comp);
+            spread(cur + 1, w, comp, rows + (size_t)i * (size_t)planes);
+            spread(next + 1, w, comp, rows + (size_t)(i + 1) * (size_t)planes);
+            i++;
+            continue;
+        }
         if (st == CNF_OK)
             st = unfilter(f, cur + 1, prev + 1, err);
         if (st)
@@ -361,7 +380,7 @@ cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char
     r->destroy = fast_destroy;
     f->comp = comp;
     f->stride = (size_t)w * (size_t)comp;
-    f->rows = calloc(2, f->stride + 1);
+    f->rows = calloc(3, f->stride + 1);
     f->z = malloc(sizeof *f->z);
     f->name = cnf__strdup(name);
     if (!f->rows || !f->z || !f->name)

@@ -143,29 +143,86 @@ ALWAYS_INLINE void avg_px(unsigned char *r, const unsigned char *prev, size_t n,
  * order of ties).  pa and b - c come from the row above, so only pb's and
  * pc's part waits for the pixel before.  The bytes sit in the low half of
  * each lane, so a bytewise add of d wraps modulo 256 with the high byte
- * kept zero. */
+ * kept zero.  PAETH(a, b, c, d) is the next a; ABS and BLEND(x, y, m)
+ * (m ? y : x, lane by lane) are SSE2's or SSE4.1's. */
+#define PAETH(a, b, c, d, ABS, BLEND)                                                      \
+    __extension__({                                                                        \
+        __m128i bc_ = _mm_sub_epi16(b, c), ac_ = _mm_sub_epi16(a, c);                      \
+        __m128i pa_ = ABS(bc_), pb_ = ABS(ac_), pc_ = ABS(_mm_add_epi16(ac_, bc_));        \
+        __m128i not_b_ = _mm_cmpgt_epi16(pb_, pc_);                                        \
+        __m128i not_a_ = _mm_cmpgt_epi16(pa_, _mm_min_epi16(pb_, pc_));                    \
+        _mm_add_epi8(BLEND(a, BLEND(b, c, not_b_), not_a_), d);                            \
+    })
+#define ABS_SSE2(v) _mm_max_epi16(v, _mm_sub_epi16(_mm_setzero_si128(), v))
+#define BLEND_SSE2(x, y, m) _mm_or_si128(_mm_andnot_si128(m, x), _mm_and_si128(m, y))
+
+/* One row: a pixel a step. */
+#define PAETH_ROW(ABS, BLEND)                                                              \
+    do {                                                                                   \
+        const __m128i zero = _mm_setzero_si128();                                          \
+        __m128i a = zero, c = zero;                                                        \
+        for (size_t i = 0; i < n; i += bpp) {                                              \
+            __m128i b = _mm_unpacklo_epi8(load_px(prev + i, bpp), zero);                   \
+            __m128i d = _mm_unpacklo_epi8(load_px(r + i, bpp), zero);                      \
+            a = PAETH(a, b, c, d, ABS, BLEND);                                             \
+            store_px(r + i, _mm_packus_epi16(a, a), bpp);                                  \
+            c = b;                                                                         \
+        }                                                                                  \
+    } while (0)
+
+/* Two rows, r1 and below it r2, both Paeth, 3 or 4 bytes a pixel: pixel k
+ * of r1 in the low four lanes and pixel k - 1 of r2 in the high four, so
+ * each step makes two pixels on one dependency path, only a step longer
+ * (r2's b is r1's pixel just made, r2's c the one before).  Step 0 makes
+ * r1's first pixel alone, the last step r2's last. */
+#define PAETH_ROWS2(ABS, BLEND)                                                            \
+    do {                                                                                   \
+        const __m128i zero = _mm_setzero_si128();                                          \
+        __m128i a = zero, c = zero, b, d, x;                                               \
+        size_t px = n / bpp;                                                               \
+        b = _mm_unpacklo_epi8(load_px(prev, bpp), zero);                                   \
+        d = _mm_unpacklo_epi8(load_px(r1, bpp), zero);                                     \
+        a = PAETH(a, b, c, d, ABS, BLEND);                                                 \
+        store_px(r1, _mm_packus_epi16(a, a), bpp);                                         \
+        c = b;                                                                             \
+        for (size_t k = 1; k < px; k++) {                                                  \
+            b = _mm_unpacklo_epi64(_mm_unpacklo_epi8(load_px(prev + k * bpp, bpp), zero),  \
+                                   a);                                                     \
+            d = _mm_unpacklo_epi8(                                                         \
+                _mm_unpacklo_epi32(load_px(r1 + k * bpp, bpp),                             \
+                                   load_px(r2 + (k - 1) * bpp, bpp)),                      \
+                zero);                                                                     \
+            a = PAETH(a, b, c, d, ABS, BLEND);                                             \
+            x = _mm_packus_epi16(a, a);                                                    \
+            store_px(r1 + k * bpp, x, bpp);                                                \
+            store_px(r2 + (k - 1) * bpp, _mm_srli_si128(x, 4), bpp);                       \
+            c = b;                                                                         \
+        }                                                                                  \
+        b = _mm_unpacklo_epi64(zero, a);                                                   \
+        d = _mm_unpacklo_epi8(_mm_unpacklo_epi32(zero, load_px(r2 + (px - 1) * bpp, bpp)), \
+                              zero);                                                       \
+        a = PAETH(a, b, c, d, ABS, BLEND);                                                 \
+        store_px(r2 + (px - 1) * bpp, _mm_srli_si128(_mm_packus_epi16(a, a), 4), bpp);    \
+    } while (0)
+
 ALWAYS_INLINE void paeth_px(unsigned char *r, const unsigned char *prev, size_t n, size_t bpp)
 {
-    const __m128i zero = _mm_setzero_si128();
-    __m128i a = zero, c = zero;
-    for (size_t i = 0; i < n; i += bpp) {
-        __m128i b = _mm_unpacklo_epi8(load_px(prev + i, bpp), zero);
-        __m128i d = _mm_unpacklo_epi8(load_px(r + i, bpp), zero);
-        __m128i bc = _mm_sub_epi16(b, c);
-        __m128i pa = _mm_max_epi16(bc, _mm_sub_epi16(zero, bc));
-        __m128i ac = _mm_sub_epi16(a, c);
-        __m128i pb = _mm_max_epi16(ac, _mm_sub_epi16(zero, ac));
-        __m128i abc = _mm_add_epi16(ac, bc);
-        __m128i pc = _mm_max_epi16(abc, _mm_sub_epi16(zero, abc));
-        /* not_b: pb > pc (c wins over b); not_a: pa > min(pb, pc) */
-        __m128i not_b = _mm_cmpgt_epi16(pb, pc);
-        __m128i not_a = _mm_cmpgt_epi16(pa, _mm_min_epi16(pb, pc));
-        __m128i bx = _mm_or_si128(_mm_andnot_si128(not_b, b), _mm_and_si128(not_b, c));
-        __m128i x = _mm_or_si128(_mm_andnot_si128(not_a, a), _mm_and_si128(not_a, bx));
-        a = _mm_add_epi8(x, d);
-        store_px(r + i, _mm_packus_epi16(a, a), bpp);
-        c = b;
-    }
+    PAETH_ROW(ABS_SSE2, BLEND_SSE2);
+}
+
+ALWAYS_INLINE void paeth2_px(unsigned char *r1, unsigned char *r2, const unsigned char *prev,
+                             size_t n, size_t bpp)
+{
+    PAETH_ROWS2(ABS_SSE2, BLEND_SSE2);
+}
+
+static void paeth2_sse2(unsigned char *r1, unsigned char *r2, const unsigned char *prev,
+                        size_t n, size_t bpp)
+{
+    if (bpp == 3)
+        paeth2_px(r1, r2, prev, n, 3);
+    else
+        paeth2_px(r1, r2, prev, n, 4);
 }
 
 #if defined(UNF_SSE41)
@@ -175,21 +232,15 @@ ALWAYS_INLINE __attribute__((target("sse4.1"))) void paeth_px41(unsigned char *r
                                                                const unsigned char *prev,
                                                                size_t n, size_t bpp)
 {
-    const __m128i zero = _mm_setzero_si128();
-    __m128i a = zero, c = zero;
-    for (size_t i = 0; i < n; i += bpp) {
-        __m128i b = _mm_unpacklo_epi8(load_px(prev + i, bpp), zero);
-        __m128i d = _mm_unpacklo_epi8(load_px(r + i, bpp), zero);
-        __m128i bc = _mm_sub_epi16(b, c), ac = _mm_sub_epi16(a, c);
-        __m128i pa = _mm_abs_epi16(bc), pb = _mm_abs_epi16(ac);
-        __m128i pc = _mm_abs_epi16(_mm_add_epi16(ac, bc));
-        __m128i not_b = _mm_cmpgt_epi16(pb, pc);
-        __m128i not_a = _mm_cmpgt_epi16(pa, _mm_min_epi16(pb, pc));
-        __m128i x = _mm_blendv_epi8(a, _mm_blendv_epi8(b, c, not_b), not_a);
-        a = _mm_add_epi8(x, d);
-        store_px(r + i, _mm_packus_epi16(a, a), bpp);
-        c = b;
-    }
+    PAETH_ROW(_mm_abs_epi16, _mm_blendv_epi8);
+}
+
+ALWAYS_INLINE __attribute__((target("sse4.1"))) void paeth2_px41(unsigned char *r1,
+                                                                unsigned char *r2,
+                                                                const unsigned char *prev,
+                                                                size_t n, size_t bpp)
+{
+    PAETH_ROWS2(_mm_abs_epi16, _mm_blendv_epi8);
 }
 
 static __attribute__((target("sse4.1"))) void paeth_sse41(unsigned char *r,
@@ -202,6 +253,16 @@ static __attribute__((target("sse4.1"))) void paeth_sse41(unsigned char *r,
     case 3: paeth_px41(r, prev, n, 3); break;
     default: paeth_px41(r, prev, n, 4); break;
     }
+}
+
+static __attribute__((target("sse4.1"))) void paeth2_sse41(unsigned char *r1, unsigned char *r2,
+                                                          const unsigned char *prev, size_t n,
+                                                          size_t bpp)
+{
+    if (bpp == 3)
+        paeth2_px41(r1, r2, prev, n, 3);
+    else
+        paeth2_px41(r1, r2, prev, n, 4);
 }
 #endif
 
@@ -256,4 +317,23 @@ void cnf__png_unfilter(int filter, unsigned char *row, const unsigned char *prev
         avg_bytes(row, prev, n, bpp);
     else if (filter == 4)
         paeth_bytes(row, prev, n, bpp);
+}
+
+void cnf__png_unfilter2(int filter1, int filter2, unsigned char *row1, unsigned char *row2,
+                        const unsigned char *prev, size_t n, size_t bpp)
+{
+#if defined(UNF_SSE2)
+    if (filter1 == 4 && filter2 == 4 && (bpp == 3 || bpp == 4) && n >= bpp && n % bpp == 0) {
+#if defined(UNF_SSE41)
+        if (__builtin_cpu_supports("sse4.1")) {
+            paeth2_sse41(row1, row2, prev, n, bpp);
+            return;
+        }
+#endif
+        paeth2_sse2(row1, row2, prev, n, bpp);
+        return;
+    }
+#endif
+    cnf__png_unfilter(filter1, row1, prev, n, bpp);
+    cnf__png_unfilter(filter2, row2, row1, n, bpp);
 }

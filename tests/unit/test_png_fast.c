@@ -13,6 +13,8 @@ void cnf__png_unfilter_portable(int filter, unsigned char *row, const unsigned c
                                 size_t n, size_t bpp);
 void cnf__png_unfilter_sse2(int filter, unsigned char *row, const unsigned char *prev, size_t n,
                             size_t bpp);
+void cnf__png_unfilter2_sse2(int filter1, int filter2, unsigned char *row1, unsigned char *row2,
+                             const unsigned char *prev, size_t n, size_t bpp);
 
 /* ------------------------------------------------------- building PNGs */
 
@@ -359,6 +361,63 @@ static void the_simd_unfilters_agree_with_the_portable_loops(void)
     CHECK_EQ_INT(runs, 40 * 4 * 70 * 5);
 }
 
+/* Two rows at once (cnf__png_unfilter2, paired when both are Paeth; the
+ * chosen path and the SSE2 one) give what the portable loops give one row
+ * after the other: every pair of filters, 1..4 bytes per pixel, rows of
+ * 1..70 pixels. */
+static void two_rows_unfilter_as_one_after_the_other(void)
+{
+    static const unsigned char edge[8] = {0, 1, 2, 127, 128, 129, 254, 255};
+    unsigned char prev[4 * 70], r1[4 * 70], r2[4 * 70], w1[4 * 70], w2[4 * 70];
+    unsigned char s1[4 * 70], s2[4 * 70];
+    uint32_t seed = 11;
+    int bad = 0;
+    for (int rep = 0; rep < 6; rep++)
+        for (size_t bpp = 1; bpp <= 4; bpp++)
+            for (size_t w = 1; w <= 70; w++)
+                for (int f1 = 0; f1 <= 4; f1++)
+                    for (int f2 = 0; f2 <= 4; f2++) {
+                        size_t n = w * bpp;
+                        for (size_t i = 0; i < n; i++) {
+                            unsigned char v[3];
+                            for (int k = 0; k < 3; k++) {
+                                seed = seed * 1103515245u + 12345u;
+                                v[k] = rep % 2 ? edge[(seed >> 16) & 7]
+                                               : (unsigned char)(seed >> 16);
+                            }
+                            prev[i] = rep == 4 ? 0 : v[0];
+                            r1[i] = w1[i] = v[1];
+                            r2[i] = w2[i] = v[2];
+                        }
+                        cnf__png_unfilter_portable(f1, w1, prev, n, bpp);
+                        cnf__png_unfilter_portable(f2, w2, w1, n, bpp);
+                        memcpy(s1, r1, n);
+                        memcpy(s2, r2, n);
+                        cnf__png_unfilter2(f1, f2, r1, r2, prev, n, bpp);
+                        cnf__png_unfilter2_sse2(f1, f2, s1, s2, prev, n, bpp);
+                        if ((memcmp(r1, w1, n) != 0 || memcmp(r2, w2, n) != 0 ||
+                             memcmp(s1, w1, n) != 0 || memcmp(s2, w2, n) != 0) &&
+                            bad++ < 5)
+                            fprintf(stderr, "filters %d %d bpp %zu width %zu differ\n", f1, f2,
+                                    bpp, w);
+                    }
+    CHECK_EQ_INT(bad, 0);
+}
+
+/* Runs of Paeth rows of odd and even length between other filters, read
+ * 1 to 5 rows a call: rows are paired across the runs as they come. */
+static void paeth_runs_of_every_length_read_back(void)
+{
+    static const int runs[] = {4, 4, 4, 3, 4, 4, 1, 4, 2, 4, 4, 4, 4, 0, 4};
+    for (int comp = 1; comp <= 4; comp++)
+        for (int step = 1; step <= 5; step++) {
+            spec s = {29, 23, comp, runs, (int)(sizeof runs / sizeof runs[0]), 0, 0, 0, 0, 0, 0};
+            unsigned char *px = random_pixels(&s, (uint32_t)(comp * 7 + step));
+            CHECK(reads_back(&s, px, step));
+            free(px);
+        }
+}
+
 static void image_data_split_into_odd_idat_chunks_reads_the_same(void)
 {
     static const int all[] = {4, 3, 2, 1, 0};
@@ -515,6 +574,8 @@ int main(void)
     RUN(every_width_to_40_reads_back_with_every_filter);
     RUN(the_unfilter_gives_hand_computed_bytes);
     RUN(the_simd_unfilters_agree_with_the_portable_loops);
+    RUN(two_rows_unfilter_as_one_after_the_other);
+    RUN(paeth_runs_of_every_length_read_back);
     RUN(image_data_split_into_odd_idat_chunks_reads_the_same);
     RUN(damaged_pngs_fail_with_what_is_wrong);
     RUN(a_truncated_file_and_a_bad_filter_type_fail);
