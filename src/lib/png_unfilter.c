@@ -173,7 +173,7 @@ ALWAYS_INLINE void avg_px(unsigned char *r, const unsigned char *prev, size_t n,
         }                                                                                  \
     } while (0)
 
-/* Two rows, r1 and below it r2, both Paeth, 3 or 4 bytes a pixel: pixel k
+/* Two rows, r1 and below it r2, both Paeth, 1 to 4 bytes a pixel: pixel k
  * of r1 in the low four lanes and pixel k - 1 of r2 in the high four, so
  * each step makes two pixels on one dependency path, only a step longer
  * (r2's b is r1's pixel just made, r2's c the one before).  Step 0 makes
@@ -222,10 +222,12 @@ ALWAYS_INLINE void paeth2_px(unsigned char *r1, unsigned char *r2, const unsigne
 static void paeth2_sse2(unsigned char *r1, unsigned char *r2, const unsigned char *prev,
                         size_t n, size_t bpp)
 {
-    if (bpp == 3)
-        paeth2_px(r1, r2, prev, n, 3);
-    else
-        paeth2_px(r1, r2, prev, n, 4);
+    switch (bpp) {
+    case 1: paeth2_px(r1, r2, prev, n, 1); break;
+    case 2: paeth2_px(r1, r2, prev, n, 2); break;
+    case 3: paeth2_px(r1, r2, prev, n, 3); break;
+    default: paeth2_px(r1, r2, prev, n, 4); break;
+    }
 }
 
 #if defined(UNF_SSE41)
@@ -262,10 +264,12 @@ static __attribute__((target("sse4.1"))) void paeth2_sse41(unsigned char *r1, un
                                                           const unsigned char *prev, size_t n,
                                                           size_t bpp)
 {
-    if (bpp == 3)
-        paeth2_px41(r1, r2, prev, n, 3);
-    else
-        paeth2_px41(r1, r2, prev, n, 4);
+    switch (bpp) {
+    case 1: paeth2_px41(r1, r2, prev, n, 1); break;
+    case 2: paeth2_px41(r1, r2, prev, n, 2); break;
+    case 3: paeth2_px41(r1, r2, prev, n, 3); break;
+    default: paeth2_px41(r1, r2, prev, n, 4); break;
+    }
 }
 #endif
 
@@ -326,7 +330,7 @@ void cnf__png_unfilter2(int filter1, int filter2, unsigned char *row1, unsigned 
                         const unsigned char *prev, size_t n, size_t bpp)
 {
 #if defined(UNF_SSE2)
-    if (filter1 == 4 && filter2 == 4 && (bpp == 3 || bpp == 4) && n >= bpp && n % bpp == 0) {
+    if (filter1 == 4 && filter2 == 4 && bpp >= 1 && bpp <= 4 && n >= bpp && n % bpp == 0) {
 #if defined(UNF_SSE41)
         if (__builtin_cpu_supports("sse4.1")) {
             paeth2_sse41(row1, row2, prev, n, bpp);
