@@ -133,6 +133,7 @@ cnf_status cnf__band_workers_new(const cnf_stage *stages, int n_stages, int band
             return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory for %zu bytes of scratch",
                              scratch);
         }
+        cnf__huge_pages(w->scratch[i], scratch);
     }
     for (int i = 1; i < n; i++) {
         if (pthread_create(&w->tid[i], NULL, worker, &w->arg[i]) != 0)

@@ -194,6 +194,17 @@ cnf_status cnf__png_encode(const cnf_image *img, const unsigned char *px,
  * inflate; leaves r->rows NULL (and succeeds) for any other PNG. */
 cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char *name,
                                 uint64_t max_pixels, cnf_reader *r, cnf_error *err);
+/* cnf__png_unfilter - undo PNG filter `filter` (0 none, 1 sub, 2 up, 3
+ * average, 4 Paeth; any other value: nothing) of the n bytes of row in
+ * place, prev the row above it already unfiltered (zeros above the first
+ * row), bpp bytes per pixel (at least 1) (png_unfilter.c). */
+void cnf__png_unfilter(int filter, unsigned char *row, const unsigned char *prev, size_t n,
+                       size_t bpp);
+/* cnf__png_unfilter2 - the same for two rows, row1 under prev and row2
+ * under row1 (two Paeth rows go together: nearly twice as fast as one
+ * after the other). */
+void cnf__png_unfilter2(int filter1, int filter2, unsigned char *row1, unsigned char *row2,
+                        const unsigned char *prev, size_t n, size_t bpp);
 
 /* JPEG through libjpeg-turbo (jpeg_io.c); the quality when none is given. */
 #define CNF_JPEG_DEFAULT_QUALITY 90

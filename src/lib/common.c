@@ -1,10 +1,15 @@
 /* common.c - errors, image allocation, border mapping and rounding shared by all stages. */
+#define _DEFAULT_SOURCE /* madvise */
 #include "internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 const char *cnf_strerror(cnf_status s)
 {
@@ -105,6 +110,19 @@ void cnf__error_names_file(cnf_error *err, const char *name)
     err->subject = CNF_SUBJECT_FILE;
 }
 
+void cnf__huge_pages(void *p, size_t n)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1), e = ((uintptr_t)p + n) & ~(huge - 1);
+    if (p && n >= 2 * huge && e > a)
+        (void)madvise((void *)a, (size_t)(e - a), MADV_HUGEPAGE); /* only advice */
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 cnf_status cnf_image_alloc(cnf_image *img, int width, int height, int channels, int has_alpha,
                            cnf_error *err)
 {
@@ -120,6 +138,7 @@ cnf_status cnf_image_alloc(cnf_image *img, int width, int height, int channels, 
     img->data = calloc(n, sizeof(float));
     if (!img->data)
         return cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory allocating %zu bytes", bytes);
+    cnf__huge_pages(img->data, bytes);
     img->width = width;
     img->height = height;
     img->channels = channels;

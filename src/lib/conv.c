@@ -197,15 +197,15 @@ static void build_row(const conv_impl *c, const float *src, int w, double *dst)
 
 
 /* Copy a source row into a padded float row; *bad set if a value is not an
- * integer (or is NaN), *m raised to the largest |value|. */
+ * integer (or is NaN), *m raised to the largest |value|.  The copy and the
+ * check are one pass over the row. */
 static void build_row_f(const conv_impl *c, const float *src, int w, float *dst, float *m,
                         int *bad)
 {
-    float mx = *m;
+    float mx = *m, *mid = dst + c->plmax;
     int b = 0, x = 0;
     for (int k = 0; k < c->plmax; k++)
         dst[k] = c->lmap[k] < 0 ? 0.0f : src[c->lmap[k]];
-    memcpy(dst + c->plmax, src, (size_t)w * sizeof(float));
     for (int k = 0; k < c->prmax; k++)
         dst[c->plmax + w + k] = c->rmap[k] < 0 ? 0.0f : src[c->rmap[k]];
 #if defined(__SSE2__)
@@ -214,6 +214,7 @@ static void build_row_f(const conv_impl *c, const float *src, int w, float *dst,
         __m128 nb = _mm_setzero_ps();
         for (; x + 4 <= w; x += 4) {
             __m128 v = _mm_loadu_ps(src + x);
+            _mm_storeu_ps(mid + x, v);
             /* Truncation back and forth changes anything not an integer;
              * NaN and |v| >= 2^31 (converted to INT_MIN) differ too. */
             __m128 t = _mm_cvtepi32_ps(_mm_cvttps_epi32(v));
@@ -231,6 +232,7 @@ static void build_row_f(const conv_impl *c, const float *src, int w, float *dst,
 #endif
     for (; x < w; x++) {
         float v = src[x], a = fabsf(v);
+        mid[x] = v;
         if (!(a < (float)EXACT_F32) || (float)(int32_t)v != v)
             b = 1;
         else if (a > mx)

@@ -104,6 +104,7 @@ static cnf_status buffer_init(buffer *b, int w, int h, int planes, int cap, int 
         if (!cnf__mul3(n, (size_t)w, sizeof(float), &bytes))
             return cnf__fail(err, CNF_E_TOO_BIG, NULL, "row buffer too large");
         b->mem = malloc(bytes ? bytes : 1);
+        cnf__huge_pages(b->mem, bytes);
     }
     if (!b->slot || !b->view || !b->oview || (!img && !b->mem)) {
         buffer_free(b);

@@ -13,6 +13,15 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+/* and an AVX2 clamp with an SSSE3 interleave of RGB, chosen when the CPU
+ * has AVX2 (the same bytes and counts) */
+#if defined(__SSE2__) && defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define MAP_AVX2 1
+#include <immintrin.h>
+#endif
+
+/* values per channel mapped at a time into a buffer on the stack */
+#define MAP_CHUNK 1024
 
 /* v (already in [-0.5, 255.5)) rounded half to even. */
 static inline int round_in_range(double v)
@@ -87,6 +96,88 @@ static size_t clamp_sse2(const float *p, size_t n, int absolute, unsigned char *
 }
 #endif
 
+#if defined(MAP_AVX2)
+/* clamp_sse2 eight values at a time; the range counts are kept per lane
+ * (a compare's all-ones lane is -1) and added up at the end. */
+__attribute__((target("avx2"))) static size_t clamp_avx2(const float *p, size_t n, int absolute,
+                                                        unsigned char *d, float *mn, float *mx,
+                                                        uint64_t *low, uint64_t *high)
+{
+    const __m256 lo = _mm256_set1_ps(-0.5f), hi = _mm256_set1_ps(255.5f);
+    const __m256 floor_ = _mm256_set1_ps(-1.0f), ceil_ = _mm256_set1_ps(256.0f);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 vmn = _mm256_set1_ps(*mn), vmx = _mm256_set1_ps(*mx);
+    __m256i nl = _mm256_setzero_si256(), nh = _mm256_setzero_si256();
+    size_t x = 0;
+    for (; x + 8 <= n; x += 8) {
+        __m256 v = _mm256_loadu_ps(p + x), t;
+        __m256i r;
+        __m128i w;
+        vmn = _mm256_min_ps(v, vmn);
+        vmx = _mm256_max_ps(v, vmx);
+        if (absolute)
+            v = _mm256_andnot_ps(sign, v);
+        nl = _mm256_sub_epi32(nl, _mm256_castps_si256(_mm256_cmp_ps(v, lo, _CMP_LT_OQ)));
+        nh = _mm256_sub_epi32(nh, _mm256_castps_si256(_mm256_cmp_ps(v, hi, _CMP_GE_OQ)));
+        t = _mm256_min_ps(_mm256_max_ps(v, floor_), ceil_); /* NaN -> -1 -> 0 */
+        r = _mm256_cvtps_epi32(t);
+        w = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+        _mm_storel_epi64((__m128i *)(void *)(d + x), _mm_packus_epi16(w, w));
+    }
+    {
+        float a[8], b[8];
+        int32_t cl[8], ch[8];
+        _mm256_storeu_ps(a, vmn);
+        _mm256_storeu_ps(b, vmx);
+        _mm256_storeu_si256((__m256i *)(void *)cl, nl);
+        _mm256_storeu_si256((__m256i *)(void *)ch, nh);
+        for (int i = 0; i < 8; i++) {
+            *mn = a[i] < *mn ? a[i] : *mn;
+            *mx = b[i] > *mx ? b[i] : *mx;
+            *low += (uint32_t)cl[i];
+            *high += (uint32_t)ch[i];
+        }
+    }
+    return x;
+}
+
+/* Three channel rows of n bytes interleaved into n RGB pixels at o,
+ * sixteen pixels (three vectors out) a step; returns the pixels done. */
+__attribute__((target("avx2"))) static size_t interleave3(const unsigned char *c0,
+                                                         const unsigned char *c1,
+                                                         const unsigned char *c2, size_t n,
+                                                         unsigned char *o)
+{
+    /* mask[k][ch]: which byte of channel ch goes where in output vector k
+     * (-1: none) */
+    static const signed char mask[3][3][16] = {
+        {{0, -1, -1, 1, -1, -1, 2, -1, -1, 3, -1, -1, 4, -1, -1, 5},
+         {-1, 0, -1, -1, 1, -1, -1, 2, -1, -1, 3, -1, -1, 4, -1, -1},
+         {-1, -1, 0, -1, -1, 1, -1, -1, 2, -1, -1, 3, -1, -1, 4, -1}},
+        {{-1, -1, 6, -1, -1, 7, -1, -1, 8, -1, -1, 9, -1, -1, 10, -1},
+         {5, -1, -1, 6, -1, -1, 7, -1, -1, 8, -1, -1, 9, -1, -1, 10},
+         {-1, 5, -1, -1, 6, -1, -1, 7, -1, -1, 8, -1, -1, 9, -1, -1}},
+        {{-1, 11, -1, -1, 12, -1, -1, 13, -1, -1, 14, -1, -1, 15, -1, -1},
+         {-1, -1, 11, -1, -1, 12, -1, -1, 13, -1, -1, 14, -1, -1, 15, -1},
+         {10, -1, -1, 11, -1, -1, 12, -1, -1, 13, -1, -1, 14, -1, -1, 15}}};
+    size_t x = 0;
+    for (; x + 16 <= n; x += 16) {
+        __m128i s[3];
+        s[0] = _mm_loadu_si128((const __m128i *)(const void *)(c0 + x));
+        s[1] = _mm_loadu_si128((const __m128i *)(const void *)(c1 + x));
+        s[2] = _mm_loadu_si128((const __m128i *)(const void *)(c2 + x));
+        for (int k = 0; k < 3; k++) {
+            __m128i v = _mm_setzero_si128();
+            for (int ch = 0; ch < 3; ch++)
+                v = _mm_or_si128(v, _mm_shuffle_epi8(s[ch], _mm_loadu_si128(
+                                        (const __m128i *)(const void *)mask[k][ch])));
+            _mm_storeu_si128((__m128i *)(void *)(o + 3 * x + 16 * (size_t)k), v);
+        }
+    }
+    return x;
+}
+#endif
+
 /* The value --map gives before rounding (doc/reference.md §5); normalize with no range is 0. */
 static inline double mapped(double v, cnf_map_mode mode, double lo, double range)
 {
@@ -117,17 +208,53 @@ void cnf_map_row(const float *const *src, int comp, int has_alpha, int w, cnf_ma
     uint64_t low = 0, high = 0, dummy = 0;
     float mn = INFINITY, mx = -INFINITY;
     size_t n = (size_t)w, step = (size_t)comp;
-    for (int c = 0; c < colour; c++) {
+    int c0 = 0;
+#if defined(MAP_AVX2)
+    if ((mode == CNF_MAP_CLAMP || mode == CNF_MAP_ABS) && colour == 3 && step == 3 &&
+        __builtin_cpu_supports("avx2")) {
+        /* RGB: the three channels of a stretch into rows of bytes, then
+         * interleaved together (the stats do not depend on the order) */
+        for (size_t s0 = 0; s0 < n; s0 += MAP_CHUNK) {
+            unsigned char tmp[3][MAP_CHUNK];
+            size_t m = n - s0 < MAP_CHUNK ? n - s0 : MAP_CHUNK, done;
+            for (int ch = 0; ch < 3; ch++) {
+                const float *q = src[ch] + s0;
+                size_t x = clamp_avx2(q, m, mode == CNF_MAP_ABS, tmp[ch], &mn, &mx, &low,
+                                      &high);
+                for (; x < m; x++) {
+                    float v = q[x];
+                    mn = v < mn ? v : mn;
+                    mx = v > mx ? v : mx;
+                    tmp[ch][x] = to_u8(mapped(v, mode, lo, range), &low, &high);
+                }
+            }
+            done = interleave3(tmp[0], tmp[1], tmp[2], m, out + 3 * s0);
+            for (size_t x = done; x < m; x++) {
+                out[3 * (s0 + x)] = tmp[0][x];
+                out[3 * (s0 + x) + 1] = tmp[1][x];
+                out[3 * (s0 + x) + 2] = tmp[2][x];
+            }
+        }
+        c0 = 3;
+    }
+#endif
+    for (int c = c0; c < colour; c++) {
         const float *p = src[c];
         unsigned char *o = out + c;
 #if defined(__SSE2__)
         if (mode == CNF_MAP_CLAMP || mode == CNF_MAP_ABS) {
             /* Vectorized into a channel row, then interleaved. */
-            unsigned char tmp[1024];
+            unsigned char tmp[MAP_CHUNK];
             for (size_t s0 = 0; s0 < n; s0 += sizeof tmp) {
                 size_t m = n - s0 < sizeof tmp ? n - s0 : sizeof tmp;
-                size_t done = clamp_sse2(p + s0, m, mode == CNF_MAP_ABS,
-                                         step == 1 ? o + s0 : tmp, &mn, &mx, &low, &high);
+                unsigned char *to = step == 1 ? o + s0 : tmp;
+                size_t done;
+#if defined(MAP_AVX2)
+                if (__builtin_cpu_supports("avx2"))
+                    done = clamp_avx2(p + s0, m, mode == CNF_MAP_ABS, to, &mn, &mx, &low, &high);
+                else
+#endif
+                    done = clamp_sse2(p + s0, m, mode == CNF_MAP_ABS, to, &mn, &mx, &low, &high);
                 for (size_t x = done; x < m; x++) {
                     float v = p[s0 + x];
                     mn = v < mn ? v : mn;

@@ -18,10 +18,6 @@
 #include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 /* The same bound as the libspng path puts on ancillary chunks. */
 #define CHUNK_LIMIT (64u << 20)
 
@@ -38,7 +34,7 @@ typedef struct fast_png {
     int idat_done;        /* a chunk other than IDAT came after the image data */
     int comp;             /* samples per pixel */
     size_t stride;        /* bytes per row, without the filter byte */
-    unsigned char *rows;  /* two rows with their filter byte: current and previous */
+    unsigned char *rows;  /* three rows with their filter byte: row y in slot y % 3 */
     struct inflate_state *z;
     char *name;
 } fast_png;
@@ -170,84 +166,13 @@ static cnf_status inflate_exact(fast_png *f, unsigned char *out, size_t want, cn
     return CNF_OK;
 }
 
-static inline unsigned char paeth(int a, int b, int c)
-{
-    int p = a + b - c, pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
-    return (unsigned char)(pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-}
-
-#if defined(__SSE2__)
-/* Paeth for 3- and 4-byte pixels, one pixel per step in 16-bit lanes: each
- * pixel needs the one before it, so the channels are the parallelism.
- * pa = |b - c|, pb = |a - c|, pc = |a + b - 2c|; the first smallest wins in
- * the order a, b, c, as in the PNG specification. */
-static void paeth_sse2(unsigned char *r, const unsigned char *prev, size_t n, size_t bpp)
-{
-    const __m128i zero = _mm_setzero_si128(), low = _mm_set1_epi16(0xff);
-    __m128i a = zero, c = zero;
-    for (size_t i = 0; i + bpp <= n; i += bpp) {
-        uint32_t bv = 0, dv = 0, outv;
-        __m128i b, d, pa, pb, pc, sa, sb, m, x;
-        memcpy(&bv, prev + i, bpp);
-        memcpy(&dv, r + i, bpp);
-        b = _mm_unpacklo_epi8(_mm_cvtsi32_si128((int)bv), zero);
-        d = _mm_unpacklo_epi8(_mm_cvtsi32_si128((int)dv), zero);
-        pa = _mm_sub_epi16(b, c);
-        pb = _mm_sub_epi16(a, c);
-        pc = _mm_add_epi16(pa, pb);
-        pa = _mm_max_epi16(pa, _mm_sub_epi16(zero, pa));
-        pb = _mm_max_epi16(pb, _mm_sub_epi16(zero, pb));
-        pc = _mm_max_epi16(pc, _mm_sub_epi16(zero, pc));
-        m = _mm_min_epi16(pc, _mm_min_epi16(pa, pb));
-        sa = _mm_cmpeq_epi16(pa, m);
-        sb = _mm_cmpeq_epi16(pb, m);
-        x = _mm_or_si128(_mm_and_si128(sb, b), _mm_andnot_si128(sb, c));
-        x = _mm_or_si128(_mm_and_si128(sa, a), _mm_andnot_si128(sa, x));
-        a = _mm_and_si128(_mm_add_epi16(d, x), low);
-        outv = (uint32_t)_mm_cvtsi128_si32(_mm_packus_epi16(a, a));
-        memcpy(r + i, &outv, bpp);
-        c = b;
-    }
-}
-#endif
-
 /* Undo a row's filter in place (r[-1] is the filter byte). */
 static cnf_status unfilter(const fast_png *f, unsigned char *r, const unsigned char *prev,
                            cnf_error *err)
 {
-    size_t n = f->stride, bpp = (size_t)f->comp;
-    switch (r[-1]) {
-    case 0:
-        break;
-    case 1:
-        for (size_t i = bpp; i < n; i++)
-            r[i] = (unsigned char)(r[i] + r[i - bpp]);
-        break;
-    case 2:
-        for (size_t i = 0; i < n; i++)
-            r[i] = (unsigned char)(r[i] + prev[i]);
-        break;
-    case 3:
-        for (size_t i = 0; i < bpp && i < n; i++)
-            r[i] = (unsigned char)(r[i] + (prev[i] >> 1));
-        for (size_t i = bpp; i < n; i++)
-            r[i] = (unsigned char)(r[i] + ((r[i - bpp] + prev[i]) >> 1));
-        break;
-    case 4:
-#if defined(__SSE2__)
-        if (bpp >= 3) {
-            paeth_sse2(r, prev, n, bpp);
-            break;
-        }
-#endif
-        for (size_t i = 0; i < bpp && i < n; i++)
-            r[i] = (unsigned char)(r[i] + prev[i]);
-        for (size_t i = bpp; i < n; i++)
-            r[i] = (unsigned char)(r[i] + paeth(r[i - bpp], prev[i], prev[i - bpp]));
-        break;
-    default:
+    if (r[-1] > 4)
         return corrupt(f, "invalid filter type", err);
-    }
+    cnf__png_unfilter(r[-1], r, prev, f->stride, (size_t)f->comp);
     return CNF_OK;
 }
 
@@ -280,15 +205,34 @@ static void spread(const unsigned char *s, size_t w, size_t comp, float *const *
     }
 }
 
+/* Row y's slot of the three (with its filter byte). */
+static unsigned char *row_slot(const fast_png *f, int y)
+{
+    return f->rows + (size_t)(y % 3) * (f->stride + 1);
+}
+
 static cnf_status fast_rows(cnf_reader *r, int n, float *const *rows, int planes, cnf_error *err)
 {
     fast_png *f = r->impl;
     size_t w = (size_t)r->w, comp = (size_t)f->comp;
     for (int i = 0; i < n; i++) {
         int y = r->next + i;
-        unsigned char *cur = f->rows + (size_t)(y & 1) * (f->stride + 1);
-        unsigned char *prev = f->rows + (size_t)((y & 1) ^ 1) * (f->stride + 1);
+        unsigned char *cur = row_slot(f, y), *prev = row_slot(f, y + 2); /* (y - 1) mod 3 */
         cnf_status st = inflate_exact(f, cur, f->stride + 1, err);
+        if (st == CNF_OK && cur[0] == 4 && i + 1 < n) {
+            /* two Paeth rows are undone together (cnf__png_unfilter2) */
+            unsigned char *next = row_slot(f, y + 1);
+            st = inflate_exact(f, next, f->stride + 1, err);
+            if (st == CNF_OK && next[0] > 4)
+                st = unfilter(f, next + 1, cur + 1, err); /* the error, before any row */
+            if (st)
+                return st;
+            cnf__png_unfilter2(4, next[0], cur + 1, next + 1, prev + 1, f->stride, comp);
+            spread(cur + 1, w, comp, rows + (size_t)i * (size_t)planes);
+            spread(next + 1, w, comp, rows + (size_t)(i + 1) * (size_t)planes);
+            i++;
+            continue;
+        }
         if (st == CNF_OK)
             st = unfilter(f, cur + 1, prev + 1, err);
         if (st)
@@ -454,7 +398,7 @@ cnf_status cnf__png_fast_reader(const unsigned char *buf, size_t len, const char
     r->destroy = fast_destroy;
     f->comp = comp;
     f->stride = (size_t)w * (size_t)comp;
-    f->rows = calloc(2, f->stride + 1);
+    f->rows = calloc(3, f->stride + 1);
     f->z = malloc(sizeof *f->z);
     f->name = cnf__strdup(name);
     if (!f->rows || !f->z || !f->name)

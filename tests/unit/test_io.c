@@ -274,17 +274,20 @@ static int ref_u8(double v, int *clip)
 static void map_row_matches_the_reference_on_every_kind_of_value(void)
 {
     /* The vectorized row mapping (clamp and abs) against the plain rule, on
-     * halves, boundaries, specials and random values, every channel count. */
+     * halves, boundaries, specials and random values, every channel count,
+     * rows of 185 to 203 values (every remainder of a vector step) and of
+     * 2100 (more than one stretch of 1024). */
     static const float special[] = {-0.5f, 0.5f, 1.5f, 2.5f, 254.5f, 255.5f, 256.5f,
                                     -1.5f, -0.49999997f, 255.49998f, 1e30f, -1e30f,
                                     0.0f, -0.0f, 3e9f, -3e9f};
-    enum { W = 203 };
-    float buf[4][W];
-    unsigned char out[4 * W];
+    enum { WMAX = 2100 };
+    static float buf[4][WMAX];
+    static unsigned char out[4 * WMAX];
     unsigned seed = 7;
     int bad = 0;
     for (int trial = 0; trial < 200; trial++) {
         int comp = 1 + trial % 4, alpha = trial % 3 == 0 && comp > 1;
+        int W = trial % 5 == 4 ? WMAX : 203 - trial % 19;
         cnf_map_mode mode = trial % 2 ? CNF_MAP_ABS : CNF_MAP_CLAMP;
         const float *src[4];
         cnf_map_stats st;

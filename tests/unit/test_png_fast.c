@@ -6,6 +6,16 @@
 
 #include "../../src/lib/codec.h" /* cnf__png_fast_reader, cnf__png_decode, struct cnf_reader */
 
+/* png_unfilter.c built twice more (tests/CMakeLists.txt): its portable
+ * loops alone, and with SSE2 but not SSE4.1 (the same as the portable on
+ * a machine without SSE2). */
+void cnf__png_unfilter_portable(int filter, unsigned char *row, const unsigned char *prev,
+                                size_t n, size_t bpp);
+void cnf__png_unfilter_sse2(int filter, unsigned char *row, const unsigned char *prev, size_t n,
+                            size_t bpp);
+void cnf__png_unfilter2_sse2(int filter1, int filter2, unsigned char *row1, unsigned char *row2,
+                             const unsigned char *prev, size_t n, size_t bpp);
+
 /* ------------------------------------------------------- building PNGs */
 
 typedef struct buf {
@@ -260,6 +270,154 @@ static void every_filter_and_layout_matches_libspng(void)
         }
 }
 
+/* Widths 1..40 (every count of pixels a vector step can leave over) for
+ * each layout, one filter on every row or all five in turn, read back by
+ * the fast reader and libspng. */
+static void every_width_to_40_reads_back_with_every_filter(void)
+{
+    static const int all[] = {4, 3, 2, 1, 0};
+    int bad = 0;
+    for (int comp = 1; comp <= 4; comp++)
+        for (int w = 1; w <= 40; w++)
+            for (int f = 0; f <= 5; f++) {
+                int one[1] = {f};
+                spec s = {w, 6, comp, f < 5 ? one : all, f < 5 ? 1 : 5, 0, 0, 0, 0, 0, 0};
+                unsigned char *px = random_pixels(&s, (uint32_t)(w * 100 + comp * 10 + f));
+                if (!reads_back(&s, px, 1 + w % 4)) {
+                    fprintf(stderr, "comp %d width %d filter %d\n", comp, w, f);
+                    bad++;
+                }
+                free(px);
+            }
+    CHECK_EQ_INT(bad, 0);
+}
+
+/* One row by the portable loops worked by hand: RGB, 2 pixels, above
+ * (10,20,30 | 200,100,0).
+ *   avg   raw 1 2 3 | 4 5 6 -> 1+5=6 2+10=12 3+15=18 | 4+(6+200)/2=107 5+(12+100)/2=61 6+(18+0)/2=15
+ *   paeth raw 1 2 3 | 4 5 6 -> first pixel adds b: 11 22 33; then (a, b, c) per byte:
+ *         (11,200,10): p=201, pa=190 pb=1 pc=191 -> b: 4+200=204
+ *         (22,100,20): p=102, pa=80 pb=2 pc=82 -> b: 5+100=105
+ *         (33,0,30):   p=3, pa=30 pb=3 pc=27 -> b: 6+0=6 */
+static void the_unfilter_gives_hand_computed_bytes(void)
+{
+    static const unsigned char above[6] = {10, 20, 30, 200, 100, 0};
+    static const unsigned char want_avg[6] = {6, 12, 18, 107, 61, 15};
+    static const unsigned char want_paeth[6] = {11, 22, 33, 204, 105, 6};
+    unsigned char r[6] = {1, 2, 3, 4, 5, 6};
+    for (int k = 0; k < 3; k++) {
+        void (*fn)(int, unsigned char *, const unsigned char *, size_t, size_t) =
+            k == 0 ? cnf__png_unfilter : k == 1 ? cnf__png_unfilter_portable
+                                                : cnf__png_unfilter_sse2;
+        memcpy(r, (const unsigned char[6]){1, 2, 3, 4, 5, 6}, 6);
+        fn(3, r, above, 6, 3);
+        CHECK(memcmp(r, want_avg, 6) == 0);
+        memcpy(r, (const unsigned char[6]){1, 2, 3, 4, 5, 6}, 6);
+        fn(4, r, above, 6, 3);
+        CHECK(memcmp(r, want_paeth, 6) == 0);
+    }
+}
+
+/* The SIMD unfilters (the one chosen for this CPU and the SSE2 one) give
+ * the portable loops' bytes: every filter, 1..4 bytes per pixel, rows of
+ * 1..70 pixels, bytes from {0, 1, 2, 127, 128, 129, 254, 255} (wraps and
+ * Paeth's ties) and from 0..255, with a row of zeros above (the first row)
+ * and a random one. */
+static void the_simd_unfilters_agree_with_the_portable_loops(void)
+{
+    static const unsigned char edge[8] = {0, 1, 2, 127, 128, 129, 254, 255};
+    unsigned char prev[4 * 70], raw[4 * 70], want[4 * 70], got[4 * 70], got2[4 * 70];
+    uint32_t seed = 7;
+    int bad = 0, runs = 0;
+    for (int rep = 0; rep < 40; rep++)
+        for (size_t bpp = 1; bpp <= 4; bpp++)
+            for (size_t w = 1; w <= 70; w++)
+                for (int ft = 0; ft <= 4; ft++) {
+                    size_t n = w * bpp;
+                    for (size_t i = 0; i < n; i++) {
+                        seed = seed * 1103515245u + 12345u;
+                        raw[i] = rep % 2 ? edge[(seed >> 16) & 7] : (unsigned char)(seed >> 16);
+                        seed = seed * 1103515245u + 12345u;
+                        prev[i] = rep % 4 == 3 ? 0
+                                  : rep % 2 ? edge[(seed >> 16) & 7]
+                                            : (unsigned char)(seed >> 16);
+                    }
+                    memcpy(want, raw, n);
+                    memcpy(got, raw, n);
+                    memcpy(got2, raw, n);
+                    cnf__png_unfilter_portable(ft, want, prev, n, bpp);
+                    cnf__png_unfilter(ft, got, prev, n, bpp);
+                    cnf__png_unfilter_sse2(ft, got2, prev, n, bpp);
+                    runs++;
+                    if (memcmp(want, got, n) != 0 || memcmp(want, got2, n) != 0) {
+                        if (bad++ < 5)
+                            fprintf(stderr, "filter %d bpp %zu width %zu differs\n", ft, bpp, w);
+                    }
+                    /* filter 0 leaves the row as it is */
+                    if (ft == 0 && memcmp(want, raw, n) != 0)
+                        bad++;
+                }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(runs, 40 * 4 * 70 * 5);
+}
+
+/* Two rows at once (cnf__png_unfilter2, paired when both are Paeth; the
+ * chosen path and the SSE2 one) give what the portable loops give one row
+ * after the other: every pair of filters, 1..4 bytes per pixel, rows of
+ * 1..70 pixels. */
+static void two_rows_unfilter_as_one_after_the_other(void)
+{
+    static const unsigned char edge[8] = {0, 1, 2, 127, 128, 129, 254, 255};
+    unsigned char prev[4 * 70], r1[4 * 70], r2[4 * 70], w1[4 * 70], w2[4 * 70];
+    unsigned char s1[4 * 70], s2[4 * 70];
+    uint32_t seed = 11;
+    int bad = 0;
+    for (int rep = 0; rep < 6; rep++)
+        for (size_t bpp = 1; bpp <= 4; bpp++)
+            for (size_t w = 1; w <= 70; w++)
+                for (int f1 = 0; f1 <= 4; f1++)
+                    for (int f2 = 0; f2 <= 4; f2++) {
+                        size_t n = w * bpp;
+                        for (size_t i = 0; i < n; i++) {
+                            unsigned char v[3];
+                            for (int k = 0; k < 3; k++) {
+                                seed = seed * 1103515245u + 12345u;
+                                v[k] = rep % 2 ? edge[(seed >> 16) & 7]
+                                               : (unsigned char)(seed >> 16);
+                            }
+                            prev[i] = rep == 4 ? 0 : v[0];
+                            r1[i] = w1[i] = v[1];
+                            r2[i] = w2[i] = v[2];
+                        }
+                        cnf__png_unfilter_portable(f1, w1, prev, n, bpp);
+                        cnf__png_unfilter_portable(f2, w2, w1, n, bpp);
+                        memcpy(s1, r1, n);
+                        memcpy(s2, r2, n);
+                        cnf__png_unfilter2(f1, f2, r1, r2, prev, n, bpp);
+                        cnf__png_unfilter2_sse2(f1, f2, s1, s2, prev, n, bpp);
+                        if ((memcmp(r1, w1, n) != 0 || memcmp(r2, w2, n) != 0 ||
+                             memcmp(s1, w1, n) != 0 || memcmp(s2, w2, n) != 0) &&
+                            bad++ < 5)
+                            fprintf(stderr, "filters %d %d bpp %zu width %zu differ\n", f1, f2,
+                                    bpp, w);
+                    }
+    CHECK_EQ_INT(bad, 0);
+}
+
+/* Runs of Paeth rows of odd and even length between other filters, read
+ * 1 to 5 rows a call: rows are paired across the runs as they come. */
+static void paeth_runs_of_every_length_read_back(void)
+{
+    static const int runs[] = {4, 4, 4, 3, 4, 4, 1, 4, 2, 4, 4, 4, 4, 0, 4};
+    for (int comp = 1; comp <= 4; comp++)
+        for (int step = 1; step <= 5; step++) {
+            spec s = {29, 23, comp, runs, (int)(sizeof runs / sizeof runs[0]), 0, 0, 0, 0, 0, 0};
+            unsigned char *px = random_pixels(&s, (uint32_t)(comp * 7 + step));
+            CHECK(reads_back(&s, px, step));
+            free(px);
+        }
+}
+
 static void image_data_split_into_odd_idat_chunks_reads_the_same(void)
 {
     static const int all[] = {4, 3, 2, 1, 0};
@@ -413,6 +571,11 @@ int main(void)
 {
     RUN(a_tiny_png_with_every_filter_gives_the_hand_computed_pixels);
     RUN(every_filter_and_layout_matches_libspng);
+    RUN(every_width_to_40_reads_back_with_every_filter);
+    RUN(the_unfilter_gives_hand_computed_bytes);
+    RUN(the_simd_unfilters_agree_with_the_portable_loops);
+    RUN(two_rows_unfilter_as_one_after_the_other);
+    RUN(paeth_runs_of_every_length_read_back);
     RUN(image_data_split_into_odd_idat_chunks_reads_the_same);
     RUN(damaged_pngs_fail_with_what_is_wrong);
     RUN(a_truncated_file_and_a_bad_filter_type_fail);
