@@ -211,10 +211,27 @@ static unsigned char *row_slot(const fast_png *f, int y)
     return f->rows + (size_t)(y % 3) * (f->stride + 1);
 }
 
-static cnf_status fast_rows(cnf_reader *r, int n, float *const *rows, int planes, cnf_error *err)
+/* Where decoded rows go: float planes (spread) or 8-bit interleaved rows. */
+typedef struct row_dest {
+    float *const *planes_rows; /* rows[i * planes + c], or NULL */
+    int planes;
+    unsigned char *const *u8_rows;
+} row_dest;
+
+static void put_row(const fast_png *f, const cnf_reader *r, const row_dest *d, int i,
+                    const unsigned char *row)
+{
+    if (d->u8_rows)
+        memcpy(d->u8_rows[i], row, f->stride);
+    else
+        spread(row, (size_t)r->w, (size_t)f->comp, d->planes_rows + (size_t)i * (size_t)d->planes);
+}
+
+/* Inflate and unfilter the next n rows into d. */
+static cnf_status decode_rows(cnf_reader *r, int n, const row_dest *d, cnf_error *err)
 {
     fast_png *f = r->impl;
-    size_t w = (size_t)r->w, comp = (size_t)f->comp;
+    size_t comp = (size_t)f->comp;
     for (int i = 0; i < n; i++) {
         int y = r->next + i;
         unsigned char *cur = row_slot(f, y), *prev = row_slot(f, y + 2); /* (y - 1) mod 3 */
@@ -228,8 +245,8 @@ static cnf_status fast_rows(cnf_reader *r, int n, float *const *rows, int planes
             if (st)
                 return st;
             cnf__png_unfilter2(4, next[0], cur + 1, next + 1, prev + 1, f->stride, comp);
-            spread(cur + 1, w, comp, rows + (size_t)i * (size_t)planes);
-            spread(next + 1, w, comp, rows + (size_t)(i + 1) * (size_t)planes);
+            put_row(f, r, d, i, cur + 1);
+            put_row(f, r, d, i + 1, next + 1);
             i++;
             continue;
         }
@@ -237,27 +254,22 @@ static cnf_status fast_rows(cnf_reader *r, int n, float *const *rows, int planes
             st = unfilter(f, cur + 1, prev + 1, err);
         if (st)
             return st;
-        spread(cur + 1, w, comp, rows + (size_t)i * (size_t)planes);
+        put_row(f, r, d, i, cur + 1);
     }
     return CNF_OK;
+}
+
+static cnf_status fast_rows(cnf_reader *r, int n, float *const *rows, int planes, cnf_error *err)
+{
+    row_dest d = {rows, planes, NULL};
+    return decode_rows(r, n, &d, err);
 }
 
 /* The same rows as their 8-bit samples, interleaved (cnf_reader_rows_u8). */
 static cnf_status fast_rows_u8(cnf_reader *r, int n, unsigned char *const *rows, cnf_error *err)
 {
-    fast_png *f = r->impl;
-    for (int i = 0; i < n; i++) {
-        int y = r->next + i;
-        unsigned char *cur = f->rows + (size_t)(y & 1) * (f->stride + 1);
-        unsigned char *prev = f->rows + (size_t)((y & 1) ^ 1) * (f->stride + 1);
-        cnf_status st = inflate_exact(f, cur, f->stride + 1, err);
-        if (st == CNF_OK)
-            st = unfilter(f, cur + 1, prev + 1, err);
-        if (st)
-            return st;
-        memcpy(rows[i], cur + 1, f->stride);
-    }
-    return CNF_OK;
+    row_dest d = {NULL, 0, rows};
+    return decode_rows(r, n, &d, err);
 }
 
 /* After the last row: the zlib stream must end here (checksum verified),
