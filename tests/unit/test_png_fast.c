@@ -181,6 +181,41 @@ static cnf_status fast_read(const buf *b, int step, cnf_image *img, int *taken, 
     return st;
 }
 
+/* Read b with the fast reader's 8-bit rows (what the 8-bit lane takes),
+ * `step` rows per call: 1 when they equal px. */
+static int fast_reads_u8(const buf *b, int step, const unsigned char *px)
+{
+    cnf_reader r;
+    cnf_error e;
+    cnf_status st;
+    size_t stride;
+    unsigned char *got;
+    int ok;
+    memset(&r, 0, sizeof r);
+    st = cnf__png_fast_reader(b->p, b->n, "f.png", CNF_DEFAULT_MAX_PIXELS, &r, &e);
+    if (st != CNF_OK || !r.rows_u8)
+        return 0;
+    stride = (size_t)r.w * (size_t)r.c;
+    got = malloc(stride * (size_t)r.h);
+    if (!got)
+        abort();
+    while (st == CNF_OK && r.next < r.h) {
+        unsigned char *rows[16];
+        int n = r.h - r.next < step ? r.h - r.next : step;
+        for (int i = 0; i < n; i++)
+            rows[i] = got + (size_t)(r.next + i) * stride;
+        st = r.rows_u8(&r, n, rows, &e);
+        r.next += n;
+    }
+    if (st == CNF_OK)
+        st = r.finish(&r, &e);
+    if (r.destroy)
+        r.destroy(&r);
+    ok = st == CNF_OK && memcmp(got, px, stride * (size_t)r.h) == 0;
+    free(got);
+    return ok;
+}
+
 /* Interleaved 8-bit pixels as planes. */
 static void planar(const unsigned char *px, int w, int h, int comp, float *out)
 {
@@ -405,7 +440,8 @@ static void two_rows_unfilter_as_one_after_the_other(void)
 }
 
 /* Runs of Paeth rows of odd and even length between other filters, read
- * 1 to 5 rows a call: rows are paired across the runs as they come. */
+ * 1 to 5 rows a call, as float planes and as 8-bit rows: rows are paired
+ * across the runs as they come. */
 static void paeth_runs_of_every_length_read_back(void)
 {
     static const int runs[] = {4, 4, 4, 3, 4, 4, 1, 4, 2, 4, 4, 4, 4, 0, 4};
@@ -413,7 +449,10 @@ static void paeth_runs_of_every_length_read_back(void)
         for (int step = 1; step <= 5; step++) {
             spec s = {29, 23, comp, runs, (int)(sizeof runs / sizeof runs[0]), 0, 0, 0, 0, 0, 0};
             unsigned char *px = random_pixels(&s, (uint32_t)(comp * 7 + step));
+            buf b = make_png(&s, px);
             CHECK(reads_back(&s, px, step));
+            CHECK(fast_reads_u8(&b, step, px)); /* the 8-bit rows pair Paeth rows alike */
+            free(b.p);
             free(px);
         }
 }
