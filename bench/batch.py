@@ -92,12 +92,14 @@ def main():
                 dt, kb = common.run(cmd(t, n, outs[t]), env, tmp)
                 times[t].append(dt)
                 rss[t] = max(rss[t], kb)
-        refs = {"zero": outs["cnnfilter"]}
-        rep_dir = os.path.join(tmp, "ref_replicate")
-        if any(BORDER[t] == "replicate" for t in tools[1:]) and not os.path.isdir(rep_dir):
-            subprocess.run([args.bin, "-q", "-j", "2", "-k", "sobel_v", "--border", "replicate",
-                            "-o", rep_dir, src], check=True)
-        refs["replicate"] = rep_dir
+        # cnnfilter's timed run has its default border, replicate; the peers that pad
+        # with zeros are compared with an untimed run with --border zero.
+        refs = {"replicate": outs["cnnfilter"]}
+        zero_dir = os.path.join(tmp, "ref_zero")
+        if any(BORDER[t] == "zero" for t in tools[1:]) and not os.path.isdir(zero_dir):
+            subprocess.run([args.bin, "-q", "-j", "2", "-k", "sobel_v", "--border", "zero",
+                            "-o", zero_dir, src], check=True)
+        refs["zero"] = zero_dir
         med = {t: statistics.median(v) for t, v in times.items()}
         peer_times = [med[t] for t in tools[1:]]
         fastest = min(peer_times) if peer_times else None
@@ -113,7 +115,7 @@ def main():
                                       os.path.join(refs[BORDER[t]], f), args.bin) for f in names]
                 bad = [d for d in ds if not isinstance(d, int)]
                 diff = bad[0] if bad else max(ds)
-                if BORDER[t] != "zero":
+                if BORDER[t] != "replicate":
                     diff = "%s (%s)" % (diff, BORDER[t])
             say("| %s | %d | %.3f | %s | %.0f | %d | %s |" % (
                 t, n, med[t], "%.2fx" % (med[t] / fastest) if fastest else "-", rss[t] / 1024.0,
