@@ -11,10 +11,7 @@ static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static uint32_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 11);
+    return (uint32_t)(t_xorshift(&rng_state) >> 11);
 }
 
 /* Compress in[0..n) in pieces cut at cuts[0..k) (increasing, inside), the

@@ -38,10 +38,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint32_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 11);
+    return (uint32_t)(t_xorshift(&rng_state) >> 11);
 }
 
 /* Samples (uint8_t or uint16_t, interleaved) with some of everything a

@@ -190,10 +190,7 @@ static uint64_t rng_state = 88172645463325252ull;
 
 static uint32_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 11);
+    return (uint32_t)(t_xorshift(&rng_state) >> 11);
 }
 
 /* A random value of one of five kinds: 0 ties, signed zeros, NaN and

@@ -5,6 +5,7 @@
 #include "cnnfilter.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,16 @@ static int t_failures, t_checks;
                     (hay), (needle));                                                          \
         }                                                                                      \
     } while (0)
+
+/* t_xorshift - advance the xorshift state *s and return it: the tests'
+ * reproducible random numbers (each test file keeps its own seed). */
+static inline uint64_t t_xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
 
 /* Run one sentence-named test. */
 #define RUN(fn)                                                                                \
