@@ -40,10 +40,10 @@
  * then at most 255 (unsigned) and packed to bytes.
  */
 #include "conv_u8.h"
+#include "nn.h"
 #include "layer.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -472,9 +472,9 @@ typedef struct part {
     int tag[MAX_SIDE];
 } part;
 
-static void *run_part(void *arg)
+static void run_part(void *ctx, int t)
 {
-    part *pt = arg;
+    part *pt = (part *)ctx + t;
     const cnf_u8_conv *c = pt->c;
     const unsigned char *rows[MAX_SIDE];
     for (int s = 0; s < c->kh; s++)
@@ -510,23 +510,23 @@ static void *run_part(void *arg)
         }
         cnf__u8_conv_row(c, rows, pt->dst + (size_t)y * pt->dst_stride);
     }
-    return NULL;
 }
 
 cnf_status cnf_u8_conv_image(const cnf_u8_conv *c, const unsigned char *src, size_t src_stride,
                              int height, unsigned char *dst, size_t dst_stride, int threads,
                              cnf_error *err)
 {
-    part parts[64];
-    pthread_t tid[64];
-    int started[64] = {0}, n, per;
-    cnf_status st = CNF_OK;
+    part parts[CNF__NN_MAX_THREADS];
+    cnf__pool *pool = NULL;
+    int n, per;
+    cnf_status st;
     if (height < 1)
         return cnf__fail(err, CNF_E_USAGE, NULL, "an image of %d rows", height);
-    n = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+    n = threads < 1 ? 1 : threads > CNF__NN_MAX_THREADS ? CNF__NN_MAX_THREADS : threads;
     if (n > height)
         n = height;
     per = (height + n - 1) / n;
+    st = cnf__pool_new(n, &pool, err);
     for (int i = 0; i < n; i++) {
         parts[i].c = c;
         parts[i].src = src;
@@ -537,21 +537,13 @@ cnf_status cnf_u8_conv_image(const cnf_u8_conv *c, const unsigned char *src, siz
         parts[i].y0 = i * per < height ? i * per : height;
         parts[i].y1 = (i + 1) * per < height ? (i + 1) * per : height;
         parts[i].slots = malloc((size_t)c->kh * c->padded);
-        if (!parts[i].slots)
+        if (!parts[i].slots && st == CNF_OK)
             st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
     }
-    for (int i = 1; st == CNF_OK && i < n; i++)
-        started[i] = pthread_create(&tid[i], NULL, run_part, &parts[i]) == 0;
-    if (st == CNF_OK) {
-        run_part(&parts[0]);
-        for (int i = 1; i < n; i++) {
-            if (started[i])
-                pthread_join(tid[i], NULL);
-            else
-                run_part(&parts[i]); /* a thread that could not start: done here */
-        }
-    }
+    if (st == CNF_OK)
+        cnf__pool_run(pool, n, run_part, parts);
     for (int i = 0; i < n; i++)
         free(parts[i].slots);
+    cnf__pool_free(pool);
     return st;
 }

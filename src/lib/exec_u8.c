@@ -11,6 +11,7 @@
  * (the ring holds one band more), and the other threads make the bands.
  */
 #include "conv_u8.h"
+#include "nn.h"
 #include "plan.h"
 
 #include <pthread.h>
@@ -26,57 +27,52 @@ typedef struct lane {
     int h, cap;
     size_t padded, stride;
     unsigned char *ring, *out;
+    cnf__pool *pool; /* the threads that make a band, kept for every band */
+    int parts;
 } lane;
 
-typedef struct lane_part {
+/* One band's split over the pool: part t makes rows y0 + t * per on. */
+typedef struct band_job {
     const lane *ln;
-    int y0, y1, base; /* output rows [y0, y1) of the band starting at base */
-} lane_part;
+    int y0, y1, per;
+} band_job;
 
-static void *lane_rows(void *arg)
+/* Output rows [y0, y1) of the band starting at base. */
+static void lane_rows(const lane *ln, int y0, int y1, int base)
 {
-    const lane_part *pt = arg;
-    const lane *ln = pt->ln;
     const cnf_u8_conv *c = ln->c;
     int kh = cnf__u8_conv_kh(c), top = cnf__u8_conv_top(c);
     cnf_border border = cnf__u8_conv_border(c);
     const unsigned char *rows[5];
-    for (int y = pt->y0; y < pt->y1; y++) {
+    for (int y = y0; y < y1; y++) {
         for (int i = 0; i < kh; i++) {
             int r = cnf__border_index(border, y - top + i, ln->h);
             rows[i] = r < 0 ? cnf__u8_conv_zero_row(c)
                             : ln->ring + (size_t)(r % ln->cap) * ln->padded;
         }
-        cnf__u8_conv_row(c, rows, ln->out + (size_t)(y - pt->base) * ln->stride);
+        cnf__u8_conv_row(c, rows, ln->out + (size_t)(y - base) * ln->stride);
     }
-    return NULL;
 }
 
-/* Output rows [y0, y1) into ln->out, on up to `threads` threads. */
-static void lane_band(const lane *ln, int y0, int y1, int threads)
+static void band_part(void *ctx, int t)
 {
-    lane_part parts[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
-    int started[MAX_THREADS], n = threads, per;
-    if (n > y1 - y0)
-        n = y1 - y0;
+    const band_job *b = ctx;
+    int a = b->y0 + t * b->per, e = a + b->per;
+    lane_rows(b->ln, a < b->y1 ? a : b->y1, e < b->y1 ? e : b->y1, b->y0);
+}
+
+/* Output rows [y0, y1) into ln->out, split over the lane's pool. */
+static void lane_band(const lane *ln, int y0, int y1)
+{
+    int n = ln->parts < y1 - y0 ? ln->parts : y1 - y0;
+    band_job b;
     if (n < 1)
         n = 1;
-    per = (y1 - y0 + n - 1) / n;
-    for (int i = 0; i < n; i++) {
-        parts[i].ln = ln;
-        parts[i].base = y0;
-        parts[i].y0 = y0 + i * per < y1 ? y0 + i * per : y1;
-        parts[i].y1 = y0 + (i + 1) * per < y1 ? y0 + (i + 1) * per : y1;
-        started[i] = i > 0 && pthread_create(&tid[i], NULL, lane_rows, &parts[i]) == 0;
-    }
-    lane_rows(&parts[0]);
-    for (int i = 1; i < n; i++) {
-        if (started[i])
-            pthread_join(tid[i], NULL);
-        else
-            lane_rows(&parts[i]); /* a thread that could not start: done here */
-    }
+    b.ln = ln;
+    b.y0 = y0;
+    b.y1 = y1;
+    b.per = (y1 - y0 + n - 1) / n;
+    cnf__pool_run(ln->pool, n, band_part, &b);
 }
 
 /* The decoder thread's side: rows [0, have) are decoded; it may fill the
@@ -139,9 +135,9 @@ static void *decode_ahead(void *arg)
     return NULL;
 }
 
-/* With a decoder thread: the bands as its rows arrive, on threads - 1 threads. */
+/* With a decoder thread: the bands as its rows arrive, on the lane's pool. */
 static cnf_status stream_ahead(const lane *ln, cnf_reader *r, size_t at, int band, int kh,
-                               int threads, cnf_u8_row_sink sink, void *sink_ctx,
+                               cnf_u8_row_sink sink, void *sink_ctx,
                                cnf_error *err)
 {
     ahead a;
@@ -172,7 +168,7 @@ static cnf_status stream_ahead(const lane *ln, cnf_reader *r, size_t at, int ban
         }
         pthread_mutex_unlock(&a.mu);
         if (st == CNF_OK) {
-            lane_band(ln, y0, y1, threads - 1);
+            lane_band(ln, y0, y1);
             st = sink(sink_ctx, y0, y1, ln->out, ln->stride, err);
         }
     }
@@ -215,10 +211,14 @@ cnf_status cnf_plan_stream_u8(const cnf_plan *p, cnf_map_mode map, cnf_reader *r
     at = cnf__u8_conv_row_at(c);
     ln.ring = malloc((size_t)ln.cap * ln.padded);
     ln.out = malloc((size_t)band * ln.stride);
+    /* With a decoder thread, the other threads make the bands. */
+    ln.parts = threads > 1 ? threads - 1 : 1;
     if (!ln.ring || !ln.out)
         st = cnf__fail(err, CNF_E_NOMEM, NULL, "out of memory");
-    else if (threads > 1)
-        st = stream_ahead(&ln, r, at, band, kh, threads, sink, sink_ctx, err);
+    else
+        st = cnf__pool_new(ln.parts, &ln.pool, err);
+    if (st == CNF_OK && threads > 1)
+        st = stream_ahead(&ln, r, at, band, kh, sink, sink_ctx, err);
     for (int y0 = 0; st == CNF_OK && threads == 1 && y0 < h; y0 += band) {
         int y1 = y0 + band < h ? y0 + band : h;
         int need = y1 + kh < h ? y1 + kh : h;
@@ -233,10 +233,11 @@ cnf_status cnf_plan_stream_u8(const cnf_plan *p, cnf_map_mode map, cnf_reader *r
             have += n;
         }
         if (st == CNF_OK) {
-            lane_band(&ln, y0, y1, threads);
+            lane_band(&ln, y0, y1);
             st = sink(sink_ctx, y0, y1, ln.out, ln.stride, err);
         }
     }
+    cnf__pool_free(ln.pool);
     free(ln.ring);
     free(ln.out);
     return st;
